@@ -1,0 +1,275 @@
+// Blob arena: generation files, reserved read-only mappings, concurrent appends.
+
+#include "blob/arena.h"
+
+#include <algorithm>
+
+namespace loci::blob {
+
+struct BlobArena::Generation {
+  uint32_t number = 0;
+  std::string path;
+  std::unique_ptr<WritableFile> file;  // null when read-only
+  std::unique_ptr<MappedRegion> region;
+  std::mutex map_mu;  // serializes Extend
+};
+
+BlobArena::BlobArena(Env* env, std::string dir, ArenaOptions options)
+    : env_(env),
+      dir_(std::move(dir)),
+      options_(options),
+      generations_(new std::atomic<Generation*>[kMaxGenerations]) {
+  for (uint32_t i = 0; i < kMaxGenerations; ++i) generations_[i].store(nullptr);
+}
+
+BlobArena::~BlobArena() {
+  Generation* active = active_;
+  const uint64_t used = next_offset_;
+  for (uint32_t i = 0; i <= highest_.load() && i < kMaxGenerations; ++i) {
+    Generation* g = generations_[i].load();
+    if (g == nullptr) continue;
+    g->region.reset();
+    // Drop the preallocated zeros past the last append, so the next open can resume appending
+    // in this generation. Best effort: if it does not stick, the next open starts a new one.
+    if (g == active && g->file) g->file->Truncate(used).PermitUncheckedError();
+    delete g;
+  }
+}
+
+BlobArena::Generation* BlobArena::Find(uint32_t number) const {
+  if (number == 0 || number >= kMaxGenerations) return nullptr;
+  return generations_[number].load(std::memory_order_acquire);
+}
+
+Status BlobArena::OpenGeneration(uint32_t number, uint64_t reserve, bool create,
+                                 Generation** out) {
+  if (number >= kMaxGenerations) {
+    return Status::NotSupported("blob arena: more than " + std::to_string(kMaxGenerations - 1) +
+                                " generations");
+  }
+  auto g = std::make_unique<Generation>();
+  g->number = number;
+  g->path = dir_ + "/" + GenerationFileName(number);
+  if (create) {
+    LOCI_RETURN_IF_ERROR(env_->NewWritableFile(g->path, Env::OpenMode::kCreateNew, &g->file));
+    Status s = g->file->Write(0, EncodeGenerationHeader(options_.db_uuid, number));
+    if (s.ok()) s = g->file->Sync();
+    if (s.ok()) s = env_->SyncDir(dir_);
+    LOCI_RETURN_IF_ERROR(s.WithContext("creating arena generation " + g->path));
+  } else {
+    std::unique_ptr<RandomAccessFile> reader;
+    LOCI_RETURN_IF_ERROR(env_->NewRandomAccessFile(g->path, &reader));
+    std::string block;
+    LOCI_RETURN_IF_ERROR(reader->Read(0, kGenerationHeaderBlock, &block));
+    DbUuid uuid;
+    uint32_t stored_number;
+    LOCI_RETURN_IF_ERROR(DecodeGenerationHeader(block, g->path, &uuid, &stored_number));
+    if (uuid != options_.db_uuid) {
+      return Status::Corruption(g->path + ": arena generation belongs to another database");
+    }
+    if (stored_number != number) {
+      return Status::Corruption(g->path + ": header says generation " +
+                                std::to_string(stored_number));
+    }
+    Result<uint64_t> size = reader->Size();
+    if (!size.ok()) return size.status();
+    reserve = std::max(reserve, *size);
+    if (!options_.read_only) {
+      LOCI_RETURN_IF_ERROR(
+          env_->NewWritableFile(g->path, Env::OpenMode::kOpenExisting, &g->file));
+    }
+  }
+  LOCI_RETURN_IF_ERROR(env_->NewMappedRegion(g->path, reserve, &g->region));
+  *out = g.get();
+  generations_[number].store(g.release(), std::memory_order_release);
+  if (number > highest_.load()) highest_.store(number);
+  return Status::OK();
+}
+
+Status BlobArena::Open() {
+  std::vector<std::string> names;
+  LOCI_RETURN_IF_ERROR(env_->GetChildren(dir_, &names));
+  std::vector<uint32_t> numbers;
+  for (const std::string& name : names) {
+    uint32_t n;
+    if (ParseGenerationFileName(name, &n)) numbers.push_back(n);
+  }
+  std::sort(numbers.begin(), numbers.end());
+  std::lock_guard<std::mutex> lock(mu_);
+  for (uint32_t n : numbers) {
+    Generation* g;
+    LOCI_RETURN_IF_ERROR(OpenGeneration(n, options_.generation_bytes, /*create=*/false, &g));
+  }
+  referenced_end_.assign(highest_.load() + 1, 0);
+  return Status::OK();
+}
+
+void BlobArena::NoteReferenced(const BlobRef& ref) {
+  if (ref.empty()) return;
+  if (ref.generation >= referenced_end_.size()) referenced_end_.resize(ref.generation + 1, 0);
+  referenced_end_[ref.generation] = std::max(referenced_end_[ref.generation], ref.end());
+}
+
+Status BlobArena::Reserve(uint64_t span, Generation** gen, uint64_t* offset) {
+  const uint32_t highest = highest_.load();
+  if (active_ == nullptr && highest != 0) {
+    // Resume in the newest generation only if nothing but referenced blobs is in it: bytes past
+    // them are garbage of unacknowledged writes that a mapping may already expose.
+    Generation* g = Find(highest);
+    const uint64_t end = highest < referenced_end_.size() ? referenced_end_[highest] : 0;
+    const uint64_t used = std::max<uint64_t>(end, kGenerationHeaderBlock);
+    uint64_t size = 0;
+    if (g != nullptr && g->file && env_->GetFileSize(g->path, &size).ok() && size == used) {
+      active_ = g;
+      next_offset_ = used;
+      preallocated_to_ = used;
+    }
+  }
+  const bool full = active_ != nullptr && next_offset_ + span > active_->region->reserved();
+  const bool past_size = active_ != nullptr && next_offset_ > kGenerationHeaderBlock &&
+                         next_offset_ + span > options_.generation_bytes;
+  if (active_ == nullptr || full || past_size) {
+    Generation* g;
+    const uint64_t reserve =
+        std::max(options_.generation_bytes, kGenerationHeaderBlock + span);
+    LOCI_RETURN_IF_ERROR(OpenGeneration(highest + 1, reserve, /*create=*/true, &g));
+    active_ = g;
+    next_offset_ = kGenerationHeaderBlock;
+    preallocated_to_ = kGenerationHeaderBlock;
+  }
+  const uint64_t end = next_offset_ + span;
+  if (options_.preallocate_bytes > 0 && end > preallocated_to_) {
+    uint64_t new_end = std::min(std::max(end, preallocated_to_ + options_.preallocate_bytes),
+                                std::max(end, active_->region->reserved()));
+    if (zeros_.size() < new_end - preallocated_to_) zeros_.resize(new_end - preallocated_to_);
+    LOCI_RETURN_IF_ERROR(active_->file->Write(
+        preallocated_to_, std::string_view(zeros_).substr(0, new_end - preallocated_to_)));
+    preallocated_to_ = new_end;
+  }
+  *gen = active_;
+  *offset = next_offset_;
+  next_offset_ = end;
+  return Status::OK();
+}
+
+Status BlobArena::Append(std::span<const std::string_view> payloads, std::span<BlobRef> refs) {
+  if (options_.read_only) return Status::NotSupported("blob arena is read-only");
+  uint64_t total = 0;
+  for (std::string_view p : payloads) {
+    if (p.size() > kMaxBlobLength) {
+      return Status::InvalidArgument("blob of " + std::to_string(p.size()) + " bytes is too large");
+    }
+    if (!p.empty()) total += BlobRef::FrameSpan(p.size());
+  }
+  for (BlobRef& r : refs) r = BlobRef();
+  if (total == 0) return Status::OK();
+
+  Generation* gen;
+  uint64_t offset;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    LOCI_RETURN_IF_ERROR(Reserve(total, &gen, &offset));
+  }
+  thread_local std::string buf;
+  buf.clear();
+  uint64_t at = offset;
+  for (size_t i = 0; i < payloads.size(); ++i) {
+    if (payloads[i].empty()) continue;
+    BlobRef& r = refs[i];
+    r.generation = gen->number;
+    r.offset = at;
+    r.length = static_cast<uint32_t>(payloads[i].size());
+    r.checksum = PayloadChecksum(payloads[i], gen->number, at);
+    AppendFrame(&buf, payloads[i], gen->number, at, r.checksum);
+    at += BlobRef::FrameSpan(r.length);
+  }
+  return gen->file->Write(offset, buf);
+}
+
+void BlobArena::AddFileFor(const BlobRef& ref, std::vector<WritableFile*>* files) const {
+  Generation* g = Find(ref.generation);
+  if (g == nullptr || !g->file) return;
+  if (std::find(files->begin(), files->end(), g->file.get()) == files->end()) {
+    files->push_back(g->file.get());
+  }
+}
+
+Status BlobArena::SyncAll() {
+  const uint32_t highest = highest_.load();
+  for (uint32_t i = 1; i <= highest; ++i) {
+    Generation* g = Find(i);
+    if (g != nullptr && g->file) LOCI_RETURN_IF_ERROR(g->file->Sync());
+  }
+  return Status::OK();
+}
+
+Status BlobArena::MakeReadable(const BlobRef& ref) {
+  if (ref.empty()) return Status::OK();
+  Generation* g = Find(ref.generation);
+  if (g == nullptr) {
+    return Status::Corruption(dir_ + "/" + GenerationFileName(ref.generation) +
+                              ": arena generation missing");
+  }
+  if (ref.end() <= g->region->size()) return Status::OK();
+  std::lock_guard<std::mutex> lock(g->map_mu);
+  if (ref.end() <= g->region->size()) return Status::OK();
+  uint64_t size = 0;
+  LOCI_RETURN_IF_ERROR(env_->GetFileSize(g->path, &size));
+  size = std::min(size, g->region->reserved());
+  if (size < ref.end()) {
+    return Status::Corruption(g->path + ": blob at offset " + std::to_string(ref.offset) +
+                              " runs past the end of the file (" + std::to_string(size) +
+                              " bytes)");
+  }
+  return g->region->Extend(size);
+}
+
+Status BlobArena::View(const BlobRef& ref, std::string_view* payload) const {
+  if (ref.empty()) {
+    *payload = std::string_view();
+    return Status::OK();
+  }
+  Generation* g = Find(ref.generation);
+  if (g == nullptr) {
+    return Status::Corruption(dir_ + "/" + GenerationFileName(ref.generation) +
+                              ": arena generation missing");
+  }
+  const uint64_t mapped = g->region->size();
+  if (ref.offset < kGenerationHeaderBlock || ref.end() > mapped || ref.end() < ref.offset) {
+    return Status::Corruption(g->path + ": blob at offset " + std::to_string(ref.offset) +
+                              " lies outside the file (" + std::to_string(mapped) +
+                              " bytes readable)");
+  }
+  return VerifyFrame(std::string_view(g->region->data() + ref.offset, ref.end() - ref.offset),
+                     ref, g->path, payload);
+}
+
+Status BlobArena::Read(const BlobRef& ref, std::string* payload) const {
+  std::string_view view;
+  LOCI_RETURN_IF_ERROR(View(ref, &view));
+  payload->assign(view.data(), view.size());
+  return Status::OK();
+}
+
+ArenaStats BlobArena::Stats() const {
+  ArenaStats stats;
+  const uint32_t highest = highest_.load();
+  for (uint32_t i = 1; i <= highest; ++i) {
+    if (Generation* g = Find(i)) {
+      ++stats.generations;
+      stats.bytes += g->region->size();
+    }
+  }
+  return stats;
+}
+
+std::vector<std::string> BlobArena::Files() const {
+  std::vector<std::string> files;
+  const uint32_t highest = highest_.load();
+  for (uint32_t i = 1; i <= highest; ++i) {
+    if (Generation* g = Find(i)) files.push_back(g->path);
+  }
+  return files;
+}
+
+}  // namespace loci::blob

@@ -1,0 +1,107 @@
+// BlobArena: the append-only store of payloads and vectors (design.md §4).
+//
+// Writers append with pwrite at offsets reserved under a short mutex, many threads at once;
+// readers read through a read-only mapping of a range reserved once per generation, so a view
+// never moves and needs no lock. A blob becomes readable when the group-commit leader calls
+// MakeReadable, before the record that refers to it is published, and durable when the leader
+// syncs the files that hold it, before the WAL write that refers to it.
+
+#ifndef LOCI_BLOB_ARENA_H_
+#define LOCI_BLOB_ARENA_H_
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "blob/format.h"
+#include "loci/env.h"
+#include "loci/status.h"
+
+namespace loci::blob {
+
+struct ArenaOptions {
+  DbUuid db_uuid{};
+  // A generation is closed once the next append would take it past this size; it is also the
+  // address range reserved for its mapping.
+  uint64_t generation_bytes = 4ull << 30;
+  // Files are extended with zeros this far ahead of appends (cheaper fdatasync); 0 disables.
+  uint64_t preallocate_bytes = 8ull << 20;
+  bool read_only = false;
+};
+
+struct ArenaStats {
+  uint64_t generations = 0;
+  uint64_t bytes = 0;  // bytes of the generation files readable through their mappings
+};
+
+class BlobArena {
+ public:
+  BlobArena(Env* env, std::string dir, ArenaOptions options);
+  ~BlobArena();
+  BlobArena(const BlobArena&) = delete;
+  BlobArena& operator=(const BlobArena&) = delete;
+
+  // Opens and maps every generation file in the directory, verifying their headers.
+  // Corruption if one is damaged or belongs to another database.
+  Status Open();
+
+  // During recovery, before any Append: a committed record refers to `ref`, so appends must
+  // resume after it. Bytes past the last referenced blob are garbage of unacknowledged writes.
+  void NoteReferenced(const BlobRef& ref);
+
+  // Appends each non-empty payload as one blob (all in one write) and fills refs[i]; an empty
+  // payload gets an empty ref. Thread-safe. REQUIRES: refs.size() == payloads.size(), not
+  // read-only. The blobs are neither durable nor readable yet.
+  Status Append(std::span<const std::string_view> payloads, std::span<BlobRef> refs);
+
+  // Adds the file holding `ref` to *files unless already there (for the pre-WAL sync).
+  void AddFileFor(const BlobRef& ref, std::vector<WritableFile*>* files) const;
+
+  // Syncs every generation file (recovery: blobs a crashed process wrote but did not sync may be
+  // referenced by WAL records recovery is about to declare durable).
+  Status SyncAll();
+
+  // Makes `ref` readable through the mapping. Called by the single commit leader.
+  Status MakeReadable(const BlobRef& ref);
+
+  // Reads and verifies the blob; Corruption naming file and offset if it does not match `ref`.
+  // Safe from any thread once MakeReadable(ref) has returned.
+  Status View(const BlobRef& ref, std::string_view* payload) const;
+  Status Read(const BlobRef& ref, std::string* payload) const;
+
+  ArenaStats Stats() const;
+  // Paths of the generation files, ascending.
+  std::vector<std::string> Files() const;
+
+ private:
+  struct Generation;
+  static constexpr uint32_t kMaxGenerations = 1 << 16;
+
+  Generation* Find(uint32_t number) const;
+  Status OpenGeneration(uint32_t number, uint64_t reserve, bool create, Generation** out);
+  // Reserves `span` bytes in the active generation (rotating if full). Holds mu_.
+  Status Reserve(uint64_t span, Generation** gen, uint64_t* offset);
+
+  Env* const env_;
+  const std::string dir_;
+  const ArenaOptions options_;
+
+  // Generations by number; a slot is written once (under mu_) and then only read.
+  std::unique_ptr<std::atomic<Generation*>[]> generations_;
+
+  mutable std::mutex mu_;          // guards the append state below
+  Generation* active_ = nullptr;
+  uint64_t next_offset_ = 0;       // in active_
+  uint64_t preallocated_to_ = 0;   // active_ holds zeros or data up to here
+  std::atomic<uint32_t> highest_{0};    // written under mu_, read anywhere
+  std::vector<uint64_t> referenced_end_;  // per generation, from NoteReferenced
+  std::string zeros_;
+};
+
+}  // namespace loci::blob
+
+#endif  // LOCI_BLOB_ARENA_H_

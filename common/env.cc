@@ -1,0 +1,52 @@
+// Pieces shared by the Env implementations: the sequential IoQueue (MemEnv's queue and the
+// posix pwrite + fdatasync fallback) and errno formatting.
+
+#include "loci/env.h"
+
+#include <cassert>
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "common/io_uring_queue.h"
+
+namespace loci {
+
+Status PosixError(std::string_view context, int err) {
+  char buf[128];
+  // GNU strerror_r: thread-safe, returns a pointer to the message (maybe not into buf).
+  const char* text = strerror_r(err, buf, sizeof(buf));
+  std::string msg(context);
+  msg += ": ";
+  msg += text;
+  return err == ENOENT ? Status::NotFound(msg) : Status::IOError(msg);
+}
+
+Status RunIoOpsSequentially(std::span<const IoOp> ops) {
+  for (const IoOp& op : ops) {
+    assert(op.file != nullptr);
+    switch (op.kind) {
+      case IoOp::Kind::kWrite:
+        LOCI_RETURN_IF_ERROR(op.file->Write(op.offset, op.data));
+        break;
+      case IoOp::Kind::kSync:
+        LOCI_RETURN_IF_ERROR(op.file->Sync());
+        break;
+    }
+  }
+  return Status::OK();
+}
+
+namespace {
+
+class SequentialIoQueue final : public IoQueue {
+ public:
+  Status SubmitLinked(std::span<const IoOp> ops) override { return RunIoOpsSequentially(ops); }
+  bool uses_io_uring() const override { return false; }
+};
+
+}  // namespace
+
+std::unique_ptr<IoQueue> NewSequentialIoQueue() { return std::make_unique<SequentialIoQueue>(); }
+
+}  // namespace loci

@@ -1,0 +1,482 @@
+// PosixEnv: the production Env over a Linux file system.
+//
+// Files are written with pwrite at explicit offsets and made durable with fdatasync. The blob
+// arena is read through PosixMappedRegion, a read-only MAP_SHARED view placed inside an address
+// range reserved once, so pointers into it survive growth (research/storage_reliability.md
+// §1.8(f)). Locks are open-file-description locks, which conflict even between two opens in the
+// same process. Every descriptor is opened with O_CLOEXEC so a fork+exec never inherits one
+// (an inherited lock descriptor would keep the database locked after we exit).
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cassert>
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <string>
+
+#include "common/io_uring_queue.h"
+#include "loci/env.h"
+
+namespace loci {
+namespace {
+
+constexpr mode_t kFileMode = 0600;
+constexpr mode_t kDirMode = 0700;
+// Small on purpose: one group commit is a handful of write -> fdatasync links; longer chains
+// are split into several submissions.
+constexpr unsigned kIoUringDepth = 8;
+// Reads asking for more than this first check the file size (one fstat) before allocating.
+constexpr size_t kReadClampThreshold = size_t{1} << 20;
+
+uint64_t PageSize() {
+  static const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  return page;
+}
+
+uint64_t RoundUpToPage(uint64_t n) {
+  const uint64_t page = PageSize();
+  return (n + page - 1) / page * page;
+}
+
+// open(2) with O_CLOEXEC, retried when a signal interrupts it (possible on FUSE and NFS).
+int OpenCloexec(const std::string& path, int flags, mode_t mode = 0) {
+  int fd;
+  do {
+    fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
+  } while (fd < 0 && errno == EINTR);
+  return fd;
+}
+
+Status FileSizeOfFd(int fd, const std::string& path, uint64_t* size) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return PosixError(path + ": fstat", errno);
+  *size = static_cast<uint64_t>(st.st_size);
+  return Status::OK();
+}
+
+class PosixWritableFile final : public WritableFile {
+ public:
+  PosixWritableFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  ~PosixWritableFile() override { ::close(fd_); }
+  PosixWritableFile(const PosixWritableFile&) = delete;
+  PosixWritableFile& operator=(const PosixWritableFile&) = delete;
+
+  Status Write(uint64_t offset, std::string_view data) override {
+    const char* p = data.data();
+    size_t left = data.size();
+    uint64_t off = offset;
+    // pwrite may write less than asked (signals, RLIMIT_FSIZE, the 2 GiB per-call cap): loop
+    // until everything is written or the kernel reports why it cannot be.
+    while (left > 0) {
+      ssize_t n = ::pwrite(fd_, p, left, static_cast<off_t>(off));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return PosixError(path_ + ": write at offset " + std::to_string(off), errno);
+      }
+      if (n == 0) {
+        return Status::IOError(path_ + ": write at offset " + std::to_string(off) +
+                               ": no progress (0 bytes written)");
+      }
+      p += n;
+      left -= static_cast<size_t>(n);
+      off += static_cast<uint64_t>(n);
+    }
+    return Status::OK();
+  }
+
+  Status Sync() override {
+    // Never retried, not even on EINTR: after a failed fdatasync the kernel may have dropped
+    // the dirty pages, so a later success would lie (the "fsyncgate" lesson).
+    if (::fdatasync(fd_) != 0) return PosixError(path_ + ": fdatasync", errno);
+    return Status::OK();
+  }
+
+  Status Truncate(uint64_t size) override {
+    int rc;
+    do {
+      rc = ::ftruncate(fd_, static_cast<off_t>(size));
+    } while (rc != 0 && errno == EINTR);
+    if (rc != 0) return PosixError(path_ + ": ftruncate to " + std::to_string(size), errno);
+    return Status::OK();
+  }
+
+  Result<uint64_t> Size() override {
+    uint64_t size = 0;
+    Status s = FileSizeOfFd(fd_, path_, &size);
+    if (!s.ok()) return s;
+    return size;
+  }
+
+  const std::string& path() const override { return path_; }
+  int fd() const { return fd_; }
+
+ private:
+  const std::string path_;
+  const int fd_;
+};
+
+class PosixRandomAccessFile final : public RandomAccessFile {
+ public:
+  PosixRandomAccessFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  ~PosixRandomAccessFile() override { ::close(fd_); }
+  PosixRandomAccessFile(const PosixRandomAccessFile&) = delete;
+  PosixRandomAccessFile& operator=(const PosixRandomAccessFile&) = delete;
+
+  Status Read(uint64_t offset, size_t n, std::string* out) const override {
+    if (n > kReadClampThreshold) {
+      // "Read the rest" callers pass a huge n: size the buffer by the file, not by n.
+      uint64_t size = 0;
+      LOCI_RETURN_IF_ERROR(FileSizeOfFd(fd_, path_, &size));
+      n = static_cast<size_t>(std::min<uint64_t>(n, size > offset ? size - offset : 0));
+    }
+    out->resize(n);
+    size_t got = 0;
+    while (got < n) {
+      ssize_t r = ::pread(fd_, out->data() + got, n - got, static_cast<off_t>(offset + got));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        int err = errno;
+        out->clear();
+        return PosixError(path_ + ": read at offset " + std::to_string(offset + got), err);
+      }
+      if (r == 0) break;  // end of file
+      got += static_cast<size_t>(r);
+    }
+    out->resize(got);
+    return Status::OK();
+  }
+
+  Result<uint64_t> Size() const override {
+    uint64_t size = 0;
+    Status s = FileSizeOfFd(fd_, path_, &size);
+    if (!s.ok()) return s;
+    return size;
+  }
+
+  const std::string& path() const override { return path_; }
+
+ private:
+  const std::string path_;
+  const int fd_;
+};
+
+// The reservation is PROT_NONE anonymous memory; the file is mapped over its start with
+// MAP_FIXED, page by page as it grows. Only pages holding at least one file byte are mapped:
+// touching a page wholly past EOF raises SIGBUS, while the tail of the last partial page
+// reads as zeros.
+class PosixMappedRegion final : public MappedRegion {
+ public:
+  static Status Open(const std::string& path, uint64_t reserve_bytes,
+                     std::unique_ptr<MappedRegion>* result) {
+    if (reserve_bytes == 0 || reserve_bytes > (uint64_t{1} << 56)) {
+      return Status::InvalidArgument(path + ": cannot reserve " + std::to_string(reserve_bytes) +
+                                     " bytes of address space");
+    }
+    int fd = OpenCloexec(path, O_RDONLY);
+    if (fd < 0) return PosixError(path + ": open", errno);
+    uint64_t file_size = 0;
+    Status s = FileSizeOfFd(fd, path, &file_size);
+    if (!s.ok()) {
+      ::close(fd);
+      return s;
+    }
+    const uint64_t span = RoundUpToPage(reserve_bytes);
+    void* base =
+        ::mmap(nullptr, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (base == MAP_FAILED) {
+      int err = errno;
+      ::close(fd);
+      return PosixError(path + ": reserve " + std::to_string(span) + " bytes", err);
+    }
+    auto region = std::unique_ptr<PosixMappedRegion>(
+        new PosixMappedRegion(path, fd, static_cast<char*>(base), reserve_bytes, span));
+    {
+      std::lock_guard<std::mutex> guard(region->mu_);
+      LOCI_RETURN_IF_ERROR(region->MapPrefixLocked(std::min(file_size, reserve_bytes)));
+    }
+    *result = std::move(region);
+    return Status::OK();
+  }
+
+  ~PosixMappedRegion() override {
+    ::munmap(base_, span_);
+    ::close(fd_);
+  }
+  PosixMappedRegion(const PosixMappedRegion&) = delete;
+  PosixMappedRegion& operator=(const PosixMappedRegion&) = delete;
+
+  const char* data() const override { return base_; }
+  uint64_t size() const override { return size_.load(std::memory_order_acquire); }
+  uint64_t reserved() const override { return reserved_; }
+
+  Status Extend(uint64_t new_size) override {
+    if (new_size > reserved_) {
+      return Status::InvalidArgument(path_ + ": cannot extend mapping to " +
+                                     std::to_string(new_size) + " bytes, only " +
+                                     std::to_string(reserved_) + " are reserved");
+    }
+    std::lock_guard<std::mutex> guard(mu_);
+    if (new_size <= size_.load(std::memory_order_relaxed)) return Status::OK();
+    // Checked rather than trusted: mapping a page the file does not reach would turn a caller
+    // bug into a SIGBUS in some unrelated reader later.
+    uint64_t file_size = 0;
+    LOCI_RETURN_IF_ERROR(FileSizeOfFd(fd_, path_, &file_size));
+    if (file_size < new_size) {
+      return Status::InvalidArgument(path_ + ": cannot extend mapping to " +
+                                     std::to_string(new_size) + " bytes, the file holds only " +
+                                     std::to_string(file_size));
+    }
+    return MapPrefixLocked(new_size);
+  }
+
+ private:
+  PosixMappedRegion(std::string path, int fd, char* base, uint64_t reserved, uint64_t span)
+      : path_(std::move(path)), fd_(fd), base_(base), reserved_(reserved), span_(span) {}
+
+  // Maps the pages covering [0, new_size) and publishes new_size. REQUIRES: mu_ held, the file
+  // holds at least new_size bytes, new_size <= reserved_.
+  Status MapPrefixLocked(uint64_t new_size) {
+    const uint64_t want = RoundUpToPage(new_size);
+    if (want > mapped_) {
+      void* p = ::mmap(base_ + mapped_, want - mapped_, PROT_READ, MAP_SHARED | MAP_FIXED, fd_,
+                       static_cast<off_t>(mapped_));
+      if (p == MAP_FAILED) {
+        int err = errno;
+        // A failed MAP_FIXED may already have unmapped the target range. Put the reservation
+        // back so no other mapping can land inside our range (munmap in the destructor would
+        // destroy it).
+        ::mmap(base_ + mapped_, span_ - mapped_, PROT_NONE,
+               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+        return PosixError(path_ + ": mmap " + std::to_string(want - mapped_) + " bytes at offset " +
+                              std::to_string(mapped_),
+                          err);
+      }
+      mapped_ = want;
+    }
+    // Release: a reader that sees the new size also sees the mapping.
+    size_.store(new_size, std::memory_order_release);
+    return Status::OK();
+  }
+
+  const std::string path_;
+  const int fd_;
+  char* const base_;
+  const uint64_t reserved_;  // as requested
+  const uint64_t span_;      // reserved_ rounded up to a page: what the destructor unmaps
+  std::mutex mu_;            // serialises Extend
+  uint64_t mapped_ = 0;      // bytes mapped from the file, a page multiple. Guarded by mu_.
+  std::atomic<uint64_t> size_{0};
+};
+
+class PosixFileLock final : public FileLock {
+ public:
+  explicit PosixFileLock(int fd) : fd_(fd) {}
+  // Closing the only descriptor of the open file description releases the OFD lock.
+  ~PosixFileLock() override { ::close(fd_); }
+  PosixFileLock(const PosixFileLock&) = delete;
+  PosixFileLock& operator=(const PosixFileLock&) = delete;
+
+ private:
+  const int fd_;
+};
+
+// Who holds a conflicting lock on `fd`'s file: "process <pid>" when an exclusive holder is
+// found and its pid is recorded, "another process" otherwise. OFD locks carry no owner pid
+// (F_OFD_GETLK reports -1), hence the pid written into the file. The pid is only trusted when
+// the conflicting lock is exclusive: shared holders write nothing, so the file may still name a
+// long-gone exclusive holder.
+std::string DescribeLockHolder(int fd) {
+  struct flock query = {};
+  query.l_type = F_WRLCK;
+  query.l_whence = SEEK_SET;
+  if (::fcntl(fd, F_OFD_GETLK, &query) != 0 || query.l_type != F_WRLCK) {
+    return "another process";
+  }
+  char buf[64];
+  ssize_t n = ::pread(fd, buf, sizeof(buf), 0);
+  std::string_view text(buf, n > 0 ? static_cast<size_t>(n) : 0);
+  constexpr std::string_view kPrefix = "pid ";
+  if (text.substr(0, kPrefix.size()) != kPrefix) return "another process";
+  text.remove_prefix(kPrefix.size());
+  long pid = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), pid);
+  if (ec != std::errc() || pid <= 0 || end == text.data()) return "another process";
+  return "process " + std::to_string(pid);
+}
+
+class PosixEnv final : public Env {
+ public:
+  Status NewWritableFile(const std::string& path, OpenMode mode,
+                         std::unique_ptr<WritableFile>* result) override {
+    int flags = O_WRONLY;
+    switch (mode) {
+      case OpenMode::kCreateNew:
+        flags |= O_CREAT | O_EXCL;
+        break;
+      case OpenMode::kOpenExisting:
+        break;
+      case OpenMode::kCreateOrOpen:
+        flags |= O_CREAT;
+        break;
+    }
+    int fd = OpenCloexec(path, flags, kFileMode);
+    if (fd < 0) return PosixError(path + ": open for writing", errno);
+    *result = std::make_unique<PosixWritableFile>(path, fd);
+    return Status::OK();
+  }
+
+  Status NewRandomAccessFile(const std::string& path,
+                             std::unique_ptr<RandomAccessFile>* result) override {
+    int fd = OpenCloexec(path, O_RDONLY);
+    if (fd < 0) return PosixError(path + ": open for reading", errno);
+    *result = std::make_unique<PosixRandomAccessFile>(path, fd);
+    return Status::OK();
+  }
+
+  Status NewMappedRegion(const std::string& path, uint64_t reserve_bytes,
+                         std::unique_ptr<MappedRegion>* result) override {
+    return PosixMappedRegion::Open(path, reserve_bytes, result);
+  }
+
+  std::unique_ptr<IoQueue> NewIoQueue() override {
+    // Read on every call (not cached) so a test can flip it between queues.
+    const char* force = std::getenv("LOCI_FORCE_PWRITE");
+    if (force == nullptr || std::strcmp(force, "1") != 0) {
+      if (std::unique_ptr<IoQueue> queue = NewIoUringQueue(kIoUringDepth)) return queue;
+    }
+    return NewSequentialIoQueue();
+  }
+
+  bool FileExists(const std::string& path) override { return ::access(path.c_str(), F_OK) == 0; }
+
+  Status GetChildren(const std::string& dir, std::vector<std::string>* names) override {
+    names->clear();
+    int fd = OpenCloexec(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0) return PosixError(dir + ": open directory", errno);
+    DIR* d = ::fdopendir(fd);
+    if (d == nullptr) {
+      int err = errno;
+      ::close(fd);
+      return PosixError(dir + ": fdopendir", err);
+    }
+    for (;;) {
+      errno = 0;
+      struct dirent* entry = ::readdir(d);
+      if (entry == nullptr) break;
+      std::string_view name(entry->d_name);
+      if (name == "." || name == "..") continue;
+      names->emplace_back(name);
+    }
+    int err = errno;
+    ::closedir(d);  // also closes fd
+    if (err != 0) return PosixError(dir + ": readdir", err);
+    return Status::OK();
+  }
+
+  Status GetFileSize(const std::string& path, uint64_t* size) override {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) return PosixError(path + ": stat", errno);
+    *size = static_cast<uint64_t>(st.st_size);
+    return Status::OK();
+  }
+
+  Status RemoveFile(const std::string& path) override {
+    if (::unlink(path.c_str()) != 0) return PosixError(path + ": unlink", errno);
+    return Status::OK();
+  }
+
+  Status RenameFile(const std::string& from, const std::string& to) override {
+    if (::rename(from.c_str(), to.c_str()) != 0) {
+      return PosixError(from + ": rename to " + to, errno);
+    }
+    return Status::OK();
+  }
+
+  Status CreateDir(const std::string& dir) override {
+    if (::mkdir(dir.c_str(), kDirMode) == 0) return Status::OK();
+    int err = errno;
+    if (err == EEXIST) {
+      struct stat st;
+      if (::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return Status::OK();
+      return Status::IOError(dir + ": mkdir: exists and is not a directory");
+    }
+    return PosixError(dir + ": mkdir", err);
+  }
+
+  Status SyncDir(const std::string& dir) override {
+    int fd = OpenCloexec(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0) return PosixError(dir + ": open directory", errno);
+    int rc = ::fsync(fd);
+    int err = errno;
+    ::close(fd);
+    if (rc != 0) return PosixError(dir + ": fsync directory", err);
+    return Status::OK();
+  }
+
+  Status LockFile(const std::string& path, bool exclusive,
+                  std::unique_ptr<FileLock>* lock) override {
+    int fd = OpenCloexec(path, O_RDWR | O_CREAT, kFileMode);
+    if (fd < 0 && !exclusive && (errno == EROFS || errno == EACCES)) {
+      // A shared (read-only) opener may lack write access; F_RDLCK only needs a readable fd.
+      fd = OpenCloexec(path, O_RDONLY);
+    }
+    if (fd < 0) return PosixError(path + ": open lock file", errno);
+
+    struct flock request = {};  // l_pid must be 0 for OFD locks
+    request.l_type = exclusive ? F_WRLCK : F_RDLCK;
+    request.l_whence = SEEK_SET;
+    request.l_start = 0;
+    request.l_len = 0;  // the whole file
+    if (::fcntl(fd, F_OFD_SETLK, &request) != 0) {
+      int err = errno;
+      Status s = (err == EAGAIN || err == EACCES)
+                     ? Status::Busy(path + " is locked by " + DescribeLockHolder(fd))
+                     : PosixError(path + ": lock", err);
+      ::close(fd);
+      return s;
+    }
+    if (exclusive) {
+      // Best effort: the pid only improves the Busy message another opener gets, so failing to
+      // record it must not fail the lock.
+      std::string text = "pid " + std::to_string(::getpid()) + "\n";
+      if (::ftruncate(fd, 0) == 0) {
+        ssize_t n = ::pwrite(fd, text.data(), text.size(), 0);
+        (void)n;
+      }
+    }
+    *lock = std::make_unique<PosixFileLock>(fd);
+    return Status::OK();
+  }
+
+  int64_t NowMicros() override {
+    struct timespec ts;
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+  }
+};
+
+}  // namespace
+
+int PosixFileDescriptor(WritableFile* file) {
+  assert(dynamic_cast<PosixWritableFile*>(file) != nullptr &&
+         "IoQueue ops must use files created by the same (posix) Env");
+  return static_cast<PosixWritableFile*>(file)->fd();
+}
+
+Env* Env::Default() {
+  // Leaked on purpose: static destructors and detached threads may still use it at exit.
+  static Env* const env = new PosixEnv();
+  return env;
+}
+
+}  // namespace loci

@@ -1,0 +1,261 @@
+// Turning user operations into versions and catalog changes.
+
+#include "engine/batch_resolver.h"
+
+#include <algorithm>
+
+#include "index/vector_field.h"
+
+namespace loci::engine {
+
+GroupState::GroupState(const Catalog* published, const RecordTable* table, CubeId next_id)
+    : published_(published), table_(table), next_id_(next_id) {}
+
+const Version* GroupState::Latest(CubeId id) const {
+  auto it = pending_.find(id);
+  return it != pending_.end() ? it->second : table_->Head(id);
+}
+
+void GroupState::Accept(ResolvedBatch* batch, CubeId next_id) {
+  if (batch->catalog) changed_catalog_ = std::make_unique<Catalog>(*batch->catalog);
+  for (const auto& v : batch->versions) pending_[v->id] = v.get();
+  next_id_ = next_id;
+}
+
+namespace {
+
+// Resolution of one batch: a private view over the group state that is merged only on success.
+class Resolver {
+ public:
+  Resolver(GroupState* state, Timestamp commit_time, ResolvedBatch* out)
+      : state_(state), commit_time_(commit_time), out_(out), next_id_(state->next_id()) {}
+
+  Status Put(const CubeDraft& d, const OpBlobs& blobs);
+  Status Update(CubeId id, const CubePatch& p, const OpBlobs& blobs);
+  Status Retire(CubeId id, std::optional<Timestamp> valid_to);
+  Status DefineField(const WriteBatch::DefineFieldOp& op);
+  CubeId next_id() const { return next_id_; }
+
+ private:
+  const Catalog& catalog() const { return out_->catalog ? *out_->catalog : state_->catalog(); }
+  Catalog* MutableCatalog() {
+    if (!out_->catalog) out_->catalog = std::make_unique<Catalog>(state_->catalog());
+    return out_->catalog.get();
+  }
+  const Version* Latest(CubeId id) const {
+    auto it = local_.find(id);
+    return it != local_.end() ? it->second : state_->Latest(id);
+  }
+  const SpaceDef* SpaceFor(const std::string& name);
+  Status FieldFor(uint32_t space_id, const NamedVector& v, const FieldDef** field);
+  Status SetVectors(uint32_t space_id, const std::vector<NamedVector>& vectors,
+                    const std::vector<blob::BlobRef>& refs, std::vector<VectorRef>* out);
+  Status CheckParents(const std::vector<CubeId>& parents) const;
+  Status LatestLive(CubeId id, const Version** v) const;
+  Status Finish(std::unique_ptr<Version> v);
+
+  GroupState* const state_;
+  const Timestamp commit_time_;
+  ResolvedBatch* const out_;
+  CubeId next_id_;
+  std::unordered_map<CubeId, const Version*> local_;
+};
+
+const SpaceDef* Resolver::SpaceFor(const std::string& name) {
+  if (const SpaceDef* s = catalog().FindSpace(name)) return s;
+  const SpaceDef& s = MutableCatalog()->AddSpace(name);
+  out_->spaces.push_back(SpaceEntry{s.id, s.name});
+  return &s;
+}
+
+Status Resolver::FieldFor(uint32_t space_id, const NamedVector& v, const FieldDef** field) {
+  const SpaceDef* space = catalog().SpaceById(space_id);
+  const FieldDef* f = space->FindField(v.field);
+  if (f == nullptr) {
+    // A field the space does not have yet is created by its first use: this dimension, cosine.
+    const FieldDef& created = MutableCatalog()->AddField(
+        space_id, v.field, static_cast<uint32_t>(v.values.size()), Metric::kCosine);
+    out_->fields.push_back(FieldEntry{space_id, created});
+    f = &created;
+  }
+  LOCI_RETURN_IF_ERROR(index::ValidateVector(v.field, v.values, f->dim, f->metric)
+                           .WithContext("space '" + space->name + "'"));
+  *field = f;
+  return Status::OK();
+}
+
+Status Resolver::SetVectors(uint32_t space_id, const std::vector<NamedVector>& vectors,
+                            const std::vector<blob::BlobRef>& refs, std::vector<VectorRef>* out) {
+  for (size_t i = 0; i < vectors.size(); ++i) {
+    const FieldDef* field;
+    LOCI_RETURN_IF_ERROR(FieldFor(space_id, vectors[i], &field));
+    auto it = std::find_if(out->begin(), out->end(),
+                           [&](const VectorRef& r) { return r.field_id == field->id; });
+    if (it != out->end()) {
+      it->blob = refs[i];
+    } else {
+      out->push_back(VectorRef{field->id, refs[i]});
+    }
+  }
+  std::sort(out->begin(), out->end(),
+            [](const VectorRef& a, const VectorRef& b) { return a.field_id < b.field_id; });
+  return Status::OK();
+}
+
+Status Resolver::CheckParents(const std::vector<CubeId>& parents) const {
+  for (CubeId p : parents) {
+    if (Latest(p) == nullptr) {
+      return Status::InvalidArgument("parent cube " + std::to_string(p) + " does not exist");
+    }
+  }
+  return Status::OK();
+}
+
+Status Resolver::LatestLive(CubeId id, const Version** v) const {
+  *v = Latest(id);
+  if (*v == nullptr) return Status::NotFound("cube " + std::to_string(id) + " does not exist");
+  if ((*v)->state == CubeState::kRetired) {
+    return Status::InvalidArgument("cube " + std::to_string(id) + " is retired");
+  }
+  return Status::OK();
+}
+
+Status Resolver::Finish(std::unique_ptr<Version> v) {
+  if (v->valid_from >= v->valid_to) {
+    return Status::InvalidArgument("valid interval is empty or inverted (valid_from " +
+                                   std::to_string(v->valid_from) + " >= valid_to " +
+                                   std::to_string(v->valid_to) + ")");
+  }
+  v->tx_from = commit_time_;
+  local_[v->id] = v.get();
+  out_->results.push_back(WriteResult::OpResult{v->id, v->number});
+  out_->versions.push_back(std::move(v));
+  return Status::OK();
+}
+
+Status Resolver::Put(const CubeDraft& d, const OpBlobs& blobs) {
+  if (next_id_ > RecordTable::kMaxId) return Status::InvalidArgument("cube id space exhausted");
+  LOCI_RETURN_IF_ERROR(CheckParents(d.parents));
+  auto v = std::make_unique<Version>();
+  v->id = next_id_;
+  v->number = 1;
+  v->space_id = SpaceFor(d.space)->id;
+  v->kind = d.kind;
+  v->state = d.state;
+  v->valid_from = d.valid_from.value_or(commit_time_);
+  v->valid_to = d.valid_to.value_or(kForever);
+  v->expires_at = d.expires_at.value_or(kForever);
+  v->importance = d.importance;
+  v->trust = d.trust;
+  v->payload = blobs.payload;
+  LOCI_RETURN_IF_ERROR(SetVectors(v->space_id, d.vectors, blobs.vectors, &v->vectors));
+  v->attrs = d.attrs;
+  std::sort(v->attrs.begin(), v->attrs.end(),
+            [](const Attr& a, const Attr& b) { return a.key < b.key; });
+  v->source = d.source;
+  v->agent = d.agent;
+  v->parents = d.parents;
+  ++next_id_;
+  return Finish(std::move(v));
+}
+
+Status Resolver::Update(CubeId id, const CubePatch& p, const OpBlobs& blobs) {
+  const Version* prev;
+  LOCI_RETURN_IF_ERROR(LatestLive(id, &prev));
+  if (p.parents) LOCI_RETURN_IF_ERROR(CheckParents(*p.parents));
+  auto v = std::make_unique<Version>(*prev);
+  v->number = prev->number + 1;
+  v->prev = prev;
+  if (p.kind) v->kind = *p.kind;
+  if (p.state) v->state = *p.state;
+  v->valid_from = p.valid_from.value_or(commit_time_);
+  v->valid_to = p.valid_to.value_or(kForever);
+  if (p.expires_at) v->expires_at = *p.expires_at;
+  if (p.importance) v->importance = *p.importance;
+  if (p.trust) v->trust = *p.trust;
+  if (p.payload) v->payload = blobs.payload;
+  for (const std::string& name : p.remove_vectors) {
+    const FieldDef* f = catalog().SpaceById(v->space_id)->FindField(name);
+    if (f == nullptr) return Status::InvalidArgument("vector field '" + name + "' does not exist");
+    std::erase_if(v->vectors, [&](const VectorRef& r) { return r.field_id == f->id; });
+  }
+  LOCI_RETURN_IF_ERROR(SetVectors(v->space_id, p.set_vectors, blobs.vectors, &v->vectors));
+  for (const std::string& key : p.remove_attrs) {
+    std::erase_if(v->attrs, [&](const Attr& a) { return a.key == key; });
+  }
+  for (const Attr& a : p.set_attrs) {
+    auto it = std::find_if(v->attrs.begin(), v->attrs.end(),
+                           [&](const Attr& x) { return x.key == a.key; });
+    if (it != v->attrs.end()) {
+      it->value = a.value;
+    } else {
+      v->attrs.push_back(a);
+    }
+  }
+  std::sort(v->attrs.begin(), v->attrs.end(),
+            [](const Attr& a, const Attr& b) { return a.key < b.key; });
+  if (p.source) v->source = *p.source;
+  if (p.agent) v->agent = *p.agent;
+  if (p.parents) v->parents = *p.parents;
+  return Finish(std::move(v));
+}
+
+Status Resolver::Retire(CubeId id, std::optional<Timestamp> valid_to) {
+  const Version* prev;
+  LOCI_RETURN_IF_ERROR(LatestLive(id, &prev));
+  auto v = std::make_unique<Version>(*prev);
+  v->number = prev->number + 1;
+  v->prev = prev;
+  v->state = CubeState::kRetired;
+  // The retirement is itself a version valid from the end of validity on: reads at later valid
+  // times find it (and report the cube as not found), reads at earlier ones pass it by.
+  v->valid_from = valid_to.value_or(commit_time_);
+  v->valid_to = kForever;
+  return Finish(std::move(v));
+}
+
+Status Resolver::DefineField(const WriteBatch::DefineFieldOp& op) {
+  const SpaceDef* space = SpaceFor(op.space);
+  if (const FieldDef* f = space->FindField(op.field)) {
+    if (f->dim != op.dim || f->metric != op.metric) {
+      return Status::InvalidArgument("vector field '" + op.field + "' of space '" + op.space +
+                                     "' exists with dimension " + std::to_string(f->dim) +
+                                     " and metric " + index::MetricName(f->metric));
+    }
+  } else {
+    const FieldDef& created = MutableCatalog()->AddField(space->id, op.field, op.dim, op.metric);
+    out_->fields.push_back(FieldEntry{space->id, created});
+  }
+  out_->results.push_back(WriteResult::OpResult{0, 0});
+  return Status::OK();
+}
+
+}  // namespace
+
+Status ResolveBatch(const WriteBatch& batch, std::span<const OpBlobs> blobs,
+                    Timestamp commit_time, GroupState* state, ResolvedBatch* out) {
+  *out = ResolvedBatch();
+  out->commit_time = commit_time;
+  Resolver r(state, commit_time, out);
+  for (size_t i = 0; i < batch.ops().size(); ++i) {
+    const WriteBatch::Op& op = batch.ops()[i];
+    Status s;
+    if (const auto* put = std::get_if<WriteBatch::PutOp>(&op)) {
+      s = r.Put(put->draft, blobs[i]);
+    } else if (const auto* update = std::get_if<WriteBatch::UpdateOp>(&op)) {
+      s = r.Update(update->id, update->patch, blobs[i]);
+    } else if (const auto* retire = std::get_if<WriteBatch::RetireOp>(&op)) {
+      s = r.Retire(retire->id, retire->valid_to);
+    } else {
+      s = r.DefineField(std::get<WriteBatch::DefineFieldOp>(op));
+    }
+    if (!s.ok()) {
+      *out = ResolvedBatch();
+      return batch.size() == 1 ? s : s.WithContext("operation " + std::to_string(i));
+    }
+  }
+  state->Accept(out, r.next_id());
+  return Status::OK();
+}
+
+}  // namespace loci::engine

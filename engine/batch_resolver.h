@@ -1,0 +1,75 @@
+// Batch resolution: what the group-commit leader does to turn a batch of user operations into
+// the versions and catalog changes it logs and publishes. It assigns ids and version numbers,
+// applies patches to the latest versions, creates spaces and vector fields on first use and
+// checks everything that needs the catalog or the record table (dimensions, existence,
+// retirement, parents, time intervals).
+//
+// A group of batches is resolved in order against a GroupState, so a batch sees the effects of
+// the batches before it in the same group; a batch that fails leaves the GroupState untouched.
+
+#ifndef LOCI_ENGINE_BATCH_RESOLVER_H_
+#define LOCI_ENGINE_BATCH_RESOLVER_H_
+
+#include <memory>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "blob/format.h"
+#include "engine/catalog.h"
+#include "engine/record_codec.h"
+#include "engine/record_table.h"
+#include "engine/version.h"
+#include "loci/options.h"
+#include "loci/write_batch.h"
+
+namespace loci::engine {
+
+// The blobs a writer appended for one operation before queueing: the payload (if the op sets
+// one) and one ref per vector the op sets, in the op's order.
+struct OpBlobs {
+  blob::BlobRef payload;
+  std::vector<blob::BlobRef> vectors;
+};
+
+struct ResolvedBatch {
+  Timestamp commit_time = 0;
+  std::vector<SpaceEntry> spaces;  // created by this batch
+  std::vector<FieldEntry> fields;  // created by this batch
+  std::vector<std::unique_ptr<Version>> versions;
+  std::vector<WriteResult::OpResult> results;  // one per operation
+  std::unique_ptr<Catalog> catalog;            // the catalog after this batch, if it changed it
+};
+
+// What the batches resolved so far in this group changed.
+class GroupState {
+ public:
+  GroupState(const Catalog* published, const RecordTable* table, CubeId next_id);
+
+  const Catalog& catalog() const { return changed_catalog_ ? *changed_catalog_ : *published_; }
+  // The newest version of `id` including this group's, or nullptr.
+  const Version* Latest(CubeId id) const;
+  CubeId next_id() const { return next_id_; }
+  // The catalog to publish after the group, or nullptr if unchanged.
+  std::unique_ptr<Catalog> TakeChangedCatalog() { return std::move(changed_catalog_); }
+
+  // Makes a successfully resolved batch visible to the batches after it.
+  void Accept(ResolvedBatch* batch, CubeId next_id);
+
+ private:
+  const Catalog* const published_;
+  const RecordTable* const table_;
+  std::unique_ptr<Catalog> changed_catalog_;
+  std::unordered_map<CubeId, const Version*> pending_;
+  CubeId next_id_;
+};
+
+// Resolves `batch` (already validated by ValidateBatch) with commit time `commit_time`.
+// blobs[i] belongs to batch.ops()[i]. On success fills *out and calls state->Accept; on failure
+// returns InvalidArgument or NotFound naming the operation, and leaves `state` as it was.
+Status ResolveBatch(const WriteBatch& batch, std::span<const OpBlobs> blobs,
+                    Timestamp commit_time, GroupState* state, ResolvedBatch* out);
+
+}  // namespace loci::engine
+
+#endif  // LOCI_ENGINE_BATCH_RESOLVER_H_

@@ -1,0 +1,227 @@
+// Writing and verifying checkpoint files.
+
+#include "engine/checkpoint.h"
+
+#include <charconv>
+#include <cstring>
+
+#include "common/coding.h"
+#include "common/hash.h"
+#include "engine/record_codec.h"
+
+namespace loci::engine {
+
+namespace {
+constexpr char kMagic[8] = {'L', 'O', 'C', 'I', 'C', 'K', 'P', '1'};
+constexpr uint32_t kFormat = 1;
+constexpr uint64_t kHeaderSeed = 0x4c4f4349434b5048ull;
+constexpr size_t kHeaderSize = 8 + 4 + 16 + 8 + 8 + 8;
+constexpr size_t kEntryOverhead = 4 + 1 + 8;
+constexpr size_t kFlushBytes = 1 << 20;
+
+enum EntryType : uint8_t { kSpace = 1, kField = 2, kVersion = 3, kEnd = 4 };
+
+uint64_t EntrySeed(uint64_t file_number, uint64_t offset) {
+  return (file_number << 32) ^ offset ^ 0x5eedc4ec4b0110ull;
+}
+}  // namespace
+
+std::string CheckpointFileName(uint64_t file_number) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "ckpt-%08llu.ckpt", static_cast<unsigned long long>(file_number));
+  return buf;
+}
+
+bool ParseCheckpointFileName(std::string_view name, uint64_t* file_number) {
+  constexpr std::string_view kPrefix = "ckpt-", kSuffix = ".ckpt";
+  if (name.size() <= kPrefix.size() + kSuffix.size() || !name.starts_with(kPrefix) ||
+      !name.ends_with(kSuffix)) {
+    return false;
+  }
+  std::string_view digits =
+      name.substr(kPrefix.size(), name.size() - kPrefix.size() - kSuffix.size());
+  auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), *file_number);
+  return ec == std::errc() && ptr == digits.data() + digits.size();
+}
+
+CheckpointWriter::CheckpointWriter(Env* env, std::string path, const DbUuid& uuid,
+                                   uint64_t file_number, uint64_t covers_lsn)
+    : env_(env),
+      path_(std::move(path)),
+      uuid_(uuid),
+      file_number_(file_number),
+      covers_lsn_(covers_lsn) {}
+
+CheckpointWriter::~CheckpointWriter() = default;
+
+Status CheckpointWriter::Open() {
+  status_ = env_->NewWritableFile(path_, Env::OpenMode::kCreateNew, &file_);
+  if (!status_.ok()) return status_;
+  buf_.append(kMagic, sizeof(kMagic));
+  PutFixed32(&buf_, kFormat);
+  buf_.append(reinterpret_cast<const char*>(uuid_.data()), uuid_.size());
+  PutFixed64(&buf_, file_number_);
+  PutFixed64(&buf_, covers_lsn_);
+  PutFixed64(&buf_, Hash64(buf_, kHeaderSeed));
+  return Status::OK();
+}
+
+void CheckpointWriter::AddEntry(uint8_t type, std::string_view body) {
+  if (!status_.ok()) return;
+  const uint64_t entry_offset = offset_ + buf_.size();
+  PutFixed32(&buf_, static_cast<uint32_t>(body.size()));
+  const size_t hashed_start = buf_.size();
+  buf_.push_back(static_cast<char>(type));
+  buf_.append(body);
+  const uint64_t checksum = Hash64(std::string_view(buf_).substr(hashed_start),
+                                   EntrySeed(file_number_, entry_offset));
+  PutFixed64(&buf_, checksum);
+  ++entries_;
+  if (buf_.size() >= kFlushBytes) status_ = Flush();
+}
+
+Status CheckpointWriter::Flush() {
+  Status s = file_->Write(offset_, buf_);
+  offset_ += buf_.size();
+  buf_.clear();
+  return s;
+}
+
+void CheckpointWriter::AddCatalog(const Catalog& catalog) {
+  std::string body;
+  for (const SpaceDef& space : catalog.spaces()) {
+    body.clear();
+    PutVarint64(&body, space.id);
+    PutLengthPrefixed(&body, space.name);
+    AddEntry(kSpace, body);
+    for (const FieldDef& field : space.fields) {
+      body.clear();
+      EncodeField(space.id, field, &body);
+      AddEntry(kField, body);
+    }
+  }
+}
+
+void CheckpointWriter::AddVersion(const Version& v) {
+  thread_local std::string body;
+  body.clear();
+  PutVarsint64(&body, v.tx_from);
+  PutVarint64(&body, v.lsn);
+  EncodeVersionBody(v, &body);
+  AddEntry(kVersion, body);
+}
+
+Status CheckpointWriter::Finish(uint64_t next_cube_id, int64_t clock_high_water,
+                                uint64_t* bytes) {
+  std::string body;
+  PutVarint64(&body, entries_);
+  PutVarint64(&body, next_cube_id);
+  PutVarsint64(&body, clock_high_water);
+  AddEntry(kEnd, body);
+  LOCI_RETURN_IF_ERROR(status_);
+  LOCI_RETURN_IF_ERROR(Flush());
+  LOCI_RETURN_IF_ERROR(file_->Sync());
+  *bytes = offset_;
+  return Status::OK();
+}
+
+Status ReadCheckpoint(Env* env, const std::string& path, const DbUuid& uuid,
+                      uint64_t file_number, uint64_t expected_bytes,
+                      const std::function<Status(std::unique_ptr<Version>)>& on_version,
+                      CheckpointContents* contents) {
+  std::unique_ptr<RandomAccessFile> file;
+  LOCI_RETURN_IF_ERROR(env->NewRandomAccessFile(path, &file));
+  Result<uint64_t> size = file->Size();
+  if (!size.ok()) return size.status();
+  if (*size != expected_bytes) {
+    return Status::Corruption(path + ": checkpoint is " + std::to_string(*size) +
+                              " bytes, the superblock says " + std::to_string(expected_bytes));
+  }
+  std::string data;
+  LOCI_RETURN_IF_ERROR(file->Read(0, *size, &data));
+  if (data.size() != *size) return Status::IOError(path + ": short read");
+
+  auto corrupt = [&](uint64_t offset, const std::string& what) {
+    return Status::Corruption(path + " at offset " + std::to_string(offset) + ": " + what);
+  };
+  if (data.size() < kHeaderSize || std::memcmp(data.data(), kMagic, sizeof(kMagic)) != 0) {
+    return corrupt(0, "not a checkpoint file (bad magic)");
+  }
+  if (Hash64(std::string_view(data).substr(0, kHeaderSize - 8), kHeaderSeed) !=
+      DecodeFixed64(data.data() + kHeaderSize - 8)) {
+    return corrupt(0, "checkpoint header checksum mismatch");
+  }
+  if (DecodeFixed32(data.data() + 8) != kFormat) return corrupt(8, "unknown checkpoint format");
+  if (std::memcmp(data.data() + 12, uuid.data(), uuid.size()) != 0) {
+    return corrupt(12, "checkpoint belongs to another database");
+  }
+  if (DecodeFixed64(data.data() + 28) != file_number) {
+    return corrupt(28, "checkpoint file number does not match its name");
+  }
+  *contents = CheckpointContents();
+  contents->covers_lsn = DecodeFixed64(data.data() + 36);
+
+  uint64_t pos = kHeaderSize;
+  uint64_t entries = 0;
+  bool ended = false;
+  while (!ended) {
+    if (data.size() - pos < kEntryOverhead) return corrupt(pos, "checkpoint truncated");
+    const uint32_t len = DecodeFixed32(data.data() + pos);
+    if (len > data.size() - pos - kEntryOverhead) return corrupt(pos, "entry length too large");
+    std::string_view hashed(data.data() + pos + 4, 1 + len);
+    if (Hash64(hashed, EntrySeed(file_number, pos)) != DecodeFixed64(data.data() + pos + 5 + len)) {
+      return corrupt(pos, "checkpoint entry checksum mismatch");
+    }
+    const uint8_t type = static_cast<uint8_t>(hashed[0]);
+    Decoder d(hashed.substr(1));
+    Status s;
+    switch (type) {
+      case kSpace: {
+        uint32_t id;
+        std::string_view name;
+        if (!d.GetVarint32(&id) || !d.GetLengthPrefixed(&name) || !d.empty()) {
+          return corrupt(pos, "malformed space entry");
+        }
+        s = contents->catalog.ApplySpace(id, std::string(name));
+        break;
+      }
+      case kField: {
+        FieldEntry f;
+        if (!DecodeField(&d, &f) || !d.empty()) return corrupt(pos, "malformed field entry");
+        s = contents->catalog.ApplyField(f.space_id, f.field.id, f.field.name, f.field.dim,
+                                         f.field.metric);
+        break;
+      }
+      case kVersion: {
+        auto v = std::make_unique<Version>();
+        if (!d.GetVarsint64(&v->tx_from) || !d.GetVarint64(&v->lsn) ||
+            !DecodeVersionBody(&d, v.get()) || !d.empty() || v->lsn > contents->covers_lsn) {
+          return corrupt(pos, "malformed version entry");
+        }
+        if (contents->catalog.SpaceById(v->space_id) == nullptr) {
+          return corrupt(pos, "version of unknown space " + std::to_string(v->space_id));
+        }
+        s = on_version(std::move(v));
+        break;
+      }
+      case kEnd: {
+        uint64_t count;
+        if (!d.GetVarint64(&count) || !d.GetVarint64(&contents->next_cube_id) ||
+            !d.GetVarsint64(&contents->clock_high_water) || !d.empty() || count != entries) {
+          return corrupt(pos, "malformed end entry");
+        }
+        ended = true;
+        break;
+      }
+      default:
+        return corrupt(pos, "unknown checkpoint entry type " + std::to_string(type));
+    }
+    if (!s.ok()) return s.WithContext(path + " at offset " + std::to_string(pos));
+    ++entries;
+    pos += kEntryOverhead + len;
+  }
+  if (pos != data.size()) return corrupt(pos, "bytes after the end entry");
+  return Status::OK();
+}
+
+}  // namespace loci::engine

@@ -1,0 +1,139 @@
+// Checkpoint: cut the WAL between commit groups, write what changed since the previous
+// checkpoint (or, when the deltas outgrow the base, a new base), switch the superblock, then
+// delete the WAL segments and checkpoint files it no longer needs.
+
+#include <algorithm>
+
+#include "engine/checkpoint.h"
+#include "engine/db_impl.h"
+#include "wal/format.h"
+
+namespace loci::engine {
+
+namespace {
+// Deltas are merged into a new base once they hold as many bytes as the base, or once there are
+// this many of them; either way a version is rewritten O(1) times on average.
+constexpr size_t kMaxDeltaFiles = 48;
+}  // namespace
+
+Status DbImpl::Checkpoint() {
+  LOCI_RETURN_IF_ERROR(CheckWritable());
+  MutexLock lock(&checkpoint_mu_);
+  Status s = WriteCheckpoint();
+  if (!s.ok() && !s.IsInvalidArgument()) Poison(s);
+  return s;
+}
+
+Status DbImpl::WriteCheckpoint() {
+  // 1. Between two commit groups, close the current WAL segment: every record up to `lsn` is
+  //    then in segments the checkpoint makes obsolete.
+  bool nothing_new = false;
+  uint64_t new_segment = 0, chain_checksum = 0;
+  wal::Lsn lsn = 0;
+  size_t dirty_count = 0;
+  Catalog catalog;
+  CubeId next_id = 0;
+  Timestamp clock_high_water = 0;
+  LOCI_RETURN_IF_ERROR(commit_queue_.RunExclusive([&]() -> Status {
+    LOCI_RETURN_IF_ERROR(CheckWritable());
+    {
+      MutexLock lock(&dirty_mu_);
+      dirty_count = dirty_.size();
+    }
+    if (dirty_count == 0 && log_->last_lsn() == superblock_.checkpoint_lsn &&
+        superblock_.next_cube_id == next_id_) {
+      nothing_new = true;
+      return Status::OK();
+    }
+    Result<uint64_t> rotated = log_->Rotate();
+    if (!rotated.ok()) return rotated.status();
+    new_segment = *rotated;
+    lsn = log_->last_lsn();
+    chain_checksum = log_->last_checksum();
+    catalog = *LoadCatalog();  // only the leader changes it, and we hold the queue
+    next_id = next_id_;
+    clock_high_water = clock_.high_water();
+    return Status::OK();
+  }));
+  if (nothing_new) return Status::OK();
+
+  // 2. Write the checkpoint file while writers go on.
+  uint64_t delta_bytes = 0;
+  for (size_t i = 1; i < superblock_.checkpoints.size(); ++i) {
+    delta_bytes += superblock_.checkpoints[i].bytes;
+  }
+  const bool base = superblock_.checkpoints.empty() || delta_bytes >= checkpoint_base_bytes_ ||
+                    superblock_.checkpoints.size() > kMaxDeltaFiles;
+  const uint64_t file_number = superblock_.next_file_number;
+  const std::string path = dir_ + "/" + CheckpointFileName(file_number);
+  CheckpointWriter writer(env_, path, superblock_.db_uuid, file_number, lsn);
+  LOCI_RETURN_IF_ERROR(writer.Open());
+  writer.AddCatalog(catalog);
+  if (base) {
+    std::vector<const Version*> chain;
+    for (CubeId id = 1; id < next_id; ++id) {
+      gc::EpochDomain::Guard guard = epochs_.Pin();
+      chain.clear();
+      for (const Version* v = table_.Head(id); v != nullptr; v = v->prev) {
+        if (v->lsn <= lsn) chain.push_back(v);
+      }
+      for (auto it = chain.rbegin(); it != chain.rend(); ++it) writer.AddVersion(**it);
+    }
+  } else {
+    std::vector<const Version*> changed;
+    {
+      MutexLock lock(&dirty_mu_);
+      changed.assign(dirty_.begin(), dirty_.begin() + static_cast<ptrdiff_t>(dirty_count));
+    }
+    for (const Version* v : changed) writer.AddVersion(*v);
+  }
+  uint64_t bytes = 0;
+  LOCI_RETURN_IF_ERROR(writer.Finish(next_id, clock_high_water, &bytes));
+  LOCI_RETURN_IF_ERROR(env_->SyncDir(dir_));
+
+  // 3. Switch the superblock: from here on, recovery starts from this checkpoint.
+  Superblock next = superblock_;
+  ++next.seq;
+  if (base) next.checkpoints.clear();
+  next.checkpoints.push_back(CheckpointFile{file_number, bytes});
+  next.checkpoint_lsn = lsn;
+  next.checkpoint_checksum = chain_checksum;
+  next.wal_first_segment = new_segment;
+  next.next_file_number = file_number + 1;
+  next.clock_high_water = clock_high_water;
+  next.next_cube_id = next_id;
+  LOCI_RETURN_IF_ERROR(WriteSuperblock(superblock_file_.get(), next));
+  const Superblock previous = superblock_;
+  superblock_ = next;
+  if (base) checkpoint_base_bytes_ = bytes;
+  {
+    MutexLock lock(&dirty_mu_);
+    dirty_.erase(dirty_.begin(), dirty_.begin() + static_cast<ptrdiff_t>(dirty_count));
+  }
+  checkpoint_lsn_.store(lsn);
+  checkpoint_files_.store(next.checkpoints.size());
+  checkpoint_first_segment_.store(new_segment);
+
+  // 4. Delete what the new superblock no longer references. A crash before this is harmless:
+  //    recovery removes obsolete segments; stray checkpoint files are ignored.
+  std::vector<uint64_t> segments;
+  LOCI_RETURN_IF_ERROR(wal::ListSegments(env_, dir_, &segments));
+  uint64_t removed_bytes = 0;
+  for (uint64_t n : segments) {
+    if (n >= new_segment) continue;
+    uint64_t size = 0;
+    if (env_->GetFileSize(dir_ + "/" + wal::SegmentFileName(n), &size).ok()) removed_bytes += size;
+    LOCI_RETURN_IF_ERROR(env_->RemoveFile(dir_ + "/" + wal::SegmentFileName(n)));
+  }
+  if (base) {
+    for (const CheckpointFile& old : previous.checkpoints) {
+      LOCI_RETURN_IF_ERROR(env_->RemoveFile(dir_ + "/" + CheckpointFileName(old.file_number)));
+    }
+  }
+  LOCI_RETURN_IF_ERROR(env_->SyncDir(dir_));
+  const uint64_t wal_bytes = wal_bytes_.load();
+  wal_bytes_.fetch_sub(std::min(wal_bytes, removed_bytes));
+  return Status::OK();
+}
+
+}  // namespace loci::engine

@@ -1,0 +1,144 @@
+// DbImpl: the Db implementation. Its methods are split by concern over db_open.cc (create,
+// recovery, close), db_write.cc (group commit), db_read.cc (Get, History, snapshots, stats),
+// db_checkpoint.cc and db_verify.cc.
+
+#ifndef LOCI_ENGINE_DB_IMPL_H_
+#define LOCI_ENGINE_DB_IMPL_H_
+
+#include <atomic>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "blob/arena.h"
+#include "common/mutex.h"
+#include "engine/batch_resolver.h"
+#include "engine/catalog.h"
+#include "engine/hybrid_clock.h"
+#include "engine/record_table.h"
+#include "engine/superblock.h"
+#include "gc/epoch.h"
+#include "loci/db.h"
+#include "loci/env.h"
+#include "query/temporal.h"
+#include "wal/commit_queue.h"
+#include "wal/log_writer.h"
+#include "wal/replay.h"
+
+namespace loci::engine {
+
+inline constexpr char kSuperblockFileName[] = "SUPERBLOCK";
+inline constexpr char kLockFileName[] = "LOCK";
+
+class DbImpl final : public Db {
+ public:
+  DbImpl(const Options& options, std::string dir);
+  ~DbImpl() override;
+
+  // Locks the directory, creates the database if asked, and recovers it.
+  Status Open();
+
+  Result<CubeId> Put(const WriteOptions& options, const CubeDraft& draft) override;
+  Result<uint32_t> Update(const WriteOptions& options, CubeId id, const CubePatch& patch) override;
+  Status Retire(const WriteOptions& options, CubeId id,
+                std::optional<Timestamp> valid_to) override;
+  Status Write(const WriteOptions& options, const WriteBatch& batch, WriteResult* result) override;
+  Status Get(const ReadOptions& options, CubeId id, MemCube* cube) override;
+  Status History(const ReadOptions& options, CubeId id, std::vector<MemCube>* versions) override;
+  std::shared_ptr<const Snapshot> GetSnapshot() override;
+  Status Checkpoint() override;
+  DbStats Stats() override;
+  Timestamp Now() override { return clock_.Now(); }
+  Status Verify(IntegrityReport* report) override;
+
+ private:
+  // A batch on its way through the commit queue.
+  struct PendingBatch {
+    const WriteBatch* batch;
+    std::vector<OpBlobs> blobs;  // appended by the writer before queueing
+    WriteResult* result;
+  };
+
+  // --- open (db_open.cc)
+  Status CreateDatabase();
+  Status Recover();
+  Status LoadCheckpoints();
+  Status ApplyLoggedBatch(wal::Lsn lsn, std::string_view payload);
+  // Adds a version found by recovery (checkpoint or WAL) to the record table after checking it
+  // against `catalog`; *applied (if not null) points to it afterwards.
+  Status ApplyRecoveredVersion(std::unique_ptr<Version> v, const Catalog& catalog,
+                               const Version** applied);
+  Status PrepareForWrites(const wal::ReplayResult& replay);
+
+  // --- write (db_write.cc)
+  Status CheckWritable() const;
+  void Poison(const Status& cause);
+  Status AppendBlobs(const WriteBatch& batch, std::vector<OpBlobs>* blobs);
+  void CommitGroup(std::span<wal::CommitQueue::Writer* const> group);
+  void Publish(std::vector<ResolvedBatch>& resolved, wal::Lsn first_lsn,
+               std::unique_ptr<Catalog> catalog);
+  void MaybeCheckpoint();
+
+  // --- read (db_read.cc)
+  // Pinned catalog: valid while the caller holds an epoch guard.
+  const Catalog* LoadCatalog() const { return catalog_.load(std::memory_order_acquire); }
+  // The read point of `options`, and the time expiry is judged at (*read_time).
+  query::ReadPoint ReadPointFor(const ReadOptions& options, Timestamp* read_time) const;
+  Status FillCube(const Version& v, Timestamp tx_to, const Catalog& catalog,
+                  const ReadOptions& options, MemCube* cube) const;
+
+  // --- checkpoint (db_checkpoint.cc)
+  Status WriteCheckpoint();
+
+  const Options options_;
+  Env* const env_;
+  const std::string dir_;
+
+  std::unique_ptr<FileLock> lock_;
+  std::unique_ptr<IoQueue> io_;
+  std::unique_ptr<WritableFile> superblock_file_;
+  std::unique_ptr<blob::BlobArena> arena_;
+  std::unique_ptr<wal::LogWriter> log_;  // touched only by the commit leader
+  wal::CommitQueue commit_queue_;
+  gc::EpochDomain epochs_;
+  HybridClock clock_;
+  RecordTable table_;
+
+  // The published catalog; replaced by the commit leader, old ones retired through epochs_.
+  std::atomic<const Catalog*> catalog_{nullptr};
+  // Commit time of the last published batch: reads see nothing committed after it, so a batch
+  // being applied is invisible until it is whole.
+  std::atomic<Timestamp> published_ts_{0};
+  CubeId next_id_ = 1;  // the commit leader's
+
+  std::unique_ptr<Catalog> recovery_catalog_;  // built during recovery, then published
+  std::string recovery_notes_;                 // what recovery dropped or stopped at
+
+  std::atomic<bool> poisoned_{false};
+  mutable Mutex poison_mu_;
+  Status poison_status_ GUARDED_BY(poison_mu_);
+
+  Mutex checkpoint_mu_;  // one checkpoint at a time
+  Superblock superblock_ GUARDED_BY(checkpoint_mu_);
+  uint64_t checkpoint_base_bytes_ GUARDED_BY(checkpoint_mu_) = 0;
+  std::atomic<uint64_t> checkpoint_lsn_{0};
+  std::atomic<uint64_t> checkpoint_files_{0};
+  std::atomic<uint64_t> checkpoint_first_segment_{1};
+  std::atomic<bool> checkpoint_running_{false};
+
+  // Versions published since the last checkpoint, in LSN order: what the next delta holds.
+  Mutex dirty_mu_;
+  std::vector<const Version*> dirty_ GUARDED_BY(dirty_mu_);
+  std::atomic<uint64_t> wal_bytes_{0};  // WAL bytes after the checkpoint
+  std::atomic<bool> checkpoint_wanted_{false};
+
+  std::atomic<uint64_t> last_lsn_{0};
+  std::atomic<uint64_t> wal_segments_{0};
+  std::atomic<uint64_t> group_commits_{0};
+  std::atomic<uint64_t> batches_committed_{0};
+};
+
+}  // namespace loci::engine
+
+#endif  // LOCI_ENGINE_DB_IMPL_H_

@@ -1,0 +1,318 @@
+// Opening a database: locking, creation, recovery (superblock -> checkpoint -> WAL replay),
+// and closing it.
+
+#include <algorithm>
+
+#include "common/hash.h"
+#include "engine/checkpoint.h"
+#include "engine/db_impl.h"
+#include "engine/record_codec.h"
+#include "wal/format.h"
+
+namespace loci {
+
+Status Db::Open(const Options& options, const std::string& path, std::unique_ptr<Db>* db) {
+  db->reset();
+  if (path.empty()) return Status::InvalidArgument("database path is empty");
+  auto impl = std::make_unique<engine::DbImpl>(options, path);
+  LOCI_RETURN_IF_ERROR(impl->Open());
+  *db = std::move(impl);
+  return Status::OK();
+}
+
+Status DestroyDb(const std::string& path, Env* env) {
+  if (env == nullptr) env = Env::Default();
+  if (!env->FileExists(path + "/" + engine::kSuperblockFileName)) {
+    return Status::NotFound(path + ": no Loci database (no SUPERBLOCK)");
+  }
+  std::unique_ptr<FileLock> lock;
+  LOCI_RETURN_IF_ERROR(env->LockFile(path + "/" + engine::kLockFileName, true, &lock));
+  std::vector<std::string> names;
+  LOCI_RETURN_IF_ERROR(env->GetChildren(path, &names));
+  for (const std::string& name : names) {
+    uint64_t n64;
+    uint32_t n32;
+    if (wal::ParseSegmentFileName(name, &n64) || blob::ParseGenerationFileName(name, &n32) ||
+        engine::ParseCheckpointFileName(name, &n64) || name == engine::kSuperblockFileName) {
+      LOCI_RETURN_IF_ERROR(env->RemoveFile(path + "/" + name));
+    }
+  }
+  lock.reset();
+  LOCI_RETURN_IF_ERROR(env->RemoveFile(path + "/" + engine::kLockFileName));
+  return env->SyncDir(path);
+}
+
+namespace engine {
+
+namespace {
+
+wal::LogWriterOptions LogOptions(const Options& o, const Superblock& sb) {
+  wal::LogWriterOptions w;
+  w.db_uuid = sb.db_uuid;
+  w.segment_bytes = o.wal_segment_bytes;
+  w.preallocate_bytes = std::min<uint64_t>(4ull << 20, o.wal_segment_bytes);
+  return w;
+}
+
+}  // namespace
+
+DbImpl::DbImpl(const Options& options, std::string dir)
+    : options_(options),
+      env_(options.env != nullptr ? options.env : Env::Default()),
+      dir_(std::move(dir)),
+      commit_queue_(options.max_group_bytes),
+      clock_(env_) {}
+
+DbImpl::~DbImpl() {
+  if (log_ && !poisoned_.load()) {
+    // A clean close makes non-sync writes durable too. Nothing to do on failure: the WAL is
+    // replayed at the next open.
+    log_->Sync().PermitUncheckedError();
+  }
+  log_.reset();
+  arena_.reset();
+  delete catalog_.load();
+}
+
+Status DbImpl::Open() {
+  if (options_.recovery_mode == RecoveryMode::kPointInTime && !options_.read_only) {
+    return Status::InvalidArgument("point-in-time recovery is only allowed read-only");
+  }
+  const std::string superblock_path = dir_ + "/" + kSuperblockFileName;
+  if (options_.create_if_missing && !options_.read_only) {
+    LOCI_RETURN_IF_ERROR(env_->CreateDir(dir_));
+  }
+  if (!env_->FileExists(superblock_path) && (options_.read_only || !options_.create_if_missing)) {
+    return Status::NotFound(dir_ + ": no Loci database here (no SUPERBLOCK)");
+  }
+  LOCI_RETURN_IF_ERROR(
+      env_->LockFile(dir_ + "/" + kLockFileName, /*exclusive=*/!options_.read_only, &lock_));
+  if (!env_->FileExists(superblock_path)) {
+    LOCI_RETURN_IF_ERROR(CreateDatabase());
+  } else if (options_.error_if_exists) {
+    return Status::InvalidArgument(dir_ + ": a database already exists");
+  }
+  return Recover();
+}
+
+Status DbImpl::CreateDatabase() {
+  // Files of ours without a SUPERBLOCK can only be left by an interrupted creation, which never
+  // wrote data; anything bigger than an empty file is someone's data, and we refuse to touch it.
+  std::vector<std::string> names;
+  LOCI_RETURN_IF_ERROR(env_->GetChildren(dir_, &names));
+  std::vector<std::string> leftovers;
+  for (const std::string& name : names) {
+    uint64_t n64;
+    uint32_t n32;
+    const bool ours = wal::ParseSegmentFileName(name, &n64) ||
+                      blob::ParseGenerationFileName(name, &n32) ||
+                      ParseCheckpointFileName(name, &n64) || name == "SUPERBLOCK.tmp";
+    if (!ours) continue;
+    uint64_t size = 0;
+    LOCI_RETURN_IF_ERROR(env_->GetFileSize(dir_ + "/" + name, &size));
+    if (size > wal::kSegmentHeaderBlock) {
+      return Status::Corruption(dir_ + "/" + name +
+                                ": Loci data file in a directory without SUPERBLOCK; refusing to "
+                                "create a database over it");
+    }
+    leftovers.push_back(name);
+  }
+  for (const std::string& name : leftovers) {
+    LOCI_RETURN_IF_ERROR(env_->RemoveFile(dir_ + "/" + name));
+  }
+
+  Superblock sb;
+  RandomBytes(sb.db_uuid.data(), sb.db_uuid.size());
+  sb.created = env_->NowMicros();
+  sb.wal_first_segment = 1;
+  std::unique_ptr<IoQueue> io = env_->NewIoQueue();
+  wal::LogWriter log(env_, dir_, LogOptions(options_, sb), io.get());
+  LOCI_RETURN_IF_ERROR(log.StartSegment(1, 1, 0));
+
+  // Both copies, installed with a rename so a crash leaves either no SUPERBLOCK or a whole one.
+  const std::string tmp = dir_ + "/SUPERBLOCK.tmp";
+  std::unique_ptr<WritableFile> file;
+  LOCI_RETURN_IF_ERROR(env_->NewWritableFile(tmp, Env::OpenMode::kCreateNew, &file));
+  for (uint64_t seq : {0, 1}) {
+    sb.seq = seq;
+    std::string slot;
+    LOCI_RETURN_IF_ERROR(EncodeSuperblockSlot(sb, &slot));
+    LOCI_RETURN_IF_ERROR(file->Write(seq * kSuperblockSlotSize, slot));
+  }
+  LOCI_RETURN_IF_ERROR(file->Sync());
+  file.reset();
+  LOCI_RETURN_IF_ERROR(env_->RenameFile(tmp, dir_ + "/" + kSuperblockFileName));
+  return env_->SyncDir(dir_);
+}
+
+Status DbImpl::Recover() {
+  Superblock sb;
+  LOCI_RETURN_IF_ERROR(ReadSuperblock(env_, dir_ + "/" + kSuperblockFileName, &sb));
+  io_ = env_->NewIoQueue();
+
+  blob::ArenaOptions arena_options;
+  arena_options.db_uuid = sb.db_uuid;
+  arena_options.generation_bytes = options_.arena_generation_bytes;
+  arena_options.preallocate_bytes = std::min<uint64_t>(8ull << 20, options_.arena_generation_bytes);
+  arena_options.read_only = options_.read_only;
+  arena_ = std::make_unique<blob::BlobArena>(env_, dir_, arena_options);
+  LOCI_RETURN_IF_ERROR(arena_->Open());
+
+  {
+    MutexLock lock(&checkpoint_mu_);
+    superblock_ = sb;
+  }
+  recovery_catalog_ = std::make_unique<Catalog>();
+  LOCI_RETURN_IF_ERROR(LoadCheckpoints());
+  clock_.Observe(sb.clock_high_water);
+  next_id_ = std::max(next_id_, sb.next_cube_id);
+
+  wal::ReplayOptions replay_options;
+  replay_options.first_segment_no = sb.wal_first_segment;
+  replay_options.after_lsn = sb.checkpoint_lsn;
+  replay_options.after_checksum = sb.checkpoint_checksum;
+  replay_options.stop_at_damage = options_.recovery_mode == RecoveryMode::kPointInTime;
+  wal::ReplayResult replay;
+  LOCI_RETURN_IF_ERROR(wal::ReplayWal(
+      env_, dir_, sb.db_uuid, replay_options,
+      [this](wal::Lsn lsn, std::string_view payload) { return ApplyLoggedBatch(lsn, payload); },
+      &replay));
+
+  catalog_.store(recovery_catalog_.release(), std::memory_order_release);
+  published_ts_.store(clock_.high_water(), std::memory_order_release);
+  last_lsn_.store(replay.last_lsn);
+  checkpoint_lsn_.store(sb.checkpoint_lsn);
+  checkpoint_files_.store(sb.checkpoints.size());
+  wal_segments_.store(replay.live_segments.size());
+  wal_bytes_.store(replay.live_bytes);
+  recovery_notes_ = replay.torn_tail ? "torn WAL tail dropped at " + replay.torn_tail->file +
+                                           " offset " + std::to_string(replay.torn_tail->offset) +
+                                           " (" + replay.torn_tail->reason + ")"
+                                     : "";
+  if (replay.stopped_at) recovery_notes_ = "replay stopped at damage: " + *replay.stopped_at;
+  if (options_.read_only) return Status::OK();
+  return PrepareForWrites(replay);
+}
+
+Status DbImpl::LoadCheckpoints() {
+  Superblock sb;
+  {
+    MutexLock lock(&checkpoint_mu_);
+    sb = superblock_;
+  }
+  uint64_t covered = 0;
+  for (size_t i = 0; i < sb.checkpoints.size(); ++i) {
+    const CheckpointFile& file = sb.checkpoints[i];
+    CheckpointContents contents;
+    LOCI_RETURN_IF_ERROR(ReadCheckpoint(
+        env_, dir_ + "/" + CheckpointFileName(file.file_number), sb.db_uuid, file.file_number,
+        file.bytes,
+        [&](std::unique_ptr<Version> v) {
+          return ApplyRecoveredVersion(std::move(v), contents.catalog, nullptr);
+        },
+        &contents));
+    if (contents.covers_lsn < covered) {
+      return Status::Corruption(dir_ + "/" + CheckpointFileName(file.file_number) +
+                                ": checkpoint chain out of order");
+    }
+    covered = contents.covers_lsn;
+    clock_.Observe(contents.clock_high_water);
+    next_id_ = std::max(next_id_, contents.next_cube_id);
+    *recovery_catalog_ = std::move(contents.catalog);
+    if (i == 0) {
+      MutexLock lock(&checkpoint_mu_);
+      checkpoint_base_bytes_ = file.bytes;
+    }
+  }
+  if (covered != sb.checkpoint_lsn) {
+    return Status::Corruption(dir_ + ": checkpoint files cover LSN " + std::to_string(covered) +
+                              ", the superblock says " + std::to_string(sb.checkpoint_lsn));
+  }
+  return Status::OK();
+}
+
+Status DbImpl::ApplyRecoveredVersion(std::unique_ptr<Version> v, const Catalog& catalog,
+                                     const Version** applied) {
+  const SpaceDef* space = catalog.SpaceById(v->space_id);
+  const std::string what = "cube " + std::to_string(v->id) + " version " +
+                           std::to_string(v->number);
+  if (space == nullptr) return Status::Corruption(what + " belongs to an unknown space");
+  for (const VectorRef& r : v->vectors) {
+    if (space->FieldById(r.field_id) == nullptr) {
+      return Status::Corruption(what + " has a vector of an unknown field");
+    }
+    arena_->NoteReferenced(r.blob);
+  }
+  const Version* head = table_.Head(v->id);
+  const uint32_t expected = head == nullptr ? 1 : head->number + 1;
+  if (v->number != expected) {
+    return Status::Corruption(what + " follows version " +
+                              std::to_string(head ? head->number : 0));
+  }
+  arena_->NoteReferenced(v->payload);
+  clock_.Observe(v->tx_from);
+  next_id_ = std::max(next_id_, v->id + 1);
+  if (applied != nullptr) *applied = v.get();
+  return table_.Insert(std::move(v));
+}
+
+Status DbImpl::ApplyLoggedBatch(wal::Lsn lsn, std::string_view payload) {
+  BatchContents batch;
+  LOCI_RETURN_IF_ERROR(DecodeBatch(payload, "WAL record LSN " + std::to_string(lsn), &batch));
+  const std::string where = "WAL record LSN " + std::to_string(lsn);
+  for (SpaceEntry& s : batch.spaces) {
+    LOCI_RETURN_IF_ERROR(recovery_catalog_->ApplySpace(s.id, std::move(s.name))
+                             .WithContext(where));
+  }
+  for (FieldEntry& f : batch.fields) {
+    LOCI_RETURN_IF_ERROR(recovery_catalog_
+                             ->ApplyField(f.space_id, f.field.id, std::move(f.field.name),
+                                          f.field.dim, f.field.metric)
+                             .WithContext(where));
+  }
+  clock_.Observe(batch.commit_time);
+  for (std::unique_ptr<Version>& v : batch.versions) {
+    v->lsn = lsn;
+    const Version* applied = nullptr;
+    LOCI_RETURN_IF_ERROR(ApplyRecoveredVersion(std::move(v), *recovery_catalog_, &applied).WithContext(where));
+    // Not in any checkpoint file yet: the next delta must hold it.
+    MutexLock lock(&dirty_mu_);
+    dirty_.push_back(applied);
+  }
+  return Status::OK();
+}
+
+Status DbImpl::PrepareForWrites(const wal::ReplayResult& replay) {
+  if (replay.torn_tail) {
+    std::unique_ptr<WritableFile> file;
+    LOCI_RETURN_IF_ERROR(
+        env_->NewWritableFile(replay.torn_tail->file, Env::OpenMode::kOpenExisting, &file));
+    LOCI_RETURN_IF_ERROR(file->Truncate(replay.torn_tail->offset));
+    LOCI_RETURN_IF_ERROR(file->Sync());
+  }
+  bool removed = false;
+  for (const auto* list : {&replay.headerless_segments, &replay.obsolete_segments}) {
+    for (uint64_t n : *list) {
+      LOCI_RETURN_IF_ERROR(env_->RemoveFile(dir_ + "/" + wal::SegmentFileName(n)));
+      removed = true;
+    }
+  }
+  if (removed) LOCI_RETURN_IF_ERROR(env_->SyncDir(dir_));
+  // Blobs first, then the WAL: the order a commit makes them durable in.
+  LOCI_RETURN_IF_ERROR(arena_->SyncAll());
+
+  LOCI_RETURN_IF_ERROR(env_->NewWritableFile(dir_ + "/" + kSuperblockFileName,
+                                             Env::OpenMode::kOpenExisting, &superblock_file_));
+  Superblock sb;
+  {
+    MutexLock lock(&checkpoint_mu_);
+    sb = superblock_;
+  }
+  log_ = std::make_unique<wal::LogWriter>(env_, dir_, LogOptions(options_, sb), io_.get());
+  const uint64_t last_segment = replay.live_segments.back();
+  const uint64_t end = replay.torn_tail ? replay.torn_tail->offset : replay.end_offset;
+  return log_->ResumeSegment(last_segment, end, replay.last_lsn + 1, replay.last_checksum);
+}
+
+}  // namespace engine
+}  // namespace loci

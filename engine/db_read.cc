@@ -1,0 +1,197 @@
+// The read path: lock-free Get and History over version chains, snapshots and stats.
+
+#include <algorithm>
+#include <cstring>
+
+#include "engine/db_impl.h"
+#include "index/vector_field.h"
+
+namespace loci::engine {
+
+namespace {
+
+class SnapshotImpl final : public Snapshot {
+ public:
+  explicit SnapshotImpl(Timestamp time) : time_(time) {}
+  Timestamp time() const override { return time_; }
+
+ private:
+  const Timestamp time_;
+};
+
+std::string CubeName(CubeId id) { return "cube " + std::to_string(id); }
+
+// Earliest commit among the versions in [newest, until) (newest first, all committed by the read
+// point) that override part of `v`'s valid interval.
+Timestamp TxTo(const Version& v, const Version* newest, const Version* until, Timestamp as_of) {
+  Timestamp tx_to = kForever;
+  for (const Version* w = newest; w != until && w != nullptr; w = w->prev) {
+    if (w->tx_from <= as_of && query::Overlaps(v.times(), w->times())) {
+      tx_to = std::min(tx_to, w->tx_from);
+    }
+  }
+  return tx_to;
+}
+
+}  // namespace
+
+query::ReadPoint DbImpl::ReadPointFor(const ReadOptions& options, Timestamp* read_time) const {
+  const Timestamp published = published_ts_.load(std::memory_order_acquire);
+  std::optional<Timestamp> requested;
+  if (options.snapshot != nullptr) {
+    requested = options.snapshot->time();
+  } else if (options.as_of) {
+    requested = *options.as_of;
+  }
+  query::ReadPoint p;
+  // Never past what is published: a batch being applied is invisible until it is whole.
+  p.as_of = requested ? std::min(*requested, published) : published;
+  *read_time = requested ? *requested : clock_.Now();
+  p.valid_at = options.valid_at ? *options.valid_at : *read_time;
+  return p;
+}
+
+Status DbImpl::FillCube(const Version& v, Timestamp tx_to, const Catalog& catalog,
+                        const ReadOptions& options, MemCube* cube) const {
+  const SpaceDef* space = catalog.SpaceById(v.space_id);
+  if (space == nullptr) return Status::Corruption(CubeName(v.id) + ": unknown space");
+  *cube = MemCube();
+  cube->id = v.id;
+  cube->version = v.number;
+  cube->space = space->name;
+  cube->kind = v.kind;
+  cube->state = v.state;
+  cube->valid_from = v.valid_from;
+  cube->valid_to = v.valid_to;
+  cube->tx_from = v.tx_from;
+  cube->tx_to = tx_to;
+  cube->payload_size = v.payload.length;
+  if (options.fill_payload) {
+    LOCI_RETURN_IF_ERROR(arena_->Read(v.payload, &cube->payload).WithContext(CubeName(v.id)));
+  }
+  if (options.fill_vectors) {
+    for (const VectorRef& r : v.vectors) {
+      const FieldDef* field = space->FieldById(r.field_id);
+      std::string_view bytes;
+      LOCI_RETURN_IF_ERROR(arena_->View(r.blob, &bytes).WithContext(CubeName(v.id)));
+      if (field == nullptr || bytes.size() != size_t{field->dim} * sizeof(float)) {
+        return Status::Corruption(CubeName(v.id) + ": vector blob does not match its field");
+      }
+      NamedVector& out = cube->vectors.emplace_back();
+      out.field = field->name;
+      out.values.resize(field->dim);
+      std::memcpy(out.values.data(), bytes.data(), bytes.size());
+    }
+  }
+  cube->attrs = v.attrs;
+  cube->source = v.source;
+  cube->parents = v.parents;
+  cube->agent = v.agent;
+  cube->importance = v.importance;
+  cube->trust = v.trust;
+  if (v.expires_at != kForever) cube->expires_at = v.expires_at;
+  return Status::OK();
+}
+
+Status DbImpl::Get(const ReadOptions& options, CubeId id, MemCube* cube) {
+  gc::EpochDomain::Guard guard = epochs_.Pin();
+  const Catalog* catalog = LoadCatalog();
+  const SpaceDef* only_space = nullptr;
+  if (options.space) {
+    only_space = catalog->FindSpace(*options.space);
+    if (only_space == nullptr) {
+      return Status::InvalidArgument("unknown space '" + *options.space + "'");
+    }
+  }
+  Timestamp read_time;
+  const query::ReadPoint p = ReadPointFor(options, &read_time);
+  const Version* head = table_.Head(id);
+  // Another space's cube is reported exactly like a missing one: reads never cross spaces.
+  if (head == nullptr || (only_space != nullptr && head->space_id != only_space->id)) {
+    return Status::NotFound(CubeName(id) + " does not exist");
+  }
+  const Version* seen = head;
+  while (seen != nullptr && !query::Candidate(seen->times(), p)) seen = seen->prev;
+  if (seen == nullptr) {
+    return Status::NotFound(CubeName(id) + " has no version valid at " +
+                            std::to_string(p.valid_at) + " as of " + std::to_string(p.as_of));
+  }
+  if (seen->state == CubeState::kRetired) {
+    return Status::NotFound(CubeName(id) + " is retired (from valid time " +
+                            std::to_string(seen->valid_from) + ")");
+  }
+  if (query::Expired(seen->times(), read_time)) {
+    return Status::NotFound(CubeName(id) + " expired at " + std::to_string(seen->expires_at));
+  }
+  return FillCube(*seen, TxTo(*seen, head, seen, p.as_of), *catalog, options, cube);
+}
+
+Status DbImpl::History(const ReadOptions& options, CubeId id, std::vector<MemCube>* versions) {
+  versions->clear();
+  gc::EpochDomain::Guard guard = epochs_.Pin();
+  const Catalog* catalog = LoadCatalog();
+  const SpaceDef* only_space = nullptr;
+  if (options.space) {
+    only_space = catalog->FindSpace(*options.space);
+    if (only_space == nullptr) {
+      return Status::InvalidArgument("unknown space '" + *options.space + "'");
+    }
+  }
+  Timestamp read_time;
+  const query::ReadPoint p = ReadPointFor(options, &read_time);
+  const Version* head = table_.Head(id);
+  if (head == nullptr || (only_space != nullptr && head->space_id != only_space->id)) {
+    return Status::NotFound(CubeName(id) + " does not exist");
+  }
+  std::vector<const Version*> chain;  // committed by the read point, newest first
+  for (const Version* v = head; v != nullptr; v = v->prev) {
+    if (query::CommittedBy(v->times(), p.as_of)) chain.push_back(v);
+  }
+  if (chain.empty()) {
+    return Status::NotFound(CubeName(id) + " has no version as of " + std::to_string(p.as_of));
+  }
+  versions->resize(chain.size());
+  for (size_t i = 0; i < chain.size(); ++i) {
+    const Version* v = chain[i];
+    MemCube& out = (*versions)[chain.size() - 1 - i];
+    LOCI_RETURN_IF_ERROR(FillCube(*v, TxTo(*v, head, v, p.as_of), *catalog, options, &out));
+  }
+  return Status::OK();
+}
+
+std::shared_ptr<const Snapshot> DbImpl::GetSnapshot() {
+  return std::make_shared<SnapshotImpl>(published_ts_.load(std::memory_order_acquire));
+}
+
+DbStats DbImpl::Stats() {
+  DbStats s;
+  s.cubes = table_.cubes();
+  s.versions = table_.versions();
+  s.last_lsn = last_lsn_.load();
+  s.checkpoint_lsn = checkpoint_lsn_.load();
+  s.wal_segments = wal_segments_.load();
+  s.wal_bytes = wal_bytes_.load();
+  const blob::ArenaStats arena = arena_->Stats();
+  s.arena_generations = arena.generations;
+  s.arena_bytes = arena.bytes;
+  s.checkpoint_files = checkpoint_files_.load();
+  s.group_commits = group_commits_.load();
+  s.batches_committed = batches_committed_.load();
+  s.clock_high_water = clock_.high_water();
+  s.io_uring = io_ != nullptr && io_->uses_io_uring();
+  s.poisoned = poisoned_.load();
+  s.read_only = options_.read_only;
+  s.recovery = recovery_notes_;
+  gc::EpochDomain::Guard guard = epochs_.Pin();
+  const Catalog* catalog = LoadCatalog();
+  s.spaces = catalog->spaces().size();
+  for (const SpaceDef& space : catalog->spaces()) {
+    for (const FieldDef& f : space.fields) {
+      s.vector_fields.push_back(
+          VectorFieldInfo{space.name, f.name, f.dim, index::MetricName(f.metric)});
+    }
+  }
+  return s;
+}
+
+}  // namespace loci::engine

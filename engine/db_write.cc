@@ -1,0 +1,223 @@
+// The write path: validation, blob appends by the writer, then group commit by the leader
+// (resolve, log, sync, publish).
+
+#include <cstring>
+
+#include "engine/db_impl.h"
+#include "engine/record_codec.h"
+#include "engine/validation.h"
+
+namespace loci::engine {
+
+namespace {
+
+// Rough WAL bytes of a batch, for the group-size cap.
+size_t EstimateBytes(const WriteBatch& batch) {
+  size_t bytes = 16;
+  for (const WriteBatch::Op& op : batch.ops()) {
+    bytes += 96;
+    if (const auto* put = std::get_if<WriteBatch::PutOp>(&op)) {
+      const CubeDraft& d = put->draft;
+      bytes += d.source.size() + d.agent.size() + 24 * d.vectors.size() + 10 * d.parents.size();
+      for (const Attr& a : d.attrs) bytes += a.key.size() + 16;
+    } else if (const auto* update = std::get_if<WriteBatch::UpdateOp>(&op)) {
+      const CubePatch& p = update->patch;
+      bytes += 24 * p.set_vectors.size() + 32 * p.set_attrs.size();
+      if (p.source) bytes += p.source->size();
+    }
+  }
+  return bytes;
+}
+
+std::string_view FloatBytes(const std::vector<float>& values) {
+  return std::string_view(reinterpret_cast<const char*>(values.data()),
+                          values.size() * sizeof(float));
+}
+
+}  // namespace
+
+Status DbImpl::CheckWritable() const {
+  if (options_.read_only) return Status::NotSupported(dir_ + ": database opened read-only");
+  if (poisoned_.load(std::memory_order_acquire)) {
+    MutexLock lock(&poison_mu_);
+    return poison_status_;
+  }
+  return Status::OK();
+}
+
+void DbImpl::Poison(const Status& cause) {
+  MutexLock lock(&poison_mu_);
+  if (poisoned_.load()) return;
+  poison_status_ = Status::Poisoned(dir_ + ": writes refused after a failed write or sync (" +
+                                    cause.ToString() + "); reopen the database to recover");
+  poisoned_.store(true, std::memory_order_release);
+}
+
+Result<CubeId> DbImpl::Put(const WriteOptions& options, const CubeDraft& draft) {
+  WriteBatch batch;
+  batch.Put(draft);
+  WriteResult result;
+  LOCI_RETURN_IF_ERROR(Write(options, batch, &result));
+  return result.ops[0].id;
+}
+
+Result<uint32_t> DbImpl::Update(const WriteOptions& options, CubeId id, const CubePatch& patch) {
+  WriteBatch batch;
+  batch.Update(id, patch);
+  WriteResult result;
+  LOCI_RETURN_IF_ERROR(Write(options, batch, &result));
+  return result.ops[0].version;
+}
+
+Status DbImpl::Retire(const WriteOptions& options, CubeId id, std::optional<Timestamp> valid_to) {
+  WriteBatch batch;
+  batch.Retire(id, valid_to);
+  return Write(options, batch, nullptr);
+}
+
+Status DbImpl::AppendBlobs(const WriteBatch& batch, std::vector<OpBlobs>* blobs) {
+  std::vector<std::string_view> payloads;
+  // Where each op's blobs start in `payloads`: payload first (if the op sets one), then vectors.
+  std::vector<size_t> starts;
+  blobs->assign(batch.size(), OpBlobs());
+  for (const WriteBatch::Op& op : batch.ops()) {
+    starts.push_back(payloads.size());
+    if (const auto* put = std::get_if<WriteBatch::PutOp>(&op)) {
+      payloads.push_back(put->draft.payload);
+      for (const NamedVector& v : put->draft.vectors) payloads.push_back(FloatBytes(v.values));
+    } else if (const auto* update = std::get_if<WriteBatch::UpdateOp>(&op)) {
+      payloads.push_back(update->patch.payload ? std::string_view(*update->patch.payload)
+                                               : std::string_view());
+      for (const NamedVector& v : update->patch.set_vectors) {
+        payloads.push_back(FloatBytes(v.values));
+      }
+    }
+  }
+  std::vector<blob::BlobRef> refs(payloads.size());
+  LOCI_RETURN_IF_ERROR(arena_->Append(payloads, refs));
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const WriteBatch::Op& op = batch.ops()[i];
+    size_t vectors = 0;
+    if (const auto* put = std::get_if<WriteBatch::PutOp>(&op)) {
+      vectors = put->draft.vectors.size();
+    } else if (const auto* update = std::get_if<WriteBatch::UpdateOp>(&op)) {
+      vectors = update->patch.set_vectors.size();
+    } else {
+      continue;
+    }
+    (*blobs)[i].payload = refs[starts[i]];
+    (*blobs)[i].vectors.assign(refs.begin() + starts[i] + 1, refs.begin() + starts[i] + 1 + vectors);
+  }
+  return Status::OK();
+}
+
+Status DbImpl::Write(const WriteOptions& options, const WriteBatch& batch, WriteResult* result) {
+  LOCI_RETURN_IF_ERROR(CheckWritable());
+  LOCI_RETURN_IF_ERROR(ValidateBatch(batch, options_));
+  WriteResult local;
+  PendingBatch pending{&batch, {}, result != nullptr ? result : &local};
+  LOCI_RETURN_IF_ERROR(AppendBlobs(batch, &pending.blobs));
+
+  wal::CommitQueue::Writer writer;
+  writer.sync = options.sync;
+  writer.bytes = EstimateBytes(batch);
+  writer.request = &pending;
+  Status s = commit_queue_.Commit(
+      &writer, [this](std::span<wal::CommitQueue::Writer* const> group) { CommitGroup(group); });
+  if (s.ok()) MaybeCheckpoint();
+  return s;
+}
+
+void DbImpl::CommitGroup(std::span<wal::CommitQueue::Writer* const> group) {
+  Status writable = CheckWritable();
+  if (!writable.ok()) {
+    for (wal::CommitQueue::Writer* w : group) w->status = writable;
+    return;
+  }
+  // The catalog only changes on this thread (the leader), so no pin is needed to read it here.
+  GroupState state(LoadCatalog(), &table_, next_id_);
+  std::vector<wal::CommitQueue::Writer*> committed;
+  std::vector<ResolvedBatch> resolved;
+  std::vector<std::string> payloads;
+  std::vector<WritableFile*> sync_first;
+  for (wal::CommitQueue::Writer* w : group) {
+    auto* pending = static_cast<PendingBatch*>(w->request);
+    ResolvedBatch batch;
+    w->status = ResolveBatch(*pending->batch, pending->blobs, clock_.Next(), &state, &batch);
+    if (!w->status.ok()) continue;
+    std::vector<const Version*> versions;
+    for (const auto& v : batch.versions) versions.push_back(v.get());
+    payloads.emplace_back();
+    EncodeBatch(batch.commit_time, batch.spaces, batch.fields, versions, &payloads.back());
+    for (const OpBlobs& op : pending->blobs) {
+      arena_->AddFileFor(op.payload, &sync_first);
+      for (const blob::BlobRef& r : op.vectors) arena_->AddFileFor(r, &sync_first);
+    }
+    committed.push_back(w);
+    resolved.push_back(std::move(batch));
+  }
+  if (committed.empty()) return;
+
+  std::vector<std::string_view> views(payloads.begin(), payloads.end());
+  wal::Lsn first_lsn = 0;
+  Status s = log_->AppendGroup(views, group.front()->sync, sync_first, &first_lsn);
+  if (!s.ok()) {
+    Poison(s);
+    for (wal::CommitQueue::Writer* w : committed) w->status = s;
+    return;
+  }
+  next_id_ = state.next_id();
+  Publish(resolved, first_lsn, state.TakeChangedCatalog());
+  for (size_t i = 0; i < committed.size(); ++i) {
+    auto* pending = static_cast<PendingBatch*>(committed[i]->request);
+    pending->result->ops = std::move(resolved[i].results);
+    pending->result->commit_time = resolved[i].commit_time;
+  }
+  size_t bytes = 0;
+  for (const std::string& p : payloads) bytes += wal::RecordSpan(p.size());
+  wal_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+  group_commits_.fetch_add(1, std::memory_order_relaxed);
+  batches_committed_.fetch_add(committed.size(), std::memory_order_relaxed);
+  last_lsn_.store(log_->last_lsn(), std::memory_order_relaxed);
+  wal_segments_.store(log_->segment_no() - checkpoint_first_segment_.load() + 1,
+                      std::memory_order_relaxed);
+}
+
+void DbImpl::Publish(std::vector<ResolvedBatch>& resolved, wal::Lsn first_lsn,
+                     std::unique_ptr<Catalog> catalog) {
+  if (catalog) {
+    const Catalog* old = catalog_.exchange(catalog.release(), std::memory_order_acq_rel);
+    epochs_.RetireDelete(const_cast<Catalog*>(old));
+  }
+  wal::Lsn lsn = first_lsn;
+  for (ResolvedBatch& batch : resolved) {
+    for (const auto& v : batch.versions) {
+      // Blobs become readable before the version that refers to them is reachable.
+      Status s = arena_->MakeReadable(v->payload);
+      for (const VectorRef& r : v->vectors) {
+        if (s.ok()) s = arena_->MakeReadable(r.blob);
+      }
+      if (!s.ok()) Poison(s);
+    }
+    MutexLock lock(&dirty_mu_);
+    for (auto& v : batch.versions) {
+      v->lsn = lsn;
+      dirty_.push_back(v.get());
+      table_.Publish(v.release());
+    }
+    published_ts_.store(batch.commit_time, std::memory_order_release);
+    ++lsn;
+  }
+}
+
+void DbImpl::MaybeCheckpoint() {
+  if (options_.checkpoint_wal_bytes == 0 ||
+      wal_bytes_.load(std::memory_order_relaxed) < options_.checkpoint_wal_bytes) {
+    return;
+  }
+  if (checkpoint_running_.exchange(true)) return;  // someone else is on it
+  Checkpoint().PermitUncheckedError();  // a failure poisons the instance if it must
+  checkpoint_running_.store(false);
+}
+
+}  // namespace loci::engine

@@ -1,0 +1,149 @@
+// Db: an open Loci database. The entry point of the library.
+//
+//   loci::Options options;
+//   options.create_if_missing = true;
+//   std::unique_ptr<loci::Db> db;
+//   loci::Status s = loci::Db::Open(options, "/path/to/db", &db);
+//
+// One process writes a database at a time (the LOCK file); inside it, any number of threads may
+// call any method concurrently. Reads never block on writes. Every method validates its input
+// and reports problems through Status; nothing a caller passes may crash the engine or corrupt
+// the database.
+
+#ifndef LOCI_DB_H_
+#define LOCI_DB_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "loci/cube.h"
+#include "loci/options.h"
+#include "loci/status.h"
+#include "loci/write_batch.h"
+
+namespace loci {
+
+// A consistent read point. Reads through it see exactly what was committed when it was taken,
+// however long it is kept. Obtained from Db::GetSnapshot; released by destroying the handle.
+class Snapshot {
+ public:
+  virtual ~Snapshot() = default;
+  // The transaction time this snapshot reads at.
+  virtual Timestamp time() const = 0;
+};
+
+// A vector field of a space: its name, dimension and metric, fixed at creation.
+struct VectorFieldInfo {
+  std::string space;
+  std::string name;
+  uint32_t dim = 0;
+  std::string metric;  // "cosine", "ip" or "l2"
+};
+
+struct DbStats {
+  uint64_t cubes = 0;            // ids ever assigned and not purged
+  uint64_t versions = 0;         // committed versions held
+  uint64_t spaces = 0;
+  uint64_t last_lsn = 0;         // last committed WAL record
+  uint64_t checkpoint_lsn = 0;   // LSN covered by the latest checkpoint
+  uint64_t wal_segments = 0;
+  uint64_t wal_bytes = 0;        // WAL bytes after the latest checkpoint
+  uint64_t arena_generations = 0;
+  uint64_t arena_bytes = 0;
+  uint64_t checkpoint_files = 0;
+  uint64_t group_commits = 0;    // WAL writes since open (each may carry several batches)
+  uint64_t batches_committed = 0;
+  Timestamp clock_high_water = 0;  // highest commit time issued
+  bool io_uring = false;          // WAL submissions go through io_uring
+  bool poisoned = false;          // an fsync failed: the instance refuses writes
+  bool read_only = false;
+  std::string recovery;           // what the last recovery dropped (a torn tail) or stopped at
+  std::vector<VectorFieldInfo> vector_fields;
+};
+
+// What Db::Verify checked and found.
+struct IntegrityReport {
+  uint64_t cubes = 0;
+  uint64_t versions = 0;
+  uint64_t blobs = 0;        // payload and vector blobs read and checksummed
+  uint64_t blob_bytes = 0;
+  std::vector<std::string> problems;  // one line each, naming file and offset
+};
+
+class Db {
+ public:
+  // Opens (or, with create_if_missing, creates) the database in directory `path`.
+  // On success stores the database in *db and returns OK. On failure stores nullptr and returns:
+  // Busy if another process holds the writer lock (naming it), NotFound if there is no database
+  // and create_if_missing is false, Corruption naming file and offset if the files are damaged
+  // beyond a torn WAL tail, IOError for file system failures.
+  static Status Open(const Options& options, const std::string& path, std::unique_ptr<Db>* db);
+
+  Db() = default;
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+  // Closes the database. Writes already acknowledged stay durable; nothing is lost by
+  // destroying a Db without a checkpoint (the WAL is replayed at the next Open).
+  virtual ~Db() = default;
+
+  // Stores a new cube and returns its id (stable forever). Its version is 1.
+  // InvalidArgument names what is wrong with the draft (empty space, a vector whose dimension
+  // differs from its field's, NaN/Inf, payload over the maximum, inverted valid interval...).
+  // A vector field the space does not have yet is created by this put with this dimension and
+  // metric cosine.
+  virtual Result<CubeId> Put(const WriteOptions& options, const CubeDraft& draft) = 0;
+
+  // Writes a new version of cube `id`, applying `patch` to its latest version, and returns the
+  // new version number. NotFound if `id` does not exist; InvalidArgument if it is retired or the
+  // patch is invalid.
+  virtual Result<uint32_t> Update(const WriteOptions& options, CubeId id,
+                                  const CubePatch& patch) = 0;
+
+  // Ends the validity of cube `id` at `valid_to` (default: the commit time): reads at valid times
+  // from then on do not find it; reads of earlier valid times still see the past. Creates a new
+  // version. NotFound if `id` does not exist; InvalidArgument if already retired.
+  virtual Status Retire(const WriteOptions& options, CubeId id,
+                        std::optional<Timestamp> valid_to = std::nullopt) = 0;
+
+  // Commits every operation of `batch` atomically, or none (the first invalid operation's
+  // error is returned). On success fills *result (may be nullptr).
+  virtual Status Write(const WriteOptions& options, const WriteBatch& batch,
+                       WriteResult* result) = 0;
+
+  // Reads the version of `id` visible at the read point of `options` into *cube.
+  // NotFound if the cube does not exist, is not visible then (not yet committed, not valid at
+  // that valid time, retired) or belongs to another space than options.space.
+  virtual Status Get(const ReadOptions& options, CubeId id, MemCube* cube) = 0;
+
+  // Every version of `id` committed at or before the read point (as_of / snapshot), oldest
+  // first, with tx_to as seen at that point. NotFound if there is none.
+  virtual Status History(const ReadOptions& options, CubeId id,
+                         std::vector<MemCube>* versions) = 0;
+
+  // A consistent read point at the current time.
+  virtual std::shared_ptr<const Snapshot> GetSnapshot() = 0;
+
+  // Writes a checkpoint (the record table as of now) and deletes the WAL segments it covers.
+  // Its cost grows with what changed since the previous checkpoint. Concurrent writes proceed.
+  virtual Status Checkpoint() = 0;
+
+  virtual DbStats Stats() = 0;
+
+  // The current time of the database's commit clock: at least every commit time issued.
+  virtual Timestamp Now() = 0;
+
+  // Reads and verifies every blob of every version and the record table's invariants (the WAL,
+  // checkpoints and superblock were verified by Open). Fills *report; returns Corruption
+  // summarising the problems if there are any.
+  virtual Status Verify(IntegrityReport* report) = 0;
+};
+
+// Destroys the database in `path`: removes every file Loci created there, then the directory if
+// it is empty. NotFound if there is no database.
+Status DestroyDb(const std::string& path, Env* env = nullptr);
+
+}  // namespace loci
+
+#endif  // LOCI_DB_H_

@@ -1,0 +1,111 @@
+// Options that shape a database (Options), a read (ReadOptions) and a write (WriteOptions).
+
+#ifndef LOCI_OPTIONS_H_
+#define LOCI_OPTIONS_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "loci/cube.h"
+
+namespace loci {
+
+class Env;
+class Snapshot;
+
+// What Open does when the write-ahead log is damaged.
+enum class RecoveryMode {
+  // A torn tail in the unsynced end of the last segment is truncated; any damage before a
+  // record that was already durable, or before the checkpoint's LSN, fails Open with
+  // Corruption naming the file and offset.
+  kStrictTail,
+  // Like kStrictTail, but mid-log damage stops replay there instead of failing: the database
+  // opens at the last consistent point. Only allowed read-only (see Db::Salvage to keep it).
+  kPointInTime,
+};
+
+struct Options {
+  // The file system, clock and I/O submission. nullptr means Env::Default().
+  // Default: nullptr
+  Env* env = nullptr;
+
+  // Create the database if the directory holds none.
+  // Default: false
+  bool create_if_missing = false;
+
+  // Fail if a database already exists.
+  // Default: false
+  bool error_if_exists = false;
+
+  // Open without the writer lock: writes return NotSupported, nothing on disk is modified
+  // (a torn WAL tail is ignored in memory, not truncated).
+  // Default: false
+  bool read_only = false;
+
+  // Default: RecoveryMode::kStrictTail
+  RecoveryMode recovery_mode = RecoveryMode::kStrictTail;
+
+  // Largest payload a cube version may carry.
+  // Default: 64 MiB
+  uint64_t max_payload_bytes = 64ull << 20;
+
+  // Largest vector dimension a field may declare.
+  // Default: 65536
+  uint32_t max_vector_dim = 65536;
+
+  // Limits on the small fields, so that one cube stays small.
+  // Default: 256 bytes for space, field and attribute names; 64 KiB for an attribute value,
+  // source or agent; 256 attributes; 1024 parents.
+  size_t max_name_bytes = 256;
+  size_t max_text_field_bytes = 64 << 10;
+  size_t max_attrs = 256;
+  size_t max_parents = 1024;
+
+  // A WAL segment is closed and a new one started past this size.
+  // Default: 64 MiB
+  uint64_t wal_segment_bytes = 64ull << 20;
+
+  // A blob-arena generation file is closed and a new one started past this size; it is also
+  // the address range reserved for its read-only mapping.
+  // Default: 4 GiB
+  uint64_t arena_generation_bytes = 4ull << 30;
+
+  // Take a checkpoint automatically once this many WAL bytes follow the last one (0: never).
+  // Default: 256 MiB
+  uint64_t checkpoint_wal_bytes = 256ull << 20;
+
+  // Largest group-commit batch, in WAL bytes. A small leading batch caps the group at its own
+  // size plus 128 KiB, so small writes are not slowed by large ones.
+  // Default: 1 MiB
+  size_t max_group_bytes = 1 << 20;
+};
+
+// Where in (transaction time, valid time) a read looks. A read sees, among the versions
+// committed at or before as_of whose valid interval contains valid_at, the one committed last.
+struct ReadOptions {
+  // Transaction time: what the database held then. Default: now (everything committed).
+  std::optional<Timestamp> as_of;
+  // Valid time: when in the world the fact should hold. Default: as_of if set, else now.
+  std::optional<Timestamp> valid_at;
+  // Read as of this snapshot's point (overrides as_of). Default: none.
+  const Snapshot* snapshot = nullptr;
+  // Restrict the read to this space: cubes of other spaces are NotFound. Default: any space.
+  std::optional<std::string> space;
+  // Copy the payload bytes / the vectors into the result. Default: true.
+  bool fill_payload = true;
+  bool fill_vectors = true;
+};
+
+struct WriteOptions {
+  // Acknowledge only once the write is durable (blob arena and WAL synced). When false, the
+  // write survives a process crash but not a power loss or kernel crash.
+  // Default: true
+  bool sync = true;
+};
+
+}  // namespace loci
+
+#endif  // LOCI_OPTIONS_H_

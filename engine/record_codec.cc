@@ -1,0 +1,274 @@
+// Batch and version encoding with strict, bounded decoding.
+
+#include "engine/record_codec.h"
+
+#include <cmath>
+#include <cstring>
+#include <type_traits>
+#include <variant>
+
+namespace loci::engine {
+
+namespace {
+
+constexpr uint8_t kBatchFormat = 1;
+// Hard caps on decoded sizes, independent of the configurable write limits: enough for any
+// cube a writer may create, small enough that garbage cannot make the decoder allocate much.
+constexpr size_t kMaxDecodedName = 64 << 10;
+constexpr size_t kMaxDecodedText = 16 << 20;
+constexpr uint32_t kMaxDecodedDim = 1 << 20;
+
+enum AttrTag : uint8_t { kBool = 0, kInt = 1, kDouble = 2, kString = 3 };
+
+void EncodeAttr(const Attr& a, std::string* dst) {
+  PutLengthPrefixed(dst, a.key);
+  std::visit(
+      [&](const auto& v) {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, bool>) {
+          dst->push_back(static_cast<char>(kBool));
+          dst->push_back(v ? 1 : 0);
+        } else if constexpr (std::is_same_v<T, int64_t>) {
+          dst->push_back(static_cast<char>(kInt));
+          PutVarsint64(dst, v);
+        } else if constexpr (std::is_same_v<T, double>) {
+          dst->push_back(static_cast<char>(kDouble));
+          uint64_t bits;
+          std::memcpy(&bits, &v, 8);
+          PutFixed64(dst, bits);
+        } else {
+          dst->push_back(static_cast<char>(kString));
+          PutLengthPrefixed(dst, v);
+        }
+      },
+      a.value);
+}
+
+bool DecodeAttr(Decoder* d, Attr* a) {
+  std::string_view key;
+  uint8_t tag;
+  if (!d->GetLengthPrefixed(&key, kMaxDecodedName) || key.empty() || !d->GetU8(&tag)) {
+    return d->Fail();
+  }
+  a->key.assign(key);
+  switch (tag) {
+    case kBool: {
+      uint8_t b;
+      if (!d->GetU8(&b) || b > 1) return d->Fail();
+      a->value = b == 1;
+      return true;
+    }
+    case kInt: {
+      int64_t v;
+      if (!d->GetVarsint64(&v)) return false;
+      a->value = v;
+      return true;
+    }
+    case kDouble: {
+      uint64_t bits;
+      if (!d->GetFixed64(&bits)) return false;
+      double v;
+      std::memcpy(&v, &bits, 8);
+      if (!std::isfinite(v)) return d->Fail();
+      a->value = v;
+      return true;
+    }
+    case kString: {
+      std::string_view s;
+      if (!d->GetLengthPrefixed(&s, kMaxDecodedText)) return false;
+      a->value = std::string(s);
+      return true;
+    }
+  }
+  return d->Fail();
+}
+
+bool GetCount(Decoder* d, uint64_t* n, size_t min_bytes_each) {
+  if (!d->GetVarint64(n)) return false;
+  if (*n > d->remaining() / min_bytes_each) return d->Fail();
+  return true;
+}
+
+bool GetTime(Decoder* d, Timestamp* t) { return d->GetVarsint64(t); }
+
+}  // namespace
+
+void EncodeBlobRef(const blob::BlobRef& ref, std::string* dst) {
+  PutVarint64(dst, ref.generation);
+  if (ref.generation == 0) return;
+  PutVarint64(dst, ref.offset);
+  PutVarint64(dst, ref.length);
+  PutFixed64(dst, ref.checksum);
+}
+
+bool DecodeBlobRef(Decoder* d, blob::BlobRef* ref) {
+  *ref = blob::BlobRef();
+  uint32_t generation;
+  if (!d->GetVarint32(&generation)) return false;
+  if (generation == 0) return true;
+  uint64_t offset;
+  uint32_t length;
+  if (!d->GetVarint64(&offset) || !d->GetVarint32(&length) || !d->GetFixed64(&ref->checksum)) {
+    return false;
+  }
+  if (length == 0 || length > blob::kMaxBlobLength || offset % blob::kFrameAlignment != 0 ||
+      offset > (uint64_t{1} << 56)) {
+    return d->Fail();
+  }
+  ref->generation = generation;
+  ref->offset = offset;
+  ref->length = length;
+  return true;
+}
+
+void EncodeField(uint32_t space_id, const FieldDef& field, std::string* dst) {
+  PutVarint64(dst, space_id);
+  PutVarint64(dst, field.id);
+  PutLengthPrefixed(dst, field.name);
+  PutVarint64(dst, field.dim);
+  dst->push_back(static_cast<char>(field.metric));
+}
+
+bool DecodeField(Decoder* d, FieldEntry* out) {
+  std::string_view name;
+  uint8_t metric;
+  if (!d->GetVarint32(&out->space_id) || !d->GetVarint32(&out->field.id) ||
+      !d->GetLengthPrefixed(&name, kMaxDecodedName) || !d->GetVarint32(&out->field.dim) ||
+      !d->GetU8(&metric)) {
+    return false;
+  }
+  if (out->space_id == 0 || out->field.id == 0 || name.empty() || out->field.dim == 0 ||
+      out->field.dim > kMaxDecodedDim || metric > static_cast<uint8_t>(Metric::kL2)) {
+    return d->Fail();
+  }
+  out->field.name.assign(name);
+  out->field.metric = static_cast<Metric>(metric);
+  return true;
+}
+
+void EncodeVersionBody(const Version& v, std::string* dst) {
+  PutVarint64(dst, v.id);
+  PutVarint64(dst, v.number);
+  PutVarint64(dst, v.space_id);
+  PutVarint64(dst, v.kind);
+  dst->push_back(static_cast<char>(v.state));
+  PutVarsint64(dst, v.valid_from);
+  PutVarsint64(dst, v.valid_to);
+  PutVarsint64(dst, v.expires_at);
+  PutFloat(dst, v.importance);
+  PutFloat(dst, v.trust);
+  EncodeBlobRef(v.payload, dst);
+  PutVarint64(dst, v.vectors.size());
+  for (const VectorRef& r : v.vectors) {
+    PutVarint64(dst, r.field_id);
+    EncodeBlobRef(r.blob, dst);
+  }
+  PutVarint64(dst, v.attrs.size());
+  for (const Attr& a : v.attrs) EncodeAttr(a, dst);
+  PutLengthPrefixed(dst, v.source);
+  PutLengthPrefixed(dst, v.agent);
+  PutVarint64(dst, v.parents.size());
+  for (CubeId p : v.parents) PutVarint64(dst, p);
+}
+
+bool DecodeVersionBody(Decoder* d, Version* v) {
+  uint32_t kind;
+  uint8_t state;
+  if (!d->GetVarint64(&v->id) || !d->GetVarint32(&v->number) || !d->GetVarint32(&v->space_id) ||
+      !d->GetVarint32(&kind) || !d->GetU8(&state) || !GetTime(d, &v->valid_from) ||
+      !GetTime(d, &v->valid_to) || !GetTime(d, &v->expires_at) || !d->GetFloat(&v->importance) ||
+      !d->GetFloat(&v->trust) || !DecodeBlobRef(d, &v->payload)) {
+    return false;
+  }
+  if (v->id == 0 || v->number == 0 || v->space_id == 0 || kind > UINT16_MAX ||
+      state > static_cast<uint8_t>(CubeState::kRetired) || v->valid_from >= v->valid_to ||
+      !std::isfinite(v->importance) || !std::isfinite(v->trust)) {
+    return d->Fail();
+  }
+  v->kind = static_cast<uint16_t>(kind);
+  v->state = static_cast<CubeState>(state);
+
+  uint64_t n;
+  if (!GetCount(d, &n, 2)) return false;
+  v->vectors.resize(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    VectorRef& r = v->vectors[i];
+    if (!d->GetVarint32(&r.field_id) || !DecodeBlobRef(d, &r.blob)) return false;
+    if (r.field_id == 0 || r.blob.empty() || (i > 0 && r.field_id <= v->vectors[i - 1].field_id)) {
+      return d->Fail();
+    }
+  }
+  if (!GetCount(d, &n, 3)) return false;
+  v->attrs.resize(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    if (!DecodeAttr(d, &v->attrs[i])) return false;
+    if (i > 0 && v->attrs[i].key <= v->attrs[i - 1].key) return d->Fail();
+  }
+  std::string_view source, agent;
+  if (!d->GetLengthPrefixed(&source, kMaxDecodedText) ||
+      !d->GetLengthPrefixed(&agent, kMaxDecodedText)) {
+    return false;
+  }
+  v->source.assign(source);
+  v->agent.assign(agent);
+  if (!GetCount(d, &n, 1)) return false;
+  v->parents.resize(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    if (!d->GetVarint64(&v->parents[i]) || v->parents[i] == 0) return d->Fail();
+  }
+  return true;
+}
+
+void EncodeBatch(Timestamp commit_time, const std::vector<SpaceEntry>& spaces,
+                 const std::vector<FieldEntry>& fields, const std::vector<const Version*>& versions,
+                 std::string* dst) {
+  dst->push_back(static_cast<char>(kBatchFormat));
+  PutVarsint64(dst, commit_time);
+  PutVarint64(dst, spaces.size());
+  for (const SpaceEntry& s : spaces) {
+    PutVarint64(dst, s.id);
+    PutLengthPrefixed(dst, s.name);
+  }
+  PutVarint64(dst, fields.size());
+  for (const FieldEntry& f : fields) EncodeField(f.space_id, f.field, dst);
+  PutVarint64(dst, versions.size());
+  for (const Version* v : versions) EncodeVersionBody(*v, dst);
+}
+
+Status DecodeBatch(std::string_view payload, const std::string& where, BatchContents* out) {
+  *out = BatchContents();
+  Decoder d(payload);
+  auto corrupt = [&](const std::string& what) {
+    return Status::Corruption(where + ": malformed batch (" + what + ")");
+  };
+  uint8_t format;
+  if (!d.GetU8(&format) || format != kBatchFormat) return corrupt("unknown batch format");
+  if (!GetTime(&d, &out->commit_time)) return corrupt("commit time");
+  uint64_t n;
+  if (!GetCount(&d, &n, 2)) return corrupt("space count");
+  out->spaces.resize(n);
+  for (SpaceEntry& s : out->spaces) {
+    std::string_view name;
+    if (!d.GetVarint32(&s.id) || !d.GetLengthPrefixed(&name, kMaxDecodedName)) {
+      return corrupt("space entry");
+    }
+    s.name.assign(name);
+  }
+  if (!GetCount(&d, &n, 5)) return corrupt("field count");
+  out->fields.resize(n);
+  for (FieldEntry& f : out->fields) {
+    if (!DecodeField(&d, &f)) return corrupt("field entry");
+  }
+  if (!GetCount(&d, &n, 20)) return corrupt("version count");
+  out->versions.reserve(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    auto v = std::make_unique<Version>();
+    if (!DecodeVersionBody(&d, v.get())) return corrupt("version " + std::to_string(i));
+    v->tx_from = out->commit_time;
+    out->versions.push_back(std::move(v));
+  }
+  if (!d.empty()) return corrupt("trailing bytes");
+  return Status::OK();
+}
+
+}  // namespace loci::engine

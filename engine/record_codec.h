@@ -1,0 +1,69 @@
+// Encoding of what the engine logs and checkpoints: catalog changes and cube versions.
+//
+// A WAL batch payload is
+//   format:u8 commit_time:varsint
+//   n_spaces:varint  (space_id:varint name:lp)*
+//   n_fields:varint  (space_id:varint field_id:varint name:lp dim:varint metric:u8)*
+//   n_versions:varint version_body*
+// and a version body is
+//   id number space kind:varint state:u8 valid_from valid_to expires_at:varsint
+//   importance trust:f32 payload:blobref n_vectors (field_id blobref)* n_attrs (key:lp tag:u8
+//   value)* source:lp agent:lp n_parents parent*
+// with blobref = generation:varint [offset:varint length:varint checksum:u64 unless
+// generation is 0]. Vectors are sorted by field and attributes by key, so every version has
+// exactly one encoding. Decoders bound every length and count by the input and check every
+// invariant; anything else is Corruption.
+
+#ifndef LOCI_ENGINE_RECORD_CODEC_H_
+#define LOCI_ENGINE_RECORD_CODEC_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/coding.h"
+#include "engine/catalog.h"
+#include "engine/version.h"
+#include "loci/status.h"
+
+namespace loci::engine {
+
+struct SpaceEntry {
+  uint32_t id = 0;
+  std::string name;
+};
+
+struct FieldEntry {
+  uint32_t space_id = 0;
+  FieldDef field;
+};
+
+// What one committed batch contains.
+struct BatchContents {
+  Timestamp commit_time = 0;
+  std::vector<SpaceEntry> spaces;
+  std::vector<FieldEntry> fields;
+  std::vector<std::unique_ptr<Version>> versions;  // tx_from = commit_time; lsn left 0
+};
+
+// Appends the WAL payload of a batch to *dst.
+void EncodeBatch(Timestamp commit_time, const std::vector<SpaceEntry>& spaces,
+                 const std::vector<FieldEntry>& fields, const std::vector<const Version*>& versions,
+                 std::string* dst);
+// Corruption (with `where` as context) if `payload` is not a well-formed batch.
+Status DecodeBatch(std::string_view payload, const std::string& where, BatchContents* out);
+
+void EncodeVersionBody(const Version& v, std::string* dst);
+// Decodes a body into *v (tx_from and lsn untouched). False if malformed.
+bool DecodeVersionBody(Decoder* d, Version* v);
+
+void EncodeBlobRef(const blob::BlobRef& ref, std::string* dst);
+bool DecodeBlobRef(Decoder* d, blob::BlobRef* ref);
+
+void EncodeField(uint32_t space_id, const FieldDef& field, std::string* dst);
+bool DecodeField(Decoder* d, FieldEntry* out);
+
+}  // namespace loci::engine
+
+#endif  // LOCI_ENGINE_RECORD_CODEC_H_

@@ -1,0 +1,91 @@
+// The chunked array of version-chain heads.
+
+#include "engine/record_table.h"
+
+#include <cassert>
+
+namespace loci::engine {
+
+RecordTable::RecordTable() : chunks_(new std::atomic<HeadSlot*>[kMaxChunks]) {
+  for (uint64_t i = 0; i < kMaxChunks; ++i) chunks_[i].store(nullptr, std::memory_order_relaxed);
+}
+
+RecordTable::~RecordTable() {
+  for (uint64_t c = 0; c < kMaxChunks; ++c) {
+    HeadSlot* chunk = chunks_[c].load(std::memory_order_relaxed);
+    if (chunk == nullptr) continue;
+    for (uint64_t i = 0; i < kChunkSize; ++i) {
+      const Version* v = chunk[i].load(std::memory_order_relaxed);
+      while (v != nullptr) {
+        const Version* prev = v->prev;
+        delete v;
+        v = prev;
+      }
+    }
+    delete[] chunk;
+  }
+}
+
+RecordTable::HeadSlot* RecordTable::Slot(CubeId id, bool create) {
+  const uint64_t c = id >> kChunkBits;
+  if (c >= kMaxChunks) return nullptr;
+  HeadSlot* chunk = chunks_[c].load(std::memory_order_acquire);
+  if (chunk == nullptr) {
+    if (!create) return nullptr;
+    chunk = new HeadSlot[kChunkSize];
+    for (uint64_t i = 0; i < kChunkSize; ++i) chunk[i].store(nullptr, std::memory_order_relaxed);
+    chunks_[c].store(chunk, std::memory_order_release);
+  }
+  return &chunk[id & (kChunkSize - 1)];
+}
+
+const Version* RecordTable::Head(CubeId id) const {
+  if (id == 0 || id > kMaxId) return nullptr;
+  HeadSlot* chunk = chunks_[id >> kChunkBits].load(std::memory_order_acquire);
+  if (chunk == nullptr) return nullptr;
+  return chunk[id & (kChunkSize - 1)].load(std::memory_order_acquire);
+}
+
+void RecordTable::Publish(Version* v) {
+  HeadSlot* slot = Slot(v->id, /*create=*/true);
+  assert(slot != nullptr && slot->load(std::memory_order_relaxed) == v->prev);
+  if (v->prev == nullptr) cubes_.fetch_add(1, std::memory_order_relaxed);
+  versions_.fetch_add(1, std::memory_order_relaxed);
+  slot->store(v, std::memory_order_release);
+  if (v->id >= end_id_.load(std::memory_order_relaxed)) {
+    end_id_.store(v->id + 1, std::memory_order_release);
+  }
+}
+
+Status RecordTable::Insert(std::unique_ptr<Version> v) {
+  if (v->id == 0 || v->id > kMaxId) {
+    return Status::Corruption("cube id " + std::to_string(v->id) + " out of range");
+  }
+  HeadSlot* slot = Slot(v->id, /*create=*/true);
+  // Find where the chain goes from newer than v to older than v.
+  const Version* newer = nullptr;
+  const Version* older = slot->load(std::memory_order_relaxed);
+  while (older != nullptr && older->number > v->number) {
+    newer = older;
+    older = older->prev;
+  }
+  if (older != nullptr && older->number == v->number) {
+    return Status::Corruption("cube " + std::to_string(v->id) + " has version " +
+                              std::to_string(v->number) + " twice");
+  }
+  v->prev = older;
+  if (older == nullptr && newer == nullptr) cubes_.fetch_add(1, std::memory_order_relaxed);
+  versions_.fetch_add(1, std::memory_order_relaxed);
+  Version* raw = v.release();
+  if (newer == nullptr) {
+    slot->store(raw, std::memory_order_release);
+  } else {
+    const_cast<Version*>(newer)->prev = raw;
+  }
+  if (raw->id >= end_id_.load(std::memory_order_relaxed)) {
+    end_id_.store(raw->id + 1, std::memory_order_release);
+  }
+  return Status::OK();
+}
+
+}  // namespace loci::engine

@@ -1,0 +1,128 @@
+// Superblock slots: encoding, verification, newest-valid-wins.
+
+#include "engine/superblock.h"
+
+#include <cstring>
+
+#include "common/coding.h"
+#include "common/hash.h"
+
+namespace loci::engine {
+
+namespace {
+constexpr char kMagic[8] = {'L', 'O', 'C', 'I', 'S', 'U', 'P', '1'};
+constexpr uint32_t kFormat = 1;
+constexpr uint64_t kSeed = 0x4c4f434953555042ull;
+constexpr size_t kSlotHeader = 8 + 4 + 4;
+constexpr size_t kMaxCheckpoints = 64;
+}  // namespace
+
+Status EncodeSuperblockSlot(const Superblock& sb, std::string* slot) {
+  std::string body;
+  PutVarint64(&body, sb.seq);
+  body.append(reinterpret_cast<const char*>(sb.db_uuid.data()), sb.db_uuid.size());
+  PutVarsint64(&body, sb.created);
+  PutVarint64(&body, sb.checkpoint_lsn);
+  PutFixed64(&body, sb.checkpoint_checksum);
+  PutVarint64(&body, sb.wal_first_segment);
+  PutVarint64(&body, sb.next_file_number);
+  PutVarsint64(&body, sb.clock_high_water);
+  PutVarint64(&body, sb.next_cube_id);
+  PutVarint64(&body, sb.checkpoints.size());
+  for (const CheckpointFile& c : sb.checkpoints) {
+    PutVarint64(&body, c.file_number);
+    PutVarint64(&body, c.bytes);
+  }
+  if (sb.checkpoints.size() > kMaxCheckpoints ||
+      kSlotHeader + body.size() + 8 > kSuperblockSlotSize) {
+    return Status::InvalidArgument("superblock does not fit its slot");
+  }
+  slot->assign(kMagic, sizeof(kMagic));
+  PutFixed32(slot, kFormat);
+  PutFixed32(slot, static_cast<uint32_t>(body.size()));
+  slot->append(body);
+  PutFixed64(slot, Hash64(*slot, kSeed));
+  slot->resize(kSuperblockSlotSize, '\0');
+  return Status::OK();
+}
+
+Status DecodeSuperblockSlot(std::string_view slot, Superblock* sb) {
+  if (slot.size() < kSlotHeader + 8) return Status::Corruption("slot truncated");
+  if (std::memcmp(slot.data(), kMagic, sizeof(kMagic)) != 0) {
+    return Status::Corruption("bad magic");
+  }
+  const uint32_t format = DecodeFixed32(slot.data() + 8);
+  const uint32_t body_len = DecodeFixed32(slot.data() + 12);
+  if (body_len > slot.size() - kSlotHeader - 8) return Status::Corruption("bad body length");
+  const size_t checked = kSlotHeader + body_len;
+  if (Hash64(slot.substr(0, checked), kSeed) != DecodeFixed64(slot.data() + checked)) {
+    return Status::Corruption("checksum mismatch");
+  }
+  if (format != kFormat) {
+    return Status::NotSupported("superblock format " + std::to_string(format));
+  }
+  Decoder d(slot.substr(kSlotHeader, body_len));
+  Superblock out;
+  std::string_view uuid;
+  uint64_t n = 0;
+  d.GetVarint64(&out.seq);
+  d.GetBytes(out.db_uuid.size(), &uuid);
+  d.GetVarsint64(&out.created);
+  d.GetVarint64(&out.checkpoint_lsn);
+  d.GetFixed64(&out.checkpoint_checksum);
+  d.GetVarint64(&out.wal_first_segment);
+  d.GetVarint64(&out.next_file_number);
+  d.GetVarsint64(&out.clock_high_water);
+  d.GetVarint64(&out.next_cube_id);
+  d.GetVarint64(&n);
+  if (!d.ok() || n > kMaxCheckpoints) return Status::Corruption("malformed body");
+  out.checkpoints.resize(n);
+  for (CheckpointFile& c : out.checkpoints) {
+    d.GetVarint64(&c.file_number);
+    d.GetVarint64(&c.bytes);
+  }
+  if (!d.ok() || !d.empty() || out.wal_first_segment == 0 || out.next_cube_id == 0) {
+    return Status::Corruption("malformed body");
+  }
+  std::memcpy(out.db_uuid.data(), uuid.data(), out.db_uuid.size());
+  *sb = out;
+  return Status::OK();
+}
+
+Status ReadSuperblock(Env* env, const std::string& path, Superblock* sb) {
+  std::unique_ptr<RandomAccessFile> file;
+  LOCI_RETURN_IF_ERROR(env->NewRandomAccessFile(path, &file));
+  std::string data;
+  LOCI_RETURN_IF_ERROR(file->Read(0, 2 * kSuperblockSlotSize, &data));
+  Superblock copies[2];
+  Status status[2];
+  for (int i = 0; i < 2; ++i) {
+    const size_t start = i * kSuperblockSlotSize;
+    std::string_view slot = start < data.size()
+                                ? std::string_view(data).substr(start, kSuperblockSlotSize)
+                                : std::string_view();
+    status[i] = DecodeSuperblockSlot(slot, &copies[i]);
+    if (status[i].ok() && copies[i].seq % 2 != static_cast<uint64_t>(i)) {
+      status[i] = Status::Corruption("copy in the wrong slot");
+    }
+  }
+  if (!status[0].ok() && !status[1].ok()) {
+    if (status[0].IsNotSupported()) return status[0].WithContext(path);
+    if (status[1].IsNotSupported()) return status[1].WithContext(path);
+    return Status::Corruption(path + ": no valid copy (slot 0 at offset 0: " +
+                              status[0].message() + "; slot 1 at offset 4096: " +
+                              status[1].message() + ")");
+  }
+  int best = !status[0].ok() ? 1 : !status[1].ok() ? 0 : (copies[1].seq > copies[0].seq ? 1 : 0);
+  *sb = copies[best];
+  return Status::OK();
+}
+
+Status WriteSuperblock(WritableFile* file, const Superblock& sb) {
+  std::string slot;
+  LOCI_RETURN_IF_ERROR(EncodeSuperblockSlot(sb, &slot));
+  LOCI_RETURN_IF_ERROR(file->Write((sb.seq % 2) * kSuperblockSlotSize, slot));
+  return file->Sync();
+}
+
+}  // namespace loci::engine

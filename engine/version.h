@@ -1,0 +1,55 @@
+// Version: one committed version of a cube as the record table holds it. Immutable once
+// published; readers reach it without locks by walking a cube's chain from its head.
+
+#ifndef LOCI_ENGINE_VERSION_H_
+#define LOCI_ENGINE_VERSION_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "blob/format.h"
+#include "loci/cube.h"
+#include "query/temporal.h"
+
+namespace loci::engine {
+
+// A vector of a version: which field of the cube's space, and the blob holding its floats.
+struct VectorRef {
+  uint32_t field_id = 0;
+  blob::BlobRef blob;
+  bool operator==(const VectorRef&) const = default;
+};
+
+struct Version {
+  CubeId id = 0;
+  uint32_t number = 0;  // 1, 2, 3... per user operation on the cube
+  uint32_t space_id = 0;
+  uint16_t kind = kPlaintext;
+  CubeState state = CubeState::kActive;
+  Timestamp valid_from = 0;
+  Timestamp valid_to = kForever;
+  Timestamp tx_from = 0;
+  Timestamp expires_at = kForever;
+  uint64_t lsn = 0;  // the WAL record that committed it
+  float importance = 0.0f;
+  float trust = 1.0f;
+  blob::BlobRef payload;
+  std::vector<VectorRef> vectors;  // sorted by field_id
+  std::vector<Attr> attrs;         // sorted by key
+  std::string source;
+  std::string agent;
+  std::vector<CubeId> parents;
+
+  // The previous (older) version of the same cube, or nullptr. Set before publication.
+  const Version* prev = nullptr;
+
+  query::VersionTimes times() const { return {tx_from, valid_from, valid_to, expires_at}; }
+
+  // Field-by-field equality, chain pointer excluded (used by tests and recovery checks).
+  bool SameContent(const Version& other) const;
+};
+
+}  // namespace loci::engine
+
+#endif  // LOCI_ENGINE_VERSION_H_

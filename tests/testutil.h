@@ -1,0 +1,27 @@
+// Helpers shared by the tests: temporary directories on the real file system.
+
+#ifndef LOCI_TESTS_TESTUTIL_H_
+#define LOCI_TESTS_TESTUTIL_H_
+
+#include <string>
+
+namespace loci::test {
+
+// A fresh, empty directory under $TMPDIR (or /tmp), removed with its contents on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  // path()/name
+  std::string Join(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace loci::test
+
+#endif  // LOCI_TESTS_TESTUTIL_H_

@@ -1,0 +1,609 @@
+// Db: the bitemporal semantics of design.md §1 (the tea/coffee example verbatim, corrections,
+// retires), validation, batches, persistence across reopen and checkpoints, the commit clock
+// across restarts, space isolation, snapshots, read-only opens and concurrent use.
+
+#include "loci/db.h"
+
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cmath>
+#include <ctime>
+#include <set>
+#include <thread>
+
+#include "loci/env.h"
+#include "tests/testutil.h"
+
+namespace loci {
+namespace {
+
+// Microseconds since the epoch of a UTC calendar date.
+Timestamp Utc(int year, int month, int day) {
+  std::tm tm{};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  return static_cast<Timestamp>(timegm(&tm)) * 1000000;
+}
+
+class DbTest : public testing::Test {
+ protected:
+  DbTest() : env_(NewMemEnv()) {}
+
+  Options DefaultOptions() {
+    Options o;
+    o.env = env_.get();
+    o.create_if_missing = true;
+    return o;
+  }
+
+  void Open(Options o) {
+    Status s = Db::Open(o, dir_, &db_);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+  void Open() { Open(DefaultOptions()); }
+  void Reopen() {
+    db_.reset();
+    Open();
+  }
+
+  CubeId Put(const std::string& space, const std::string& text,
+             std::optional<Timestamp> valid_from = std::nullopt) {
+    CubeDraft d;
+    d.space = space;
+    d.payload = text;
+    d.valid_from = valid_from;
+    Result<CubeId> id = db_->Put(WriteOptions(), d);
+    EXPECT_TRUE(id.ok()) << id.status().ToString();
+    return id.ok() ? *id : 0;
+  }
+
+  // The payload Get returns, or the status text if it fails.
+  std::string Read(CubeId id, ReadOptions ro = ReadOptions()) {
+    MemCube cube;
+    Status s = db_->Get(ro, id, &cube);
+    return s.ok() ? cube.payload : s.ToString();
+  }
+
+  std::unique_ptr<Env> env_;
+  std::string dir_ = "/db";
+  std::unique_ptr<Db> db_;
+};
+
+TEST_F(DbTest, TeaAndCoffeeExampleFromTheDesign) {
+  Open();
+  const CubeId id = Put("alice", "likes green tea", Utc(2023, 5, 8));
+  const Timestamp before_t1 = db_->Now();
+
+  CubePatch patch;
+  patch.payload = "likes black coffee";
+  patch.valid_from = Utc(2023, 6, 1);
+  Result<uint32_t> version = db_->Update(WriteOptions(), id, patch);
+  ASSERT_TRUE(version.ok()) << version.status().ToString();
+  EXPECT_EQ(*version, 2u);
+
+  EXPECT_EQ(Read(id), "likes black coffee");
+  ReadOptions may20;
+  may20.valid_at = Utc(2023, 5, 20);
+  EXPECT_EQ(Read(id, may20), "likes green tea");
+  ReadOptions then;
+  then.as_of = before_t1;
+  EXPECT_EQ(Read(id, then), "likes green tea");
+  ReadOptions believed_then;
+  believed_then.as_of = before_t1;
+  believed_then.valid_at = Utc(2023, 7, 1);
+  EXPECT_EQ(Read(id, believed_then), "likes green tea");
+
+  std::vector<MemCube> history;
+  ASSERT_TRUE(db_->History(ReadOptions(), id, &history).ok());
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[0].payload, "likes green tea");
+  EXPECT_EQ(history[0].version, 1u);
+  EXPECT_EQ(history[0].valid_from, Utc(2023, 5, 8));
+  EXPECT_EQ(history[0].valid_to, kForever);
+  EXPECT_EQ(history[1].payload, "likes black coffee");
+  EXPECT_EQ(history[1].valid_from, Utc(2023, 6, 1));
+  EXPECT_LT(history[0].tx_from, history[1].tx_from);
+  EXPECT_LE(history[0].tx_from, before_t1);
+  EXPECT_GT(history[1].tx_from, before_t1);
+  EXPECT_EQ(history[0].tx_to, history[1].tx_from);  // the update overrode part of version 1
+  EXPECT_EQ(history[1].tx_to, kForever);
+
+  ASSERT_TRUE(db_->Retire(WriteOptions(), id).ok());
+  MemCube cube;
+  EXPECT_TRUE(db_->Get(ReadOptions(), id, &cube).IsNotFound());
+  EXPECT_EQ(Read(id, may20), "likes green tea");
+  ASSERT_TRUE(db_->History(ReadOptions(), id, &history).ok());
+  ASSERT_EQ(history.size(), 3u);
+  EXPECT_EQ(history[2].state, CubeState::kRetired);
+  EXPECT_EQ(history[2].version, 3u);
+}
+
+TEST_F(DbTest, UpdateWithEarlierValidFromCorrectsThePast) {
+  Open();
+  const CubeId id = Put("s", "lives in Paris", Utc(2023, 5, 8));
+  const Timestamp before = db_->Now();
+  CubePatch fix;
+  fix.payload = "lives in Lyon";
+  fix.valid_from = Utc(2023, 5, 1);
+  ASSERT_TRUE(db_->Update(WriteOptions(), id, fix).ok());
+
+  ReadOptions may20;
+  may20.valid_at = Utc(2023, 5, 20);
+  EXPECT_EQ(Read(id, may20), "lives in Lyon");
+  ReadOptions may5;
+  may5.valid_at = Utc(2023, 5, 5);
+  EXPECT_EQ(Read(id, may5), "lives in Lyon");
+  ReadOptions april;
+  april.valid_at = Utc(2023, 4, 1);
+  MemCube none;
+  EXPECT_TRUE(db_->Get(april, id, &none).IsNotFound());
+  ReadOptions believed;
+  believed.as_of = before;
+  believed.valid_at = Utc(2023, 5, 20);
+  EXPECT_EQ(Read(id, believed), "lives in Paris");
+}
+
+TEST_F(DbTest, BoundedUpdateLeavesLaterTimesToTheEarlierVersion) {
+  Open();
+  const CubeId id = Put("s", "at home", Utc(2023, 1, 1));
+  CubePatch trip;
+  trip.payload = "travelling";
+  trip.valid_from = Utc(2023, 7, 1);
+  trip.valid_to = Utc(2023, 7, 15);
+  ASSERT_TRUE(db_->Update(WriteOptions(), id, trip).ok());
+  ReadOptions during, after;
+  during.valid_at = Utc(2023, 7, 10);
+  after.valid_at = Utc(2023, 8, 1);
+  EXPECT_EQ(Read(id, during), "travelling");
+  EXPECT_EQ(Read(id, after), "at home");
+  EXPECT_EQ(Read(id), "at home");
+}
+
+TEST_F(DbTest, RetireAtAnExplicitValidTime) {
+  Open();
+  const CubeId id = Put("s", "member of the club", Utc(2020, 1, 1));
+  ASSERT_TRUE(db_->Retire(WriteOptions(), id, Utc(2022, 1, 1)).ok());
+  ReadOptions in2021, in2023;
+  in2021.valid_at = Utc(2021, 6, 1);
+  in2023.valid_at = Utc(2023, 6, 1);
+  EXPECT_EQ(Read(id, in2021), "member of the club");
+  MemCube cube;
+  Status s = db_->Get(in2023, id, &cube);
+  EXPECT_TRUE(s.IsNotFound());
+  EXPECT_NE(s.message().find("retired"), std::string::npos) << s.ToString();
+}
+
+TEST_F(DbTest, OperationsOnMissingOrRetiredCubesFail) {
+  Open();
+  CubePatch p;
+  p.payload = "x";
+  EXPECT_TRUE(db_->Update(WriteOptions(), 42, p).status().IsNotFound());
+  EXPECT_TRUE(db_->Retire(WriteOptions(), 42).IsNotFound());
+  MemCube cube;
+  EXPECT_TRUE(db_->Get(ReadOptions(), 42, &cube).IsNotFound());
+  std::vector<MemCube> history;
+  EXPECT_TRUE(db_->History(ReadOptions(), 42, &history).IsNotFound());
+  EXPECT_TRUE(db_->Get(ReadOptions(), 0, &cube).IsNotFound());
+
+  const CubeId id = Put("s", "x");
+  ASSERT_TRUE(db_->Retire(WriteOptions(), id).ok());
+  EXPECT_TRUE(db_->Retire(WriteOptions(), id).IsInvalidArgument());
+  EXPECT_TRUE(db_->Update(WriteOptions(), id, p).status().IsInvalidArgument());
+}
+
+TEST_F(DbTest, InvalidInputIsRefusedWithAMessage) {
+  Options o = DefaultOptions();
+  o.max_payload_bytes = 100;
+  Open(o);
+  auto put = [&](CubeDraft d) { return db_->Put(WriteOptions(), d).status(); };
+  CubeDraft base;
+  base.space = "s";
+  base.vectors = {{"e", {0.1f, 0.2f, 0.3f}}};
+  ASSERT_TRUE(put(base).ok());
+
+  CubeDraft d = base;
+  d.space = "";
+  EXPECT_TRUE(put(d).IsInvalidArgument());
+  d = base;
+  d.vectors = {{"e", {1, 2}}};
+  Status s = put(d);
+  EXPECT_TRUE(s.IsInvalidArgument());
+  EXPECT_NE(s.message().find("dimension 3"), std::string::npos) << s.ToString();
+  d = base;
+  d.vectors = {{"e", {std::nanf(""), 1, 2}}};
+  EXPECT_TRUE(put(d).IsInvalidArgument());
+  d = base;
+  d.vectors = {{"e", {INFINITY, 1, 2}}};
+  EXPECT_TRUE(put(d).IsInvalidArgument());
+  d = base;
+  d.vectors = {{"e", {0, 0, 0}}};
+  EXPECT_TRUE(put(d).IsInvalidArgument());  // cosine needs a direction
+  d = base;
+  d.payload = std::string(101, 'x');
+  EXPECT_TRUE(put(d).IsInvalidArgument());
+  d = base;
+  d.valid_from = Utc(2024, 1, 1);
+  d.valid_to = Utc(2023, 1, 1);
+  EXPECT_TRUE(put(d).IsInvalidArgument());
+  d = base;
+  d.valid_to = Utc(2000, 1, 1);  // before the default valid_from (the commit time)
+  EXPECT_TRUE(put(d).IsInvalidArgument());
+  d = base;
+  d.attrs = {{"k", int64_t{1}}, {"k", int64_t{2}}};
+  EXPECT_TRUE(put(d).IsInvalidArgument());
+  d = base;
+  d.parents = {999};
+  EXPECT_TRUE(put(d).IsInvalidArgument());
+  d = base;
+  d.state = CubeState::kRetired;
+  EXPECT_TRUE(put(d).IsInvalidArgument());
+  d = base;
+  d.importance = NAN;
+  EXPECT_TRUE(put(d).IsInvalidArgument());
+
+  CubePatch p;
+  p.remove_vectors = {"nope"};
+  EXPECT_TRUE(db_->Update(WriteOptions(), 1, p).status().IsInvalidArgument());
+  // Nothing invalid was committed.
+  EXPECT_EQ(db_->Stats().versions, 1u);
+}
+
+TEST_F(DbTest, BatchIsAllOrNothing) {
+  Open();
+  const CubeId first = Put("s", "one");
+  WriteBatch bad;
+  bad.Put(CubeDraft{.space = "s", .payload = "two"});
+  bad.Update(first, CubePatch{.payload = "one'"});
+  bad.Update(12345, CubePatch{.payload = "missing"});
+  Status s = db_->Write(WriteOptions(), bad, nullptr);
+  EXPECT_TRUE(s.IsNotFound()) << s.ToString();
+  EXPECT_EQ(Read(first), "one");
+  EXPECT_EQ(db_->Stats().versions, 1u);
+
+  WriteBatch good;
+  good.Put(CubeDraft{.space = "s", .payload = "two"});
+  good.Update(first, CubePatch{.payload = "one'"});
+  good.Update(first, CubePatch{.payload = "one''"});
+  WriteResult result;
+  ASSERT_TRUE(db_->Write(WriteOptions(), good, &result).ok());
+  ASSERT_EQ(result.ops.size(), 3u);
+  EXPECT_EQ(result.ops[0].id, first + 1);  // the failed batch consumed no id
+  EXPECT_EQ(result.ops[1].version, 2u);
+  EXPECT_EQ(result.ops[2].version, 3u);
+  EXPECT_EQ(Read(first), "one''");
+  std::vector<MemCube> history;
+  ASSERT_TRUE(db_->History(ReadOptions(), first, &history).ok());
+  ASSERT_EQ(history.size(), 3u);
+  // One batch, one commit time.
+  EXPECT_EQ(history[1].tx_from, history[2].tx_from);
+  EXPECT_EQ(history[1].tx_from, result.commit_time);
+}
+
+TEST_F(DbTest, EveryFieldRoundTrips) {
+  Open();
+  CubeDraft d;
+  d.space = "s";
+  d.kind = kActivation;
+  d.state = CubeState::kArchived;
+  d.payload = std::string("bin\0ary", 7);
+  d.vectors = {{"a", {1.5f, -2.25f}}, {"b", {0.5f, 0.25f, 0.125f}}};
+  d.attrs = {{"topic", std::string("drinks")}, {"n", int64_t{-7}}, {"f", 2.5}, {"t", true}};
+  d.source = "chat:1";
+  d.agent = "planner";
+  d.importance = 0.75f;
+  d.trust = 0.5f;
+  d.valid_from = Utc(2023, 5, 8);
+  d.valid_to = Utc(2030, 1, 1);
+  d.expires_at = Utc(2099, 1, 1);
+  const CubeId parent = Put("s", "parent");
+  d.parents = {parent};
+  Result<CubeId> id = db_->Put(WriteOptions(), d);
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+
+  auto check = [&] {
+    MemCube c;
+    ASSERT_TRUE(db_->Get(ReadOptions(), *id, &c).ok());
+    EXPECT_EQ(c.space, "s");
+    EXPECT_EQ(c.kind, kActivation);
+    EXPECT_EQ(c.state, CubeState::kArchived);
+    EXPECT_EQ(c.payload, d.payload);
+    EXPECT_EQ(c.payload_size, 7u);
+    ASSERT_EQ(c.vectors.size(), 2u);
+    EXPECT_EQ(c.vectors[0], d.vectors[0]);
+    EXPECT_EQ(c.vectors[1], d.vectors[1]);
+    EXPECT_EQ(c.attrs.size(), 4u);
+    std::set<std::string> keys;
+    for (const Attr& a : c.attrs) keys.insert(a.key);
+    EXPECT_EQ(keys, (std::set<std::string>{"f", "n", "t", "topic"}));
+    EXPECT_EQ(c.source, "chat:1");
+    EXPECT_EQ(c.agent, "planner");
+    EXPECT_EQ(c.parents, std::vector<CubeId>{parent});
+    EXPECT_EQ(c.importance, 0.75f);
+    EXPECT_EQ(c.trust, 0.5f);
+    EXPECT_EQ(c.valid_from, Utc(2023, 5, 8));
+    EXPECT_EQ(c.valid_to, Utc(2030, 1, 1));
+    EXPECT_EQ(c.expires_at, Utc(2099, 1, 1));
+  };
+  check();
+  Reopen();
+  check();
+  ASSERT_TRUE(db_->Checkpoint().ok());
+  Reopen();
+  check();
+}
+
+TEST_F(DbTest, PatchInheritsAndChangesFields) {
+  Open();
+  CubeDraft d{.space = "s", .payload = "p1"};
+  d.vectors = {{"a", {1, 2}}, {"b", {3, 4}}};
+  d.attrs = {{"x", int64_t{1}}, {"y", int64_t{2}}};
+  d.source = "src";
+  const CubeId id = *db_->Put(WriteOptions(), d);
+  CubePatch p;
+  p.set_vectors = {{"a", {5, 6}}, {"c", {7, 8, 9}}};
+  p.remove_vectors = {"b"};
+  p.set_attrs = {{"y", int64_t{20}}, {"z", std::string("new")}};
+  p.remove_attrs = {"x"};
+  ASSERT_TRUE(db_->Update(WriteOptions(), id, p).ok());
+  MemCube c;
+  ASSERT_TRUE(db_->Get(ReadOptions(), id, &c).ok());
+  EXPECT_EQ(c.payload, "p1");
+  EXPECT_EQ(c.source, "src");
+  ASSERT_EQ(c.vectors.size(), 2u);
+  EXPECT_EQ(c.vectors[0], (NamedVector{"a", {5, 6}}));
+  EXPECT_EQ(c.vectors[1], (NamedVector{"c", {7, 8, 9}}));
+  ASSERT_EQ(c.attrs.size(), 2u);
+  EXPECT_EQ(c.attrs[0], (Attr{"y", int64_t{20}}));
+  EXPECT_EQ(c.attrs[1], (Attr{"z", std::string("new")}));
+}
+
+TEST_F(DbTest, StateSurvivesReopenAndCheckpoints) {
+  Options o = DefaultOptions();
+  o.wal_segment_bytes = 64 << 10;  // several segments
+  Open(o);
+  std::vector<CubeId> ids;
+  for (int i = 0; i < 300; ++i) ids.push_back(Put("s" + std::to_string(i % 3), "v1-" + std::to_string(i)));
+  for (int i = 0; i < 300; i += 2) {
+    ASSERT_TRUE(db_->Update(WriteOptions(), ids[i], CubePatch{.payload = "v2-" + std::to_string(i)}).ok());
+  }
+  auto check = [&] {
+    for (int i = 0; i < 300; ++i) {
+      EXPECT_EQ(Read(ids[i]), (i % 2 == 0 ? "v2-" : "v1-") + std::to_string(i));
+    }
+  };
+  check();
+  db_.reset();
+  Open(o);
+  check();
+  // Several checkpoints: deltas, then a merge into a new base, with writes in between.
+  for (int round = 0; round < 5; ++round) {
+    ASSERT_TRUE(db_->Checkpoint().ok());
+    for (int i = 1; i < 300; i += 7) {
+      ASSERT_TRUE(db_->Update(WriteOptions(), ids[i], CubePatch{.payload = "r" + std::to_string(round)}).ok());
+    }
+  }
+  std::vector<std::string> expected;
+  for (CubeId id : ids) expected.push_back(Read(id));
+  DbStats before = db_->Stats();
+  EXPECT_GT(before.wal_segments, 1u);
+  ASSERT_TRUE(db_->Checkpoint().ok());
+  db_.reset();
+  Open(o);
+  for (size_t i = 0; i < ids.size(); ++i) EXPECT_EQ(Read(ids[i]), expected[i]);
+  EXPECT_EQ(db_->Stats().versions, before.versions);
+  EXPECT_EQ(db_->Stats().cubes, 300u);
+  std::vector<std::string> names;
+  ASSERT_TRUE(env_->GetChildren(dir_, &names).ok());
+  int segments = 0;
+  for (const std::string& n : names) segments += n.starts_with("wal-");
+  EXPECT_EQ(segments, 1) << "checkpoint should delete the WAL segments it covers";
+  // New ids continue after reopen.
+  EXPECT_EQ(Put("s0", "after"), 301u);
+}
+
+TEST_F(DbTest, NonSyncWritesSurviveACleanClose) {
+  Open();
+  CubeDraft d{.space = "s", .payload = "fast"};
+  WriteOptions nosync;
+  nosync.sync = false;
+  const CubeId id = *db_->Put(nosync, d);
+  Reopen();
+  EXPECT_EQ(Read(id), "fast");
+}
+
+// An Env whose clock the test sets, to check that commit times never go back.
+class FixedClockEnv : public EnvWrapper {
+ public:
+  explicit FixedClockEnv(Env* target) : EnvWrapper(target) {}
+  int64_t NowMicros() override { return now.load(); }
+  std::atomic<int64_t> now{0};
+};
+
+TEST_F(DbTest, CommitClockNeverGoesBackAcrossRestarts) {
+  FixedClockEnv clock(env_.get());
+  Options o = DefaultOptions();
+  o.env = &clock;
+  clock.now = Utc(2025, 1, 1);
+  Open(o);
+  const CubeId a = Put("s", "a");
+  const CubeId b = Put("s", "b");  // same wall-clock reading: forced strictly later
+  std::vector<MemCube> ha, hb;
+  ASSERT_TRUE(db_->History(ReadOptions(), a, &ha).ok());
+  ASSERT_TRUE(db_->History(ReadOptions(), b, &hb).ok());
+  EXPECT_EQ(ha[0].tx_from, Utc(2025, 1, 1));
+  EXPECT_GT(hb[0].tx_from, ha[0].tx_from);
+  db_.reset();
+
+  clock.now = Utc(2024, 1, 1);  // the wall clock stepped back a year
+  Open(o);
+  const CubeId c = Put("s", "c");
+  std::vector<MemCube> hc;
+  ASSERT_TRUE(db_->History(ReadOptions(), c, &hc).ok());
+  EXPECT_GT(hc[0].tx_from, hb[0].tx_from);
+  // And after a checkpoint (the high-water mark then lives in the superblock, not the WAL).
+  ASSERT_TRUE(db_->Checkpoint().ok());
+  db_.reset();
+  Open(o);
+  const CubeId d = Put("s", "d");
+  std::vector<MemCube> hd;
+  ASSERT_TRUE(db_->History(ReadOptions(), d, &hd).ok());
+  EXPECT_GT(hd[0].tx_from, hc[0].tx_from);
+}
+
+TEST_F(DbTest, ReadsNeverCrossSpaces) {
+  Open();
+  const CubeId alice = Put("alice", "alice's secret");
+  Put("bob", "bob's note");
+  ReadOptions as_bob;
+  as_bob.space = "bob";
+  MemCube cube;
+  Status s = db_->Get(as_bob, alice, &cube);
+  EXPECT_TRUE(s.IsNotFound());
+  EXPECT_EQ(s.message().find("alice"), std::string::npos);
+  std::vector<MemCube> history;
+  EXPECT_TRUE(db_->History(as_bob, alice, &history).IsNotFound());
+  as_bob.space = "carol";
+  EXPECT_TRUE(db_->Get(as_bob, alice, &cube).IsInvalidArgument());
+  ReadOptions as_alice;
+  as_alice.space = "alice";
+  EXPECT_EQ(Read(alice, as_alice), "alice's secret");
+}
+
+TEST_F(DbTest, SnapshotKeepsItsReadPoint) {
+  Open();
+  const CubeId id = Put("s", "before");
+  std::shared_ptr<const Snapshot> snap = db_->GetSnapshot();
+  ASSERT_TRUE(db_->Update(WriteOptions(), id, CubePatch{.payload = "after"}).ok());
+  const CubeId later = Put("s", "new");
+  ReadOptions ro;
+  ro.snapshot = snap.get();
+  EXPECT_EQ(Read(id, ro), "before");
+  MemCube cube;
+  EXPECT_TRUE(db_->Get(ro, later, &cube).IsNotFound());
+  EXPECT_EQ(Read(id), "after");
+}
+
+TEST_F(DbTest, ReadOnlyOpenReadsButRefusesWrites) {
+  Open();
+  const CubeId id = Put("s", "x");
+  db_.reset();
+  Options o = DefaultOptions();
+  o.read_only = true;
+  o.create_if_missing = false;
+  Open(o);
+  EXPECT_EQ(Read(id), "x");
+  EXPECT_TRUE(db_->Put(WriteOptions(), CubeDraft{.space = "s"}).status().IsNotSupported());
+  EXPECT_TRUE(db_->Checkpoint().IsNotSupported());
+}
+
+TEST_F(DbTest, OpenWithoutDatabaseOrTwiceFails) {
+  Options o = DefaultOptions();
+  o.create_if_missing = false;
+  std::unique_ptr<Db> db;
+  EXPECT_TRUE(Db::Open(o, "/nothing", &db).IsNotFound());
+  Open();
+  std::unique_ptr<Db> second;
+  Status s = Db::Open(DefaultOptions(), dir_, &second);
+  EXPECT_TRUE(s.IsBusy()) << s.ToString();
+  o.error_if_exists = true;
+  db_.reset();
+  EXPECT_TRUE(Db::Open(o, dir_, &second).IsInvalidArgument());
+}
+
+TEST_F(DbTest, VerifyFindsNothingOnAHealthyDatabase) {
+  Open();
+  for (int i = 0; i < 50; ++i) {
+    CubeDraft d{.space = "s", .payload = std::string(i * 10, 'p')};
+    d.vectors = {{"e", {1.0f, float(i)}}};
+    ASSERT_TRUE(db_->Put(WriteOptions(), d).ok());
+  }
+  IntegrityReport report;
+  ASSERT_TRUE(db_->Verify(&report).ok()) << report.problems.size();
+  EXPECT_EQ(report.cubes, 50u);
+  EXPECT_EQ(report.versions, 50u);
+  EXPECT_EQ(report.blobs, 99u);  // 49 non-empty payloads + 50 vectors
+}
+
+TEST_F(DbTest, ConcurrentWritersAndReaders) {
+  Open();
+  constexpr int kWriters = 4, kPerWriter = 150;
+  std::atomic<bool> done{false};
+  std::vector<std::vector<CubeId>> ids(kWriters);
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kWriters; ++w) {
+    threads.emplace_back([&, w] {
+      for (int i = 0; i < kPerWriter; ++i) {
+        WriteOptions wo;
+        wo.sync = (i % 3 != 0);
+        Result<CubeId> id =
+            db_->Put(wo, CubeDraft{.space = "s", .payload = std::to_string(w) + ":" + std::to_string(i)});
+        ASSERT_TRUE(id.ok());
+        ids[w].push_back(*id);
+      }
+    });
+  }
+  std::atomic<int> reads{0};
+  std::thread reader([&] {
+    while (!done.load()) {
+      const CubeId end = db_->Stats().cubes + 1;
+      for (CubeId id = 1; id < end; ++id) {
+        MemCube c;
+        Status s = db_->Get(ReadOptions(), id, &c);
+        // A published id is whole: found with a payload of the right shape.
+        if (s.ok()) {
+          EXPECT_NE(c.payload.find(':'), std::string::npos);
+          ++reads;
+        }
+      }
+    }
+  });
+  for (auto& t : threads) t.join();
+  done = true;
+  reader.join();
+  std::set<CubeId> all;
+  for (int w = 0; w < kWriters; ++w) {
+    for (int i = 0; i < kPerWriter; ++i) {
+      all.insert(ids[w][i]);
+      EXPECT_EQ(Read(ids[w][i]), std::to_string(w) + ":" + std::to_string(i));
+    }
+  }
+  EXPECT_EQ(all.size(), size_t{kWriters * kPerWriter});
+  EXPECT_GT(db_->Stats().batches_committed, db_->Stats().group_commits / 2);
+}
+
+TEST(DbPosixTest, SecondOpenerIsToldWhoHoldsTheLock) {
+  test::TempDir dir;
+  Options o;
+  o.create_if_missing = true;
+  std::unique_ptr<Db> db, second;
+  ASSERT_TRUE(Db::Open(o, dir.path(), &db).ok());
+  Status s = Db::Open(o, dir.path(), &second);
+  EXPECT_TRUE(s.IsBusy());
+  EXPECT_NE(s.message().find(std::to_string(getpid())), std::string::npos) << s.ToString();
+}
+
+TEST(DbPosixTest, FilesAreCreatedOwnerOnly) {
+  test::TempDir dir;
+  Options o;
+  o.create_if_missing = true;
+  std::unique_ptr<Db> db;
+  ASSERT_TRUE(Db::Open(o, dir.path(), &db).ok());
+  ASSERT_TRUE(db->Put(WriteOptions(), CubeDraft{.space = "s", .payload = "x"}).ok());
+  ASSERT_TRUE(db->Checkpoint().ok());
+  std::vector<std::string> names;
+  ASSERT_TRUE(Env::Default()->GetChildren(dir.path(), &names).ok());
+  EXPECT_GE(names.size(), 4u);
+  for (const std::string& n : names) {
+    struct stat st;
+    ASSERT_EQ(stat((dir.path() + "/" + n).c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << n;
+  }
+}
+
+}  // namespace
+}  // namespace loci

@@ -1,0 +1,59 @@
+// Leader/follower group commit.
+
+#include "wal/commit_queue.h"
+
+namespace loci::wal {
+
+std::vector<CommitQueue::Writer*> CommitQueue::BuildGroup() {
+  Writer* first = queue_.front();
+  size_t size = first->bytes;
+  size_t max_size = max_group_bytes_;
+  if (size <= (128 << 10)) max_size = std::min(max_size, size + (128 << 10));
+  std::vector<Writer*> group{first};
+  for (size_t i = 1; i < queue_.size(); ++i) {
+    Writer* w = queue_[i];
+    if (w->request == nullptr) break;         // an exclusive section: never merged
+    if (w->sync && !first->sync) break;       // a sync write must not wait on a non-sync leader
+    if (size + w->bytes > max_size) break;
+    size += w->bytes;
+    group.push_back(w);
+  }
+  return group;
+}
+
+Status CommitQueue::Commit(Writer* w, const GroupProcessor& process) {
+  std::unique_lock<std::mutex> lock(mu_);
+  queue_.push_back(w);
+  w->cv.wait(lock, [&] { return w->done || queue_.front() == w; });
+  if (w->done) return w->status;
+
+  std::vector<Writer*> group = BuildGroup();
+  lock.unlock();
+  process(group);
+  lock.lock();
+  for (Writer* member : group) {
+    queue_.pop_front();
+    if (member != w) {
+      member->done = true;
+      member->cv.notify_one();
+    }
+  }
+  if (!queue_.empty()) queue_.front()->cv.notify_one();
+  return w->status;
+}
+
+Status CommitQueue::RunExclusive(const std::function<Status()>& fn) {
+  Writer w;
+  w.request = nullptr;
+  std::unique_lock<std::mutex> lock(mu_);
+  queue_.push_back(&w);
+  w.cv.wait(lock, [&] { return queue_.front() == &w; });
+  lock.unlock();
+  Status s = fn();
+  lock.lock();
+  queue_.pop_front();
+  if (!queue_.empty()) queue_.front()->cv.notify_one();
+  return s;
+}
+
+}  // namespace loci::wal

@@ -1,0 +1,62 @@
+// CommitQueue: leader/follower group commit (LevelDB's DBImpl::Write).
+//
+// Writers enqueue; the writer at the front becomes the leader, takes a group of queued writers
+// (up to a byte cap; a small leading write caps the group at its size + 128 KiB; a write that
+// needs sync never joins a group led by one that does not), processes the whole group with one
+// WAL write and one fdatasync, and hands every member its status. While a leader works, new
+// writers queue up behind it, so the next group is larger exactly when syncs are the
+// bottleneck.
+
+#ifndef LOCI_WAL_COMMIT_QUEUE_H_
+#define LOCI_WAL_COMMIT_QUEUE_H_
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <span>
+#include <vector>
+
+#include "loci/status.h"
+
+namespace loci::wal {
+
+class CommitQueue {
+ public:
+  // One writer's request. Lives on the writer's stack for the duration of Commit.
+  struct Writer {
+    bool sync = true;
+    size_t bytes = 0;       // estimated WAL bytes, for the group cap
+    void* request = nullptr;  // the caller's batch; opaque here
+    Status status;          // set for every member of a processed group
+    bool done = false;
+    std::condition_variable cv;
+  };
+
+  // Processes a group (its leader first) and sets every member's `status`.
+  using GroupProcessor = std::function<void(std::span<Writer* const> group)>;
+
+  explicit CommitQueue(size_t max_group_bytes) : max_group_bytes_(max_group_bytes) {}
+
+  // REQUIRES: w->request != nullptr.
+  // Enqueues `w` and blocks until a leader (possibly this thread) has processed it. Returns
+  // w->status. `process` runs on the leader's thread without the queue lock held; no two groups
+  // are processed at the same time.
+  Status Commit(Writer* w, const GroupProcessor& process);
+
+  // Runs `fn` as if it were a group of its own: after every earlier group and before any later
+  // one (used for WAL rotation at checkpoint).
+  Status RunExclusive(const std::function<Status()>& fn);
+
+ private:
+  std::vector<Writer*> BuildGroup();
+
+  const size_t max_group_bytes_;
+  std::mutex mu_;
+  std::deque<Writer*> queue_;  // guarded by mu_
+};
+
+}  // namespace loci::wal
+
+#endif  // LOCI_WAL_COMMIT_QUEUE_H_

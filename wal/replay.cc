@@ -1,0 +1,161 @@
+// WAL recovery policy over all segments of a database.
+
+#include "wal/replay.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "wal/segment_scan.h"
+
+namespace loci::wal {
+
+namespace {
+
+// The largest segment file replay will read: a full segment plus one maximal record.
+constexpr uint64_t kMaxSegmentFileBytes = (4ull << 30) + kMaxRecordPayload;
+
+Status ReadWholeFile(Env* env, const std::string& path, std::string* contents) {
+  std::unique_ptr<RandomAccessFile> file;
+  LOCI_RETURN_IF_ERROR(env->NewRandomAccessFile(path, &file));
+  Result<uint64_t> size = file->Size();
+  if (!size.ok()) return size.status();
+  if (*size > kMaxSegmentFileBytes) {
+    return Status::Corruption(path + ": WAL segment of " + std::to_string(*size) +
+                              " bytes exceeds the largest possible segment");
+  }
+  LOCI_RETURN_IF_ERROR(file->Read(0, *size, contents));
+  if (contents->size() != *size) {
+    return Status::IOError(path + ": short read of WAL segment");
+  }
+  return Status::OK();
+}
+
+std::string At(const std::string& file, uint64_t offset) {
+  return file + " at offset " + std::to_string(offset);
+}
+
+// A segment whose header never became durable (crash while creating it) holds nothing but
+// zeros past where its header would be; anything else there is corruption.
+bool NeverWritten(std::string_view image) {
+  if (image.size() <= kSegmentHeaderBlock) return true;
+  std::string_view body = image.substr(kSegmentHeaderBlock);
+  return std::all_of(body.begin(), body.end(), [](char c) { return c == 0; });
+}
+
+}  // namespace
+
+Status ListSegments(Env* env, const std::string& dir, std::vector<uint64_t>* segments) {
+  std::vector<std::string> names;
+  LOCI_RETURN_IF_ERROR(env->GetChildren(dir, &names));
+  segments->clear();
+  for (const std::string& name : names) {
+    uint64_t n;
+    if (ParseSegmentFileName(name, &n)) segments->push_back(n);
+  }
+  std::sort(segments->begin(), segments->end());
+  return Status::OK();
+}
+
+Status ReplayWal(Env* env, const std::string& dir, const DbUuid& db_uuid,
+                 const ReplayOptions& options, const BatchHandler& handler,
+                 ReplayResult* result) {
+  *result = ReplayResult();
+  result->last_lsn = options.after_lsn;
+  result->last_checksum = options.after_checksum;
+
+  std::vector<uint64_t> segments;
+  LOCI_RETURN_IF_ERROR(ListSegments(env, dir, &segments));
+  if (!segments.empty()) result->last_segment_no = segments.back();
+
+  std::vector<uint64_t> live;
+  for (uint64_t n : segments) {
+    (n < options.first_segment_no ? result->obsolete_segments : live).push_back(n);
+  }
+  if (live.empty() || live.front() != options.first_segment_no) {
+    return Status::Corruption(dir + "/" + SegmentFileName(options.first_segment_no) +
+                              ": WAL segment recorded in the superblock is missing");
+  }
+
+  std::string image;
+  for (size_t i = 0; i < live.size(); ++i) {
+    const uint64_t segment_no = live[i];
+    const bool last = i + 1 == live.size();
+    const std::string file = dir + "/" + SegmentFileName(segment_no);
+    if (segment_no != options.first_segment_no + i) {
+      return Status::Corruption(dir + "/" + SegmentFileName(options.first_segment_no + i) +
+                                ": WAL segment missing (found " + SegmentFileName(segment_no) +
+                                " after it)");
+    }
+    LOCI_RETURN_IF_ERROR(ReadWholeFile(env, file, &image));
+
+    SegmentScan scan;
+    Status header_status = ScanSegment(image, file, &scan);
+    if (!header_status.ok()) {
+      if (last && i > 0 && NeverWritten(image)) {
+        result->headerless_segments.push_back(segment_no);
+        break;
+      }
+      if (options.stop_at_damage) {
+        result->stopped_at = header_status.ToString();
+        break;
+      }
+      return header_status;
+    }
+    const SegmentHeader& h = scan.header;
+    if (std::memcmp(h.db_uuid.data(), db_uuid.data(), db_uuid.size()) != 0) {
+      return Status::Corruption(file + ": segment belongs to another database");
+    }
+    if (h.segment_no != segment_no) {
+      return Status::Corruption(file + ": header says segment " + std::to_string(h.segment_no));
+    }
+    if (h.first_lsn != result->last_lsn + 1 || h.prev_checksum != result->last_checksum) {
+      std::string why = file + ": does not continue the log (starts at LSN " +
+                        std::to_string(h.first_lsn) + ", expected " +
+                        std::to_string(result->last_lsn + 1) +
+                        (h.first_lsn == result->last_lsn + 1 ? ", hash chain broken)" : ")");
+      if (options.stop_at_damage) {
+        result->stopped_at = why;
+        break;
+      }
+      return Status::Corruption(why);
+    }
+
+    for (const ScannedRecord& r : scan.records) {
+      if (r.type == kBatchRecord) {
+        LOCI_RETURN_IF_ERROR(handler(r.lsn, r.payload));
+        ++result->batches;
+      }
+    }
+    result->last_lsn = scan.last_lsn;
+    result->last_checksum = scan.last_checksum;
+    result->live_segments.push_back(segment_no);
+    result->live_bytes += image.size();
+    result->end_offset = scan.end_offset;
+
+    if (!scan.damaged) continue;
+    const Lsn damaged_lsn = scan.last_lsn + 1;
+    std::string where = At(file, scan.damage_offset) + " (LSN " + std::to_string(damaged_lsn) +
+                        "): " + scan.damage_reason;
+    std::string corruption;
+    if (!last) {
+      corruption = where + "; later segments exist, so this data was durable";
+    } else if (scan.valid_after_damage && scan.max_synced_lsn_after_damage >= damaged_lsn) {
+      corruption = where + "; the intact record at offset " +
+                   std::to_string(scan.first_valid_after_offset) + " (LSN " +
+                   std::to_string(scan.first_valid_after_lsn) +
+                   ") was written after it had become durable";
+    }
+    if (!corruption.empty()) {
+      if (options.stop_at_damage) {
+        result->stopped_at = corruption;
+        break;
+      }
+      return Status::Corruption("mid-log corruption in " + corruption);
+    }
+    result->torn_tail = TornTail{segment_no, file, scan.damage_offset, image.size(),
+                                 scan.damage_reason};
+  }
+  return Status::OK();
+}
+
+}  // namespace loci::wal
