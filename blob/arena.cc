@@ -42,7 +42,8 @@ BlobArena::Generation* BlobArena::Find(uint32_t number) const {
 }
 
 Status BlobArena::OpenGeneration(uint32_t number, uint64_t reserve, bool create,
-                                 Generation** out) {
+                                 Generation** out, bool* bad_header) {
+  if (bad_header != nullptr) *bad_header = false;
   if (number >= kMaxGenerations) {
     return Status::NotSupported("blob arena: more than " + std::to_string(kMaxGenerations - 1) +
                                 " generations");
@@ -63,7 +64,11 @@ Status BlobArena::OpenGeneration(uint32_t number, uint64_t reserve, bool create,
     LOCI_RETURN_IF_ERROR(reader->Read(0, kGenerationHeaderBlock, &block));
     DbUuid uuid;
     uint32_t stored_number;
-    LOCI_RETURN_IF_ERROR(DecodeGenerationHeader(block, g->path, &uuid, &stored_number));
+    Status header = DecodeGenerationHeader(block, g->path, &uuid, &stored_number);
+    if (!header.ok()) {
+      if (bad_header != nullptr) *bad_header = true;
+      return header;
+    }
     if (uuid != options_.db_uuid) {
       return Status::Corruption(g->path + ": arena generation belongs to another database");
     }
@@ -98,16 +103,39 @@ Status BlobArena::Open() {
   std::lock_guard<std::mutex> lock(mu_);
   for (uint32_t n : numbers) {
     Generation* g;
-    LOCI_RETURN_IF_ERROR(OpenGeneration(n, options_.generation_bytes, /*create=*/false, &g));
+    bool bad_header;
+    Status s = OpenGeneration(n, options_.generation_bytes, /*create=*/false, &g, &bad_header);
+    if (bad_header) {
+      set_aside_.emplace_back(n, s);
+      continue;
+    }
+    LOCI_RETURN_IF_ERROR(s);
   }
   referenced_end_.assign(highest_.load() + 1, 0);
   return Status::OK();
 }
 
-void BlobArena::NoteReferenced(const BlobRef& ref) {
-  if (ref.empty()) return;
+Status BlobArena::NoteReferenced(const BlobRef& ref) {
+  if (ref.empty()) return Status::OK();
+  if (Find(ref.generation) == nullptr) {
+    for (const auto& [n, why] : set_aside_) {
+      if (n == ref.generation) return why;
+    }
+    return Status::Corruption(dir_ + "/" + GenerationFileName(ref.generation) +
+                              ": arena generation missing");
+  }
   if (ref.generation >= referenced_end_.size()) referenced_end_.resize(ref.generation + 1, 0);
   referenced_end_[ref.generation] = std::max(referenced_end_[ref.generation], ref.end());
+  return Status::OK();
+}
+
+Status BlobArena::RemoveUnreferencedDamaged() {
+  if (set_aside_.empty()) return Status::OK();
+  for (const auto& entry : set_aside_) {
+    LOCI_RETURN_IF_ERROR(env_->RemoveFile(dir_ + "/" + GenerationFileName(entry.first)));
+  }
+  set_aside_.clear();
+  return env_->SyncDir(dir_);
 }
 
 Status BlobArena::Reserve(uint64_t span, Generation** gen, uint64_t* offset) {
@@ -132,7 +160,9 @@ Status BlobArena::Reserve(uint64_t span, Generation** gen, uint64_t* offset) {
     Generation* g;
     const uint64_t reserve =
         std::max(options_.generation_bytes, kGenerationHeaderBlock + span);
-    LOCI_RETURN_IF_ERROR(OpenGeneration(highest + 1, reserve, /*create=*/true, &g));
+    uint32_t number = highest + 1;
+    for (const auto& entry : set_aside_) number = std::max(number, entry.first + 1);
+    LOCI_RETURN_IF_ERROR(OpenGeneration(number, reserve, /*create=*/true, &g));
     active_ = g;
     next_offset_ = kGenerationHeaderBlock;
     preallocated_to_ = kGenerationHeaderBlock;

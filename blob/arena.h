@@ -45,13 +45,19 @@ class BlobArena {
   BlobArena(const BlobArena&) = delete;
   BlobArena& operator=(const BlobArena&) = delete;
 
-  // Opens and maps every generation file in the directory, verifying their headers.
-  // Corruption if one is damaged or belongs to another database.
+  // Opens and maps every generation file in the directory, verifying their headers. Corruption
+  // if one belongs to another database. A generation whose header is not valid is set aside:
+  // a crash while creating it leaves it so, and then nothing refers to it (see NoteReferenced).
   Status Open();
 
   // During recovery, before any Append: a committed record refers to `ref`, so appends must
-  // resume after it. Bytes past the last referenced blob are garbage of unacknowledged writes.
-  void NoteReferenced(const BlobRef& ref);
+  // resume after it (bytes past the last referenced blob are garbage of unacknowledged writes).
+  // Corruption naming the file if the generation is missing or its header is damaged.
+  Status NoteReferenced(const BlobRef& ref);
+
+  // After recovery, in read-write mode: removes the generation files set aside by Open (no
+  // committed record refers to them).
+  Status RemoveUnreferencedDamaged();
 
   // Appends each non-empty payload as one blob (all in one write) and fills refs[i]; an empty
   // payload gets an empty ref. Thread-safe. REQUIRES: refs.size() == payloads.size(), not
@@ -82,7 +88,10 @@ class BlobArena {
   static constexpr uint32_t kMaxGenerations = 1 << 16;
 
   Generation* Find(uint32_t number) const;
-  Status OpenGeneration(uint32_t number, uint64_t reserve, bool create, Generation** out);
+  // Opens (or creates) and registers a generation. *bad_header (if given) tells whether a
+  // failure was an existing file's header not being valid.
+  Status OpenGeneration(uint32_t number, uint64_t reserve, bool create, Generation** out,
+                        bool* bad_header = nullptr);
   // Reserves `span` bytes in the active generation (rotating if full). Holds mu_.
   Status Reserve(uint64_t span, Generation** gen, uint64_t* offset);
 
@@ -99,6 +108,7 @@ class BlobArena {
   uint64_t preallocated_to_ = 0;   // active_ holds zeros or data up to here
   std::atomic<uint32_t> highest_{0};    // written under mu_, read anywhere
   std::vector<uint64_t> referenced_end_;  // per generation, from NoteReferenced
+  std::vector<std::pair<uint32_t, Status>> set_aside_;  // generations with a bad header
   std::string zeros_;
 };
 

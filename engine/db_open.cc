@@ -241,7 +241,7 @@ Status DbImpl::ApplyRecoveredVersion(std::unique_ptr<Version> v, const Catalog& 
     if (space->FieldById(r.field_id) == nullptr) {
       return Status::Corruption(what + " has a vector of an unknown field");
     }
-    arena_->NoteReferenced(r.blob);
+    LOCI_RETURN_IF_ERROR(arena_->NoteReferenced(r.blob).WithContext(what));
   }
   const Version* head = table_.Head(v->id);
   const uint32_t expected = head == nullptr ? 1 : head->number + 1;
@@ -249,7 +249,7 @@ Status DbImpl::ApplyRecoveredVersion(std::unique_ptr<Version> v, const Catalog& 
     return Status::Corruption(what + " follows version " +
                               std::to_string(head ? head->number : 0));
   }
-  arena_->NoteReferenced(v->payload);
+  LOCI_RETURN_IF_ERROR(arena_->NoteReferenced(v->payload).WithContext(what));
   clock_.Observe(v->tx_from);
   next_id_ = std::max(next_id_, v->id + 1);
   if (applied != nullptr) *applied = v.get();
@@ -297,7 +297,26 @@ Status DbImpl::PrepareForWrites(const wal::ReplayResult& replay) {
       removed = true;
     }
   }
+  // Checkpoint files the superblock does not list were being written when a crash came.
+  std::vector<std::string> names;
+  LOCI_RETURN_IF_ERROR(env_->GetChildren(dir_, &names));
+  Superblock current;
+  {
+    MutexLock lock(&checkpoint_mu_);
+    current = superblock_;
+  }
+  for (const std::string& name : names) {
+    uint64_t n;
+    if (!ParseCheckpointFileName(name, &n)) continue;
+    bool listed = false;
+    for (const CheckpointFile& c : current.checkpoints) listed |= c.file_number == n;
+    if (!listed) {
+      LOCI_RETURN_IF_ERROR(env_->RemoveFile(dir_ + "/" + name));
+      removed = true;
+    }
+  }
   if (removed) LOCI_RETURN_IF_ERROR(env_->SyncDir(dir_));
+  LOCI_RETURN_IF_ERROR(arena_->RemoveUnreferencedDamaged());
   // Blobs first, then the WAL: the order a commit makes them durable in.
   LOCI_RETURN_IF_ERROR(arena_->SyncAll());
 

@@ -119,10 +119,13 @@ class [[nodiscard]] Result {
 }  // namespace loci
 
 // Returns early from the enclosing function when `expr` yields a non-OK Status.
-#define LOCI_RETURN_IF_ERROR(expr)         \
-  do {                                     \
-    ::loci::Status _loci_status = (expr);  \
-    if (!_loci_status.ok()) return _loci_status; \
+#define LOCI_RETURN_IF_ERROR(expr) LOCI_RETURN_IF_ERROR_IMPL_(expr, LOCI_CONCAT_(_loci_s, __LINE__))
+#define LOCI_CONCAT_(a, b) LOCI_CONCAT_IMPL_(a, b)
+#define LOCI_CONCAT_IMPL_(a, b) a##b
+#define LOCI_RETURN_IF_ERROR_IMPL_(expr, var) \
+  do {                                        \
+    ::loci::Status var = (expr);              \
+    if (!var.ok()) return var;                \
   } while (0)
 
 #endif  // LOCI_STATUS_H_
