@@ -1,0 +1,142 @@
+#!/bin/bash
+# End-to-end tests of the loci CLI beyond the shared contract (cli-contract.sh): JSON output is
+# valid, exit codes and one-line errors, check and wal-dump on damaged files, binary payloads,
+# history order, --metric, init on an existing database.
+# Usage: cli_test.sh PATH/TO/loci
+set -u
+L=${1:?usage: cli_test.sh PATH/TO/loci}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+pass() { echo "ok: $*"; }
+
+# expect_exit CODE DESCRIPTION CMD...: runs CMD, checks its exit code and that a failure
+# printed exactly one line on stderr.
+expect_exit() {
+  local want=$1 what=$2
+  shift 2
+  "$@" >"$T/out" 2>"$T/err"
+  local got=$?
+  if [ "$got" -ne "$want" ]; then
+    fail "$what: exit $got, expected $want (stderr: $(cat "$T/err"))"
+    return
+  fi
+  if [ "$want" -ne 0 ] && [ "$(wc -l <"$T/err")" -ne 1 ]; then
+    fail "$what: stderr is not one line: $(cat "$T/err")"
+    return
+  fi
+  pass "$what (exit $got)"
+}
+
+is_json() { python3 -m json.tool >/dev/null 2>&1; }
+
+D=$T/db
+expect_exit 0 "init" "$L" init "$D"
+expect_exit 1 "init of an existing database fails" "$L" init "$D"
+
+id=$("$L" put "$D" --space alice --text "v1 text" --vector e=0.1,0.2,0.3 --attr topic=drinks \
+  --attr n=3 --valid-from 2023-05-08T13:56:00Z) || fail "put"
+"$L" update "$D" "$id" --text "v2 text" >/dev/null || fail "update to v2"
+"$L" update "$D" "$id" --text "v3 text" --remove-attr n >/dev/null || fail "update to v3"
+
+# JSON validity.
+"$L" get "$D" "$id" --json | is_json && pass "get --json is valid JSON" || fail "get --json"
+"$L" history "$D" "$id" --json | is_json && pass "history --json is valid JSON" ||
+  fail "history --json"
+"$L" info "$D" --json | is_json && pass "info --json is valid JSON" || fail "info --json"
+
+# History order: versions 1, 2, 3, oldest first, with their texts.
+order=$("$L" history "$D" "$id" --json | python3 -c '
+import json, sys
+print(" ".join("%d:%s" % (v["version"], v["text"]) for v in json.load(sys.stdin)))')
+[ "$order" = "1:v1 text 2:v2 text 3:v3 text" ] && pass "history is oldest first" ||
+  fail "history order: $order"
+
+# Typed attributes and removed ones.
+attrs=$("$L" get "$D" "$id" --json | python3 -c '
+import json, sys
+print(json.dumps(json.load(sys.stdin)["attrs"], sort_keys=True))')
+[ "$attrs" = '{"topic": "drinks"}' ] && pass "--remove-attr drops the attribute" ||
+  fail "attrs after --remove-attr: $attrs"
+n=$("$L" get "$D" "$id" --as-of 0 --json 2>/dev/null)
+[ -z "$n" ] || fail "get --as-of 0 printed something"
+
+# Exit codes.
+expect_exit 1 "get of an unknown id" "$L" get "$D" 999999
+expect_exit 1 "get of a malformed id" "$L" get "$D" 12abc
+expect_exit 1 "a malformed --as-of time" "$L" get "$D" "$id" --as-of 2023-13-01T00:00:00Z
+expect_exit 1 "trailing junk after a time" "$L" get "$D" "$id" --valid-at 2023-05-08T00:00:00Zx
+expect_exit 1 "an unknown option" "$L" get "$D" "$id" --bogus
+expect_exit 1 "a missing argument" "$L" put "$D"
+expect_exit 1 "an unknown command" "$L" frobnicate "$D"
+expect_exit 1 "a malformed vector number" "$L" put "$D" --space alice --vector e=1,2x,3
+expect_exit 1 "a database that does not exist" "$L" info "$T/nothing-here"
+expect_exit 0 "--help" "$L" --help
+expect_exit 0 "put --help" "$L" put --help
+
+# --metric l2 creates an l2 field; a different metric for an existing field is refused.
+"$L" put "$D" --space bob --text x --vector m=1,2 --metric l2 >/dev/null || fail "put --metric l2"
+metric=$("$L" info "$D" --json | python3 -c '
+import json, sys
+print([f["metric"] for f in json.load(sys.stdin)["vector_fields"]
+       if f["space"] == "bob" and f["name"] == "m"])')
+[ "$metric" = "['l2']" ] && pass "--metric l2 created an l2 field" || fail "field metric: $metric"
+expect_exit 1 "--metric ip on an l2 field" "$L" put "$D" --space bob --vector m=1,2 --metric ip
+expect_exit 0 "--metric l2 on the l2 field" "$L" put "$D" --space bob --vector m=3,4 --metric l2
+
+# Binary payload round trip through --payload-file and payload_base64.
+printf '\x00\x01\xff\xfe binary \x80\n' >"$T/blob.bin"
+bid=$("$L" put "$D" --space alice --payload-file "$T/blob.bin") || fail "put --payload-file"
+"$L" get "$D" "$bid" --json | python3 -c '
+import base64, json, sys
+cube = json.load(sys.stdin)
+data = base64.b64decode(cube["payload_base64"])
+sys.exit(0 if "text" not in cube and data == open(sys.argv[1], "rb").read()
+         and cube["payload_size"] == len(data) else 1)' "$T/blob.bin" &&
+  pass "binary --payload-file round trip" || fail "binary payload round trip"
+
+# wal-dump lists every put (versions 1) and update.
+"$L" wal-dump "$D" >"$T/wal" || fail "wal-dump on a healthy database"
+puts=$(grep -c 'type batch.* v1 ' "$T/wal")
+[ "$puts" -eq 4 ] && pass "wal-dump lists the 4 puts" || fail "wal-dump shows $puts puts"
+grep -q "id $id v3 alice active" "$T/wal" && pass "wal-dump shows the updates" ||
+  fail "wal-dump lacks version 3"
+expect_exit 0 "check on a healthy database" "$L" check "$D"
+
+# A checkpoint keeps everything readable.
+expect_exit 0 "checkpoint" "$L" checkpoint "$D"
+"$L" get "$D" "$id" --json | grep -q "v3 text" && pass "get after checkpoint" ||
+  fail "get after checkpoint"
+
+# A flipped byte in a payload blob: check finds it and exits 2.
+C=$T/blobdb
+"$L" init "$C" >/dev/null
+"$L" put "$C" --space s --text "payload-marker-0123456789" >/dev/null || fail "put into blobdb"
+arena=$(ls "$C"/arena-*.blob | head -1)
+offset=$(grep -a -b -o "payload-marker-0123456789" "$arena" | head -1 | cut -d: -f1)
+if [ -z "$offset" ]; then
+  fail "payload not found in $arena"
+else
+  printf 'X' | dd of="$arena" bs=1 seek=$((offset + 3)) conv=notrunc status=none
+  expect_exit 2 "check after a blob byte was flipped" "$L" check "$C"
+fi
+
+# A flipped byte in an early WAL record: wal-dump and check both report corruption (exit 2).
+W=$T/waldb
+"$L" init "$W" >/dev/null
+"$L" put "$W" --space s --text one >/dev/null
+"$L" put "$W" --space s --text two >/dev/null
+expect_exit 0 "wal-dump before damage" "$L" wal-dump "$W"
+# The first record starts after the 4 KiB segment header; damage its payload.
+printf '\xAA' | dd of="$W/wal-00000001.log" bs=1 seek=$((4096 + 48)) conv=notrunc status=none
+expect_exit 2 "wal-dump of a damaged WAL" "$L" wal-dump "$W"
+grep -q "wal-00000001.log at offset 4096" "$T/err" && pass "wal-dump names file and offset" ||
+  fail "wal-dump error: $(cat "$T/err")"
+expect_exit 2 "check of a damaged WAL" "$L" check "$W"
+
+if [ "$failures" -ne 0 ]; then
+  echo "$failures failure(s)"
+  exit 1
+fi
+echo "PASS: cli_test"

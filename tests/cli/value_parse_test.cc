@@ -1,0 +1,108 @@
+// Tests of the loci CLI's argument value parsers (tools/loci/value_parse.h) and payload
+// encodings (tools/loci/text_encoding.h).
+
+#include "tools/loci/value_parse.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "tools/loci/text_encoding.h"
+
+namespace loci::cli {
+namespace {
+
+TEST(ValueParseTest, CubeIds) {
+  EXPECT_EQ(*ParseCubeId("42"), 42u);
+  EXPECT_EQ(*ParseCubeId("18446744073709551615"), std::numeric_limits<CubeId>::max());
+  for (const char* bad : {"", "-1", "1x", " 1", "18446744073709551616", "0x10"}) {
+    EXPECT_FALSE(ParseCubeId(bad).ok()) << bad;
+  }
+}
+
+TEST(ValueParseTest, FloatsPassNanAndInfinityThroughButRefuseGarbage) {
+  EXPECT_EQ(*ParseFloat("0.5"), 0.5f);
+  EXPECT_EQ(*ParseFloat("+2"), 2.0f);
+  EXPECT_EQ(*ParseFloat("-1e3"), -1000.0f);
+  EXPECT_TRUE(std::isnan(*ParseFloat("nan")));
+  EXPECT_TRUE(std::isinf(*ParseFloat("inf")));
+  EXPECT_TRUE(std::isinf(*ParseFloat("-inf")));
+  EXPECT_EQ(*ParseFloat("1e-50"), 0.0f);  // underflow is a value, not an error
+  for (const char* bad : {"", "+", "++1", "1,5", "abc", "1.5x", " 1", "1e999", "0x1p3"}) {
+    EXPECT_FALSE(ParseFloat(bad).ok()) << bad;
+  }
+}
+
+TEST(ValueParseTest, Vectors) {
+  Result<NamedVector> v = ParseVectorArg("e=0.1,0.2,-3");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->field, "e");
+  EXPECT_EQ(v->values, (std::vector<float>{0.1f, 0.2f, -3.0f}));
+  v = ParseVectorArg("e=nan,1");
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(std::isnan(v->values[0]));
+  EXPECT_TRUE(ParseVectorArg("e=")->values.empty());
+  for (const char* bad : {"e", "e=1,,2", "e=1,", "e=,1", "e=1;2", "e=1, 2"}) {
+    EXPECT_FALSE(ParseVectorArg(bad).ok()) << bad;
+  }
+}
+
+TEST(ValueParseTest, AttributesAreTypedByForm) {
+  EXPECT_EQ(ParseAttrArg("k=true", false)->value, AttrValue(true));
+  EXPECT_EQ(ParseAttrArg("k=-12", false)->value, AttrValue(int64_t{-12}));
+  EXPECT_EQ(ParseAttrArg("k=1.5", false)->value, AttrValue(1.5));
+  EXPECT_EQ(ParseAttrArg("k=1e3", false)->value, AttrValue(1000.0));
+  EXPECT_EQ(ParseAttrArg("k=nan", false)->value, AttrValue(std::string("nan")));
+  EXPECT_EQ(ParseAttrArg("k=a=b", false)->value, AttrValue(std::string("a=b")));
+  EXPECT_EQ(ParseAttrArg("k=", false)->value, AttrValue(std::string()));
+  EXPECT_EQ(ParseAttrArg("k=12", true)->value, AttrValue(std::string("12")));
+  EXPECT_EQ(ParseAttrArg("topic=drinks", false)->key, "topic");
+  EXPECT_FALSE(ParseAttrArg("novalue", false).ok());
+}
+
+TEST(ValueParseTest, KindsStatesMetrics) {
+  EXPECT_EQ(*ParseKind("activation"), kActivation);
+  EXPECT_EQ(*ParseKind("1001"), 1001);
+  EXPECT_EQ(KindName(1001), "1001");
+  EXPECT_EQ(KindName(kParametric), "parametric");
+  EXPECT_FALSE(ParseKind("65536").ok());
+  EXPECT_FALSE(ParseKind("text").ok());
+  EXPECT_EQ(*ParseWritableState("archived"), CubeState::kArchived);
+  EXPECT_FALSE(ParseWritableState("retired").ok());
+  EXPECT_EQ(*ParseMetric("l2"), Metric::kL2);
+  EXPECT_STREQ(MetricName(Metric::kInnerProduct), "ip");
+  EXPECT_FALSE(ParseMetric("L2").ok());
+}
+
+TEST(ValueParseTest, FormatFloatIsShortest) {
+  EXPECT_EQ(FormatFloat(0.1f), "0.1");
+  EXPECT_EQ(FormatFloat(1.0f), "1");
+  EXPECT_EQ(FormatFloat(std::nanf("")), "nan");
+}
+
+TEST(TextEncodingTest, Utf8Validation) {
+  EXPECT_TRUE(IsValidUtf8(""));
+  EXPECT_TRUE(IsValidUtf8("likes green tea"));
+  EXPECT_TRUE(IsValidUtf8("th\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x8D\xB5"));  // é € 🍵
+  EXPECT_TRUE(IsValidUtf8(std::string("a\0b", 3)));
+  EXPECT_FALSE(IsValidUtf8("\xFF"));
+  EXPECT_FALSE(IsValidUtf8("\xC3"));              // truncated
+  EXPECT_FALSE(IsValidUtf8("\xC0\xAF"));          // overlong '/'
+  EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));      // surrogate
+  EXPECT_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));  // above U+10FFFF
+  EXPECT_FALSE(IsValidUtf8("\x80"));
+}
+
+TEST(TextEncodingTest, Base64) {
+  EXPECT_EQ(Base64Encode(""), "");
+  EXPECT_EQ(Base64Encode("f"), "Zg==");
+  EXPECT_EQ(Base64Encode("fo"), "Zm8=");
+  EXPECT_EQ(Base64Encode("foo"), "Zm9v");
+  EXPECT_EQ(Base64Encode("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(Base64Encode(std::string("\0\xFF\xFE", 3)), "AP/+");
+}
+
+}  // namespace
+}  // namespace loci::cli

@@ -1,0 +1,31 @@
+// The loci subcommands. Each Register* function adds its subcommands to the CLI11 app and
+// appends, for each, the function that runs it once parsing selected it. A run function
+// prints its result on stdout and returns the process exit code (cli_support.h); on failure
+// it has printed exactly one line on stderr.
+
+#ifndef LOCI_TOOLS_LOCI_COMMANDS_H_
+#define LOCI_TOOLS_LOCI_COMMANDS_H_
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <vector>
+
+namespace loci::cli {
+
+struct Command {
+  CLI::App* app;             // the subcommand, owned by the parent app
+  std::function<int()> run;  // runs it with the parsed arguments
+};
+
+// init, put, update, retire, checkpoint.
+void RegisterWriteCommands(CLI::App* app, std::vector<Command>* commands);
+
+// get, history, info, check.
+void RegisterReadCommands(CLI::App* app, std::vector<Command>* commands);
+
+// wal-dump.
+void RegisterWalDump(CLI::App* app, std::vector<Command>* commands);
+
+}  // namespace loci::cli
+
+#endif  // LOCI_TOOLS_LOCI_COMMANDS_H_

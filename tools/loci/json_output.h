@@ -1,0 +1,34 @@
+// JSON forms of what the loci commands print with --json (nlohmann::ordered_json values, keys
+// in the order shown; the caller dumps them). Times are RFC 3339 strings (see time_format.h),
+// open ends (kForever) are null.
+
+#ifndef LOCI_TOOLS_LOCI_JSON_OUTPUT_H_
+#define LOCI_TOOLS_LOCI_JSON_OUTPUT_H_
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "loci/cube.h"
+#include "loci/db.h"
+
+namespace loci::cli {
+
+// One cube version: id, version, space, kind, state, text (if the payload is valid UTF-8) or
+// payload_base64, payload_size, valid_from/valid_to/tx_from/tx_to, attrs (typed values),
+// source, agent, parents, importance, trust, expires_at, vectors ({field: [floats]}).
+nlohmann::ordered_json CubeToJson(const MemCube& cube);
+
+// Versions oldest first, as an array of CubeToJson objects.
+nlohmann::ordered_json HistoryToJson(const std::vector<MemCube>& versions);
+
+// Every DbStats field, times as RFC 3339 and vector fields as an array of objects.
+nlohmann::ordered_json StatsToJson(const DbStats& stats);
+
+// The JSON text of `value`, indented, with any invalid UTF-8 in strings replaced by U+FFFD
+// (attribute values and sources are arbitrary bytes).
+std::string DumpJson(const nlohmann::ordered_json& value);
+
+}  // namespace loci::cli
+
+#endif  // LOCI_TOOLS_LOCI_JSON_OUTPUT_H_

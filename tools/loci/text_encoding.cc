@@ -1,0 +1,68 @@
+// UTF-8 validation and base64 encoding.
+
+#include "tools/loci/text_encoding.h"
+
+#include <cstdint>
+
+namespace loci::cli {
+
+bool IsValidUtf8(std::string_view bytes) {
+  size_t i = 0;
+  while (i < bytes.size()) {
+    const auto b0 = static_cast<uint8_t>(bytes[i]);
+    if (b0 < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t length;
+    uint32_t code;
+    uint32_t min_code;
+    if ((b0 & 0xE0) == 0xC0) {
+      length = 2, code = b0 & 0x1F, min_code = 0x80;
+    } else if ((b0 & 0xF0) == 0xE0) {
+      length = 3, code = b0 & 0x0F, min_code = 0x800;
+    } else if ((b0 & 0xF8) == 0xF0) {
+      length = 4, code = b0 & 0x07, min_code = 0x10000;
+    } else {
+      return false;  // a continuation byte or 0xF8..0xFF where a character should start
+    }
+    if (bytes.size() - i < length) return false;
+    for (size_t k = 1; k < length; ++k) {
+      const auto b = static_cast<uint8_t>(bytes[i + k]);
+      if ((b & 0xC0) != 0x80) return false;
+      code = (code << 6) | (b & 0x3F);
+    }
+    if (code < min_code || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return false;
+    i += length;
+  }
+  return true;
+}
+
+std::string Base64Encode(std::string_view bytes) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    const uint32_t group = static_cast<uint8_t>(bytes[i]) << 16 |
+                           static_cast<uint8_t>(bytes[i + 1]) << 8 |
+                           static_cast<uint8_t>(bytes[i + 2]);
+    out += kAlphabet[group >> 18];
+    out += kAlphabet[(group >> 12) & 63];
+    out += kAlphabet[(group >> 6) & 63];
+    out += kAlphabet[group & 63];
+  }
+  const size_t rest = bytes.size() - i;
+  if (rest > 0) {
+    uint32_t group = static_cast<uint8_t>(bytes[i]) << 16;
+    if (rest == 2) group |= static_cast<uint8_t>(bytes[i + 1]) << 8;
+    out += kAlphabet[group >> 18];
+    out += kAlphabet[(group >> 12) & 63];
+    out += rest == 2 ? kAlphabet[(group >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+}  // namespace loci::cli

@@ -1,0 +1,131 @@
+// Readable rendering of cubes, histories and database statistics.
+
+#include "tools/loci/text_output.h"
+
+#include <cstdio>
+#include <string>
+#include <type_traits>
+#include <variant>
+
+#include "tools/loci/text_encoding.h"
+#include "tools/loci/time_format.h"
+#include "tools/loci/value_parse.h"
+
+namespace loci::cli {
+
+namespace {
+
+std::string TimeText(Timestamp t) { return t == kForever ? "forever" : FormatTime(t); }
+
+// `s` with backslashes, quotes and control characters escaped, so one value stays on one line.
+std::string Escaped(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\\' || c == '"') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (u < 0x20 || u == 0x7F) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\x%02x", u);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string AttrText(const AttrValue& value) {
+  return std::visit(
+      [](const auto& v) -> std::string {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, bool>) {
+          return v ? "true" : "false";
+        } else if constexpr (std::is_same_v<T, int64_t>) {
+          return std::to_string(v);
+        } else if constexpr (std::is_same_v<T, double>) {
+          char buf[32];
+          std::snprintf(buf, sizeof(buf), "%.17g", v);
+          return buf;
+        } else {
+          return "\"" + Escaped(v) + "\"";
+        }
+      },
+      value);
+}
+
+void Line(std::ostream& out, std::string_view label, std::string_view value) {
+  out << label << ':' << std::string(label.size() < 15 ? 15 - label.size() : 1, ' ') << value
+      << '\n';
+}
+
+}  // namespace
+
+void PrintCube(const MemCube& cube, std::ostream& out) {
+  Line(out, "id", std::to_string(cube.id));
+  Line(out, "version", std::to_string(cube.version));
+  Line(out, "space", cube.space);
+  Line(out, "kind", KindName(cube.kind));
+  Line(out, "state", CubeStateName(cube.state));
+  Line(out, "valid", TimeText(cube.valid_from) + " .. " + TimeText(cube.valid_to));
+  Line(out, "tx", TimeText(cube.tx_from) + " .. " + TimeText(cube.tx_to));
+  Line(out, "payload", std::to_string(cube.payload_size) + " bytes");
+  if (IsValidUtf8(cube.payload)) {
+    Line(out, "text", Escaped(cube.payload));
+  } else {
+    Line(out, "base64", Base64Encode(cube.payload));
+  }
+  for (const Attr& a : cube.attrs) Line(out, "attr", a.key + " = " + AttrText(a.value));
+  if (!cube.source.empty()) Line(out, "source", Escaped(cube.source));
+  if (!cube.agent.empty()) Line(out, "agent", Escaped(cube.agent));
+  if (!cube.parents.empty()) {
+    std::string parents;
+    for (CubeId p : cube.parents) parents += (parents.empty() ? "" : " ") + std::to_string(p);
+    Line(out, "parents", parents);
+  }
+  Line(out, "importance", FormatFloat(cube.importance));
+  Line(out, "trust", FormatFloat(cube.trust));
+  if (cube.expires_at) Line(out, "expires_at", TimeText(*cube.expires_at));
+  for (const NamedVector& v : cube.vectors) {
+    std::string values;
+    for (float x : v.values) values += (values.empty() ? "" : ",") + FormatFloat(x);
+    Line(out, "vector", v.field + " (" + std::to_string(v.values.size()) + " dims) = " + values);
+  }
+}
+
+void PrintHistory(const std::vector<MemCube>& versions, std::ostream& out) {
+  for (size_t i = 0; i < versions.size(); ++i) {
+    if (i > 0) out << '\n';
+    PrintCube(versions[i], out);
+  }
+}
+
+void PrintStats(const DbStats& s, std::ostream& out) {
+  auto n = [](uint64_t v) { return std::to_string(v); };
+  Line(out, "cubes", n(s.cubes));
+  Line(out, "versions", n(s.versions));
+  Line(out, "spaces", n(s.spaces));
+  Line(out, "last_lsn", n(s.last_lsn));
+  Line(out, "checkpoint_lsn", n(s.checkpoint_lsn));
+  Line(out, "wal", n(s.wal_segments) + " segment(s), " + n(s.wal_bytes) + " bytes");
+  Line(out, "arena", n(s.arena_generations) + " generation(s), " + n(s.arena_bytes) + " bytes");
+  Line(out, "checkpoints", n(s.checkpoint_files) + " file(s)");
+  Line(out, "commits",
+       n(s.batches_committed) + " batch(es) in " + n(s.group_commits) + " group commit(s)");
+  Line(out, "clock",
+       s.clock_high_water == 0 ? std::string("(no commits)") : FormatTime(s.clock_high_water));
+  Line(out, "io_uring", s.io_uring ? "yes" : "no");
+  Line(out, "mode",
+       std::string(s.read_only ? "read-only" : "read-write") + (s.poisoned ? ", poisoned" : ""));
+  Line(out, "recovery", s.recovery.empty() ? "clean" : Escaped(s.recovery));
+  for (const VectorFieldInfo& f : s.vector_fields) {
+    Line(out, "field", f.space + "/" + f.name + " dim " + std::to_string(f.dim) + " " + f.metric);
+  }
+}
+
+}  // namespace loci::cli
