@@ -169,7 +169,10 @@ Status BlobArena::Reserve(uint64_t span, Generation** gen, uint64_t* offset) {
   }
   const uint64_t end = next_offset_ + span;
   if (options_.preallocate_bytes > 0 && end > preallocated_to_) {
-    uint64_t new_end = std::min(std::max(end, preallocated_to_ + options_.preallocate_bytes),
+    // Geometric steps, as for the WAL: as much again as the file holds, at most
+    // preallocate_bytes, never past the reservation.
+    const uint64_t step = std::clamp<uint64_t>(preallocated_to_, 64 << 10, options_.preallocate_bytes);
+    uint64_t new_end = std::min(std::max(end, preallocated_to_ + step),
                                 std::max(end, active_->region->reserved()));
     if (zeros_.size() < new_end - preallocated_to_) zeros_.resize(new_end - preallocated_to_);
     LOCI_RETURN_IF_ERROR(active_->file->Write(

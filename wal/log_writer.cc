@@ -2,6 +2,7 @@
 
 #include "wal/log_writer.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "common/hash.h"
@@ -127,7 +128,10 @@ Status LogWriter::AppendGroup(std::span<const std::string_view> payloads, bool s
   const uint64_t end = offset_ + group_buf_.size();
   if (options_.preallocate_bytes > 0 && end > preallocated_to_) {
     // Zeros first, in the same chain, so they land before (never over) the records.
-    uint64_t new_end = std::min(preallocated_to_ + options_.preallocate_bytes,
+    // Geometric steps (as much again as the file holds, at most preallocate_bytes): a small
+    // database does not pay for megabytes of zeros, a large one extends rarely.
+    const uint64_t step = std::clamp<uint64_t>(preallocated_to_, 64 << 10, options_.preallocate_bytes);
+    uint64_t new_end = std::min(preallocated_to_ + step,
                                 std::max(options_.segment_bytes, preallocated_to_));
     new_end = std::max(new_end, end);
     if (zeros_.size() < new_end - preallocated_to_) zeros_.resize(new_end - preallocated_to_, '\0');
