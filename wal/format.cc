@@ -110,7 +110,9 @@ ParseResult ParseRecord(std::string_view input, uint64_t seed, RecordHeader* hea
       h.lsn == 0 || h.synced_lsn >= h.lsn) {
     return ParseResult::kBadHeader;
   }
-  if (input.size() - kRecordHeaderSize < h.length) return ParseResult::kTruncated;
+  // The writer always writes the padded span; a record cut inside its padding is a torn write,
+  // and accepting it would put the end of the log past the end of the file.
+  if (input.size() < RecordSpan(h.length)) return ParseResult::kTruncated;
   const uint64_t actual =
       Hash64(p + kLengthOffset, kRecordHeaderSize - kLengthOffset + h.length, seed);
   if (actual != h.checksum) return ParseResult::kBadChecksum;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "wal/segment_scan.h"
 
@@ -77,6 +78,19 @@ Status ReplayWal(Env* env, const std::string& dir, const DbUuid& db_uuid,
   }
 
   std::string image;
+  // Damage in a closed segment with nothing intact after it is harmless only if the next
+  // segment's header continues the chain from the last intact record (bit rot in the unused
+  // preallocated tail); it is decided there.
+  std::optional<std::string> undecided;
+  std::string prev_file;
+  uint64_t prev_end = 0;
+  auto fail = [&](std::string why) {
+    if (options.stop_at_damage) {
+      result->stopped_at = std::move(why);
+      return Status::OK();
+    }
+    return Status::Corruption(why);
+  };
   for (size_t i = 0; i < live.size(); ++i) {
     const uint64_t segment_no = live[i];
     const bool last = i + 1 == live.size();
@@ -91,14 +105,12 @@ Status ReplayWal(Env* env, const std::string& dir, const DbUuid& db_uuid,
     SegmentScan scan;
     Status header_status = ScanSegment(image, file, &scan);
     if (!header_status.ok()) {
-      if (last && i > 0 && NeverWritten(image)) {
+      if (last && i > 0 && !undecided && NeverWritten(image)) {
         result->headerless_segments.push_back(segment_no);
         break;
       }
-      if (options.stop_at_damage) {
-        result->stopped_at = header_status.ToString();
-        break;
-      }
+      if (undecided) return fail("mid-log corruption in " + *undecided);
+      if (options.stop_at_damage) return fail(header_status.ToString());
       return header_status;
     }
     const SegmentHeader& h = scan.header;
@@ -109,16 +121,20 @@ Status ReplayWal(Env* env, const std::string& dir, const DbUuid& db_uuid,
       return Status::Corruption(file + ": header says segment " + std::to_string(h.segment_no));
     }
     if (h.first_lsn != result->last_lsn + 1 || h.prev_checksum != result->last_checksum) {
-      std::string why = file + ": does not continue the log (starts at LSN " +
-                        std::to_string(h.first_lsn) + ", expected " +
-                        std::to_string(result->last_lsn + 1) +
-                        (h.first_lsn == result->last_lsn + 1 ? ", hash chain broken)" : ")");
-      if (options.stop_at_damage) {
-        result->stopped_at = why;
-        break;
+      if (undecided) return fail("mid-log corruption in " + *undecided);
+      const std::string found = "starts at LSN " + std::to_string(h.first_lsn) +
+                                (h.first_lsn == result->last_lsn + 1 ? " but its hash chain "
+                                                                       "does not match"
+                                                                     : "");
+      if (i == 0) {
+        return fail(file + ": does not continue the checkpointed log (expected LSN " +
+                    std::to_string(result->last_lsn + 1) + ", " + found + ")");
       }
-      return Status::Corruption(why);
+      return fail(prev_file + " at offset " + std::to_string(prev_end) +
+                  ": records missing (the log ends at LSN " + std::to_string(result->last_lsn) +
+                  ", the next segment " + SegmentFileName(segment_no) + " " + found + ")");
     }
+    undecided.reset();  // the chain continues: the damage before lost nothing
 
     for (const ScannedRecord& r : scan.records) {
       if (r.type == kBatchRecord) {
@@ -131,30 +147,31 @@ Status ReplayWal(Env* env, const std::string& dir, const DbUuid& db_uuid,
     result->live_segments.push_back(segment_no);
     result->live_bytes += image.size();
     result->end_offset = scan.end_offset;
+    prev_file = file;
+    prev_end = scan.end_offset;
 
     if (!scan.damaged) continue;
     const Lsn damaged_lsn = scan.last_lsn + 1;
     std::string where = At(file, scan.damage_offset) + " (LSN " + std::to_string(damaged_lsn) +
                         "): " + scan.damage_reason;
-    std::string corruption;
     if (!last) {
-      corruption = where + "; later segments exist, so this data was durable";
-    } else if (scan.valid_after_damage && scan.max_synced_lsn_after_damage >= damaged_lsn) {
-      corruption = where + "; the intact record at offset " +
-                   std::to_string(scan.first_valid_after_offset) + " (LSN " +
-                   std::to_string(scan.first_valid_after_lsn) +
-                   ") was written after it had become durable";
-    }
-    if (!corruption.empty()) {
-      if (options.stop_at_damage) {
-        result->stopped_at = corruption;
-        break;
+      if (scan.valid_after_damage) {
+        return fail("mid-log corruption in " + where +
+                    "; intact records follow it in a closed segment");
       }
-      return Status::Corruption("mid-log corruption in " + corruption);
+      undecided = where + "; the segment was closed, so this data was durable";
+      continue;
+    }
+    if (scan.valid_after_damage && scan.max_synced_lsn_after_damage >= damaged_lsn) {
+      return fail("mid-log corruption in " + where + "; the intact record at offset " +
+                  std::to_string(scan.first_valid_after_offset) + " (LSN " +
+                  std::to_string(scan.first_valid_after_lsn) +
+                  ") was written after it had become durable");
     }
     result->torn_tail = TornTail{segment_no, file, scan.damage_offset, image.size(),
                                  scan.damage_reason};
   }
+  if (undecided) return fail("mid-log corruption in " + *undecided);
   return Status::OK();
 }
 

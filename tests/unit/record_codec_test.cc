@@ -1,0 +1,438 @@
+// Tests of engine/record_codec, the encoding of WAL batches and version bodies: round trips with
+// every field type (typed attributes, parents, several vectors, empty payload references, kForever
+// and negative times, extreme integers), blob references and field definitions; every invariant
+// the decoder promises to check; bounded decoding of absurd counts; and two sweeps over an
+// encoded batch: every truncation must fail cleanly, and every single-bit flip must either fail
+// or decode to something whose re-encoding is exactly the flipped input (the header promises
+// "exactly one encoding", so no byte may be a don't-care).
+
+#include "engine/record_codec.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/coding.h"
+
+namespace loci::engine {
+namespace {
+
+bool Contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+blob::BlobRef Ref(uint32_t generation, uint64_t offset, uint32_t length, uint64_t checksum) {
+  blob::BlobRef r;
+  r.generation = generation;
+  r.offset = offset;
+  r.length = length;
+  r.checksum = checksum;
+  return r;
+}
+
+// A version using every field, with awkward values.
+Version FullVersion() {
+  Version v;
+  v.id = (uint64_t{1} << 63) + 5;
+  v.number = 3;
+  v.space_id = 2;
+  v.kind = kFirstApplicationKind + 7;
+  v.state = CubeState::kArchived;
+  v.valid_from = -5'000'000;
+  v.valid_to = kForever;
+  v.expires_at = -1;
+  v.importance = 0.75f;
+  v.trust = 1e-30f;
+  v.payload = Ref(3, 4096, 1000, 0x0123456789abcdefull);
+  v.vectors = {{1, Ref(3, 5128, 1536, 0xfeed)}, {4, Ref(4, 1ull << 40, 12, ~0ull)}};
+  v.attrs = {{"agent", std::string("claude")},
+             {"b", true},
+             {"f", false},
+             {"i", std::numeric_limits<int64_t>::min()},
+             {"j", int64_t{-1}},
+             {"k", std::numeric_limits<int64_t>::max()},
+             {"pi", 3.14159},
+             {"s", std::string("\0x\xff", 3)},
+             {"t", std::string()},
+             {"z", -0.0}};
+  v.source = std::string("msg:42\0\xff", 8);
+  v.agent = "";
+  v.parents = {1, std::numeric_limits<uint64_t>::max(), 77};
+  return v;
+}
+
+Version MinimalVersion() {
+  Version v;
+  v.id = 1;
+  v.number = 1;
+  v.space_id = 1;
+  return v;
+}
+
+Version RetiredVersion() {
+  Version v = MinimalVersion();
+  v.id = 300;
+  v.number = 2;
+  v.state = CubeState::kRetired;
+  v.valid_from = kBeginningOfTime;
+  v.valid_to = 1'700'000'000'000'000;
+  v.expires_at = kForever;
+  v.kind = kActivation;
+  v.importance = -0.0f;
+  v.payload = Ref(1, 8, 1, 1);
+  v.agent = "agent-7";
+  return v;
+}
+
+std::vector<SpaceEntry> SampleSpaces() { return {{1, "alpha"}, {2, "beta gamma"}, {7, ""}}; }
+
+std::vector<FieldEntry> SampleFields() {
+  return {{1, FieldDef{1, "minilm-384", 384, Metric::kCosine}},
+          {2, FieldDef{1, "e", 1, Metric::kL2}},
+          {1, FieldDef{2, "ip", 1 << 20, Metric::kInnerProduct}}};
+}
+
+struct SampleBatch {
+  Timestamp commit_time = -1234567890123;
+  std::vector<Version> versions = {FullVersion(), MinimalVersion(), RetiredVersion()};
+  std::string Encode() const {
+    std::vector<const Version*> ptrs;
+    for (const Version& v : versions) ptrs.push_back(&v);
+    std::string out;
+    EncodeBatch(commit_time, SampleSpaces(), SampleFields(), ptrs, &out);
+    return out;
+  }
+};
+
+std::string ReEncode(const BatchContents& b) {
+  std::vector<const Version*> ptrs;
+  for (const auto& v : b.versions) ptrs.push_back(v.get());
+  std::string out;
+  EncodeBatch(b.commit_time, b.spaces, b.fields, ptrs, &out);
+  return out;
+}
+
+std::string EncodeBody(const Version& v) {
+  std::string out;
+  EncodeVersionBody(v, &out);
+  return out;
+}
+
+bool DecodeBody(std::string_view bytes, Version* v) {
+  Decoder d(bytes);
+  return DecodeVersionBody(&d, v) && d.empty();
+}
+
+void ExpectSameFields(const std::vector<FieldEntry>& a, const std::vector<FieldEntry>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].space_id, b[i].space_id);
+    EXPECT_EQ(a[i].field, b[i].field);
+  }
+}
+
+TEST(RecordCodecTest, VersionBodiesRoundTrip) {
+  for (const Version& in : {FullVersion(), MinimalVersion(), RetiredVersion()}) {
+    const std::string body = EncodeBody(in);
+    Version out;
+    out.tx_from = in.tx_from;
+    out.lsn = in.lsn;
+    ASSERT_TRUE(DecodeBody(body, &out)) << "id " << in.id;
+    EXPECT_TRUE(out.SameContent(in)) << "id " << in.id;
+    EXPECT_EQ(EncodeBody(out), body);
+  }
+}
+
+TEST(RecordCodecTest, DecodingABodyLeavesTxFromAndLsnAlone) {
+  Version out;
+  out.tx_from = 99;
+  out.lsn = 1234;
+  ASSERT_TRUE(DecodeBody(EncodeBody(FullVersion()), &out));
+  EXPECT_EQ(out.tx_from, 99);
+  EXPECT_EQ(out.lsn, 1234u);
+}
+
+TEST(RecordCodecTest, FloatAndDoubleBitsSurvive) {
+  Version in = MinimalVersion();
+  in.importance = -0.0f;
+  in.trust = std::numeric_limits<float>::denorm_min();
+  in.attrs = {{"d", std::numeric_limits<double>::denorm_min()},
+              {"m", -std::numeric_limits<double>::max()}};
+  Version out;
+  ASSERT_TRUE(DecodeBody(EncodeBody(in), &out));
+  EXPECT_TRUE(std::signbit(out.importance));
+  EXPECT_EQ(out.trust, std::numeric_limits<float>::denorm_min());
+  EXPECT_EQ(out.attrs, in.attrs);
+}
+
+TEST(RecordCodecTest, BlobRefsRoundTripAndEmptyIsOneByte) {
+  std::string empty;
+  EncodeBlobRef(blob::BlobRef(), &empty);
+  EXPECT_EQ(empty, std::string(1, '\0'));
+  for (const blob::BlobRef& in :
+       {Ref(1, 4096, 1, 0), Ref(UINT32_MAX, uint64_t{1} << 56, blob::kMaxBlobLength, ~0ull),
+        Ref(2, 8, 100, 42)}) {
+    std::string s;
+    EncodeBlobRef(in, &s);
+    Decoder d(s);
+    blob::BlobRef out;
+    ASSERT_TRUE(DecodeBlobRef(&d, &out));
+    EXPECT_TRUE(d.empty());
+    EXPECT_EQ(out, in);
+  }
+  Decoder d(empty);
+  blob::BlobRef out = Ref(1, 2, 3, 4);
+  ASSERT_TRUE(DecodeBlobRef(&d, &out));
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(out, blob::BlobRef());
+}
+
+TEST(RecordCodecTest, ImpossibleBlobRefsAreRejected) {
+  for (const blob::BlobRef& bad :
+       {Ref(1, 4096, 0, 0), Ref(1, 4097, 10, 0), Ref(1, (uint64_t{1} << 56) + 8, 10, 0),
+        Ref(1, 4096, blob::kMaxBlobLength + 1, 0)}) {
+    std::string s;
+    EncodeBlobRef(bad, &s);
+    Decoder d(s);
+    blob::BlobRef out;
+    EXPECT_FALSE(DecodeBlobRef(&d, &out)) << bad.offset << "/" << bad.length;
+  }
+  std::string wide;
+  PutVarint64(&wide, uint64_t{UINT32_MAX} + 1);  // generation wider than 32 bits
+  PutVarint64(&wide, 4096);
+  PutVarint64(&wide, 10);
+  PutFixed64(&wide, 0);
+  Decoder d(wide);
+  blob::BlobRef out;
+  EXPECT_FALSE(DecodeBlobRef(&d, &out));
+}
+
+TEST(RecordCodecTest, FieldsRoundTripAndImpossibleOnesAreRejected) {
+  for (const FieldEntry& in : SampleFields()) {
+    std::string s;
+    EncodeField(in.space_id, in.field, &s);
+    Decoder d(s);
+    FieldEntry out;
+    ASSERT_TRUE(DecodeField(&d, &out));
+    EXPECT_TRUE(d.empty());
+    EXPECT_EQ(out.space_id, in.space_id);
+    EXPECT_EQ(out.field, in.field);
+  }
+  const FieldEntry bad[] = {{0, FieldDef{1, "x", 3, Metric::kL2}},
+                            {1, FieldDef{0, "x", 3, Metric::kL2}},
+                            {1, FieldDef{1, "", 3, Metric::kL2}},
+                            {1, FieldDef{1, "x", 0, Metric::kL2}},
+                            {1, FieldDef{1, "x", (1 << 20) + 1, Metric::kL2}},
+                            {1, FieldDef{1, "x", 3, static_cast<Metric>(3)}}};
+  for (const FieldEntry& f : bad) {
+    std::string s;
+    EncodeField(f.space_id, f.field, &s);
+    Decoder d(s);
+    FieldEntry out;
+    EXPECT_FALSE(DecodeField(&d, &out))
+        << f.space_id << " " << f.field.id << " " << f.field.name << " " << f.field.dim;
+  }
+}
+
+TEST(RecordCodecTest, BatchRoundTrips) {
+  SampleBatch batch;
+  const std::string payload = batch.Encode();
+  BatchContents out;
+  Status s = DecodeBatch(payload, "WAL record LSN 7", &out);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(out.commit_time, batch.commit_time);
+  ASSERT_EQ(out.spaces.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(out.spaces[i].id, SampleSpaces()[i].id);
+    EXPECT_EQ(out.spaces[i].name, SampleSpaces()[i].name);
+  }
+  ExpectSameFields(out.fields, SampleFields());
+  ASSERT_EQ(out.versions.size(), batch.versions.size());
+  for (size_t i = 0; i < batch.versions.size(); ++i) {
+    Version expected = batch.versions[i];
+    expected.tx_from = batch.commit_time;  // every version of a batch commits at its time
+    expected.lsn = 0;
+    EXPECT_TRUE(out.versions[i]->SameContent(expected)) << i;
+  }
+  EXPECT_EQ(ReEncode(out), payload);
+  EXPECT_EQ(batch.Encode(), payload) << "encoding is deterministic";
+}
+
+TEST(RecordCodecTest, EmptyBatchRoundTrips) {
+  std::string payload;
+  EncodeBatch(kForever, {}, {}, {}, &payload);
+  BatchContents out;
+  ASSERT_TRUE(DecodeBatch(payload, "w", &out).ok());
+  EXPECT_EQ(out.commit_time, kForever);
+  EXPECT_TRUE(out.spaces.empty() && out.fields.empty() && out.versions.empty());
+  EXPECT_EQ(ReEncode(out), payload);
+}
+
+TEST(RecordCodecTest, MalformedBatchesAreCorruptionNamingWhere) {
+  const std::string good = SampleBatch().Encode();
+  BatchContents out;
+  std::string bad = good;
+  bad[0] = 2;  // unknown format
+  Status s = DecodeBatch(bad, "WAL record LSN 9", &out);
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+  EXPECT_TRUE(Contains(s.message(), "WAL record LSN 9")) << s.ToString();
+  s = DecodeBatch(good + "x", "WAL record LSN 9", &out);  // trailing bytes
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+  EXPECT_TRUE(DecodeBatch("", "w", &out).IsCorruption());
+}
+
+TEST(RecordCodecTest, AbsurdCountsFailWithoutAllocating) {
+  for (int which = 0; which < 3; ++which) {
+    std::string p;
+    p.push_back(1);
+    PutVarsint64(&p, 5);
+    for (int i = 0; i < 3; ++i) PutVarint64(&p, i == which ? (uint64_t{1} << 60) : 0);
+    p += std::string(64, '\x01');
+    BatchContents out;
+    EXPECT_TRUE(DecodeBatch(p, "w", &out).IsCorruption()) << which;
+  }
+  // Inside a version: vectors, attributes and parents.
+  const std::string body = EncodeBody(MinimalVersion());
+  // The minimal body ends with: payload ref 0, n_vectors 0, n_attrs 0, source "", agent "",
+  // n_parents 0. Replace each count in turn with 2^62.
+  const size_t tail = body.size() - 5;  // at n_vectors
+  for (size_t pos : {tail, tail + 1, tail + 4}) {
+    std::string b = body.substr(0, pos);
+    PutVarint64(&b, uint64_t{1} << 62);
+    b += body.substr(pos + 1);
+    Version v;
+    EXPECT_FALSE(DecodeBody(b, &v)) << pos;
+  }
+}
+
+// Each invariant DecodeVersionBody promises, violated once (with otherwise valid bytes).
+TEST(RecordCodecTest, EveryVersionInvariantIsEnforced) {
+  struct Case {
+    const char* what;
+    Version v;
+  };
+  std::vector<Case> cases;
+  auto add = [&](const char* what, auto mutate) {
+    Version v = FullVersion();
+    mutate(v);
+    cases.push_back({what, v});
+  };
+  add("id 0", [](Version& v) { v.id = 0; });
+  add("number 0", [](Version& v) { v.number = 0; });
+  add("space 0", [](Version& v) { v.space_id = 0; });
+  add("valid_from == valid_to", [](Version& v) { v.valid_to = v.valid_from; });
+  add("valid_from > valid_to", [](Version& v) { v.valid_to = v.valid_from - 1; });
+  add("NaN importance", [](Version& v) { v.importance = std::nanf(""); });
+  add("infinite trust", [](Version& v) { v.trust = std::numeric_limits<float>::infinity(); });
+  add("vector of field 0", [](Version& v) { v.vectors[0].field_id = 0; });
+  add("vector with empty ref", [](Version& v) { v.vectors[0].blob = blob::BlobRef(); });
+  add("vectors unsorted", [](Version& v) { std::swap(v.vectors[0], v.vectors[1]); });
+  add("vector field twice", [](Version& v) { v.vectors[1].field_id = v.vectors[0].field_id; });
+  add("attrs unsorted", [](Version& v) { std::swap(v.attrs[0], v.attrs[1]); });
+  add("attr key twice", [](Version& v) { v.attrs[1].key = v.attrs[0].key; });
+  add("empty attr key", [](Version& v) { v.attrs[0].key = ""; });
+  add("NaN double attr", [](Version& v) { v.attrs[6].value = std::nan(""); });
+  add("infinite double attr",
+      [](Version& v) { v.attrs[6].value = -std::numeric_limits<double>::infinity(); });
+  add("parent 0", [](Version& v) { v.parents[1] = 0; });
+  add("payload of length 0", [](Version& v) { v.payload.length = 0; });
+  for (const Case& c : cases) {
+    Version out;
+    EXPECT_FALSE(DecodeBody(EncodeBody(c.v), &out)) << c.what;
+  }
+
+  // Values the encoder cannot even produce, patched into the bytes of a minimal body
+  // (id, number, space, kind, state: one byte each).
+  const std::string body = EncodeBody(MinimalVersion());
+  Version out;
+  ASSERT_TRUE(DecodeBody(body, &out));
+  std::string b = body;
+  b[4] = 3;  // state beyond kRetired
+  EXPECT_FALSE(DecodeBody(b, &out)) << "state 3";
+  b = body.substr(0, 3);
+  PutVarint64(&b, 65536);  // kind beyond uint16
+  b += body.substr(4);
+  EXPECT_FALSE(DecodeBody(b, &out)) << "kind 65536";
+
+  Version with_bool = MinimalVersion();
+  with_bool.attrs = {{"k", true}};
+  const std::string wb = EncodeBody(with_bool);
+  const size_t at = wb.find(std::string("\x01k\x00\x01", 4));
+  ASSERT_NE(at, std::string::npos);
+  b = wb;
+  b[at + 3] = 2;  // a bool that is neither 0 nor 1
+  EXPECT_FALSE(DecodeBody(b, &out)) << "bool 2";
+  b = wb;
+  b[at + 2] = 9;  // unknown attribute tag
+  EXPECT_FALSE(DecodeBody(b, &out)) << "tag 9";
+}
+
+TEST(RecordCodecTest, EveryTruncationOfABatchFailsCleanly) {
+  const std::string payload = SampleBatch().Encode();
+  for (size_t len = 0; len < payload.size(); ++len) {
+    std::unique_ptr<char[]> exact(new char[len + 1]);
+    std::memcpy(exact.get(), payload.data(), len);
+    BatchContents out;
+    Status s = DecodeBatch(std::string_view(exact.get(), len), "WAL record LSN 3", &out);
+    ASSERT_TRUE(s.IsCorruption()) << len << ": " << s.ToString();
+    EXPECT_TRUE(Contains(s.message(), "WAL record LSN 3"));
+  }
+}
+
+// A flipped bit must be caught, or yield a batch that re-encodes to exactly the flipped bytes (a
+// different but canonical value, e.g. another float). A decode that succeeds but re-encodes
+// differently means the damaged byte was a don't-care: two encodings of one batch.
+TEST(RecordCodecTest, EveryBitFlipOfABatchFailsOrIsCanonical) {
+  const std::string payload = SampleBatch().Encode();
+  size_t failed = 0, canonical = 0;
+  std::vector<std::string> non_canonical;
+  for (size_t byte = 0; byte < payload.size(); ++byte) {
+    for (int bit = 0; bit < 8; ++bit) {
+      std::string flipped = payload;
+      flipped[byte] ^= static_cast<char>(1 << bit);
+      std::unique_ptr<char[]> exact(new char[flipped.size()]);
+      std::memcpy(exact.get(), flipped.data(), flipped.size());
+      BatchContents out;
+      Status s = DecodeBatch(std::string_view(exact.get(), flipped.size()), "w", &out);
+      if (!s.ok()) {
+        ASSERT_TRUE(s.IsCorruption()) << s.ToString();
+        ++failed;
+      } else if (ReEncode(out) == flipped) {
+        ++canonical;
+      } else {
+        const std::string again = ReEncode(out);
+        non_canonical.push_back("byte " + std::to_string(byte) + " bit " + std::to_string(bit) +
+                                ": decodes, re-encodes to " + std::to_string(again.size()) +
+                                " bytes instead of " + std::to_string(flipped.size()));
+      }
+    }
+  }
+  std::printf(
+      "%zu-byte batch, %zu bit flips: %zu rejected, %zu decode to another canonical "
+      "batch, %zu decode but are not canonical\n",
+      payload.size(), payload.size() * 8, failed, canonical, non_canonical.size());
+  std::string examples;
+  for (size_t i = 0; i < non_canonical.size() && i < 10; ++i) examples += "\n  " + non_canonical[i];
+  EXPECT_TRUE(non_canonical.empty()) << non_canonical.size() << " flips decode to a batch whose "
+                                     << "encoding differs from the input, e.g.:" << examples;
+}
+
+// The same property stated on the smallest case: a varint with a redundant zero continuation.
+TEST(RecordCodecTest, NonCanonicalVarintsAreRejected) {
+  const std::string body = EncodeBody(MinimalVersion());
+  ASSERT_EQ(body[0], 1);                                             // id 1
+  std::string padded = std::string("\x81\x00", 2) + body.substr(1);  // id 1 in two bytes
+  Version out;
+  EXPECT_FALSE(DecodeBody(padded, &out))
+      << "id 1 encoded as 81 00 decodes; re-encoding gives a different, shorter body";
+}
+
+}  // namespace
+}  // namespace loci::engine
