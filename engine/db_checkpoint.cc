@@ -34,14 +34,15 @@ Status DbImpl::WriteCheckpoint() {
   Catalog catalog;
   CubeId next_id = 0;
   Timestamp clock_high_water = 0;
+  const wal::Lsn previous_lsn = superblock_.checkpoint_lsn;
+  const CubeId previous_next_id = superblock_.next_cube_id;
   LOCI_RETURN_IF_ERROR(commit_queue_.RunExclusive([&]() -> Status {
     LOCI_RETURN_IF_ERROR(CheckWritable());
     {
       MutexLock lock(&dirty_mu_);
       dirty_count = dirty_.size();
     }
-    if (dirty_count == 0 && log_->last_lsn() == superblock_.checkpoint_lsn &&
-        superblock_.next_cube_id == next_id_) {
+    if (dirty_count == 0 && log_->last_lsn() == previous_lsn && previous_next_id == next_id_) {
       nothing_new = true;
       return Status::OK();
     }

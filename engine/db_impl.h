@@ -89,7 +89,7 @@ class DbImpl final : public Db {
                   const ReadOptions& options, MemCube* cube) const;
 
   // --- checkpoint (db_checkpoint.cc)
-  Status WriteCheckpoint();
+  Status WriteCheckpoint() REQUIRES(checkpoint_mu_);
 
   const Options options_;
   Env* const env_;
