@@ -171,12 +171,10 @@ Status BlobArena::Reserve(uint64_t span, Generation** gen, uint64_t* offset) {
   if (options_.preallocate_bytes > 0 && end > preallocated_to_) {
     // Geometric steps, as for the WAL: as much again as the file holds, at most
     // preallocate_bytes, never past the reservation.
-    const uint64_t step = std::clamp<uint64_t>(preallocated_to_, 64 << 10, options_.preallocate_bytes);
+    const uint64_t step = std::min<uint64_t>(std::max<uint64_t>(preallocated_to_, 64 << 10), options_.preallocate_bytes);
     uint64_t new_end = std::min(std::max(end, preallocated_to_ + step),
                                 std::max(end, active_->region->reserved()));
-    if (zeros_.size() < new_end - preallocated_to_) zeros_.resize(new_end - preallocated_to_);
-    LOCI_RETURN_IF_ERROR(active_->file->Write(
-        preallocated_to_, std::string_view(zeros_).substr(0, new_end - preallocated_to_)));
+    LOCI_RETURN_IF_ERROR(active_->file->Allocate(preallocated_to_, new_end - preallocated_to_));
     preallocated_to_ = new_end;
   }
   *gen = active_;

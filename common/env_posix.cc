@@ -110,6 +110,31 @@ class PosixWritableFile final : public WritableFile {
     return Status::OK();
   }
 
+  Status Allocate(uint64_t offset, uint64_t len) override {
+    if (len == 0) return Status::OK();
+    int rc;
+    do {
+      rc = ::fallocate(fd_, 0, static_cast<off_t>(offset), static_cast<off_t>(len));
+    } while (rc != 0 && errno == EINTR);
+    if (rc == 0) return Status::OK();
+    if (errno != EOPNOTSUPP) {
+      return PosixError(path_ + ": fallocate " + std::to_string(len) + " bytes at offset " +
+                            std::to_string(offset),
+                        errno);
+    }
+    // A file system without fallocate: extend with zeros, but never over existing bytes.
+    uint64_t size = 0;
+    LOCI_RETURN_IF_ERROR(FileSizeOfFd(fd_, path_, &size));
+    if (offset + len <= size) return Status::OK();
+    const uint64_t from = std::max(offset, size);
+    const std::string zeros(std::min<uint64_t>(offset + len - from, 1 << 20), '\0');
+    for (uint64_t at = from; at < offset + len; at += zeros.size()) {
+      LOCI_RETURN_IF_ERROR(
+          Write(at, std::string_view(zeros).substr(0, std::min<uint64_t>(zeros.size(), offset + len - at))));
+    }
+    return Status::OK();
+  }
+
   Result<uint64_t> Size() override {
     uint64_t size = 0;
     Status s = FileSizeOfFd(fd_, path_, &size);

@@ -113,6 +113,15 @@ class MemWritableFile final : public WritableFile {
     return Status::OK();
   }
 
+  Status Allocate(uint64_t offset, uint64_t len) override {
+    if (offset > kMaxFileSize || len > kMaxFileSize - offset) {
+      return PosixError(path_ + ": fallocate at offset " + std::to_string(offset), EFBIG);
+    }
+    std::unique_lock<std::shared_mutex> lock(file_->mu);
+    if (offset + len > file_->data.size()) file_->data.resize(static_cast<size_t>(offset + len), '\0');
+    return Status::OK();
+  }
+
   Result<uint64_t> Size() override {
     std::shared_lock<std::shared_mutex> lock(file_->mu);
     return static_cast<uint64_t>(file_->data.size());

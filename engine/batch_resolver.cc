@@ -8,12 +8,12 @@
 
 namespace loci::engine {
 
-GroupState::GroupState(const Catalog* published, const RecordTable* table, CubeId next_id)
-    : published_(published), table_(table), next_id_(next_id) {}
+GroupState::GroupState(const Catalog* catalog, LatestFn latest, CubeId next_id)
+    : base_catalog_(catalog), latest_(std::move(latest)), next_id_(next_id) {}
 
 const Version* GroupState::Latest(CubeId id) const {
   auto it = pending_.find(id);
-  return it != pending_.end() ? it->second : table_->Head(id);
+  return it != pending_.end() ? it->second : latest_(id);
 }
 
 void GroupState::Accept(ResolvedBatch* batch, CubeId next_id) {

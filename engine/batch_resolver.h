@@ -10,6 +10,7 @@
 #ifndef LOCI_ENGINE_BATCH_RESOLVER_H_
 #define LOCI_ENGINE_BATCH_RESOLVER_H_
 
+#include <functional>
 #include <memory>
 #include <span>
 #include <unordered_map>
@@ -41,12 +42,17 @@ struct ResolvedBatch {
   std::unique_ptr<Catalog> catalog;            // the catalog after this batch, if it changed it
 };
 
-// What the batches resolved so far in this group changed.
+// What the batches resolved so far in this group changed, over what earlier groups (committed
+// or still in flight) left.
 class GroupState {
  public:
-  GroupState(const Catalog* published, const RecordTable* table, CubeId next_id);
+  // The newest version of an id, including those of earlier groups not yet published.
+  using LatestFn = std::function<const Version*(CubeId)>;
 
-  const Catalog& catalog() const { return changed_catalog_ ? *changed_catalog_ : *published_; }
+  // `catalog` is the newest catalog (with the changes of groups still in flight).
+  GroupState(const Catalog* catalog, LatestFn latest, CubeId next_id);
+
+  const Catalog& catalog() const { return changed_catalog_ ? *changed_catalog_ : *base_catalog_; }
   // The newest version of `id` including this group's, or nullptr.
   const Version* Latest(CubeId id) const;
   CubeId next_id() const { return next_id_; }
@@ -57,8 +63,8 @@ class GroupState {
   void Accept(ResolvedBatch* batch, CubeId next_id);
 
  private:
-  const Catalog* const published_;
-  const RecordTable* const table_;
+  const Catalog* const base_catalog_;
+  const LatestFn latest_;
   std::unique_ptr<Catalog> changed_catalog_;
   std::unordered_map<CubeId, const Version*> pending_;
   CubeId next_id_;

@@ -37,6 +37,7 @@ Status DbImpl::WriteCheckpoint() {
   const wal::Lsn previous_lsn = superblock_.checkpoint_lsn;
   const CubeId previous_next_id = superblock_.next_cube_id;
   LOCI_RETURN_IF_ERROR(commit_queue_.RunExclusive([&]() -> Status {
+    DrainPipeline();  // every prepared group published: the dirty list is complete up to `lsn`
     LOCI_RETURN_IF_ERROR(CheckWritable());
     {
       MutexLock lock(&dirty_mu_);

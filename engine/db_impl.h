@@ -6,7 +6,10 @@
 #define LOCI_ENGINE_DB_IMPL_H_
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <unordered_map>
 #include <span>
 #include <string>
 #include <vector>
@@ -60,6 +63,16 @@ class DbImpl final : public Db {
     WriteResult* result;
   };
 
+  // A group between its prepare (ids, LSNs and place in the WAL assigned) and its publication.
+  struct GroupInFlight {
+    uint64_t seq = 0;  // publication order
+    std::vector<wal::CommitQueue::Writer*> committed;  // the members that resolved
+    std::vector<ResolvedBatch> resolved;
+    std::unique_ptr<Catalog> catalog;  // to publish, if the group changed it
+    wal::PreparedGroup wal;
+    IoQueue* io = nullptr;
+  };
+
   // --- open (db_open.cc)
   Status CreateDatabase();
   Status Recover();
@@ -75,9 +88,15 @@ class DbImpl final : public Db {
   Status CheckWritable() const;
   void Poison(const Status& cause);
   Status AppendBlobs(const WriteBatch& batch, std::vector<OpBlobs>* blobs);
-  void CommitGroup(std::span<wal::CommitQueue::Writer* const> group);
-  void Publish(std::vector<ResolvedBatch>& resolved, wal::Lsn first_lsn,
-               std::unique_ptr<Catalog> catalog);
+  // Leader, serialized: resolves the group's batches and places their records in the WAL.
+  void PrepareGroup(std::span<wal::CommitQueue::Writer* const> group, GroupInFlight* flight);
+  // Runs the group's I/O (overlapping other groups'), then publishes it in LSN order.
+  void FinishGroup(GroupInFlight* flight);
+  // The newest version of `id`, including versions of groups prepared but not yet published.
+  const Version* LatestIncludingPending(CubeId id);
+  void Publish(GroupInFlight* flight);
+  // Blocks until every prepared group is published. Called with the leadership held.
+  void DrainPipeline();
   void MaybeCheckpoint();
 
   // --- read (db_read.cc)
@@ -96,7 +115,9 @@ class DbImpl final : public Db {
   const std::string dir_;
 
   std::unique_ptr<FileLock> lock_;
-  std::unique_ptr<IoQueue> io_;
+  std::unique_ptr<IoQueue> io_;  // recovery, rotation and other synchronous I/O
+  // One IoQueue per group in flight: each group's linked I/O runs on its own.
+  std::vector<std::unique_ptr<IoQueue>> io_pool_;
   std::unique_ptr<WritableFile> superblock_file_;
   std::unique_ptr<blob::BlobArena> arena_;
   std::unique_ptr<wal::LogWriter> log_;  // touched only by the commit leader
@@ -110,7 +131,22 @@ class DbImpl final : public Db {
   // Commit time of the last published batch: reads see nothing committed after it, so a batch
   // being applied is invisible until it is whole.
   std::atomic<Timestamp> published_ts_{0};
-  CubeId next_id_ = 1;  // the commit leader's
+  // The commit leader's: next id, and the newest catalog (with unpublished changes).
+  CubeId next_id_ = 1;
+  std::unique_ptr<Catalog> working_catalog_;
+
+  // The commit pipeline: groups are prepared in order by the leader, their I/O overlaps, and
+  // they are published in the same order.
+  std::mutex pipeline_mu_;
+  std::condition_variable pipeline_cv_;
+  uint64_t prepared_groups_ = 0;   // the leader's
+  uint64_t published_groups_ = 0;  // guarded by pipeline_mu_
+  std::vector<IoQueue*> free_io_;  // guarded by pipeline_mu_
+  std::vector<std::unique_ptr<Version>> abandoned_;  // of failed groups; guarded by pipeline_mu_
+
+  // Newest versions of groups prepared but not yet published, for the next groups' resolution.
+  std::mutex pending_mu_;
+  std::unordered_map<CubeId, const Version*> pending_heads_;  // guarded by pending_mu_
 
   std::unique_ptr<Catalog> recovery_catalog_;  // built during recovery, then published
   std::string recovery_notes_;                 // what recovery dropped or stopped at

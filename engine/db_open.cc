@@ -46,6 +46,10 @@ namespace engine {
 
 namespace {
 
+// Groups whose I/O may be in flight at once: concurrent fdatasyncs overlap on the devices we
+// measured (4 chains in flight gave about twice the throughput of one).
+constexpr int kGroupsInFlight = 4;
+
 wal::LogWriterOptions LogOptions(const Options& o, const Superblock& sb) {
   wal::LogWriterOptions w;
   w.db_uuid = sb.db_uuid;
@@ -328,6 +332,14 @@ Status DbImpl::PrepareForWrites(const wal::ReplayResult& replay) {
     sb = superblock_;
   }
   log_ = std::make_unique<wal::LogWriter>(env_, dir_, LogOptions(options_, sb), io_.get());
+  working_catalog_ = std::make_unique<Catalog>(*catalog_.load());
+  {
+    std::lock_guard<std::mutex> lock(pipeline_mu_);
+    for (int i = 0; i < kGroupsInFlight; ++i) {
+      io_pool_.push_back(env_->NewIoQueue());
+      free_io_.push_back(io_pool_.back().get());
+    }
+  }
   const uint64_t last_segment = replay.live_segments.back();
   const uint64_t end = replay.torn_tail ? replay.torn_tail->offset : replay.end_offset;
   return log_->ResumeSegment(last_segment, end, replay.last_lsn + 1, replay.last_checksum);

@@ -122,24 +122,41 @@ Status DbImpl::Write(const WriteOptions& options, const WriteBatch& batch, Write
   writer.sync = options.sync;
   writer.bytes = EstimateBytes(batch);
   writer.request = &pending;
+  GroupInFlight flight;  // used only if this writer leads its group
   Status s = commit_queue_.Commit(
-      &writer, [this](std::span<wal::CommitQueue::Writer* const> group) { CommitGroup(group); });
+      &writer,
+      [&](std::span<wal::CommitQueue::Writer* const> group) { PrepareGroup(group, &flight); },
+      [&](std::span<wal::CommitQueue::Writer* const>) { FinishGroup(&flight); });
   if (s.ok()) MaybeCheckpoint();
   return s;
 }
 
-void DbImpl::CommitGroup(std::span<wal::CommitQueue::Writer* const> group) {
+const Version* DbImpl::LatestIncludingPending(CubeId id) {
+  {
+    std::lock_guard<std::mutex> lock(pending_mu_);
+    auto it = pending_heads_.find(id);
+    if (it != pending_heads_.end()) return it->second;
+  }
+  return table_.Head(id);
+}
+
+void DbImpl::DrainPipeline() {
+  std::unique_lock<std::mutex> lock(pipeline_mu_);
+  pipeline_cv_.wait(lock, [&] { return published_groups_ == prepared_groups_; });
+}
+
+void DbImpl::PrepareGroup(std::span<wal::CommitQueue::Writer* const> group,
+                          GroupInFlight* flight) {
   Status writable = CheckWritable();
   if (!writable.ok()) {
     for (wal::CommitQueue::Writer* w : group) w->status = writable;
     return;
   }
-  // The catalog only changes on this thread (the leader), so no pin is needed to read it here.
-  GroupState state(LoadCatalog(), &table_, next_id_);
-  std::vector<wal::CommitQueue::Writer*> committed;
-  std::vector<ResolvedBatch> resolved;
+  GroupState state(working_catalog_.get(),
+                   [this](CubeId id) { return LatestIncludingPending(id); }, next_id_);
   std::vector<std::string> payloads;
   std::vector<WritableFile*> sync_first;
+  size_t bytes = 0;
   for (wal::CommitQueue::Writer* w : group) {
     auto* pending = static_cast<PendingBatch*>(w->request);
     ResolvedBatch batch;
@@ -149,48 +166,88 @@ void DbImpl::CommitGroup(std::span<wal::CommitQueue::Writer* const> group) {
     for (const auto& v : batch.versions) versions.push_back(v.get());
     payloads.emplace_back();
     EncodeBatch(batch.commit_time, batch.spaces, batch.fields, versions, &payloads.back());
+    bytes += wal::RecordSpan(payloads.back().size());
     for (const OpBlobs& op : pending->blobs) {
       arena_->AddFileFor(op.payload, &sync_first);
       for (const blob::BlobRef& r : op.vectors) arena_->AddFileFor(r, &sync_first);
     }
-    committed.push_back(w);
-    resolved.push_back(std::move(batch));
+    flight->committed.push_back(w);
+    flight->resolved.push_back(std::move(batch));
   }
-  if (committed.empty()) return;
+  if (flight->committed.empty()) return;
 
-  std::vector<std::string_view> views(payloads.begin(), payloads.end());
-  wal::Lsn first_lsn = 0;
-  Status s = log_->AppendGroup(views, group.front()->sync, sync_first, &first_lsn);
-  if (!s.ok()) {
+  auto fail_all = [&](const Status& s) {
     Poison(s);
-    for (wal::CommitQueue::Writer* w : committed) w->status = s;
-    return;
+    for (wal::CommitQueue::Writer* w : flight->committed) w->status = s;
+    flight->committed.clear();
+    flight->resolved.clear();
+  };
+  if (log_->NeedsRotation(bytes)) {
+    // A closed segment must hold only complete records: let the groups in flight finish.
+    DrainPipeline();
+    Result<uint64_t> rotated = log_->Rotate();
+    if (!rotated.ok()) return fail_all(rotated.status());
   }
+  std::vector<std::string_view> views(payloads.begin(), payloads.end());
+  Status s = log_->PrepareGroup(views, group.front()->sync, sync_first, &flight->wal);
+  if (!s.ok()) return fail_all(s);
+
   next_id_ = state.next_id();
-  Publish(resolved, first_lsn, state.TakeChangedCatalog());
-  for (size_t i = 0; i < committed.size(); ++i) {
-    auto* pending = static_cast<PendingBatch*>(committed[i]->request);
-    pending->result->ops = std::move(resolved[i].results);
-    pending->result->commit_time = resolved[i].commit_time;
+  if (std::unique_ptr<Catalog> changed = state.TakeChangedCatalog()) {
+    flight->catalog = std::make_unique<Catalog>(*changed);
+    working_catalog_ = std::move(changed);
   }
-  size_t bytes = 0;
-  for (const std::string& p : payloads) bytes += wal::RecordSpan(p.size());
-  wal_bytes_.fetch_add(bytes, std::memory_order_relaxed);
-  group_commits_.fetch_add(1, std::memory_order_relaxed);
-  batches_committed_.fetch_add(committed.size(), std::memory_order_relaxed);
-  last_lsn_.store(log_->last_lsn(), std::memory_order_relaxed);
-  wal_segments_.store(log_->segment_no() - checkpoint_first_segment_.load() + 1,
-                      std::memory_order_relaxed);
+  {
+    std::lock_guard<std::mutex> lock(pending_mu_);
+    for (const ResolvedBatch& batch : flight->resolved) {
+      for (const auto& v : batch.versions) pending_heads_[v->id] = v.get();
+    }
+  }
+  std::unique_lock<std::mutex> lock(pipeline_mu_);
+  pipeline_cv_.wait(lock, [&] { return !free_io_.empty(); });
+  flight->io = free_io_.back();
+  free_io_.pop_back();
+  flight->seq = prepared_groups_++;
 }
 
-void DbImpl::Publish(std::vector<ResolvedBatch>& resolved, wal::Lsn first_lsn,
-                     std::unique_ptr<Catalog> catalog) {
-  if (catalog) {
-    const Catalog* old = catalog_.exchange(catalog.release(), std::memory_order_acq_rel);
+void DbImpl::FinishGroup(GroupInFlight* flight) {
+  if (flight->committed.empty()) return;  // every member failed in prepare
+  // The I/O overlaps other groups'; publication waits for this group's turn.
+  const Status io = flight->io->SubmitLinked(flight->wal.Ops());
+  {
+    std::unique_lock<std::mutex> lock(pipeline_mu_);
+    pipeline_cv_.wait(lock, [&] { return published_groups_ == flight->seq; });
+  }
+  log_->CompleteGroup(flight->wal, io);
+  if (!io.ok()) Poison(io);
+  // A failed earlier group fails this one too: its records follow a hole in the log.
+  Status writable = CheckWritable();
+  if (writable.ok()) {
+    Publish(flight);
+  } else {
+    for (wal::CommitQueue::Writer* w : flight->committed) w->status = writable;
+  }
+  std::lock_guard<std::mutex> lock(pipeline_mu_);
+  if (!writable.ok()) {
+    // The next groups' resolution may have seen these versions: keep them until close.
+    for (ResolvedBatch& batch : flight->resolved) {
+      for (auto& v : batch.versions) abandoned_.push_back(std::move(v));
+    }
+  }
+  free_io_.push_back(flight->io);
+  ++published_groups_;
+  pipeline_cv_.notify_all();
+}
+
+void DbImpl::Publish(GroupInFlight* flight) {
+  if (flight->catalog) {
+    const Catalog* old = catalog_.exchange(flight->catalog.release(), std::memory_order_acq_rel);
     epochs_.RetireDelete(const_cast<Catalog*>(old));
   }
-  wal::Lsn lsn = first_lsn;
-  for (ResolvedBatch& batch : resolved) {
+  wal::Lsn lsn = flight->wal.first_lsn;
+  std::vector<std::pair<CubeId, const Version*>> published;
+  for (size_t i = 0; i < flight->resolved.size(); ++i) {
+    ResolvedBatch& batch = flight->resolved[i];
     for (const auto& v : batch.versions) {
       // Blobs become readable before the version that refers to them is reachable.
       Status s = arena_->MakeReadable(v->payload);
@@ -199,15 +256,36 @@ void DbImpl::Publish(std::vector<ResolvedBatch>& resolved, wal::Lsn first_lsn,
       }
       if (!s.ok()) Poison(s);
     }
-    MutexLock lock(&dirty_mu_);
-    for (auto& v : batch.versions) {
-      v->lsn = lsn;
-      dirty_.push_back(v.get());
-      table_.Publish(v.release());
+    {
+      MutexLock lock(&dirty_mu_);
+      for (auto& v : batch.versions) {
+        v->lsn = lsn;
+        dirty_.push_back(v.get());
+        published.emplace_back(v->id, v.get());
+        table_.Publish(v.release());
+      }
     }
     published_ts_.store(batch.commit_time, std::memory_order_release);
     ++lsn;
+    auto* pending = static_cast<PendingBatch*>(flight->committed[i]->request);
+    pending->result->ops = std::move(batch.results);
+    pending->result->commit_time = batch.commit_time;
+    flight->committed[i]->status = Status::OK();
   }
+  {
+    // Now in the table: later groups find them there (unless they have newer ones pending).
+    std::lock_guard<std::mutex> lock(pending_mu_);
+    for (const auto& [id, v] : published) {
+      auto it = pending_heads_.find(id);
+      if (it != pending_heads_.end() && it->second == v) pending_heads_.erase(it);
+    }
+  }
+  wal_bytes_.fetch_add(flight->wal.records.size(), std::memory_order_relaxed);
+  group_commits_.fetch_add(1, std::memory_order_relaxed);
+  batches_committed_.fetch_add(flight->committed.size(), std::memory_order_relaxed);
+  last_lsn_.store(flight->wal.last_lsn, std::memory_order_relaxed);
+  wal_segments_.store(log_->segment_no() - checkpoint_first_segment_.load() + 1,
+                      std::memory_order_relaxed);
 }
 
 void DbImpl::MaybeCheckpoint() {

@@ -21,7 +21,8 @@ std::vector<CommitQueue::Writer*> CommitQueue::BuildGroup() {
   return group;
 }
 
-Status CommitQueue::Commit(Writer* w, const GroupProcessor& process) {
+Status CommitQueue::Commit(Writer* w, const GroupProcessor& prepare,
+                           const GroupProcessor& finish) {
   std::unique_lock<std::mutex> lock(mu_);
   queue_.push_back(w);
   w->cv.wait(lock, [&] { return w->done || queue_.front() == w; });
@@ -29,16 +30,20 @@ Status CommitQueue::Commit(Writer* w, const GroupProcessor& process) {
 
   std::vector<Writer*> group = BuildGroup();
   lock.unlock();
-  process(group);
+  prepare(group);
+  lock.lock();
+  // Hand the leadership on; the members stay asleep until their group is finished.
+  queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(group.size()));
+  if (!queue_.empty()) queue_.front()->cv.notify_one();
+  lock.unlock();
+  finish(group);
   lock.lock();
   for (Writer* member : group) {
-    queue_.pop_front();
     if (member != w) {
       member->done = true;
       member->cv.notify_one();
     }
   }
-  if (!queue_.empty()) queue_.front()->cv.notify_one();
   return w->status;
 }
 

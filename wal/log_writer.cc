@@ -1,4 +1,4 @@
-// Group appends, padding, preallocation and segment rotation for the WAL.
+// Group placement, padding, preallocation and segment rotation for the WAL.
 
 #include "wal/log_writer.h"
 
@@ -9,19 +9,36 @@
 
 namespace loci::wal {
 
+std::vector<IoOp> PreparedGroup::Ops() const {
+  std::vector<IoOp> ops;
+  ops.reserve(sync_first.size() + 2);
+  if (sync) {
+    for (WritableFile* f : sync_first) ops.push_back(IoOp{IoOp::Kind::kSync, f});
+  }
+  ops.push_back(IoOp{IoOp::Kind::kWrite, file, offset, records});
+  if (sync) ops.push_back(IoOp{IoOp::Kind::kSync, file});
+  return ops;
+}
+
 LogWriter::LogWriter(Env* env, std::string dir, LogWriterOptions options, IoQueue* io)
     : env_(env), dir_(std::move(dir)), options_(options), io_(io) {}
 
 LogWriter::~LogWriter() = default;
 
 Status LogWriter::Fail(Status s) {
+  std::lock_guard<std::mutex> lock(failed_mu_);
   if (failed_.ok()) failed_ = s;
   return s;
 }
 
+Status LogWriter::failed() const {
+  std::lock_guard<std::mutex> lock(failed_mu_);
+  return failed_;
+}
+
 Status LogWriter::StartSegment(uint64_t segment_no, Lsn next_lsn, uint64_t prev_checksum) {
-  if (!failed_.ok()) return failed_;
-  if (file_ && synced_lsn_ != last_lsn()) {
+  LOCI_RETURN_IF_ERROR(failed());
+  if (file_ && synced_lsn() != last_lsn()) {
     return Status::InvalidArgument("StartSegment with unsynced records in the open segment");
   }
   const std::string path = dir_ + "/" + SegmentFileName(segment_no);
@@ -45,16 +62,16 @@ Status LogWriter::StartSegment(uint64_t segment_no, Lsn next_lsn, uint64_t prev_
   header_ = header;
   segment_no_ = segment_no;
   offset_ = kSegmentHeaderBlock;
-  preallocated_to_ = kSegmentHeaderBlock;
+  allocated_to_ = kSegmentHeaderBlock;
   next_lsn_ = next_lsn;
-  synced_lsn_ = next_lsn - 1;
+  synced_lsn_.store(next_lsn - 1, std::memory_order_release);
   prev_checksum_ = prev_checksum;
   return Status::OK();
 }
 
 Status LogWriter::ResumeSegment(uint64_t segment_no, uint64_t end_offset, Lsn next_lsn,
                                uint64_t prev_checksum) {
-  if (!failed_.ok()) return failed_;
+  LOCI_RETURN_IF_ERROR(failed());
   const std::string path = dir_ + "/" + SegmentFileName(segment_no);
   std::unique_ptr<RandomAccessFile> reader;
   LOCI_RETURN_IF_ERROR(env_->NewRandomAccessFile(path, &reader));
@@ -75,28 +92,33 @@ Status LogWriter::ResumeSegment(uint64_t segment_no, uint64_t end_offset, Lsn ne
   header_ = header;
   segment_no_ = segment_no;
   offset_ = end_offset;
-  preallocated_to_ = *size;
+  allocated_to_ = *size;
   next_lsn_ = next_lsn;
-  synced_lsn_ = next_lsn - 1;
+  synced_lsn_.store(next_lsn - 1, std::memory_order_release);
   prev_checksum_ = prev_checksum;
   return Status::OK();
 }
 
-void LogWriter::EncodeGroup(std::span<const std::string_view> payloads, bool sync) {
-  group_buf_.clear();
+bool LogWriter::NeedsRotation(size_t bytes) const {
+  return offset_ > kSegmentHeaderBlock && offset_ + bytes > options_.segment_bytes;
+}
+
+void LogWriter::EncodeGroup(std::span<const std::string_view> payloads, bool sync,
+                            std::string* records) {
+  records->clear();
   const uint64_t seed = RecordSeed(header_);
   RecordHeader h;
-  h.synced_lsn = synced_lsn_;
+  h.synced_lsn = synced_lsn();
   auto append = [&](uint8_t type, std::string_view payload) {
     h.type = type;
     h.lsn = next_lsn_++;
     h.prev_checksum = prev_checksum_;
-    prev_checksum_ = AppendRecord(&group_buf_, h, payload, seed);
+    prev_checksum_ = AppendRecord(records, h, payload, seed);
   };
   for (std::string_view p : payloads) append(kBatchRecord, p);
   if (sync) {
     // Pad to a sync boundary so the next group never rewrites a sector holding durable bytes.
-    uint64_t end = offset_ + group_buf_.size();
+    uint64_t end = offset_ + records->size();
     uint64_t gap = (kSyncAlignment - end % kSyncAlignment) % kSyncAlignment;
     if (gap != 0) {
       if (gap < kRecordHeaderSize) gap += kSyncAlignment;
@@ -106,55 +128,69 @@ void LogWriter::EncodeGroup(std::span<const std::string_view> payloads, bool syn
   }
 }
 
+Status LogWriter::Reserve(uint64_t end) {
+  if (options_.preallocate_bytes == 0 || end <= allocated_to_) return Status::OK();
+  // Geometric steps (as much again as the file holds, at most preallocate_bytes): a small
+  // database does not reserve megabytes, a large one extends rarely.
+  const uint64_t step = std::min<uint64_t>(std::max<uint64_t>(allocated_to_, 64 << 10), options_.preallocate_bytes);
+  uint64_t new_end = std::min(allocated_to_ + step, std::max(options_.segment_bytes, allocated_to_));
+  new_end = std::max(new_end, end);
+  Status s = file_->Allocate(allocated_to_, new_end - allocated_to_);
+  if (!s.ok()) return Fail(s.WithContext("reserving WAL space in " + SegmentFileName(segment_no_)));
+  allocated_to_ = new_end;
+  return Status::OK();
+}
+
+Status LogWriter::PrepareGroup(std::span<const std::string_view> payloads, bool sync,
+                               std::span<WritableFile* const> sync_first, PreparedGroup* out) {
+  LOCI_RETURN_IF_ERROR(failed());
+  if (!file_) return Status::InvalidArgument("LogWriter has no open segment");
+  out->first_lsn = next_lsn_;
+  EncodeGroup(payloads, sync, &out->records);
+  out->last_lsn = next_lsn_ - 1;
+  out->file = file_.get();
+  out->offset = offset_;
+  out->sync = sync;
+  out->sync_first.assign(sync_first.begin(), sync_first.end());
+  LOCI_RETURN_IF_ERROR(Reserve(offset_ + out->records.size()));
+  offset_ += out->records.size();
+  return Status::OK();
+}
+
+void LogWriter::CompleteGroup(const PreparedGroup& group, const Status& io_status) {
+  if (!io_status.ok()) {
+    Fail(io_status.WithContext("appending to WAL segment " + group.file->path()))
+        .PermitUncheckedError();
+    return;
+  }
+  if (group.sync && group.last_lsn > synced_lsn()) {
+    synced_lsn_.store(group.last_lsn, std::memory_order_release);
+  }
+}
+
 Status LogWriter::AppendGroup(std::span<const std::string_view> payloads, bool sync,
                               std::span<WritableFile* const> sync_first, Lsn* first_lsn) {
-  if (!failed_.ok()) return failed_;
-  if (!file_) return Status::InvalidArgument("LogWriter has no open segment");
   size_t estimate = 0;
   for (std::string_view p : payloads) estimate += RecordSpan(p.size());
-  if (offset_ > kSegmentHeaderBlock && offset_ + estimate > options_.segment_bytes) {
+  if (NeedsRotation(estimate)) {
     Result<uint64_t> rotated = Rotate();
     if (!rotated.ok()) return rotated.status();
   }
-
-  *first_lsn = next_lsn_;
-  EncodeGroup(payloads, sync);
-
-  std::vector<IoOp> ops;
-  ops.reserve(sync_first.size() + 3);
-  if (sync) {
-    for (WritableFile* f : sync_first) ops.push_back(IoOp{IoOp::Kind::kSync, f});
-  }
-  const uint64_t end = offset_ + group_buf_.size();
-  if (options_.preallocate_bytes > 0 && end > preallocated_to_) {
-    // Zeros first, in the same chain, so they land before (never over) the records.
-    // Geometric steps (as much again as the file holds, at most preallocate_bytes): a small
-    // database does not pay for megabytes of zeros, a large one extends rarely.
-    const uint64_t step = std::clamp<uint64_t>(preallocated_to_, 64 << 10, options_.preallocate_bytes);
-    uint64_t new_end = std::min(preallocated_to_ + step,
-                                std::max(options_.segment_bytes, preallocated_to_));
-    new_end = std::max(new_end, end);
-    if (zeros_.size() < new_end - preallocated_to_) zeros_.resize(new_end - preallocated_to_, '\0');
-    ops.push_back(IoOp{IoOp::Kind::kWrite, file_.get(), preallocated_to_,
-                       std::string_view(zeros_).substr(0, new_end - preallocated_to_)});
-    preallocated_to_ = new_end;
-  }
-  ops.push_back(IoOp{IoOp::Kind::kWrite, file_.get(), offset_, group_buf_});
-  if (sync) ops.push_back(IoOp{IoOp::Kind::kSync, file_.get()});
-
-  Status s = io_->SubmitLinked(ops);
-  if (!s.ok()) return Fail(s.WithContext("appending to WAL segment " + SegmentFileName(segment_no_)));
-  offset_ = end;
-  if (sync) synced_lsn_ = last_lsn();
+  PreparedGroup group;
+  LOCI_RETURN_IF_ERROR(PrepareGroup(payloads, sync, sync_first, &group));
+  Status s = io_->SubmitLinked(group.Ops());
+  CompleteGroup(group, s);
+  LOCI_RETURN_IF_ERROR(failed());
+  *first_lsn = group.first_lsn;
   return Status::OK();
 }
 
 Status LogWriter::Sync() {
-  if (!failed_.ok()) return failed_;
-  if (!file_ || synced_lsn_ == last_lsn()) return Status::OK();
+  LOCI_RETURN_IF_ERROR(failed());
+  if (!file_ || synced_lsn() == last_lsn()) return Status::OK();
   Status s = file_->Sync();
   if (!s.ok()) return Fail(s.WithContext("syncing WAL segment " + SegmentFileName(segment_no_)));
-  synced_lsn_ = last_lsn();
+  synced_lsn_.store(last_lsn(), std::memory_order_release);
   return Status::OK();
 }
 

@@ -1,17 +1,25 @@
-// LogWriter: appends groups of records to the WAL, one linked write (+ fdatasync) per group,
-// rotating to a new segment when the current one is full.
+// LogWriter: places groups of records in the WAL, rotating to a new segment when the current
+// one is full.
 //
-// Not thread-safe: one group-commit leader at a time calls it (see CommitQueue). After any I/O
-// error the writer refuses further appends: what reached the disk is unknown and only recovery
-// may decide (an fsync is never retried).
+// A group is first prepared (encoded, given its LSNs and its place in the segment) and then
+// written by running its linked I/O — the blob-arena syncs, the record write, the segment sync
+// — after which it is completed. Preparing is serialized by the caller (the group-commit
+// leader); the I/O of several prepared groups may run at once, each on its own IoQueue, so the
+// next group's syncs overlap the previous group's; completions must come in preparation order.
+//
+// After any I/O error the writer refuses further appends: what reached the disk is unknown and
+// only recovery may decide (an fsync is never retried).
 
 #ifndef LOCI_WAL_LOG_WRITER_H_
 #define LOCI_WAL_LOG_WRITER_H_
 
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "loci/env.h"
 #include "loci/status.h"
@@ -23,15 +31,31 @@ struct LogWriterOptions {
   DbUuid db_uuid{};
   // A segment is closed once a group would take it past this size.
   uint64_t segment_bytes = 64ull << 20;
-  // The segment file is extended with zeros this far ahead of the write position, so that a
-  // group's fdatasync need not also commit a file-size change (half the cost on ext4).
+  // Space is reserved (fallocate) ahead of the write position in steps that grow with the
+  // file, up to this size, so that a group's fdatasync need not also commit a size change.
   // 0 disables preallocation.
   uint64_t preallocate_bytes = 4ull << 20;
 };
 
+// A prepared group: its records, where they go, and the files to sync before them.
+struct PreparedGroup {
+  std::string records;             // the encoded records, padding included
+  WritableFile* file = nullptr;    // the segment they go to
+  uint64_t offset = 0;
+  std::vector<WritableFile*> sync_first;
+  bool sync = false;
+  Lsn first_lsn = 0;  // of the first payload's record
+  Lsn last_lsn = 0;   // of the group's last record (padding included)
+
+  // The linked I/O that writes the group: syncs of sync_first, the write, the segment's sync.
+  // The ops point into this object, which must outlive their submission.
+  std::vector<IoOp> Ops() const;
+};
+
 class LogWriter {
  public:
-  // `io` must outlive the writer and come from `env`.
+  // `io` must outlive the writer and come from `env`; it serves Sync, AppendGroup and segment
+  // creation.
   LogWriter(Env* env, std::string dir, LogWriterOptions options, IoQueue* io);
   ~LogWriter();
   LogWriter(const LogWriter&) = delete;
@@ -48,48 +72,66 @@ class LogWriter {
   Status ResumeSegment(uint64_t segment_no, uint64_t end_offset, Lsn next_lsn,
                        uint64_t prev_checksum);
 
-  // Appends one batch record per payload, in order. With `sync`, the files in `sync_first`
-  // (the blob arena) are made durable first, then the records are written and made durable in
-  // the same linked submission, padded to a 4 KiB boundary. On success *first_lsn is the LSN of
-  // the first payload's record.
+  // True if a group of about `bytes` would not fit the current segment: the caller must let
+  // every prepared group complete, then Rotate.
+  bool NeedsRotation(size_t bytes) const;
+
+  // Encodes one batch record per payload and places them after the previous group, reserving
+  // file space as needed. With `sync` the group is padded to a 4 KiB boundary and its ops sync
+  // `sync_first` (the blob arena) and then the segment. The caller runs out->Ops() and then
+  // calls CompleteGroup. Serialized by the caller.
+  Status PrepareGroup(std::span<const std::string_view> payloads, bool sync,
+                      std::span<WritableFile* const> sync_first, PreparedGroup* out);
+
+  // Records the outcome of a prepared group's I/O. REQUIRES: called in preparation order.
+  // A failure makes the writer refuse everything afterwards.
+  void CompleteGroup(const PreparedGroup& group, const Status& io_status);
+
+  // Prepare, run on this writer's IoQueue, complete: one group, synchronously.
   Status AppendGroup(std::span<const std::string_view> payloads, bool sync,
                      std::span<WritableFile* const> sync_first, Lsn* first_lsn);
 
-  // Makes everything appended so far durable.
+  // Makes everything appended so far durable. REQUIRES: every prepared group completed.
   Status Sync();
 
   // Syncs the current segment and starts the next one. Returns the new segment's number.
+  // REQUIRES: every prepared group completed.
   Result<uint64_t> Rotate();
 
-  Lsn last_lsn() const { return next_lsn_ - 1; }
-  Lsn synced_lsn() const { return synced_lsn_; }
+  Lsn last_lsn() const { return next_lsn_ - 1; }  // prepared, not necessarily written
+  Lsn synced_lsn() const { return synced_lsn_.load(std::memory_order_acquire); }
   uint64_t last_checksum() const { return prev_checksum_; }
   uint64_t segment_no() const { return segment_no_; }
-  // Bytes of records written into the current segment (header block excluded).
+  // Bytes of records placed in the current segment (header block excluded).
   uint64_t segment_used_bytes() const { return offset_ - kSegmentHeaderBlock; }
   bool uses_io_uring() const { return io_->uses_io_uring(); }
 
  private:
   Status Fail(Status s);
-  // Encodes the group into group_buf_; returns the padded size.
-  void EncodeGroup(std::span<const std::string_view> payloads, bool sync);
+  Status failed() const;
+  // Encodes the group into *records, padding a sync group to the next 4 KiB boundary.
+  void EncodeGroup(std::span<const std::string_view> payloads, bool sync, std::string* records);
+  Status Reserve(uint64_t end);
 
   Env* const env_;
   const std::string dir_;
   const LogWriterOptions options_;
   IoQueue* const io_;
 
+  // Touched only by the (serialized) preparing thread, or with no group in flight.
   std::unique_ptr<WritableFile> file_;
   SegmentHeader header_;
   uint64_t segment_no_ = 0;
-  uint64_t offset_ = 0;           // where the next record goes
-  uint64_t preallocated_to_ = 0;  // the file holds zeros up to here
+  uint64_t offset_ = 0;           // where the next group goes
+  uint64_t allocated_to_ = 0;     // space reserved up to here
   Lsn next_lsn_ = 1;
-  Lsn synced_lsn_ = 0;
   uint64_t prev_checksum_ = 0;
-  std::string group_buf_;
   std::string zeros_;
-  Status failed_;
+
+  // Advanced by CompleteGroup, read when encoding.
+  std::atomic<Lsn> synced_lsn_{0};
+  mutable std::mutex failed_mu_;
+  Status failed_;  // guarded by failed_mu_
 };
 
 }  // namespace loci::wal

@@ -1,7 +1,7 @@
 // Tests of wal::LogWriter on MemEnv behind a recording Env: what a new segment's header holds
 // and the order in which it is made durable; the byte layout of sync and non-sync groups (LSNs,
 // hash chain, synced_lsn, 4 KiB padding with its edge cases); the order of the linked I/O (blob
-// files synced first, preallocated zeros before the records, the segment synced last);
+// files synced first, space reserved before the records, the segment synced last);
 // rotation at segment_bytes; Sync; ResumeSegment; and that after any I/O error the writer
 // refuses every further operation rather than retrying.
 
@@ -35,6 +35,7 @@ class RecordingFile final : public WritableFile {
   Status Write(uint64_t offset, std::string_view data) override;
   Status Sync() override;
   Status Truncate(uint64_t size) override { return target_->Truncate(size); }
+  Status Allocate(uint64_t offset, uint64_t len) override;
   Result<uint64_t> Size() override { return target_->Size(); }
   const std::string& path() const override { return target_->path(); }
 
@@ -81,6 +82,12 @@ Status RecordingFile::Write(uint64_t offset, std::string_view data) {
             std::to_string(data.size()));
   if (env_->fail_write) return Status::IOError(path() + ": injected write error");
   return target_->Write(offset, data);
+}
+
+Status RecordingFile::Allocate(uint64_t offset, uint64_t len) {
+  env_->Log("allocate " + Basename(path()) + " " + std::to_string(offset) + " " +
+            std::to_string(len));
+  return target_->Allocate(offset, len);
 }
 
 Status RecordingFile::Sync() {
@@ -334,10 +341,10 @@ TEST_F(LogWriterTest, PaddingAfterAnUnalignedNonSyncGroup) {
   EXPECT_EQ(seg.records.back().header.type, kPaddingRecord);
 }
 
-TEST_F(LogWriterTest, PreallocationWritesZerosAheadInTheSameChainBeforeTheRecords) {
+TEST_F(LogWriterTest, PreallocationReservesSpaceBeforeTheRecordsAreWritten) {
   auto w = StartLog(1 << 20, /*preallocate_bytes=*/16384);
   ASSERT_TRUE(Append(w.get(), {"abc"}, true).ok());
-  EXPECT_EQ(env_.TakeLog(), (std::vector<std::string>{"write wal-00000001.log 4096 16384",
+  EXPECT_EQ(env_.TakeLog(), (std::vector<std::string>{"allocate wal-00000001.log 4096 16384",
                                                       "write wal-00000001.log 4096 4096",
                                                       "sync wal-00000001.log"}));
   ParsedSegment seg = Parse(1);
@@ -348,11 +355,11 @@ TEST_F(LogWriterTest, PreallocationWritesZerosAheadInTheSameChainBeforeTheRecord
   ASSERT_TRUE(Append(w.get(), {std::string(1000, 'x')}, false).ok());
   EXPECT_EQ(env_.TakeLog(), std::vector<std::string>{"write wal-00000001.log 8192 1040"});
 
-  // A group running past it extends again, from where the zeros ended.
+  // A group running past it extends again, from where the reservation ended.
   ASSERT_TRUE(Append(w.get(), {std::string(16000, 'y')}, false).ok());
   std::vector<std::string> log = env_.TakeLog();
   ASSERT_EQ(log.size(), 2u);
-  EXPECT_EQ(log[0], "write wal-00000001.log 20480 16384");
+  EXPECT_EQ(log[0], "allocate wal-00000001.log 20480 16384");
   EXPECT_EQ(log[1], "write wal-00000001.log 9232 16040");
   seg = Parse(1);
   EXPECT_EQ(seg.records.size(), 4u);

@@ -155,6 +155,10 @@ TEST_F(SuperblockTest, WriteSuperblockWritesTheSlotOfItsSequenceNumberAndSyncs) 
       data.resize(size);
       return Status::OK();
     }
+    Status Allocate(uint64_t offset, uint64_t len) override {
+      if (offset + len > data.size()) data.resize(offset + len);
+      return Status::OK();
+    }
     Result<uint64_t> Size() override { return static_cast<uint64_t>(data.size()); }
     const std::string& path() const override { return name; }
   } file;

@@ -32,6 +32,10 @@ class WritableFile {
   virtual Status Sync() = 0;
   // Sets the file size (not durable until Sync).
   virtual Status Truncate(uint64_t size) = 0;
+  // Reserves space so that [offset, offset + len) reads as zeros and later writes there need
+  // no allocation (fallocate); grows the file if needed, never shrinks it or changes bytes
+  // already written. Not durable until Sync.
+  virtual Status Allocate(uint64_t offset, uint64_t len) = 0;
   // Current size as the file system reports it.
   virtual Result<uint64_t> Size() = 0;
   virtual const std::string& path() const = 0;
