@@ -18,11 +18,14 @@ BlobArena::BlobArena(Env* env, std::string dir, ArenaOptions options)
     : env_(env),
       dir_(std::move(dir)),
       options_(options),
-      generations_(new std::atomic<Generation*>[kMaxGenerations]) {
+      generations_(new std::atomic<Generation*>[kMaxGenerations]),
+      filler_(std::make_unique<ZeroFiller>(options.read_only ? 0 : options.preallocate_bytes,
+                                           options.generation_bytes)) {
   for (uint32_t i = 0; i < kMaxGenerations; ++i) generations_[i].store(nullptr);
 }
 
 BlobArena::~BlobArena() {
+  filler_.reset();  // its thread may be writing to the active generation
   Generation* active = active_;
   const uint64_t used = next_offset_;
   for (uint32_t i = 0; i <= highest_.load() && i < kMaxGenerations; ++i) {
@@ -150,7 +153,7 @@ Status BlobArena::Reserve(uint64_t span, Generation** gen, uint64_t* offset) {
     if (g != nullptr && g->file && env_->GetFileSize(g->path, &size).ok() && size == used) {
       active_ = g;
       next_offset_ = used;
-      preallocated_to_ = used;
+      filler_->Reset(g->file.get(), used, size);
     }
   }
   const bool full = active_ != nullptr && next_offset_ + span > active_->region->reserved();
@@ -165,18 +168,10 @@ Status BlobArena::Reserve(uint64_t span, Generation** gen, uint64_t* offset) {
     LOCI_RETURN_IF_ERROR(OpenGeneration(number, reserve, /*create=*/true, &g));
     active_ = g;
     next_offset_ = kGenerationHeaderBlock;
-    preallocated_to_ = kGenerationHeaderBlock;
+    filler_->Reset(g->file.get(), kGenerationHeaderBlock, kGenerationHeaderBlock);
   }
   const uint64_t end = next_offset_ + span;
-  if (options_.preallocate_bytes > 0 && end > preallocated_to_) {
-    // Geometric steps, as for the WAL: as much again as the file holds, at most
-    // preallocate_bytes, never past the reservation.
-    const uint64_t step = std::min<uint64_t>(std::max<uint64_t>(preallocated_to_, 64 << 10), options_.preallocate_bytes);
-    uint64_t new_end = std::min(std::max(end, preallocated_to_ + step),
-                                std::max(end, active_->region->reserved()));
-    LOCI_RETURN_IF_ERROR(active_->file->Allocate(preallocated_to_, new_end - preallocated_to_));
-    preallocated_to_ = new_end;
-  }
+  LOCI_RETURN_IF_ERROR(filler_->Reserve(end));
   *gen = active_;
   *offset = next_offset_;
   next_offset_ = end;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "blob/format.h"
+#include "common/zero_filler.h"
 #include "loci/env.h"
 #include "loci/status.h"
 
@@ -28,8 +29,8 @@ struct ArenaOptions {
   // A generation is closed once the next append would take it past this size; it is also the
   // address range reserved for its mapping.
   uint64_t generation_bytes = 4ull << 30;
-  // Space is reserved (fallocate) ahead of appends in steps growing up to this size, so a
-  // sync need not commit a size change each time; 0 disables.
+  // A background thread keeps synced zeros ahead of appends, in steps growing up to this size,
+  // so a sync writes only the new blobs (see ZeroFiller); 0 disables.
   uint64_t preallocate_bytes = 8ull << 20;
   bool read_only = false;
 };
@@ -106,8 +107,8 @@ class BlobArena {
   mutable std::mutex mu_;          // guards the append state below
   Generation* active_ = nullptr;
   uint64_t next_offset_ = 0;       // in active_
-  uint64_t preallocated_to_ = 0;   // space reserved in active_ up to here
   std::atomic<uint32_t> highest_{0};    // written under mu_, read anywhere
+  std::unique_ptr<ZeroFiller> filler_;  // of active_; stopped first in the destructor
   std::vector<uint64_t> referenced_end_;  // per generation, from NoteReferenced
   std::vector<std::pair<uint32_t, Status>> set_aside_;  // generations with a bad header
 };

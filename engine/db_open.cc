@@ -54,7 +54,7 @@ wal::LogWriterOptions LogOptions(const Options& o, const Superblock& sb) {
   wal::LogWriterOptions w;
   w.db_uuid = sb.db_uuid;
   w.segment_bytes = o.wal_segment_bytes;
-  w.preallocate_bytes = std::min<uint64_t>(4ull << 20, o.wal_segment_bytes);
+  w.preallocate_bytes = std::min<uint64_t>(1ull << 20, o.wal_segment_bytes);
   return w;
 }
 
@@ -157,7 +157,7 @@ Status DbImpl::Recover() {
   blob::ArenaOptions arena_options;
   arena_options.db_uuid = sb.db_uuid;
   arena_options.generation_bytes = options_.arena_generation_bytes;
-  arena_options.preallocate_bytes = std::min<uint64_t>(8ull << 20, options_.arena_generation_bytes);
+  arena_options.preallocate_bytes = std::min<uint64_t>(2ull << 20, options_.arena_generation_bytes);
   arena_options.read_only = options_.read_only;
   arena_ = std::make_unique<blob::BlobArena>(env_, dir_, arena_options);
   LOCI_RETURN_IF_ERROR(arena_->Open());

@@ -21,7 +21,11 @@ std::vector<IoOp> PreparedGroup::Ops() const {
 }
 
 LogWriter::LogWriter(Env* env, std::string dir, LogWriterOptions options, IoQueue* io)
-    : env_(env), dir_(std::move(dir)), options_(options), io_(io) {}
+    : env_(env),
+      dir_(std::move(dir)),
+      options_(options),
+      io_(io),
+      filler_(options.preallocate_bytes, options.segment_bytes) {}
 
 LogWriter::~LogWriter() = default;
 
@@ -58,11 +62,11 @@ Status LogWriter::StartSegment(uint64_t segment_no, Lsn next_lsn, uint64_t prev_
   if (s.ok()) s = env_->SyncDir(dir_);
   if (!s.ok()) return Fail(s.WithContext("creating WAL segment " + path));
 
+  filler_.Reset(file.get(), kSegmentHeaderBlock, kSegmentHeaderBlock);
   file_ = std::move(file);
   header_ = header;
   segment_no_ = segment_no;
   offset_ = kSegmentHeaderBlock;
-  allocated_to_ = kSegmentHeaderBlock;
   next_lsn_ = next_lsn;
   synced_lsn_.store(next_lsn - 1, std::memory_order_release);
   prev_checksum_ = prev_checksum;
@@ -88,11 +92,11 @@ Status LogWriter::ResumeSegment(uint64_t segment_no, uint64_t end_offset, Lsn ne
   LOCI_RETURN_IF_ERROR(env_->NewWritableFile(path, Env::OpenMode::kOpenExisting, &file));
   Status s = file->Sync();
   if (!s.ok()) return Fail(s.WithContext("syncing WAL segment " + path));
+  filler_.Reset(file.get(), end_offset, *size);
   file_ = std::move(file);
   header_ = header;
   segment_no_ = segment_no;
   offset_ = end_offset;
-  allocated_to_ = *size;
   next_lsn_ = next_lsn;
   synced_lsn_.store(next_lsn - 1, std::memory_order_release);
   prev_checksum_ = prev_checksum;
@@ -128,19 +132,6 @@ void LogWriter::EncodeGroup(std::span<const std::string_view> payloads, bool syn
   }
 }
 
-Status LogWriter::Reserve(uint64_t end) {
-  if (options_.preallocate_bytes == 0 || end <= allocated_to_) return Status::OK();
-  // Geometric steps (as much again as the file holds, at most preallocate_bytes): a small
-  // database does not reserve megabytes, a large one extends rarely.
-  const uint64_t step = std::min<uint64_t>(std::max<uint64_t>(allocated_to_, 64 << 10), options_.preallocate_bytes);
-  uint64_t new_end = std::min(allocated_to_ + step, std::max(options_.segment_bytes, allocated_to_));
-  new_end = std::max(new_end, end);
-  Status s = file_->Allocate(allocated_to_, new_end - allocated_to_);
-  if (!s.ok()) return Fail(s.WithContext("reserving WAL space in " + SegmentFileName(segment_no_)));
-  allocated_to_ = new_end;
-  return Status::OK();
-}
-
 Status LogWriter::PrepareGroup(std::span<const std::string_view> payloads, bool sync,
                                std::span<WritableFile* const> sync_first, PreparedGroup* out) {
   LOCI_RETURN_IF_ERROR(failed());
@@ -152,7 +143,8 @@ Status LogWriter::PrepareGroup(std::span<const std::string_view> payloads, bool 
   out->offset = offset_;
   out->sync = sync;
   out->sync_first.assign(sync_first.begin(), sync_first.end());
-  LOCI_RETURN_IF_ERROR(Reserve(offset_ + out->records.size()));
+  Status s = filler_.Reserve(offset_ + out->records.size());
+  if (!s.ok()) return Fail(s);
   offset_ += out->records.size();
   return Status::OK();
 }

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/zero_filler.h"
 #include "loci/env.h"
 #include "loci/status.h"
 #include "wal/format.h"
@@ -31,9 +32,9 @@ struct LogWriterOptions {
   DbUuid db_uuid{};
   // A segment is closed once a group would take it past this size.
   uint64_t segment_bytes = 64ull << 20;
-  // Space is reserved (fallocate) ahead of the write position in steps that grow with the
-  // file, up to this size, so that a group's fdatasync need not also commit a size change.
-  // 0 disables preallocation.
+  // A background thread keeps synced zeros ahead of the write position, in steps that grow
+  // with the file up to this size, so that a group's fdatasync writes only its records (no
+  // size change, no extent conversion). 0 disables preallocation.
   uint64_t preallocate_bytes = 4ull << 20;
 };
 
@@ -111,7 +112,6 @@ class LogWriter {
   Status failed() const;
   // Encodes the group into *records, padding a sync group to the next 4 KiB boundary.
   void EncodeGroup(std::span<const std::string_view> payloads, bool sync, std::string* records);
-  Status Reserve(uint64_t end);
 
   Env* const env_;
   const std::string dir_;
@@ -123,10 +123,11 @@ class LogWriter {
   SegmentHeader header_;
   uint64_t segment_no_ = 0;
   uint64_t offset_ = 0;           // where the next group goes
-  uint64_t allocated_to_ = 0;     // space reserved up to here
   Lsn next_lsn_ = 1;
   uint64_t prev_checksum_ = 0;
   std::string zeros_;
+  // Declared after file_: destroyed (and its thread stopped) before the file it fills.
+  ZeroFiller filler_;
 
   // Advanced by CompleteGroup, read when encoding.
   std::atomic<Lsn> synced_lsn_{0};

@@ -1,0 +1,78 @@
+// Background zero-filling ahead of appends.
+
+#include "common/zero_filler.h"
+
+#include <algorithm>
+#include <string_view>
+
+namespace loci {
+
+namespace {
+constexpr uint64_t kMinStep = 64 << 10;
+constexpr size_t kWriteChunk = 1 << 20;
+}  // namespace
+
+ZeroFiller::ZeroFiller(uint64_t max_step, uint64_t limit) : max_step_(max_step), limit_(limit) {
+  if (max_step_ > 0) thread_ = std::thread([this] { Run(); });
+}
+
+ZeroFiller::~ZeroFiller() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void ZeroFiller::Reset(WritableFile* file, uint64_t in_use, uint64_t end) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return !busy_; });
+  file_ = file;
+  filled_to_ = std::max(in_use, end);
+  wanted_to_ = filled_to_;
+}
+
+Status ZeroFiller::Reserve(uint64_t end) {
+  if (max_step_ == 0) return Status::OK();
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!error_.ok()) return error_;
+  if (file_ == nullptr) return Status::InvalidArgument("ZeroFiller::Reserve before Reset");
+  // Keep a step ahead of the appends: once they come within half a step of what the thread
+  // was asked for, ask for a step past them (at least this append, even beyond the limit).
+  const uint64_t step = std::min(std::max(filled_to_, kMinStep), max_step_);
+  if (end + step / 2 > wanted_to_) {
+    wanted_to_ = std::max(end, std::min(end + step, limit_));
+    cv_.notify_all();
+  }
+  cv_.wait(lock, [&] { return end <= filled_to_ || !error_.ok(); });
+  return error_;
+}
+
+void ZeroFiller::Run() {
+  const std::string zeros(kWriteChunk, '\0');
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [&] { return stop_ || (error_.ok() && wanted_to_ > filled_to_); });
+    if (stop_) return;
+    WritableFile* file = file_;
+    const uint64_t from = filled_to_, to = wanted_to_;
+    busy_ = true;
+    lock.unlock();
+    Status s;
+    for (uint64_t at = from; s.ok() && at < to; at += kWriteChunk) {
+      s = file->Write(at, std::string_view(zeros).substr(0, std::min<uint64_t>(kWriteChunk, to - at)));
+    }
+    if (s.ok()) s = file->Sync();
+    lock.lock();
+    busy_ = false;
+    if (s.ok()) {
+      filled_to_ = std::max(filled_to_, to);
+    } else {
+      error_ = s.WithContext("filling " + file->path() + " with zeros ahead of appends");
+    }
+    cv_.notify_all();
+  }
+}
+
+}  // namespace loci
