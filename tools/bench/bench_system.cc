@@ -1,0 +1,58 @@
+// The system registry and the file helpers shared by the BenchSystem implementations.
+
+#include "tools/bench/bench_system.h"
+
+#include <filesystem>
+#include <system_error>
+
+namespace loci::bench {
+
+uint64_t BenchSystem::DiskBytes() const {
+  std::error_code ec;
+  uint64_t total = 0;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir_, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    std::error_code size_ec;
+    if (it->is_regular_file(size_ec)) {
+      const uint64_t n = it->file_size(size_ec);
+      if (!size_ec) total += n;
+    }
+  }
+  return total;
+}
+
+std::unique_ptr<BenchSystem> MakeSystem(const std::string& name, const SystemConfig& config,
+                                        std::string* why_not) {
+  if (name == "loci") return NewLociSystem(config);
+  if (name == "rocksdb") {
+#ifdef LOCI_BENCH_HAVE_ROCKSDB
+    return NewRocksDbSystem(config);
+#else
+    *why_not =
+        "RocksDB was not found when loci-bench was configured (apt-get install "
+        "librocksdb-dev, then re-run cmake)";
+    return nullptr;
+#endif
+  }
+  if (name == "sqlite") {
+#ifdef LOCI_BENCH_HAVE_SQLITE
+    return NewSqliteSystem(config);
+#else
+    *why_not =
+        "SQLite was not found when loci-bench was configured (apt-get install "
+        "libsqlite3-dev, then re-run cmake)";
+    return nullptr;
+#endif
+  }
+  *why_not = "unknown system (known: loci, rocksdb, sqlite)";
+  return nullptr;
+}
+
+Status RemoveDirectory(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  if (ec) return Status::IOError(dir + ": " + ec.message());
+  return Status::OK();
+}
+
+}  // namespace loci::bench

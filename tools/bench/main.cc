@@ -1,0 +1,175 @@
+// loci-bench: measures Loci against RocksDB and SQLite on the same records.
+//
+//   loci-bench write [--dir D] [--threads 1,4,16] [--ops N | --seconds S] [--json FILE]
+//                    [--systems loci,rocksdb,sqlite]
+//   loci-bench read  [--cubes 1000000] [--threads 1,16] [--json FILE] ...
+//
+// Prints a table on stdout (each scenario first explains what its rows measure), optionally
+// one JSON object per row in --json FILE, and at the end the ratios of Loci to each peer.
+// Peers that were not found when the tool was configured are skipped with a notice.
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "tools/bench/scenarios.h"
+
+namespace loci::bench {
+
+std::vector<std::unique_ptr<BenchSystem>> MakeSystems(const std::vector<std::string>& names,
+                                                      const SystemConfig& config) {
+  std::vector<std::unique_ptr<BenchSystem>> systems;
+  for (const std::string& name : names) {
+    std::string why_not;
+    std::unique_ptr<BenchSystem> system = MakeSystem(name, config, &why_not);
+    if (system == nullptr) {
+      std::printf("# %s: skipped: %s\n", name.c_str(), why_not.c_str());
+      continue;
+    }
+    systems.push_back(std::move(system));
+  }
+  return systems;
+}
+
+std::string DescribeTimer(const TimerOverhead& timer) {
+  char buf[256];
+  std::snprintf(buf, sizeof(buf),
+                "timer: clock_gettime(CLOCK_MONOTONIC), clocksource %s, one reading costs "
+                "%.1f ns (mean of the quietest of 10 rounds; p50 %.0f ns, p99 %.0f ns between "
+                "back-to-back readings)",
+                timer.clocksource.c_str(), timer.mean_ns, timer.p50_ns, timer.p99_ns);
+  return buf;
+}
+
+namespace {
+
+// Options every subcommand takes, bound to `config`.
+void AddCommonOptions(CLI::App* cmd, CommonConfig* config, std::string* json) {
+  cmd->add_option("--dir", config->dir, "parent directory of the benchmark databases")
+      ->capture_default_str();
+  cmd->add_option("--threads", config->threads, "thread counts, comma-separated")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--systems", config->systems, "systems to run: loci,rocksdb,sqlite")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--json", *json, "write one JSON object per row to this file");
+  cmd->add_option("--seed", config->seed, "seed of the generated records")->capture_default_str();
+  cmd->add_option("--payload-bytes", config->system.payload_bytes, "payload bytes per record")
+      ->capture_default_str();
+  cmd->add_option("--dim", config->system.dim, "vector dimension per record (0: no vector)")
+      ->capture_default_str();
+  cmd->add_option("--rocksdb-cache-mb", config->system.rocksdb_block_cache_mb,
+                  "RocksDB block cache size")
+      ->capture_default_str();
+  cmd->add_option("--sqlite-mmap-mb", config->system.sqlite_mmap_mb,
+                  "SQLite PRAGMA mmap_size (0: off, SQLite's default)")
+      ->capture_default_str();
+  cmd->add_flag("--keep", config->keep, "keep the databases after measuring");
+}
+
+bool ValidThreads(const std::vector<int>& threads) {
+  if (threads.empty()) return false;
+  for (int t : threads) {
+    if (t < 1 || t > 1024) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  CLI::App app{"loci-bench: Loci against RocksDB and SQLite on the same records"};
+  app.require_subcommand(1);
+
+  WriteConfig write;
+  write.threads = {1, 4, 16};
+  std::string write_json;
+  CLI::App* write_cmd = app.add_subcommand(
+      "write", "durable and non-durable puts/s and put latency at several writer thread counts");
+  AddCommonOptions(write_cmd, &write, &write_json);
+  write_cmd->add_option("--ops", write.ops, "puts per durable measurement (all threads)")
+      ->capture_default_str();
+  write_cmd->add_option("--nosync-ops", write.nosync_ops, "puts per non-durable measurement")
+      ->capture_default_str();
+  write_cmd->add_option("--seconds", write.seconds,
+                        "run each measurement this long instead of a fixed number of puts");
+  write_cmd->add_option("--pool", write.pool, "distinct pregenerated records")
+      ->capture_default_str();
+  write_cmd->add_option("--repeat", write.repeat, "runs per row, reporting the median by ops/s")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  write_cmd->add_option("--variants", write.variants, "durable,nosync")
+      ->delimiter(',')
+      ->capture_default_str();
+
+  ReadConfig read;
+  read.threads = {1, 16};
+  std::string read_json;
+  CLI::App* read_cmd =
+      app.add_subcommand("read", "Get latency (p50/p99) and throughput with a concurrent updater");
+  AddCommonOptions(read_cmd, &read, &read_json);
+  read_cmd->add_option("--cubes", read.cubes, "records loaded before reading")
+      ->capture_default_str();
+  read_cmd->add_option("--seconds", read.seconds, "measured seconds per row")
+      ->capture_default_str();
+  read_cmd->add_option("--warmup", read.warmup, "unmeasured seconds before each row")
+      ->capture_default_str();
+  read_cmd->add_option("--load-batch", read.load_batch, "records per load batch")
+      ->capture_default_str();
+  read_cmd
+      ->add_option("--writer-rate", read.writer_rate,
+                   "cap the updater at this many updates/s (0: as fast as it can), to give "
+                   "every system the same write load")
+      ->capture_default_str();
+  bool no_writer = false;
+  read_cmd->add_flag("--no-writer", no_writer, "measure reads without the concurrent updater");
+
+  CLI11_PARSE(app, argc, argv);
+
+  CommonConfig* common = write_cmd->parsed() ? static_cast<CommonConfig*>(&write) : &read;
+  const std::string& json = write_cmd->parsed() ? write_json : read_json;
+  if (!ValidThreads(common->threads)) {
+    std::fprintf(stderr, "--threads: give thread counts between 1 and 1024\n");
+    return 2;
+  }
+  if (common->system.payload_bytes == 0) {
+    std::fprintf(stderr, "--payload-bytes must be positive\n");
+    return 2;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(common->dir, ec);
+  if (ec) {
+    std::fprintf(stderr, "%s: %s\n", common->dir.c_str(), ec.message().c_str());
+    return 1;
+  }
+
+  Reporter reporter;
+  Status s = reporter.Open(json);
+  if (!s.ok()) {
+    std::fprintf(stderr, "%s\n", s.ToString().c_str());
+    return 1;
+  }
+  const TimerOverhead timer = MeasureTimerOverhead();
+  if (write_cmd->parsed()) {
+    if (write.seconds <= 0 && (write.ops == 0 || write.nosync_ops == 0)) {
+      std::fprintf(stderr, "--ops and --nosync-ops must be positive\n");
+      return 2;
+    }
+    s = RunWriteScenario(write, timer, &reporter);
+  } else {
+    read.writer = !no_writer;
+    s = RunReadScenario(read, timer, &reporter);
+  }
+  reporter.Summary();
+  if (!s.ok()) {
+    std::fprintf(stderr, "loci-bench: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace loci::bench
+
+int main(int argc, char** argv) { return loci::bench::Main(argc, argv); }

@@ -1,0 +1,59 @@
+// The loci-bench scenarios: `write` (durable and non-durable put throughput and latency at
+// several writer thread counts) and `read` (Get latency and throughput under a concurrent
+// updater). Each runs every selected system on the same data and reports rows to a Reporter.
+
+#ifndef LOCI_TOOLS_BENCH_SCENARIOS_H_
+#define LOCI_TOOLS_BENCH_SCENARIOS_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "loci/status.h"
+#include "tools/bench/bench_system.h"
+#include "tools/bench/bench_util.h"
+
+namespace loci::bench {
+
+// Settings every scenario shares.
+struct CommonConfig {
+  // Parent of the per-measurement database directories (created if missing).
+  std::string dir = "/tmp/loci-bench";
+  std::vector<std::string> systems = {"loci", "rocksdb", "sqlite"};
+  std::vector<int> threads;
+  uint64_t seed = 42;
+  SystemConfig system;
+  bool keep = false;  // keep the databases after measuring
+};
+
+struct WriteConfig : CommonConfig {
+  uint64_t ops = 10000;          // puts per durable measurement (all threads together)
+  uint64_t nosync_ops = 100000;  // puts per non-durable measurement
+  double seconds = 0;            // > 0: run each measurement this long instead of a fixed count
+  size_t pool = 8192;            // distinct pregenerated records; key k stores record k % pool
+  std::vector<std::string> variants = {"durable", "nosync"};
+  int repeat = 1;  // runs per row; the row reports the median by ops/s
+};
+
+struct ReadConfig : CommonConfig {
+  uint64_t cubes = 1000000;  // records loaded before reading
+  double seconds = 5;        // measured time per row
+  double warmup = 1;         // unmeasured time before each row (readers and writer running)
+  size_t load_batch = 256;   // records per load transaction (every system)
+  bool writer = true;        // run the concurrent updater
+  double writer_rate = 0;    // updates/s cap of the updater (0: as fast as it can)
+};
+
+Status RunWriteScenario(const WriteConfig& config, const TimerOverhead& timer, Reporter* reporter);
+Status RunReadScenario(const ReadConfig& config, const TimerOverhead& timer, Reporter* reporter);
+
+// The systems of `names` that are available, with a notice on stdout for each one skipped.
+std::vector<std::unique_ptr<BenchSystem>> MakeSystems(const std::vector<std::string>& names,
+                                                      const SystemConfig& config);
+
+// A line describing the clock and its overhead, for the scenario headers.
+std::string DescribeTimer(const TimerOverhead& timer);
+
+}  // namespace loci::bench
+
+#endif  // LOCI_TOOLS_BENCH_SCENARIOS_H_
