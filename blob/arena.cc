@@ -250,6 +250,14 @@ Status BlobArena::MakeReadable(const BlobRef& ref) {
   return g->region->Extend(size);
 }
 
+void BlobArena::Prefetch(const BlobRef& ref) const {
+  Generation* g = Find(ref.generation);
+  if (g == nullptr || ref.end() > g->region->size()) return;
+  const char* p = g->region->data() + ref.offset;
+  const uint64_t span = std::min<uint64_t>(ref.end() - ref.offset, 512);
+  for (uint64_t at = 0; at < span; at += 64) __builtin_prefetch(p + at);
+}
+
 Status BlobArena::View(const BlobRef& ref, std::string_view* payload) const {
   if (ref.empty()) {
     *payload = std::string_view();

@@ -76,6 +76,9 @@ class BlobArena {
   // Makes `ref` readable through the mapping. Called by the single commit leader.
   Status MakeReadable(const BlobRef& ref);
 
+  // Hints that `ref` will be read soon (prefetches its first cache lines). Never fails.
+  void Prefetch(const BlobRef& ref) const;
+
   // Reads and verifies the blob; Corruption naming file and offset if it does not match `ref`.
   // Safe from any thread once MakeReadable(ref) has returned.
   Status View(const BlobRef& ref, std::string_view* payload) const;

@@ -1,4 +1,4 @@
-// Checksums: XXH3-64 (inlined from the Debian xxHash header), seeded so that a checksum binds
+// Checksums: XXH3-64 (the Debian xxHash library, CPU-dispatched for long inputs), seeded so that a checksum binds
 // data to where it belongs (segment salt, generation, offset) and misplaced bytes fail as
 // surely as random damage.
 

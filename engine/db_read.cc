@@ -51,14 +51,15 @@ query::ReadPoint DbImpl::ReadPointFor(const ReadOptions& options, Timestamp* rea
   return p;
 }
 
+// Assigns every field, reusing the buffers *cube already holds: a caller that reads into the
+// same MemCube again and again allocates nothing once they are large enough.
 Status DbImpl::FillCube(const Version& v, Timestamp tx_to, const Catalog& catalog,
                         const ReadOptions& options, MemCube* cube) const {
   const SpaceDef* space = catalog.SpaceById(v.space_id);
   if (space == nullptr) return Status::Corruption(CubeName(v.id) + ": unknown space");
-  *cube = MemCube();
   cube->id = v.id;
   cube->version = v.number;
-  cube->space = space->name;
+  cube->space.assign(space->name);
   cube->kind = v.kind;
   cube->state = v.state;
   cube->valid_from = v.valid_from;
@@ -66,29 +67,35 @@ Status DbImpl::FillCube(const Version& v, Timestamp tx_to, const Catalog& catalo
   cube->tx_from = v.tx_from;
   cube->tx_to = tx_to;
   cube->payload_size = v.payload.length;
+  cube->payload.clear();
   if (options.fill_payload) {
-    LOCI_RETURN_IF_ERROR(arena_->Read(v.payload, &cube->payload).WithContext(CubeName(v.id)));
+    std::string_view bytes;
+    Status s = arena_->View(v.payload, &bytes);
+    if (!s.ok()) return s.WithContext(CubeName(v.id));
+    cube->payload.assign(bytes.data(), bytes.size());
   }
-  if (options.fill_vectors) {
-    for (const VectorRef& r : v.vectors) {
-      const FieldDef* field = space->FieldById(r.field_id);
-      std::string_view bytes;
-      LOCI_RETURN_IF_ERROR(arena_->View(r.blob, &bytes).WithContext(CubeName(v.id)));
-      if (field == nullptr || bytes.size() != size_t{field->dim} * sizeof(float)) {
-        return Status::Corruption(CubeName(v.id) + ": vector blob does not match its field");
-      }
-      NamedVector& out = cube->vectors.emplace_back();
-      out.field = field->name;
-      out.values.resize(field->dim);
-      std::memcpy(out.values.data(), bytes.data(), bytes.size());
+  cube->vectors.resize(options.fill_vectors ? v.vectors.size() : 0);
+  for (size_t i = 0; i < cube->vectors.size(); ++i) {
+    const VectorRef& r = v.vectors[i];
+    const FieldDef* field = space->FieldById(r.field_id);
+    std::string_view bytes;
+    Status s = arena_->View(r.blob, &bytes);
+    if (!s.ok()) return s.WithContext(CubeName(v.id));
+    if (field == nullptr || bytes.size() != size_t{field->dim} * sizeof(float)) {
+      return Status::Corruption(CubeName(v.id) + ": vector blob does not match its field");
     }
+    NamedVector& out = cube->vectors[i];
+    out.field.assign(field->name);
+    out.values.resize(field->dim);
+    std::memcpy(out.values.data(), bytes.data(), bytes.size());
   }
-  cube->attrs = v.attrs;
-  cube->source = v.source;
-  cube->parents = v.parents;
-  cube->agent = v.agent;
+  cube->attrs.assign(v.attrs.begin(), v.attrs.end());
+  cube->source.assign(v.source);
+  cube->parents.assign(v.parents.begin(), v.parents.end());
+  cube->agent.assign(v.agent);
   cube->importance = v.importance;
   cube->trust = v.trust;
+  cube->expires_at.reset();
   if (v.expires_at != kForever) cube->expires_at = v.expires_at;
   return Status::OK();
 }
@@ -122,6 +129,12 @@ Status DbImpl::Get(const ReadOptions& options, CubeId id, MemCube* cube) {
   }
   if (query::Expired(seen->times(), read_time)) {
     return Status::NotFound(CubeName(id) + " expired at " + std::to_string(seen->expires_at));
+  }
+  // The blobs are the only memory a Get touches that is likely cold: start fetching them while
+  // the rest of the result is assembled.
+  if (options.fill_payload) arena_->Prefetch(seen->payload);
+  if (options.fill_vectors) {
+    for (const VectorRef& r : seen->vectors) arena_->Prefetch(r.blob);
   }
   return FillCube(*seen, TxTo(*seen, head, seen, p.as_of), *catalog, options, cube);
 }
