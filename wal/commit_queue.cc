@@ -5,13 +5,13 @@
 namespace loci::wal {
 
 std::vector<CommitQueue::Writer*> CommitQueue::BuildGroup() {
-  Writer* first = queue_.front();
+  Writer* first = &queue_.front();
   size_t size = first->bytes;
   size_t max_size = max_group_bytes_;
   if (size <= (128 << 10)) max_size = std::min(max_size, size + (128 << 10));
   std::vector<Writer*> group{first};
-  for (size_t i = 1; i < queue_.size(); ++i) {
-    Writer* w = queue_[i];
+  for (auto it = std::next(queue_.begin()); it != queue_.end(); ++it) {
+    Writer* w = &*it;
     if (w->request == nullptr) break;         // an exclusive section: never merged
     if (w->sync && !first->sync) break;       // a sync write must not wait on a non-sync leader
     if (size + w->bytes > max_size) break;
@@ -24,8 +24,8 @@ std::vector<CommitQueue::Writer*> CommitQueue::BuildGroup() {
 Status CommitQueue::Commit(Writer* w, const GroupProcessor& prepare,
                            const GroupProcessor& finish) {
   std::unique_lock<std::mutex> lock(mu_);
-  queue_.push_back(w);
-  w->cv.wait(lock, [&] { return w->done || queue_.front() == w; });
+  queue_.push_back(*w);
+  w->cv.wait(lock, [&] { return w->done || &queue_.front() == w; });
   if (w->done) return w->status;
 
   std::vector<Writer*> group = BuildGroup();
@@ -33,8 +33,8 @@ Status CommitQueue::Commit(Writer* w, const GroupProcessor& prepare,
   prepare(group);
   lock.lock();
   // Hand the leadership on; the members stay asleep until their group is finished.
-  queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(group.size()));
-  if (!queue_.empty()) queue_.front()->cv.notify_one();
+  for (size_t i = 0; i < group.size(); ++i) queue_.pop_front();
+  if (!queue_.empty()) queue_.front().cv.notify_one();
   lock.unlock();
   finish(group);
   lock.lock();
@@ -51,13 +51,13 @@ Status CommitQueue::RunExclusive(const std::function<Status()>& fn) {
   Writer w;
   w.request = nullptr;
   std::unique_lock<std::mutex> lock(mu_);
-  queue_.push_back(&w);
-  w.cv.wait(lock, [&] { return queue_.front() == &w; });
+  queue_.push_back(w);
+  w.cv.wait(lock, [&] { return &queue_.front() == &w; });
   lock.unlock();
   Status s = fn();
   lock.lock();
   queue_.pop_front();
-  if (!queue_.empty()) queue_.front()->cv.notify_one();
+  if (!queue_.empty()) queue_.front().cv.notify_one();
   return s;
 }
 

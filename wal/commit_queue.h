@@ -15,9 +15,9 @@
 #ifndef LOCI_WAL_COMMIT_QUEUE_H_
 #define LOCI_WAL_COMMIT_QUEUE_H_
 
+#include <boost/intrusive/list.hpp>
 #include <condition_variable>
 #include <cstddef>
-#include <deque>
 #include <functional>
 #include <mutex>
 #include <span>
@@ -29,8 +29,9 @@ namespace loci::wal {
 
 class CommitQueue {
  public:
-  // One writer's request. Lives on the writer's stack for the duration of Commit.
-  struct Writer {
+  // One writer's request. Lives on the writer's stack for the duration of Commit, linked into
+  // the queue in place (no allocation per commit).
+  struct Writer : boost::intrusive::list_base_hook<> {
     bool sync = true;
     size_t bytes = 0;       // estimated WAL bytes, for the group cap
     void* request = nullptr;  // the caller's batch; opaque here
@@ -63,7 +64,7 @@ class CommitQueue {
 
   const size_t max_group_bytes_;
   std::mutex mu_;
-  std::deque<Writer*> queue_;  // guarded by mu_
+  boost::intrusive::list<Writer> queue_;  // guarded by mu_
 };
 
 }  // namespace loci::wal
