@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cmath>
 #include <ctime>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -454,6 +455,52 @@ TEST_F(DbTest, RecoveringTwiceGivesTheSameState) {
   EXPECT_EQ(again[19], "after");
 }
 
+// A checkpoint writes what changed since the previous one (a delta), not the whole table; deltas
+// are merged into a new base once they outgrow it.
+TEST_F(DbTest, CheckpointCostGrowsWithWhatChanged) {
+  Open();
+  std::vector<CubeId> ids;
+  for (int i = 0; i < 2000; ++i) ids.push_back(Put("s", "payload " + std::to_string(i)));
+  ASSERT_TRUE(db_->Checkpoint().ok());
+  auto checkpoint_files = [&] {
+    std::vector<std::string> names;
+    EXPECT_TRUE(env_->GetChildren(dir_, &names).ok());
+    std::map<std::string, uint64_t> sizes;
+    for (const std::string& n : names) {
+      if (n.starts_with("ckpt-")) {
+        EXPECT_TRUE(env_->GetFileSize(dir_ + "/" + n, &sizes[n]).ok());
+      }
+    }
+    return sizes;
+  };
+  const auto base = checkpoint_files();
+  ASSERT_EQ(base.size(), 1u);
+  const uint64_t base_bytes = base.begin()->second;
+
+  ASSERT_TRUE(db_->Update(WriteOptions(), ids[7], CubePatch{.payload = "changed"}).ok());
+  ASSERT_TRUE(db_->Checkpoint().ok());
+  auto after = checkpoint_files();
+  ASSERT_EQ(after.size(), 2u);
+  const uint64_t delta_bytes = after.rbegin()->second;
+  EXPECT_LT(delta_bytes * 50, base_bytes) << "a one-version delta should be tiny";
+
+  // Nothing changed: no new file.
+  ASSERT_TRUE(db_->Checkpoint().ok());
+  EXPECT_EQ(checkpoint_files().size(), 2u);
+
+  // Deltas that outgrow the base are merged into a new base.
+  for (int round = 0; round < 3; ++round) {
+    for (CubeId id : ids) {
+      ASSERT_TRUE(db_->Update(WriteOptions(), id, CubePatch{.payload = "r" + std::to_string(round)}).ok());
+    }
+    ASSERT_TRUE(db_->Checkpoint().ok());
+  }
+  EXPECT_LE(checkpoint_files().size(), 2u);
+  Reopen();
+  EXPECT_EQ(Read(ids[7]), "r2");
+  EXPECT_EQ(db_->Stats().versions, 2000u * 4 + 1);
+}
+
 TEST_F(DbTest, NonSyncWritesSurviveACleanClose) {
   Open();
   CubeDraft d{.space = "s", .payload = "fast"};
@@ -501,6 +548,60 @@ TEST_F(DbTest, CommitClockNeverGoesBackAcrossRestarts) {
   std::vector<MemCube> hd;
   ASSERT_TRUE(db_->History(ReadOptions(), d, &hd).ok());
   EXPECT_GT(hd[0].tx_from, hc[0].tx_from);
+}
+
+// Fails every Sync once `fail_syncs` is set (fsync EIO).
+class FailingSyncEnv : public EnvWrapper {
+ public:
+  explicit FailingSyncEnv(Env* target) : EnvWrapper(target) {}
+  class File : public WritableFile {
+   public:
+    File(FailingSyncEnv* env, std::unique_ptr<WritableFile> f) : env_(env), f_(std::move(f)) {}
+    Status Write(uint64_t o, std::string_view d) override { return f_->Write(o, d); }
+    Status Sync() override {
+      if (env_->fail_syncs.load()) return Status::IOError(f_->path() + ": injected fsync EIO");
+      return f_->Sync();
+    }
+    Status Truncate(uint64_t n) override { return f_->Truncate(n); }
+    Status Allocate(uint64_t o, uint64_t n) override { return f_->Allocate(o, n); }
+    Result<uint64_t> Size() override { return f_->Size(); }
+    const std::string& path() const override { return f_->path(); }
+
+   private:
+    FailingSyncEnv* env_;
+    std::unique_ptr<WritableFile> f_;
+  };
+  Status NewWritableFile(const std::string& path, OpenMode mode,
+                         std::unique_ptr<WritableFile>* result) override {
+    std::unique_ptr<WritableFile> f;
+    LOCI_RETURN_IF_ERROR(target()->NewWritableFile(path, mode, &f));
+    *result = std::make_unique<File>(this, std::move(f));
+    return Status::OK();
+  }
+  std::unique_ptr<IoQueue> NewIoQueue() override { return NewSequentialIoQueue(); }
+  std::atomic<bool> fail_syncs{false};
+};
+
+TEST_F(DbTest, AFailedSyncPoisonsTheInstanceAndReopeningRecovers) {
+  FailingSyncEnv faulty(env_.get());
+  Options o = DefaultOptions();
+  o.env = &faulty;
+  Open(o);
+  const CubeId kept = Put("s", "acknowledged");
+  faulty.fail_syncs = true;
+  Result<CubeId> failed = db_->Put(WriteOptions(), CubeDraft{.space = "s", .payload = "lost?"});
+  EXPECT_FALSE(failed.ok());
+  faulty.fail_syncs = false;  // the disk "recovers": the instance must not believe it
+  Status s = db_->Put(WriteOptions(), CubeDraft{.space = "s", .payload = "after"}).status();
+  EXPECT_TRUE(s.IsPoisoned()) << s.ToString();
+  EXPECT_TRUE(db_->Checkpoint().IsPoisoned());
+  EXPECT_TRUE(db_->Stats().poisoned);
+  EXPECT_EQ(Read(kept), "acknowledged");  // reads still work
+  db_.reset();
+  Open(o);  // recovery decides from what is on disk
+  EXPECT_EQ(Read(kept), "acknowledged");
+  EXPECT_TRUE(db_->Put(WriteOptions(), CubeDraft{.space = "s", .payload = "new"}).ok());
+  EXPECT_FALSE(db_->Stats().poisoned);
 }
 
 TEST_F(DbTest, ReadsNeverCrossSpaces) {
