@@ -44,8 +44,8 @@ BlobArena::Generation* BlobArena::Find(uint32_t number) const {
   return generations_[number].load(std::memory_order_acquire);
 }
 
-Status BlobArena::OpenGeneration(uint32_t number, uint64_t reserve, bool create,
-                                 Generation** out, bool* bad_header) {
+Status BlobArena::OpenGeneration(uint32_t number, uint64_t reserve, bool create, Generation** out,
+                                 bool* bad_header) {
   if (bad_header != nullptr) *bad_header = false;
   if (number >= kMaxGenerations) {
     return Status::NotSupported("blob arena: more than " + std::to_string(kMaxGenerations - 1) +
@@ -83,8 +83,7 @@ Status BlobArena::OpenGeneration(uint32_t number, uint64_t reserve, bool create,
     if (!size.ok()) return size.status();
     reserve = std::max(reserve, *size);
     if (!options_.read_only) {
-      LOCI_RETURN_IF_ERROR(
-          env_->NewWritableFile(g->path, Env::OpenMode::kOpenExisting, &g->file));
+      LOCI_RETURN_IF_ERROR(env_->NewWritableFile(g->path, Env::OpenMode::kOpenExisting, &g->file));
     }
   }
   LOCI_RETURN_IF_ERROR(env_->NewMappedRegion(g->path, reserve, &g->region));
@@ -161,8 +160,7 @@ Status BlobArena::Reserve(uint64_t span, Generation** gen, uint64_t* offset) {
                          next_offset_ + span > options_.generation_bytes;
   if (active_ == nullptr || full || past_size) {
     Generation* g;
-    const uint64_t reserve =
-        std::max(options_.generation_bytes, kGenerationHeaderBlock + span);
+    const uint64_t reserve = std::max(options_.generation_bytes, kGenerationHeaderBlock + span);
     uint32_t number = highest + 1;
     for (const auto& entry : set_aside_) number = std::max(number, entry.first + 1);
     LOCI_RETURN_IF_ERROR(OpenGeneration(number, reserve, /*create=*/true, &g));
@@ -274,8 +272,8 @@ Status BlobArena::View(const BlobRef& ref, std::string_view* payload) const {
                               " lies outside the file (" + std::to_string(mapped) +
                               " bytes readable)");
   }
-  return VerifyFrame(std::string_view(g->region->data() + ref.offset, ref.end() - ref.offset),
-                     ref, g->path, payload);
+  return VerifyFrame(std::string_view(g->region->data() + ref.offset, ref.end() - ref.offset), ref,
+                     g->path, payload);
 }
 
 Status BlobArena::Read(const BlobRef& ref, std::string* payload) const {

@@ -107,11 +107,11 @@ class BlobArena {
   // Generations by number; a slot is written once (under mu_) and then only read.
   std::unique_ptr<std::atomic<Generation*>[]> generations_;
 
-  mutable std::mutex mu_;          // guards the append state below
+  mutable std::mutex mu_;  // guards the append state below
   Generation* active_ = nullptr;
-  uint64_t next_offset_ = 0;       // in active_
-  std::atomic<uint32_t> highest_{0};    // written under mu_, read anywhere
-  std::unique_ptr<ZeroFiller> filler_;  // of active_; stopped first in the destructor
+  uint64_t next_offset_ = 0;              // in active_
+  std::atomic<uint32_t> highest_{0};      // written under mu_, read anywhere
+  std::unique_ptr<ZeroFiller> filler_;    // of active_; stopped first in the destructor
   std::vector<uint64_t> referenced_end_;  // per generation, from NoteReferenced
   std::vector<std::pair<uint32_t, Status>> set_aside_;  // generations with a bad header
 };

@@ -25,8 +25,8 @@ uint64_t PayloadChecksum(std::string_view payload, uint32_t generation, uint64_t
   return Hash64(payload, (uint64_t{generation} << 40) ^ offset);
 }
 
-void AppendFrame(std::string* dst, std::string_view payload, uint32_t generation,
-                 uint64_t offset, uint64_t checksum) {
+void AppendFrame(std::string* dst, std::string_view payload, uint32_t generation, uint64_t offset,
+                 uint64_t checksum) {
   const size_t start = dst->size();
   dst->resize(start + BlobRef::FrameSpan(payload.size()), '\0');
   char* p = dst->data() + start;

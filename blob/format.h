@@ -47,8 +47,8 @@ struct BlobRef {
 uint64_t PayloadChecksum(std::string_view payload, uint32_t generation, uint64_t offset);
 
 // Appends the frame (header, payload, zero padding) for `payload` at `offset` to *dst.
-void AppendFrame(std::string* dst, std::string_view payload, uint32_t generation,
-                 uint64_t offset, uint64_t checksum);
+void AppendFrame(std::string* dst, std::string_view payload, uint32_t generation, uint64_t offset,
+                 uint64_t checksum);
 
 // Verifies the frame `frame` (at least FrameSpan bytes, read from where `ref` points) against
 // `ref` and returns the payload view. Corruption naming `file` and the offset otherwise.

@@ -68,7 +68,7 @@ bool Decoder::GetVarint64(uint64_t* v) {
   for (int shift = 0, i = 0; shift <= 63 && i < static_cast<int>(rest_.size()); shift += 7, ++i) {
     uint64_t byte = static_cast<unsigned char>(rest_[i]);
     if (shift == 63 && byte > 1) break;  // would overflow 64 bits
-    if (i > 0 && byte == 0) break;        // a redundant zero byte: not the canonical encoding
+    if (i > 0 && byte == 0) break;       // a redundant zero byte: not the canonical encoding
     result |= (byte & 0x7f) << shift;
     if ((byte & 0x80) == 0) {
       *v = result;

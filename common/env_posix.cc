@@ -129,8 +129,8 @@ class PosixWritableFile final : public WritableFile {
     const uint64_t from = std::max(offset, size);
     const std::string zeros(std::min<uint64_t>(offset + len - from, 1 << 20), '\0');
     for (uint64_t at = from; at < offset + len; at += zeros.size()) {
-      LOCI_RETURN_IF_ERROR(
-          Write(at, std::string_view(zeros).substr(0, std::min<uint64_t>(zeros.size(), offset + len - at))));
+      LOCI_RETURN_IF_ERROR(Write(at, std::string_view(zeros).substr(
+                                         0, std::min<uint64_t>(zeros.size(), offset + len - at))));
     }
     return Status::OK();
   }

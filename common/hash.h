@@ -1,6 +1,6 @@
-// Checksums: XXH3-64 (the Debian xxHash library, CPU-dispatched for long inputs), seeded so that a checksum binds
-// data to where it belongs (segment salt, generation, offset) and misplaced bytes fail as
-// surely as random damage.
+// Checksums: XXH3-64 (the Debian xxHash library, CPU-dispatched for long inputs), seeded so that a
+// checksum binds data to where it belongs (segment salt, generation, offset) and misplaced bytes
+// fail as surely as random damage.
 
 #ifndef LOCI_COMMON_HASH_H_
 #define LOCI_COMMON_HASH_H_

@@ -118,7 +118,8 @@ class MemWritableFile final : public WritableFile {
       return PosixError(path_ + ": fallocate at offset " + std::to_string(offset), EFBIG);
     }
     std::unique_lock<std::shared_mutex> lock(file_->mu);
-    if (offset + len > file_->data.size()) file_->data.resize(static_cast<size_t>(offset + len), '\0');
+    if (offset + len > file_->data.size())
+      file_->data.resize(static_cast<size_t>(offset + len), '\0');
     return Status::OK();
   }
 

@@ -61,7 +61,8 @@ void ZeroFiller::Run() {
     lock.unlock();
     Status s;
     for (uint64_t at = from; s.ok() && at < to; at += kWriteChunk) {
-      s = file->Write(at, std::string_view(zeros).substr(0, std::min<uint64_t>(kWriteChunk, to - at)));
+      s = file->Write(at,
+                      std::string_view(zeros).substr(0, std::min<uint64_t>(kWriteChunk, to - at)));
     }
     if (s.ok()) s = file->Sync();
     lock.lock();

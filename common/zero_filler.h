@@ -51,11 +51,11 @@ class ZeroFiller {
   std::mutex mu_;
   std::condition_variable cv_;
   WritableFile* file_ = nullptr;  // guarded by mu_
-  uint64_t filled_to_ = 0;         // zeros written and synced below this; guarded by mu_
-  uint64_t wanted_to_ = 0;         // the background thread fills up to this; guarded by mu_
-  bool busy_ = false;              // the thread is writing; guarded by mu_
-  bool stop_ = false;              // guarded by mu_
-  Status error_;                   // guarded by mu_
+  uint64_t filled_to_ = 0;        // zeros written and synced below this; guarded by mu_
+  uint64_t wanted_to_ = 0;        // the background thread fills up to this; guarded by mu_
+  bool busy_ = false;             // the thread is writing; guarded by mu_
+  bool stop_ = false;             // guarded by mu_
+  Status error_;                  // guarded by mu_
   std::thread thread_;
 };
 

@@ -232,8 +232,8 @@ Status Resolver::DefineField(const WriteBatch::DefineFieldOp& op) {
 
 }  // namespace
 
-Status ResolveBatch(const WriteBatch& batch, std::span<const OpBlobs> blobs,
-                    Timestamp commit_time, GroupState* state, ResolvedBatch* out) {
+Status ResolveBatch(const WriteBatch& batch, std::span<const OpBlobs> blobs, Timestamp commit_time,
+                    GroupState* state, ResolvedBatch* out) {
   *out = ResolvedBatch();
   out->commit_time = commit_time;
   Resolver r(state, commit_time, out);

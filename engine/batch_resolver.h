@@ -73,8 +73,8 @@ class GroupState {
 // Resolves `batch` (already validated by ValidateBatch) with commit time `commit_time`.
 // blobs[i] belongs to batch.ops()[i]. On success fills *out and calls state->Accept; on failure
 // returns InvalidArgument or NotFound naming the operation, and leaves `state` as it was.
-Status ResolveBatch(const WriteBatch& batch, std::span<const OpBlobs> blobs,
-                    Timestamp commit_time, GroupState* state, ResolvedBatch* out);
+Status ResolveBatch(const WriteBatch& batch, std::span<const OpBlobs> blobs, Timestamp commit_time,
+                    GroupState* state, ResolvedBatch* out);
 
 }  // namespace loci::engine
 

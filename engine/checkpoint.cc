@@ -73,8 +73,8 @@ void CheckpointWriter::AddEntry(uint8_t type, std::string_view body) {
   const size_t hashed_start = buf_.size();
   buf_.push_back(static_cast<char>(type));
   buf_.append(body);
-  const uint64_t checksum = Hash64(std::string_view(buf_).substr(hashed_start),
-                                   EntrySeed(file_number_, entry_offset));
+  const uint64_t checksum =
+      Hash64(std::string_view(buf_).substr(hashed_start), EntrySeed(file_number_, entry_offset));
   PutFixed64(&buf_, checksum);
   ++entries_;
   if (buf_.size() >= kFlushBytes) status_ = Flush();
@@ -111,8 +111,7 @@ void CheckpointWriter::AddVersion(const Version& v) {
   AddEntry(kVersion, body);
 }
 
-Status CheckpointWriter::Finish(uint64_t next_cube_id, int64_t clock_high_water,
-                                uint64_t* bytes) {
+Status CheckpointWriter::Finish(uint64_t next_cube_id, int64_t clock_high_water, uint64_t* bytes) {
   std::string body;
   PutVarint64(&body, entries_);
   PutVarint64(&body, next_cube_id);
@@ -125,8 +124,8 @@ Status CheckpointWriter::Finish(uint64_t next_cube_id, int64_t clock_high_water,
   return Status::OK();
 }
 
-Status ReadCheckpoint(Env* env, const std::string& path, const DbUuid& uuid,
-                      uint64_t file_number, uint64_t expected_bytes,
+Status ReadCheckpoint(Env* env, const std::string& path, const DbUuid& uuid, uint64_t file_number,
+                      uint64_t expected_bytes,
                       const std::function<Status(std::unique_ptr<Version>)>& on_version,
                       CheckpointContents* contents) {
   std::unique_ptr<RandomAccessFile> file;

@@ -73,8 +73,8 @@ struct CheckpointContents {
 // Reads and verifies the checkpoint file `path`, calling `on_version` for every version in
 // file order (tx_from and lsn set). Corruption naming the file and offset on any damage,
 // including a size different from `expected_bytes`.
-Status ReadCheckpoint(Env* env, const std::string& path, const DbUuid& uuid,
-                      uint64_t file_number, uint64_t expected_bytes,
+Status ReadCheckpoint(Env* env, const std::string& path, const DbUuid& uuid, uint64_t file_number,
+                      uint64_t expected_bytes,
                       const std::function<Status(std::unique_ptr<Version>)>& on_version,
                       CheckpointContents* contents);
 

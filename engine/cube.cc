@@ -6,9 +6,12 @@ namespace loci {
 
 const char* CubeStateName(CubeState state) {
   switch (state) {
-    case CubeState::kActive: return "active";
-    case CubeState::kArchived: return "archived";
-    case CubeState::kRetired: return "retired";
+    case CubeState::kActive:
+      return "active";
+    case CubeState::kArchived:
+      return "archived";
+    case CubeState::kRetired:
+      return "retired";
   }
   return "unknown";
 }

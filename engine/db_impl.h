@@ -9,9 +9,9 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
-#include <unordered_map>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "blob/arena.h"
@@ -44,8 +44,7 @@ class DbImpl final : public Db {
 
   Result<CubeId> Put(const WriteOptions& options, const CubeDraft& draft) override;
   Result<uint32_t> Update(const WriteOptions& options, CubeId id, const CubePatch& patch) override;
-  Status Retire(const WriteOptions& options, CubeId id,
-                std::optional<Timestamp> valid_to) override;
+  Status Retire(const WriteOptions& options, CubeId id, std::optional<Timestamp> valid_to) override;
   Status Write(const WriteOptions& options, const WriteBatch& batch, WriteResult* result) override;
   Status Get(const ReadOptions& options, CubeId id, MemCube* cube) override;
   Status History(const ReadOptions& options, CubeId id, std::vector<MemCube>* versions) override;
@@ -65,7 +64,7 @@ class DbImpl final : public Db {
 
   // A group between its prepare (ids, LSNs and place in the WAL assigned) and its publication.
   struct GroupInFlight {
-    uint64_t seq = 0;  // publication order
+    uint64_t seq = 0;                                  // publication order
     std::vector<wal::CommitQueue::Writer*> committed;  // the members that resolved
     std::vector<ResolvedBatch> resolved;
     std::unique_ptr<Catalog> catalog;  // to publish, if the group changed it
@@ -139,9 +138,9 @@ class DbImpl final : public Db {
   // they are published in the same order.
   std::mutex pipeline_mu_;
   std::condition_variable pipeline_cv_;
-  uint64_t prepared_groups_ = 0;   // the leader's
-  uint64_t published_groups_ = 0;  // guarded by pipeline_mu_
-  std::vector<IoQueue*> free_io_;  // guarded by pipeline_mu_
+  uint64_t prepared_groups_ = 0;                     // the leader's
+  uint64_t published_groups_ = 0;                    // guarded by pipeline_mu_
+  std::vector<IoQueue*> free_io_;                    // guarded by pipeline_mu_
   std::vector<std::unique_ptr<Version>> abandoned_;  // of failed groups; guarded by pipeline_mu_
 
   // Newest versions of groups prepared but not yet published, for the next groups' resolution.

@@ -238,8 +238,8 @@ Status DbImpl::LoadCheckpoints() {
 Status DbImpl::ApplyRecoveredVersion(std::unique_ptr<Version> v, const Catalog& catalog,
                                      const Version** applied) {
   const SpaceDef* space = catalog.SpaceById(v->space_id);
-  const std::string what = "cube " + std::to_string(v->id) + " version " +
-                           std::to_string(v->number);
+  const std::string what =
+      "cube " + std::to_string(v->id) + " version " + std::to_string(v->number);
   if (space == nullptr) return Status::Corruption(what + " belongs to an unknown space");
   for (const VectorRef& r : v->vectors) {
     if (space->FieldById(r.field_id) == nullptr) {
@@ -250,8 +250,7 @@ Status DbImpl::ApplyRecoveredVersion(std::unique_ptr<Version> v, const Catalog& 
   const Version* head = table_.Head(v->id);
   const uint32_t expected = head == nullptr ? 1 : head->number + 1;
   if (v->number != expected) {
-    return Status::Corruption(what + " follows version " +
-                              std::to_string(head ? head->number : 0));
+    return Status::Corruption(what + " follows version " + std::to_string(head ? head->number : 0));
   }
   LOCI_RETURN_IF_ERROR(arena_->NoteReferenced(v->payload).WithContext(what));
   clock_.Observe(v->tx_from);
@@ -265,8 +264,7 @@ Status DbImpl::ApplyLoggedBatch(wal::Lsn lsn, std::string_view payload) {
   LOCI_RETURN_IF_ERROR(DecodeBatch(payload, "WAL record LSN " + std::to_string(lsn), &batch));
   const std::string where = "WAL record LSN " + std::to_string(lsn);
   for (SpaceEntry& s : batch.spaces) {
-    LOCI_RETURN_IF_ERROR(recovery_catalog_->ApplySpace(s.id, std::move(s.name))
-                             .WithContext(where));
+    LOCI_RETURN_IF_ERROR(recovery_catalog_->ApplySpace(s.id, std::move(s.name)).WithContext(where));
   }
   for (FieldEntry& f : batch.fields) {
     LOCI_RETURN_IF_ERROR(recovery_catalog_
@@ -278,7 +276,8 @@ Status DbImpl::ApplyLoggedBatch(wal::Lsn lsn, std::string_view payload) {
   for (std::unique_ptr<Version>& v : batch.versions) {
     v->lsn = lsn;
     const Version* applied = nullptr;
-    LOCI_RETURN_IF_ERROR(ApplyRecoveredVersion(std::move(v), *recovery_catalog_, &applied).WithContext(where));
+    LOCI_RETURN_IF_ERROR(
+        ApplyRecoveredVersion(std::move(v), *recovery_catalog_, &applied).WithContext(where));
     // Not in any checkpoint file yet: the next delta must hold it.
     MutexLock lock(&dirty_mu_);
     dirty_.push_back(applied);

@@ -106,7 +106,8 @@ Status DbImpl::AppendBlobs(const WriteBatch& batch, std::vector<OpBlobs>* blobs)
       continue;
     }
     (*blobs)[i].payload = refs[starts[i]];
-    (*blobs)[i].vectors.assign(refs.begin() + starts[i] + 1, refs.begin() + starts[i] + 1 + vectors);
+    (*blobs)[i].vectors.assign(refs.begin() + starts[i] + 1,
+                               refs.begin() + starts[i] + 1 + vectors);
   }
   return Status::OK();
 }
@@ -145,15 +146,14 @@ void DbImpl::DrainPipeline() {
   pipeline_cv_.wait(lock, [&] { return published_groups_ == prepared_groups_; });
 }
 
-void DbImpl::PrepareGroup(std::span<wal::CommitQueue::Writer* const> group,
-                          GroupInFlight* flight) {
+void DbImpl::PrepareGroup(std::span<wal::CommitQueue::Writer* const> group, GroupInFlight* flight) {
   Status writable = CheckWritable();
   if (!writable.ok()) {
     for (wal::CommitQueue::Writer* w : group) w->status = writable;
     return;
   }
-  GroupState state(working_catalog_.get(),
-                   [this](CubeId id) { return LatestIncludingPending(id); }, next_id_);
+  GroupState state(
+      working_catalog_.get(), [this](CubeId id) { return LatestIncludingPending(id); }, next_id_);
   std::vector<std::string> payloads;
   std::vector<WritableFile*> sync_first;
   size_t bytes = 0;
@@ -294,7 +294,7 @@ void DbImpl::MaybeCheckpoint() {
     return;
   }
   if (checkpoint_running_.exchange(true)) return;  // someone else is on it
-  Checkpoint().PermitUncheckedError();  // a failure poisons the instance if it must
+  Checkpoint().PermitUncheckedError();             // a failure poisons the instance if it must
   checkpoint_running_.store(false);
 }
 

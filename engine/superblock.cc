@@ -109,9 +109,8 @@ Status ReadSuperblock(Env* env, const std::string& path, Superblock* sb) {
   if (!status[0].ok() && !status[1].ok()) {
     if (status[0].IsNotSupported()) return status[0].WithContext(path);
     if (status[1].IsNotSupported()) return status[1].WithContext(path);
-    return Status::Corruption(path + ": no valid copy (slot 0 at offset 0: " +
-                              status[0].message() + "; slot 1 at offset 4096: " +
-                              status[1].message() + ")");
+    return Status::Corruption(path + ": no valid copy (slot 0 at offset 0: " + status[0].message() +
+                              "; slot 1 at offset 4096: " + status[1].message() + ")");
   }
   int best = !status[0].ok() ? 1 : !status[1].ok() ? 0 : (copies[1].seq > copies[0].seq ? 1 : 0);
   *sb = copies[best];

@@ -34,12 +34,12 @@ struct CheckpointFile {
 struct Superblock {
   uint64_t seq = 0;
   std::array<uint8_t, 16> db_uuid{};
-  int64_t created = 0;                    // microseconds since the epoch
-  uint64_t checkpoint_lsn = 0;            // the checkpoint files cover the WAL up to here
-  uint64_t checkpoint_checksum = 0;       // hash-chain value of record checkpoint_lsn
-  uint64_t wal_first_segment = 1;         // replay starts with this segment
-  uint64_t next_file_number = 1;          // for checkpoint files
-  int64_t clock_high_water = 0;           // no commit time at or below this is issued again
+  int64_t created = 0;               // microseconds since the epoch
+  uint64_t checkpoint_lsn = 0;       // the checkpoint files cover the WAL up to here
+  uint64_t checkpoint_checksum = 0;  // hash-chain value of record checkpoint_lsn
+  uint64_t wal_first_segment = 1;    // replay starts with this segment
+  uint64_t next_file_number = 1;     // for checkpoint files
+  int64_t clock_high_water = 0;      // no commit time at or below this is issued again
   uint64_t next_cube_id = 1;
   std::vector<CheckpointFile> checkpoints;  // the base first, then deltas in order
 

@@ -17,16 +17,16 @@ Status Invalid(const std::string& what) { return Status::InvalidArgument(what); 
 Status CheckName(const char* what, const std::string& name, const Options& o) {
   if (name.empty()) return Invalid(std::string(what) + " is empty");
   if (name.size() > o.max_name_bytes) {
-    return Invalid(std::string(what) + " is " + std::to_string(name.size()) +
-                   " bytes (maximum " + std::to_string(o.max_name_bytes) + ")");
+    return Invalid(std::string(what) + " is " + std::to_string(name.size()) + " bytes (maximum " +
+                   std::to_string(o.max_name_bytes) + ")");
   }
   return Status::OK();
 }
 
 Status CheckText(const char* what, const std::string& text, const Options& o) {
   if (text.size() > o.max_text_field_bytes) {
-    return Invalid(std::string(what) + " is " + std::to_string(text.size()) +
-                   " bytes (maximum " + std::to_string(o.max_text_field_bytes) + ")");
+    return Invalid(std::string(what) + " is " + std::to_string(text.size()) + " bytes (maximum " +
+                   std::to_string(o.max_text_field_bytes) + ")");
   }
   return Status::OK();
 }
@@ -55,9 +55,8 @@ Status CheckVectors(const std::vector<NamedVector>& vectors, const Options& o) {
       return Invalid("vector field '" + v.field + "' has " + std::to_string(v.values.size()) +
                      " components (allowed 1.." + std::to_string(o.max_vector_dim) + ")");
     }
-    LOCI_RETURN_IF_ERROR(index::ValidateVector(v.field, v.values,
-                                               static_cast<uint32_t>(v.values.size()),
-                                               Metric::kInnerProduct));
+    LOCI_RETURN_IF_ERROR(index::ValidateVector(
+        v.field, v.values, static_cast<uint32_t>(v.values.size()), Metric::kInnerProduct));
   }
   return Status::OK();
 }
@@ -104,7 +103,8 @@ Status CheckInterval(const std::optional<Timestamp>& from, const std::optional<T
 
 Status CheckState(CubeState state) {
   if (state == CubeState::kActive || state == CubeState::kArchived) return Status::OK();
-  if (state == CubeState::kRetired) return Invalid("state retired is set by Retire, not by a write");
+  if (state == CubeState::kRetired)
+    return Invalid("state retired is set by Retire, not by a write");
   return Invalid("unknown state " + std::to_string(static_cast<int>(state)));
 }
 

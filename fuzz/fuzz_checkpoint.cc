@@ -1,10 +1,10 @@
 // libFuzzer target: checkpoint file loading over arbitrary bytes (in an in-memory Env). Must
 // return OK or Corruption, never crash or allocate without bound.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <algorithm>
 
 #include "engine/checkpoint.h"
 #include "loci/env.h"
@@ -14,7 +14,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::unique_ptr<loci::WritableFile> file;
   if (!env->NewWritableFile("/ckpt", loci::Env::OpenMode::kCreateOrOpen, &file).ok()) return 0;
   if (!file->Truncate(0).ok()) return 0;
-  if (size > 0 && !file->Write(0, std::string_view(reinterpret_cast<const char*>(data), size)).ok()) {
+  if (size > 0 &&
+      !file->Write(0, std::string_view(reinterpret_cast<const char*>(data), size)).ok()) {
     return 0;
   }
   loci::engine::DbUuid uuid{};

@@ -11,9 +11,12 @@ namespace loci::index {
 
 const char* MetricName(Metric metric) {
   switch (metric) {
-    case Metric::kCosine: return "cosine";
-    case Metric::kInnerProduct: return "ip";
-    case Metric::kL2: return "l2";
+    case Metric::kCosine:
+      return "cosine";
+    case Metric::kInnerProduct:
+      return "ip";
+    case Metric::kL2:
+      return "l2";
   }
   return "unknown";
 }
@@ -41,8 +44,8 @@ size_t FirstNonFinite(std::span<const float> values, bool* all_zero) {
     if (simde_mm_movemask_epi8(bad) != 0) break;  // find the exact component below
     any_bits = simde_mm_or_si128(any_bits, simde_mm_and_si128(v, magnitude));
   }
-  *all_zero = simde_mm_movemask_epi8(simde_mm_cmpeq_epi32(any_bits, simde_mm_setzero_si128())) ==
-              0xffff;
+  *all_zero =
+      simde_mm_movemask_epi8(simde_mm_cmpeq_epi32(any_bits, simde_mm_setzero_si128())) == 0xffff;
   for (; i < values.size(); ++i) {
     if (!std::isfinite(values[i])) return i;
     if (values[i] != 0.0f) *all_zero = false;
@@ -56,8 +59,8 @@ Status ValidateVector(std::string_view field, std::span<const float> values, uin
                       Metric metric) {
   if (values.size() != dim) {
     return Status::InvalidArgument("vector field '" + std::string(field) + "' has dimension " +
-                                   std::to_string(dim) + ", got " +
-                                   std::to_string(values.size()) + " values");
+                                   std::to_string(dim) + ", got " + std::to_string(values.size()) +
+                                   " values");
   }
   bool all_zero = true;
   const size_t bad = FirstNonFinite(values, &all_zero);

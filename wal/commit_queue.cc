@@ -12,8 +12,8 @@ std::vector<CommitQueue::Writer*> CommitQueue::BuildGroup() {
   std::vector<Writer*> group{first};
   for (auto it = std::next(queue_.begin()); it != queue_.end(); ++it) {
     Writer* w = &*it;
-    if (w->request == nullptr) break;         // an exclusive section: never merged
-    if (w->sync && !first->sync) break;       // a sync write must not wait on a non-sync leader
+    if (w->request == nullptr) break;    // an exclusive section: never merged
+    if (w->sync && !first->sync) break;  // a sync write must not wait on a non-sync leader
     if (size + w->bytes > max_size) break;
     size += w->bytes;
     group.push_back(w);
@@ -21,8 +21,7 @@ std::vector<CommitQueue::Writer*> CommitQueue::BuildGroup() {
   return group;
 }
 
-Status CommitQueue::Commit(Writer* w, const GroupProcessor& prepare,
-                           const GroupProcessor& finish) {
+Status CommitQueue::Commit(Writer* w, const GroupProcessor& prepare, const GroupProcessor& finish) {
   std::unique_lock<std::mutex> lock(mu_);
   queue_.push_back(*w);
   w->cv.wait(lock, [&] { return w->done || &queue_.front() == w; });

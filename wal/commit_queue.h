@@ -33,9 +33,9 @@ class CommitQueue {
   // the queue in place (no allocation per commit).
   struct Writer : boost::intrusive::list_base_hook<> {
     bool sync = true;
-    size_t bytes = 0;       // estimated WAL bytes, for the group cap
+    size_t bytes = 0;         // estimated WAL bytes, for the group cap
     void* request = nullptr;  // the caller's batch; opaque here
-    Status status;          // set for every member of a processed group
+    Status status;            // set for every member of a processed group
     bool done = false;
     std::condition_variable cv;
   };

@@ -40,8 +40,8 @@ std::string EncodeSegmentHeader(const SegmentHeader& h) {
 
 Status DecodeSegmentHeader(std::string_view block, const std::string& file, SegmentHeader* out) {
   if (block.size() < kSegmentHeaderSize) {
-    return Status::Corruption(file + ": segment header truncated (" +
-                              std::to_string(block.size()) + " bytes)");
+    return Status::Corruption(file + ": segment header truncated (" + std::to_string(block.size()) +
+                              " bytes)");
   }
   if (std::memcmp(block.data(), kSegmentMagic, sizeof(kSegmentMagic)) != 0) {
     return Status::Corruption(file + ": bad segment magic at offset 0");
@@ -62,9 +62,8 @@ Status DecodeSegmentHeader(std::string_view block, const std::string& file, Segm
   d.GetFixed64(&h.prev_checksum);
   if (!d.ok()) return Status::Corruption(file + ": segment header malformed");
   if (h.format_version != kFormatVersion) {
-    return Status::NotSupported(file + ": WAL format version " +
-                                std::to_string(h.format_version) + " (this build reads " +
-                                std::to_string(kFormatVersion) + ")");
+    return Status::NotSupported(file + ": WAL format version " + std::to_string(h.format_version) +
+                                " (this build reads " + std::to_string(kFormatVersion) + ")");
   }
   std::memcpy(h.db_uuid.data(), uuid.data(), h.db_uuid.size());
   *out = h;
@@ -104,10 +103,10 @@ ParseResult ParseRecord(std::string_view input, uint64_t seed, RecordHeader* hea
   h.lsn = DecodeFixed64(p + kLsnOffset);
   h.prev_checksum = DecodeFixed64(p + kPrevOffset);
   h.synced_lsn = DecodeFixed64(p + kSyncedOffset);
-  const bool known_type = h.type == kBatchRecord || h.type == kPaddingRecord ||
-                          (h.type & kSafeToIgnoreBit) != 0;
-  if (reserved != 0 || h.flags != 0 || !known_type || h.length > kMaxRecordPayload ||
-      h.lsn == 0 || h.synced_lsn >= h.lsn) {
+  const bool known_type =
+      h.type == kBatchRecord || h.type == kPaddingRecord || (h.type & kSafeToIgnoreBit) != 0;
+  if (reserved != 0 || h.flags != 0 || !known_type || h.length > kMaxRecordPayload || h.lsn == 0 ||
+      h.synced_lsn >= h.lsn) {
     return ParseResult::kBadHeader;
   }
   // The writer always writes the padded span; a record cut inside its padding is a torn write,
@@ -133,7 +132,8 @@ bool ParseSegmentFileName(std::string_view name, uint64_t* segment_no) {
       !name.ends_with(kSuffix)) {
     return false;
   }
-  std::string_view digits = name.substr(kPrefix.size(), name.size() - kPrefix.size() - kSuffix.size());
+  std::string_view digits =
+      name.substr(kPrefix.size(), name.size() - kPrefix.size() - kSuffix.size());
   auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), *segment_no);
   return ec == std::errc() && ptr == digits.data() + digits.size();
 }

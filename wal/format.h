@@ -91,8 +91,8 @@ uint64_t AppendRecord(std::string* dst, RecordHeader header, std::string_view pa
 // Outcome of parsing the bytes at one offset as a record.
 enum class ParseResult {
   kOk,
-  kTruncated,   // the header, payload or alignment padding runs past the end of the input
-  kBadHeader,   // reserved bits, impossible length or unknown type
+  kTruncated,  // the header, payload or alignment padding runs past the end of the input
+  kBadHeader,  // reserved bits, impossible length or unknown type
   kBadChecksum,
 };
 

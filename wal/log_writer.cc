@@ -74,7 +74,7 @@ Status LogWriter::StartSegment(uint64_t segment_no, Lsn next_lsn, uint64_t prev_
 }
 
 Status LogWriter::ResumeSegment(uint64_t segment_no, uint64_t end_offset, Lsn next_lsn,
-                               uint64_t prev_checksum) {
+                                uint64_t prev_checksum) {
   LOCI_RETURN_IF_ERROR(failed());
   const std::string path = dir_ + "/" + SegmentFileName(segment_no);
   std::unique_ptr<RandomAccessFile> reader;

@@ -40,8 +40,8 @@ struct LogWriterOptions {
 
 // A prepared group: its records, where they go, and the files to sync before them.
 struct PreparedGroup {
-  std::string records;             // the encoded records, padding included
-  WritableFile* file = nullptr;    // the segment they go to
+  std::string records;           // the encoded records, padding included
+  WritableFile* file = nullptr;  // the segment they go to
   uint64_t offset = 0;
   std::vector<WritableFile*> sync_first;
   bool sync = false;
@@ -122,7 +122,7 @@ class LogWriter {
   std::unique_ptr<WritableFile> file_;
   SegmentHeader header_;
   uint64_t segment_no_ = 0;
-  uint64_t offset_ = 0;           // where the next group goes
+  uint64_t offset_ = 0;  // where the next group goes
   Lsn next_lsn_ = 1;
   uint64_t prev_checksum_ = 0;
   std::string zeros_;

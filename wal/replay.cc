@@ -58,8 +58,7 @@ Status ListSegments(Env* env, const std::string& dir, std::vector<uint64_t>* seg
 }
 
 Status ReplayWal(Env* env, const std::string& dir, const DbUuid& db_uuid,
-                 const ReplayOptions& options, const BatchHandler& handler,
-                 ReplayResult* result) {
+                 const ReplayOptions& options, const BatchHandler& handler, ReplayResult* result) {
   *result = ReplayResult();
   result->last_lsn = options.after_lsn;
   result->last_checksum = options.after_checksum;
@@ -168,8 +167,8 @@ Status ReplayWal(Env* env, const std::string& dir, const DbUuid& db_uuid,
                   std::to_string(scan.first_valid_after_lsn) +
                   ") was written after it had become durable");
     }
-    result->torn_tail = TornTail{segment_no, file, scan.damage_offset, image.size(),
-                                 scan.damage_reason};
+    result->torn_tail =
+        TornTail{segment_no, file, scan.damage_offset, image.size(), scan.damage_reason};
   }
   if (undecided) return fail("mid-log corruption in " + *undecided);
   return Status::OK();

@@ -36,23 +36,23 @@ struct ReplayOptions {
 struct TornTail {
   uint64_t segment_no = 0;
   std::string file;
-  uint64_t offset = 0;       // the WAL is valid up to here
+  uint64_t offset = 0;  // the WAL is valid up to here
   uint64_t file_size = 0;
   std::string reason;
 };
 
 struct ReplayResult {
-  Lsn last_lsn = 0;               // the last intact record (after_lsn if none follows)
-  uint64_t last_checksum = 0;     // its checksum, to chain the next segment to
-  uint64_t last_segment_no = 0;   // highest segment number present (0: none)
-  uint64_t end_offset = 0;        // end of the intact records in the last live segment
-  std::vector<uint64_t> live_segments;      // first_segment_no onwards
-  std::vector<uint64_t> obsolete_segments;  // below first_segment_no: covered by the checkpoint
+  Lsn last_lsn = 0;                           // the last intact record (after_lsn if none follows)
+  uint64_t last_checksum = 0;                 // its checksum, to chain the next segment to
+  uint64_t last_segment_no = 0;               // highest segment number present (0: none)
+  uint64_t end_offset = 0;                    // end of the intact records in the last live segment
+  std::vector<uint64_t> live_segments;        // first_segment_no onwards
+  std::vector<uint64_t> obsolete_segments;    // below first_segment_no: covered by the checkpoint
   std::vector<uint64_t> headerless_segments;  // last segment whose header never became durable
   std::optional<TornTail> torn_tail;
   std::optional<std::string> stopped_at;  // stop_at_damage: what stopped replay
   uint64_t batches = 0;
-  uint64_t live_bytes = 0;        // size of the live segments
+  uint64_t live_bytes = 0;  // size of the live segments
 };
 
 using BatchHandler = std::function<Status(Lsn lsn, std::string_view payload)>;

@@ -14,10 +14,14 @@ bool AllZero(std::string_view bytes) {
 
 const char* Describe(ParseResult r) {
   switch (r) {
-    case ParseResult::kTruncated: return "record runs past the end of the segment";
-    case ParseResult::kBadHeader: return "malformed record header";
-    case ParseResult::kBadChecksum: return "record checksum mismatch";
-    case ParseResult::kOk: break;
+    case ParseResult::kTruncated:
+      return "record runs past the end of the segment";
+    case ParseResult::kBadHeader:
+      return "malformed record header";
+    case ParseResult::kBadChecksum:
+      return "record checksum mismatch";
+    case ParseResult::kOk:
+      break;
   }
   return "ok";
 }
@@ -48,8 +52,8 @@ Status ScanSegment(std::string_view image, const std::string& file, SegmentScan*
     return Status::Corruption(file + ": segment shorter than its header block (" +
                               std::to_string(image.size()) + " bytes)");
   }
-  LOCI_RETURN_IF_ERROR(DecodeSegmentHeader(image.substr(0, kSegmentHeaderBlock), file,
-                                           &out->header));
+  LOCI_RETURN_IF_ERROR(
+      DecodeSegmentHeader(image.substr(0, kSegmentHeaderBlock), file, &out->header));
   const uint64_t seed = RecordSeed(out->header);
   Lsn expected_lsn = out->header.first_lsn;
   uint64_t prev_checksum = out->header.prev_checksum;
@@ -81,9 +85,9 @@ Status ScanSegment(std::string_view image, const std::string& file, SegmentScan*
     ++expected_lsn;
     pos += RecordSpan(h.length);
   }
-  out->end_offset = out->records.empty()
-                        ? kSegmentHeaderBlock
-                        : out->records.back().offset + RecordSpan(out->records.back().payload.size());
+  out->end_offset = out->records.empty() ? kSegmentHeaderBlock
+                                         : out->records.back().offset +
+                                               RecordSpan(out->records.back().payload.size());
   out->last_lsn = expected_lsn - 1;
   out->last_checksum = prev_checksum;
   return Status::OK();

@@ -8,11 +8,10 @@
 // LOCI_KILL_ROUNDS sets the number of kills (default 25); LOCI_KILL_SEED the random seed.
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <atomic>
 #include <cstdlib>

@@ -44,8 +44,8 @@ struct OpSpec {
 };
 
 std::ostream& operator<<(std::ostream& os, const OpSpec& o) {
-  return os << "{kind " << o.kind << " target " << o.target << " from " << o.from << " to "
-            << o.to << " payload " << o.payload << " space " << o.space << "}";
+  return os << "{kind " << o.kind << " target " << o.target << " from " << o.from << " to " << o.to
+            << " payload " << o.payload << " space " << o.space << "}";
 }
 
 struct ModelVersion {
@@ -84,13 +84,12 @@ struct Model {
 };
 
 rc::Gen<OpSpec> GenOp() {
-  return rc::gen::build<OpSpec>(
-      rc::gen::set(&OpSpec::kind, rc::gen::inRange(0, 10)),
-      rc::gen::set(&OpSpec::target, rc::gen::inRange(0, 1000)),
-      rc::gen::set(&OpSpec::from, rc::gen::inRange(-1, 5)),
-      rc::gen::set(&OpSpec::to, rc::gen::inRange(-1, 5)),
-      rc::gen::set(&OpSpec::payload, rc::gen::inRange(0, 1000)),
-      rc::gen::set(&OpSpec::space, rc::gen::inRange(0, 2)));
+  return rc::gen::build<OpSpec>(rc::gen::set(&OpSpec::kind, rc::gen::inRange(0, 10)),
+                                rc::gen::set(&OpSpec::target, rc::gen::inRange(0, 1000)),
+                                rc::gen::set(&OpSpec::from, rc::gen::inRange(-1, 5)),
+                                rc::gen::set(&OpSpec::to, rc::gen::inRange(-1, 5)),
+                                rc::gen::set(&OpSpec::payload, rc::gen::inRange(0, 1000)),
+                                rc::gen::set(&OpSpec::space, rc::gen::inRange(0, 2)));
 }
 
 class Harness {
@@ -218,16 +217,16 @@ class Harness {
     for (const WriteBatch::Op& op : batch.ops()) {
       if (const auto* put = std::get_if<WriteBatch::PutOp>(&op)) {
         const CubeDraft& d = put->draft;
-        ModelVersion v{1, d.payload, d.valid_from.value_or(ts), d.valid_to.value_or(kForever), ts,
-                       false};
+        ModelVersion v{1,  d.payload, d.valid_from.value_or(ts), d.valid_to.value_or(kForever),
+                       ts, false};
         if (v.valid_from >= v.valid_to) return false;
         m->cubes[next_id++] = {v};
       } else if (const auto* update = std::get_if<WriteBatch::UpdateOp>(&op)) {
         auto& versions = m->cubes.at(update->id);
         if (versions.back().retired) return false;
         const CubePatch& p = update->patch;
-        ModelVersion v{versions.back().number + 1, *p.payload, p.valid_from.value_or(ts),
-                       p.valid_to.value_or(kForever), ts, false};
+        ModelVersion v{versions.back().number + 1,    *p.payload, p.valid_from.value_or(ts),
+                       p.valid_to.value_or(kForever), ts,         false};
         if (v.valid_from >= v.valid_to) return false;
         versions.push_back(v);
       } else {

@@ -5,7 +5,6 @@
 #include "loci/db.h"
 
 #include <gtest/gtest.h>
-
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -368,9 +367,11 @@ TEST_F(DbTest, StateSurvivesReopenAndCheckpoints) {
   o.wal_segment_bytes = 64 << 10;  // several segments
   Open(o);
   std::vector<CubeId> ids;
-  for (int i = 0; i < 300; ++i) ids.push_back(Put("s" + std::to_string(i % 3), "v1-" + std::to_string(i)));
+  for (int i = 0; i < 300; ++i)
+    ids.push_back(Put("s" + std::to_string(i % 3), "v1-" + std::to_string(i)));
   for (int i = 0; i < 300; i += 2) {
-    ASSERT_TRUE(db_->Update(WriteOptions(), ids[i], CubePatch{.payload = "v2-" + std::to_string(i)}).ok());
+    ASSERT_TRUE(
+        db_->Update(WriteOptions(), ids[i], CubePatch{.payload = "v2-" + std::to_string(i)}).ok());
   }
   auto check = [&] {
     for (int i = 0; i < 300; ++i) {
@@ -385,7 +386,9 @@ TEST_F(DbTest, StateSurvivesReopenAndCheckpoints) {
   for (int round = 0; round < 5; ++round) {
     ASSERT_TRUE(db_->Checkpoint().ok());
     for (int i = 1; i < 300; i += 7) {
-      ASSERT_TRUE(db_->Update(WriteOptions(), ids[i], CubePatch{.payload = "r" + std::to_string(round)}).ok());
+      ASSERT_TRUE(
+          db_->Update(WriteOptions(), ids[i], CubePatch{.payload = "r" + std::to_string(round)})
+              .ok());
     }
   }
   std::vector<std::string> expected;
@@ -491,7 +494,8 @@ TEST_F(DbTest, CheckpointCostGrowsWithWhatChanged) {
   // Deltas that outgrow the base are merged into a new base.
   for (int round = 0; round < 3; ++round) {
     for (CubeId id : ids) {
-      ASSERT_TRUE(db_->Update(WriteOptions(), id, CubePatch{.payload = "r" + std::to_string(round)}).ok());
+      ASSERT_TRUE(
+          db_->Update(WriteOptions(), id, CubePatch{.payload = "r" + std::to_string(round)}).ok());
     }
     ASSERT_TRUE(db_->Checkpoint().ok());
   }
@@ -689,8 +693,8 @@ TEST_F(DbTest, ConcurrentWritersAndReaders) {
       for (int i = 0; i < kPerWriter; ++i) {
         WriteOptions wo;
         wo.sync = (i % 3 != 0);
-        Result<CubeId> id =
-            db_->Put(wo, CubeDraft{.space = "s", .payload = std::to_string(w) + ":" + std::to_string(i)});
+        Result<CubeId> id = db_->Put(
+            wo, CubeDraft{.space = "s", .payload = std::to_string(w) + ":" + std::to_string(i)});
         ASSERT_TRUE(id.ok());
         ids[w].push_back(*id);
       }

@@ -78,7 +78,8 @@ class RecordingEnv final : public EnvWrapper {
 };
 
 Status RecordingFile::Write(uint64_t offset, std::string_view data) {
-  const bool zeros = !data.empty() && std::all_of(data.begin(), data.end(), [](char c) { return c == 0; });
+  const bool zeros =
+      !data.empty() && std::all_of(data.begin(), data.end(), [](char c) { return c == 0; });
   env_->Log("write " + Basename(path()) + " " + std::to_string(offset) + " " +
             std::to_string(data.size()) + (zeros ? " zeros" : ""));
   if (env_->fail_write) return Status::IOError(path() + ": injected write error");
@@ -348,9 +349,9 @@ TEST_F(LogWriterTest, PreallocationFillsZerosAheadOfTheRecords) {
   auto w = StartLog(1 << 20, /*preallocate_bytes=*/16384);
   env_.TakeLog();
   for (int i = 0; i < 40; ++i) {
-    ASSERT_TRUE(Append(w.get(), {std::string(1000 + 97 * i, static_cast<char>('a' + i % 26))},
-                       i % 3 == 0)
-                    .ok());
+    ASSERT_TRUE(
+        Append(w.get(), {std::string(1000 + 97 * i, static_cast<char>('a' + i % 26))}, i % 3 == 0)
+            .ok());
   }
   std::vector<std::pair<uint64_t, uint64_t>> zeroed;  // [from, to) written with zeros so far
   int record_writes = 0;

@@ -39,8 +39,11 @@ TEST(RecordTableTest, PublishMakesTheNewestVersionTheHead) {
 
 TEST(RecordTableTest, IdsAcrossChunkBoundariesAreIndependent) {
   RecordTable table;
-  const CubeId ids[] = {1, RecordTable::kChunkSize - 1, RecordTable::kChunkSize,
-                        RecordTable::kChunkSize + 1, 5 * RecordTable::kChunkSize + 3,
+  const CubeId ids[] = {1,
+                        RecordTable::kChunkSize - 1,
+                        RecordTable::kChunkSize,
+                        RecordTable::kChunkSize + 1,
+                        5 * RecordTable::kChunkSize + 3,
                         RecordTable::kMaxId};
   for (CubeId id : ids) table.Publish(MakeVersion(id, 1).release());
   for (CubeId id : ids) {
@@ -55,7 +58,8 @@ TEST(RecordTableTest, InsertOrdersAChainWhateverTheArrivalOrder) {
   RecordTable table;
   for (uint32_t n : {3u, 1u, 4u, 2u}) ASSERT_TRUE(table.Insert(MakeVersion(9, n)).ok());
   uint32_t expected = 4;
-  for (const Version* v = table.Head(9); v != nullptr; v = v->prev) EXPECT_EQ(v->number, expected--);
+  for (const Version* v = table.Head(9); v != nullptr; v = v->prev)
+    EXPECT_EQ(v->number, expected--);
   EXPECT_EQ(expected, 0u);
   EXPECT_EQ(table.versions(), 4u);
   EXPECT_EQ(table.cubes(), 1u);

@@ -36,7 +36,8 @@ std::string Date(Timestamp t) {
   std::time_t secs = static_cast<std::time_t>(t / 1000000);
   char buf[48];
   size_t n = std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", std::gmtime(&secs));
-  if (t % 1000000 != 0) std::snprintf(buf + n, sizeof(buf) - n, ".%06lld", (long long)(t % 1000000));
+  if (t % 1000000 != 0)
+    std::snprintf(buf + n, sizeof(buf) - n, ".%06lld", (long long)(t % 1000000));
   return buf;
 }
 
@@ -127,8 +128,8 @@ int main(int argc, char** argv) {
     Check(id.status(), "put fact");
     return *id;
   };
-  const CubeId drink = fact("Alice drinks green tea in the morning", Utc(2023, 5, 8),
-                            turn_ids.ops[0].id);
+  const CubeId drink =
+      fact("Alice drinks green tea in the morning", Utc(2023, 5, 8), turn_ids.ops[0].id);
   const CubeId home = fact("Alice lives in Paris", Utc(2023, 5, 12), turn_ids.ops[2].id);
   const CubeId visit = fact("Ana visits Alice in June", Utc(2023, 5, 20), turn_ids.ops[4].id);
   std::printf("Derived facts: drink=%llu home=%llu visit=%llu\n\n",
@@ -203,7 +204,7 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(stats.versions),
               static_cast<unsigned long long>(stats.spaces),
               stats.io_uring ? "io_uring" : "pwrite+fdatasync");
-  std::printf("Inspect it with: loci history %s %llu --json\n", dir.c_str(),
-              static_cast<unsigned long long>(drink));
+  std::printf("Inspect it with: build/release/tools/loci/loci history %s %llu --json\n",
+              dir.c_str(), static_cast<unsigned long long>(drink));
   return 0;
 }

@@ -74,8 +74,8 @@ struct IoOp {
   enum class Kind { kWrite, kSync };
   Kind kind;
   WritableFile* file;
-  uint64_t offset = 0;        // kWrite only
-  std::string_view data;      // kWrite only
+  uint64_t offset = 0;    // kWrite only
+  std::string_view data;  // kWrite only
 };
 
 // Submits chains of linked operations: each starts only after the previous one completed
@@ -99,9 +99,9 @@ class FileLock {
 class Env {
  public:
   enum class OpenMode {
-    kCreateNew,       // fail with IOError if the file exists
-    kOpenExisting,    // fail with NotFound if it does not
-    kCreateOrOpen,    // either; existing contents are kept
+    kCreateNew,     // fail with IOError if the file exists
+    kOpenExisting,  // fail with NotFound if it does not
+    kCreateOrOpen,  // either; existing contents are kept
   };
 
   virtual ~Env() = default;

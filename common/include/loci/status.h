@@ -25,8 +25,8 @@ class [[nodiscard]] Status {
     kNotSupported = 3,
     kInvalidArgument = 4,
     kIOError = 5,
-    kBusy = 6,       // the resource (e.g. the LOCK file) is held by someone else
-    kPoisoned = 7,   // an earlier fsync failed: the instance refuses further writes
+    kBusy = 6,      // the resource (e.g. the LOCK file) is held by someone else
+    kPoisoned = 7,  // an earlier fsync failed: the instance refuses further writes
   };
 
   Status() noexcept = default;
@@ -85,7 +85,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
     assert(!status_.ok() && "a Result built from a Status must carry an error");
   }

@@ -55,15 +55,15 @@ struct NamedVector {
 
 // A new cube, as given to Put.
 struct CubeDraft {
-  std::string space;                   // required, non-empty
+  std::string space;  // required, non-empty
   uint16_t kind = kPlaintext;
   CubeState state = CubeState::kActive;  // kActive or kArchived
-  std::string payload;                 // at most Options::max_payload_bytes
-  std::vector<NamedVector> vectors;    // at most one per field
-  std::vector<Attr> attrs;             // keys unique
-  std::string source;                  // provenance: message id, file, URL...
-  std::vector<CubeId> parents;         // cubes this one was derived from
-  std::string agent;                   // who wrote it
+  std::string payload;                   // at most Options::max_payload_bytes
+  std::vector<NamedVector> vectors;      // at most one per field
+  std::vector<Attr> attrs;               // keys unique
+  std::string source;                    // provenance: message id, file, URL...
+  std::vector<CubeId> parents;           // cubes this one was derived from
+  std::string agent;                     // who wrote it
   float importance = 0.0f;
   float trust = 1.0f;
   std::optional<Timestamp> valid_from;  // default: the commit time
@@ -74,12 +74,12 @@ struct CubeDraft {
 // Changes an Update applies to the latest version; unset fields are inherited.
 struct CubePatch {
   std::optional<uint16_t> kind;
-  std::optional<CubeState> state;      // kActive or kArchived (use Retire to retire)
+  std::optional<CubeState> state;  // kActive or kArchived (use Retire to retire)
   std::optional<std::string> payload;
-  std::vector<NamedVector> set_vectors;        // replaces or adds these fields
-  std::vector<std::string> remove_vectors;     // drops these fields
-  std::vector<Attr> set_attrs;                 // replaces or adds these keys
-  std::vector<std::string> remove_attrs;       // drops these keys
+  std::vector<NamedVector> set_vectors;     // replaces or adds these fields
+  std::vector<std::string> remove_vectors;  // drops these fields
+  std::vector<Attr> set_attrs;              // replaces or adds these keys
+  std::vector<std::string> remove_attrs;    // drops these keys
   std::optional<std::string> source;
   std::optional<std::vector<CubeId>> parents;
   std::optional<std::string> agent;
@@ -99,11 +99,11 @@ struct MemCube {
   CubeState state = CubeState::kActive;
   Timestamp valid_from = 0;
   Timestamp valid_to = kForever;
-  Timestamp tx_from = 0;         // commit time of this version
-  Timestamp tx_to = kForever;    // commit time of the first later version overriding part of
-                                 // this one's valid interval
-  std::string payload;           // empty unless ReadOptions::fill_payload
-  uint64_t payload_size = 0;     // always set
+  Timestamp tx_from = 0;             // commit time of this version
+  Timestamp tx_to = kForever;        // commit time of the first later version overriding part of
+                                     // this one's valid interval
+  std::string payload;               // empty unless ReadOptions::fill_payload
+  uint64_t payload_size = 0;         // always set
   std::vector<NamedVector> vectors;  // empty unless ReadOptions::fill_vectors
   std::vector<Attr> attrs;
   std::string source;

@@ -43,23 +43,23 @@ struct VectorFieldInfo {
 };
 
 struct DbStats {
-  uint64_t cubes = 0;            // ids ever assigned and not purged
-  uint64_t versions = 0;         // committed versions held
+  uint64_t cubes = 0;     // ids ever assigned and not purged
+  uint64_t versions = 0;  // committed versions held
   uint64_t spaces = 0;
-  uint64_t last_lsn = 0;         // last committed WAL record
-  uint64_t checkpoint_lsn = 0;   // LSN covered by the latest checkpoint
+  uint64_t last_lsn = 0;        // last committed WAL record
+  uint64_t checkpoint_lsn = 0;  // LSN covered by the latest checkpoint
   uint64_t wal_segments = 0;
-  uint64_t wal_bytes = 0;        // WAL bytes after the latest checkpoint
+  uint64_t wal_bytes = 0;  // WAL bytes after the latest checkpoint
   uint64_t arena_generations = 0;
   uint64_t arena_bytes = 0;
   uint64_t checkpoint_files = 0;
-  uint64_t group_commits = 0;    // WAL writes since open (each may carry several batches)
+  uint64_t group_commits = 0;  // WAL writes since open (each may carry several batches)
   uint64_t batches_committed = 0;
   Timestamp clock_high_water = 0;  // highest commit time issued
-  bool io_uring = false;          // WAL submissions go through io_uring
-  bool poisoned = false;          // an fsync failed: the instance refuses writes
+  bool io_uring = false;           // WAL submissions go through io_uring
+  bool poisoned = false;           // an fsync failed: the instance refuses writes
   bool read_only = false;
-  std::string recovery;           // what the last recovery dropped (a torn tail) or stopped at
+  std::string recovery;  // what the last recovery dropped (a torn tail) or stopped at
   std::vector<VectorFieldInfo> vector_fields;
 };
 
@@ -67,7 +67,7 @@ struct DbStats {
 struct IntegrityReport {
   uint64_t cubes = 0;
   uint64_t versions = 0;
-  uint64_t blobs = 0;        // payload and vector blobs read and checksummed
+  uint64_t blobs = 0;  // payload and vector blobs read and checksummed
   uint64_t blob_bytes = 0;
   std::vector<std::string> problems;  // one line each, naming file and offset
 };
@@ -119,8 +119,7 @@ class Db {
 
   // Every version of `id` committed at or before the read point (as_of / snapshot), oldest
   // first, with tx_to as seen at that point. NotFound if there is none.
-  virtual Status History(const ReadOptions& options, CubeId id,
-                         std::vector<MemCube>* versions) = 0;
+  virtual Status History(const ReadOptions& options, CubeId id, std::vector<MemCube>* versions) = 0;
 
   // A consistent read point at the current time.
   virtual std::shared_ptr<const Snapshot> GetSnapshot() = 0;
