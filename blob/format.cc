@@ -2,10 +2,10 @@
 
 #include "blob/format.h"
 
-#include <charconv>
 #include <cstring>
 
 #include "common/coding.h"
+#include "common/file_names.h"
 #include "common/hash.h"
 
 namespace loci::blob {
@@ -93,21 +93,16 @@ Status DecodeGenerationHeader(std::string_view block, const std::string& file, D
 }
 
 std::string GenerationFileName(uint32_t generation) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "arena-%08u.blob", generation);
-  return buf;
+  return NumberedFileName("arena-", generation, ".blob");
 }
 
 bool ParseGenerationFileName(std::string_view name, uint32_t* generation) {
-  constexpr std::string_view kPrefix = "arena-", kSuffix = ".blob";
-  if (name.size() <= kPrefix.size() + kSuffix.size() || !name.starts_with(kPrefix) ||
-      !name.ends_with(kSuffix)) {
+  uint64_t n;
+  if (!ParseNumberedFileName(name, "arena-", ".blob", &n) || n == 0 || n > UINT32_MAX) {
     return false;
   }
-  std::string_view digits =
-      name.substr(kPrefix.size(), name.size() - kPrefix.size() - kSuffix.size());
-  auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), *generation);
-  return ec == std::errc() && ptr == digits.data() + digits.size() && *generation != 0;
+  *generation = static_cast<uint32_t>(n);
+  return true;
 }
 
 }  // namespace loci::blob

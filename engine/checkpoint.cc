@@ -2,10 +2,10 @@
 
 #include "engine/checkpoint.h"
 
-#include <charconv>
 #include <cstring>
 
 #include "common/coding.h"
+#include "common/file_names.h"
 #include "common/hash.h"
 #include "engine/record_codec.h"
 
@@ -27,21 +27,11 @@ uint64_t EntrySeed(uint64_t file_number, uint64_t offset) {
 }  // namespace
 
 std::string CheckpointFileName(uint64_t file_number) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "ckpt-%08llu.ckpt", static_cast<unsigned long long>(file_number));
-  return buf;
+  return NumberedFileName("ckpt-", file_number, ".ckpt");
 }
 
 bool ParseCheckpointFileName(std::string_view name, uint64_t* file_number) {
-  constexpr std::string_view kPrefix = "ckpt-", kSuffix = ".ckpt";
-  if (name.size() <= kPrefix.size() + kSuffix.size() || !name.starts_with(kPrefix) ||
-      !name.ends_with(kSuffix)) {
-    return false;
-  }
-  std::string_view digits =
-      name.substr(kPrefix.size(), name.size() - kPrefix.size() - kSuffix.size());
-  auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), *file_number);
-  return ec == std::errc() && ptr == digits.data() + digits.size();
+  return ParseNumberedFileName(name, "ckpt-", ".ckpt", file_number);
 }
 
 CheckpointWriter::CheckpointWriter(Env* env, std::string path, const DbUuid& uuid,

@@ -100,23 +100,29 @@ Status DbImpl::FillCube(const Version& v, Timestamp tx_to, const Catalog& catalo
   return Status::OK();
 }
 
-Status DbImpl::Get(const ReadOptions& options, CubeId id, MemCube* cube) {
-  gc::EpochDomain::Guard guard = epochs_.Pin();
-  const Catalog* catalog = LoadCatalog();
-  const SpaceDef* only_space = nullptr;
+Status DbImpl::FindChain(const ReadOptions& options, CubeId id, const Catalog* catalog,
+                         const Version** head) const {
+  const Version* h = table_.Head(id);
   if (options.space) {
-    only_space = catalog->FindSpace(*options.space);
+    const SpaceDef* only_space = catalog->FindSpace(*options.space);
     if (only_space == nullptr) {
       return Status::InvalidArgument("unknown space '" + *options.space + "'");
     }
+    // Another space's cube is reported exactly like a missing one: reads never cross spaces.
+    if (h != nullptr && h->space_id != only_space->id) h = nullptr;
   }
+  if (h == nullptr) return Status::NotFound(CubeName(id) + " does not exist");
+  *head = h;
+  return Status::OK();
+}
+
+Status DbImpl::Get(const ReadOptions& options, CubeId id, MemCube* cube) {
+  gc::EpochDomain::Guard guard = epochs_.Pin();
+  const Catalog* catalog = LoadCatalog();
+  const Version* head;
+  LOCI_RETURN_IF_ERROR(FindChain(options, id, catalog, &head));
   Timestamp read_time;
   const query::ReadPoint p = ReadPointFor(options, &read_time);
-  const Version* head = table_.Head(id);
-  // Another space's cube is reported exactly like a missing one: reads never cross spaces.
-  if (head == nullptr || (only_space != nullptr && head->space_id != only_space->id)) {
-    return Status::NotFound(CubeName(id) + " does not exist");
-  }
   const Version* seen = head;
   while (seen != nullptr && !query::Candidate(seen->times(), p)) seen = seen->prev;
   if (seen == nullptr) {
@@ -143,19 +149,10 @@ Status DbImpl::History(const ReadOptions& options, CubeId id, std::vector<MemCub
   versions->clear();
   gc::EpochDomain::Guard guard = epochs_.Pin();
   const Catalog* catalog = LoadCatalog();
-  const SpaceDef* only_space = nullptr;
-  if (options.space) {
-    only_space = catalog->FindSpace(*options.space);
-    if (only_space == nullptr) {
-      return Status::InvalidArgument("unknown space '" + *options.space + "'");
-    }
-  }
+  const Version* head;
+  LOCI_RETURN_IF_ERROR(FindChain(options, id, catalog, &head));
   Timestamp read_time;
   const query::ReadPoint p = ReadPointFor(options, &read_time);
-  const Version* head = table_.Head(id);
-  if (head == nullptr || (only_space != nullptr && head->space_id != only_space->id)) {
-    return Status::NotFound(CubeName(id) + " does not exist");
-  }
   std::vector<const Version*> chain;  // committed by the read point, newest first
   for (const Version* v = head; v != nullptr; v = v->prev) {
     if (query::CommittedBy(v->times(), p.as_of)) chain.push_back(v);

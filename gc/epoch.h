@@ -44,8 +44,8 @@
 #include <memory>
 #include <type_traits>
 
+#include "common/mutex.h"
 #include "common/thread_annotations.h"
-#include "gc/mutex.h"
 
 namespace loci::gc {
 

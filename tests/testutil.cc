@@ -3,10 +3,19 @@
 #include "tests/testutil.h"
 
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <stdexcept>
 
 namespace loci::test {
+
+int64_t Utc(int year, int month, int day) {
+  std::tm tm{};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  return static_cast<int64_t>(timegm(&tm)) * 1000000;
+}
 
 TempDir::TempDir() {
   const char* base = std::getenv("TMPDIR");

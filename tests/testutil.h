@@ -3,9 +3,13 @@
 #ifndef LOCI_TESTS_TESTUTIL_H_
 #define LOCI_TESTS_TESTUTIL_H_
 
+#include <cstdint>
 #include <string>
 
 namespace loci::test {
+
+// Microseconds since the epoch of midnight UTC on a calendar date.
+int64_t Utc(int year, int month, int day);
 
 // A fresh, empty directory under $TMPDIR (or /tmp), removed with its contents on destruction.
 class TempDir {

@@ -2,10 +2,10 @@
 
 #include "wal/format.h"
 
-#include <charconv>
 #include <cstring>
 
 #include "common/coding.h"
+#include "common/file_names.h"
 #include "common/hash.h"
 
 namespace loci::wal {
@@ -121,21 +121,11 @@ ParseResult ParseRecord(std::string_view input, uint64_t seed, RecordHeader* hea
 }
 
 std::string SegmentFileName(uint64_t segment_no) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "wal-%08llu.log", static_cast<unsigned long long>(segment_no));
-  return buf;
+  return NumberedFileName("wal-", segment_no, ".log");
 }
 
 bool ParseSegmentFileName(std::string_view name, uint64_t* segment_no) {
-  constexpr std::string_view kPrefix = "wal-", kSuffix = ".log";
-  if (name.size() <= kPrefix.size() + kSuffix.size() || !name.starts_with(kPrefix) ||
-      !name.ends_with(kSuffix)) {
-    return false;
-  }
-  std::string_view digits =
-      name.substr(kPrefix.size(), name.size() - kPrefix.size() - kSuffix.size());
-  auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), *segment_no);
-  return ec == std::errc() && ptr == digits.data() + digits.size();
+  return ParseNumberedFileName(name, "wal-", ".log", segment_no);
 }
 
 }  // namespace loci::wal

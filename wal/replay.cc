@@ -15,7 +15,9 @@ namespace {
 // The largest segment file replay will read: a full segment plus one maximal record.
 constexpr uint64_t kMaxSegmentFileBytes = (4ull << 30) + kMaxRecordPayload;
 
-Status ReadWholeFile(Env* env, const std::string& path, std::string* contents) {
+}  // namespace
+
+Status ReadSegmentFile(Env* env, const std::string& path, std::string* contents) {
   std::unique_ptr<RandomAccessFile> file;
   LOCI_RETURN_IF_ERROR(env->NewRandomAccessFile(path, &file));
   Result<uint64_t> size = file->Size();
@@ -30,6 +32,8 @@ Status ReadWholeFile(Env* env, const std::string& path, std::string* contents) {
   }
   return Status::OK();
 }
+
+namespace {
 
 std::string At(const std::string& file, uint64_t offset) {
   return file + " at offset " + std::to_string(offset);
@@ -99,7 +103,7 @@ Status ReplayWal(Env* env, const std::string& dir, const DbUuid& db_uuid,
                                 ": WAL segment missing (found " + SegmentFileName(segment_no) +
                                 " after it)");
     }
-    LOCI_RETURN_IF_ERROR(ReadWholeFile(env, file, &image));
+    LOCI_RETURN_IF_ERROR(ReadSegmentFile(env, file, &image));
 
     SegmentScan scan;
     Status header_status = ScanSegment(image, file, &scan);

@@ -64,6 +64,10 @@ using BatchHandler = std::function<Status(Lsn lsn, std::string_view payload)>;
 Status ReplayWal(Env* env, const std::string& dir, const DbUuid& db_uuid,
                  const ReplayOptions& options, const BatchHandler& handler, ReplayResult* result);
 
+// Reads a whole segment file. Corruption if it is larger than any segment can be (so garbage
+// cannot make recovery allocate without bound).
+Status ReadSegmentFile(Env* env, const std::string& path, std::string* contents);
+
 // Lists the segment numbers in `dir`, ascending.
 Status ListSegments(Env* env, const std::string& dir, std::vector<uint64_t>* segments);
 

@@ -72,7 +72,6 @@ TEST(ValueParseTest, KindsStatesMetrics) {
   EXPECT_EQ(*ParseWritableState("archived"), CubeState::kArchived);
   EXPECT_FALSE(ParseWritableState("retired").ok());
   EXPECT_EQ(*ParseMetric("l2"), Metric::kL2);
-  EXPECT_STREQ(MetricName(Metric::kInnerProduct), "ip");
   EXPECT_FALSE(ParseMetric("L2").ok());
 }
 

@@ -15,17 +15,12 @@
 
 #include "loci/db.h"
 #include "loci/env.h"
+#include "tests/testutil.h"
 
 namespace loci {
 namespace {
 
-Timestamp Utc(int year, int month, int day) {
-  std::tm tm{};
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  return static_cast<Timestamp>(timegm(&tm)) * 1000000;
-}
+using test::Utc;
 
 // Valid times the operations choose from (all long before any commit time).
 const std::vector<Timestamp>& ValidTimes() {

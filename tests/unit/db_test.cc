@@ -21,14 +21,7 @@
 namespace loci {
 namespace {
 
-// Microseconds since the epoch of a UTC calendar date.
-Timestamp Utc(int year, int month, int day) {
-  std::tm tm{};
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  return static_cast<Timestamp>(timegm(&tm)) * 1000000;
-}
+using test::Utc;
 
 class DbTest : public testing::Test {
  protected:

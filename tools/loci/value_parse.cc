@@ -6,6 +6,8 @@
 #include <cmath>
 #include <limits>
 
+#include "index/vector_field.h"
+
 namespace loci::cli {
 
 namespace {
@@ -154,22 +156,8 @@ Result<CubeState> ParseWritableState(std::string_view text) {
 }
 
 Result<Metric> ParseMetric(std::string_view text) {
-  if (text == "cosine") return Metric::kCosine;
-  if (text == "ip") return Metric::kInnerProduct;
-  if (text == "l2") return Metric::kL2;
+  if (std::optional<Metric> m = index::ParseMetric(text)) return *m;
   return Invalid("metric", text, "expected cosine, ip or l2");
-}
-
-const char* MetricName(Metric metric) {
-  switch (metric) {
-    case Metric::kCosine:
-      return "cosine";
-    case Metric::kInnerProduct:
-      return "ip";
-    case Metric::kL2:
-      return "l2";
-  }
-  return "unknown";
 }
 
 std::string FormatFloat(float value) {

@@ -38,9 +38,9 @@ std::string KindName(uint16_t kind);
 // "active" or "archived" (retiring is its own command).
 Result<CubeState> ParseWritableState(std::string_view text);
 
-// "cosine", "ip" or "l2".
+// "cosine", "ip" or "l2" (the names index::ParseMetric knows); names come from
+// index::MetricName.
 Result<Metric> ParseMetric(std::string_view text);
-const char* MetricName(Metric metric);
 
 // The shortest decimal text that reads back as `value` ("0.1" for 0.1f, "nan", "inf").
 std::string FormatFloat(float value);

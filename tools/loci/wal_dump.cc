@@ -15,6 +15,7 @@
 
 #include "engine/record_codec.h"
 #include "engine/superblock.h"
+#include "index/vector_field.h"
 #include "loci/env.h"
 #include "tools/loci/cli_support.h"
 #include "tools/loci/commands.h"
@@ -32,7 +33,6 @@ namespace {
 constexpr char kSuperblockFile[] = "SUPERBLOCK";
 constexpr char kLockFile[] = "LOCK";
 // Largest segment file read: a full segment of the largest configured size plus one record.
-constexpr uint64_t kMaxSegmentFileBytes = (4ull << 30) + wal::kMaxRecordPayload;
 
 struct WalDumpArgs {
   std::string dir;
@@ -46,20 +46,6 @@ struct Findings {
     damage.push_back(std::move(what));
   }
 };
-
-Status ReadWholeFile(Env* env, const std::string& path, std::string* contents) {
-  std::unique_ptr<RandomAccessFile> file;
-  LOCI_RETURN_IF_ERROR(env->NewRandomAccessFile(path, &file));
-  Result<uint64_t> size = file->Size();
-  if (!size.ok()) return size.status();
-  if (*size > kMaxSegmentFileBytes) {
-    return Status::Corruption(path + ": " + std::to_string(*size) +
-                              " bytes, larger than any WAL segment can be");
-  }
-  LOCI_RETURN_IF_ERROR(file->Read(0, *size, contents));
-  if (contents->size() != *size) return Status::IOError(path + ": short read");
-  return Status::OK();
-}
 
 bool AllZeroAfterHeader(std::string_view image) {
   if (image.size() <= wal::kSegmentHeaderBlock) return true;
@@ -108,7 +94,7 @@ std::string BatchSummary(const engine::BatchContents& b, SpaceNames* spaces) {
     for (size_t i = 0; i < b.fields.size(); ++i) {
       const engine::FieldEntry& f = b.fields[i];
       out += (i ? ", " : "") + spaces->Name(f.space_id) + "/" + f.field.name + " dim " +
-             std::to_string(f.field.dim) + " " + MetricName(f.field.metric);
+             std::to_string(f.field.dim) + " " + index::MetricName(f.field.metric);
     }
     out += "]";
   }
@@ -135,7 +121,7 @@ std::optional<Chain> DumpSegment(Env* env, const std::string& dir, uint64_t segm
   const std::string name = wal::SegmentFileName(segment_no);
   const std::string file = dir + "/" + name;
   std::string image;
-  Status s = ReadWholeFile(env, file, &image);
+  Status s = wal::ReadSegmentFile(env, file, &image);
   if (!s.ok()) {
     findings->Add(s.ToString());
     return std::nullopt;
