@@ -16,10 +16,10 @@ const Version* GroupState::Latest(CubeId id) const {
   return it != pending_.end() ? it->second : latest_(id);
 }
 
-void GroupState::Accept(ResolvedBatch* batch, CubeId next_id) {
+void GroupState::Accept(ResolvedBatch* batch) {
   if (batch->catalog) changed_catalog_ = std::make_unique<Catalog>(*batch->catalog);
   for (const auto& v : batch->versions) pending_[v->id] = v.get();
-  next_id_ = next_id;
+  next_id_ = batch->next_id;
 }
 
 namespace {
@@ -27,7 +27,7 @@ namespace {
 // Resolution of one batch: a private view over the group state that is merged only on success.
 class Resolver {
  public:
-  Resolver(GroupState* state, Timestamp commit_time, ResolvedBatch* out)
+  Resolver(const GroupState* state, Timestamp commit_time, ResolvedBatch* out)
       : state_(state), commit_time_(commit_time), out_(out), next_id_(state->next_id()) {}
 
   Status Put(const CubeDraft& d, const OpBlobs& blobs);
@@ -54,7 +54,7 @@ class Resolver {
   Status LatestLive(CubeId id, const Version** v) const;
   Status Finish(std::unique_ptr<Version> v);
 
-  GroupState* const state_;
+  const GroupState* const state_;
   const Timestamp commit_time_;
   ResolvedBatch* const out_;
   CubeId next_id_;
@@ -254,7 +254,7 @@ Status ResolveBatch(const WriteBatch& batch, std::span<const OpBlobs> blobs, Tim
       return batch.size() == 1 ? s : s.WithContext("operation " + std::to_string(i));
     }
   }
-  state->Accept(out, r.next_id());
+  out->next_id = r.next_id();
   return Status::OK();
 }
 

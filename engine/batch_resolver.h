@@ -40,6 +40,7 @@ struct ResolvedBatch {
   std::vector<std::unique_ptr<Version>> versions;
   std::vector<WriteResult::OpResult> results;  // one per operation
   std::unique_ptr<Catalog> catalog;            // the catalog after this batch, if it changed it
+  CubeId next_id = 0;                          // the id allocator after this batch
 };
 
 // What the batches resolved so far in this group changed, over what earlier groups (committed
@@ -59,8 +60,9 @@ class GroupState {
   // The catalog to publish after the group, or nullptr if unchanged.
   std::unique_ptr<Catalog> TakeChangedCatalog() { return std::move(changed_catalog_); }
 
-  // Makes a successfully resolved batch visible to the batches after it.
-  void Accept(ResolvedBatch* batch, CubeId next_id);
+  // Makes a resolved batch visible to the batches after it (a batch the caller then rejects is
+  // simply not accepted).
+  void Accept(ResolvedBatch* batch);
 
  private:
   const Catalog* const base_catalog_;
@@ -70,9 +72,10 @@ class GroupState {
   CubeId next_id_;
 };
 
-// Resolves `batch` (already validated by ValidateBatch) with commit time `commit_time`.
-// blobs[i] belongs to batch.ops()[i]. On success fills *out and calls state->Accept; on failure
-// returns InvalidArgument or NotFound naming the operation, and leaves `state` as it was.
+// Resolves `batch` (already validated by ValidateBatch) with commit time `commit_time` against
+// `state`, which it does not change: on success fills *out, which the caller passes to
+// state->Accept if it keeps the batch; on failure returns InvalidArgument or NotFound naming the
+// operation.
 Status ResolveBatch(const WriteBatch& batch, std::span<const OpBlobs> blobs, Timestamp commit_time,
                     GroupState* state, ResolvedBatch* out);
 

@@ -164,8 +164,17 @@ void DbImpl::PrepareGroup(std::span<wal::CommitQueue::Writer* const> group, Grou
     if (!w->status.ok()) continue;
     std::vector<const Version*> versions;
     for (const auto& v : batch.versions) versions.push_back(v.get());
-    payloads.emplace_back();
-    EncodeBatch(batch.commit_time, batch.spaces, batch.fields, versions, &payloads.back());
+    std::string payload;
+    EncodeBatch(batch.commit_time, batch.spaces, batch.fields, versions, &payload);
+    if (payload.size() > wal::kMaxRecordPayload) {
+      // One batch is one WAL record, which recovery would refuse past this size.
+      w->status = Status::InvalidArgument("batch of " + std::to_string(pending->batch->size()) +
+                                          " operations is too large (" +
+                                          std::to_string(payload.size()) + " bytes of records)");
+      continue;
+    }
+    state.Accept(&batch);
+    payloads.push_back(std::move(payload));
     bytes += wal::RecordSpan(payloads.back().size());
     for (const OpBlobs& op : pending->blobs) {
       arena_->AddFileFor(op.payload, &sync_first);
