@@ -18,10 +18,10 @@ BlobArena::BlobArena(Env* env, std::string dir, ArenaOptions options)
     : env_(env),
       dir_(std::move(dir)),
       options_(options),
-      generations_(new std::atomic<Generation*>[kMaxGenerations]),
+      generations_(std::make_unique<std::atomic<Generation*>[]>(kMaxGenerations)),
       filler_(std::make_unique<ZeroFiller>(options.read_only ? 0 : options.preallocate_bytes,
-                                           options.generation_bytes)) {
-  for (uint32_t i = 0; i < kMaxGenerations; ++i) generations_[i].store(nullptr);
+                                           options.generation_bytes,
+                                           !options.preallocate_inline)) {
 }
 
 BlobArena::~BlobArena() {

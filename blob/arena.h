@@ -32,6 +32,8 @@ struct ArenaOptions {
   // A background thread keeps synced zeros ahead of appends, in steps growing up to this size,
   // so a sync writes only the new blobs (see ZeroFiller); 0 disables.
   uint64_t preallocate_bytes = 8ull << 20;
+  // Preallocate on the calling thread instead of a background one (deterministic I/O).
+  bool preallocate_inline = false;
   bool read_only = false;
 };
 

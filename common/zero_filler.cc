@@ -12,8 +12,9 @@ constexpr uint64_t kMinStep = 64 << 10;
 constexpr size_t kWriteChunk = 1 << 20;
 }  // namespace
 
-ZeroFiller::ZeroFiller(uint64_t max_step, uint64_t limit) : max_step_(max_step), limit_(limit) {
-  if (max_step_ > 0) thread_ = std::thread([this] { Run(); });
+ZeroFiller::ZeroFiller(uint64_t max_step, uint64_t limit, bool background)
+    : max_step_(max_step), limit_(limit), background_(background) {
+  if (max_step_ > 0 && background_) thread_ = std::thread([this] { Run(); });
 }
 
 ZeroFiller::~ZeroFiller() {
@@ -45,34 +46,42 @@ Status ZeroFiller::Reserve(uint64_t end) {
     wanted_to_ = std::max(end, std::min(end + step, limit_));
     cv_.notify_all();
   }
+  if (!background_) {
+    if (wanted_to_ > filled_to_) FillLocked(lock);
+    return error_;
+  }
   cv_.wait(lock, [&] { return end <= filled_to_ || !error_.ok(); });
   return error_;
 }
 
+void ZeroFiller::FillLocked(std::unique_lock<std::mutex>& lock) {
+  static const std::string kZeros(kWriteChunk, '\0');
+  WritableFile* file = file_;
+  const uint64_t from = filled_to_, to = wanted_to_;
+  busy_ = true;
+  lock.unlock();
+  Status s;
+  for (uint64_t at = from; s.ok() && at < to; at += kWriteChunk) {
+    s = file->Write(at,
+                    std::string_view(kZeros).substr(0, std::min<uint64_t>(kWriteChunk, to - at)));
+  }
+  if (s.ok()) s = file->Sync();
+  lock.lock();
+  busy_ = false;
+  if (s.ok()) {
+    filled_to_ = std::max(filled_to_, to);
+  } else {
+    error_ = s.WithContext("filling " + file->path() + " with zeros ahead of appends");
+  }
+  cv_.notify_all();
+}
+
 void ZeroFiller::Run() {
-  const std::string zeros(kWriteChunk, '\0');
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     cv_.wait(lock, [&] { return stop_ || (error_.ok() && wanted_to_ > filled_to_); });
     if (stop_) return;
-    WritableFile* file = file_;
-    const uint64_t from = filled_to_, to = wanted_to_;
-    busy_ = true;
-    lock.unlock();
-    Status s;
-    for (uint64_t at = from; s.ok() && at < to; at += kWriteChunk) {
-      s = file->Write(at,
-                      std::string_view(zeros).substr(0, std::min<uint64_t>(kWriteChunk, to - at)));
-    }
-    if (s.ok()) s = file->Sync();
-    lock.lock();
-    busy_ = false;
-    if (s.ok()) {
-      filled_to_ = std::max(filled_to_, to);
-    } else {
-      error_ = s.WithContext("filling " + file->path() + " with zeros ahead of appends");
-    }
-    cv_.notify_all();
+    FillLocked(lock);
   }
 }
 

@@ -25,8 +25,9 @@ class ZeroFiller {
  public:
   // Fills in steps that grow with the file (as much again as it holds), from 64 KiB up to
   // `max_step` bytes, never past `limit` bytes of a file. max_step 0 disables filling:
-  // Reserve then always succeeds at once.
-  ZeroFiller(uint64_t max_step, uint64_t limit);
+  // Reserve then always succeeds at once. Without `background`, Reserve fills on the calling
+  // thread instead (deterministic I/O, for simulation tests).
+  ZeroFiller(uint64_t max_step, uint64_t limit, bool background = true);
   // Waits for the background thread to finish its current step.
   ~ZeroFiller();
   ZeroFiller(const ZeroFiller&) = delete;
@@ -44,9 +45,13 @@ class ZeroFiller {
 
  private:
   void Run();
+  // Writes and syncs zeros over [filled_to_, wanted_to_). Called with mu_ held via `lock`,
+  // which it releases while writing.
+  void FillLocked(std::unique_lock<std::mutex>& lock);
 
   const uint64_t max_step_;
   const uint64_t limit_;
+  const bool background_;
 
   std::mutex mu_;
   std::condition_variable cv_;

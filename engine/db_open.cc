@@ -55,6 +55,7 @@ wal::LogWriterOptions LogOptions(const Options& o, const Superblock& sb) {
   w.db_uuid = sb.db_uuid;
   w.segment_bytes = o.wal_segment_bytes;
   w.preallocate_bytes = std::min<uint64_t>(1ull << 20, o.wal_segment_bytes);
+  w.preallocate_inline = o.deterministic_io;
   return w;
 }
 
@@ -114,7 +115,8 @@ Status DbImpl::CreateDatabase() {
     if (!ours) continue;
     uint64_t size = 0;
     LOCI_RETURN_IF_ERROR(env_->GetFileSize(dir_ + "/" + name, &size));
-    if (size > wal::kSegmentHeaderBlock) {
+    // A temporary superblock was never installed, so no database ever used these files.
+    if (name != "SUPERBLOCK.tmp" && size > wal::kSegmentHeaderBlock) {
       return Status::Corruption(dir_ + "/" + name +
                                 ": Loci data file in a directory without SUPERBLOCK; refusing to "
                                 "create a database over it");
@@ -158,6 +160,7 @@ Status DbImpl::Recover() {
   arena_options.db_uuid = sb.db_uuid;
   arena_options.generation_bytes = options_.arena_generation_bytes;
   arena_options.preallocate_bytes = std::min<uint64_t>(2ull << 20, options_.arena_generation_bytes);
+  arena_options.preallocate_inline = options_.deterministic_io;
   arena_options.read_only = options_.read_only;
   arena_ = std::make_unique<blob::BlobArena>(env_, dir_, arena_options);
   LOCI_RETURN_IF_ERROR(arena_->Open());

@@ -2,19 +2,22 @@
 
 #include "engine/record_table.h"
 
+#include <algorithm>
 #include <cassert>
 
 namespace loci::engine {
 
-RecordTable::RecordTable() : chunks_(new std::atomic<HeadSlot*>[kMaxChunks]) {
-  for (uint64_t i = 0; i < kMaxChunks; ++i) chunks_[i].store(nullptr, std::memory_order_relaxed);
-}
+// make_unique<T[]> value-initializes: every chunk pointer starts null.
+RecordTable::RecordTable() : chunks_(std::make_unique<std::atomic<HeadSlot*>[]>(kMaxChunks)) {}
 
 RecordTable::~RecordTable() {
-  for (uint64_t c = 0; c < kMaxChunks; ++c) {
+  // Ids are dense: nothing lives at or past end_id, so neither do chunks.
+  const CubeId end = end_id_.load(std::memory_order_relaxed);
+  for (uint64_t c = 0; c <= (end >> kChunkBits) && c < kMaxChunks; ++c) {
     HeadSlot* chunk = chunks_[c].load(std::memory_order_relaxed);
     if (chunk == nullptr) continue;
-    for (uint64_t i = 0; i < kChunkSize; ++i) {
+    const uint64_t slots = std::min<uint64_t>(kChunkSize, end - (c << kChunkBits));
+    for (uint64_t i = 0; i < slots; ++i) {
       const Version* v = chunk[i].load(std::memory_order_relaxed);
       while (v != nullptr) {
         const Version* prev = v->prev;
@@ -32,8 +35,7 @@ RecordTable::HeadSlot* RecordTable::Slot(CubeId id, bool create) {
   HeadSlot* chunk = chunks_[c].load(std::memory_order_acquire);
   if (chunk == nullptr) {
     if (!create) return nullptr;
-    chunk = new HeadSlot[kChunkSize];
-    for (uint64_t i = 0; i < kChunkSize; ++i) chunk[i].store(nullptr, std::memory_order_relaxed);
+    chunk = new HeadSlot[kChunkSize]();  // value-initialized: all null
     chunks_[c].store(chunk, std::memory_order_release);
   }
   return &chunk[id & (kChunkSize - 1)];

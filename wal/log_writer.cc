@@ -25,7 +25,7 @@ LogWriter::LogWriter(Env* env, std::string dir, LogWriterOptions options, IoQueu
       dir_(std::move(dir)),
       options_(options),
       io_(io),
-      filler_(options.preallocate_bytes, options.segment_bytes) {}
+      filler_(options.preallocate_bytes, options.segment_bytes, !options.preallocate_inline) {}
 
 LogWriter::~LogWriter() = default;
 

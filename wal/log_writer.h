@@ -36,6 +36,8 @@ struct LogWriterOptions {
   // with the file up to this size, so that a group's fdatasync writes only its records (no
   // size change, no extent conversion). 0 disables preallocation.
   uint64_t preallocate_bytes = 4ull << 20;
+  // Preallocate on the calling thread instead of a background one (deterministic I/O).
+  bool preallocate_inline = false;
 };
 
 // A prepared group: its records, where they go, and the files to sync before them.

@@ -165,6 +165,11 @@ Status ReplayWal(Env* env, const std::string& dir, const DbUuid& db_uuid,
       undecided = where + "; the segment was closed, so this data was durable";
       continue;
     }
+    if (scan.damaged_lsn_elsewhere) {
+      return fail("mid-log corruption in " + where + "; record LSN " +
+                  std::to_string(damaged_lsn) + " is intact at offset " +
+                  std::to_string(scan.damaged_lsn_offset) + " instead (misplaced data)");
+    }
     if (scan.valid_after_damage && scan.max_synced_lsn_after_damage >= damaged_lsn) {
       return fail("mid-log corruption in " + where + "; the intact record at offset " +
                   std::to_string(scan.first_valid_after_offset) + " (LSN " +

@@ -2,8 +2,9 @@
 // committed batch after a given LSN to the caller, applying the recovery policy of design.md §4:
 //
 //  - a torn tail (damage in the last segment with nothing durable after it) is dropped;
-//  - damage anywhere else — in an earlier segment, or before a record whose synced_lsn says the
-//    damaged record was already durable — is Corruption naming the file and offset;
+//  - damage anywhere else — in an earlier segment, before a record whose synced_lsn says the
+//    damaged record was already durable, or where the missing record turns up intact at another
+//    offset (misplaced data) — is Corruption naming the file and offset;
 //  - a missing segment, an LSN gap or a broken hash chain between segments is Corruption.
 
 #ifndef LOCI_WAL_REPLAY_H_

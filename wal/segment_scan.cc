@@ -27,14 +27,21 @@ const char* Describe(ParseResult r) {
 }
 
 // Looks for intact records past `from` whose LSN is above `after_lsn`: any such record means the
-// bytes at the damage were followed by later writes.
+// bytes at the damage were followed by later writes (or, with the damaged LSN itself, that the
+// record was written somewhere else).
 void LookAhead(std::string_view image, uint64_t from, Lsn after_lsn, uint64_t seed,
                SegmentScan* out) {
-  for (uint64_t q = from; q + kRecordHeaderSize <= image.size(); q += kRecordAlignment) {
+  // Every offset, not only aligned ones: misplaced data need not be aligned. This runs only
+  // once damage was found, and the header checks reject almost every offset before hashing.
+  for (uint64_t q = from; q + kRecordHeaderSize <= image.size(); ++q) {
     RecordHeader h;
     std::string_view payload;
     if (ParseRecord(image.substr(q), seed, &h, &payload) != ParseResult::kOk) continue;
     if (h.lsn <= after_lsn) continue;
+    if (h.lsn == after_lsn + 1 && !out->damaged_lsn_elsewhere) {
+      out->damaged_lsn_elsewhere = true;
+      out->damaged_lsn_offset = q;
+    }
     if (!out->valid_after_damage) {
       out->valid_after_damage = true;
       out->first_valid_after_offset = q;
@@ -77,7 +84,7 @@ Status ScanSegment(std::string_view image, const std::string& file, SegmentScan*
       out->damaged = true;
       out->damage_offset = pos;
       out->damage_reason = std::move(reason);
-      LookAhead(image, pos + kRecordAlignment, expected_lsn - 1, seed, out);
+      LookAhead(image, pos + 1, expected_lsn - 1, seed, out);
       break;
     }
     out->records.push_back(ScannedRecord{h.lsn, pos, h.type, h.checksum, payload});

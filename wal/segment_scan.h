@@ -33,11 +33,16 @@ struct SegmentScan {
   bool damaged = false;
   uint64_t damage_offset = 0;
   std::string damage_reason;
-  // Intact records found past the damage (any 8-byte aligned offset, LSN above the chain's).
+  // Intact records found past the damage (at any offset, LSN above the chain's).
   bool valid_after_damage = false;
   uint64_t first_valid_after_offset = 0;
   Lsn first_valid_after_lsn = 0;
   Lsn max_synced_lsn_after_damage = 0;  // the highest synced_lsn they claim
+  // An intact record carrying the very LSN expected at the damage, found at another offset:
+  // records are only ever written in place, so this is misplaced data (a misdirected write),
+  // never a torn one.
+  bool damaged_lsn_elsewhere = false;
+  uint64_t damaged_lsn_offset = 0;
 };
 
 // Scans `image` (a whole segment file, header block included). A header that fails

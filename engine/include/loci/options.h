@@ -77,6 +77,11 @@ struct Options {
   // Default: 256 MiB
   uint64_t checkpoint_wal_bytes = 256ull << 20;
 
+  // Do every file operation on the calling threads (no background zero-filling ahead of
+  // appends), so that a seeded simulation of the file system replays exactly. For tests.
+  // Default: false
+  bool deterministic_io = false;
+
   // Largest group-commit batch, in WAL bytes. A small leading batch caps the group at its own
   // size plus 128 KiB, so small writes are not slowed by large ones.
   // Default: 1 MiB
