@@ -11,7 +11,8 @@ struct BlobArena::Generation {
   std::string path;
   std::unique_ptr<WritableFile> file;  // null when read-only
   std::unique_ptr<MappedRegion> region;
-  std::mutex map_mu;  // serializes Extend
+  std::mutex map_mu;                  // serializes Extend
+  std::atomic<bool> unsynced{false};  // appended to since the last TakeUnsyncedFiles
 };
 
 BlobArena::BlobArena(Env* env, std::string dir, ArenaOptions options)
@@ -20,8 +21,7 @@ BlobArena::BlobArena(Env* env, std::string dir, ArenaOptions options)
       options_(options),
       generations_(std::make_unique<std::atomic<Generation*>[]>(kMaxGenerations)),
       filler_(std::make_unique<ZeroFiller>(options.read_only ? 0 : options.preallocate_bytes,
-                                           options.generation_bytes,
-                                           !options.preallocate_inline)) {
+                                           options.generation_bytes, !options.preallocate_inline)) {
 }
 
 BlobArena::~BlobArena() {
@@ -207,14 +207,19 @@ Status BlobArena::Append(std::span<const std::string_view> payloads, std::span<B
     AppendFrame(&buf, payloads[i], gen->number, at, r.checksum);
     at += BlobRef::FrameSpan(r.length);
   }
-  return gen->file->Write(offset, buf);
+  LOCI_RETURN_IF_ERROR(gen->file->Write(offset, buf));
+  // Set after the write: a group that takes the flag later covers this write with its sync.
+  gen->unsynced.store(true, std::memory_order_release);
+  return Status::OK();
 }
 
-void BlobArena::AddFileFor(const BlobRef& ref, std::vector<WritableFile*>* files) const {
-  Generation* g = Find(ref.generation);
-  if (g == nullptr || !g->file) return;
-  if (std::find(files->begin(), files->end(), g->file.get()) == files->end()) {
-    files->push_back(g->file.get());
+void BlobArena::TakeUnsyncedFiles(std::vector<WritableFile*>* files) {
+  const uint32_t highest = highest_.load();
+  for (uint32_t i = 1; i <= highest; ++i) {
+    Generation* g = Find(i);
+    if (g != nullptr && g->file && g->unsynced.exchange(false, std::memory_order_acq_rel)) {
+      files->push_back(g->file.get());
+    }
   }
 }
 

@@ -68,8 +68,10 @@ class BlobArena {
   // read-only. The blobs are neither durable nor readable yet.
   Status Append(std::span<const std::string_view> payloads, std::span<BlobRef> refs);
 
-  // Adds the file holding `ref` to *files unless already there (for the pre-WAL sync).
-  void AddFileFor(const BlobRef& ref, std::vector<WritableFile*>* files) const;
+  // Adds to *files every generation file with appends not yet covered by a sync, and marks
+  // them covered: the caller syncs them before a WAL write that makes records durable — its
+  // own and every earlier one, whose blobs may sit in any generation.
+  void TakeUnsyncedFiles(std::vector<WritableFile*>* files);
 
   // Syncs every generation file (recovery: blobs a crashed process wrote but did not sync may be
   // referenced by WAL records recovery is about to declare durable).

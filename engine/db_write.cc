@@ -176,14 +176,14 @@ void DbImpl::PrepareGroup(std::span<wal::CommitQueue::Writer* const> group, Grou
     state.Accept(&batch);
     payloads.push_back(std::move(payload));
     bytes += wal::RecordSpan(payloads.back().size());
-    for (const OpBlobs& op : pending->blobs) {
-      arena_->AddFileFor(op.payload, &sync_first);
-      for (const blob::BlobRef& r : op.vectors) arena_->AddFileFor(r, &sync_first);
-    }
     flight->committed.push_back(w);
     flight->resolved.push_back(std::move(batch));
   }
   if (flight->committed.empty()) return;
+
+  // A sync commit makes every earlier record durable too, non-sync ones included: their blobs
+  // must reach the disk first, whichever generation holds them.
+  if (group.front()->sync) arena_->TakeUnsyncedFiles(&sync_first);
 
   auto fail_all = [&](const Status& s) {
     Poison(s);

@@ -592,21 +592,25 @@ TEST_F(BlobArenaTest, SetAsideGenerationIsNeverReusedAndCanBeRemoved) {
   EXPECT_TRUE(env_->FileExists(GenPath(2)));
 }
 
-TEST_F(BlobArenaTest, AddFileForListsEachGenerationFileOnce) {
+TEST_F(BlobArenaTest, TakeUnsyncedFilesListsEveryGenerationAppendedToOnce) {
   auto a = Open(Options(16 << 10, 4096));
-  BlobRef r1 = AppendOne(a.get(), "a");
-  BlobRef r2 = AppendOne(a.get(), "b");
-  BlobRef r3 = AppendOne(a.get(), Payload(20 << 10, 1));
-  ASSERT_EQ(r3.generation, 2u);
   std::vector<WritableFile*> files;
-  a->AddFileFor(r1, &files);
-  a->AddFileFor(r2, &files);
-  a->AddFileFor(BlobRef(), &files);
-  EXPECT_EQ(files.size(), 1u);
-  a->AddFileFor(r3, &files);
-  ASSERT_EQ(files.size(), 2u);
+  a->TakeUnsyncedFiles(&files);
+  EXPECT_TRUE(files.empty());
+  AppendOne(a.get(), "a");
+  AppendOne(a.get(), "b");
+  BlobRef big = AppendOne(a.get(), Payload(20 << 10, 1));
+  ASSERT_EQ(big.generation, 2u);
+  a->TakeUnsyncedFiles(&files);
+  ASSERT_EQ(files.size(), 2u);  // both generations, each once
   EXPECT_EQ(files[0]->path(), GenPath(1));
   EXPECT_EQ(files[1]->path(), GenPath(2));
+  files.clear();
+  a->TakeUnsyncedFiles(&files);
+  EXPECT_TRUE(files.empty()) << "taken files are covered until the next append";
+  AppendOne(a.get(), "c");
+  a->TakeUnsyncedFiles(&files);
+  ASSERT_EQ(files.size(), 1u);
   EXPECT_TRUE(a->SyncAll().ok());
 }
 
