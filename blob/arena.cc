@@ -143,16 +143,17 @@ Status BlobArena::RemoveUnreferencedDamaged() {
 Status BlobArena::Reserve(uint64_t span, Generation** gen, uint64_t* offset) {
   const uint32_t highest = highest_.load();
   if (active_ == nullptr && highest != 0) {
-    // Resume in the newest generation only if nothing but referenced blobs is in it: bytes past
-    // them are garbage of unacknowledged writes that a mapping may already expose.
+    // Resume in the newest generation right after its last referenced blob: what follows is
+    // preallocated space or garbage of writes never committed, and appends overwrite it (the
+    // mapping is coherent with the file, and only committed blobs are ever read).
     Generation* g = Find(highest);
     const uint64_t end = highest < referenced_end_.size() ? referenced_end_[highest] : 0;
     const uint64_t used = std::max<uint64_t>(end, kGenerationHeaderBlock);
     uint64_t size = 0;
-    if (g != nullptr && g->file && env_->GetFileSize(g->path, &size).ok() && size == used) {
+    if (g != nullptr && g->file && env_->GetFileSize(g->path, &size).ok()) {
       active_ = g;
       next_offset_ = used;
-      filler_->Reset(g->file.get(), used, size);
+      filler_->Reset(g->file.get(), used, std::max(used, size));
     }
   }
   const bool full = active_ != nullptr && next_offset_ + span > active_->region->reserved();
@@ -221,6 +222,13 @@ void BlobArena::TakeUnsyncedFiles(std::vector<WritableFile*>* files) {
       files->push_back(g->file.get());
     }
   }
+}
+
+Status BlobArena::SyncUnsynced() {
+  std::vector<WritableFile*> files;
+  TakeUnsyncedFiles(&files);
+  for (WritableFile* f : files) LOCI_RETURN_IF_ERROR(f->Sync());
+  return Status::OK();
 }
 
 Status BlobArena::SyncAll() {

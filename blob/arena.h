@@ -73,6 +73,10 @@ class BlobArena {
   // own and every earlier one, whose blobs may sit in any generation.
   void TakeUnsyncedFiles(std::vector<WritableFile*>* files);
 
+  // Syncs the files TakeUnsyncedFiles would list. On failure the caller must poison: the
+  // unsynced bytes are now unknown.
+  Status SyncUnsynced();
+
   // Syncs every generation file (recovery: blobs a crashed process wrote but did not sync may be
   // referenced by WAL records recovery is about to declare durable).
   Status SyncAll();

@@ -47,6 +47,9 @@ Status DbImpl::WriteCheckpoint() {
       nothing_new = true;
       return Status::OK();
     }
+    // The checkpoint makes every version up to `lsn` durable, non-sync ones included, and the
+    // rotation certifies every record before it: their blobs must be on disk first.
+    LOCI_RETURN_IF_ERROR(arena_->SyncUnsynced());
     Result<uint64_t> rotated = log_->Rotate();
     if (!rotated.ok()) return rotated.status();
     new_segment = *rotated;
@@ -72,9 +75,10 @@ Status DbImpl::WriteCheckpoint() {
   LOCI_RETURN_IF_ERROR(writer.Open());
   writer.AddCatalog(catalog);
   if (base) {
+    // Versions are never freed while the database is open (pruning and purge will retire them
+    // through the epoch domain and must then pin around the walk, but never across the writes).
     std::vector<const Version*> chain;
     for (CubeId id = 1; id < next_id; ++id) {
-      gc::EpochDomain::Guard guard = epochs_.Pin();
       chain.clear();
       for (const Version* v = table_.Head(id); v != nullptr; v = v->prev) {
         if (v->lsn <= lsn) chain.push_back(v);

@@ -77,6 +77,9 @@ class DbImpl final : public Db {
   Status Recover();
   Status LoadCheckpoints();
   Status ApplyLoggedBatch(wal::Lsn lsn, std::string_view payload);
+  // Recovery, for a WAL record no later record certifies as durable: whether every blob it
+  // refers to is intact (a non-sync write can reach the disk without its blobs).
+  bool BlobsSurvived(wal::Lsn lsn, std::string_view payload);
   // Adds a version found by recovery (checkpoint or WAL) to the record table after checking it
   // against `catalog`; *applied (if not null) points to it afterwards.
   Status ApplyRecoveredVersion(std::unique_ptr<Version> v, const Catalog& catalog,
@@ -145,6 +148,7 @@ class DbImpl final : public Db {
   std::condition_variable pipeline_cv_;
   uint64_t prepared_groups_ = 0;                     // the leader's
   uint64_t published_groups_ = 0;                    // guarded by pipeline_mu_
+  uint64_t unpublished_nonsync_groups_ = 0;          // prepared, not published; pipeline_mu_
   std::vector<IoQueue*> free_io_;                    // guarded by pipeline_mu_
   std::vector<std::unique_ptr<Version>> abandoned_;  // of failed groups; guarded by pipeline_mu_
 

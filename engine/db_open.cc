@@ -22,20 +22,30 @@ Status Db::Open(const Options& options, const std::string& path, std::unique_ptr
 
 Status DestroyDb(const std::string& path, Env* env) {
   if (env == nullptr) env = Env::Default();
-  if (!env->FileExists(path + "/" + engine::kSuperblockFileName)) {
-    return Status::NotFound(path + ": no Loci database (no SUPERBLOCK)");
-  }
-  std::unique_ptr<FileLock> lock;
-  LOCI_RETURN_IF_ERROR(env->LockFile(path + "/" + engine::kLockFileName, true, &lock));
   std::vector<std::string> names;
-  LOCI_RETURN_IF_ERROR(env->GetChildren(path, &names));
+  Status listed = env->GetChildren(path, &names);
+  if (listed.IsNotFound()) return Status::NotFound(path + ": no such directory");
+  LOCI_RETURN_IF_ERROR(listed);
+  std::vector<std::string> ours;
   for (const std::string& name : names) {
     uint64_t n64;
     uint32_t n32;
     if (wal::ParseSegmentFileName(name, &n64) || blob::ParseGenerationFileName(name, &n32) ||
-        engine::ParseCheckpointFileName(name, &n64) || name == engine::kSuperblockFileName) {
-      LOCI_RETURN_IF_ERROR(env->RemoveFile(path + "/" + name));
+        engine::ParseCheckpointFileName(name, &n64) || name == "SUPERBLOCK.tmp") {
+      ours.push_back(name);
     }
+  }
+  const bool has_superblock = env->FileExists(path + "/" + engine::kSuperblockFileName);
+  if (!has_superblock && ours.empty()) {
+    return Status::NotFound(path + ": no Loci database (no SUPERBLOCK)");
+  }
+  std::unique_ptr<FileLock> lock;
+  LOCI_RETURN_IF_ERROR(env->LockFile(path + "/" + engine::kLockFileName, true, &lock));
+  for (const std::string& name : ours) LOCI_RETURN_IF_ERROR(env->RemoveFile(path + "/" + name));
+  // The superblock last: a crash before this leaves a database that still names its files (a
+  // second DestroyDb finishes the job).
+  if (has_superblock) {
+    LOCI_RETURN_IF_ERROR(env->RemoveFile(path + "/" + engine::kSuperblockFileName));
   }
   lock.reset();
   LOCI_RETURN_IF_ERROR(env->RemoveFile(path + "/" + engine::kLockFileName));
@@ -59,6 +69,33 @@ wal::LogWriterOptions LogOptions(const Options& o, const Superblock& sb) {
   return w;
 }
 
+// Options that would let a write through that recovery could not read back, or that cannot work.
+Status CheckOptions(const Options& o) {
+  auto invalid = [](const std::string& what) {
+    return Status::InvalidArgument("Options: " + what);
+  };
+  if (o.recovery_mode == RecoveryMode::kPointInTime && !o.read_only) {
+    return invalid("point-in-time recovery is only allowed read-only");
+  }
+  if (o.max_name_bytes == 0 || o.max_name_bytes > kMaxDecodedName) {
+    return invalid("max_name_bytes must be 1.." + std::to_string(kMaxDecodedName));
+  }
+  if (o.max_text_field_bytes > kMaxDecodedText) {
+    return invalid("max_text_field_bytes must be at most " + std::to_string(kMaxDecodedText));
+  }
+  if (o.max_vector_dim == 0 || o.max_vector_dim > kMaxDecodedDim) {
+    return invalid("max_vector_dim must be 1.." + std::to_string(kMaxDecodedDim));
+  }
+  if (o.max_payload_bytes > blob::kMaxBlobLength) {
+    return invalid("max_payload_bytes must be at most " + std::to_string(blob::kMaxBlobLength));
+  }
+  if (o.wal_segment_bytes < (16 << 10) || o.arena_generation_bytes < (16 << 10)) {
+    return invalid("wal_segment_bytes and arena_generation_bytes must be at least 16 KiB");
+  }
+  if (o.max_group_bytes == 0) return invalid("max_group_bytes must be positive");
+  return Status::OK();
+}
+
 }  // namespace
 
 DbImpl::DbImpl(const Options& options, std::string dir)
@@ -70,9 +107,9 @@ DbImpl::DbImpl(const Options& options, std::string dir)
 
 DbImpl::~DbImpl() {
   if (log_ && !poisoned_.load()) {
-    // A clean close makes non-sync writes durable too. Nothing to do on failure: the WAL is
-    // replayed at the next open.
-    log_->Sync().PermitUncheckedError();
+    // A clean close makes non-sync writes durable too, blobs before the records that refer to
+    // them. Nothing to do on failure: the WAL is replayed at the next open.
+    if (arena_->SyncUnsynced().ok()) log_->Sync().PermitUncheckedError();
   }
   log_.reset();
   arena_.reset();
@@ -80,9 +117,7 @@ DbImpl::~DbImpl() {
 }
 
 Status DbImpl::Open() {
-  if (options_.recovery_mode == RecoveryMode::kPointInTime && !options_.read_only) {
-    return Status::InvalidArgument("point-in-time recovery is only allowed read-only");
-  }
+  LOCI_RETURN_IF_ERROR(CheckOptions(options_));
   const std::string superblock_path = dir_ + "/" + kSuperblockFileName;
   if (options_.create_if_missing && !options_.read_only) {
     LOCI_RETURN_IF_ERROR(env_->CreateDir(dir_));
@@ -179,6 +214,9 @@ Status DbImpl::Recover() {
   replay_options.after_lsn = sb.checkpoint_lsn;
   replay_options.after_checksum = sb.checkpoint_checksum;
   replay_options.stop_at_damage = options_.recovery_mode == RecoveryMode::kPointInTime;
+  replay_options.uncertified_ok = [this](wal::Lsn lsn, std::string_view payload) {
+    return BlobsSurvived(lsn, payload);
+  };
   wal::ReplayResult replay;
   LOCI_RETURN_IF_ERROR(wal::ReplayWal(
       env_, dir_, sb.db_uuid, replay_options,
@@ -262,6 +300,20 @@ Status DbImpl::ApplyRecoveredVersion(std::unique_ptr<Version> v, const Catalog& 
   return table_.Insert(std::move(v));
 }
 
+bool DbImpl::BlobsSurvived(wal::Lsn lsn, std::string_view payload) {
+  BatchContents batch;
+  // A batch that does not decode is the handler's to report as corruption.
+  if (!DecodeBatch(payload, "WAL record LSN " + std::to_string(lsn), &batch).ok()) return true;
+  std::string_view bytes;
+  for (const auto& v : batch.versions) {
+    if (!arena_->View(v->payload, &bytes).ok()) return false;
+    for (const VectorRef& r : v->vectors) {
+      if (!arena_->View(r.blob, &bytes).ok()) return false;
+    }
+  }
+  return true;
+}
+
 Status DbImpl::ApplyLoggedBatch(wal::Lsn lsn, std::string_view payload) {
   BatchContents batch;
   LOCI_RETURN_IF_ERROR(DecodeBatch(payload, "WAL record LSN " + std::to_string(lsn), &batch));
@@ -297,7 +349,8 @@ Status DbImpl::PrepareForWrites(const wal::ReplayResult& replay) {
     LOCI_RETURN_IF_ERROR(file->Sync());
   }
   bool removed = false;
-  for (const auto* list : {&replay.headerless_segments, &replay.obsolete_segments}) {
+  for (const auto* list :
+       {&replay.headerless_segments, &replay.obsolete_segments, &replay.dropped_segments}) {
     for (uint64_t n : *list) {
       LOCI_RETURN_IF_ERROR(env_->RemoveFile(dir_ + "/" + wal::SegmentFileName(n)));
       removed = true;

@@ -118,11 +118,13 @@ Status DbImpl::FindChain(const ReadOptions& options, CubeId id, const Catalog* c
 
 Status DbImpl::Get(const ReadOptions& options, CubeId id, MemCube* cube) {
   gc::EpochDomain::Guard guard = epochs_.Pin();
+  // The read point first, then the catalog: a version published by then had its catalog
+  // published before it, so the catalog loaded now knows its space and fields.
+  Timestamp read_time;
+  const query::ReadPoint p = ReadPointFor(options, &read_time);
   const Catalog* catalog = LoadCatalog();
   const Version* head;
   LOCI_RETURN_IF_ERROR(FindChain(options, id, catalog, &head));
-  Timestamp read_time;
-  const query::ReadPoint p = ReadPointFor(options, &read_time);
   const Version* seen = head;
   while (seen != nullptr && !query::Candidate(seen->times(), p)) seen = seen->prev;
   if (seen == nullptr) {
@@ -148,11 +150,13 @@ Status DbImpl::Get(const ReadOptions& options, CubeId id, MemCube* cube) {
 Status DbImpl::History(const ReadOptions& options, CubeId id, std::vector<MemCube>* versions) {
   versions->clear();
   gc::EpochDomain::Guard guard = epochs_.Pin();
+  // The read point first, then the catalog: a version published by then had its catalog
+  // published before it, so the catalog loaded now knows its space and fields.
+  Timestamp read_time;
+  const query::ReadPoint p = ReadPointFor(options, &read_time);
   const Catalog* catalog = LoadCatalog();
   const Version* head;
   LOCI_RETURN_IF_ERROR(FindChain(options, id, catalog, &head));
-  Timestamp read_time;
-  const query::ReadPoint p = ReadPointFor(options, &read_time);
   std::vector<const Version*> chain;  // committed by the read point, newest first
   for (const Version* v = head; v != nullptr; v = v->prev) {
     if (query::CommittedBy(v->times(), p.as_of)) chain.push_back(v);

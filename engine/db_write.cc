@@ -181,9 +181,19 @@ void DbImpl::PrepareGroup(std::span<wal::CommitQueue::Writer* const> group, Grou
   }
   if (flight->committed.empty()) return;
 
-  // A sync commit makes every earlier record durable too, non-sync ones included: their blobs
-  // must reach the disk first, whichever generation holds them.
-  if (group.front()->sync) arena_->TakeUnsyncedFiles(&sync_first);
+  if (group.front()->sync) {
+    // This group's fdatasync will be taken as covering every earlier record, so no earlier
+    // group may still be writing: a non-sync group has no sync of its own to wait for.
+    bool nonsync_in_flight;
+    {
+      std::lock_guard<std::mutex> lock(pipeline_mu_);
+      nonsync_in_flight = unpublished_nonsync_groups_ > 0;
+    }
+    if (nonsync_in_flight) DrainPipeline();
+    // It makes every earlier record durable, non-sync ones included: their blobs must reach the
+    // disk first, whichever generation holds them.
+    arena_->TakeUnsyncedFiles(&sync_first);
+  }
 
   auto fail_all = [&](const Status& s) {
     Poison(s);
@@ -194,6 +204,10 @@ void DbImpl::PrepareGroup(std::span<wal::CommitQueue::Writer* const> group, Grou
   if (log_->NeedsRotation(bytes)) {
     // A closed segment must hold only complete records: let the groups in flight finish.
     DrainPipeline();
+    // Closing the segment makes its records durable, and the next segment's records say so:
+    // their blobs must be durable first.
+    Status synced = arena_->SyncUnsynced();
+    if (!synced.ok()) return fail_all(synced);
     Result<uint64_t> rotated = log_->Rotate();
     if (!rotated.ok()) return fail_all(rotated.status());
   }
@@ -217,6 +231,7 @@ void DbImpl::PrepareGroup(std::span<wal::CommitQueue::Writer* const> group, Grou
   flight->io = free_io_.back();
   free_io_.pop_back();
   flight->seq = prepared_groups_++;
+  if (!flight->wal.sync) ++unpublished_nonsync_groups_;
 }
 
 void DbImpl::FinishGroup(GroupInFlight* flight) {
@@ -244,6 +259,7 @@ void DbImpl::FinishGroup(GroupInFlight* flight) {
     }
   }
   free_io_.push_back(flight->io);
+  if (!flight->wal.sync) --unpublished_nonsync_groups_;
   ++published_groups_;
   pipeline_cv_.notify_all();
 }

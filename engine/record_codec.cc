@@ -12,11 +12,6 @@ namespace loci::engine {
 namespace {
 
 constexpr uint8_t kBatchFormat = 1;
-// Hard caps on decoded sizes, independent of the configurable write limits: enough for any
-// cube a writer may create, small enough that garbage cannot make the decoder allocate much.
-constexpr size_t kMaxDecodedName = 64 << 10;
-constexpr size_t kMaxDecodedText = 16 << 20;
-constexpr uint32_t kMaxDecodedDim = 1 << 20;
 
 enum AttrTag : uint8_t { kBool = 0, kInt = 1, kDouble = 2, kString = 3 };
 

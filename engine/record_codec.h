@@ -29,6 +29,12 @@
 
 namespace loci::engine {
 
+// The largest names, texts and dimensions the decoders accept: write limits (Options) may not
+// exceed them, or a write could be acknowledged that recovery would refuse.
+inline constexpr size_t kMaxDecodedName = 64 << 10;
+inline constexpr size_t kMaxDecodedText = 16 << 20;
+inline constexpr uint32_t kMaxDecodedDim = 1 << 20;
+
 struct SpaceEntry {
   uint32_t id = 0;
   std::string name;

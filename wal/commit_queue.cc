@@ -24,7 +24,7 @@ std::vector<CommitQueue::Writer*> CommitQueue::BuildGroup() {
 Status CommitQueue::Commit(Writer* w, const GroupProcessor& prepare, const GroupProcessor& finish) {
   std::unique_lock<std::mutex> lock(mu_);
   queue_.push_back(*w);
-  w->cv.wait(lock, [&] { return w->done || &queue_.front() == w; });
+  w->cv.wait(lock, [&] { return w->done || (!queue_.empty() && &queue_.front() == w); });
   if (w->done) return w->status;
 
   std::vector<Writer*> group = BuildGroup();
@@ -51,7 +51,7 @@ Status CommitQueue::RunExclusive(const std::function<Status()>& fn) {
   w.request = nullptr;
   std::unique_lock<std::mutex> lock(mu_);
   queue_.push_back(w);
-  w.cv.wait(lock, [&] { return &queue_.front() == &w; });
+  w.cv.wait(lock, [&] { return !queue_.empty() && &queue_.front() == &w; });
   lock.unlock();
   Status s = fn();
   lock.lock();

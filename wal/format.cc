@@ -105,8 +105,8 @@ ParseResult ParseRecord(std::string_view input, uint64_t seed, RecordHeader* hea
   h.synced_lsn = DecodeFixed64(p + kSyncedOffset);
   const bool known_type =
       h.type == kBatchRecord || h.type == kPaddingRecord || (h.type & kSafeToIgnoreBit) != 0;
-  if (reserved != 0 || h.flags != 0 || !known_type || h.length > kMaxRecordPayload || h.lsn == 0 ||
-      h.synced_lsn >= h.lsn) {
+  if (reserved != 0 || (h.flags & ~kKnownFlags) != 0 || !known_type ||
+      h.length > kMaxRecordPayload || h.lsn == 0 || h.synced_lsn >= h.lsn) {
     return ParseResult::kBadHeader;
   }
   // The writer always writes the padded span; a record cut inside its padding is a torn write,

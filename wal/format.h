@@ -44,6 +44,14 @@ inline constexpr size_t kSyncAlignment = 4096;
 // No single record may exceed this (a batch of small cube records is far below it).
 inline constexpr uint32_t kMaxRecordPayload = 256u << 20;
 
+// Record flags.
+enum RecordFlags : uint8_t {
+  // The record belongs to a sync group: its blobs were durable before it was written, so a
+  // missing blob is corruption, never a write that simply did not make it.
+  kSyncGroupFlag = 0x01,
+  kKnownFlags = kSyncGroupFlag,
+};
+
 enum RecordType : uint8_t {
   kBatchRecord = 1,    // one committed batch, the engine's payload
   kPaddingRecord = 2,  // filler up to a sync boundary; payload is zeros

@@ -113,6 +113,7 @@ void LogWriter::EncodeGroup(std::span<const std::string_view> payloads, bool syn
   const uint64_t seed = RecordSeed(header_);
   RecordHeader h;
   h.synced_lsn = synced_lsn();
+  h.flags = sync ? kSyncGroupFlag : 0;
   auto append = [&](uint8_t type, std::string_view payload) {
     h.type = type;
     h.lsn = next_lsn_++;

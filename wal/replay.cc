@@ -81,6 +81,24 @@ Status ReplayWal(Env* env, const std::string& dir, const DbUuid& db_uuid,
   }
 
   std::string image;
+  // Records up to `certified` are known durable (a later record's synced_lsn says so), and with
+  // them the blobs they refer to. A first pass finds it when the caller wants to check the rest.
+  Lsn certified = options.after_lsn;
+  if (options.uncertified_ok) {
+    for (uint64_t n : live) {
+      LOCI_RETURN_IF_ERROR(ReadSegmentFile(env, dir + "/" + SegmentFileName(n), &image));
+      SegmentScan scan;
+      if (!ScanSegment(image, dir + "/" + SegmentFileName(n), &scan).ok()) continue;
+      for (const ScannedRecord& r : scan.records) {
+        certified = std::max(certified, r.synced_lsn);
+        // A sync group synced every unsynced blob before writing: what precedes it is whole.
+        if ((r.flags & kSyncGroupFlag) != 0) certified = std::max(certified, r.lsn);
+      }
+      if (scan.valid_after_damage) {
+        certified = std::max(certified, scan.max_synced_lsn_after_damage);
+      }
+    }
+  }
   // Damage in a closed segment with nothing intact after it is harmless only if the next
   // segment's header continues the chain from the last intact record (bit rot in the unused
   // preallocated tail); it is decided there.
@@ -139,11 +157,30 @@ Status ReplayWal(Env* env, const std::string& dir, const DbUuid& db_uuid,
     }
     undecided.reset();  // the chain continues: the damage before lost nothing
 
+    uint64_t chain = h.prev_checksum;  // the checksum each record follows
     for (const ScannedRecord& r : scan.records) {
       if (r.type == kBatchRecord) {
+        if (r.lsn > certified && (r.flags & kSyncGroupFlag) == 0 && options.uncertified_ok &&
+            !options.uncertified_ok(r.lsn, r.payload)) {
+          // The log ends here: this write was never acknowledged as durable and did not
+          // survive whole.
+          result->last_lsn = r.lsn - 1;
+          result->last_checksum = chain;
+          result->live_segments.push_back(segment_no);
+          result->live_bytes += image.size();
+          result->end_offset = r.offset;
+          result->torn_tail = TornTail{segment_no, file, r.offset, image.size(),
+                                       "record LSN " + std::to_string(r.lsn) +
+                                           " refers to data that did not survive (it was never "
+                                           "acknowledged as durable)"};
+          result->dropped_segments.assign(live.begin() + static_cast<std::ptrdiff_t>(i) + 1,
+                                          live.end());
+          return Status::OK();
+        }
         LOCI_RETURN_IF_ERROR(handler(r.lsn, r.payload));
         ++result->batches;
       }
+      chain = r.checksum;
     }
     result->last_lsn = scan.last_lsn;
     result->last_checksum = scan.last_checksum;
@@ -166,9 +203,9 @@ Status ReplayWal(Env* env, const std::string& dir, const DbUuid& db_uuid,
       continue;
     }
     if (scan.damaged_lsn_elsewhere) {
-      return fail("mid-log corruption in " + where + "; record LSN " +
-                  std::to_string(damaged_lsn) + " is intact at offset " +
-                  std::to_string(scan.damaged_lsn_offset) + " instead (misplaced data)");
+      return fail("mid-log corruption in " + where + "; record LSN " + std::to_string(damaged_lsn) +
+                  " is intact at offset " + std::to_string(scan.damaged_lsn_offset) +
+                  " instead (misplaced data)");
     }
     if (scan.valid_after_damage && scan.max_synced_lsn_after_damage >= damaged_lsn) {
       return fail("mid-log corruption in " + where + "; the intact record at offset " +

@@ -32,6 +32,11 @@ struct ReplayOptions {
   uint64_t after_checksum = 0;
   // Stop at the first damage instead of failing (read-only inspection of a damaged database).
   bool stop_at_damage = false;
+  // Called, before the handler, for each batch record of a non-sync group that no later record
+  // certifies as durable (its LSN is above every synced_lsn in the log and above after_lsn):
+  // such a record may have reached the disk without what it refers to (writeback persisted it).
+  // Returning false ends the log just before it, like a torn tail. Default: none.
+  std::function<bool(Lsn lsn, std::string_view payload)> uncertified_ok;
 };
 
 struct TornTail {
@@ -50,6 +55,7 @@ struct ReplayResult {
   std::vector<uint64_t> live_segments;        // first_segment_no onwards
   std::vector<uint64_t> obsolete_segments;    // below first_segment_no: covered by the checkpoint
   std::vector<uint64_t> headerless_segments;  // last segment whose header never became durable
+  std::vector<uint64_t> dropped_segments;     // after a log ended by uncertified_ok
   std::optional<TornTail> torn_tail;
   std::optional<std::string> stopped_at;  // stop_at_damage: what stopped replay
   uint64_t batches = 0;
@@ -60,6 +66,8 @@ using BatchHandler = std::function<Status(Lsn lsn, std::string_view payload)>;
 
 // Replays the WAL in `dir`. Every segment must carry `db_uuid`. Calls `handler` for each batch
 // record above options.after_lsn, in LSN order; a handler error stops replay and is returned.
+// When options.uncertified_ok ends the log early, torn_tail names where it now ends (possibly
+// in an earlier segment than the last) and dropped_segments the segments after it.
 // Does not modify any file: the caller truncates the torn tail and removes obsolete or
 // headerless segments as the result says.
 Status ReplayWal(Env* env, const std::string& dir, const DbUuid& db_uuid,

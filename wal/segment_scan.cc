@@ -87,7 +87,8 @@ Status ScanSegment(std::string_view image, const std::string& file, SegmentScan*
       LookAhead(image, pos + 1, expected_lsn - 1, seed, out);
       break;
     }
-    out->records.push_back(ScannedRecord{h.lsn, pos, h.type, h.checksum, payload});
+    out->records.push_back(
+        ScannedRecord{h.lsn, pos, h.type, h.flags, h.checksum, h.synced_lsn, payload});
     prev_checksum = h.checksum;
     ++expected_lsn;
     pos += RecordSpan(h.length);

@@ -18,7 +18,9 @@ struct ScannedRecord {
   Lsn lsn;
   uint64_t offset;
   uint8_t type;
+  uint8_t flags;
   uint64_t checksum;
+  Lsn synced_lsn;
   std::string_view payload;  // a view into the scanned image
 };
 

@@ -18,10 +18,13 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <map>
 #include <optional>
 #include <random>
+#include <thread>
 
 #include "loci/db.h"
 #include "tests/sim/sim_env.h"
@@ -411,6 +414,39 @@ TEST_F(SimCrashTest, SyncCommitAlsoMakesEarlierNonSyncBlobsDurable) {
       EXPECT_EQ(c.payload, std::string(3000, 'a' + i));
     }
   }
+}
+
+// Groups' I/O overlaps in the commit pipeline. A sync group's fdatasync is taken to cover every
+// earlier record, so it must not run before an earlier non-sync group's write: here that write
+// is held while a sync put follows, then let through; both are acknowledged, and a power loss
+// right after must keep the sync put (a hole before it would make recovery drop it).
+TEST_F(SimCrashTest, SyncCommitWaitsForAnEarlierNonSyncGroupsWrite) {
+  sim::SimEnv env(5);
+  Options o = SimOptions(&env);
+  std::unique_ptr<Db> db;
+  ASSERT_TRUE(Db::Open(o, kDir, &db).ok());
+  ASSERT_TRUE(db->Put(WriteOptions(), CubeDraft{.space = "s", .payload = "base"}).ok());
+  env.HoldNextWrite("wal-");
+  WriteOptions nosync;
+  nosync.sync = false;
+  std::thread slow(
+      [&] { ASSERT_TRUE(db->Put(nosync, CubeDraft{.space = "s", .payload = "non-sync"}).ok()); });
+  while (env.held_writes() == 0) std::this_thread::yield();  // its WAL write is in flight
+  Result<CubeId> sync_id = Status::NotFound("not yet");
+  std::thread fast(
+      [&] { sync_id = db->Put(WriteOptions(), CubeDraft{.space = "s", .payload = "sync"}); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // its chain could run meanwhile
+  env.ReleaseWrites();
+  slow.join();
+  fast.join();
+  ASSERT_TRUE(sync_id.ok());
+  env.PowerOffAfter(1);  // nothing more reaches the disk
+  db.reset();
+  env.Crash(sim::CrashMode::kDropAll);
+  ASSERT_TRUE(Db::Open(o, kDir, &db).ok());
+  MemCube c;
+  EXPECT_TRUE(db->Get(ReadOptions(), *sync_id, &c).ok())
+      << "an acknowledged sync put was lost behind an earlier non-sync write";
 }
 
 // Random crash points with faults injected before them: fsync EIO (once and forever), ENOSPC,

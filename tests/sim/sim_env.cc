@@ -69,7 +69,15 @@ class SimEnv::File final : public WritableFile {
       : env_(env), path_(std::move(path)), node_(std::move(node)), epoch_(epoch) {}
 
   Status Write(uint64_t offset, std::string_view data) override {
-    std::lock_guard<std::mutex> lock(env_->mu_);
+    std::unique_lock<std::mutex> lock(env_->mu_);
+    if (!env_->hold_substring_.empty() && path_.find(env_->hold_substring_) != std::string::npos) {
+      env_->hold_substring_.clear();  // only this write is held
+      env_->holding_ = true;
+      ++env_->held_writes_;
+      env_->hold_cv_.notify_all();
+      env_->hold_cv_.wait(lock, [&] { return !env_->holding_; });
+      --env_->held_writes_;
+    }
     if (epoch_ != env_->epoch_) return Dead(path_);
     if (!env_->TickLocked()) return env_->PowerLossLocked(path_ + ": write");
     if (data.empty()) return Status::OK();
@@ -593,6 +601,23 @@ bool SimEnv::FlipDurableBit(const std::string& path, uint64_t offset, int bit) {
   node->visible[offset] ^= static_cast<char>(1 << (bit & 7));
   ++stats_.faults_injected;
   return true;
+}
+
+void SimEnv::HoldNextWrite(const std::string& substring) {
+  std::lock_guard<std::mutex> lock(mu_);
+  hold_substring_ = substring;
+}
+
+void SimEnv::ReleaseWrites() {
+  std::lock_guard<std::mutex> lock(mu_);
+  hold_substring_.clear();
+  holding_ = false;
+  hold_cv_.notify_all();
+}
+
+int SimEnv::held_writes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return held_writes_;
 }
 
 SimStats SimEnv::stats() const {

@@ -18,6 +18,7 @@
 #ifndef LOCI_TESTS_SIM_SIM_ENV_H_
 #define LOCI_TESTS_SIM_SIM_ENV_H_
 
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -98,6 +99,13 @@ class SimEnv : public Env {
   // Flips one bit of a file's durable (and visible) bytes: bit rot. False if out of range.
   bool FlipDurableBit(const std::string& path, uint64_t offset, int bit);
 
+  // The next write to a path containing `substring` blocks until ReleaseWrites (a slow or
+  // preempted writer, made deterministic); later writes pass.
+  void HoldNextWrite(const std::string& substring);
+  void ReleaseWrites();
+  // Writes blocked by HoldNextWrite right now.
+  int held_writes() const;
+
   SimStats stats() const;
   // Paths of every file, durable or not, sorted.
   std::vector<std::string> Files() const;
@@ -139,6 +147,10 @@ class SimEnv : public Env {
   int read_failures_ = 0;
   int64_t misdirect_next_ = 0;
   int64_t clock_ = 0;
+  std::string hold_substring_;  // empty: no hold armed
+  bool holding_ = false;        // a write is held
+  int held_writes_ = 0;
+  std::condition_variable hold_cv_;
   SimStats stats_;
 };
 

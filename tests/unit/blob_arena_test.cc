@@ -352,7 +352,9 @@ TEST_F(BlobArenaTest, AppendsResumeInTheSameGenerationWhenEverythingIsReferenced
   ExpectReadable(a.get(), a3, "third blob");
 }
 
-TEST_F(BlobArenaTest, AppendsGoToANewGenerationWhenGarbageFollowsTheReferencedEnd) {
+// Garbage of never-committed writes after the last referenced blob is overwritten: a restart
+// does not start a new generation (which would leak one file per unclean restart).
+TEST_F(BlobArenaTest, AppendsOverwriteGarbageAfterTheReferencedEnd) {
   BlobRef a1, a2;
   {
     auto a = Open(Options());
@@ -362,18 +364,22 @@ TEST_F(BlobArenaTest, AppendsGoToANewGenerationWhenGarbageFollowsTheReferencedEn
   {
     auto a = Open(Options());
     ASSERT_TRUE(a->NoteReferenced(a1).ok());  // a2 was never committed: its bytes are garbage
-    BlobRef next = AppendOne(a.get(), "after recovery");
-    EXPECT_EQ(next.generation, 2u);
-    EXPECT_EQ(next.offset, kGenerationHeaderBlock);
+    BlobRef next = AppendOne(a.get(), "after recovery, a longer blob");
+    EXPECT_EQ(next.generation, 1u);
+    EXPECT_EQ(next.offset, a1.end());
     ExpectReadable(a.get(), a1, "acknowledged");
-    ExpectReadable(a.get(), next, "after recovery");
+    ExpectReadable(a.get(), next, "after recovery, a longer blob");
+    std::string_view stale;
+    EXPECT_FALSE(a->View(a2, &stale).ok()) << "the garbage was overwritten";
   }
-  // Nothing noted at all: also a new generation.
+  // Nothing noted at all: appends start right after the header.
   auto a = Open(Options());
-  EXPECT_EQ(AppendOne(a.get(), "x").generation, 3u);
+  BlobRef first = AppendOne(a.get(), "x");
+  EXPECT_EQ(first.generation, 1u);
+  EXPECT_EQ(first.offset, kGenerationHeaderBlock);
 }
 
-TEST_F(BlobArenaTest, PreallocatedZerosLeftByACrashAlsoForceANewGeneration) {
+TEST_F(BlobArenaTest, PreallocatedZerosLeftByACrashAreReused) {
   BlobRef a1;
   {
     auto a = Open(Options());
@@ -382,7 +388,10 @@ TEST_F(BlobArenaTest, PreallocatedZerosLeftByACrashAlsoForceANewGeneration) {
   WriteAt(GenPath(1), a1.end(), std::string(8192, '\0'));  // as if the close never happened
   auto a = Open(Options());
   ASSERT_TRUE(a->NoteReferenced(a1).ok());
-  EXPECT_EQ(AppendOne(a.get(), "next").generation, 2u);
+  BlobRef next = AppendOne(a.get(), "next");
+  EXPECT_EQ(next.generation, 1u);
+  EXPECT_EQ(next.offset, a1.end());
+  ExpectReadable(a.get(), next, "next");
 }
 
 TEST_F(BlobArenaTest, AHeaderOnlyGenerationIsResumed) {

@@ -129,5 +129,43 @@ TEST(DbConcurrencyTest, ReadersSeeConsistentStateWhileWritersAndCheckpointsRun) 
   EXPECT_TRUE(db->Verify(&report).ok());
 }
 
+// A read racing the commit that creates a new space (or vector field) must not see the new
+// version without its catalog entry (which would read as corruption).
+TEST(DbConcurrencyTest, ReadsRacingNewSpacesNeverSeeAnUnknownSpace) {
+  std::unique_ptr<Env> env = NewMemEnv();
+  Options options;
+  options.env = env.get();
+  options.create_if_missing = true;
+  std::unique_ptr<Db> db;
+  ASSERT_TRUE(Db::Open(options, "/db", &db).ok());
+  std::atomic<CubeId> last{0};
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    for (int i = 0; i < 400; ++i) {
+      CubeDraft d{.space = "space-" + std::to_string(i), .payload = "x"};
+      d.vectors = {{"field-" + std::to_string(i % 7), {1.0f, float(i)}}};
+      Result<CubeId> id = db->Put(WriteOptions{.sync = false}, d);
+      ASSERT_TRUE(id.ok());
+      last = *id;
+    }
+    done = true;
+  });
+  std::atomic<int> corrupt{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 2; ++r) {
+    readers.emplace_back([&] {
+      MemCube c;
+      while (!done.load()) {
+        for (CubeId id = last.load() + 1; id >= 1 && id + 3 > last.load(); --id) {
+          if (db->Get(ReadOptions(), id, &c).IsCorruption()) ++corrupt;
+        }
+      }
+    });
+  }
+  writer.join();
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(corrupt.load(), 0);
+}
+
 }  // namespace
 }  // namespace loci

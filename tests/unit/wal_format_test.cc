@@ -207,7 +207,11 @@ TEST(WalFormatTest, EveryHeaderBitFlipIsRejectedWithTheRightReason) {
         const uint8_t t = static_cast<uint8_t>(damaged[kTypeOff]);
         const bool known = t == kBatchRecord || t == kPaddingRecord || (t & kSafeToIgnoreBit);
         if (!known) expected = ParseResult::kBadHeader;
-      } else if (byte == kFlagsOff || byte == kReservedOff || byte == kReservedOff + 1) {
+      } else if (byte == kFlagsOff) {
+        // A known flag parses, and then only the checksum can tell; an unknown one is refused.
+        const uint8_t flags = static_cast<uint8_t>(damaged[kFlagsOff]);
+        if ((flags & ~kKnownFlags) != 0) expected = ParseResult::kBadHeader;
+      } else if (byte == kReservedOff || byte == kReservedOff + 1) {
         expected = ParseResult::kBadHeader;
       } else if (byte >= kLsnOff && byte < kPrevOff) {
         const uint64_t lsn = DecodeFixed64(damaged.data() + kLsnOff);
@@ -303,8 +307,10 @@ TEST(WalFormatTest, HeaderSanityRules) {
   EXPECT_EQ(Parse(make(h), kSeed), ParseResult::kOk) << "synced_lsn == lsn - 1";
 
   h = SampleHeader();
-  h.flags = 1;
-  EXPECT_EQ(Parse(make(h), kSeed), ParseResult::kBadHeader) << "flags";
+  h.flags = kSyncGroupFlag;
+  EXPECT_EQ(Parse(make(h), kSeed), ParseResult::kOk) << "the sync-group flag";
+  h.flags = 2;
+  EXPECT_EQ(Parse(make(h), kSeed), ParseResult::kBadHeader) << "an unknown flag";
 
   for (uint8_t type : {0, 3, 4, 0x7f}) {
     h = SampleHeader();

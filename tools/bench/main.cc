@@ -3,14 +3,19 @@
 //   loci-bench write [--dir D] [--threads 1,4,16] [--ops N | --seconds S] [--json FILE]
 //                    [--systems loci,rocksdb,sqlite]
 //   loci-bench read  [--cubes 1000000] [--threads 1,16] [--json FILE] ...
+//   loci-bench crashloop [--kills 50] [--min-ms 20 --max-ms 400] [--threads 4] [--seed S]
+//                        [--json FILE] DIR
 //
 // Prints a table on stdout (each scenario first explains what its rows measure), optionally
 // one JSON object per row in --json FILE, and at the end the ratios of Loci to each peer.
 // Peers that were not found when the tool was configured are skipped with a notice.
+// crashloop is a crash harness rather than a measurement: it SIGKILLs a Loci writer again and
+// again, checks every acknowledged write after each recovery, and exits 1 on the first violation.
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
+#include <random>
 #include <thread>
 
 #include "tools/bench/scenarios.h"
@@ -126,7 +131,44 @@ int Main(int argc, char** argv) {
   bool no_writer = false;
   read_cmd->add_flag("--no-writer", no_writer, "measure reads without the concurrent updater");
 
+  CrashloopConfig crash;
+  CLI::App* crash_cmd = app.add_subcommand(
+      "crashloop",
+      "SIGKILL a sync writer process again and again on DIR; after each kill reopen and verify "
+      "every acknowledged write (Loci only)");
+  crash_cmd->add_option("DIR", crash.dir, "database directory (reused across kills)")->required();
+  crash_cmd->add_option("--kills", crash.kills, "rounds of fork, write, SIGKILL, verify")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  crash_cmd
+      ->add_option("--min-ms", crash.min_ms, "shortest delay from the child's Open to the kill")
+      ->check(CLI::Range(0, 3600000))
+      ->capture_default_str();
+  crash_cmd->add_option("--max-ms", crash.max_ms, "longest delay from the child's Open to the kill")
+      ->check(CLI::Range(0, 3600000))
+      ->capture_default_str();
+  crash_cmd->add_option("--threads", crash.threads, "writer threads in the child")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  CLI::Option* crash_seed = crash_cmd->add_option(
+      "--seed", crash.seed, "seed of delays and operations (default: random)");
+  crash_cmd->add_option("--json", crash.json, "write the summary as JSON to this file");
+
   CLI11_PARSE(app, argc, argv);
+
+  if (crash_cmd->parsed()) {
+    if (crash.max_ms < crash.min_ms) {
+      std::fprintf(stderr, "--max-ms must not be less than --min-ms\n");
+      return 2;
+    }
+    if (crash_seed->count() == 0) crash.seed = std::random_device{}();
+    Status s = RunCrashloop(crash);
+    if (!s.ok()) {
+      std::fprintf(stderr, "loci-bench crashloop: %s\n", s.message().c_str());
+      return 1;
+    }
+    return 0;
+  }
 
   CommonConfig* common = write_cmd->parsed() ? static_cast<CommonConfig*>(&write) : &read;
   const std::string& json = write_cmd->parsed() ? write_json : read_json;

@@ -1,6 +1,8 @@
 // The loci-bench scenarios: `write` (durable and non-durable put throughput and latency at
 // several writer thread counts) and `read` (Get latency and throughput under a concurrent
 // updater). Each runs every selected system on the same data and reports rows to a Reporter.
+// `crashloop` is not a measurement but a crash harness: it SIGKILLs a Loci writer process again
+// and again and checks what recovery kept (Loci only).
 
 #ifndef LOCI_TOOLS_BENCH_SCENARIOS_H_
 #define LOCI_TOOLS_BENCH_SCENARIOS_H_
@@ -44,8 +46,23 @@ struct ReadConfig : CommonConfig {
   double writer_rate = 0;    // updates/s cap of the updater (0: as fast as it can)
 };
 
+// loci-bench crashloop: `kills` rounds of fork a sync writer on `dir`, SIGKILL it a random delay
+// in [min_ms, max_ms] after its Open returned (one round in eight: during its Open), reopen and
+// verify every acknowledged write (crashloop_scenario.cc).
+struct CrashloopConfig {
+  std::string dir;  // the database directory (reused across rounds; created if missing)
+  int kills = 50;
+  int min_ms = 20;
+  int max_ms = 400;
+  int threads = 4;  // writer threads of the child
+  uint64_t seed = 0;
+  std::string json;  // write the summary as a JSON object here (empty: no file)
+};
+
 Status RunWriteScenario(const WriteConfig& config, const TimerOverhead& timer, Reporter* reporter);
 Status RunReadScenario(const ReadConfig& config, const TimerOverhead& timer, Reporter* reporter);
+// Prints one line per kill and a summary; returns Corruption describing the first violation.
+Status RunCrashloop(const CrashloopConfig& config);
 
 // The systems of `names` that are available, with a notice on stdout for each one skipped.
 std::vector<std::unique_ptr<BenchSystem>> MakeSystems(const std::vector<std::string>& names,
