@@ -52,6 +52,11 @@ Status VerifyFrame(std::string_view frame, const BlobRef& ref, const std::string
   if (DecodeFixed32(p + 4) != ref.length || DecodeFixed32(p + 8) != ref.generation) {
     return corrupt("blob frame does not match its reference (length or generation)");
   }
+  // Alignment padding is zero: one encoding per frame (the checksum does not cover it).
+  const uint64_t span = BlobRef::FrameSpan(ref.length);
+  for (uint64_t i = kFrameHeaderSize + ref.length; i < span && i < frame.size(); ++i) {
+    if (frame[i] != 0) return corrupt("non-zero blob frame padding");
+  }
   std::string_view body = frame.substr(kFrameHeaderSize, ref.length);
   const uint64_t stored = DecodeFixed64(p + 16);
   if (stored != ref.checksum || PayloadChecksum(body, ref.generation, ref.offset) != stored) {

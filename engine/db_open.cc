@@ -207,7 +207,11 @@ Status DbImpl::Recover() {
   recovery_catalog_ = std::make_unique<Catalog>();
   LOCI_RETURN_IF_ERROR(LoadCheckpoints());
   clock_.Observe(sb.clock_high_water);
-  next_id_ = std::max(next_id_, sb.next_cube_id);
+  if (sb.next_cube_id != next_id_) {
+    return Status::Corruption(dir_ + "/" + kSuperblockFileName + ": next cube id " +
+                              std::to_string(sb.next_cube_id) +
+                              ", the checkpoint holds cubes up to " + std::to_string(next_id_ - 1));
+  }
 
   wal::ReplayOptions replay_options;
   replay_options.first_segment_no = sb.wal_first_segment;
@@ -262,7 +266,12 @@ Status DbImpl::LoadCheckpoints() {
     }
     covered = contents.covers_lsn;
     clock_.Observe(contents.clock_high_water);
-    next_id_ = std::max(next_id_, contents.next_cube_id);
+    if (contents.next_cube_id != next_id_) {
+      return Status::Corruption(dir_ + "/" + CheckpointFileName(file.file_number) +
+                                ": says the next cube id is " +
+                                std::to_string(contents.next_cube_id) + " but holds cubes up to " +
+                                std::to_string(next_id_ - 1));
+    }
     *recovery_catalog_ = std::move(contents.catalog);
     if (i == 0) {
       MutexLock lock(&checkpoint_mu_);
@@ -287,6 +296,11 @@ Status DbImpl::ApplyRecoveredVersion(std::unique_ptr<Version> v, const Catalog& 
       return Status::Corruption(what + " has a vector of an unknown field");
     }
     LOCI_RETURN_IF_ERROR(arena_->NoteReferenced(r.blob).WithContext(what));
+  }
+  // Ids are dense: a new cube takes the next one. (This also bounds every loop over ids by the
+  // number of cubes, whatever the input.)
+  if (v->number == 1 && v->id != next_id_) {
+    return Status::Corruption(what + ": expected the next cube id " + std::to_string(next_id_));
   }
   const Version* head = table_.Head(v->id);
   const uint32_t expected = head == nullptr ? 1 : head->number + 1;

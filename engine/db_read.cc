@@ -168,7 +168,11 @@ Status DbImpl::History(const ReadOptions& options, CubeId id, std::vector<MemCub
   for (size_t i = 0; i < chain.size(); ++i) {
     const Version* v = chain[i];
     MemCube& out = (*versions)[chain.size() - 1 - i];
-    LOCI_RETURN_IF_ERROR(FillCube(*v, TxTo(*v, head, v, p.as_of), *catalog, options, &out));
+    Status s = FillCube(*v, TxTo(*v, head, v, p.as_of), *catalog, options, &out);
+    if (!s.ok()) {
+      versions->clear();  // all or nothing
+      return s;
+    }
   }
   return Status::OK();
 }

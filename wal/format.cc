@@ -112,6 +112,10 @@ ParseResult ParseRecord(std::string_view input, uint64_t seed, RecordHeader* hea
   // The writer always writes the padded span; a record cut inside its padding is a torn write,
   // and accepting it would put the end of the log past the end of the file.
   if (input.size() < RecordSpan(h.length)) return ParseResult::kTruncated;
+  // Alignment padding is zero: one encoding per record (the checksum does not cover it).
+  for (size_t i = kRecordHeaderSize + h.length; i < RecordSpan(h.length); ++i) {
+    if (p[i] != 0) return ParseResult::kBadHeader;
+  }
   const uint64_t actual =
       Hash64(p + kLengthOffset, kRecordHeaderSize - kLengthOffset + h.length, seed);
   if (actual != h.checksum) return ParseResult::kBadChecksum;

@@ -941,7 +941,7 @@ struct Prediction {
 
 struct SweepRecord {
   uint64_t offset;
-  uint64_t checked_end;  // header + payload: what the checksum covers
+  uint64_t checked_end;  // what the parser checks: header, payload and zero padding
   uint64_t span_end;     // with alignment padding
   uint8_t type;
   Lsn lsn;
@@ -1111,7 +1111,9 @@ void WalCorruptionSweep::Build(State* st) {
           ParseResult::kOk) {
         break;
       }
-      seg.records.push_back(SweepRecord{pos, pos + kRecordHeaderSize + rh.length,
+      // The parser checks the whole span: the checksum covers header and payload, and the
+      // alignment padding must be zero.
+      seg.records.push_back(SweepRecord{pos, pos + RecordSpan(rh.length),
                                         pos + RecordSpan(rh.length), rh.type, rh.lsn,
                                         rh.synced_lsn});
       if (rh.type == kBatchRecord) ++batches;

@@ -1,51 +1,6 @@
-// loci: the command-line tool of the Loci storage engine. Parses the command line with CLI11
-// and runs the selected subcommand (commands.h). Every failure, a parse error included, is one
-// line on stderr and a non-zero exit code (cli_support.h); --help prints the usual help.
+// loci: the command-line tool of the Loci storage engine. The command line itself is
+// RunLoci (run_loci.h), callable in-process so that fuzz/fuzz_cli_args.cc can fuzz it.
 
-#include <CLI/CLI.hpp>
-#include <exception>
-#include <iostream>
-#include <string>
-#include <vector>
+#include "tools/loci/run_loci.h"
 
-#include "tools/loci/cli_support.h"
-#include "tools/loci/commands.h"
-
-int main(int argc, char** argv) {
-  using loci::cli::Command;
-  CLI::App app{"Inspect, edit and check a Loci database.", "loci"};
-  app.require_subcommand(1);
-  app.footer(
-      "TIME is RFC 3339 (2023-05-08T13:56:00Z, 2023-05-08T15:56:00.25+02:00), integer\n"
-      "microseconds since the Unix epoch, or 'forever'.\n"
-      "Exit codes: 0 ok, 1 bad arguments / invalid input / not found, 2 corruption,\n"
-      "3 I/O error or database busy. Errors are one line on stderr.");
-  std::vector<Command> commands;
-  loci::cli::RegisterWriteCommands(&app, &commands);
-  loci::cli::RegisterReadCommands(&app, &commands);
-  loci::cli::RegisterWalDump(&app, &commands);
-
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);  // --help
-    std::string command;
-    for (const CLI::App* sub : app.get_subcommands()) command = sub->get_name();
-    if (command.empty() && argc > 1 && argv[1][0] != '-') {
-      return loci::cli::ReportUsage(
-          "", "unknown command '" + std::string(argv[1]) + "' (see 'loci --help')");
-    }
-    const std::string help = command.empty() ? "loci --help" : "loci " + command + " --help";
-    return loci::cli::ReportUsage(command, std::string(e.what()) + " (see '" + help + "')");
-  }
-
-  try {
-    for (const Command& c : commands) {
-      if (c.app->parsed()) return c.run();
-    }
-  } catch (const std::exception& e) {
-    // Nothing here should throw but allocation; still, keep the one-line contract.
-    return loci::cli::ReportUsage("", std::string("internal error: ") + e.what());
-  }
-  return loci::cli::ReportUsage("", "no command given (see 'loci --help')");
-}
+int main(int argc, char** argv) { return loci::cli::RunLoci(argc, argv); }

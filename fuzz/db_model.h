@@ -1,0 +1,394 @@
+// DbModel: a plain in-memory model of what a Loci database must answer, for the differential
+// fuzzer (fuzz_ops_differential.cc). It follows design.md §1 and the contracts of loci/db.h:
+// the bitemporal read rule (among the versions committed at or before as_of whose valid
+// interval contains valid_at, the one committed last; retired or expired means not found),
+// tx_to, version numbering, validation and the order of errors in a batch (every operation is
+// validated first, then resolved in order; the first failure decides the status; a failed
+// batch changes nothing). The logic of tests/property/db_model_test.cc, extended to vectors,
+// attributes, parents, kinds, states, expiry, spaces and vector-field definitions.
+//
+// It is a model, not a second engine: maps and vectors, linear scans, no concurrency.
+
+#ifndef LOCI_FUZZ_DB_MODEL_H_
+#define LOCI_FUZZ_DB_MODEL_H_
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "loci/cube.h"
+#include "loci/metric.h"
+#include "loci/status.h"
+#include "loci/write_batch.h"
+
+namespace loci::fuzz {
+
+struct ModelField {
+  uint32_t id;  // per space, 1, 2, ... in creation order
+  uint32_t dim;
+  Metric metric;
+};
+
+struct ModelSpace {
+  std::map<std::string, ModelField> fields;
+};
+
+struct ModelVersion {
+  uint32_t number = 0;
+  uint16_t kind = kPlaintext;
+  CubeState state = CubeState::kActive;
+  std::string payload;
+  std::map<uint32_t, NamedVector> vectors;  // by field id
+  std::vector<Attr> attrs;                  // sorted by key
+  std::string source, agent;
+  std::vector<CubeId> parents;
+  float importance = 0.0f, trust = 1.0f;
+  Timestamp valid_from = 0, valid_to = kForever, tx_from = 0, expires_at = kForever;
+};
+
+struct ModelCube {
+  std::string space;
+  std::vector<ModelVersion> versions;  // oldest first
+};
+
+class DbModel {
+ public:
+  // Limits of the Options the fuzzer opens the database with.
+  static constexpr uint32_t kMaxVectorDim = 65536;
+
+  const std::map<CubeId, ModelCube>& cubes() const { return cubes_; }
+  const std::map<std::string, ModelSpace>& spaces() const { return spaces_; }
+  CubeId next_id() const { return next_id_; }
+  uint64_t version_count() const {
+    uint64_t n = 0;
+    for (const auto& [id, c] : cubes_) n += c.versions.size();
+    return n;
+  }
+
+  // The status code Db::Write must return for `batch` committed at `ts`; on kOk the model has
+  // applied it and *results holds (id, version) per operation.
+  Status::Code Apply(const WriteBatch& batch, Timestamp ts,
+                     std::vector<WriteResult::OpResult>* results) {
+    results->clear();
+    if (batch.empty()) return Status::Code::kInvalidArgument;
+    for (const WriteBatch::Op& op : batch.ops()) {
+      if (!Valid(op)) return Status::Code::kInvalidArgument;
+    }
+    DbModel after = *this;
+    for (const WriteBatch::Op& op : batch.ops()) {
+      Status::Code c = after.Resolve(op, ts, results);
+      if (c != Status::Code::kOk) {
+        results->clear();
+        return c;
+      }
+    }
+    *this = std::move(after);
+    return Status::Code::kOk;
+  }
+
+  // What Get must return: the status code, and on kOk the cube (with tx_to as of `as_of`).
+  // `as_of` is the transaction time read at, `read_time` the time expiry is judged at.
+  Status::Code Get(CubeId id, Timestamp as_of, Timestamp valid_at, Timestamp read_time,
+                   const std::optional<std::string>& space, MemCube* out) const {
+    const ModelCube* cube = Find(id, space);
+    if (cube == nullptr) return SpaceKnown(space) ? Status::Code::kNotFound : UnknownSpace();
+    const auto& vs = cube->versions;
+    for (size_t i = vs.size(); i-- > 0;) {
+      const ModelVersion& v = vs[i];
+      if (v.tx_from > as_of || !(v.valid_from <= valid_at && valid_at < v.valid_to)) continue;
+      if (v.state == CubeState::kRetired || v.expires_at <= read_time) {
+        return Status::Code::kNotFound;
+      }
+      *out = ToCube(id, *cube, i, as_of);
+      return Status::Code::kOk;
+    }
+    return Status::Code::kNotFound;
+  }
+
+  // What History must return as of `as_of`.
+  Status::Code History(CubeId id, Timestamp as_of, const std::optional<std::string>& space,
+                       std::vector<MemCube>* out) const {
+    out->clear();
+    const ModelCube* cube = Find(id, space);
+    if (cube == nullptr) return SpaceKnown(space) ? Status::Code::kNotFound : UnknownSpace();
+    for (size_t i = 0; i < cube->versions.size(); ++i) {
+      if (cube->versions[i].tx_from <= as_of) out->push_back(ToCube(id, *cube, i, as_of));
+    }
+    return out->empty() ? Status::Code::kNotFound : Status::Code::kOk;
+  }
+
+ private:
+  static Status::Code UnknownSpace() { return Status::Code::kInvalidArgument; }
+  bool SpaceKnown(const std::optional<std::string>& space) const {
+    return !space || spaces_.count(*space) != 0;
+  }
+
+  const ModelCube* Find(CubeId id, const std::optional<std::string>& space) const {
+    if (!SpaceKnown(space)) return nullptr;
+    auto it = cubes_.find(id);
+    if (it == cubes_.end() || (space && it->second.space != *space)) return nullptr;
+    return &it->second;
+  }
+
+  MemCube ToCube(CubeId id, const ModelCube& cube, size_t i, Timestamp as_of) const {
+    const ModelVersion& v = cube.versions[i];
+    MemCube c;
+    c.id = id;
+    c.version = v.number;
+    c.space = cube.space;
+    c.kind = v.kind;
+    c.state = v.state;
+    c.valid_from = v.valid_from;
+    c.valid_to = v.valid_to;
+    c.tx_from = v.tx_from;
+    c.tx_to = kForever;
+    for (size_t j = i + 1; j < cube.versions.size(); ++j) {
+      const ModelVersion& w = cube.versions[j];
+      if (w.tx_from <= as_of && w.valid_from < v.valid_to && v.valid_from < w.valid_to) {
+        c.tx_to = std::min(c.tx_to, w.tx_from);
+      }
+    }
+    c.payload = v.payload;
+    c.payload_size = v.payload.size();
+    for (const auto& [field_id, vec] : v.vectors) c.vectors.push_back(vec);
+    c.attrs = v.attrs;
+    c.source = v.source;
+    c.parents = v.parents;
+    c.agent = v.agent;
+    c.importance = v.importance;
+    c.trust = v.trust;
+    if (v.expires_at != kForever) c.expires_at = v.expires_at;
+    return c;
+  }
+
+  // engine/validation.cc: what is wrong with an operation on its own.
+  static bool ValidName(const std::string& s) { return !s.empty() && s.size() <= 256; }
+  static bool ValidVectors(const std::vector<NamedVector>& vectors) {
+    std::set<std::string> seen;
+    for (const NamedVector& v : vectors) {
+      if (!ValidName(v.field) || !seen.insert(v.field).second) return false;
+      if (v.values.empty() || v.values.size() > kMaxVectorDim) return false;
+      for (float x : v.values) {
+        if (!std::isfinite(x)) return false;
+      }
+    }
+    return true;
+  }
+  static bool ValidAttrs(const std::vector<Attr>& attrs) {
+    std::set<std::string> seen;
+    for (const Attr& a : attrs) {
+      if (!ValidName(a.key) || !seen.insert(a.key).second) return false;
+      if (const auto* d = std::get_if<double>(&a.value); d && !std::isfinite(*d)) return false;
+    }
+    return true;
+  }
+  static bool ValidParents(const std::vector<CubeId>& parents) {
+    return std::find(parents.begin(), parents.end(), CubeId{0}) == parents.end();
+  }
+  static bool ValidInterval(const std::optional<Timestamp>& from,
+                            const std::optional<Timestamp>& to) {
+    if (from && to && *from >= *to) return false;
+    if (to && *to == kBeginningOfTime) return false;
+    return !(from && *from == kForever);
+  }
+  static bool ValidState(CubeState s) {
+    return s == CubeState::kActive || s == CubeState::kArchived;
+  }
+
+  static bool Valid(const WriteBatch::Op& op) {
+    if (const auto* put = std::get_if<WriteBatch::PutOp>(&op)) {
+      const CubeDraft& d = put->draft;
+      return ValidName(d.space) && ValidState(d.state) && ValidVectors(d.vectors) &&
+             ValidAttrs(d.attrs) && ValidParents(d.parents) && std::isfinite(d.importance) &&
+             std::isfinite(d.trust) && ValidInterval(d.valid_from, d.valid_to);
+    }
+    if (const auto* update = std::get_if<WriteBatch::UpdateOp>(&op)) {
+      const CubePatch& p = update->patch;
+      if (p.state && !ValidState(*p.state)) return false;
+      if (!ValidVectors(p.set_vectors) || !ValidAttrs(p.set_attrs)) return false;
+      for (const std::string& f : p.remove_vectors) {
+        if (!ValidName(f)) return false;
+        for (const NamedVector& v : p.set_vectors) {
+          if (v.field == f) return false;
+        }
+      }
+      for (const std::string& k : p.remove_attrs) {
+        if (!ValidName(k)) return false;
+        for (const Attr& a : p.set_attrs) {
+          if (a.key == k) return false;
+        }
+      }
+      if (p.parents && !ValidParents(*p.parents)) return false;
+      if ((p.importance && !std::isfinite(*p.importance)) ||
+          (p.trust && !std::isfinite(*p.trust))) {
+        return false;
+      }
+      return ValidInterval(p.valid_from, p.valid_to);
+    }
+    if (const auto* retire = std::get_if<WriteBatch::RetireOp>(&op)) {
+      return !(retire->valid_to && *retire->valid_to == kForever);
+    }
+    const auto& def = std::get<WriteBatch::DefineFieldOp>(op);
+    return ValidName(def.space) && ValidName(def.field) && def.dim >= 1 &&
+           def.dim <= kMaxVectorDim &&
+           (def.metric == Metric::kCosine || def.metric == Metric::kInnerProduct ||
+            def.metric == Metric::kL2);
+  }
+
+  // engine/batch_resolver.cc: an operation against the state so far.
+  ModelSpace& SpaceFor(const std::string& name) { return spaces_[name]; }
+
+  // Sets `vectors` on *v in space `space`, creating missing fields (dimension of the vector,
+  // cosine); false if a vector does not fit its field.
+  bool SetVectors(const std::string& space, const std::vector<NamedVector>& vectors,
+                  ModelVersion* v) {
+    ModelSpace& s = SpaceFor(space);
+    for (const NamedVector& vec : vectors) {
+      auto it = s.fields.find(vec.field);
+      if (it == s.fields.end()) {
+        const uint32_t id = static_cast<uint32_t>(s.fields.size() + 1);
+        it = s.fields
+                 .emplace(vec.field,
+                          ModelField{id, static_cast<uint32_t>(vec.values.size()), Metric::kCosine})
+                 .first;
+      }
+      const ModelField& f = it->second;
+      if (vec.values.size() != f.dim) return false;
+      const bool all_zero =
+          std::all_of(vec.values.begin(), vec.values.end(), [](float x) { return x == 0.0f; });
+      if (f.metric == Metric::kCosine && all_zero) return false;
+      v->vectors[f.id] = vec;
+    }
+    return true;
+  }
+
+  bool ParentsExist(const std::vector<CubeId>& parents) const {
+    for (CubeId p : parents) {
+      if (cubes_.count(p) == 0) return false;
+    }
+    return true;
+  }
+
+  static void SetAttrs(const std::vector<Attr>& attrs, ModelVersion* v) {
+    for (const Attr& a : attrs) {
+      auto it = std::find_if(v->attrs.begin(), v->attrs.end(),
+                             [&](const Attr& x) { return x.key == a.key; });
+      if (it != v->attrs.end()) {
+        it->value = a.value;
+      } else {
+        v->attrs.push_back(a);
+      }
+    }
+    std::sort(v->attrs.begin(), v->attrs.end(),
+              [](const Attr& a, const Attr& b) { return a.key < b.key; });
+  }
+
+  Status::Code Finish(CubeId id, ModelVersion v, Timestamp ts,
+                      std::vector<WriteResult::OpResult>* results) {
+    if (v.valid_from >= v.valid_to) return Status::Code::kInvalidArgument;
+    v.tx_from = ts;
+    results->push_back({id, v.number});
+    cubes_[id].versions.push_back(std::move(v));
+    return Status::Code::kOk;
+  }
+
+  Status::Code Resolve(const WriteBatch::Op& op, Timestamp ts,
+                       std::vector<WriteResult::OpResult>* results) {
+    if (const auto* put = std::get_if<WriteBatch::PutOp>(&op)) {
+      const CubeDraft& d = put->draft;
+      if (!ParentsExist(d.parents)) return Status::Code::kInvalidArgument;
+      ModelVersion v;
+      v.number = 1;
+      v.kind = d.kind;
+      v.state = d.state;
+      v.valid_from = d.valid_from.value_or(ts);
+      v.valid_to = d.valid_to.value_or(kForever);
+      v.expires_at = d.expires_at.value_or(kForever);
+      v.importance = d.importance;
+      v.trust = d.trust;
+      v.payload = d.payload;
+      if (!SetVectors(d.space, d.vectors, &v)) return Status::Code::kInvalidArgument;
+      SetAttrs(d.attrs, &v);
+      v.source = d.source;
+      v.agent = d.agent;
+      v.parents = d.parents;
+      const CubeId id = next_id_++;
+      cubes_[id].space = d.space;
+      Status::Code c = Finish(id, std::move(v), ts, results);
+      if (c != Status::Code::kOk) cubes_.erase(id);  // the batch fails: nothing stays anyway
+      return c;
+    }
+    if (const auto* update = std::get_if<WriteBatch::UpdateOp>(&op)) {
+      auto it = cubes_.find(update->id);
+      if (it == cubes_.end()) return Status::Code::kNotFound;
+      const ModelVersion& prev = it->second.versions.back();
+      if (prev.state == CubeState::kRetired) return Status::Code::kInvalidArgument;
+      const CubePatch& p = update->patch;
+      if (p.parents && !ParentsExist(*p.parents)) return Status::Code::kInvalidArgument;
+      ModelVersion v = prev;
+      v.number = prev.number + 1;
+      if (p.kind) v.kind = *p.kind;
+      if (p.state) v.state = *p.state;
+      v.valid_from = p.valid_from.value_or(ts);
+      v.valid_to = p.valid_to.value_or(kForever);
+      if (p.expires_at) v.expires_at = *p.expires_at;
+      if (p.importance) v.importance = *p.importance;
+      if (p.trust) v.trust = *p.trust;
+      if (p.payload) v.payload = *p.payload;
+      const std::string space = it->second.space;
+      for (const std::string& name : p.remove_vectors) {
+        const ModelSpace& s = SpaceFor(space);
+        auto f = s.fields.find(name);
+        if (f == s.fields.end()) return Status::Code::kInvalidArgument;
+        v.vectors.erase(f->second.id);
+      }
+      if (!SetVectors(space, p.set_vectors, &v)) return Status::Code::kInvalidArgument;
+      for (const std::string& key : p.remove_attrs) {
+        std::erase_if(v.attrs, [&](const Attr& a) { return a.key == key; });
+      }
+      SetAttrs(p.set_attrs, &v);
+      if (p.source) v.source = *p.source;
+      if (p.agent) v.agent = *p.agent;
+      if (p.parents) v.parents = *p.parents;
+      return Finish(update->id, std::move(v), ts, results);
+    }
+    if (const auto* retire = std::get_if<WriteBatch::RetireOp>(&op)) {
+      auto it = cubes_.find(retire->id);
+      if (it == cubes_.end()) return Status::Code::kNotFound;
+      const ModelVersion& prev = it->second.versions.back();
+      if (prev.state == CubeState::kRetired) return Status::Code::kInvalidArgument;
+      ModelVersion v = prev;
+      v.number = prev.number + 1;
+      v.state = CubeState::kRetired;
+      v.valid_from = retire->valid_to.value_or(ts);
+      v.valid_to = kForever;
+      return Finish(retire->id, std::move(v), ts, results);
+    }
+    const auto& def = std::get<WriteBatch::DefineFieldOp>(op);
+    ModelSpace& s = SpaceFor(def.space);
+    auto it = s.fields.find(def.field);
+    if (it != s.fields.end()) {
+      if (it->second.dim != def.dim || it->second.metric != def.metric) {
+        return Status::Code::kInvalidArgument;
+      }
+    } else {
+      const uint32_t id = static_cast<uint32_t>(s.fields.size() + 1);
+      s.fields.emplace(def.field, ModelField{id, def.dim, def.metric});
+    }
+    results->push_back({0, 0});
+    return Status::Code::kOk;
+  }
+
+  std::map<CubeId, ModelCube> cubes_;
+  std::map<std::string, ModelSpace> spaces_;
+  CubeId next_id_ = 1;
+};
+
+}  // namespace loci::fuzz
+
+#endif  // LOCI_FUZZ_DB_MODEL_H_

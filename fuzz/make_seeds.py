@@ -1,0 +1,237 @@
+#!/usr/bin/env python3
+"""Regenerates the seed corpora of wal_record, blob_frame, wal_replay, cli_args and
+ops_differential (fuzz/seeds/<what>/) from small real databases made with the loci CLI, and
+hand-written operation scripts. The older targets' seeds were harvested by hand and are left
+alone. Seeds are kilobytes: preallocated zero tails are cut.
+
+Usage: fuzz/make_seeds.py [path/to/loci]   (default: build/debug/tools/loci/loci)
+"""
+
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+
+FUZZ = os.path.dirname(os.path.abspath(__file__))
+LOCI = sys.argv[1] if len(sys.argv) > 1 else os.path.join(FUZZ, "..", "build/debug/tools/loci/loci")
+BLOCK = 4096  # segment / generation header block, sync alignment
+
+
+def loci(*args):
+    subprocess.run([LOCI, *args], check=True, stdout=subprocess.DEVNULL)
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def write_seed(what, name, data):
+    d = os.path.join(FUZZ, "seeds", what)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def u32(v):
+    return struct.pack("<I", v)
+
+
+def u64(v):
+    return struct.pack("<Q", v)
+
+
+def records(segment):
+    """(offset, bytes of the whole record span) of each record after the header block."""
+    out, pos = [], BLOCK
+    while pos + 40 <= len(segment):
+        length, lsn = struct.unpack_from("<I", segment, pos + 8)[0], struct.unpack_from("<Q", segment, pos + 16)[0]
+        if lsn == 0:
+            break
+        span = 40 + ((length + 7) & ~7)
+        out.append((pos, segment[pos:pos + span]))
+        pos += span
+    return out
+
+
+def trim_segment(segment):
+    """The segment up to the end of its last record (sync groups end on 4 KiB boundaries)."""
+    recs = records(segment)
+    return segment[:recs[-1][0] + len(recs[-1][1])] if recs else segment[:BLOCK]
+
+
+def frames(arena):
+    out, pos = [], BLOCK
+    while pos + 24 <= len(arena) and struct.unpack_from("<I", arena, pos)[0] == 0x424F4C42:
+        span = (24 + struct.unpack_from("<I", arena, pos + 4)[0] + 7) & ~7
+        out.append((pos, arena[pos:pos + span]))
+        pos += span
+    return out
+
+
+def trim_arena(arena):
+    fs = frames(arena)
+    return arena[:fs[-1][0] + len(fs[-1][1])] if fs else arena[:BLOCK]
+
+
+def trim_superblock(sb):
+    """Slot 0 whole, slot 1 without its zero tail (a short slot still decodes)."""
+    return sb[:BLOCK] + sb[BLOCK:].rstrip(b"\0")
+
+
+def seed_of(segment):
+    segment_no, salt = struct.unpack_from("<QQ", segment, 32)
+    return segment_no ^ salt
+
+
+def image(sb, segments, arena=None, checkpoints=(), flags=0, probes=b""):
+    """The wal_replay container (see fuzz_wal_replay.cc)."""
+    assert len(segments) <= 3 and len(checkpoints) <= 2
+    flags |= len(segments) | (4 if arena else 0)
+    flags |= (8 if len(checkpoints) >= 1 else 0) | (0x80 if len(checkpoints) == 2 else 0)
+    out = bytes([flags]) + u32(len(sb)) + sb
+    for n, data in segments:
+        out += u32(n) + u32(len(data)) + data
+    if arena:
+        out += u32(arena[0]) + u32(len(arena[1])) + arena[1]
+    for n, data in checkpoints:
+        out += u32(n) + u32(len(data)) + data
+    return out + probes
+
+
+def snapshot(db):
+    files = {}
+    for name in os.listdir(db):
+        data = read(os.path.join(db, name))
+        if name.startswith("wal-"):
+            data = trim_segment(data)
+        elif name.startswith("arena-"):
+            data = trim_arena(data)
+        elif name == "SUPERBLOCK":
+            data = trim_superblock(data)
+        files[name] = data
+    return files
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="loci-seeds-")
+    try:
+        a = os.path.join(tmp, "a")  # the design.md §1 example
+        loci("init", a)
+        loci("put", a, "--space", "me", "--text", "likes green tea", "--valid-from", "2023-05-08T00:00:00Z")
+        loci("update", a, "1", "--text", "likes black coffee", "--valid-from", "2023-06-01T00:00:00Z")
+        loci("retire", a, "1")
+        b = os.path.join(tmp, "b")  # vectors, attributes, kinds, states, parents, expiry
+        loci("init", b)
+        loci("put", b, "--space", "a", "--text", "hello", "--vector", "mini=0.1,0.2,0.3", "--attr", "n=3",
+             "--attr-string", "s=x", "--attr", "b=true", "--source", "msg1", "--agent", "bot",
+             "--importance", "0.5", "--state", "archived", "--metric", "l2")
+        loci("put", b, "--space", "b", "--kind", "activation", "--text", "")
+        loci("update", b, "1", "--remove-attr", "n", "--vector", "mini=1,2,3")
+        loci("put", b, "--space", "a", "--text", "third", "--parent", "1", "--valid-to",
+             "2030-01-01T00:00:00Z", "--expires-at", "2031-01-01T00:00:00Z")
+        c = os.path.join(tmp, "c")  # checkpoints: segments 1, 2, 3 and a base + delta
+        loci("init", c)
+        loci("put", c, "--space", "x", "--text", "one")
+        s0 = snapshot(c)
+        loci("checkpoint", c)
+        loci("put", c, "--space", "x", "--text", "two")
+        loci("update", c, "1", "--text", "uno")
+        s1 = snapshot(c)
+        loci("checkpoint", c)
+        loci("put", c, "--space", "y", "--text", "three")
+        s2 = snapshot(c)
+        sa, sb_ = snapshot(a), snapshot(b)
+
+        seg = "wal-{:08d}.log".format
+        gen = "arena-00000001.blob"
+        ckpt = "ckpt-{:08d}.ckpt".format
+        probes = bytes([1, 0x40, 2, 0xC5, 1, 0x81, 3, 0x00])
+
+        # wal_replay: whole directories, then crash and damage states.
+        write_seed("wal_replay", "design_example", image(sa["SUPERBLOCK"], [(1, sa[seg(1)])], (1, sa[gen]), probes=probes))
+        write_seed("wal_replay", "vectors_attrs", image(sb_["SUPERBLOCK"], [(1, sb_[seg(1)])], (1, sb_[gen]), flags=0x20, probes=probes))
+        write_seed("wal_replay", "three_segments", image(
+            s0["SUPERBLOCK"], [(1, s0[seg(1)]), (2, s1[seg(2)]), (3, s2[seg(3)])], (1, s2[gen]), flags=0x60, probes=probes))
+        write_seed("wal_replay", "base_and_delta", image(
+            s2["SUPERBLOCK"], [(3, s2[seg(3)])], (1, s2[gen]), [(1, s2[ckpt(1)]), (2, s2[ckpt(2)])], probes=probes))
+        write_seed("wal_replay", "obsolete_segment", image(
+            s1["SUPERBLOCK"], [(1, s0[seg(1)]), (2, s1[seg(2)])], (1, s1[gen]), [(1, s1[ckpt(1)])], flags=0x20))
+        last = records(sa[seg(1)])[-3]  # the last batch record before the final padding
+        torn = sa[seg(1)][:last[0] + 60]
+        write_seed("wal_replay", "torn_tail", image(sa["SUPERBLOCK"], [(1, torn)], (1, sa[gen]), probes=probes))
+        damaged = bytearray(sa[seg(1)])
+        damaged[BLOCK + 45] ^= 0x10  # inside the first record's payload: durable records follow
+        write_seed("wal_replay", "mid_log_damage", image(sa["SUPERBLOCK"], [(1, bytes(damaged))], (1, sa[gen]), flags=0x10))
+
+        # wal_record: seed + one record span.
+        for name, files in (("a", sa), ("b", sb_), ("c", s2)):
+            segment = files[seg(3 if name == "c" else 1)]
+            for i, (_, rec) in enumerate(records(segment)[:2]):
+                write_seed("wal_record", "%s_record%d" % (name, i), u64(seed_of(segment)) + rec)
+
+        # blob_frame: mode, offset, generation, length, checksum, then the frame. Mode 0 takes the
+        # reference from the frame's header; mode 1 uses the explicit one.
+        for name, files in (("a", sa), ("b", sb_)):
+            for i, (offset, frame) in enumerate(frames(files[gen])[:3]):
+                length, generation = struct.unpack_from("<II", frame, 4)
+                checksum = struct.unpack_from("<Q", frame, 16)[0]
+                write_seed("blob_frame", "%s_frame%d" % (name, i), b"\0" + u64(offset) + u32(0) + u32(0) + u64(0) + frame)
+                if i == 0:
+                    write_seed("blob_frame", "%s_frame%d_ref" % (name, i),
+                               b"\1" + u64(offset) + u32(generation) + u32(length) + u64(checksum) + frame)
+            write_seed("blob_frame", "%s_generation_header" % name, b"\0" + bytes(24) + files[gen][:64])
+
+        # cli_args: mode byte, then NUL-separated arguments ("db" is the fuzzer's database).
+        def cli(name, *args):
+            write_seed("cli_args", name, b"\0" + b"\0".join(x.encode() for x in args))
+
+        cli("get_json", "get", "db", "2", "--json")
+        cli("get_as_of", "get", "db", "1", "--as-of", "2023-06-01T00:00:00Z", "--valid-at", "2023-05-20T00:00:00Z")
+        cli("get_space", "get", "db", "3", "--space", "alice")
+        cli("history_json", "history", "db", "1", "--json", "--as-of", "forever")
+        cli("info_json", "info", "db", "--json")
+        cli("check", "check", "db")
+        cli("wal_dump", "wal-dump", "db")
+        cli("put", "put", "db", "--space", "a", "--text", "x", "--vector", "e=1,2", "--attr", "k=v",
+            "--attr-string", "n=1", "--parent", "1", "--valid-from", "2023-05-08T15:56:00.25+02:00",
+            "--kind", "parametric", "--importance", "0.5", "--metric", "ip", "--no-sync")
+        cli("put_payload_file", "put", "db", "--space", "a", "--payload-file", "payload")
+        cli("update", "update", "db", "1", "--remove-attr", "n", "--remove-vector", "e", "--clear-parents",
+            "--state", "active", "--expires-at", "1683554160000000")
+        cli("retire", "retire", "db", "1", "--valid-to=forever")
+        cli("checkpoint", "checkpoint", "db")
+        cli("help", "--help")
+        cli("get_help", "get", "--help")
+        cli("unknown", "frobnicate", "db")
+        write_seed("cli_args", "time", b"\x04" + b"2023-05-08T15:56:00.25+02:00")
+        write_seed("cli_args", "time_micros", b"\x04" + b"-1683554160000001")
+        write_seed("cli_args", "vector", b"\x05" + b"e=0.1,-1e3,nan,inf,1e-45,+2")
+        write_seed("cli_args", "attr", b"\x06" + b"n=-42")
+        write_seed("cli_args", "kind", b"\x06" + b"parametric")
+        write_seed("cli_args", "utf8", b"\x07" + "naïve 日本 🍵".encode() + b" \xc3\x28 \xed\xa0\x80 \xf4\x90\x80\x80")
+
+        # ops_differential: config byte, then operations (see Driver::Step for the byte layout).
+        put_may = [0, 0, 5, 0x08, 3]  # put space a, payload-5, valid_from = 2023-05-01
+        update_july = [2, 0, 0x01, 0x10, 6, 4]  # update first cube: payload-6 valid from 2023-07-01
+        get = lambda valid, as_of: [7, 0, 0x05, valid, as_of]  # get first cube at (as_of, valid_at)
+        write_seed("ops_differential", "design_example", bytes(
+            [0] + put_may + update_july + get(3, 6) + get(4, 7) + [4, 0, 0] + get(3, 0) +
+            [9, 0, 0, 0] + [11] + [10] + get(3, 0)))
+        write_seed("ops_differential", "vectors_batch", bytes(
+            [0x0A] +
+            [6, 0, 0, 3, 2] +                               # define a/e dim 3 l2
+            [0, 0, 7, 0x03, 1, 0, 3, 0, 1, 3, 1, 0, 2, 0] +  # put a: vector e, 2 attrs
+            [5, 2, 0, 1, 9, 0x80, 1, 0, 0, 2, 0, 0x08, 0x00, 1, 0, 2, 1, 2, 3, 0] +  # batch
+            [12, 7, 0, 0x02, 0] + [11] + [10] + [9, 0, 0x08, 0]))
+        write_seed("ops_differential", "segments_and_checkpoints", bytes(
+            [0x1E] + put_may * 3 + [0, 1, 220, 0] + update_july + [11] + put_may + [10] +
+            [4, 1, 6] + get(0, 0) + [13]))
+    finally:
+        shutil.rmtree(tmp)
+
+
+if __name__ == "__main__":
+    main()
