@@ -2,12 +2,28 @@
 
 #include "tests/testutil.h"
 
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <stdexcept>
 
 namespace loci::test {
+
+bool Contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+std::string ReadWholeFile(Env* env, const std::string& path) {
+  std::unique_ptr<RandomAccessFile> f;
+  EXPECT_TRUE(env->NewRandomAccessFile(path, &f).ok()) << path;
+  std::string out;
+  if (f) {
+    EXPECT_TRUE(f->Read(0, *f->Size(), &out).ok()) << path;
+  }
+  return out;
+}
 
 int64_t Utc(int year, int month, int day) {
   std::tm tm{};

@@ -6,7 +6,15 @@
 #include <cstdint>
 #include <string>
 
+#include "loci/env.h"
+
 namespace loci::test {
+
+// Whether `needle` occurs in `haystack` (for checking what an error message names).
+bool Contains(const std::string& haystack, const std::string& needle);
+
+// The whole contents of `path` in `env`; a gtest failure (and "") if it cannot be read.
+std::string ReadWholeFile(Env* env, const std::string& path);
 
 // Microseconds since the epoch of midnight UTC on a calendar date.
 int64_t Utc(int year, int month, int day);

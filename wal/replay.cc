@@ -81,24 +81,8 @@ Status ReplayWal(Env* env, const std::string& dir, const DbUuid& db_uuid,
   }
 
   std::string image;
-  // Records up to `certified` are known durable (a later record's synced_lsn says so), and with
-  // them the blobs they refer to. A first pass finds it when the caller wants to check the rest.
+  // Records up to `certified` are known durable, and with them the blobs they refer to.
   Lsn certified = options.after_lsn;
-  if (options.uncertified_ok) {
-    for (uint64_t n : live) {
-      LOCI_RETURN_IF_ERROR(ReadSegmentFile(env, dir + "/" + SegmentFileName(n), &image));
-      SegmentScan scan;
-      if (!ScanSegment(image, dir + "/" + SegmentFileName(n), &scan).ok()) continue;
-      for (const ScannedRecord& r : scan.records) {
-        certified = std::max(certified, r.synced_lsn);
-        // A sync group synced every unsynced blob before writing: what precedes it is whole.
-        if ((r.flags & kSyncGroupFlag) != 0) certified = std::max(certified, r.lsn);
-      }
-      if (scan.valid_after_damage) {
-        certified = std::max(certified, scan.max_synced_lsn_after_damage);
-      }
-    }
-  }
   // Damage in a closed segment with nothing intact after it is harmless only if the next
   // segment's header continues the chain from the last intact record (bit rot in the unused
   // preallocated tail); it is decided there.
@@ -156,6 +140,20 @@ Status ReplayWal(Env* env, const std::string& dir, const DbUuid& db_uuid,
                   ", the next segment " + SegmentFileName(segment_no) + " " + found + ")");
     }
     undecided.reset();  // the chain continues: the damage before lost nothing
+    if (!last) {
+      // A segment is closed only after the blob arena and the segment itself were synced (every
+      // rotation does both), so each of its records was durable with its blobs.
+      certified = std::max(certified, scan.last_lsn);
+    } else {
+      for (const ScannedRecord& r : scan.records) {
+        certified = std::max(certified, r.synced_lsn);
+        // A sync group synced every unsynced blob before writing: what precedes it is whole.
+        if ((r.flags & kSyncGroupFlag) != 0) certified = std::max(certified, r.lsn);
+      }
+      if (scan.valid_after_damage) {
+        certified = std::max(certified, scan.max_synced_lsn_after_damage);
+      }
+    }
 
     uint64_t chain = h.prev_checksum;  // the checksum each record follows
     for (const ScannedRecord& r : scan.records) {

@@ -32,9 +32,11 @@ struct ReplayOptions {
   uint64_t after_checksum = 0;
   // Stop at the first damage instead of failing (read-only inspection of a damaged database).
   bool stop_at_damage = false;
-  // Called, before the handler, for each batch record of a non-sync group that no later record
-  // certifies as durable (its LSN is above every synced_lsn in the log and above after_lsn):
-  // such a record may have reached the disk without what it refers to (writeback persisted it).
+  // Called, before the handler, for each batch record of a non-sync group in the last segment
+  // that nothing certifies as durable (its LSN is above after_lsn, every synced_lsn of the
+  // segment and every sync-group record): such a record may have reached the disk without
+  // what it refers to (writeback persisted it). Records of closed segments are certified: the
+  // writer syncs the blobs and the segment before it starts the next one.
   // Returning false ends the log just before it, like a torn tail. Default: none.
   std::function<bool(Lsn lsn, std::string_view payload)> uncertified_ok;
 };

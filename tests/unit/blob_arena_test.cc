@@ -22,9 +22,12 @@
 #include "blob/format.h"
 #include "common/coding.h"
 #include "loci/env.h"
+#include "tests/testutil.h"
 
 namespace loci::blob {
 namespace {
+
+using test::Contains;
 
 const std::string kDir = "/db";
 
@@ -42,10 +45,6 @@ std::string Payload(size_t n, uint32_t seed) {
 }
 
 std::string GenPath(uint32_t generation) { return kDir + "/" + GenerationFileName(generation); }
-
-bool Contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
 
 class BlobArenaTest : public ::testing::Test {
  protected:
@@ -93,15 +92,7 @@ class BlobArenaTest : public ::testing::Test {
     EXPECT_TRUE(copy == payload);
   }
 
-  std::string ReadFile(const std::string& path) {
-    std::unique_ptr<RandomAccessFile> f;
-    EXPECT_TRUE(env_->NewRandomAccessFile(path, &f).ok());
-    std::string out;
-    if (f) {
-      EXPECT_TRUE(f->Read(0, *f->Size(), &out).ok());
-    }
-    return out;
-  }
+  std::string ReadFile(const std::string& path) { return test::ReadWholeFile(env_.get(), path); }
 
   void WriteAt(const std::string& path, uint64_t offset, std::string_view bytes) {
     std::unique_ptr<WritableFile> f;

@@ -14,17 +14,16 @@
 
 #include "engine/checkpoint.h"
 #include "loci/env.h"
+#include "tests/testutil.h"
 
 namespace loci::engine {
 namespace {
 
+using test::Contains;
+
 const std::string kDir = "/db";
 constexpr uint64_t kFileNumber = 7;
 constexpr uint64_t kCoversLsn = 1000;
-
-bool Contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
 
 DbUuid MakeUuid(uint8_t tag) {
   DbUuid u;
@@ -126,15 +125,7 @@ class CheckpointFileTest : public ::testing::Test {
     return r;
   }
 
-  std::string ReadFile(const std::string& path) {
-    std::unique_ptr<RandomAccessFile> f;
-    EXPECT_TRUE(env_->NewRandomAccessFile(path, &f).ok());
-    std::string out;
-    if (f) {
-      EXPECT_TRUE(f->Read(0, *f->Size(), &out).ok());
-    }
-    return out;
-  }
+  std::string ReadFile(const std::string& path) { return test::ReadWholeFile(env_.get(), path); }
 
   void WriteFile(const std::string& path, const std::string& contents) {
     std::unique_ptr<WritableFile> f;

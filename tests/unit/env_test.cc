@@ -28,13 +28,11 @@
 namespace loci {
 namespace {
 
+using test::Contains;
+
 ::testing::AssertionResult IsOk(const Status& s) {
   if (s.ok()) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure() << s.ToString();
-}
-
-bool Contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
 }
 
 // Deterministic, position-dependent content, so a byte read from the wrong offset shows.

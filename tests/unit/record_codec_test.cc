@@ -20,13 +20,12 @@
 #include <vector>
 
 #include "common/coding.h"
+#include "tests/testutil.h"
 
 namespace loci::engine {
 namespace {
 
-bool Contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
+using test::Contains;
 
 blob::BlobRef Ref(uint32_t generation, uint64_t offset, uint32_t length, uint64_t checksum) {
   blob::BlobRef r;

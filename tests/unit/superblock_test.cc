@@ -17,15 +17,14 @@
 
 #include "common/coding.h"
 #include "loci/env.h"
+#include "tests/testutil.h"
 
 namespace loci::engine {
 namespace {
 
-const std::string kPath = "/db/SUPERBLOCK";
+using test::Contains;
 
-bool Contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
+const std::string kPath = "/db/SUPERBLOCK";
 
 Superblock Sample(uint64_t seq) {
   Superblock sb;

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "loci/env.h"
+#include "tests/testutil.h"
 #include "wal/format.h"
 #include "wal/log_writer.h"
 #include "wal/replay.h"
@@ -37,6 +38,8 @@
 
 namespace loci::wal {
 namespace {
+
+using test::Contains;
 
 const std::string kDir = "/db";
 
@@ -54,10 +57,6 @@ std::string Payload(size_t n, uint32_t seed) {
 }
 
 std::string SegPath(uint64_t segment_no) { return kDir + "/" + SegmentFileName(segment_no); }
-
-bool Contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
 
 // memcmp-based, so the sweep stays fast in unoptimised builds.
 bool AllZero(std::string_view s) {
