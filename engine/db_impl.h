@@ -48,6 +48,7 @@ class DbImpl final : public Db {
   Status Write(const WriteOptions& options, const WriteBatch& batch, WriteResult* result) override;
   Status Get(const ReadOptions& options, CubeId id, MemCube* cube) override;
   Status History(const ReadOptions& options, CubeId id, std::vector<MemCube>* versions) override;
+  Status Search(const SearchRequest& request, std::vector<SearchHit>* hits) override;
   std::shared_ptr<const Snapshot> GetSnapshot() override;
   Status Checkpoint() override;
   DbStats Stats() override;

@@ -20,6 +20,7 @@
 
 #include "loci/cube.h"
 #include "loci/options.h"
+#include "loci/search.h"
 #include "loci/status.h"
 #include "loci/write_batch.h"
 
@@ -120,6 +121,13 @@ class Db {
   // Every version of `id` committed at or before the read point (as_of / snapshot), oldest
   // first, with tx_to as seen at that point. NotFound if there is none.
   virtual Status History(const ReadOptions& options, CubeId id, std::vector<MemCube>* versions) = 0;
+
+  // The k cubes nearest to request.query by vector field request.field, among the versions
+  // visible at the request's read point in request.spaces that pass its filters, best first
+  // (see loci/search.h). Fills *hits (cleared first). InvalidArgument names what is wrong: no
+  // space, an unknown space or field, a query of the wrong dimension or with NaN/Inf, k = 0 or
+  // above kMaxSearchK, a retired state asked for.
+  virtual Status Search(const SearchRequest& request, std::vector<SearchHit>* hits) = 0;
 
   // A consistent read point at the current time.
   virtual std::shared_ptr<const Snapshot> GetSnapshot() = 0;

@@ -1,0 +1,49 @@
+// Distance kernels for Atlas: INT8 dot products for page scans and FP32 ones for exact re-rank,
+// each in a scalar, an AVX2 and an AVX-512 (VNNI) version chosen once at run time from CPUID.
+//
+// INT8 convention (research vector_anchors.md §3.2, option 2): stored codes are signed int8 in
+// [-127, 127]; the query side is offset once per query to unsigned (q_u8 = q_s8 + 128), so the
+// inner loop is one vpdpbusd per 64 bytes. The caller recovers the signed dot product as
+//   dot(q_s8, x) = DotU8S8(q_u8, x) - 128 * SumS8(x)
+// with SumS8(x) precomputed when x is stored.
+
+#ifndef LOCI_INDEX_KERNELS_H_
+#define LOCI_INDEX_KERNELS_H_
+
+#include <cstddef>
+#include <cstdint>
+
+namespace loci::index {
+
+enum class KernelIsa : uint8_t { kScalar = 0, kAvx2 = 1, kAvx512Vnni = 2 };
+
+struct Kernels {
+  KernelIsa isa;
+  const char* name;  // "scalar", "avx2", "avx512-vnni"
+
+  // Sum over i < n of q[i] * x[i] (q unsigned, x signed). Any n, any alignment.
+  int32_t (*dot_u8s8)(const uint8_t* q, const int8_t* x, size_t n);
+
+  // out[j] = dot_u8s8(q, x + j * stride, n) for j < count: a page scan with the query kept in
+  // registers. REQUIRES: stride >= n.
+  void (*dot_u8s8_batch)(const uint8_t* q, const int8_t* x, size_t n, size_t stride, size_t count,
+                         int32_t* out);
+
+  // FP32 inner product and squared Euclidean distance, for re-rank and clustering.
+  float (*dot_f32)(const float* a, const float* b, size_t n);
+  float (*l2sq_f32)(const float* a, const float* b, size_t n);
+};
+
+// The fastest kernels this CPU runs, chosen on first use. The environment variable
+// LOCI_KERNELS=scalar|avx2|avx512-vnni caps the choice (for tests and comparisons).
+const Kernels& BestKernels();
+
+// The kernels of one ISA, or nullptr if this CPU (or this build) lacks it.
+const Kernels* KernelsFor(KernelIsa isa);
+
+// Sum of x[i] for i < n (the per-vector correction above).
+int32_t SumS8(const int8_t* x, size_t n);
+
+}  // namespace loci::index
+
+#endif  // LOCI_INDEX_KERNELS_H_
