@@ -289,6 +289,16 @@ Status BlobArena::View(const BlobRef& ref, std::string_view* payload) const {
                      g->path, payload);
 }
 
+const char* BlobArena::Locate(const BlobRef& ref) const {
+  if (ref.empty()) return nullptr;
+  Generation* g = Find(ref.generation);
+  if (g == nullptr || ref.offset < kGenerationHeaderBlock || ref.end() > g->region->size() ||
+      ref.end() < ref.offset) {
+    return nullptr;
+  }
+  return g->region->data() + ref.offset + kFrameHeaderSize;
+}
+
 Status BlobArena::Read(const BlobRef& ref, std::string* payload) const {
   std::string_view view;
   LOCI_RETURN_IF_ERROR(View(ref, &view));

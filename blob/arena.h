@@ -92,6 +92,10 @@ class BlobArena {
   Status View(const BlobRef& ref, std::string_view* payload) const;
   Status Read(const BlobRef& ref, std::string* payload) const;
 
+  // Where the payload of `ref` lies in the mapping, unverified (for identity checks and reads
+  // of blobs verified before); nullptr if `ref` is empty or outside the mapped files.
+  const char* Locate(const BlobRef& ref) const;
+
   ArenaStats Stats() const;
   // Paths of the generation files, ascending.
   std::vector<std::string> Files() const;

@@ -22,6 +22,7 @@
 #include "engine/record_table.h"
 #include "engine/superblock.h"
 #include "gc/epoch.h"
+#include "index/atlas.h"
 #include "loci/db.h"
 #include "loci/env.h"
 #include "query/temporal.h"
@@ -115,6 +116,18 @@ class DbImpl final : public Db {
   Status FillCube(const Version& v, Timestamp tx_to, const Catalog& catalog,
                   const ReadOptions& options, MemCube* cube) const;
 
+  // --- vector index (db_index.cc)
+  // Applies `v`, just published or recovered, to the partitions of the fields it or its
+  // predecessor has. Called by the single writer (the commit leader, or recovery) before v's
+  // commit time becomes readable. Fails only if a vector blob does not verify.
+  Status IndexVersion(const Version& v, const Catalog& catalog);
+  // Recovery: indexes every version in commit order, so the index has the same shape as the
+  // one the previous instance built. Vectors that do not verify are left out (noted).
+  void RebuildIndex(const Catalog& catalog);
+
+  // --- search (db_search.cc)
+  class SearchFilter;
+
   // --- checkpoint (db_checkpoint.cc)
   Status WriteCheckpoint() REQUIRES(checkpoint_mu_);
 
@@ -133,6 +146,8 @@ class DbImpl final : public Db {
   gc::EpochDomain epochs_;
   HybridClock clock_;
   RecordTable table_;
+  // After arena_ and epochs_: destroyed before them, while what it points into still exists.
+  std::unique_ptr<index::Atlas> atlas_;
 
   // The published catalog; replaced by the commit leader, old ones retired through epochs_.
   std::atomic<const Catalog*> catalog_{nullptr};

@@ -93,6 +93,24 @@ Status CheckOptions(const Options& o) {
     return invalid("wal_segment_bytes and arena_generation_bytes must be at least 16 KiB");
   }
   if (o.max_group_bytes == 0) return invalid("max_group_bytes must be positive");
+  const VectorIndexOptions& v = o.vector_index;
+  if (v.flat_limit == 0 || v.list_target == 0 || v.max_replicas == 0 || v.probes == 0 ||
+      v.rerank == 0) {
+    return invalid(
+        "vector_index counts (flat_limit, list_target, max_replicas, probes, rerank) "
+        "must be positive");
+  }
+  if (v.rerank > kMaxSearchRerank || v.probes > kMaxSearchProbes) {
+    return invalid("vector_index.rerank must be at most " + std::to_string(kMaxSearchRerank) +
+                   " and probes at most " + std::to_string(kMaxSearchProbes));
+  }
+  if (!(v.replica_slack >= 0 && v.replica_slack <= 100) ||
+      !(v.probe_slack >= 0 && v.probe_slack <= 100)) {
+    return invalid("vector_index slacks must be in [0, 100]");
+  }
+  if (v.page_bytes < 4096 || v.page_bytes > (64u << 20)) {
+    return invalid("vector_index.page_bytes must be 4 KiB..64 MiB");
+  }
   return Status::OK();
 }
 
@@ -103,7 +121,17 @@ DbImpl::DbImpl(const Options& options, std::string dir)
       env_(options.env != nullptr ? options.env : Env::Default()),
       dir_(std::move(dir)),
       commit_queue_(options.max_group_bytes),
-      clock_(env_) {}
+      clock_(env_) {
+  index::PartitionOptions index_options;
+  const VectorIndexOptions& v = options.vector_index;
+  index_options.flat_limit = v.flat_limit;
+  index_options.list_target = v.list_target;
+  index_options.page_bytes = v.page_bytes;
+  index_options.max_replicas = v.max_replicas;
+  index_options.replica_slack = v.replica_slack;
+  index_options.probe_slack = v.probe_slack;
+  atlas_ = std::make_unique<index::Atlas>(index_options, &epochs_);
+}
 
 DbImpl::~DbImpl() {
   if (log_ && !poisoned_.load()) {
@@ -112,6 +140,7 @@ DbImpl::~DbImpl() {
     if (arena_->SyncUnsynced().ok()) log_->Sync().PermitUncheckedError();
   }
   log_.reset();
+  atlas_.reset();  // points into the arena's mapping
   arena_.reset();
   delete catalog_.load();
 }
@@ -239,6 +268,7 @@ Status DbImpl::Recover() {
                                            " (" + replay.torn_tail->reason + ")"
                                      : "";
   if (replay.stopped_at) recovery_notes_ = "replay stopped at damage: " + *replay.stopped_at;
+  RebuildIndex(*LoadCatalog());
   if (options_.read_only) return Status::OK();
   return PrepareForWrites(replay);
 }

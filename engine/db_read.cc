@@ -21,18 +21,6 @@ class SnapshotImpl final : public Snapshot {
 
 std::string CubeName(CubeId id) { return "cube " + std::to_string(id); }
 
-// Earliest commit among the versions in [newest, until) (newest first, all committed by the read
-// point) that override part of `v`'s valid interval.
-Timestamp TxTo(const Version& v, const Version* newest, const Version* until, Timestamp as_of) {
-  Timestamp tx_to = kForever;
-  for (const Version* w = newest; w != until && w != nullptr; w = w->prev) {
-    if (w->tx_from <= as_of && query::Overlaps(v.times(), w->times())) {
-      tx_to = std::min(tx_to, w->tx_from);
-    }
-  }
-  return tx_to;
-}
-
 }  // namespace
 
 query::ReadPoint DbImpl::ReadPointFor(const ReadOptions& options, Timestamp* read_time) const {
@@ -144,7 +132,7 @@ Status DbImpl::Get(const ReadOptions& options, CubeId id, MemCube* cube) {
   if (options.fill_vectors) {
     for (const VectorRef& r : seen->vectors) arena_->Prefetch(r.blob);
   }
-  return FillCube(*seen, TxTo(*seen, head, seen, p.as_of), *catalog, options, cube);
+  return FillCube(*seen, TxTo(*seen, head, p.as_of), *catalog, options, cube);
 }
 
 Status DbImpl::History(const ReadOptions& options, CubeId id, std::vector<MemCube>* versions) {
@@ -168,7 +156,7 @@ Status DbImpl::History(const ReadOptions& options, CubeId id, std::vector<MemCub
   for (size_t i = 0; i < chain.size(); ++i) {
     const Version* v = chain[i];
     MemCube& out = (*versions)[chain.size() - 1 - i];
-    Status s = FillCube(*v, TxTo(*v, head, v, p.as_of), *catalog, options, &out);
+    Status s = FillCube(*v, TxTo(*v, head, p.as_of), *catalog, options, &out);
     if (!s.ok()) {
       versions->clear();  // all or nothing
       return s;
@@ -205,8 +193,15 @@ DbStats DbImpl::Stats() {
   s.spaces = catalog->spaces().size();
   for (const SpaceDef& space : catalog->spaces()) {
     for (const FieldDef& f : space.fields) {
-      s.vector_fields.push_back(
-          VectorFieldInfo{space.name, f.name, f.dim, index::MetricName(f.metric)});
+      VectorFieldInfo info{space.name, f.name, f.dim, index::MetricName(f.metric)};
+      if (const index::Partition* p = atlas_->Find(space.id, f.id)) {
+        const index::PartitionStats ps = p->Stats();
+        info.vectors = ps.entries;
+        info.index_lists = ps.lists;
+        s.index_vectors += ps.stored_vectors;
+        s.index_bytes += ps.bytes;
+      }
+      s.vector_fields.push_back(std::move(info));
     }
   }
   return s;

@@ -1,13 +1,209 @@
-// The search path: Db::Search over the Atlas vector index.
+// The search path: Db::Search over Atlas. The request is validated, the query prepared once,
+// each requested space's partition scanned with a filter that decides visibility and the
+// request's filters inside the scan, and the partitions' re-ranked hits merged.
+
+#include <algorithm>
+#include <cmath>
 
 #include "engine/db_impl.h"
+#include "index/vector_field.h"
 
 namespace loci::engine {
 
+// Visibility and the request's filters for one partition, judged from the cube's versions: the
+// entry is accepted when the version a Get at the same read point would see has this very
+// vector and passes the filters.
+class DbImpl::SearchFilter final : public index::EntryFilter {
+ public:
+  SearchFilter(const DbImpl& db, const SearchRequest& request, const query::ReadPoint& point,
+               Timestamp read_time, uint32_t space_id, uint32_t field_id)
+      : db_(db),
+        request_(request),
+        point_(point),
+        read_time_(read_time),
+        space_id_(space_id),
+        field_id_(field_id) {}
+
+  // The version of `cube` the read sees, or nullptr if none passes.
+  const Version* Visible(uint64_t cube) const {
+    const Version* v = db_.table_.Head(cube);
+    while (v != nullptr && !query::Candidate(v->times(), point_)) v = v->prev;
+    if (v == nullptr || v->space_id != space_id_ || v->state == CubeState::kRetired ||
+        query::Expired(v->times(), read_time_)) {
+      return nullptr;
+    }
+    if (!request_.states.empty() && std::find(request_.states.begin(), request_.states.end(),
+                                              v->state) == request_.states.end()) {
+      return nullptr;
+    }
+    if (!request_.kinds.empty() &&
+        std::find(request_.kinds.begin(), request_.kinds.end(), v->kind) == request_.kinds.end()) {
+      return nullptr;
+    }
+    for (const Attr& want : request_.attrs) {
+      auto it = std::lower_bound(v->attrs.begin(), v->attrs.end(), want.key,
+                                 [](const Attr& a, const std::string& k) { return a.key < k; });
+      if (it == v->attrs.end() || it->key != want.key || !(it->value == want.value)) {
+        return nullptr;
+      }
+    }
+    return v;
+  }
+
+  // Whether `v` holds the vector at `vector` in this field.
+  bool HasVector(const Version& v, const float* vector) const {
+    for (const VectorRef& r : v.vectors) {
+      if (r.field_id == field_id_) {
+        return db_.arena_->Locate(r.blob) == reinterpret_cast<const char*>(vector);
+      }
+    }
+    return false;
+  }
+
+  bool Accept(const index::EntryInfo& entry) override {
+    const Version* v = Visible(entry.cube);
+    return v != nullptr && HasVector(*v, entry.vector);
+  }
+
+ private:
+  const DbImpl& db_;
+  const SearchRequest& request_;
+  const query::ReadPoint point_;
+  const Timestamp read_time_;
+  const uint32_t space_id_;
+  const uint32_t field_id_;
+};
+
+namespace {
+
+Status CheckRequest(const SearchRequest& r) {
+  auto invalid = [](const std::string& what) { return Status::InvalidArgument("search: " + what); };
+  if (r.spaces.empty()) return invalid("no space given");
+  if (r.field.empty()) return invalid("no vector field given");
+  if (r.k == 0 || r.k > kMaxSearchK) {
+    return invalid("k must be 1.." + std::to_string(kMaxSearchK) + ", not " + std::to_string(r.k));
+  }
+  if (r.probes > kMaxSearchProbes) {
+    return invalid("probes must be at most " + std::to_string(kMaxSearchProbes));
+  }
+  if (r.rerank > kMaxSearchRerank) {
+    return invalid("rerank must be at most " + std::to_string(kMaxSearchRerank));
+  }
+  for (CubeState s : r.states) {
+    if (s != CubeState::kActive && s != CubeState::kArchived) {
+      return invalid("states may be active and archived only (retired cubes are never returned)");
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
 Status DbImpl::Search(const SearchRequest& request, std::vector<SearchHit>* hits) {
   hits->clear();
-  (void)request;
-  return Status::NotSupported("Search is not implemented yet");
+  LOCI_RETURN_IF_ERROR(CheckRequest(request));
+
+  gc::EpochDomain::Guard guard = epochs_.Pin();
+  ReadOptions read;
+  read.as_of = request.as_of;
+  read.valid_at = request.valid_at;
+  read.snapshot = request.snapshot;
+  Timestamp read_time;
+  const query::ReadPoint point = ReadPointFor(read, &read_time);
+  const Catalog* catalog = LoadCatalog();
+
+  // Resolve every space and its field first: a bad name fails the whole request.
+  struct Target {
+    const SpaceDef* space;
+    const FieldDef* field;
+  };
+  std::vector<Target> targets;
+  for (const std::string& name : request.spaces) {
+    const SpaceDef* space = catalog->FindSpace(name);
+    if (space == nullptr) return Status::InvalidArgument("search: unknown space '" + name + "'");
+    const FieldDef* field = space->FindField(request.field);
+    if (field == nullptr) {
+      return Status::InvalidArgument("search: space '" + name + "' has no vector field '" +
+                                     request.field + "'");
+    }
+    if (!targets.empty() &&
+        (field->dim != targets[0].field->dim || field->metric != targets[0].field->metric)) {
+      return Status::InvalidArgument("search: field '" + request.field +
+                                     "' differs in dimension or metric between spaces '" +
+                                     targets[0].space->name + "' and '" + name + "'");
+    }
+    if (std::none_of(targets.begin(), targets.end(),
+                     [&](const Target& t) { return t.space == space; })) {
+      targets.push_back({space, field});
+    }
+  }
+  const FieldDef& field = *targets[0].field;
+  LOCI_RETURN_IF_ERROR(index::ValidateVector(request.field, request.query, field.dim, field.metric)
+                           .WithContext("search query"));
+
+  index::PreparedQuery query;
+  query.Prepare(request.query.data(), field.dim, field.metric);
+  const VectorIndexOptions& defaults = options_.vector_index;
+  index::ScanParams params;
+  params.probes = request.probes != 0 ? request.probes : defaults.probes;
+  params.rerank = std::max(request.k, request.rerank != 0 ? request.rerank : defaults.rerank);
+  params.as_of = point.as_of;
+  const bool all_states =
+      request.states.empty() || (std::find(request.states.begin(), request.states.end(),
+                                           CubeState::kActive) != request.states.end() &&
+                                 std::find(request.states.begin(), request.states.end(),
+                                           CubeState::kArchived) != request.states.end());
+  params.fast_accept =
+      request.kinds.empty() && request.attrs.empty() && all_states && point.valid_at >= point.as_of;
+
+  struct Found {
+    float distance;
+    uint32_t entry;
+    size_t target;
+  };
+  std::vector<Found> found;
+  std::vector<index::ScanHit> scan;
+  for (size_t t = 0; t < targets.size(); ++t) {
+    const index::Partition* partition = atlas_->Find(targets[t].space->id, targets[t].field->id);
+    if (partition == nullptr) continue;  // nothing indexed in this space yet
+    SearchFilter filter(*this, request, point, read_time, targets[t].space->id,
+                        targets[t].field->id);
+    params.filter = &filter;
+    scan.clear();
+    partition->Search(query, params, &scan);
+    for (const index::ScanHit& h : scan) found.push_back({h.distance, h.entry, t});
+  }
+  std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) {
+    return a.distance != b.distance ? a.distance < b.distance : a.target < b.target;
+  });
+
+  ReadOptions fill;
+  fill.fill_payload = request.fill_payload;
+  fill.fill_vectors = request.fill_vectors;
+  for (const Found& f : found) {
+    if (hits->size() == request.k) break;
+    const Target& target = targets[f.target];
+    const index::Partition* partition = atlas_->Find(target.space->id, target.field->id);
+    const index::EntryInfo& entry = partition->entries().at(f.entry);
+    SearchFilter filter(*this, request, point, read_time, target.space->id, target.field->id);
+    const Version* v = filter.Visible(entry.cube);
+    // Accepted in the scan, so visible; checked again because a fast-accepted entry's version
+    // is only found here.
+    if (v == nullptr || !filter.HasVector(*v, entry.vector)) continue;
+    SearchHit& hit = hits->emplace_back();
+    hit.id = v->id;
+    hit.version = v->number;
+    hit.space = target.space->name;
+    hit.score = field.metric == Metric::kL2 ? f.distance : -f.distance;
+    if (request.fill_cubes) {
+      Status s = FillCube(*v, TxTo(*v, table_.Head(v->id), point.as_of), *catalog, fill, &hit.cube);
+      if (!s.ok()) {
+        hits->clear();
+        return s;
+      }
+    }
+  }
+  return Status::OK();
 }
 
 }  // namespace loci::engine

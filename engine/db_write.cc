@@ -1,6 +1,7 @@
 // The write path: validation, blob appends by the writer, then group commit by the leader
 // (resolve, log, sync, publish).
 
+#include <algorithm>
 #include <cstring>
 
 #include "engine/db_impl.h"
@@ -281,14 +282,26 @@ void DbImpl::Publish(GroupInFlight* flight) {
       }
       if (!s.ok()) Poison(s);
     }
+    std::vector<const Version*> to_index;
     {
       MutexLock lock(&dirty_mu_);
       for (auto& v : batch.versions) {
         v->lsn = lsn;
         dirty_.push_back(v.get());
         published.emplace_back(v->id, v.get());
+        to_index.push_back(v.get());
         table_.Publish(v.release());
       }
+    }
+    // The vector index, before the commit time becomes readable; in the order recovery's
+    // rebuild uses, so a reopened database has the same index.
+    std::sort(to_index.begin(), to_index.end(), [](const Version* a, const Version* b) {
+      return a->id != b->id ? a->id < b->id : a->number < b->number;
+    });
+    for (const Version* v : to_index) {
+      if (v->vectors.empty() && (v->prev == nullptr || v->prev->vectors.empty())) continue;
+      Status s = IndexVersion(*v, *LoadCatalog());
+      if (!s.ok()) Poison(s);
     }
     published_ts_.store(batch.commit_time, std::memory_order_release);
     ++lsn;

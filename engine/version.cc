@@ -2,6 +2,8 @@
 
 #include "engine/version.h"
 
+#include <algorithm>
+
 namespace loci::engine {
 
 bool Version::SameContent(const Version& o) const {
@@ -11,6 +13,16 @@ bool Version::SameContent(const Version& o) const {
          importance == o.importance && trust == o.trust && payload == o.payload &&
          vectors == o.vectors && attrs == o.attrs && source == o.source && agent == o.agent &&
          parents == o.parents;
+}
+
+Timestamp TxTo(const Version& v, const Version* newest, Timestamp as_of) {
+  Timestamp tx_to = kForever;
+  for (const Version* w = newest; w != &v && w != nullptr; w = w->prev) {
+    if (w->tx_from <= as_of && query::Overlaps(v.times(), w->times())) {
+      tx_to = std::min(tx_to, w->tx_from);
+    }
+  }
+  return tx_to;
 }
 
 }  // namespace loci::engine

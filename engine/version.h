@@ -50,6 +50,11 @@ struct Version {
   bool SameContent(const Version& other) const;
 };
 
+// v's tx_to as seen at transaction time `as_of`: the earliest commit, among the versions from
+// `newest` down to (not including) v that were committed by then, of one overriding part of
+// v's valid interval; kForever if none.
+Timestamp TxTo(const Version& v, const Version* newest, Timestamp as_of);
+
 }  // namespace loci::engine
 
 #endif  // LOCI_ENGINE_VERSION_H_

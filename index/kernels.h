@@ -21,11 +21,15 @@ struct Kernels {
   KernelIsa isa;
   const char* name;  // "scalar", "avx2", "avx512-vnni"
 
-  // Sum over i < n of q[i] * x[i] (q unsigned, x signed). Any n, any alignment.
+  // Sum over i < n of q[i] * x[i] (q unsigned, x signed), exact for every value (x = -128
+  // included) in every table. Any n, any alignment, and nothing is read past q + n or x + n;
+  // 64-byte-aligned q and x are faster (unaligned ones split cache lines: up to ~2x slower).
+  // REQUIRES: n <= 65793, so no partial sum can overflow int32.
   int32_t (*dot_u8s8)(const uint8_t* q, const int8_t* x, size_t n);
 
-  // out[j] = dot_u8s8(q, x + j * stride, n) for j < count: a page scan with the query kept in
-  // registers. REQUIRES: stride >= n.
+  // out[j] = dot_u8s8(q, x + j * stride, n) for j < count: a page scan that loads each block of
+  // the query once for several vectors. A stride that is a multiple of 64 keeps every vector
+  // aligned when x is. REQUIRES: stride >= n.
   void (*dot_u8s8_batch)(const uint8_t* q, const int8_t* x, size_t n, size_t stride, size_t count,
                          int32_t* out);
 
@@ -35,7 +39,8 @@ struct Kernels {
 };
 
 // The fastest kernels this CPU runs, chosen on first use. The environment variable
-// LOCI_KERNELS=scalar|avx2|avx512-vnni caps the choice (for tests and comparisons).
+// LOCI_KERNELS=scalar|avx2|avx512-vnni caps the choice (for tests and comparisons); any other
+// value is ignored.
 const Kernels& BestKernels();
 
 // The kernels of one ISA, or nullptr if this CPU (or this build) lacks it.

@@ -104,6 +104,35 @@ grep -q "id $id v3 alice active" "$T/wal" && pass "wal-dump shows the updates" |
   fail "wal-dump lacks version 3"
 expect_exit 0 "check on a healthy database" "$L" check "$D"
 
+# search: nearest first, JSON array of {id, version, score}, filters, and clear errors.
+S="$T/search-db"
+"$L" init "$S" >/dev/null || fail "init for search"
+near=$("$L" put "$S" --space s --vector v=1,0,0 --metric l2 --attr topic=a) || fail "put near"
+"$L" put "$S" --space s --vector v=0,1,0 --attr topic=b >/dev/null || fail "put far"
+"$L" put "$S" --space other --vector v=1,0,0 --metric l2 >/dev/null || fail "put other space"
+"$L" search "$S" --space s --field v --vector 0.9,0.1,0 --json | python3 -c '
+import json, sys
+hits = json.load(sys.stdin)
+sys.exit(0 if [h["id"] for h in hits] == [int(sys.argv[1]), int(sys.argv[1]) + 1]
+         and all(set(h) >= {"id", "version", "score"} for h in hits)
+         and hits[0]["score"] <= hits[1]["score"] else 1)' "$near" &&
+  pass "search --json: nearest first, other spaces left out" || fail "search --json"
+"$L" search "$S" --space s --field v --vector 1,0,0 --attr topic=b --json | python3 -c '
+import json, sys
+hits = json.load(sys.stdin)
+sys.exit(0 if len(hits) == 1 and hits[0]["id"] == int(sys.argv[1]) + 1 else 1)' "$near" &&
+  pass "search --attr filters inside the scan" || fail "search --attr"
+printf '1 0\n0\n' >"$T/query.txt"
+"$L" search "$S" --space s --field v --vector-file "$T/query.txt" --k 1 | grep -q "^$near " &&
+  pass "search --vector-file" || fail "search --vector-file"
+expect_exit 1 "search with a wrong dimension" "$L" search "$S" --space s --field v --vector 1,0
+expect_exit 1 "search with NaN" "$L" search "$S" --space s --field v --vector 1,nan,0
+expect_exit 1 "search with k 0" "$L" search "$S" --space s --field v --vector 1,0,0 --k 0
+expect_exit 1 "search with k above the maximum" "$L" search "$S" --space s --field v --vector 1,0,0 --k 1001
+expect_exit 1 "search of an unknown field" "$L" search "$S" --space s --field w --vector 1,0,0
+expect_exit 1 "search of an unknown space" "$L" search "$S" --space nope --field v --vector 1,0,0
+expect_exit 1 "search without a vector" "$L" search "$S" --space s --field v
+
 # A checkpoint keeps everything readable.
 expect_exit 0 "checkpoint" "$L" checkpoint "$D"
 "$L" get "$D" "$id" --json | grep -q "v3 text" && pass "get after checkpoint" ||

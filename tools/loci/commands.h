@@ -23,6 +23,9 @@ void RegisterWriteCommands(CLI::App* app, std::vector<Command>* commands);
 // get, history, info, check.
 void RegisterReadCommands(CLI::App* app, std::vector<Command>* commands);
 
+// search.
+void RegisterSearchCommand(CLI::App* app, std::vector<Command>* commands);
+
 // wal-dump.
 void RegisterWalDump(CLI::App* app, std::vector<Command>* commands);
 

@@ -26,6 +26,7 @@ int RunLoci(int argc, const char* const* argv) {
   std::vector<Command> commands;
   RegisterWriteCommands(&app, &commands);
   RegisterReadCommands(&app, &commands);
+  RegisterSearchCommand(&app, &commands);
   RegisterWalDump(&app, &commands);
 
   try {

@@ -40,7 +40,9 @@ struct VectorFieldInfo {
   std::string space;
   std::string name;
   uint32_t dim = 0;
-  std::string metric;  // "cosine", "ip" or "l2"
+  std::string metric;        // "cosine", "ip" or "l2"
+  uint64_t vectors = 0;      // distinct vectors indexed (every version's, current or not)
+  uint64_t index_lists = 0;  // posting lists (1 while the field's partition is flat)
 };
 
 struct DbStats {
@@ -62,6 +64,8 @@ struct DbStats {
   bool read_only = false;
   std::string recovery;  // what the last recovery dropped (a torn tail) or stopped at
   std::vector<VectorFieldInfo> vector_fields;
+  uint64_t index_bytes = 0;    // memory of the vector index (pages, entries, centroids)
+  uint64_t index_vectors = 0;  // vectors it holds, replicas included
 };
 
 // What Db::Verify checked and found.

@@ -26,8 +26,10 @@ namespace loci {
 
 class Snapshot;
 
-// Largest k a search may ask for.
+// Largest k a search may ask for, and the largest effort settings.
 inline constexpr uint32_t kMaxSearchK = 1000;
+inline constexpr uint32_t kMaxSearchProbes = 1u << 20;
+inline constexpr uint32_t kMaxSearchRerank = 100000;
 
 struct SearchRequest {
   // The spaces to search (at least one); hits never come from any other space.

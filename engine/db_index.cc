@@ -1,0 +1,94 @@
+// Keeping Atlas in step with the record table: every published or recovered version is applied
+// to the partitions of its space's vector fields, in commit order.
+
+#include <algorithm>
+
+#include "engine/db_impl.h"
+
+namespace loci::engine {
+
+namespace {
+
+// The commit time from which `v` is visible at every later valid time, if it is (see
+// index::EntryInfo::live_from).
+int64_t LiveFrom(const Version& v) {
+  const bool open_ended = v.state != CubeState::kRetired && v.valid_to == kForever &&
+                          v.valid_from <= v.tx_from && v.expires_at == kForever;
+  return open_ended ? v.tx_from : index::kNotLive;
+}
+
+const VectorRef* FindVector(const Version& v, uint32_t field_id) {
+  for (const VectorRef& r : v.vectors) {
+    if (r.field_id == field_id) return &r;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+Status DbImpl::IndexVersion(const Version& v, const Catalog& catalog) {
+  const SpaceDef* space = catalog.SpaceById(v.space_id);
+  if (space == nullptr) return Status::Corruption("cube " + std::to_string(v.id) + ": no space");
+  // Fields the new version has, and fields only its predecessor had (the vector was dropped).
+  auto apply = [&](uint32_t field_id) -> Status {
+    const FieldDef* field = space->FieldById(field_id);
+    if (field == nullptr) {
+      return Status::Corruption("cube " + std::to_string(v.id) + ": unknown vector field");
+    }
+    const float* values = nullptr;
+    if (const VectorRef* r = FindVector(v, field_id)) {
+      std::string_view bytes;
+      Status s = arena_->View(r->blob, &bytes);
+      if (!s.ok()) return s.WithContext("cube " + std::to_string(v.id) + " vector " + field->name);
+      if (bytes.size() != size_t{field->dim} * sizeof(float)) {
+        return Status::Corruption("cube " + std::to_string(v.id) + ": vector blob of " +
+                                  std::to_string(bytes.size()) +
+                                  " bytes for a field of dimension " + std::to_string(field->dim));
+      }
+      values = reinterpret_cast<const float*>(bytes.data());
+    }
+    atlas_->Writable(v.space_id, field_id, field->metric, field->dim)
+        ->Apply(v.id, values, LiveFrom(v));
+    return Status::OK();
+  };
+  for (const VectorRef& r : v.vectors) LOCI_RETURN_IF_ERROR(apply(r.field_id));
+  if (v.prev != nullptr) {
+    for (const VectorRef& r : v.prev->vectors) {
+      if (FindVector(v, r.field_id) == nullptr) LOCI_RETURN_IF_ERROR(apply(r.field_id));
+    }
+  }
+  return Status::OK();
+}
+
+void DbImpl::RebuildIndex(const Catalog& catalog) {
+  std::vector<const Version*> versions;
+  for (CubeId id = 1; id < table_.end_id(); ++id) {
+    for (const Version* v = table_.Head(id); v != nullptr; v = v->prev) {
+      if (!v->vectors.empty() || (v->prev != nullptr && !v->prev->vectors.empty())) {
+        versions.push_back(v);
+      }
+    }
+  }
+  // Commit order, and within one batch the order Publish applies them in.
+  std::sort(versions.begin(), versions.end(), [](const Version* a, const Version* b) {
+    if (a->lsn != b->lsn) return a->lsn < b->lsn;
+    if (a->id != b->id) return a->id < b->id;
+    return a->number < b->number;
+  });
+  uint64_t skipped = 0;
+  std::string first_problem;
+  for (const Version* v : versions) {
+    Status s = IndexVersion(*v, catalog);
+    if (!s.ok()) {
+      if (skipped++ == 0) first_problem = s.ToString();
+    }
+  }
+  if (skipped > 0) {
+    if (!recovery_notes_.empty()) recovery_notes_ += "; ";
+    recovery_notes_ +=
+        std::to_string(skipped) +
+        " version(s) not fully indexed (vector blobs failed verification), first: " + first_problem;
+  }
+}
+
+}  // namespace loci::engine

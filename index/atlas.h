@@ -1,0 +1,52 @@
+// Atlas: the vector index of a database, one Partition per (space, vector field).
+//
+// One writer (the commit leader) creates partitions and applies versions to them; readers
+// find partitions without locks. Readers hold an epoch of the EpochDomain given at
+// construction while they use a partition.
+
+#ifndef LOCI_INDEX_ATLAS_H_
+#define LOCI_INDEX_ATLAS_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "gc/epoch.h"
+#include "index/partition.h"
+
+namespace loci::index {
+
+class Atlas {
+ public:
+  Atlas(const PartitionOptions& options, gc::EpochDomain* epochs);
+  // REQUIRES: no reader is active.
+  ~Atlas();
+  Atlas(const Atlas&) = delete;
+  Atlas& operator=(const Atlas&) = delete;
+
+  // Writer: the partition of (space_id, field_id), created with `metric` and `dim` if new.
+  Partition* Writable(uint32_t space_id, uint32_t field_id, Metric metric, uint32_t dim);
+
+  // Reader (epoch pinned): the partition, or nullptr if no vector was ever indexed there.
+  const Partition* Find(uint32_t space_id, uint32_t field_id) const;
+
+  // Bytes of every partition (pages, entries, centroids). REQUIRES: an epoch pinned.
+  uint64_t bytes() const;
+
+ private:
+  using Directory = std::vector<std::pair<uint64_t, Partition*>>;  // sorted by key
+  static uint64_t Key(uint32_t space_id, uint32_t field_id) {
+    return (uint64_t{space_id} << 32) | field_id;
+  }
+
+  const PartitionOptions options_;
+  gc::EpochDomain* const epochs_;
+  std::atomic<const Directory*> directory_;
+  std::vector<std::unique_ptr<Partition>> owned_;  // the writer's
+};
+
+}  // namespace loci::index
+
+#endif  // LOCI_INDEX_ATLAS_H_

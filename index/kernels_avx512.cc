@@ -1,0 +1,230 @@
+// The AVX-512 kernels (F, BW, VL, VNNI): Ice Lake and later Xeons, Zen 4 and later.
+//
+// The INT8 inner loop is one vpdpbusd per 64 bytes (research vector_anchors.md §3.2, option 2):
+// u8 x s8 products summed four at a time straight into s32 lanes, with no intermediate saturation,
+// so it is exact for every u8 q and s8 x. Tails use masked loads, which neither read nor fault
+// past the last element, so any n and any pointer work.
+//
+// Compiled with the AVX-512 flags on x86-64 (see CMakeLists.txt), so nothing here may run before
+// kernels.cc has checked CPUID. Every helper has internal linkage: an inline function shared with
+// other translation units could be merged by the linker into one compiled with these flags.
+
+// GCC 12.2's AVX-512 extract intrinsics, once inlined, warn that the undefined source vector they
+// pass is uninitialized (GCC PR 105593); the pragma must cover their definitions.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <simde/x86/avx512.h>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+#include <cstring>
+
+#include "index/kernels_internal.h"
+
+namespace loci::index::internal {
+
+namespace {
+
+inline simde__m512i Load(const void* p) { return simde_mm512_loadu_si512(p); }
+
+// Bytes p[0, r) zero-extended to 64 (r < 64), reading nothing at or past p + r.
+inline simde__m512i LoadTailBytes(const void* p, size_t r) {
+#if defined(SIMDE_X86_AVX512BW_NATIVE)
+  return _mm512_maskz_loadu_epi8((__mmask64{1} << r) - 1, p);
+#else
+  // SIMDe 0.7 has no masked loads; copy instead.
+  alignas(64) unsigned char buf[64] = {};
+  std::memcpy(buf, p, r);
+  return simde_mm512_load_si512(buf);
+#endif
+}
+
+// Floats p[0, r) zero-extended to 16 (r < 16), reading nothing past p + r.
+inline simde__m512 LoadTailFloats(const float* p, size_t r) {
+#if defined(SIMDE_X86_AVX512F_NATIVE)
+  return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << r) - 1), p);
+#else
+  alignas(64) float buf[16] = {};
+  std::memcpy(buf, p, r * sizeof(float));
+  return simde_mm512_load_ps(buf);
+#endif
+}
+
+// The 16 lanes summed pairwise into 8 (lane i + lane i + 8).
+inline simde__m256i Fold(simde__m512i v) {
+  return simde_mm256_add_epi32(simde_mm512_castsi512_si256(v),
+                               simde_mm512_extracti64x4_epi64(v, 1));
+}
+
+inline int32_t ReduceAdd(simde__m512i v) {
+  const simde__m256i h = Fold(v);
+  simde__m128i s =
+      simde_mm_add_epi32(simde_mm256_castsi256_si128(h), simde_mm256_extracti128_si256(h, 1));
+  s = simde_mm_add_epi32(s, simde_mm_shuffle_epi32(s, 0x4e));  // + the other 64-bit half
+  s = simde_mm_add_epi32(s, simde_mm_shuffle_epi32(s, 0xb1));  // + the neighbour lane
+  return simde_mm_cvtsi128_si32(s);
+}
+
+// The four horizontal sums {a, b, c, d}.
+inline simde__m128i ReduceAdd4(simde__m512i a, simde__m512i b, simde__m512i c, simde__m512i d) {
+  // Per 128-bit half: hadd(a, b) = {a0+a1, a2+a3, b0+b1, b2+b3}; a second hadd leaves one
+  // partial sum of each input per lane.
+  const simde__m256i abcd = simde_mm256_hadd_epi32(simde_mm256_hadd_epi32(Fold(a), Fold(b)),
+                                                   simde_mm256_hadd_epi32(Fold(c), Fold(d)));
+  return simde_mm_add_epi32(simde_mm256_castsi256_si128(abcd),
+                            simde_mm256_extracti128_si256(abcd, 1));
+}
+
+inline float ReduceAdd(simde__m512 v) {
+  const simde__m256 h = simde_mm256_add_ps(
+      simde_mm512_castps512_ps256(v),
+      simde_mm256_castpd_ps(simde_mm512_extractf64x4_pd(simde_mm512_castps_pd(v), 1)));
+  simde__m128 s = simde_mm_add_ps(simde_mm256_castps256_ps128(h), simde_mm256_extractf128_ps(h, 1));
+  s = simde_mm_add_ps(s, simde_mm_movehl_ps(s, s));
+  s = simde_mm_add_ss(s, simde_mm_movehdup_ps(s));
+  return simde_mm_cvtss_f32(s);
+}
+
+int32_t DotU8S8Avx512(const uint8_t* q, const int8_t* x, size_t n) {
+  // Four accumulators: vpdpbusd has a latency of about 5 cycles and issues about once a cycle.
+  simde__m512i acc0 = simde_mm512_setzero_si512();
+  simde__m512i acc1 = simde_mm512_setzero_si512();
+  simde__m512i acc2 = simde_mm512_setzero_si512();
+  simde__m512i acc3 = simde_mm512_setzero_si512();
+  size_t i = 0;
+  for (; i + 256 <= n; i += 256) {
+    acc0 = simde_mm512_dpbusd_epi32(acc0, Load(q + i), Load(x + i));
+    acc1 = simde_mm512_dpbusd_epi32(acc1, Load(q + i + 64), Load(x + i + 64));
+    acc2 = simde_mm512_dpbusd_epi32(acc2, Load(q + i + 128), Load(x + i + 128));
+    acc3 = simde_mm512_dpbusd_epi32(acc3, Load(q + i + 192), Load(x + i + 192));
+  }
+  if (i + 64 <= n) {
+    acc0 = simde_mm512_dpbusd_epi32(acc0, Load(q + i), Load(x + i));
+    i += 64;
+  }
+  if (i + 64 <= n) {
+    acc1 = simde_mm512_dpbusd_epi32(acc1, Load(q + i), Load(x + i));
+    i += 64;
+  }
+  if (i + 64 <= n) {
+    acc2 = simde_mm512_dpbusd_epi32(acc2, Load(q + i), Load(x + i));
+    i += 64;
+  }
+  if (i < n) {
+    acc3 = simde_mm512_dpbusd_epi32(acc3, LoadTailBytes(q + i, n - i), LoadTailBytes(x + i, n - i));
+  }
+  return ReduceAdd(
+      simde_mm512_add_epi32(simde_mm512_add_epi32(acc0, acc1), simde_mm512_add_epi32(acc2, acc3)));
+}
+
+void DotU8S8BatchAvx512(const uint8_t* q, const int8_t* x, size_t n, size_t stride, size_t count,
+                        int32_t* out) {
+  const size_t body = n & ~size_t{63};
+  const size_t tail = n - body;
+  const simde__m512i q_tail =
+      tail != 0 ? LoadTailBytes(q + body, tail) : simde_mm512_setzero_si512();
+  size_t j = 0;
+  // Four vectors at a time: one query load feeds four vpdpbusd, four independent chains cover
+  // its latency, and one reduction serves four results. The query is not pinned in registers:
+  // at one load per four vpdpbusd, loads are not the limit (768-d: ~4.6 ns a vector when L1-hot
+  // and aligned, about the one vpdpbusd per cycle the port allows).
+  for (; j + 4 <= count; j += 4) {
+    const int8_t* x0 = x + j * stride;
+    const int8_t* x1 = x0 + stride;
+    const int8_t* x2 = x1 + stride;
+    const int8_t* x3 = x2 + stride;
+    simde__m512i acc0 = simde_mm512_setzero_si512();
+    simde__m512i acc1 = simde_mm512_setzero_si512();
+    simde__m512i acc2 = simde_mm512_setzero_si512();
+    simde__m512i acc3 = simde_mm512_setzero_si512();
+    for (size_t i = 0; i < body; i += 64) {
+      const simde__m512i qv = Load(q + i);
+      acc0 = simde_mm512_dpbusd_epi32(acc0, qv, Load(x0 + i));
+      acc1 = simde_mm512_dpbusd_epi32(acc1, qv, Load(x1 + i));
+      acc2 = simde_mm512_dpbusd_epi32(acc2, qv, Load(x2 + i));
+      acc3 = simde_mm512_dpbusd_epi32(acc3, qv, Load(x3 + i));
+    }
+    if (tail != 0) {
+      acc0 = simde_mm512_dpbusd_epi32(acc0, q_tail, LoadTailBytes(x0 + body, tail));
+      acc1 = simde_mm512_dpbusd_epi32(acc1, q_tail, LoadTailBytes(x1 + body, tail));
+      acc2 = simde_mm512_dpbusd_epi32(acc2, q_tail, LoadTailBytes(x2 + body, tail));
+      acc3 = simde_mm512_dpbusd_epi32(acc3, q_tail, LoadTailBytes(x3 + body, tail));
+    }
+    simde_mm_storeu_si128(reinterpret_cast<simde__m128i*>(out + j),
+                          ReduceAdd4(acc0, acc1, acc2, acc3));
+  }
+  for (; j < count; ++j) out[j] = DotU8S8Avx512(q, x + j * stride, n);
+}
+
+float DotF32Avx512(const float* a, const float* b, size_t n) {
+  // Each FMA needs two loads, so at two loads per cycle one FMA issues per cycle: four
+  // accumulators cover its 4-cycle latency.
+  simde__m512 acc0 = simde_mm512_setzero_ps();
+  simde__m512 acc1 = simde_mm512_setzero_ps();
+  simde__m512 acc2 = simde_mm512_setzero_ps();
+  simde__m512 acc3 = simde_mm512_setzero_ps();
+  size_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    acc0 = simde_mm512_fmadd_ps(simde_mm512_loadu_ps(a + i), simde_mm512_loadu_ps(b + i), acc0);
+    acc1 = simde_mm512_fmadd_ps(simde_mm512_loadu_ps(a + i + 16), simde_mm512_loadu_ps(b + i + 16),
+                                acc1);
+    acc2 = simde_mm512_fmadd_ps(simde_mm512_loadu_ps(a + i + 32), simde_mm512_loadu_ps(b + i + 32),
+                                acc2);
+    acc3 = simde_mm512_fmadd_ps(simde_mm512_loadu_ps(a + i + 48), simde_mm512_loadu_ps(b + i + 48),
+                                acc3);
+  }
+  for (; i + 16 <= n; i += 16) {
+    acc0 = simde_mm512_fmadd_ps(simde_mm512_loadu_ps(a + i), simde_mm512_loadu_ps(b + i), acc0);
+  }
+  if (i < n) {
+    acc1 = simde_mm512_fmadd_ps(LoadTailFloats(a + i, n - i), LoadTailFloats(b + i, n - i), acc1);
+  }
+  return ReduceAdd(
+      simde_mm512_add_ps(simde_mm512_add_ps(acc0, acc1), simde_mm512_add_ps(acc2, acc3)));
+}
+
+float L2SqF32Avx512(const float* a, const float* b, size_t n) {
+  simde__m512 acc0 = simde_mm512_setzero_ps();
+  simde__m512 acc1 = simde_mm512_setzero_ps();
+  simde__m512 acc2 = simde_mm512_setzero_ps();
+  simde__m512 acc3 = simde_mm512_setzero_ps();
+  size_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    const simde__m512 d0 =
+        simde_mm512_sub_ps(simde_mm512_loadu_ps(a + i), simde_mm512_loadu_ps(b + i));
+    const simde__m512 d1 =
+        simde_mm512_sub_ps(simde_mm512_loadu_ps(a + i + 16), simde_mm512_loadu_ps(b + i + 16));
+    const simde__m512 d2 =
+        simde_mm512_sub_ps(simde_mm512_loadu_ps(a + i + 32), simde_mm512_loadu_ps(b + i + 32));
+    const simde__m512 d3 =
+        simde_mm512_sub_ps(simde_mm512_loadu_ps(a + i + 48), simde_mm512_loadu_ps(b + i + 48));
+    acc0 = simde_mm512_fmadd_ps(d0, d0, acc0);
+    acc1 = simde_mm512_fmadd_ps(d1, d1, acc1);
+    acc2 = simde_mm512_fmadd_ps(d2, d2, acc2);
+    acc3 = simde_mm512_fmadd_ps(d3, d3, acc3);
+  }
+  for (; i + 16 <= n; i += 16) {
+    const simde__m512 d =
+        simde_mm512_sub_ps(simde_mm512_loadu_ps(a + i), simde_mm512_loadu_ps(b + i));
+    acc0 = simde_mm512_fmadd_ps(d, d, acc0);
+  }
+  if (i < n) {
+    // Both tails are zero past n, so the padding lanes add (0 - 0)^2.
+    const simde__m512 d =
+        simde_mm512_sub_ps(LoadTailFloats(a + i, n - i), LoadTailFloats(b + i, n - i));
+    acc1 = simde_mm512_fmadd_ps(d, d, acc1);
+  }
+  return ReduceAdd(
+      simde_mm512_add_ps(simde_mm512_add_ps(acc0, acc1), simde_mm512_add_ps(acc2, acc3)));
+}
+
+}  // namespace
+
+const Kernels kAvx512VnniKernels = {KernelIsa::kAvx512Vnni, "avx512-vnni", DotU8S8Avx512,
+                                    DotU8S8BatchAvx512,     DotF32Avx512,  L2SqF32Avx512};
+
+}  // namespace loci::index::internal

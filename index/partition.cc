@@ -1,0 +1,420 @@
+// Partition: flat and clustered posting lists, routing, the filtered INT8 scan and the exact
+// re-rank.
+
+#include "index/partition.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "index/kmeans.h"
+
+namespace loci::index {
+
+// The lists of a partition and, when clustered, their quantized centroids side by side (so
+// routing streams one array). Immutable once published, except `split_at`, which only the
+// writer touches; a change publishes a new Layout and retires the old one through EBR.
+struct Partition::Layout {
+  std::vector<PostingList*> lists;  // shared with older and newer layouts
+  std::vector<int8_t> codes;        // lists.size() rows of stride (clustered only)
+  std::vector<EncodedVector> encoded;
+  std::vector<uint32_t> split_at;  // the writer's: a list is split past this size
+
+  bool flat() const { return encoded.empty(); }
+};
+
+namespace {
+
+// Entries already considered by one scan (replicas appear in several lists): open addressing,
+// grown when half full.
+class SeenSet {
+ public:
+  SeenSet() : slots_(1024, kEmpty) {}
+  // True if `e` was not in the set (and adds it).
+  bool Insert(uint32_t e) {
+    if ((used_ + 1) * 2 > slots_.size()) Grow();
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = Hash(e) & mask;; i = (i + 1) & mask) {
+      if (slots_[i] == e) return false;
+      if (slots_[i] == kEmpty) {
+        slots_[i] = e;
+        ++used_;
+        return true;
+      }
+    }
+  }
+
+ private:
+  static constexpr uint32_t kEmpty = std::numeric_limits<uint32_t>::max();
+  static size_t Hash(uint32_t e) { return (e * 0x9E3779B1u) >> 7; }
+  void Grow() {
+    std::vector<uint32_t> old(slots_.size() * 2, kEmpty);
+    old.swap(slots_);
+    used_ = 0;
+    for (uint32_t e : old) {
+      if (e != kEmpty) Insert(e);
+    }
+  }
+  std::vector<uint32_t> slots_;
+  size_t used_ = 0;
+};
+
+struct Approx {
+  float distance;
+  uint32_t entry;
+  bool operator<(const Approx& o) const { return distance < o.distance; }
+};
+
+float NormSq(const Kernels& k, const float* x, size_t n) { return k.dot_f32(x, x, n); }
+
+}  // namespace
+
+void PreparedQuery::Prepare(const float* q, uint32_t dim, Metric metric) {
+  vector.assign(q, q + dim);
+  if (metric == Metric::kCosine) {
+    double norm = 0;
+    for (uint32_t i = 0; i < dim; ++i) norm += double{q[i]} * q[i];
+    const float inv = norm > 0 ? static_cast<float>(1.0 / std::sqrt(norm)) : 0.0f;
+    for (float& v : vector) v *= inv;
+  }
+  quantized.Quantize(vector.data(), dim, CodeStride(dim));
+}
+
+Partition::Partition(Metric metric, uint32_t dim, const PartitionOptions& options,
+                     gc::EpochDomain* epochs)
+    : metric_(metric),
+      dim_(dim),
+      stride_(static_cast<uint32_t>(CodeStride(dim))),
+      page_capacity_(std::max<uint32_t>(
+          8, static_cast<uint32_t>(options.page_bytes / (CodeStride(dim) + 16)))),
+      options_(options),
+      kernels_(BestKernels()),
+      epochs_(epochs) {
+  auto* flat = new Layout;
+  flat->lists.push_back(new PostingList(page_capacity_, stride_, {}));
+  flat->split_at.push_back(std::numeric_limits<uint32_t>::max());
+  layout_.store(flat, std::memory_order_release);
+}
+
+Partition::~Partition() {
+  Layout* layout = layout_.load(std::memory_order_acquire);
+  for (PostingList* list : layout->lists) delete list;
+  delete layout;
+}
+
+void Partition::Prepared(uint32_t e, float* out) const {
+  const EntryInfo& info = entries_.at(e);
+  if (metric_ == Metric::kCosine) {
+    for (uint32_t i = 0; i < dim_; ++i) out[i] = info.vector[i] * info.inv_norm;
+  } else {
+    std::memcpy(out, info.vector, dim_ * sizeof(float));
+  }
+}
+
+uint32_t Partition::AddEntry(uint64_t cube, const float* vector) {
+  uint32_t e = 0;
+  EntryInfo* info = entries_.Add(&e);
+  info->cube = cube;
+  info->vector = vector;
+  if (metric_ == Metric::kCosine) {
+    const float norm = std::sqrt(NormSq(kernels_, vector, dim_));
+    info->inv_norm = norm > 0 ? 1.0f / norm : 0.0f;
+  }
+  const uint64_t entry_bytes = entries_.bytes();
+  bytes_.fetch_add(entry_bytes - entry_bytes_, std::memory_order_relaxed);
+  entry_bytes_ = entry_bytes;
+  return e;
+}
+
+void Partition::AppendTo(const Layout& layout, uint32_t list, uint32_t e, const float* x) {
+  PostingList* l = layout.lists[list];
+  std::vector<int8_t> codes(stride_);
+  EncodedVector enc = EncodeResidual(x, l->center(), dim_, stride_, codes.data());
+  if (metric_ == Metric::kL2) enc.bias = NormSq(kernels_, x, dim_);
+  const size_t before = l->bytes();
+  l->Append(e, codes.data(), enc);
+  stored_vectors_.fetch_add(1, std::memory_order_relaxed);
+  bytes_.fetch_add(l->bytes() - before, std::memory_order_relaxed);
+}
+
+void Partition::Route(const Layout& layout, const float* x, std::vector<uint32_t>* lists) const {
+  lists->clear();
+  const size_t n = layout.lists.size();
+  QuantizedQuery qx;
+  qx.Quantize(x, dim_, stride_);
+  // INT8 distances to every centroid, then exact ones for the few nearest.
+  std::vector<Approx> approx(n);
+  for (size_t j = 0; j < n; ++j) {
+    const EncodedVector& c = layout.encoded[j];
+    const int32_t raw =
+        kernels_.dot_u8s8(qx.codes.data(), &layout.codes[j * stride_], stride_) - 128 * c.sum;
+    approx[j] = {c.bias - 2 * qx.scale * c.scale * static_cast<float>(raw),
+                 static_cast<uint32_t>(j)};
+  }
+  const size_t keep = std::min<size_t>(n, 8);
+  std::partial_sort(approx.begin(), approx.begin() + keep, approx.end());
+  for (size_t i = 0; i < keep; ++i) {
+    const float* c = layout.lists[approx[i].entry]->center();
+    approx[i].distance = metric_ == Metric::kInnerProduct ? -kernels_.dot_f32(x, c, dim_)
+                                                          : kernels_.l2sq_f32(x, c, dim_);
+  }
+  std::sort(approx.begin(), approx.begin() + keep);
+  lists->push_back(approx[0].entry);
+  if (metric_ == Metric::kInnerProduct) return;  // the slack rule needs distances >= 0
+  const float limit = approx[0].distance * (1 + options_.replica_slack);
+  for (size_t i = 1; i < keep && lists->size() < options_.max_replicas; ++i) {
+    if (approx[i].distance > limit) break;
+    lists->push_back(approx[i].entry);
+  }
+}
+
+void Partition::Apply(uint64_t cube, const float* vector, int64_t live_from) {
+  auto it = current_.find(cube);
+  if (it != current_.end()) {
+    EntryInfo& old = entries_.at(it->second);
+    if (old.vector == vector) {  // the version kept its vector
+      old.live_from.store(live_from, std::memory_order_release);
+      return;
+    }
+    old.live_from.store(kNotLive, std::memory_order_release);
+    current_.erase(it);
+  }
+  if (vector == nullptr) return;
+  const uint32_t e = AddEntry(cube, vector);
+  Insert(e);
+  entries_.at(e).live_from.store(live_from, std::memory_order_release);
+  current_.emplace(cube, e);
+}
+
+void Partition::Insert(uint32_t e) {
+  Layout* layout = layout_.load(std::memory_order_relaxed);
+  std::vector<float> x(dim_);
+  Prepared(e, x.data());
+  if (layout->flat()) {
+    AppendTo(*layout, 0, e, x.data());
+    if (entries_.size() >= options_.flat_limit) Cluster();
+    return;
+  }
+  std::vector<uint32_t> lists;
+  Route(*layout, x.data(), &lists);
+  for (uint32_t l : lists) AppendTo(*layout, l, e, x.data());
+  for (uint32_t l : lists) {
+    if (layout->lists[l]->size() > layout->split_at[l]) {
+      Split(l);
+      break;  // the layout changed; the other lists are checked at their next append
+    }
+  }
+}
+
+void Partition::Cluster() {
+  const size_t n = entries_.size();
+  const size_t k = std::max<size_t>(2, (n + options_.list_target - 1) / options_.list_target);
+  std::vector<float> points(n * dim_);
+  for (size_t e = 0; e < n; ++e) Prepared(static_cast<uint32_t>(e), &points[e * dim_]);
+  KMeansResult km = KMeans(points.data(), n, dim_, std::min(k, n), 8, options_.seed, kernels_);
+  auto* next = new Layout;
+  const size_t lists = km.centroids.size() / dim_;
+  next->codes.resize(lists * stride_);
+  for (size_t j = 0; j < lists; ++j) {
+    std::vector<float> c(km.centroids.begin() + j * dim_, km.centroids.begin() + (j + 1) * dim_);
+    EncodedVector enc = EncodeResidual(c.data(), nullptr, dim_, stride_, &next->codes[j * stride_]);
+    enc.bias = metric_ == Metric::kInnerProduct ? 0 : NormSq(kernels_, c.data(), dim_);
+    next->encoded.push_back(enc);
+    next->lists.push_back(new PostingList(page_capacity_, stride_, std::move(c)));
+    next->split_at.push_back(2 * options_.list_target);
+  }
+  stored_vectors_.store(0, std::memory_order_relaxed);
+  bytes_.store(entry_bytes_, std::memory_order_relaxed);
+  std::vector<uint32_t> route;
+  for (size_t e = 0; e < n; ++e) {
+    Route(*next, &points[e * dim_], &route);
+    for (uint32_t l : route) AppendTo(*next, l, static_cast<uint32_t>(e), &points[e * dim_]);
+  }
+  Layout* old = layout_.load(std::memory_order_relaxed);
+  Publish(next, old->lists);
+}
+
+void Partition::Split(uint32_t list) {
+  Layout* layout = layout_.load(std::memory_order_relaxed);
+  const PostingList* victim = layout->lists[list];
+  std::vector<uint32_t> members;
+  for (const Page* p = victim->first(); p != nullptr; p = p->next()) {
+    members.insert(members.end(), p->entries(), p->entries() + p->count());
+  }
+  std::vector<float> points(members.size() * dim_);
+  for (size_t i = 0; i < members.size(); ++i) Prepared(members[i], &points[i * dim_]);
+  KMeansResult km = KMeans(points.data(), members.size(), dim_, 2, 6,
+                           options_.seed + ++split_attempts_, kernels_);
+  const size_t in_first =
+      static_cast<size_t>(std::count(km.assignment.begin(), km.assignment.end(), 0u));
+  if (in_first == 0 || in_first == members.size()) {
+    // Indistinguishable vectors: splitting would not help; try again when the list doubles.
+    layout->split_at[list] = layout->split_at[list] * 2;
+    return;
+  }
+  auto* next = new Layout(*layout);
+  next->codes.resize((layout->lists.size() + 1) * stride_);
+  next->encoded.resize(layout->lists.size() + 1);
+  next->split_at.push_back(2 * options_.list_target);
+  next->split_at[list] = 2 * options_.list_target;
+  const uint32_t slots[2] = {list, static_cast<uint32_t>(layout->lists.size())};
+  next->lists.push_back(nullptr);
+  for (int half = 0; half < 2; ++half) {
+    std::vector<float> c(km.centroids.begin() + half * dim_,
+                         km.centroids.begin() + (half + 1) * dim_);
+    const uint32_t j = slots[half];
+    EncodedVector enc = EncodeResidual(c.data(), nullptr, dim_, stride_, &next->codes[j * stride_]);
+    enc.bias = metric_ == Metric::kInnerProduct ? 0 : NormSq(kernels_, c.data(), dim_);
+    next->encoded[j] = enc;
+    next->lists[j] = new PostingList(page_capacity_, stride_, std::move(c));
+  }
+  const uint64_t victim_bytes = victim->bytes();
+  // Each member goes to the nearer half, and to the other one too when it is almost as near.
+  for (size_t i = 0; i < members.size(); ++i) {
+    const float* x = &points[i * dim_];
+    float d[2];
+    for (int half = 0; half < 2; ++half) {
+      const float* c = next->lists[slots[half]]->center();
+      d[half] = metric_ == Metric::kInnerProduct ? -kernels_.dot_f32(x, c, dim_)
+                                                 : kernels_.l2sq_f32(x, c, dim_);
+    }
+    const int near = d[0] <= d[1] ? 0 : 1;
+    AppendTo(*next, slots[near], members[i], x);
+    if (metric_ != Metric::kInnerProduct && options_.max_replicas > 1 &&
+        d[1 - near] <= d[near] * (1 + options_.replica_slack)) {
+      AppendTo(*next, slots[1 - near], members[i], x);
+    }
+  }
+  stored_vectors_.fetch_sub(victim->size(), std::memory_order_relaxed);
+  bytes_.fetch_sub(victim_bytes, std::memory_order_relaxed);
+  Publish(next, {layout->lists[list]});
+}
+
+void Partition::Publish(Layout* next, std::vector<PostingList*> retired) {
+  Layout* old = layout_.exchange(next, std::memory_order_acq_rel);
+  epochs_->Retire([old, retired = std::move(retired)] {
+    for (PostingList* l : retired) delete l;
+    delete old;
+  });
+}
+
+void Partition::Search(const PreparedQuery& query, const ScanParams& params,
+                       std::vector<ScanHit>* hits, ScanStats* stats) const {
+  const Layout* layout = layout_.load(std::memory_order_acquire);
+  const float* q = query.vector.data();
+  const QuantizedQuery& qq = query.quantized;
+  ScanStats local;
+
+  // Which lists, and q.c for each.
+  std::vector<std::pair<float, uint32_t>> probes;  // (exact centroid distance, list)
+  if (layout->flat()) {
+    probes.emplace_back(0.0f, 0u);
+  } else {
+    const size_t n = layout->lists.size();
+    std::vector<Approx> approx(n);
+    for (size_t j = 0; j < n; ++j) {
+      const EncodedVector& c = layout->encoded[j];
+      const int32_t raw =
+          kernels_.dot_u8s8(qq.codes.data(), &layout->codes[j * stride_], stride_) - 128 * c.sum;
+      approx[j] = {c.bias - 2 * qq.scale * c.scale * static_cast<float>(raw),
+                   static_cast<uint32_t>(j)};
+    }
+    const size_t want = std::min<size_t>(n, std::max<uint32_t>(1, params.probes));
+    // A few spare candidates absorb the INT8 routing error before the exact distances decide.
+    const size_t keep = std::min(n, want + want / 4 + 2);
+    std::partial_sort(approx.begin(), approx.begin() + keep, approx.end());
+    for (size_t i = 0; i < keep; ++i) {
+      const float* c = layout->lists[approx[i].entry]->center();
+      const float d = metric_ == Metric::kInnerProduct ? -kernels_.dot_f32(q, c, dim_)
+                                                       : kernels_.l2sq_f32(q, c, dim_);
+      probes.emplace_back(d, approx[i].entry);
+    }
+    std::sort(probes.begin(), probes.end());
+    probes.resize(want);
+    if (options_.probe_slack > 0 && metric_ != Metric::kInnerProduct) {
+      const float limit = probes[0].first * (1 + options_.probe_slack);
+      while (probes.size() > 1 && probes.back().first > limit) probes.pop_back();
+    }
+  }
+
+  const size_t rerank = std::max<uint32_t>(1, params.rerank);
+  std::vector<Approx> heap;  // max-heap on approximate distance
+  heap.reserve(rerank + 1);
+  SeenSet seen;
+  std::vector<int32_t> raw(page_capacity_);
+  const float mult = -2 * qq.scale;
+  for (const auto& [unused, list_no] : probes) {
+    const PostingList* list = layout->lists[list_no];
+    const float* c = list->center();
+    const float base = c == nullptr ? 0.0f : -2 * kernels_.dot_f32(q, c, dim_);
+    ++local.lists_probed;
+    for (const Page* page = list->first(); page != nullptr; page = page->next()) {
+      const uint32_t count = page->count();
+      if (count == 0) continue;
+      kernels_.dot_u8s8_batch(qq.codes.data(), page->codes(), stride_, stride_, count, raw.data());
+      local.vectors_scanned += count;
+      local.bytes_scanned += size_t{count} * (stride_ + 16);
+      const float* scales = page->scales();
+      const float* biases = page->biases();
+      const int32_t* sums = page->sums();
+      for (uint32_t s = 0; s < count; ++s) {
+        const float d =
+            biases[s] + base + mult * scales[s] * static_cast<float>(raw[s] - 128 * sums[s]);
+        if (heap.size() >= rerank && d >= heap.front().distance) continue;
+        const uint32_t e = page->entries()[s];
+        if (!seen.Insert(e)) continue;  // a replica of an entry already considered
+        const EntryInfo& info = entries_.at(e);
+        bool accept =
+            params.fast_accept && info.live_from.load(std::memory_order_acquire) <= params.as_of;
+        if (!accept && params.filter != nullptr) {
+          ++local.filter_calls;
+          accept = params.filter->Accept(info);
+        }
+        if (!accept) continue;
+        heap.push_back({d, e});
+        std::push_heap(heap.begin(), heap.end());
+        if (heap.size() > rerank) {
+          std::pop_heap(heap.begin(), heap.end());
+          heap.pop_back();
+        }
+      }
+    }
+  }
+
+  // Exact re-rank from the full-precision vectors.
+  const size_t first = hits->size();
+  for (const Approx& a : heap) {
+    const EntryInfo& info = entries_.at(a.entry);
+    float d;
+    switch (metric_) {
+      case Metric::kL2:
+        d = kernels_.l2sq_f32(q, info.vector, dim_);
+        break;
+      case Metric::kInnerProduct:
+        d = -kernels_.dot_f32(q, info.vector, dim_);
+        break;
+      case Metric::kCosine:
+      default:
+        d = -kernels_.dot_f32(q, info.vector, dim_) * info.inv_norm;
+        break;
+    }
+    hits->push_back({d, a.entry});
+  }
+  std::sort(hits->begin() + static_cast<std::ptrdiff_t>(first), hits->end(),
+            [](const ScanHit& a, const ScanHit& b) {
+              return a.distance != b.distance ? a.distance < b.distance : a.entry < b.entry;
+            });
+  if (stats != nullptr) *stats = local;
+}
+
+PartitionStats Partition::Stats() const {
+  PartitionStats s;
+  s.entries = entries_.size();
+  s.lists = layout_.load(std::memory_order_acquire)->lists.size();
+  s.stored_vectors = stored_vectors_.load(std::memory_order_relaxed);
+  s.bytes = bytes_.load(std::memory_order_relaxed);
+  return s;
+}
+
+}  // namespace loci::index

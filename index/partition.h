@@ -1,0 +1,152 @@
+// Partition: the Atlas index of one vector field of one space (design.md §6).
+//
+// It starts flat: one posting list scanned exhaustively. Once it holds `flat_limit` vectors it
+// is clustered by k-means into lists of about `list_target` vectors each; a vector goes to its
+// nearest list and, SPANN-style, is replicated into the next nearest when that one is almost as
+// near (boundary replication). A list that grows past twice the target is split in two by
+// 2-means over its members, so inserts never require a rebuild. A search routes the query to
+// the nearest centroids (INT8, then exact for the few kept), prunes probes much farther than
+// the nearest, scans the chosen lists' pages with the INT8 kernel while applying the caller's
+// filter to every candidate that would enter the candidate heap (so filters act inside the
+// scan), and re-ranks the surviving candidates exactly from the full-precision vectors.
+//
+// Threading: one writer (Apply), any number of readers (Search), lock-free. Readers must hold
+// an epoch of the EpochDomain given at construction: replaced layouts and lists are retired
+// through it.
+
+#ifndef LOCI_INDEX_PARTITION_H_
+#define LOCI_INDEX_PARTITION_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "gc/epoch.h"
+#include "index/entry_table.h"
+#include "index/kernels.h"
+#include "index/posting_list.h"
+#include "index/quantizer.h"
+#include "loci/metric.h"
+
+namespace loci::index {
+
+struct PartitionOptions {
+  uint32_t flat_limit = 2048;   // vectors before the partition is clustered
+  uint32_t list_target = 64;    // vectors per posting list after clustering; split at twice
+  uint32_t page_bytes = 16384;  // a page holds as many vectors as fit (at least 8)
+  uint32_t max_replicas = 1;    // lists a vector is stored in, at most
+  float replica_slack = 0.1f;   // replicate into lists within (1 + slack) x the nearest distance
+  float probe_slack = 0.0f;     // skip probes beyond (1 + slack) x the nearest; 0: no pruning
+  uint64_t seed = 0x4c6f6369;   // k-means seeds
+};
+
+// Decides whether an entry that may enter the results is visible to the search and passes its
+// filters. Called inside the scan, from the searching thread.
+class EntryFilter {
+ public:
+  virtual ~EntryFilter() = default;
+  virtual bool Accept(const EntryInfo& entry) = 0;
+};
+
+// A query prepared for one field: normalised for cosine, quantized once.
+struct PreparedQuery {
+  std::vector<float> vector;
+  QuantizedQuery quantized;
+  void Prepare(const float* q, uint32_t dim, Metric metric);
+};
+
+struct ScanParams {
+  uint32_t probes = 24;  // lists probed at most (clustered partitions)
+  uint32_t rerank = 40;  // candidates kept for the exact re-rank
+  int64_t as_of = 0;     // transaction time of the read
+  // Whether an entry whose live_from <= as_of may be accepted without the filter (no kind,
+  // state or attribute filter, and a valid time >= as_of).
+  bool fast_accept = false;
+  EntryFilter* filter = nullptr;
+};
+
+// A result: an entry and its exact distance (lower is better: |q - x|^2 for L2, -q.x for inner
+// product, -cos(q, x) for cosine).
+struct ScanHit {
+  float distance;
+  uint32_t entry;
+};
+
+struct ScanStats {
+  uint64_t lists_probed = 0;
+  uint64_t vectors_scanned = 0;
+  uint64_t bytes_scanned = 0;
+  uint64_t filter_calls = 0;
+};
+
+struct PartitionStats {
+  uint64_t entries = 0;
+  uint64_t stored_vectors = 0;  // including replicas
+  uint64_t lists = 0;           // 1 while flat
+  uint64_t bytes = 0;           // pages, entry table, centroids
+};
+
+class Partition {
+ public:
+  Partition(Metric metric, uint32_t dim, const PartitionOptions& options, gc::EpochDomain* epochs);
+  ~Partition();
+  Partition(const Partition&) = delete;
+  Partition& operator=(const Partition&) = delete;
+
+  Metric metric() const { return metric_; }
+  uint32_t dim() const { return dim_; }
+
+  // Writer: the newest version of `cube` now has `vector` in this field (nullptr: none), and is
+  // live from `live_from` (see EntryInfo; kNotLive if not). A vector pointer equal to the one
+  // already indexed for the cube means the version kept it. `vector` must stay readable (dim
+  // floats) for the life of the partition. REQUIRES: a finite vector, not all zeros for cosine.
+  void Apply(uint64_t cube, const float* vector, int64_t live_from);
+
+  // Reader (epoch pinned): appends to *hits the best `params.rerank` accepted entries by exact
+  // distance, best first; fills *stats if given.
+  void Search(const PreparedQuery& query, const ScanParams& params, std::vector<ScanHit>* hits,
+              ScanStats* stats = nullptr) const;
+
+  const EntryTable& entries() const { return entries_; }
+  // The sizes, as of about now. REQUIRES: an epoch pinned.
+  PartitionStats Stats() const;
+
+ private:
+  struct Layout;
+
+  // The vector of entry `e` as the index compares it (normalised for cosine) into out[dim].
+  void Prepared(uint32_t e, float* out) const;
+  uint32_t AddEntry(uint64_t cube, const float* vector);
+  // Appends entry `e` (prepared vector x) to list `list` of `layout`, encoded against its
+  // centroid.
+  void AppendTo(const Layout& layout, uint32_t list, uint32_t e, const float* x);
+  // Routes x to its lists in `layout` (nearest first, replicas after).
+  void Route(const Layout& layout, const float* x, std::vector<uint32_t>* lists) const;
+  void Insert(uint32_t e);
+  void Cluster();
+  void Split(uint32_t list);
+  void Publish(Layout* next, std::vector<PostingList*> retired);
+
+  const Metric metric_;
+  const uint32_t dim_;
+  const uint32_t stride_;
+  const uint32_t page_capacity_;
+  const PartitionOptions options_;
+  const Kernels& kernels_;
+  gc::EpochDomain* const epochs_;
+
+  EntryTable entries_;
+  std::atomic<Layout*> layout_;
+  // The writer's: each cube's entry for its newest version's vector.
+  std::unordered_map<uint64_t, uint32_t> current_;
+  std::atomic<uint64_t> stored_vectors_{0};
+  std::atomic<uint64_t> bytes_{0};
+  uint64_t entry_bytes_ = 0;  // the writer's: entries_.bytes() as counted in bytes_
+  uint64_t split_attempts_ = 0;
+};
+
+}  // namespace loci::index
+
+#endif  // LOCI_INDEX_PARTITION_H_

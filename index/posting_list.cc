@@ -1,0 +1,77 @@
+// Pages and posting lists: one allocation per page, columns aligned for SIMD loads.
+
+#include "index/posting_list.h"
+
+#include <cstring>
+#include <new>
+
+namespace loci::index {
+
+namespace {
+
+constexpr size_t kAlign = 64;
+
+size_t AlignUp(size_t n) { return (n + kAlign - 1) & ~(kAlign - 1); }
+
+}  // namespace
+
+size_t Page::Bytes(uint32_t capacity, uint32_t stride) {
+  return AlignUp(sizeof(Page)) + AlignUp(size_t{capacity} * stride) +
+         3 * AlignUp(size_t{capacity} * 4) + AlignUp(size_t{capacity} * 4);
+}
+
+Page* Page::New(uint32_t capacity, uint32_t stride) {
+  const size_t bytes = Bytes(capacity, stride);
+  char* raw = static_cast<char*>(::operator new (bytes, std::align_val_t{kAlign}));
+  Page* page = new (raw) Page();
+  page->capacity_ = capacity;
+  page->stride_ = stride;
+  char* p = raw + AlignUp(sizeof(Page));
+  page->codes_ = reinterpret_cast<int8_t*>(p);
+  p += AlignUp(size_t{capacity} * stride);
+  page->scales_ = reinterpret_cast<float*>(p);
+  p += AlignUp(size_t{capacity} * 4);
+  page->biases_ = reinterpret_cast<float*>(p);
+  p += AlignUp(size_t{capacity} * 4);
+  page->sums_ = reinterpret_cast<int32_t*>(p);
+  p += AlignUp(size_t{capacity} * 4);
+  page->entries_ = reinterpret_cast<uint32_t*>(p);
+  return page;
+}
+
+void Page::Delete(Page* page) {
+  page->~Page();
+  ::operator delete (page, std::align_val_t{kAlign});
+}
+
+PostingList::~PostingList() {
+  Page* p = first_.load(std::memory_order_relaxed);
+  while (p != nullptr) {
+    Page* next = p->next_.load(std::memory_order_relaxed);
+    Page::Delete(p);
+    p = next;
+  }
+}
+
+void PostingList::Append(uint32_t entry, const int8_t* codes, const EncodedVector& encoded) {
+  if (last_ == nullptr || last_->count_.load(std::memory_order_relaxed) == last_->capacity_) {
+    Page* page = Page::New(page_capacity_, stride_);
+    if (last_ == nullptr) {
+      first_.store(page, std::memory_order_release);
+    } else {
+      last_->next_.store(page, std::memory_order_release);
+    }
+    last_ = page;
+    ++pages_;
+  }
+  const uint32_t slot = last_->count_.load(std::memory_order_relaxed);
+  std::memcpy(last_->codes_ + size_t{slot} * stride_, codes, stride_);
+  last_->scales_[slot] = encoded.scale;
+  last_->biases_[slot] = encoded.bias;
+  last_->sums_[slot] = encoded.sum;
+  last_->entries_[slot] = entry;
+  last_->count_.store(slot + 1, std::memory_order_release);  // publishes the slot
+  ++size_;
+}
+
+}  // namespace loci::index

@@ -1,0 +1,49 @@
+// The INT8 quantizer of Atlas (design.md §6): per-vector symmetric scales on the residual from
+// a center (the posting list's centroid in a clustered partition, zero in a flat one), and a
+// per-query symmetric scale. The center is a per-dimension offset, so the codes spend their
+// 8 bits on what distinguishes a vector from its neighbours, not on what they share.
+//
+// With x = c + r, r ~ s_r * codes and q ~ s_q * q_codes:
+//   q.x ~ q.c + s_q * s_r * (DotU8S8(q_codes + 128, codes) - 128 * SumS8(codes))
+// and every metric is ranked by the distance  d = bias - 2 q.x  (bias = |x|^2 for L2, which
+// makes d = |q - x|^2 - |q|^2; bias = 0 for inner product and cosine, whose vectors are
+// normalised first).
+
+#ifndef LOCI_INDEX_QUANTIZER_H_
+#define LOCI_INDEX_QUANTIZER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace loci::index {
+
+// Rows of codes are padded with zeros to a multiple of this (one zmm register).
+inline constexpr size_t kCodeAlignment = 64;
+
+inline size_t CodeStride(size_t dim) {
+  return (dim + kCodeAlignment - 1) / kCodeAlignment * kCodeAlignment;
+}
+
+// One stored vector, encoded.
+struct EncodedVector {
+  float scale = 0;  // s_r
+  float bias = 0;
+  int32_t sum = 0;  // SumS8(codes)
+};
+
+// Encodes x - center (center may be nullptr: zero) into codes[0, stride) (zero-padded past dim)
+// and returns its scale and code sum. `bias` is left to the caller.
+EncodedVector EncodeResidual(const float* x, const float* center, size_t dim, size_t stride,
+                             int8_t* codes);
+
+// A query quantized once: unsigned codes (signed + 128), padded to the stride with 128.
+struct QuantizedQuery {
+  std::vector<uint8_t> codes;
+  float scale = 0;  // s_q
+  void Quantize(const float* q, size_t dim, size_t stride);
+};
+
+}  // namespace loci::index
+
+#endif  // LOCI_INDEX_QUANTIZER_H_
