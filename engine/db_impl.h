@@ -193,6 +193,10 @@ class DbImpl final : public Db {
   std::atomic<uint64_t> wal_bytes_{0};  // WAL bytes after the checkpoint
   std::atomic<bool> checkpoint_wanted_{false};
 
+  std::atomic<uint64_t> searches_{0};
+  std::atomic<uint64_t> search_vectors_scanned_{0};
+  std::atomic<uint64_t> search_bytes_scanned_{0};
+
   std::atomic<uint64_t> last_lsn_{0};
   std::atomic<uint64_t> wal_segments_{0};
   std::atomic<uint64_t> group_commits_{0};

@@ -188,6 +188,9 @@ DbStats DbImpl::Stats() {
   s.poisoned = poisoned_.load();
   s.read_only = options_.read_only;
   s.recovery = recovery_notes_;
+  s.searches = searches_.load(std::memory_order_relaxed);
+  s.search_vectors_scanned = search_vectors_scanned_.load(std::memory_order_relaxed);
+  s.search_bytes_scanned = search_bytes_scanned_.load(std::memory_order_relaxed);
   gc::EpochDomain::Guard guard = epochs_.Pin();
   const Catalog* catalog = LoadCatalog();
   s.spaces = catalog->spaces().size();

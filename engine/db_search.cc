@@ -162,6 +162,8 @@ Status DbImpl::Search(const SearchRequest& request, std::vector<SearchHit>* hits
     size_t target;
   };
   std::vector<Found> found;
+  uint64_t vectors_scanned = 0;
+  uint64_t bytes_scanned = 0;
   std::vector<index::ScanHit> scan;
   for (size_t t = 0; t < targets.size(); ++t) {
     const index::Partition* partition = atlas_->Find(targets[t].space->id, targets[t].field->id);
@@ -170,9 +172,15 @@ Status DbImpl::Search(const SearchRequest& request, std::vector<SearchHit>* hits
                         targets[t].field->id);
     params.filter = &filter;
     scan.clear();
-    partition->Search(query, params, &scan);
+    index::ScanStats scanned;
+    partition->Search(query, params, &scan, &scanned);
+    vectors_scanned += scanned.vectors_scanned;
+    bytes_scanned += scanned.bytes_scanned;
     for (const index::ScanHit& h : scan) found.push_back({h.distance, h.entry, t});
   }
+  searches_.fetch_add(1, std::memory_order_relaxed);
+  search_vectors_scanned_.fetch_add(vectors_scanned, std::memory_order_relaxed);
+  search_bytes_scanned_.fetch_add(bytes_scanned, std::memory_order_relaxed);
   std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) {
     return a.distance != b.distance ? a.distance < b.distance : a.target < b.target;
   });

@@ -15,11 +15,26 @@ namespace loci::index {
 // The lists of a partition and, when clustered, their quantized centroids side by side (so
 // routing streams one array). Immutable once published, except `split_at`, which only the
 // writer touches; a change publishes a new Layout and retires the old one through EBR.
+struct Partition::Approx {
+  float distance;
+  uint32_t entry;  // an entry, a list or a group, depending on what is being ranked
+  bool operator<(const Approx& o) const { return distance < o.distance; }
+};
+
 struct Partition::Layout {
   std::vector<PostingList*> lists;  // shared with older and newer layouts
-  std::vector<int8_t> codes;        // lists.size() rows of stride (clustered only)
+  AlignedVector<int8_t> codes;      // lists.size() rows of stride (clustered only)
   std::vector<EncodedVector> encoded;
   std::vector<uint32_t> split_at;  // the writer's: a list is split past this size
+
+  // Hierarchical routing, once a partition has many lists: the lists are grouped by k-means
+  // over their centroids, and a search scores the groups' centroids first and then only the
+  // lists of the nearest groups. Empty while every list is scored.
+  AlignedVector<int8_t> group_codes;
+  std::vector<EncodedVector> group_encoded;
+  std::vector<std::vector<uint32_t>> group_members;
+  std::vector<uint32_t> group_of;  // the writer's: each list's group
+  size_t grouped_lists = 0;        // lists when the groups were built
 
   bool flat() const { return encoded.empty(); }
 };
@@ -58,12 +73,6 @@ class SeenSet {
   }
   std::vector<uint32_t> slots_;
   size_t used_ = 0;
-};
-
-struct Approx {
-  float distance;
-  uint32_t entry;
-  bool operator<(const Approx& o) const { return distance < o.distance; }
 };
 
 float NormSq(const Kernels& k, const float* x, size_t n) { return k.dot_f32(x, x, n); }
@@ -129,7 +138,7 @@ uint32_t Partition::AddEntry(uint64_t cube, const float* vector) {
 
 void Partition::AppendTo(const Layout& layout, uint32_t list, uint32_t e, const float* x) {
   PostingList* l = layout.lists[list];
-  std::vector<int8_t> codes(stride_);
+  AlignedVector<int8_t> codes(stride_);
   EncodedVector enc = EncodeResidual(x, l->center(), dim_, stride_, codes.data());
   if (metric_ == Metric::kL2) enc.bias = NormSq(kernels_, x, dim_);
   const size_t before = l->bytes();
@@ -138,21 +147,81 @@ void Partition::AppendTo(const Layout& layout, uint32_t list, uint32_t e, const 
   bytes_.fetch_add(l->bytes() - before, std::memory_order_relaxed);
 }
 
+// Approximate distance from q to the centroid of every list worth considering for the `want`
+// nearest: all of them, or with groups, the members of the nearest groups (enough of them to
+// leave a margin for the groups' coarseness).
+void Partition::ScoreLists(const Layout& layout, const QuantizedQuery& q, size_t want,
+                           std::vector<Approx>* out) const {
+  auto distance = [&](const EncodedVector& c, int32_t dot) {
+    return c.bias - 2 * q.scale * c.scale * static_cast<float>(dot - 128 * c.sum);
+  };
+  out->clear();
+  if (layout.group_members.empty()) {
+    const size_t n = layout.lists.size();
+    std::vector<int32_t> dots(n);
+    kernels_.dot_u8s8_batch(q.codes.data(), layout.codes.data(), stride_, stride_, n, dots.data());
+    out->resize(n);
+    for (size_t j = 0; j < n; ++j) {
+      (*out)[j] = {distance(layout.encoded[j], dots[j]), static_cast<uint32_t>(j)};
+    }
+    return;
+  }
+  const size_t groups = layout.group_members.size();
+  std::vector<int32_t> dots(groups);
+  kernels_.dot_u8s8_batch(q.codes.data(), layout.group_codes.data(), stride_, stride_, groups,
+                          dots.data());
+  std::vector<Approx> order(groups);
+  for (size_t g = 0; g < groups; ++g) {
+    order[g] = {distance(layout.group_encoded[g], dots[g]), static_cast<uint32_t>(g)};
+  }
+  std::sort(order.begin(), order.end());
+  const size_t need = 4 * want + 32;
+  for (size_t i = 0; i < groups && (out->size() < need || i < 2); ++i) {
+    for (uint32_t j : layout.group_members[order[i].entry]) {
+      const int32_t dot = kernels_.dot_u8s8(q.codes.data(), &layout.codes[j * stride_], stride_);
+      out->push_back({distance(layout.encoded[j], dot), j});
+    }
+  }
+}
+
+void Partition::Regroup(Layout* layout) const {
+  const size_t n = layout->lists.size();
+  layout->group_codes.clear();
+  layout->group_encoded.clear();
+  layout->group_members.clear();
+  layout->group_of.clear();
+  layout->grouped_lists = n;
+  if (n < kGroupingThreshold) return;
+  std::vector<float> centroids(n * dim_);
+  for (size_t j = 0; j < n; ++j) {
+    std::copy(layout->lists[j]->centroid().begin(), layout->lists[j]->centroid().end(),
+              centroids.begin() + static_cast<std::ptrdiff_t>(j * dim_));
+  }
+  const size_t groups = static_cast<size_t>(std::sqrt(static_cast<double>(n)));
+  KMeansResult km = KMeans(centroids.data(), n, dim_, groups, 6, options_.seed ^ n, kernels_);
+  layout->group_codes.resize(groups * stride_);
+  layout->group_members.resize(groups);
+  for (size_t g = 0; g < groups; ++g) {
+    EncodedVector enc = EncodeResidual(&km.centroids[g * dim_], nullptr, dim_, stride_,
+                                       &layout->group_codes[g * stride_]);
+    enc.bias =
+        metric_ == Metric::kInnerProduct ? 0 : NormSq(kernels_, &km.centroids[g * dim_], dim_);
+    layout->group_encoded.push_back(enc);
+  }
+  layout->group_of = km.assignment;
+  for (size_t j = 0; j < n; ++j) {
+    layout->group_members[km.assignment[j]].push_back(static_cast<uint32_t>(j));
+  }
+}
+
 void Partition::Route(const Layout& layout, const float* x, std::vector<uint32_t>* lists) const {
   lists->clear();
-  const size_t n = layout.lists.size();
   QuantizedQuery qx;
   qx.Quantize(x, dim_, stride_);
-  // INT8 distances to every centroid, then exact ones for the few nearest.
-  std::vector<Approx> approx(n);
-  for (size_t j = 0; j < n; ++j) {
-    const EncodedVector& c = layout.encoded[j];
-    const int32_t raw =
-        kernels_.dot_u8s8(qx.codes.data(), &layout.codes[j * stride_], stride_) - 128 * c.sum;
-    approx[j] = {c.bias - 2 * qx.scale * c.scale * static_cast<float>(raw),
-                 static_cast<uint32_t>(j)};
-  }
-  const size_t keep = std::min<size_t>(n, 8);
+  // INT8 distances to the candidate centroids, then exact ones for the few nearest.
+  std::vector<Approx> approx;
+  ScoreLists(layout, qx, 8, &approx);
+  const size_t keep = std::min<size_t>(approx.size(), 8);
   std::partial_sort(approx.begin(), approx.begin() + keep, approx.end());
   for (size_t i = 0; i < keep; ++i) {
     const float* c = layout.lists[approx[i].entry]->center();
@@ -231,6 +300,7 @@ void Partition::Cluster() {
     Route(*next, &points[e * dim_], &route);
     for (uint32_t l : route) AppendTo(*next, l, static_cast<uint32_t>(e), &points[e * dim_]);
   }
+  Regroup(next);
   Layout* old = layout_.load(std::memory_order_relaxed);
   Publish(next, old->lists);
 }
@@ -288,6 +358,16 @@ void Partition::Split(uint32_t list) {
   }
   stored_vectors_.fetch_sub(victim->size(), std::memory_order_relaxed);
   bytes_.fetch_sub(victim_bytes, std::memory_order_relaxed);
+  // The new list joins its sibling's group until the groups are rebuilt, which happens each
+  // time the number of lists has grown by a quarter (so at O(log) cost over a partition's life).
+  if (next->lists.size() >= kGroupingThreshold &&
+      (next->group_members.empty() || next->lists.size() * 4 >= next->grouped_lists * 5)) {
+    Regroup(next);
+  } else if (!next->group_members.empty()) {
+    const uint32_t g = next->group_of[list];
+    next->group_of.push_back(g);
+    next->group_members[g].push_back(slots[1]);
+  }
   Publish(next, {layout->lists[list]});
 }
 
@@ -307,34 +387,26 @@ void Partition::Search(const PreparedQuery& query, const ScanParams& params,
   ScanStats local;
 
   // Which lists, and q.c for each.
-  std::vector<std::pair<float, uint32_t>> probes;  // (exact centroid distance, list)
+  std::vector<std::pair<float, uint32_t>> probes;  // (approximate centroid distance, list)
   if (layout->flat()) {
     probes.emplace_back(0.0f, 0u);
   } else {
-    const size_t n = layout->lists.size();
-    std::vector<Approx> approx(n);
-    for (size_t j = 0; j < n; ++j) {
-      const EncodedVector& c = layout->encoded[j];
-      const int32_t raw =
-          kernels_.dot_u8s8(qq.codes.data(), &layout->codes[j * stride_], stride_) - 128 * c.sum;
-      approx[j] = {c.bias - 2 * qq.scale * c.scale * static_cast<float>(raw),
-                   static_cast<uint32_t>(j)};
-    }
-    const size_t want = std::min<size_t>(n, std::max<uint32_t>(1, params.probes));
-    // A few spare candidates absorb the INT8 routing error before the exact distances decide.
-    const size_t keep = std::min(n, want + want / 4 + 2);
+    std::vector<Approx> approx;
+    const size_t want =
+        std::min<size_t>(layout->lists.size(), std::max<uint32_t>(1, params.probes));
+    ScoreLists(*layout, qq, want, &approx);
+    local.bytes_scanned += (approx.size() + layout->group_members.size()) * stride_;
+    // The INT8 distances pick the lists (the routing error is small next to the gaps between
+    // centroids); the scan's offset q.c is then exact for each list probed.
+    const size_t keep = std::min(approx.size(), want);
     std::partial_sort(approx.begin(), approx.begin() + keep, approx.end());
-    for (size_t i = 0; i < keep; ++i) {
-      const float* c = layout->lists[approx[i].entry]->center();
-      const float d = metric_ == Metric::kInnerProduct ? -kernels_.dot_f32(q, c, dim_)
-                                                       : kernels_.l2sq_f32(q, c, dim_);
-      probes.emplace_back(d, approx[i].entry);
-    }
-    std::sort(probes.begin(), probes.end());
-    probes.resize(want);
+    probes.reserve(keep);
+    for (size_t i = 0; i < keep; ++i) probes.emplace_back(approx[i].distance, approx[i].entry);
     if (options_.probe_slack > 0 && metric_ != Metric::kInnerProduct) {
-      const float limit = probes[0].first * (1 + options_.probe_slack);
-      while (probes.size() > 1 && probes.back().first > limit) probes.pop_back();
+      // Approximate squared distances: the INT8 distance lacks |q|^2.
+      const float qq_norm = NormSq(kernels_, q, dim_);
+      const float limit = (qq_norm + probes[0].first) * (1 + options_.probe_slack);
+      while (probes.size() > 1 && qq_norm + probes.back().first > limit) probes.pop_back();
     }
   }
 
@@ -382,7 +454,13 @@ void Partition::Search(const PreparedQuery& query, const ScanParams& params,
     }
   }
 
-  // Exact re-rank from the full-precision vectors.
+  // Exact re-rank from the full-precision vectors, which are scattered over the arena: start
+  // fetching all of them before the first is needed.
+  for (const Approx& a : heap) {
+    const char* v = reinterpret_cast<const char*>(entries_.at(a.entry).vector);
+    for (int line = 0; line < 4; ++line) __builtin_prefetch(v + 64 * line);
+  }
+  local.bytes_scanned += heap.size() * dim_ * sizeof(float);
   const size_t first = hits->size();
   for (const Approx& a : heap) {
     const EntryInfo& info = entries_.at(a.entry);

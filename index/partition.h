@@ -77,7 +77,7 @@ struct ScanHit {
 struct ScanStats {
   uint64_t lists_probed = 0;
   uint64_t vectors_scanned = 0;
-  uint64_t bytes_scanned = 0;
+  uint64_t bytes_scanned = 0;  // centroids, pages and full vectors read
   uint64_t filter_calls = 0;
 };
 
@@ -115,6 +115,10 @@ class Partition {
 
  private:
   struct Layout;
+  struct Approx;
+
+  // Lists are grouped for hierarchical routing from this many on.
+  static constexpr size_t kGroupingThreshold = 256;
 
   // The vector of entry `e` as the index compares it (normalised for cosine) into out[dim].
   void Prepared(uint32_t e, float* out) const;
@@ -124,6 +128,10 @@ class Partition {
   void AppendTo(const Layout& layout, uint32_t list, uint32_t e, const float* x);
   // Routes x to its lists in `layout` (nearest first, replicas after).
   void Route(const Layout& layout, const float* x, std::vector<uint32_t>* lists) const;
+  void ScoreLists(const Layout& layout, const QuantizedQuery& q, size_t want,
+                  std::vector<Approx>* out) const;
+  // Rebuilds layout's groups (or clears them, below kGroupingThreshold lists).
+  void Regroup(Layout* layout) const;
   void Insert(uint32_t e);
   void Cluster();
   void Split(uint32_t list);

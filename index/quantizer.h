@@ -16,6 +16,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "index/aligned_allocator.h"
+
 namespace loci::index {
 
 // Rows of codes are padded with zeros to a multiple of this (one zmm register).
@@ -39,7 +41,7 @@ EncodedVector EncodeResidual(const float* x, const float* center, size_t dim, si
 
 // A query quantized once: unsigned codes (signed + 128), padded to the stride with 128.
 struct QuantizedQuery {
-  std::vector<uint8_t> codes;
+  AlignedVector<uint8_t> codes;
   float scale = 0;  // s_q
   void Quantize(const float* q, size_t dim, size_t stride);
 };

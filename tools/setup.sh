@@ -15,6 +15,7 @@ packages=(
   librapidcheck-dev libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev
   clang-14 libclang-rt-14-dev
   librocksdb-dev libsqlite3-dev  # benchmark peers
+  libhnswlib-dev libfaiss-dev libopenblas-dev liblapack-dev zlib1g-dev gnuplot-nox  # vector peers
   python3
 )
 missing=()

@@ -5,12 +5,16 @@
 //   loci-bench read  [--cubes 1000000] [--threads 1,16] [--json FILE] ...
 //   loci-bench crashloop [--kills 50] [--min-ms 20 --max-ms 400] [--threads 4] [--seed S]
 //                        [--json FILE] DIR
+//   loci-bench vector --base F --queries F --truth F --metric l2|cosine|ip [--json FILE]
+//                     [--plot FILE.png] [--queries-limit N] [--k 10] [--systems loci,hnswlib,...]
 //
 // Prints a table on stdout (each scenario first explains what its rows measure), optionally
 // one JSON object per row in --json FILE, and at the end the ratios of Loci to each peer.
 // Peers that were not found when the tool was configured are skipped with a notice.
 // crashloop is a crash harness rather than a measurement: it SIGKILLs a Loci writer again and
 // again, checks every acknowledged write after each recovery, and exits 1 on the first violation.
+// vector compares Loci's vector search with hnswlib and FAISS on a data set with ground truth
+// (recall@k against QPS, one thread), and times the INT8 kernels.
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -19,6 +23,7 @@
 #include <thread>
 
 #include "tools/bench/scenarios.h"
+#include "tools/bench/vector_scenario.h"
 
 namespace loci::bench {
 
@@ -85,7 +90,7 @@ bool ValidThreads(const std::vector<int>& threads) {
 }  // namespace
 
 int Main(int argc, char** argv) {
-  CLI::App app{"loci-bench: Loci against RocksDB and SQLite on the same records"};
+  CLI::App app{"loci-bench: Loci against RocksDB, SQLite, hnswlib and FAISS"};
   app.require_subcommand(1);
 
   WriteConfig write;
@@ -154,7 +159,55 @@ int Main(int argc, char** argv) {
       "--seed", crash.seed, "seed of delays and operations (default: random)");
   crash_cmd->add_option("--json", crash.json, "write the summary as JSON to this file");
 
+  VectorConfig vector;
+  CLI::App* vector_cmd = app.add_subcommand(
+      "vector",
+      "vector search: recall@k, QPS (one thread, one query at a time), build rate and bytes "
+      "per vector of Loci, hnswlib and FAISS over a parameter sweep; INT8 kernel timings");
+  vector_cmd->add_option("--base", vector.base, "base vectors: .fvecs, .bvecs or IDX (.gz ok)")
+      ->required();
+  vector_cmd->add_option("--queries", vector.queries, "query vectors, same formats")->required();
+  vector_cmd->add_option("--truth", vector.truth, "ground truth .ivecs (0-based base indices)")
+      ->required();
+  vector_cmd->add_option("--metric", vector.metric, "l2, cosine or ip")
+      ->required()
+      ->check(CLI::IsMember({"l2", "cosine", "ip"}));
+  vector_cmd->add_option("--json", vector.json, "write one JSON object per point to this file");
+  vector_cmd->add_option("--plot", vector.plot, "write recall/QPS curves to this PNG (gnuplot)");
+  vector_cmd
+      ->add_option("--queries-limit", vector.queries_limit, "use the first N queries (0: all)")
+      ->capture_default_str();
+  vector_cmd
+      ->add_option("--systems", vector.systems,
+                   "loci,hnswlib,faiss-ivf-flat,faiss-ivf-sq8,faiss-hnsw32")
+      ->delimiter(',')
+      ->capture_default_str();
+  vector_cmd->add_option("--k", vector.k, "neighbours per query (recall@k)")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  vector_cmd->add_option("--nlist", vector.nlist, "FAISS IVF lists (0: ~4*sqrt(n), power of two)")
+      ->capture_default_str();
+  vector_cmd
+      ->add_option("--min-seconds", vector.min_seconds,
+                   "repeat each point's query pass until this much search time (QPS: best pass)")
+      ->capture_default_str();
+  vector_cmd->add_option("--dir", vector.dir, "parent directory of the systems' working files")
+      ->capture_default_str();
+  vector_cmd->add_flag("--keep", vector.keep, "keep the working files");
+  bool no_kernels = false;
+  vector_cmd->add_flag("--no-kernels", no_kernels, "skip the INT8 kernel micro-benchmark");
+
   CLI11_PARSE(app, argc, argv);
+
+  if (vector_cmd->parsed()) {
+    vector.kernels = !no_kernels;
+    Status s = RunVectorScenario(vector);
+    if (!s.ok()) {
+      std::fprintf(stderr, "loci-bench vector: %s\n", s.ToString().c_str());
+      return 1;
+    }
+    return 0;
+  }
 
   if (crash_cmd->parsed()) {
     if (crash.max_ms < crash.min_ms) {

@@ -64,8 +64,11 @@ struct DbStats {
   bool read_only = false;
   std::string recovery;  // what the last recovery dropped (a torn tail) or stopped at
   std::vector<VectorFieldInfo> vector_fields;
-  uint64_t index_bytes = 0;    // memory of the vector index (pages, entries, centroids)
-  uint64_t index_vectors = 0;  // vectors it holds, replicas included
+  uint64_t index_bytes = 0;             // memory of the vector index (pages, entries, centroids)
+  uint64_t index_vectors = 0;           // vectors it holds, replicas included
+  uint64_t searches = 0;                // Search calls that succeeded, since open
+  uint64_t search_vectors_scanned = 0;  // quantized vectors they scanned
+  uint64_t search_bytes_scanned = 0;    // bytes they read (centroids, pages, re-ranked vectors)
 };
 
 // What Db::Verify checked and found.
