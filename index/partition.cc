@@ -142,7 +142,10 @@ void Partition::AppendTo(const Layout& layout, uint32_t list, uint32_t e, const 
   EncodedVector enc = EncodeResidual(x, l->center(), dim_, stride_, codes.data());
   if (metric_ == Metric::kL2) enc.bias = NormSq(kernels_, x, dim_);
   const size_t before = l->bytes();
-  l->Append(e, codes.data(), enc);
+  const auto [page, slot] =
+      l->Append(e, codes.data(), enc, entries_.at(e).live_from.load(std::memory_order_relaxed));
+  if (locations_.size() <= e) locations_.resize(e + 1);
+  locations_[e].push_back({l, page, slot});
   stored_vectors_.fetch_add(1, std::memory_order_relaxed);
   bytes_.fetch_add(l->bytes() - before, std::memory_order_relaxed);
 }
@@ -243,17 +246,22 @@ void Partition::Apply(uint64_t cube, const float* vector, int64_t live_from) {
   if (it != current_.end()) {
     EntryInfo& old = entries_.at(it->second);
     if (old.vector == vector) {  // the version kept its vector
-      old.live_from.store(live_from, std::memory_order_release);
+      SetLiveFrom(it->second, live_from);
       return;
     }
-    old.live_from.store(kNotLive, std::memory_order_release);
+    SetLiveFrom(it->second, kNotLive);
     current_.erase(it);
   }
   if (vector == nullptr) return;
   const uint32_t e = AddEntry(cube, vector);
   Insert(e);
-  entries_.at(e).live_from.store(live_from, std::memory_order_release);
+  SetLiveFrom(e, live_from);
   current_.emplace(cube, e);
+}
+
+void Partition::SetLiveFrom(uint32_t e, int64_t live_from) {
+  entries_.at(e).live_from.store(live_from, std::memory_order_release);
+  for (const Location& at : locations_[e]) at.page->SetLiveFrom(at.slot, live_from);
 }
 
 void Partition::Insert(uint32_t e) {
@@ -295,6 +303,7 @@ void Partition::Cluster() {
   }
   stored_vectors_.store(0, std::memory_order_relaxed);
   bytes_.store(entry_bytes_, std::memory_order_relaxed);
+  for (auto& where : locations_) where.clear();  // the flat list is retired
   std::vector<uint32_t> route;
   for (size_t e = 0; e < n; ++e) {
     Route(*next, &points[e * dim_], &route);
@@ -340,6 +349,9 @@ void Partition::Split(uint32_t list) {
     next->lists[j] = new PostingList(page_capacity_, stride_, std::move(c));
   }
   const uint64_t victim_bytes = victim->bytes();
+  for (uint32_t e : members) {
+    std::erase_if(locations_[e], [victim](const Location& at) { return at.list == victim; });
+  }
   // Each member goes to the nearer half, and to the other one too when it is almost as near.
   for (size_t i = 0; i < members.size(); ++i) {
     const float* x = &points[i * dim_];
@@ -401,7 +413,13 @@ void Partition::Search(const PreparedQuery& query, const ScanParams& params,
     const size_t keep = std::min(approx.size(), want);
     std::partial_sort(approx.begin(), approx.begin() + keep, approx.end());
     probes.reserve(keep);
-    for (size_t i = 0; i < keep; ++i) probes.emplace_back(approx[i].distance, approx[i].entry);
+    for (size_t i = 0; i < keep; ++i) {
+      probes.emplace_back(approx[i].distance, approx[i].entry);
+      // Each list's centroid and first page are read next: start fetching them all now.
+      const PostingList* list = layout->lists[approx[i].entry];
+      __builtin_prefetch(list->center());
+      __builtin_prefetch(list->first());
+    }
     if (options_.probe_slack > 0 && metric_ != Metric::kInnerProduct) {
       // Approximate squared distances: the INT8 distance lacks |q|^2.
       const float qq_norm = NormSq(kernels_, q, dim_);
@@ -424,6 +442,11 @@ void Partition::Search(const PreparedQuery& query, const ScanParams& params,
     for (const Page* page = list->first(); page != nullptr; page = page->next()) {
       const uint32_t count = page->count();
       if (count == 0) continue;
+      // The next page's header and first rows, while this one is scored.
+      if (const Page* next = page->next()) {
+        __builtin_prefetch(next);
+        __builtin_prefetch(next->codes());
+      }
       kernels_.dot_u8s8_batch(qq.codes.data(), page->codes(), stride_, stride_, count, raw.data());
       local.vectors_scanned += count;
       local.bytes_scanned += size_t{count} * (stride_ + 16);
@@ -436,12 +459,11 @@ void Partition::Search(const PreparedQuery& query, const ScanParams& params,
         if (heap.size() >= rerank && d >= heap.front().distance) continue;
         const uint32_t e = page->entries()[s];
         if (!seen.Insert(e)) continue;  // a replica of an entry already considered
-        const EntryInfo& info = entries_.at(e);
-        bool accept =
-            params.fast_accept && info.live_from.load(std::memory_order_acquire) <= params.as_of;
+        bool accept = params.fast_accept &&
+                      page->live_from()[s].load(std::memory_order_acquire) <= params.as_of;
         if (!accept && params.filter != nullptr) {
           ++local.filter_calls;
-          accept = params.filter->Accept(info);
+          accept = params.filter->Accept(entries_.at(e));
         }
         if (!accept) continue;
         heap.push_back({d, e});

@@ -147,6 +147,16 @@ class Partition {
 
   EntryTable entries_;
   std::atomic<Layout*> layout_;
+  // Sets an entry's live_from and the copies in the page slots that hold it.
+  void SetLiveFrom(uint32_t e, int64_t live_from);
+
+  // Where an entry's replicas are: the writer's, to keep their live_from copies current.
+  struct Location {
+    const PostingList* list;
+    Page* page;
+    uint32_t slot;
+  };
+  std::vector<std::vector<Location>> locations_;  // by entry
   // The writer's: each cube's entry for its newest version's vector.
   std::unordered_map<uint64_t, uint32_t> current_;
   std::atomic<uint64_t> stored_vectors_{0};

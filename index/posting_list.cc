@@ -17,7 +17,7 @@ size_t AlignUp(size_t n) { return (n + kAlign - 1) & ~(kAlign - 1); }
 
 size_t Page::Bytes(uint32_t capacity, uint32_t stride) {
   return AlignUp(sizeof(Page)) + AlignUp(size_t{capacity} * stride) +
-         3 * AlignUp(size_t{capacity} * 4) + AlignUp(size_t{capacity} * 4);
+         4 * AlignUp(size_t{capacity} * 4) + AlignUp(size_t{capacity} * 8);
 }
 
 Page* Page::New(uint32_t capacity, uint32_t stride) {
@@ -36,6 +36,9 @@ Page* Page::New(uint32_t capacity, uint32_t stride) {
   page->sums_ = reinterpret_cast<int32_t*>(p);
   p += AlignUp(size_t{capacity} * 4);
   page->entries_ = reinterpret_cast<uint32_t*>(p);
+  p += AlignUp(size_t{capacity} * 4);
+  page->live_from_ = reinterpret_cast<std::atomic<int64_t>*>(p);
+  for (uint32_t i = 0; i < capacity; ++i) new (&page->live_from_[i]) std::atomic<int64_t>(0);
   return page;
 }
 
@@ -53,7 +56,8 @@ PostingList::~PostingList() {
   }
 }
 
-void PostingList::Append(uint32_t entry, const int8_t* codes, const EncodedVector& encoded) {
+std::pair<Page*, uint32_t> PostingList::Append(uint32_t entry, const int8_t* codes,
+                                               const EncodedVector& encoded, int64_t live_from) {
   if (last_ == nullptr || last_->count_.load(std::memory_order_relaxed) == last_->capacity_) {
     Page* page = Page::New(page_capacity_, stride_);
     if (last_ == nullptr) {
@@ -70,8 +74,10 @@ void PostingList::Append(uint32_t entry, const int8_t* codes, const EncodedVecto
   last_->biases_[slot] = encoded.bias;
   last_->sums_[slot] = encoded.sum;
   last_->entries_[slot] = entry;
+  last_->live_from_[slot].store(live_from, std::memory_order_relaxed);
   last_->count_.store(slot + 1, std::memory_order_release);  // publishes the slot
   ++size_;
+  return {last_, slot};
 }
 
 }  // namespace loci::index

@@ -36,6 +36,12 @@ class Page {
   const float* biases() const { return biases_; }
   const int32_t* sums() const { return sums_; }
   const uint32_t* entries() const { return entries_; }
+  // Per slot, a copy of its entry's EntryInfo::live_from, kept beside the codes so the scan's
+  // fast visibility check reads memory it is already streaming.
+  const std::atomic<int64_t>* live_from() const { return live_from_; }
+  void SetLiveFrom(uint32_t slot, int64_t value) {
+    live_from_[slot].store(value, std::memory_order_release);
+  }
   const int8_t* codes_of(uint32_t slot) const { return codes_ + size_t{slot} * stride_; }
 
  private:
@@ -51,6 +57,7 @@ class Page {
   float* biases_ = nullptr;
   int32_t* sums_ = nullptr;
   uint32_t* entries_ = nullptr;
+  std::atomic<int64_t>* live_from_ = nullptr;
 };
 
 class PostingList {
@@ -64,8 +71,9 @@ class PostingList {
   PostingList(const PostingList&) = delete;
   PostingList& operator=(const PostingList&) = delete;
 
-  // Appends one vector (codes of `stride` bytes). Single writer.
-  void Append(uint32_t entry, const int8_t* codes, const EncodedVector& encoded);
+  // Appends one vector (codes of `stride` bytes) and returns where it went. Single writer.
+  std::pair<Page*, uint32_t> Append(uint32_t entry, const int8_t* codes,
+                                    const EncodedVector& encoded, int64_t live_from);
 
   // Empty for a flat list.
   const std::vector<float>& centroid() const { return centroid_; }
