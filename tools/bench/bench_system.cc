@@ -7,19 +7,7 @@
 
 namespace loci::bench {
 
-uint64_t BenchSystem::DiskBytes() const {
-  std::error_code ec;
-  uint64_t total = 0;
-  for (auto it = std::filesystem::recursive_directory_iterator(dir_, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    std::error_code size_ec;
-    if (it->is_regular_file(size_ec)) {
-      const uint64_t n = it->file_size(size_ec);
-      if (!size_ec) total += n;
-    }
-  }
-  return total;
-}
+uint64_t BenchSystem::DiskBytes() const { return DirectoryBytes(dir_); }
 
 std::unique_ptr<BenchSystem> MakeSystem(const std::string& name, const SystemConfig& config,
                                         std::string* why_not) {

@@ -216,6 +216,9 @@ std::string FormatBytes(double bytes);
 // Shortest of %g: "5", "0.25".
 std::string FormatNumber(double x);
 
+// Total size of the regular files under `dir` (recursively), in bytes.
+uint64_t DirectoryBytes(const std::string& dir);
+
 }  // namespace loci::bench
 
 #endif  // LOCI_TOOLS_BENCH_BENCH_UTIL_H_

@@ -389,20 +389,6 @@ void Plot(const std::string& file, const std::vector<PointResult>& points, const
 
 }  // namespace
 
-uint64_t DirectoryBytes(const std::string& dir) {
-  std::error_code ec;
-  uint64_t total = 0;
-  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    std::error_code size_ec;
-    if (it->is_regular_file(size_ec)) {
-      const uint64_t n = it->file_size(size_ec);
-      if (!size_ec) total += n;
-    }
-  }
-  return total;
-}
-
 Status RunVectorScenario(const VectorConfig& config) {
   const std::optional<Metric> metric = ParseMetric(config.metric);
   if (!metric) return Status::InvalidArgument("--metric must be l2, cosine or ip");

@@ -85,9 +85,6 @@ enum class FaissKind { kIvfFlat, kIvfSq8, kHnsw32 };
 std::unique_ptr<VectorSystem> NewFaissSystem(FaissKind kind, uint32_t nlist);
 #endif
 
-// Total size of the regular files under `dir` (recursively), in bytes.
-uint64_t DirectoryBytes(const std::string& dir);
-
 }  // namespace loci::bench
 
 #endif  // LOCI_TOOLS_BENCH_VECTOR_SYSTEM_H_
