@@ -18,11 +18,10 @@
 #include <string>
 #include <string_view>
 
+#include "common/db_uuid.h"
 #include "loci/status.h"
 
 namespace loci::blob {
-
-using DbUuid = std::array<uint8_t, 16>;
 
 inline constexpr size_t kGenerationHeaderBlock = 4096;
 inline constexpr size_t kFrameHeaderSize = 24;

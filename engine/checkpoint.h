@@ -21,14 +21,13 @@
 #include <memory>
 #include <string>
 
+#include "common/db_uuid.h"
 #include "engine/catalog.h"
 #include "engine/version.h"
 #include "loci/env.h"
 #include "loci/status.h"
 
 namespace loci::engine {
-
-using DbUuid = std::array<uint8_t, 16>;
 
 // "ckpt-00000007.ckpt"
 std::string CheckpointFileName(uint64_t file_number);

@@ -89,7 +89,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   moved.offset ^= 8;
   if (loci::blob::VerifyFrame(built, moved, "fuzz.blob", &payload).ok()) __builtin_trap();
 
-  loci::blob::DbUuid uuid{};
+  loci::DbUuid uuid{};
   uint32_t generation = 0;
   loci::Status s = loci::blob::DecodeGenerationHeader(frame, "fuzz.blob", &uuid, &generation);
   if (s.ok()) {

@@ -18,7 +18,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       !file->Write(0, std::string_view(reinterpret_cast<const char*>(data), size)).ok()) {
     return 0;
   }
-  loci::engine::DbUuid uuid{};
+  loci::DbUuid uuid{};
   if (size >= 28) std::copy(data + 12, data + 28, uuid.begin());  // let the fuzzer match it
   uint64_t number = 0;
   if (size >= 36) std::memcpy(&number, data + 28, 8);

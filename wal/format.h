@@ -24,13 +24,12 @@
 #include <string>
 #include <string_view>
 
+#include "common/db_uuid.h"
 #include "loci/status.h"
 
 namespace loci::wal {
 
 using Lsn = uint64_t;
-using DbUuid = std::array<uint8_t, 16>;
-
 inline constexpr size_t kSegmentHeaderBlock = 4096;
 inline constexpr size_t kSegmentHeaderSize = 8 + 4 + 4 + 16 + 8 + 8 + 8 + 8 + 8;
 inline constexpr char kSegmentMagic[8] = {'L', 'O', 'C', 'I', 'W', 'A', 'L', '1'};
