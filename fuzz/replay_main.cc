@@ -30,5 +30,6 @@ int main(int argc, char** argv) {
     }
   }
   std::printf("replayed %zu input(s)\n", inputs);
-  return 0;
+  // Nothing replayed means a wrong corpus path, not a pass.
+  return inputs > 0 ? 0 : 1;
 }

@@ -25,6 +25,31 @@ std::string ReadWholeFile(Env* env, const std::string& path) {
   return out;
 }
 
+std::array<uint8_t, 16> TestUuid(uint8_t tag) {
+  std::array<uint8_t, 16> u;
+  for (size_t i = 0; i < u.size(); ++i) u[i] = static_cast<uint8_t>(tag * 16 + i);
+  return u;
+}
+
+std::string RandomBytes(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string s(n, '\0');
+  for (char& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+std::vector<float> RandomVector(std::mt19937_64& rng, uint32_t dim) {
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  std::vector<float> v(dim);
+  for (float& x : v) x = g(rng);
+  return v;
+}
+
+uint64_t EnvU64(const char* name, uint64_t fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? std::strtoull(v, nullptr, 10) : fallback;
+}
+
 int64_t Utc(int year, int month, int day) {
   std::tm tm{};
   tm.tm_year = year - 1900;

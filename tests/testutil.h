@@ -3,8 +3,11 @@
 #ifndef LOCI_TESTS_TESTUTIL_H_
 #define LOCI_TESTS_TESTUTIL_H_
 
+#include <array>
 #include <cstdint>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "loci/env.h"
 
@@ -15,6 +18,19 @@ bool Contains(const std::string& haystack, const std::string& needle);
 
 // The whole contents of `path` in `env`; a gtest failure (and "") if it cannot be read.
 std::string ReadWholeFile(Env* env, const std::string& path);
+
+// A database uuid whose bytes are tag * 16 + i: distinct tags give distinct databases.
+std::array<uint8_t, 16> TestUuid(uint8_t tag);
+
+// `n` pseudo-random bytes, the same for the same seed.
+std::string RandomBytes(size_t n, uint32_t seed);
+
+// `dim` standard-normal floats drawn from `rng`.
+std::vector<float> RandomVector(std::mt19937_64& rng, uint32_t dim);
+
+// The unsigned integer in environment variable `name`, or `fallback` if it is unset or empty
+// (for test lengths and seeds: SIM_ITERATIONS, LOCI_KILL_SEED...).
+uint64_t EnvU64(const char* name, uint64_t fallback);
 
 // Microseconds since the epoch of midnight UTC on a calendar date.
 int64_t Utc(int year, int month, int day);

@@ -99,6 +99,7 @@ class SimEnv::File final : public WritableFile {
       const int64_t shifted = static_cast<int64_t>(offset) + env_->misdirect_next_;
       env_->misdirect_next_ = 0;
       ++env_->stats_.faults_injected;
+      ++env_->stats_.writes_misdirected;
       offset = static_cast<uint64_t>(std::max<int64_t>(0, shifted));
     }
     if (std::getenv("SIM_TRACE") != nullptr) {

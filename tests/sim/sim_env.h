@@ -47,6 +47,7 @@ struct SimStats {
   uint64_t writes_garbled = 0;
   uint64_t dir_ops_undone = 0;
   uint64_t faults_injected = 0;
+  uint64_t writes_misdirected = 0;  // of faults_injected: the silent kind (data lands elsewhere)
 };
 
 class SimEnv : public Env {

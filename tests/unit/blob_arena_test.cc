@@ -31,17 +31,8 @@ using test::Contains;
 
 const std::string kDir = "/db";
 
-DbUuid MakeUuid(uint8_t tag) {
-  DbUuid u;
-  for (size_t i = 0; i < u.size(); ++i) u[i] = static_cast<uint8_t>(tag * 16 + i);
-  return u;
-}
-
 std::string Payload(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed * 31 + static_cast<uint32_t>(n));
-  std::string s(n, '\0');
-  for (char& c : s) c = static_cast<char>(rng());
-  return s;
+  return test::RandomBytes(n, seed * 31 + static_cast<uint32_t>(n));
 }
 
 std::string GenPath(uint32_t generation) { return kDir + "/" + GenerationFileName(generation); }
@@ -51,7 +42,7 @@ class BlobArenaTest : public ::testing::Test {
   BlobArenaTest() : env_(NewMemEnv()) { EXPECT_TRUE(env_->CreateDir(kDir).ok()); }
 
   ArenaOptions Options(uint64_t generation_bytes = 4 << 20, uint64_t preallocate_bytes = 64 << 10,
-                       DbUuid uuid = MakeUuid(1)) {
+                       DbUuid uuid = test::TestUuid(1)) {
     ArenaOptions o;
     o.db_uuid = uuid;
     o.generation_bytes = generation_bytes;
@@ -195,7 +186,7 @@ TEST_F(BlobArenaTest, FramesAndGenerationHeaderAreLaidOutAsDocumented) {
   ASSERT_TRUE(DecodeGenerationHeader(image.substr(0, kGenerationHeaderBlock), GenPath(1), &uuid,
                                      &generation)
                   .ok());
-  EXPECT_EQ(uuid, MakeUuid(1));
+  EXPECT_EQ(uuid, test::TestUuid(1));
   EXPECT_EQ(generation, 1u);
 }
 
@@ -386,7 +377,7 @@ TEST_F(BlobArenaTest, PreallocatedZerosLeftByACrashAreReused) {
 }
 
 TEST_F(BlobArenaTest, AHeaderOnlyGenerationIsResumed) {
-  WriteAt(GenPath(1), 0, EncodeGenerationHeader(MakeUuid(1), 1));
+  WriteAt(GenPath(1), 0, EncodeGenerationHeader(test::TestUuid(1), 1));
   auto a = Open(Options());
   BlobRef r = AppendOne(a.get(), "first");
   EXPECT_EQ(r.generation, 1u);
@@ -507,17 +498,19 @@ TEST_F(BlobArenaTest, MissingGenerationFileIsCorruption) {
 
 TEST_F(BlobArenaTest, GenerationOfAnotherDatabaseFailsOpen) {
   {
-    auto a = Open(Options(4 << 20, 4096, MakeUuid(1)));
+    auto a = Open(Options(4 << 20, 4096, test::TestUuid(1)));
     AppendOne(a.get(), "mine");
   }
-  auto other = std::make_unique<BlobArena>(env_.get(), kDir, Options(4 << 20, 4096, MakeUuid(2)));
+  auto other =
+      std::make_unique<BlobArena>(env_.get(), kDir, Options(4 << 20, 4096, test::TestUuid(2)));
   Status s = other->Open();
   EXPECT_TRUE(s.IsCorruption()) << s.ToString();
   EXPECT_TRUE(Contains(s.message(), GenPath(1))) << s.ToString();
 
   // A foreign generation dropped next to our own.
-  WriteAt(GenPath(2), 0, EncodeGenerationHeader(MakeUuid(2), 2));
-  auto mine = std::make_unique<BlobArena>(env_.get(), kDir, Options(4 << 20, 4096, MakeUuid(1)));
+  WriteAt(GenPath(2), 0, EncodeGenerationHeader(test::TestUuid(2), 2));
+  auto mine =
+      std::make_unique<BlobArena>(env_.get(), kDir, Options(4 << 20, 4096, test::TestUuid(1)));
   s = mine->Open();
   EXPECT_TRUE(s.IsCorruption()) << s.ToString();
   EXPECT_TRUE(Contains(s.message(), GenPath(2))) << s.ToString();
@@ -570,7 +563,7 @@ TEST_F(BlobArenaTest, TruncatedGenerationHeaderIsCorruptionWhenReferenced) {
   ref.generation = 1;
   ref.offset = kGenerationHeaderBlock;
   ref.length = 1;
-  WriteAt(GenPath(1), 0, EncodeGenerationHeader(MakeUuid(1), 1).substr(0, 30));
+  WriteAt(GenPath(1), 0, EncodeGenerationHeader(test::TestUuid(1), 1).substr(0, 30));
   auto a = std::make_unique<BlobArena>(env_.get(), kDir, Options());
   Status s = a->Open();
   if (s.ok()) s = a->NoteReferenced(ref);

@@ -25,12 +25,6 @@ const std::string kDir = "/db";
 constexpr uint64_t kFileNumber = 7;
 constexpr uint64_t kCoversLsn = 1000;
 
-DbUuid MakeUuid(uint8_t tag) {
-  DbUuid u;
-  for (size_t i = 0; i < u.size(); ++i) u[i] = static_cast<uint8_t>(tag * 16 + i);
-  return u;
-}
-
 blob::BlobRef Ref(uint32_t generation, uint64_t offset, uint32_t length, uint64_t checksum) {
   blob::BlobRef r;
   r.generation = generation;
@@ -91,7 +85,7 @@ struct ReadBack {
 
 class CheckpointFileTest : public ::testing::Test {
  protected:
-  CheckpointFileTest() : env_(NewMemEnv()), uuid_(MakeUuid(1)) {
+  CheckpointFileTest() : env_(NewMemEnv()), uuid_(test::TestUuid(1)) {
     EXPECT_TRUE(env_->CreateDir(kDir).ok());
   }
 
@@ -285,7 +279,7 @@ TEST_F(CheckpointFileTest, BytesAfterTheEndEntryAreCorruption) {
 
 TEST_F(CheckpointFileTest, AnotherDatabasesCheckpointIsCorruption) {
   const uint64_t bytes = Write(PathOf(kFileNumber), nullptr, SampleVersions(0));
-  uuid_ = MakeUuid(2);
+  uuid_ = test::TestUuid(2);
   ReadBack r = Read(PathOf(kFileNumber), bytes);
   EXPECT_TRUE(r.status.IsCorruption()) << r.status.ToString();
   EXPECT_TRUE(Contains(r.status.message(), PathOf(kFileNumber))) << r.status.ToString();

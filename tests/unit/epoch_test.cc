@@ -47,10 +47,6 @@ class Event {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [this] { return set_; });
   }
-  bool IsSet() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return set_;
-  }
 
  private:
   std::mutex mu_;

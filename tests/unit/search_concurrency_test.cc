@@ -10,16 +10,12 @@
 
 #include "loci/db.h"
 #include "loci/env.h"
+#include "tests/testutil.h"
 
 namespace loci {
 namespace {
 
-std::vector<float> RandomVector(std::mt19937_64& rng, uint32_t dim) {
-  std::normal_distribution<float> g(0.0f, 1.0f);
-  std::vector<float> v(dim);
-  for (float& x : v) x = g(rng);
-  return v;
-}
+using test::RandomVector;
 
 TEST(SearchConcurrencyTest, SearchesWhileWriting) {
   std::unique_ptr<Env> env = NewMemEnv();
@@ -90,8 +86,16 @@ TEST(SearchConcurrencyTest, SearchesWhileWriting) {
         std::vector<SearchHit> hits;
         ASSERT_TRUE(db->Search(r, &hits).ok());
         for (size_t i = 0; i < hits.size(); ++i) {
-          ASSERT_EQ(hits[i].space, "odd");
-          if (i > 0) ASSERT_LE(hits[i].score, hits[i - 1].score);
+          // The cube itself, not just the label Search puts on the hit, is in the space.
+          ReadOptions ro;
+          ro.fill_payload = false;
+          ro.fill_vectors = false;
+          MemCube cube;
+          ASSERT_TRUE(db->Get(ro, hits[i].id, &cube).ok());
+          ASSERT_EQ(cube.space, "odd");
+          if (i > 0) {
+            ASSERT_LE(hits[i].score, hits[i - 1].score);
+          }
         }
         if (t == 0) {
           std::vector<SearchHit> again;

@@ -43,17 +43,8 @@ using test::Contains;
 
 const std::string kDir = "/db";
 
-DbUuid MakeUuid(uint8_t tag) {
-  DbUuid u;
-  for (size_t i = 0; i < u.size(); ++i) u[i] = static_cast<uint8_t>(tag * 16 + i);
-  return u;
-}
-
 std::string Payload(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed * 7919 + static_cast<uint32_t>(n));
-  std::string s(n, '\0');
-  for (char& c : s) c = static_cast<char>(rng());
-  return s;
+  return test::RandomBytes(n, seed * 7919 + static_cast<uint32_t>(n));
 }
 
 std::string SegPath(uint64_t segment_no) { return kDir + "/" + SegmentFileName(segment_no); }
@@ -135,7 +126,7 @@ struct RecordLocation {
 
 class WalReplayTest : public ::testing::Test {
  protected:
-  WalReplayTest() : env_(NewMemEnv()), io_(env_->NewIoQueue()), uuid_(MakeUuid(1)) {
+  WalReplayTest() : env_(NewMemEnv()), io_(env_->NewIoQueue()), uuid_(test::TestUuid(1)) {
     EXPECT_TRUE(env_->CreateDir(kDir).ok());
   }
 
@@ -216,14 +207,6 @@ class WalReplayTest : public ::testing::Test {
     uint64_t size = 0;
     EXPECT_TRUE(env_->GetFileSize(path, &size).ok());
     return size;
-  }
-
-  std::vector<Written> ExpectedUpTo(Lsn last) const {
-    std::vector<Written> out;
-    for (const Written& w : expected_) {
-      if (w.lsn <= last) out.push_back(w);
-    }
-    return out;
   }
 
   std::unique_ptr<Env> env_;
@@ -497,7 +480,7 @@ TEST_F(WalReplayTest, SegmentOfAnotherDatabaseIsCorruption) {
     auto w = StartLog();
     AppendSome(w.get(), 2, true);
   }
-  ReplayRun run = RunReplay(env_.get(), MakeUuid(9));
+  ReplayRun run = RunReplay(env_.get(), test::TestUuid(9));
   EXPECT_TRUE(run.status.IsCorruption()) << run.status.ToString();
   EXPECT_TRUE(Contains(run.status.message(), "wal-00000001.log")) << run.status.ToString();
   EXPECT_TRUE(run.got.empty());
@@ -515,7 +498,7 @@ TEST_F(WalReplayTest, ForeignSegmentInTheMiddleIsCorruption) {
 
   // Another database's segment 2, continuing the same LSN and checksum chain.
   ASSERT_TRUE(env_->RemoveFile(SegPath(2)).ok());
-  auto foreign = NewWriter(1 << 20, 0, MakeUuid(7));
+  auto foreign = NewWriter(1 << 20, 0, test::TestUuid(7));
   ASSERT_TRUE(foreign->StartSegment(2, next, chain).ok());
   std::vector<std::string_view> p = {"intruder"};
   Lsn first;
@@ -1012,7 +995,7 @@ class WalCorruptionSweep : public ::testing::Test {
  protected:
   struct State {
     std::unique_ptr<Env> env;
-    DbUuid uuid = MakeUuid(3);
+    DbUuid uuid = test::TestUuid(3);
     std::vector<Written> payloads;
     std::vector<SweepSegment> segments;
     std::string setup_error;

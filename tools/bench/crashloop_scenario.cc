@@ -31,7 +31,6 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -49,6 +48,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/hash.h"
 #include "loci/db.h"
 #include "tools/bench/scenarios.h"
 
@@ -69,11 +69,6 @@ uint64_t Mix64(uint64_t x) {
   x *= 0xc4ceb9fe1a85ec53ull;
   x ^= x >> 33;
   return x;
-}
-
-// XXH3-64 (libxxhash, optimised even in a debug build of this tool).
-uint64_t HashBytes(const void* data, size_t n, uint64_t seed = 0) {
-  return XXH3_64bits_withSeed(data, n, seed);
 }
 
 // Who wrote a version, recovered from its payload header.
@@ -129,7 +124,7 @@ std::string PayloadFor(Origin* o, uint32_t body_len) {
     std::memcpy(body.data() + i, &r, std::min<size_t>(8, body.size() - i));
   }
   o->body = body_len;
-  o->hash = HashBytes(body.data(), body.size());
+  o->hash = Hash64(body.data(), body.size(), 0);
   char header[160];
   std::snprintf(header, sizeof(header), "CL1|u=%08x|r=%u|t=%u|s=%u|p=%u|b=%d|n=%u|h=%016llx|",
                 o->run, o->round, o->thread, o->seq, o->part, o->batch ? 1 : 0, o->body,
@@ -166,7 +161,7 @@ bool ParsePayload(const std::string& payload, Origin* o, std::string* why) {
            std::to_string(body);
     return false;
   }
-  if (HashBytes(payload.data() + consumed, len) != hash) {
+  if (Hash64(payload.data() + consumed, len, 0) != hash) {
     *why = "payload body does not match the hash in its header (torn or mixed content)";
     return false;
   }
@@ -176,9 +171,9 @@ bool ParsePayload(const std::string& payload, Origin* o, std::string* why) {
 // The checksum an acknowledgement carries: payload, vector and tag attribute together.
 uint64_t ContentChecksum(const std::string& payload, const std::vector<float>& vec,
                          const std::string& tag) {
-  uint64_t h = HashBytes(payload.data(), payload.size(), 1);
-  h = Mix64(h ^ HashBytes(vec.data(), vec.size() * sizeof(float), 2));
-  return Mix64(h ^ HashBytes(tag.data(), tag.size(), 3));
+  uint64_t h = Hash64(payload.data(), payload.size(), 1);
+  h = Mix64(h ^ Hash64(vec.data(), vec.size() * sizeof(float), 2));
+  return Mix64(h ^ Hash64(tag.data(), tag.size(), 3));
 }
 
 const std::string* TagAttr(const MemCube& c) {
