@@ -26,7 +26,7 @@ const VectorRef* FindVector(const Version& v, uint32_t field_id) {
 
 }  // namespace
 
-Status DbImpl::IndexVersion(const Version& v, const Catalog& catalog) {
+Status DbImpl::IndexVersion(const Version& v, const Catalog& catalog, bool verify) {
   const SpaceDef* space = catalog.SpaceById(v.space_id);
   if (space == nullptr) return Status::Corruption("cube " + std::to_string(v.id) + ": no space");
   // Fields the new version has, and fields only its predecessor had (the vector was dropped).
@@ -37,15 +37,27 @@ Status DbImpl::IndexVersion(const Version& v, const Catalog& catalog) {
     }
     const float* values = nullptr;
     if (const VectorRef* r = FindVector(v, field_id)) {
-      std::string_view bytes;
-      Status s = arena_->View(r->blob, &bytes);
-      if (!s.ok()) return s.WithContext("cube " + std::to_string(v.id) + " vector " + field->name);
-      if (bytes.size() != size_t{field->dim} * sizeof(float)) {
+      if (r->blob.length != size_t{field->dim} * sizeof(float)) {
         return Status::Corruption("cube " + std::to_string(v.id) + ": vector blob of " +
-                                  std::to_string(bytes.size()) +
+                                  std::to_string(r->blob.length) +
                                   " bytes for a field of dimension " + std::to_string(field->dim));
       }
-      values = reinterpret_cast<const float*>(bytes.data());
+      const char* bytes = nullptr;
+      if (verify) {
+        std::string_view payload;
+        Status s = arena_->View(r->blob, &payload);
+        if (!s.ok()) {
+          return s.WithContext("cube " + std::to_string(v.id) + " vector " + field->name);
+        }
+        bytes = payload.data();
+      } else {
+        bytes = arena_->Locate(r->blob);
+        if (bytes == nullptr) {
+          return Status::Corruption("cube " + std::to_string(v.id) + " vector " + field->name +
+                                    ": blob outside the arena");
+        }
+      }
+      values = reinterpret_cast<const float*>(bytes);
     }
     atlas_->Writable(v.space_id, field_id, field->metric, field->dim)
         ->Apply(v.id, values, LiveFrom(v));
@@ -64,21 +76,16 @@ void DbImpl::RebuildIndex(const Catalog& catalog) {
   std::vector<const Version*> versions;
   for (CubeId id = 1; id < table_.end_id(); ++id) {
     for (const Version* v = table_.Head(id); v != nullptr; v = v->prev) {
-      if (!v->vectors.empty() || (v->prev != nullptr && !v->prev->vectors.empty())) {
-        versions.push_back(v);
-      }
+      if (TouchesVectors(*v)) versions.push_back(v);
     }
   }
   // Commit order, and within one batch the order Publish applies them in.
-  std::sort(versions.begin(), versions.end(), [](const Version* a, const Version* b) {
-    if (a->lsn != b->lsn) return a->lsn < b->lsn;
-    if (a->id != b->id) return a->id < b->id;
-    return a->number < b->number;
-  });
+  std::sort(versions.begin(), versions.end(), IndexOrder);
   uint64_t skipped = 0;
   std::string first_problem;
   for (const Version* v : versions) {
-    Status s = IndexVersion(*v, catalog);
+    // The blobs were written by an earlier process: verify them before the index points at them.
+    Status s = IndexVersion(*v, catalog, /*verify=*/true);
     if (!s.ok()) {
       if (skipped++ == 0) first_problem = s.ToString();
     }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 
 #include "engine/db_impl.h"
 #include "index/vector_field.h"
@@ -116,6 +117,8 @@ Status DbImpl::Search(const SearchRequest& request, std::vector<SearchHit>* hits
   struct Target {
     const SpaceDef* space;
     const FieldDef* field;
+    const index::Partition* partition;  // nullptr: nothing indexed in the space yet
+    std::unique_ptr<SearchFilter> filter;
   };
   std::vector<Target> targets;
   for (const std::string& name : request.spaces) {
@@ -134,7 +137,9 @@ Status DbImpl::Search(const SearchRequest& request, std::vector<SearchHit>* hits
     }
     if (std::none_of(targets.begin(), targets.end(),
                      [&](const Target& t) { return t.space == space; })) {
-      targets.push_back({space, field});
+      targets.push_back(
+          {space, field, atlas_->Find(space->id, field->id),
+           std::make_unique<SearchFilter>(*this, request, point, read_time, space->id, field->id)});
     }
   }
   const FieldDef& field = *targets[0].field;
@@ -166,14 +171,11 @@ Status DbImpl::Search(const SearchRequest& request, std::vector<SearchHit>* hits
   uint64_t bytes_scanned = 0;
   std::vector<index::ScanHit> scan;
   for (size_t t = 0; t < targets.size(); ++t) {
-    const index::Partition* partition = atlas_->Find(targets[t].space->id, targets[t].field->id);
-    if (partition == nullptr) continue;  // nothing indexed in this space yet
-    SearchFilter filter(*this, request, point, read_time, targets[t].space->id,
-                        targets[t].field->id);
-    params.filter = &filter;
+    if (targets[t].partition == nullptr) continue;
+    params.filter = targets[t].filter.get();
     scan.clear();
     index::ScanStats scanned;
-    partition->Search(query, params, &scan, &scanned);
+    targets[t].partition->Search(query, params, &scan, &scanned);
     vectors_scanned += scanned.vectors_scanned;
     bytes_scanned += scanned.bytes_scanned;
     for (const index::ScanHit& h : scan) found.push_back({h.distance, h.entry, t});
@@ -182,7 +184,8 @@ Status DbImpl::Search(const SearchRequest& request, std::vector<SearchHit>* hits
   search_vectors_scanned_.fetch_add(vectors_scanned, std::memory_order_relaxed);
   search_bytes_scanned_.fetch_add(bytes_scanned, std::memory_order_relaxed);
   std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) {
-    return a.distance != b.distance ? a.distance < b.distance : a.target < b.target;
+    if (a.distance != b.distance) return a.distance < b.distance;
+    return a.target != b.target ? a.target < b.target : a.entry < b.entry;
   });
 
   ReadOptions fill;
@@ -191,13 +194,11 @@ Status DbImpl::Search(const SearchRequest& request, std::vector<SearchHit>* hits
   for (const Found& f : found) {
     if (hits->size() == request.k) break;
     const Target& target = targets[f.target];
-    const index::Partition* partition = atlas_->Find(target.space->id, target.field->id);
-    const index::EntryInfo& entry = partition->entries().at(f.entry);
-    SearchFilter filter(*this, request, point, read_time, target.space->id, target.field->id);
-    const Version* v = filter.Visible(entry.cube);
+    const index::EntryInfo& entry = target.partition->entries().at(f.entry);
+    const Version* v = target.filter->Visible(entry.cube);
     // Accepted in the scan, so visible; checked again because a fast-accepted entry's version
     // is only found here.
-    if (v == nullptr || !filter.HasVector(*v, entry.vector)) continue;
+    if (v == nullptr || !target.filter->HasVector(*v, entry.vector)) continue;
     SearchHit& hit = hits->emplace_back();
     hit.id = v->id;
     hit.version = v->number;

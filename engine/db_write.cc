@@ -270,6 +270,7 @@ void DbImpl::Publish(GroupInFlight* flight) {
     const Catalog* old = catalog_.exchange(flight->catalog.release(), std::memory_order_acq_rel);
     epochs_.RetireDelete(const_cast<Catalog*>(old));
   }
+  const Catalog* catalog = LoadCatalog();  // this group's, published just above
   wal::Lsn lsn = flight->wal.first_lsn;
   std::vector<std::pair<CubeId, const Version*>> published;
   for (size_t i = 0; i < flight->resolved.size(); ++i) {
@@ -295,12 +296,11 @@ void DbImpl::Publish(GroupInFlight* flight) {
     }
     // The vector index, before the commit time becomes readable; in the order recovery's
     // rebuild uses, so a reopened database has the same index.
-    std::sort(to_index.begin(), to_index.end(), [](const Version* a, const Version* b) {
-      return a->id != b->id ? a->id < b->id : a->number < b->number;
-    });
+    std::sort(to_index.begin(), to_index.end(), IndexOrder);
     for (const Version* v : to_index) {
-      if (v->vectors.empty() && (v->prev == nullptr || v->prev->vectors.empty())) continue;
-      Status s = IndexVersion(*v, *LoadCatalog());
+      if (!TouchesVectors(*v)) continue;
+      // This process wrote the blobs in this group: nothing to verify.
+      Status s = IndexVersion(*v, *catalog, /*verify=*/false);
       if (!s.ok()) Poison(s);
     }
     published_ts_.store(batch.commit_time, std::memory_order_release);

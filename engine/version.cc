@@ -15,6 +15,16 @@ bool Version::SameContent(const Version& o) const {
          parents == o.parents;
 }
 
+bool TouchesVectors(const Version& v) {
+  return !v.vectors.empty() || (v.prev != nullptr && !v.prev->vectors.empty());
+}
+
+bool IndexOrder(const Version* a, const Version* b) {
+  if (a->lsn != b->lsn) return a->lsn < b->lsn;
+  if (a->id != b->id) return a->id < b->id;
+  return a->number < b->number;
+}
+
 Timestamp TxTo(const Version& v, const Version* newest, Timestamp as_of) {
   Timestamp tx_to = kForever;
   for (const Version* w = newest; w != &v && w != nullptr; w = w->prev) {

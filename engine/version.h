@@ -50,6 +50,14 @@ struct Version {
   bool SameContent(const Version& other) const;
 };
 
+// Whether the vector index must see `v`: it has vectors, or its predecessor had some (that
+// it may have dropped).
+bool TouchesVectors(const Version& v);
+
+// The order versions are applied to the vector index in: commit order, and within one batch by
+// id and version number, so an index rebuilt at open has the shape the live one had.
+bool IndexOrder(const Version* a, const Version* b);
+
 // v's tx_to as seen at transaction time `as_of`: the earliest commit, among the versions from
 // `newest` down to (not including) v that were committed by then, of one overriding part of
 // v's valid interval; kForever if none.

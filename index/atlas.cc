@@ -34,11 +34,4 @@ const Partition* Atlas::Find(uint32_t space_id, uint32_t field_id) const {
   return it != dir->end() && it->first == key ? it->second : nullptr;
 }
 
-uint64_t Atlas::bytes() const {
-  uint64_t total = 0;
-  for (const auto& [key, p] : *directory_.load(std::memory_order_acquire))
-    total += p->Stats().bytes;
-  return total;
-}
-
 }  // namespace loci::index

@@ -32,9 +32,6 @@ class Atlas {
   // Reader (epoch pinned): the partition, or nullptr if no vector was ever indexed there.
   const Partition* Find(uint32_t space_id, uint32_t field_id) const;
 
-  // Bytes of every partition (pages, entries, centroids). REQUIRES: an epoch pinned.
-  uint64_t bytes() const;
-
  private:
   using Directory = std::vector<std::pair<uint64_t, Partition*>>;  // sorted by key
   static uint64_t Key(uint32_t space_id, uint32_t field_id) {

@@ -37,27 +37,46 @@ class EntryTable {
  public:
   static constexpr int kChunkBits = 12;
   static constexpr uint32_t kChunkSize = 1u << kChunkBits;
-  static constexpr uint32_t kMaxChunks = 1u << 18;  // 2^30 entries
+  // Chunk pointers live in blocks of kBlockSize, allocated as the table grows, so an empty
+  // table (most partitions are small) costs one 4 KiB directory of block pointers.
+  static constexpr int kBlockBits = 9;
+  static constexpr uint32_t kBlockSize = 1u << kBlockBits;
+  static constexpr uint32_t kMaxBlocks = 1u << 9;  // 2^30 entries in all
 
-  EntryTable() : chunks_(new std::atomic<EntryInfo*>[kMaxChunks]()) {}
+  EntryTable() : blocks_(new std::atomic<Block*>[kMaxBlocks]()) {}
   ~EntryTable() {
-    for (uint32_t c = 0; c < kMaxChunks; ++c) delete[] chunks_[c].load(std::memory_order_relaxed);
+    for (uint32_t b = 0; b < kMaxBlocks; ++b) {
+      Block* block = blocks_[b].load(std::memory_order_relaxed);
+      if (block == nullptr) break;  // blocks are allocated in order
+      for (auto& chunk : block->chunks) delete[] chunk.load(std::memory_order_relaxed);
+      delete block;
+    }
   }
   EntryTable(const EntryTable&) = delete;
   EntryTable& operator=(const EntryTable&) = delete;
 
   // REQUIRES: e < size() as seen through a page that refers to it.
   EntryInfo& at(uint32_t e) const {
-    return chunks_[e >> kChunkBits].load(std::memory_order_acquire)[e & (kChunkSize - 1)];
+    const Block* block = blocks_[e >> (kChunkBits + kBlockBits)].load(std::memory_order_acquire);
+    EntryInfo* chunk =
+        block->chunks[(e >> kChunkBits) & (kBlockSize - 1)].load(std::memory_order_acquire);
+    return chunk[e & (kChunkSize - 1)];
   }
 
   // A new entry, not yet referred to by any page; nullptr if the table is full. Single writer.
   EntryInfo* Add(uint32_t* number) {
     const uint64_t size = size_.load(std::memory_order_relaxed);
-    if (size == uint64_t{kChunkSize} * kMaxChunks) return nullptr;
+    if (size == uint64_t{kChunkSize} * kBlockSize * kMaxBlocks) return nullptr;
     const uint32_t e = static_cast<uint32_t>(size);
     if ((e & (kChunkSize - 1)) == 0) {
-      chunks_[e >> kChunkBits].store(new EntryInfo[kChunkSize], std::memory_order_release);
+      const uint32_t chunk_no = e >> kChunkBits;
+      if ((chunk_no & (kBlockSize - 1)) == 0) {
+        blocks_[chunk_no >> kBlockBits].store(new Block(), std::memory_order_release);
+      }
+      blocks_[chunk_no >> kBlockBits]
+          .load(std::memory_order_relaxed)
+          ->chunks[chunk_no & (kBlockSize - 1)]
+          .store(new EntryInfo[kChunkSize], std::memory_order_release);
     }
     size_.store(size + 1, std::memory_order_relaxed);
     *number = e;
@@ -66,12 +85,20 @@ class EntryTable {
 
   // Entries added (exact for the writer; a recent value for readers).
   uint64_t size() const { return size_.load(std::memory_order_relaxed); }
+  // Memory held: the directory, the blocks and the chunks.
   size_t bytes() const {
-    return (size() + kChunkSize - 1) / kChunkSize * kChunkSize * sizeof(EntryInfo);
+    const uint64_t chunks = (size() + kChunkSize - 1) / kChunkSize;
+    const uint64_t blocks = (chunks + kBlockSize - 1) / kBlockSize;
+    return kMaxBlocks * sizeof(std::atomic<Block*>) + blocks * sizeof(Block) +
+           chunks * kChunkSize * sizeof(EntryInfo);
   }
 
  private:
-  std::unique_ptr<std::atomic<EntryInfo*>[]> chunks_;
+  struct Block {
+    std::atomic<EntryInfo*> chunks[kBlockSize] = {};
+  };
+
+  std::unique_ptr<std::atomic<Block*>[]> blocks_;
   std::atomic<uint64_t> size_{0};  // written by the writer only
 };
 

@@ -19,7 +19,8 @@ struct KMeansResult {
 
 // Clusters `n` points (rows of `dim` floats in `points`) into `k` clusters, 1 <= k <= n.
 // Centroids start at k distinct points drawn with `seed`; an emptied cluster is re-seeded with
-// the point farthest from its centroid, so every cluster ends non-empty.
+// the point farthest from its centroid. Clusters may still end empty when points repeat (a
+// re-seeded centroid ties with another): callers must cope with empty clusters.
 KMeansResult KMeans(const float* points, size_t n, size_t dim, size_t k, int iterations,
                     uint64_t seed, const Kernels& kernels);
 

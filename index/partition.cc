@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <optional>
 
 #include "index/kmeans.h"
 
@@ -77,6 +78,12 @@ class SeenSet {
 
 float NormSq(const Kernels& k, const float* x, size_t n) { return k.dot_f32(x, x, n); }
 
+// INT8 estimate of the distance bias - 2 q.c from q's quantized codes and c's dot product with
+// them (see quantizer.h).
+float ApproxDistance(const EncodedVector& c, const QuantizedQuery& q, int32_t dot) {
+  return c.bias - 2 * q.scale * c.scale * static_cast<float>(dot - 128 * c.sum);
+}
+
 }  // namespace
 
 void PreparedQuery::Prepare(const float* q, uint32_t dim, Metric metric) {
@@ -96,7 +103,7 @@ Partition::Partition(Metric metric, uint32_t dim, const PartitionOptions& option
       dim_(dim),
       stride_(static_cast<uint32_t>(CodeStride(dim))),
       page_capacity_(std::max<uint32_t>(
-          8, static_cast<uint32_t>(options.page_bytes / (CodeStride(dim) + 16)))),
+          8, static_cast<uint32_t>(options.page_bytes / (CodeStride(dim) + kSlotOverhead)))),
       options_(options),
       kernels_(BestKernels()),
       epochs_(epochs) {
@@ -136,6 +143,17 @@ uint32_t Partition::AddEntry(uint64_t cube, const float* vector) {
   return e;
 }
 
+EncodedVector Partition::EncodeCentroid(const float* c, int8_t* codes) const {
+  EncodedVector enc = EncodeResidual(c, nullptr, dim_, stride_, codes);
+  enc.bias = metric_ == Metric::kInnerProduct ? 0 : NormSq(kernels_, c, dim_);
+  return enc;
+}
+
+float Partition::CentroidDistance(const float* x, const float* c) const {
+  return metric_ == Metric::kInnerProduct ? -kernels_.dot_f32(x, c, dim_)
+                                          : kernels_.l2sq_f32(x, c, dim_);
+}
+
 void Partition::AppendTo(const Layout& layout, uint32_t list, uint32_t e, const float* x) {
   PostingList* l = layout.lists[list];
   AlignedVector<int8_t> codes(stride_);
@@ -155,9 +173,6 @@ void Partition::AppendTo(const Layout& layout, uint32_t list, uint32_t e, const 
 // leave a margin for the groups' coarseness).
 void Partition::ScoreLists(const Layout& layout, const QuantizedQuery& q, size_t want,
                            std::vector<Approx>* out) const {
-  auto distance = [&](const EncodedVector& c, int32_t dot) {
-    return c.bias - 2 * q.scale * c.scale * static_cast<float>(dot - 128 * c.sum);
-  };
   out->clear();
   if (layout.group_members.empty()) {
     const size_t n = layout.lists.size();
@@ -165,7 +180,7 @@ void Partition::ScoreLists(const Layout& layout, const QuantizedQuery& q, size_t
     kernels_.dot_u8s8_batch(q.codes.data(), layout.codes.data(), stride_, stride_, n, dots.data());
     out->resize(n);
     for (size_t j = 0; j < n; ++j) {
-      (*out)[j] = {distance(layout.encoded[j], dots[j]), static_cast<uint32_t>(j)};
+      (*out)[j] = {ApproxDistance(layout.encoded[j], q, dots[j]), static_cast<uint32_t>(j)};
     }
     return;
   }
@@ -175,14 +190,14 @@ void Partition::ScoreLists(const Layout& layout, const QuantizedQuery& q, size_t
                           dots.data());
   std::vector<Approx> order(groups);
   for (size_t g = 0; g < groups; ++g) {
-    order[g] = {distance(layout.group_encoded[g], dots[g]), static_cast<uint32_t>(g)};
+    order[g] = {ApproxDistance(layout.group_encoded[g], q, dots[g]), static_cast<uint32_t>(g)};
   }
   std::sort(order.begin(), order.end());
   const size_t need = 4 * want + 32;
   for (size_t i = 0; i < groups && (out->size() < need || i < 2); ++i) {
     for (uint32_t j : layout.group_members[order[i].entry]) {
       const int32_t dot = kernels_.dot_u8s8(q.codes.data(), &layout.codes[j * stride_], stride_);
-      out->push_back({distance(layout.encoded[j], dot), j});
+      out->push_back({ApproxDistance(layout.encoded[j], q, dot), j});
     }
   }
 }
@@ -205,11 +220,8 @@ void Partition::Regroup(Layout* layout) const {
   layout->group_codes.resize(groups * stride_);
   layout->group_members.resize(groups);
   for (size_t g = 0; g < groups; ++g) {
-    EncodedVector enc = EncodeResidual(&km.centroids[g * dim_], nullptr, dim_, stride_,
-                                       &layout->group_codes[g * stride_]);
-    enc.bias =
-        metric_ == Metric::kInnerProduct ? 0 : NormSq(kernels_, &km.centroids[g * dim_], dim_);
-    layout->group_encoded.push_back(enc);
+    layout->group_encoded.push_back(
+        EncodeCentroid(&km.centroids[g * dim_], &layout->group_codes[g * stride_]));
   }
   layout->group_of = km.assignment;
   for (size_t j = 0; j < n; ++j) {
@@ -228,8 +240,7 @@ void Partition::Route(const Layout& layout, const float* x, std::vector<uint32_t
   std::partial_sort(approx.begin(), approx.begin() + keep, approx.end());
   for (size_t i = 0; i < keep; ++i) {
     const float* c = layout.lists[approx[i].entry]->center();
-    approx[i].distance = metric_ == Metric::kInnerProduct ? -kernels_.dot_f32(x, c, dim_)
-                                                          : kernels_.l2sq_f32(x, c, dim_);
+    approx[i].distance = CentroidDistance(x, c);
   }
   std::sort(approx.begin(), approx.begin() + keep);
   lists->push_back(approx[0].entry);
@@ -295,9 +306,7 @@ void Partition::Cluster() {
   next->codes.resize(lists * stride_);
   for (size_t j = 0; j < lists; ++j) {
     std::vector<float> c(km.centroids.begin() + j * dim_, km.centroids.begin() + (j + 1) * dim_);
-    EncodedVector enc = EncodeResidual(c.data(), nullptr, dim_, stride_, &next->codes[j * stride_]);
-    enc.bias = metric_ == Metric::kInnerProduct ? 0 : NormSq(kernels_, c.data(), dim_);
-    next->encoded.push_back(enc);
+    next->encoded.push_back(EncodeCentroid(c.data(), &next->codes[j * stride_]));
     next->lists.push_back(new PostingList(page_capacity_, stride_, std::move(c)));
     next->split_at.push_back(2 * options_.list_target);
   }
@@ -343,9 +352,7 @@ void Partition::Split(uint32_t list) {
     std::vector<float> c(km.centroids.begin() + half * dim_,
                          km.centroids.begin() + (half + 1) * dim_);
     const uint32_t j = slots[half];
-    EncodedVector enc = EncodeResidual(c.data(), nullptr, dim_, stride_, &next->codes[j * stride_]);
-    enc.bias = metric_ == Metric::kInnerProduct ? 0 : NormSq(kernels_, c.data(), dim_);
-    next->encoded[j] = enc;
+    next->encoded[j] = EncodeCentroid(c.data(), &next->codes[j * stride_]);
     next->lists[j] = new PostingList(page_capacity_, stride_, std::move(c));
   }
   const uint64_t victim_bytes = victim->bytes();
@@ -358,8 +365,7 @@ void Partition::Split(uint32_t list) {
     float d[2];
     for (int half = 0; half < 2; ++half) {
       const float* c = next->lists[slots[half]]->center();
-      d[half] = metric_ == Metric::kInnerProduct ? -kernels_.dot_f32(x, c, dim_)
-                                                 : kernels_.l2sq_f32(x, c, dim_);
+      d[half] = CentroidDistance(x, c);
     }
     const int near = d[0] <= d[1] ? 0 : 1;
     AppendTo(*next, slots[near], members[i], x);
@@ -431,14 +437,16 @@ void Partition::Search(const PreparedQuery& query, const ScanParams& params,
   const size_t rerank = std::max<uint32_t>(1, params.rerank);
   std::vector<Approx> heap;  // max-heap on approximate distance
   heap.reserve(rerank + 1);
-  SeenSet seen;
+  // Replicas are the only way one entry appears twice in a scan.
+  const bool may_repeat = !layout->flat() && options_.max_replicas > 1;
+  std::optional<SeenSet> seen;
+  if (may_repeat) seen.emplace();
   std::vector<int32_t> raw(page_capacity_);
   const float mult = -2 * qq.scale;
   for (const auto& [unused, list_no] : probes) {
     const PostingList* list = layout->lists[list_no];
     const float* c = list->center();
     const float base = c == nullptr ? 0.0f : -2 * kernels_.dot_f32(q, c, dim_);
-    ++local.lists_probed;
     for (const Page* page = list->first(); page != nullptr; page = page->next()) {
       const uint32_t count = page->count();
       if (count == 0) continue;
@@ -458,11 +466,10 @@ void Partition::Search(const PreparedQuery& query, const ScanParams& params,
             biases[s] + base + mult * scales[s] * static_cast<float>(raw[s] - 128 * sums[s]);
         if (heap.size() >= rerank && d >= heap.front().distance) continue;
         const uint32_t e = page->entries()[s];
-        if (!seen.Insert(e)) continue;  // a replica of an entry already considered
+        if (may_repeat && !seen->Insert(e)) continue;  // a replica already considered
         bool accept = params.fast_accept &&
                       page->live_from()[s].load(std::memory_order_acquire) <= params.as_of;
         if (!accept && params.filter != nullptr) {
-          ++local.filter_calls;
           accept = params.filter->Accept(entries_.at(e));
         }
         if (!accept) continue;
@@ -511,9 +518,13 @@ void Partition::Search(const PreparedQuery& query, const ScanParams& params,
 PartitionStats Partition::Stats() const {
   PartitionStats s;
   s.entries = entries_.size();
-  s.lists = layout_.load(std::memory_order_acquire)->lists.size();
+  const Layout* layout = layout_.load(std::memory_order_acquire);
+  s.lists = layout->lists.size();
   s.stored_vectors = stored_vectors_.load(std::memory_order_relaxed);
-  s.bytes = bytes_.load(std::memory_order_relaxed);
+  // Pages and entries as counted by the writer, plus the routing data of this layout.
+  s.bytes = bytes_.load(std::memory_order_relaxed) + layout->codes.size() +
+            layout->group_codes.size() +
+            (layout->flat() ? 0 : layout->lists.size() * size_t{dim_} * sizeof(float));
   return s;
 }
 

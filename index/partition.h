@@ -75,10 +75,8 @@ struct ScanHit {
 };
 
 struct ScanStats {
-  uint64_t lists_probed = 0;
   uint64_t vectors_scanned = 0;
   uint64_t bytes_scanned = 0;  // centroids, pages and full vectors read
-  uint64_t filter_calls = 0;
 };
 
 struct PartitionStats {
@@ -94,9 +92,6 @@ class Partition {
   ~Partition();
   Partition(const Partition&) = delete;
   Partition& operator=(const Partition&) = delete;
-
-  Metric metric() const { return metric_; }
-  uint32_t dim() const { return dim_; }
 
   // Writer: the newest version of `cube` now has `vector` in this field (nullptr: none), and is
   // live from `live_from` (see EntryInfo; kNotLive if not). A vector pointer equal to the one
@@ -123,6 +118,10 @@ class Partition {
   // The vector of entry `e` as the index compares it (normalised for cosine) into out[dim].
   void Prepared(uint32_t e, float* out) const;
   uint32_t AddEntry(uint64_t cube, const float* vector);
+  // A list or group centroid, encoded with the bias its metric ranks by.
+  EncodedVector EncodeCentroid(const float* c, int8_t* codes) const;
+  // Exact distance from x to a centroid, in the metric the lists are routed by.
+  float CentroidDistance(const float* x, const float* c) const;
   // Appends entry `e` (prepared vector x) to list `list` of `layout`, encoded against its
   // centroid.
   void AppendTo(const Layout& layout, uint32_t list, uint32_t e, const float* x);

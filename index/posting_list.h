@@ -18,6 +18,9 @@
 
 namespace loci::index {
 
+// Bytes a page slot takes beside its codes: scale, bias, code sum, entry (4 each), live_from (8).
+inline constexpr uint32_t kSlotOverhead = 24;
+
 class Page {
  public:
   // A page of `capacity` slots of `stride`-byte codes.
@@ -28,7 +31,6 @@ class Page {
 
   // Slots readable now (acquire: their contents are visible).
   uint32_t count() const { return count_.load(std::memory_order_acquire); }
-  uint32_t capacity() const { return capacity_; }
   Page* next() const { return next_.load(std::memory_order_acquire); }
 
   const int8_t* codes() const { return codes_; }  // count() rows of stride bytes
@@ -42,7 +44,6 @@ class Page {
   void SetLiveFrom(uint32_t slot, int64_t value) {
     live_from_[slot].store(value, std::memory_order_release);
   }
-  const int8_t* codes_of(uint32_t slot) const { return codes_ + size_t{slot} * stride_; }
 
  private:
   friend class PostingList;
