@@ -17,7 +17,8 @@ const Version* GroupState::Latest(CubeId id) const {
 }
 
 void GroupState::Accept(ResolvedBatch* batch) {
-  if (batch->catalog) changed_catalog_ = std::make_unique<Catalog>(*batch->catalog);
+  // Nothing reads the batch's catalog after this: take it instead of copying it.
+  if (batch->catalog) changed_catalog_ = std::move(batch->catalog);
   for (const auto& v : batch->versions) pending_[v->id] = v.get();
   next_id_ = batch->next_id;
 }
@@ -78,7 +79,9 @@ Status Resolver::FieldFor(uint32_t space_id, const NamedVector& v, const FieldDe
     out_->fields.push_back(FieldEntry{space_id, created});
     f = &created;
   }
-  LOCI_RETURN_IF_ERROR(index::ValidateVector(v.field, v.values, f->dim, f->metric)
+  // The writer's thread already rejected NaN/Inf (validation.cc): here, only what the field
+  // decides, on the serialized leader.
+  LOCI_RETURN_IF_ERROR(index::ValidateVectorFits(v.field, v.values, f->dim, f->metric)
                            .WithContext("space '" + space->name + "'"));
   *field = f;
   return Status::OK();

@@ -61,7 +61,7 @@ class GroupState {
   std::unique_ptr<Catalog> TakeChangedCatalog() { return std::move(changed_catalog_); }
 
   // Makes a resolved batch visible to the batches after it (a batch the caller then rejects is
-  // simply not accepted).
+  // simply not accepted). Takes batch->catalog, if any.
   void Accept(ResolvedBatch* batch);
 
  private:

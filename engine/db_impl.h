@@ -33,7 +33,12 @@
 namespace loci::engine {
 
 inline constexpr char kSuperblockFileName[] = "SUPERBLOCK";
+inline constexpr char kSuperblockTempFileName[] = "SUPERBLOCK.tmp";  // before its rename
 inline constexpr char kLockFileName[] = "LOCK";
+
+// Whether `name` is a file Loci writes besides SUPERBLOCK and LOCK: WAL segments, arena
+// generations, checkpoints, a superblock not yet installed.
+bool IsDataFileName(const std::string& name);
 
 class DbImpl final : public Db {
  public:

@@ -28,12 +28,7 @@ Status DestroyDb(const std::string& path, Env* env) {
   LOCI_RETURN_IF_ERROR(listed);
   std::vector<std::string> ours;
   for (const std::string& name : names) {
-    uint64_t n64;
-    uint32_t n32;
-    if (wal::ParseSegmentFileName(name, &n64) || blob::ParseGenerationFileName(name, &n32) ||
-        engine::ParseCheckpointFileName(name, &n64) || name == "SUPERBLOCK.tmp") {
-      ours.push_back(name);
-    }
+    if (engine::IsDataFileName(name)) ours.push_back(name);
   }
   const bool has_superblock = env->FileExists(path + "/" + engine::kSuperblockFileName);
   if (!has_superblock && ours.empty()) {
@@ -53,6 +48,13 @@ Status DestroyDb(const std::string& path, Env* env) {
 }
 
 namespace engine {
+
+bool IsDataFileName(const std::string& name) {
+  uint64_t n64;
+  uint32_t n32;
+  return wal::ParseSegmentFileName(name, &n64) || blob::ParseGenerationFileName(name, &n32) ||
+         ParseCheckpointFileName(name, &n64) || name == kSuperblockTempFileName;
+}
 
 namespace {
 
@@ -171,16 +173,11 @@ Status DbImpl::CreateDatabase() {
   LOCI_RETURN_IF_ERROR(env_->GetChildren(dir_, &names));
   std::vector<std::string> leftovers;
   for (const std::string& name : names) {
-    uint64_t n64;
-    uint32_t n32;
-    const bool ours = wal::ParseSegmentFileName(name, &n64) ||
-                      blob::ParseGenerationFileName(name, &n32) ||
-                      ParseCheckpointFileName(name, &n64) || name == "SUPERBLOCK.tmp";
-    if (!ours) continue;
+    if (!IsDataFileName(name)) continue;
     uint64_t size = 0;
     LOCI_RETURN_IF_ERROR(env_->GetFileSize(dir_ + "/" + name, &size));
     // A temporary superblock was never installed, so no database ever used these files.
-    if (name != "SUPERBLOCK.tmp" && size > wal::kSegmentHeaderBlock) {
+    if (name != kSuperblockTempFileName && size > wal::kSegmentHeaderBlock) {
       return Status::Corruption(dir_ + "/" + name +
                                 ": Loci data file in a directory without SUPERBLOCK; refusing to "
                                 "create a database over it");
@@ -200,7 +197,7 @@ Status DbImpl::CreateDatabase() {
   LOCI_RETURN_IF_ERROR(log.StartSegment(1, 1, 0));
 
   // Both copies, installed with a rename so a crash leaves either no SUPERBLOCK or a whole one.
-  const std::string tmp = dir_ + "/SUPERBLOCK.tmp";
+  const std::string tmp = dir_ + "/" + kSuperblockTempFileName;
   std::unique_ptr<WritableFile> file;
   LOCI_RETURN_IF_ERROR(env_->NewWritableFile(tmp, Env::OpenMode::kCreateNew, &file));
   for (uint64_t seq : {0, 1}) {
@@ -389,12 +386,12 @@ Status DbImpl::PrepareForWrites(const wal::ReplayResult& replay) {
     std::unique_ptr<WritableFile> file;
     LOCI_RETURN_IF_ERROR(
         env_->NewWritableFile(replay.torn_tail->file, Env::OpenMode::kOpenExisting, &file));
+    // Not synced here: ResumeSegment syncs this segment before anything is appended to it (and
+    // a crash before then only finds the same torn tail again).
     LOCI_RETURN_IF_ERROR(file->Truncate(replay.torn_tail->offset));
-    LOCI_RETURN_IF_ERROR(file->Sync());
   }
   bool removed = false;
-  for (const auto* list :
-       {&replay.headerless_segments, &replay.obsolete_segments, &replay.dropped_segments}) {
+  for (const auto* list : {&replay.headerless_segments, &replay.obsolete_segments}) {
     for (uint64_t n : *list) {
       LOCI_RETURN_IF_ERROR(env_->RemoveFile(dir_ + "/" + wal::SegmentFileName(n)));
       removed = true;

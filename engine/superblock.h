@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "common/db_uuid.h"
 #include "loci/env.h"
 #include "loci/status.h"
 
@@ -33,7 +34,7 @@ struct CheckpointFile {
 
 struct Superblock {
   uint64_t seq = 0;
-  std::array<uint8_t, 16> db_uuid{};
+  DbUuid db_uuid{};
   int64_t created = 0;               // microseconds since the epoch
   uint64_t checkpoint_lsn = 0;       // the checkpoint files cover the WAL up to here
   uint64_t checkpoint_checksum = 0;  // hash-chain value of record checkpoint_lsn

@@ -4,6 +4,7 @@
 
 #include <simde/x86/sse2.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -55,22 +56,42 @@ size_t FirstNonFinite(std::span<const float> values, bool* all_zero) {
 
 }  // namespace
 
+namespace {
+
+Status CheckDimension(std::string_view field, std::span<const float> values, uint32_t dim) {
+  if (values.size() == dim) return Status::OK();
+  return Status::InvalidArgument("vector field '" + std::string(field) + "' has dimension " +
+                                 std::to_string(dim) + ", got " + std::to_string(values.size()) +
+                                 " values");
+}
+
+Status NoDirection(std::string_view field) {
+  return Status::InvalidArgument("vector field '" + std::string(field) +
+                                 "': an all-zero vector has no direction (metric cosine)");
+}
+
+}  // namespace
+
 Status ValidateVector(std::string_view field, std::span<const float> values, uint32_t dim,
                       Metric metric) {
-  if (values.size() != dim) {
-    return Status::InvalidArgument("vector field '" + std::string(field) + "' has dimension " +
-                                   std::to_string(dim) + ", got " + std::to_string(values.size()) +
-                                   " values");
-  }
+  LOCI_RETURN_IF_ERROR(CheckDimension(field, values, dim));
   bool all_zero = true;
   const size_t bad = FirstNonFinite(values, &all_zero);
   if (bad != values.size()) {
     return Status::InvalidArgument("vector field '" + std::string(field) + "': component " +
                                    std::to_string(bad) + " is NaN or infinite");
   }
-  if (metric == Metric::kCosine && all_zero && dim > 0) {
-    return Status::InvalidArgument("vector field '" + std::string(field) +
-                                   "': an all-zero vector has no direction (metric cosine)");
+  if (metric == Metric::kCosine && all_zero && dim > 0) return NoDirection(field);
+  return Status::OK();
+}
+
+Status ValidateVectorFits(std::string_view field, std::span<const float> values, uint32_t dim,
+                          Metric metric) {
+  LOCI_RETURN_IF_ERROR(CheckDimension(field, values, dim));
+  // Stops at the first non-zero component: almost always the first.
+  if (metric == Metric::kCosine && dim > 0 &&
+      std::all_of(values.begin(), values.end(), [](float x) { return x == 0.0f; })) {
+    return NoDirection(field);
   }
   return Status::OK();
 }

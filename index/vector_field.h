@@ -25,6 +25,11 @@ std::optional<Metric> ParseMetric(std::string_view name);
 Status ValidateVector(std::string_view field, std::span<const float> values, uint32_t dim,
                       Metric metric);
 
+// ValidateVector for values already known to be finite (checked when the write was
+// validated): only the dimension and, for cosine, a direction — what depends on the field.
+Status ValidateVectorFits(std::string_view field, std::span<const float> values, uint32_t dim,
+                          Metric metric);
+
 }  // namespace loci::index
 
 #endif  // LOCI_INDEX_VECTOR_FIELD_H_

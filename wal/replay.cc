@@ -171,8 +171,6 @@ Status ReplayWal(Env* env, const std::string& dir, const DbUuid& db_uuid,
                                        "record LSN " + std::to_string(r.lsn) +
                                            " refers to data that did not survive (it was never "
                                            "acknowledged as durable)"};
-          result->dropped_segments.assign(live.begin() + static_cast<std::ptrdiff_t>(i) + 1,
-                                          live.end());
           return Status::OK();
         }
         LOCI_RETURN_IF_ERROR(handler(r.lsn, r.payload));

@@ -57,7 +57,6 @@ struct ReplayResult {
   std::vector<uint64_t> live_segments;        // first_segment_no onwards
   std::vector<uint64_t> obsolete_segments;    // below first_segment_no: covered by the checkpoint
   std::vector<uint64_t> headerless_segments;  // last segment whose header never became durable
-  std::vector<uint64_t> dropped_segments;     // after a log ended by uncertified_ok
   std::optional<TornTail> torn_tail;
   std::optional<std::string> stopped_at;  // stop_at_damage: what stopped replay
   uint64_t batches = 0;
@@ -68,8 +67,8 @@ using BatchHandler = std::function<Status(Lsn lsn, std::string_view payload)>;
 
 // Replays the WAL in `dir`. Every segment must carry `db_uuid`. Calls `handler` for each batch
 // record above options.after_lsn, in LSN order; a handler error stops replay and is returned.
-// When options.uncertified_ok ends the log early, torn_tail names where it now ends (possibly
-// in an earlier segment than the last) and dropped_segments the segments after it.
+// When options.uncertified_ok ends the log early, torn_tail names where it now ends. (Only the
+// last segment can end so: the records of a closed segment are certified by its rotation.)
 // Does not modify any file: the caller truncates the torn tail and removes obsolete or
 // headerless segments as the result says.
 Status ReplayWal(Env* env, const std::string& dir, const DbUuid& db_uuid,

@@ -116,6 +116,46 @@ TEST_F(DbTest, TeaAndCoffeeExampleFromTheDesign) {
   EXPECT_EQ(history[2].version, 3u);
 }
 
+TEST_F(DbTest, DestroyDbRemovesOnlyTheDatabaseAndRefusesWhatIsNotOne) {
+  Open();
+  Put("s", "x");
+  ASSERT_TRUE(db_->Checkpoint().ok());
+  Put("s", "y");
+  // Someone else's file in the directory survives, and so does the directory.
+  std::unique_ptr<WritableFile> other;
+  ASSERT_TRUE(env_->NewWritableFile(dir_ + "/notes.txt", Env::OpenMode::kCreateNew, &other).ok());
+  ASSERT_TRUE(other->Write(0, "keep me").ok());
+  other.reset();
+  // Not while a writer holds it.
+  EXPECT_TRUE(DestroyDb(dir_, env_.get()).IsBusy());
+  db_.reset();
+  ASSERT_TRUE(DestroyDb(dir_, env_.get()).ok());
+  std::vector<std::string> names;
+  ASSERT_TRUE(env_->GetChildren(dir_, &names).ok());
+  EXPECT_EQ(names, std::vector<std::string>{"notes.txt"});
+  // Gone: no database to open, nothing left to destroy.
+  Options o = DefaultOptions();
+  o.create_if_missing = false;
+  EXPECT_TRUE(Db::Open(o, dir_, &db_).IsNotFound());
+  EXPECT_TRUE(DestroyDb(dir_, env_.get()).IsNotFound());
+  EXPECT_TRUE(DestroyDb("/nowhere", env_.get()).IsNotFound());
+  EXPECT_EQ(test::ReadWholeFile(env_.get(), dir_ + "/notes.txt"), "keep me");
+}
+
+TEST_F(DbTest, CreationRefusesADirectoryHoldingLociDataWithoutASuperblock) {
+  // A WAL segment with more than a header in it is somebody's data: never overwritten.
+  ASSERT_TRUE(env_->CreateDir(dir_).ok());
+  std::unique_ptr<WritableFile> f;
+  ASSERT_TRUE(
+      env_->NewWritableFile(dir_ + "/wal-00000001.log", Env::OpenMode::kCreateNew, &f).ok());
+  ASSERT_TRUE(f->Write(0, std::string(8192, 'd')).ok());
+  f.reset();
+  Status s = Db::Open(DefaultOptions(), dir_, &db_);
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+  EXPECT_TRUE(test::Contains(s.ToString(), "refusing")) << s.ToString();
+  EXPECT_EQ(test::ReadWholeFile(env_.get(), dir_ + "/wal-00000001.log"), std::string(8192, 'd'));
+}
+
 TEST_F(DbTest, UpdateWithEarlierValidFromCorrectsThePast) {
   Open();
   const CubeId id = Put("s", "lives in Paris", Utc(2023, 5, 8));

@@ -175,6 +175,72 @@ TEST_F(SearchTest, RejectsBadRequests) {
   EXPECT_TRUE(hits.empty());
 }
 
+TEST_F(SearchTest, IndexOptionsAreChecked) {
+  struct Case {
+    std::function<void(VectorIndexOptions&)> mutate;
+    std::string says;
+  };
+  std::vector<Case> cases = {
+      {[](VectorIndexOptions& v) { v.flat_limit = 0; }, "must be positive"},
+      {[](VectorIndexOptions& v) { v.list_target = 0; }, "must be positive"},
+      {[](VectorIndexOptions& v) { v.max_replicas = 0; }, "must be positive"},
+      {[](VectorIndexOptions& v) { v.probes = 0; }, "must be positive"},
+      {[](VectorIndexOptions& v) { v.rerank = 0; }, "must be positive"},
+      {[](VectorIndexOptions& v) { v.rerank = kMaxSearchRerank + 1; }, "rerank must be at most"},
+      {[](VectorIndexOptions& v) { v.probes = kMaxSearchProbes + 1; }, "probes at most"},
+      {[](VectorIndexOptions& v) { v.replica_slack = -1; }, "slacks"},
+      {[](VectorIndexOptions& v) { v.probe_slack = std::nanf(""); }, "slacks"},
+      {[](VectorIndexOptions& v) { v.page_bytes = 1024; }, "page_bytes"},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    Options o = SmallIndexOptions();
+    cases[i].mutate(o.vector_index);
+    Status s = Db::Open(o, dir_, &db_);
+    EXPECT_TRUE(s.IsInvalidArgument()) << i << ": " << s.ToString();
+    EXPECT_TRUE(Contains(s.ToString(), cases[i].says)) << i << ": " << s.ToString();
+  }
+}
+
+// A vector blob damaged on disk: the reopened database says it left the vector out of the
+// index, the search never returns that cube, and the other cubes are still found.
+TEST_F(SearchTest, DamagedVectorBlobIsLeftOutOfTheRebuiltIndex) {
+  Open(SmallIndexOptions());
+  const std::vector<float> marked = {1234.5f, -77.25f, 3.5f, 9.0f};
+  CubeDraft d;
+  d.space = "s";
+  d.vectors.push_back({"v", marked});
+  Result<CubeId> damaged = db_->Put(WriteOptions(), d);
+  ASSERT_TRUE(damaged.ok());
+  d.vectors[0].values = {1234.0f, -77.0f, 3.0f, 9.0f};
+  Result<CubeId> intact = db_->Put(WriteOptions(), d);
+  ASSERT_TRUE(intact.ok());
+  db_.reset();
+
+  const std::string arena = dir_ + "/arena-00000001.blob";
+  const std::string image = test::ReadWholeFile(env_.get(), arena);
+  const size_t at = image.find(
+      std::string(reinterpret_cast<const char*>(marked.data()), marked.size() * sizeof(float)));
+  ASSERT_NE(at, std::string::npos);
+  std::unique_ptr<WritableFile> f;
+  ASSERT_TRUE(env_->NewWritableFile(arena, Env::OpenMode::kOpenExisting, &f).ok());
+  ASSERT_TRUE(f->Write(at + 1, std::string(1, static_cast<char>(image[at + 1] ^ 0x10))).ok());
+  f.reset();
+
+  Open(SmallIndexOptions());
+  EXPECT_TRUE(Contains(db_->Stats().recovery, "not fully indexed")) << db_->Stats().recovery;
+  SearchRequest r;
+  r.spaces = {"s"};
+  r.field = "v";
+  r.query = marked;
+  r.k = 10;
+  std::vector<SearchHit> hits;
+  ASSERT_TRUE(db_->Search(r, &hits).ok());
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(hits[0].id, *intact);
+  MemCube cube;
+  EXPECT_TRUE(db_->Get(ReadOptions(), *damaged, &cube).IsCorruption());
+}
+
 // A random history of puts, updates (new vectors, attributes, states, valid times) and retires
 // over two spaces, and random filtered searches at random read points, each compared with a
 // brute force over Get. With full effort (every list probed, every candidate re-ranked) the
