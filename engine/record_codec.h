@@ -33,7 +33,8 @@ namespace loci::engine {
 // exceed them, or a write could be acknowledged that recovery would refuse.
 inline constexpr size_t kMaxDecodedName = 64 << 10;
 inline constexpr size_t kMaxDecodedText = 16 << 20;
-inline constexpr uint32_t kMaxDecodedDim = 1 << 20;
+// Dimensions also stay within the exact range of the INT8 kernels' int32 sums (kernels.h).
+inline constexpr uint32_t kMaxDecodedDim = 1 << 16;
 
 struct SpaceEntry {
   uint32_t id = 0;

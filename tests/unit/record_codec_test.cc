@@ -95,7 +95,7 @@ std::vector<SpaceEntry> SampleSpaces() { return {{1, "alpha"}, {2, "beta gamma"}
 std::vector<FieldEntry> SampleFields() {
   return {{1, FieldDef{1, "minilm-384", 384, Metric::kCosine}},
           {2, FieldDef{1, "e", 1, Metric::kL2}},
-          {1, FieldDef{2, "ip", 1 << 20, Metric::kInnerProduct}}};
+          {1, FieldDef{2, "ip", kMaxDecodedDim, Metric::kInnerProduct}}};
 }
 
 struct SampleBatch {
@@ -228,7 +228,7 @@ TEST(RecordCodecTest, FieldsRoundTripAndImpossibleOnesAreRejected) {
                             {1, FieldDef{0, "x", 3, Metric::kL2}},
                             {1, FieldDef{1, "", 3, Metric::kL2}},
                             {1, FieldDef{1, "x", 0, Metric::kL2}},
-                            {1, FieldDef{1, "x", (1 << 20) + 1, Metric::kL2}},
+                            {1, FieldDef{1, "x", kMaxDecodedDim + 1, Metric::kL2}},
                             {1, FieldDef{1, "x", 3, static_cast<Metric>(3)}}};
   for (const FieldEntry& f : bad) {
     std::string s;

@@ -192,6 +192,12 @@ TEST_F(SearchTest, IndexOptionsAreChecked) {
       {[](VectorIndexOptions& v) { v.probe_slack = std::nanf(""); }, "slacks"},
       {[](VectorIndexOptions& v) { v.page_bytes = 1024; }, "page_bytes"},
   };
+  // Dimensions past what the INT8 kernels sum exactly in 32 bits are refused up front.
+  Options too_wide = SmallIndexOptions();
+  too_wide.max_vector_dim = 65537;
+  Status wide = Db::Open(too_wide, dir_, &db_);
+  EXPECT_TRUE(wide.IsInvalidArgument()) << wide.ToString();
+  EXPECT_TRUE(Contains(wide.ToString(), "max_vector_dim must be 1..65536")) << wide.ToString();
   for (size_t i = 0; i < cases.size(); ++i) {
     Options o = SmallIndexOptions();
     cases[i].mutate(o.vector_index);

@@ -83,7 +83,7 @@ struct Options {
   // Default: 64 MiB
   uint64_t max_payload_bytes = 64ull << 20;
 
-  // Largest vector dimension a field may declare.
+  // Largest vector dimension a field may declare, at most 65536.
   // Default: 65536
   uint32_t max_vector_dim = 65536;
 
