@@ -81,8 +81,7 @@ void CheckpointWriter::AddCatalog(const Catalog& catalog) {
   std::string body;
   for (const SpaceDef& space : catalog.spaces()) {
     body.clear();
-    PutVarint64(&body, space.id);
-    PutLengthPrefixed(&body, space.name);
+    EncodeSpace(space.id, space.name, &body);
     AddEntry(kSpace, body);
     for (const FieldDef& field : space.fields) {
       body.clear();
@@ -166,12 +165,9 @@ Status ReadCheckpoint(Env* env, const std::string& path, const DbUuid& uuid, uin
     Status s;
     switch (type) {
       case kSpace: {
-        uint32_t id;
-        std::string_view name;
-        if (!d.GetVarint32(&id) || !d.GetLengthPrefixed(&name) || !d.empty()) {
-          return corrupt(pos, "malformed space entry");
-        }
-        s = contents->catalog.ApplySpace(id, std::string(name));
+        SpaceEntry space;
+        if (!DecodeSpace(&d, &space) || !d.empty()) return corrupt(pos, "malformed space entry");
+        s = contents->catalog.ApplySpace(space.id, std::move(space.name));
         break;
       }
       case kField: {

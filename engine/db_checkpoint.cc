@@ -36,9 +36,11 @@ Status DbImpl::WriteCheckpoint() {
   Timestamp clock_high_water = 0;
   const wal::Lsn previous_lsn = superblock_.checkpoint_lsn;
   const CubeId previous_next_id = superblock_.next_cube_id;
+  uint64_t covered_wal_bytes = 0;  // counted up to the rotation: what the checkpoint retires
   LOCI_RETURN_IF_ERROR(commit_queue_.RunExclusive([&]() -> Status {
     DrainPipeline();  // every prepared group published: the dirty list is complete up to `lsn`
     LOCI_RETURN_IF_ERROR(CheckWritable());
+    covered_wal_bytes = wal_bytes_.load();
     {
       MutexLock lock(&dirty_mu_);
       dirty_count = dirty_.size();
@@ -124,11 +126,8 @@ Status DbImpl::WriteCheckpoint() {
   //    recovery removes obsolete segments; stray checkpoint files are ignored.
   std::vector<uint64_t> segments;
   LOCI_RETURN_IF_ERROR(wal::ListSegments(env_, dir_, &segments));
-  uint64_t removed_bytes = 0;
   for (uint64_t n : segments) {
     if (n >= new_segment) continue;
-    uint64_t size = 0;
-    if (env_->GetFileSize(dir_ + "/" + wal::SegmentFileName(n), &size).ok()) removed_bytes += size;
     LOCI_RETURN_IF_ERROR(env_->RemoveFile(dir_ + "/" + wal::SegmentFileName(n)));
   }
   if (base) {
@@ -137,8 +136,8 @@ Status DbImpl::WriteCheckpoint() {
     }
   }
   LOCI_RETURN_IF_ERROR(env_->SyncDir(dir_));
-  const uint64_t wal_bytes = wal_bytes_.load();
-  wal_bytes_.fetch_sub(std::min(wal_bytes, removed_bytes));
+  // Exactly what was counted before the rotation: writes published since stay counted.
+  wal_bytes_.fetch_sub(covered_wal_bytes);
   return Status::OK();
 }
 

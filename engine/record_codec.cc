@@ -116,6 +116,18 @@ bool DecodeBlobRef(Decoder* d, blob::BlobRef* ref) {
   return true;
 }
 
+void EncodeSpace(uint32_t id, std::string_view name, std::string* dst) {
+  PutVarint64(dst, id);
+  PutLengthPrefixed(dst, name);
+}
+
+bool DecodeSpace(Decoder* d, SpaceEntry* out) {
+  std::string_view name;
+  if (!d->GetVarint32(&out->id) || !d->GetLengthPrefixed(&name, kMaxDecodedName)) return false;
+  out->name.assign(name);
+  return true;
+}
+
 void EncodeField(uint32_t space_id, const FieldDef& field, std::string* dst) {
   PutVarint64(dst, space_id);
   PutVarint64(dst, field.id);
@@ -220,10 +232,7 @@ void EncodeBatch(Timestamp commit_time, const std::vector<SpaceEntry>& spaces,
   dst->push_back(static_cast<char>(kBatchFormat));
   PutVarsint64(dst, commit_time);
   PutVarint64(dst, spaces.size());
-  for (const SpaceEntry& s : spaces) {
-    PutVarint64(dst, s.id);
-    PutLengthPrefixed(dst, s.name);
-  }
+  for (const SpaceEntry& s : spaces) EncodeSpace(s.id, s.name, dst);
   PutVarint64(dst, fields.size());
   for (const FieldEntry& f : fields) EncodeField(f.space_id, f.field, dst);
   PutVarint64(dst, versions.size());
@@ -243,11 +252,7 @@ Status DecodeBatch(std::string_view payload, const std::string& where, BatchCont
   if (!GetCount(&d, &n, 2)) return corrupt("space count");
   out->spaces.resize(n);
   for (SpaceEntry& s : out->spaces) {
-    std::string_view name;
-    if (!d.GetVarint32(&s.id) || !d.GetLengthPrefixed(&name, kMaxDecodedName)) {
-      return corrupt("space entry");
-    }
-    s.name.assign(name);
+    if (!DecodeSpace(&d, &s)) return corrupt("space entry");
   }
   if (!GetCount(&d, &n, 5)) return corrupt("field count");
   out->fields.resize(n);

@@ -68,6 +68,9 @@ bool DecodeVersionBody(Decoder* d, Version* v);
 void EncodeBlobRef(const blob::BlobRef& ref, std::string* dst);
 bool DecodeBlobRef(Decoder* d, blob::BlobRef* ref);
 
+// Catalog entries, shared by WAL batches and checkpoints.
+void EncodeSpace(uint32_t id, std::string_view name, std::string* dst);
+bool DecodeSpace(Decoder* d, SpaceEntry* out);
 void EncodeField(uint32_t space_id, const FieldDef& field, std::string* dst);
 bool DecodeField(Decoder* d, FieldEntry* out);
 
