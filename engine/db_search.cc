@@ -151,7 +151,8 @@ Status DbImpl::Search(const SearchRequest& request, std::vector<SearchHit>* hits
   const VectorIndexOptions& defaults = options_.vector_index;
   index::ScanParams params;
   params.probes = request.probes != 0 ? request.probes : defaults.probes;
-  params.rerank = std::max(request.k, request.rerank != 0 ? request.rerank : defaults.rerank);
+  params.rerank = request.rerank != 0 ? std::max(request.k, request.rerank)
+                                      : std::max(2 * request.k, defaults.rerank);
   params.as_of = point.as_of;
   const bool all_states =
       request.states.empty() || (std::find(request.states.begin(), request.states.end(),

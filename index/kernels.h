@@ -33,6 +33,17 @@ struct Kernels {
   void (*dot_u8s8_batch)(const uint8_t* q, const int8_t* x, size_t n, size_t stride, size_t count,
                          int32_t* out);
 
+  // 4-bit codes, two per byte (the layout is quantizer.h's SplitNibbles): the sum over bytes
+  // b < n of (x[b] & 15) * q_lo[b] + (x[b] >> 4) * q_hi[b], where q_lo and q_hi hold the signed
+  // query dimensions the low and the high nibbles stand for. Exact for every input (no partial
+  // sum can overflow for n <= 2^20). REQUIRES: n a multiple of 32; nothing is read past x + n,
+  // q_lo + n or q_hi + n.
+  int32_t (*dot_u4s8)(const int8_t* q_lo, const int8_t* q_hi, const uint8_t* x, size_t n);
+
+  // out[j] = dot_u4s8(q_lo, q_hi, x + j * stride, n) for j < count. REQUIRES: stride >= n.
+  void (*dot_u4s8_batch)(const int8_t* q_lo, const int8_t* q_hi, const uint8_t* x, size_t n,
+                         size_t stride, size_t count, int32_t* out);
+
   // FP32 inner product and squared Euclidean distance, for re-rank and clustering.
   float (*dot_f32)(const float* a, const float* b, size_t n);
   float (*l2sq_f32)(const float* a, const float* b, size_t n);

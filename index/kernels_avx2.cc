@@ -176,6 +176,59 @@ void DotU8S8BatchAvx2(const uint8_t* q, const int8_t* x, size_t n, size_t stride
   for (; j < count; ++j) out[j] = DotU8S8Avx2(q, x + j * stride, n);
 }
 
+// One vector's dot_u4s8 over 32 packed bytes (64 dimensions). vpmaddubsw cannot saturate here:
+// a pair sums at most 2 * 15 * 128, and the low and high halves together twice that.
+inline simde__m256i DotU4Step(simde__m256i acc, simde__m256i x, simde__m256i q_lo,
+                              simde__m256i q_hi, simde__m256i mask, simde__m256i ones16) {
+  const simde__m256i lo = simde_mm256_maddubs_epi16(simde_mm256_and_si256(x, mask), q_lo);
+  const simde__m256i hi =
+      simde_mm256_maddubs_epi16(simde_mm256_and_si256(simde_mm256_srli_epi16(x, 4), mask), q_hi);
+  return simde_mm256_add_epi32(acc, simde_mm256_madd_epi16(simde_mm256_add_epi16(lo, hi), ones16));
+}
+
+int32_t DotU4S8Avx2(const int8_t* q_lo, const int8_t* q_hi, const uint8_t* x, size_t n) {
+  const simde__m256i mask = simde_mm256_set1_epi8(0x0f);
+  const simde__m256i ones16 = simde_mm256_set1_epi16(1);
+  simde__m256i acc0 = simde_mm256_setzero_si256();
+  simde__m256i acc1 = simde_mm256_setzero_si256();
+  size_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    acc0 = DotU4Step(acc0, Load(x + i), Load(q_lo + i), Load(q_hi + i), mask, ones16);
+    acc1 =
+        DotU4Step(acc1, Load(x + i + 32), Load(q_lo + i + 32), Load(q_hi + i + 32), mask, ones16);
+  }
+  if (i < n) acc0 = DotU4Step(acc0, Load(x + i), Load(q_lo + i), Load(q_hi + i), mask, ones16);
+  return ReduceAdd(simde_mm256_add_epi32(acc0, acc1));
+}
+
+void DotU4S8BatchAvx2(const int8_t* q_lo, const int8_t* q_hi, const uint8_t* x, size_t n,
+                      size_t stride, size_t count, int32_t* out) {
+  const simde__m256i mask = simde_mm256_set1_epi8(0x0f);
+  const simde__m256i ones16 = simde_mm256_set1_epi16(1);
+  size_t j = 0;
+  for (; j + 4 <= count; j += 4) {
+    const uint8_t* x0 = x + j * stride;
+    const uint8_t* x1 = x0 + stride;
+    const uint8_t* x2 = x1 + stride;
+    const uint8_t* x3 = x2 + stride;
+    simde__m256i acc0 = simde_mm256_setzero_si256();
+    simde__m256i acc1 = simde_mm256_setzero_si256();
+    simde__m256i acc2 = simde_mm256_setzero_si256();
+    simde__m256i acc3 = simde_mm256_setzero_si256();
+    for (size_t i = 0; i < n; i += 32) {
+      const simde__m256i ql = Load(q_lo + i);
+      const simde__m256i qh = Load(q_hi + i);
+      acc0 = DotU4Step(acc0, Load(x0 + i), ql, qh, mask, ones16);
+      acc1 = DotU4Step(acc1, Load(x1 + i), ql, qh, mask, ones16);
+      acc2 = DotU4Step(acc2, Load(x2 + i), ql, qh, mask, ones16);
+      acc3 = DotU4Step(acc3, Load(x3 + i), ql, qh, mask, ones16);
+    }
+    simde_mm_storeu_si128(reinterpret_cast<simde__m128i*>(out + j),
+                          ReduceAdd4(acc0, acc1, acc2, acc3));
+  }
+  for (; j < count; ++j) out[j] = DotU4S8Avx2(q_lo, q_hi, x + j * stride, n);
+}
+
 float DotF32Avx2(const float* a, const float* b, size_t n) {
   // Each FMA needs two loads, so at two loads per cycle one FMA issues per cycle: four
   // accumulators cover its 4-cycle latency.
@@ -240,7 +293,7 @@ float L2SqF32Avx2(const float* a, const float* b, size_t n) {
 
 }  // namespace
 
-const Kernels kAvx2Kernels = {KernelIsa::kAvx2, "avx2",     DotU8S8Avx2,
-                              DotU8S8BatchAvx2, DotF32Avx2, L2SqF32Avx2};
+const Kernels kAvx2Kernels = {KernelIsa::kAvx2, "avx2",           DotU8S8Avx2, DotU8S8BatchAvx2,
+                              DotU4S8Avx2,      DotU4S8BatchAvx2, DotF32Avx2,  L2SqF32Avx2};
 
 }  // namespace loci::index::internal

@@ -22,6 +22,15 @@ struct Partition::Approx {
   bool operator<(const Approx& o) const { return distance < o.distance; }
 };
 
+// A page slot the scan keeps for refinement.
+struct Partition::Candidate {
+  float distance;
+  uint32_t entry;
+  uint32_t slot;
+  const Page* page;
+  bool operator<(const Candidate& o) const { return distance < o.distance; }
+};
+
 struct Partition::Layout {
   std::vector<PostingList*> lists;  // shared with older and newer layouts
   AlignedVector<int8_t> codes;      // lists.size() rows of stride (clustered only)
@@ -108,7 +117,7 @@ Partition::Partition(Metric metric, uint32_t dim, const PartitionOptions& option
       kernels_(BestKernels()),
       epochs_(epochs) {
   auto* flat = new Layout;
-  flat->lists.push_back(new PostingList(page_capacity_, stride_, {}));
+  flat->lists.push_back(new PostingList(page_capacity_, stride_ / 2, {}));
   flat->split_at.push_back(std::numeric_limits<uint32_t>::max());
   layout_.store(flat, std::memory_order_release);
 }
@@ -159,9 +168,11 @@ void Partition::AppendTo(const Layout& layout, uint32_t list, uint32_t e, const 
   AlignedVector<int8_t> codes(stride_);
   EncodedVector enc = EncodeResidual(x, l->center(), dim_, stride_, codes.data());
   if (metric_ == Metric::kL2) enc.bias = NormSq(kernels_, x, dim_);
+  AlignedVector<uint8_t> planes(stride_);
+  SplitNibbles(codes.data(), stride_, planes.data(), planes.data() + stride_ / 2);
   const size_t before = l->bytes();
-  const auto [page, slot] =
-      l->Append(e, codes.data(), enc, entries_.at(e).live_from.load(std::memory_order_relaxed));
+  const auto [page, slot] = l->Append(e, planes.data(), planes.data() + stride_ / 2, enc,
+                                      entries_.at(e).live_from.load(std::memory_order_relaxed));
   if (locations_.size() <= e) locations_.resize(e + 1);
   locations_[e].push_back({l, page, slot});
   stored_vectors_.fetch_add(1, std::memory_order_relaxed);
@@ -307,7 +318,7 @@ void Partition::Cluster() {
   for (size_t j = 0; j < lists; ++j) {
     std::vector<float> c(km.centroids.begin() + j * dim_, km.centroids.begin() + (j + 1) * dim_);
     next->encoded.push_back(EncodeCentroid(c.data(), &next->codes[j * stride_]));
-    next->lists.push_back(new PostingList(page_capacity_, stride_, std::move(c)));
+    next->lists.push_back(new PostingList(page_capacity_, stride_ / 2, std::move(c)));
     next->split_at.push_back(2 * options_.list_target);
   }
   stored_vectors_.store(0, std::memory_order_relaxed);
@@ -353,7 +364,7 @@ void Partition::Split(uint32_t list) {
                          km.centroids.begin() + (half + 1) * dim_);
     const uint32_t j = slots[half];
     next->encoded[j] = EncodeCentroid(c.data(), &next->codes[j * stride_]);
-    next->lists[j] = new PostingList(page_capacity_, stride_, std::move(c));
+    next->lists[j] = new PostingList(page_capacity_, stride_ / 2, std::move(c));
   }
   const uint64_t victim_bytes = victim->bytes();
   for (uint32_t e : members) {
@@ -435,14 +446,25 @@ void Partition::Search(const PreparedQuery& query, const ScanParams& params,
   }
 
   const size_t rerank = std::max<uint32_t>(1, params.rerank);
-  std::vector<Approx> heap;  // max-heap on approximate distance
-  heap.reserve(rerank + 1);
+  // The hi-plane pass ranks by 4-bit codes; its best `refine` candidates are refined to their
+  // exact INT8 distance with the lo plane, and the best `rerank` of those re-ranked exactly.
+  // Narrow vectors are cheap to scan in full: both planes at once, exact INT8 from the start.
+  const bool two_pass = dim_ >= kTwoPassMinDim;
+  const size_t refine = two_pass ? kRefineFactor * rerank : rerank;
+  std::vector<Candidate> candidates;  // max-heap on the hi-plane distance
+  candidates.reserve(refine + 1);
   // Replicas are the only way one entry appears twice in a scan.
   const bool may_repeat = !layout->flat() && options_.max_replicas > 1;
   std::optional<SeenSet> seen;
   if (may_repeat) seen.emplace();
+  const size_t nibble_stride = stride_ / 2;
   std::vector<int32_t> raw(page_capacity_);
+  std::vector<int32_t> raw_lo(two_pass ? 0 : page_capacity_);
+  std::vector<float> qc(page_capacity_);
   const float mult = -2 * qq.scale;
+  // q.c = 16 q.hi + q.lo - 128 sum(q); the hi pass takes q.lo at its mean, 7.5 sum(q).
+  const float hi_offset = -120.5f * static_cast<float>(qq.sum);
+  const float lo_offset = -7.5f * static_cast<float>(qq.sum);
   for (const auto& [unused, list_no] : probes) {
     const PostingList* list = layout->lists[list_no];
     const float* c = list->center();
@@ -453,18 +475,27 @@ void Partition::Search(const PreparedQuery& query, const ScanParams& params,
       // The next page's header and first rows, while this one is scored.
       if (const Page* next = page->next()) {
         __builtin_prefetch(next);
-        __builtin_prefetch(next->codes());
+        __builtin_prefetch(next->hi());
       }
-      kernels_.dot_u8s8_batch(qq.codes.data(), page->codes(), stride_, stride_, count, raw.data());
+      kernels_.dot_u4s8_batch(qq.nibble_lo.data(), qq.nibble_hi.data(), page->hi(), nibble_stride,
+                              nibble_stride, count, raw.data());
       local.vectors_scanned += count;
-      local.bytes_scanned += size_t{count} * (stride_ + 16);
+      local.bytes_scanned += size_t{count} * (nibble_stride + 12);
+      if (!two_pass) {
+        kernels_.dot_u4s8_batch(qq.nibble_lo.data(), qq.nibble_hi.data(), page->lo(),
+                                nibble_stride, nibble_stride, count, raw_lo.data());
+        local.bytes_scanned += size_t{count} * nibble_stride;
+      }
+      // q.c in code units: estimated from the hi plane, or exact with the lo plane too.
+      for (uint32_t s = 0; s < count; ++s) {
+        qc[s] = two_pass ? 16 * static_cast<float>(raw[s]) + hi_offset
+                         : static_cast<float>(16 * raw[s] + raw_lo[s] - 128 * qq.sum);
+      }
       const float* scales = page->scales();
       const float* biases = page->biases();
-      const int32_t* sums = page->sums();
       for (uint32_t s = 0; s < count; ++s) {
-        const float d =
-            biases[s] + base + mult * scales[s] * static_cast<float>(raw[s] - 128 * sums[s]);
-        if (heap.size() >= rerank && d >= heap.front().distance) continue;
+        const float d = biases[s] + base + mult * scales[s] * qc[s];
+        if (candidates.size() >= refine && d >= candidates.front().distance) continue;
         const uint32_t e = page->entries()[s];
         if (may_repeat && !seen->Insert(e)) continue;  // a replica already considered
         bool accept = params.fast_accept &&
@@ -473,14 +504,37 @@ void Partition::Search(const PreparedQuery& query, const ScanParams& params,
           accept = params.filter->Accept(entries_.at(e));
         }
         if (!accept) continue;
-        heap.push_back({d, e});
-        std::push_heap(heap.begin(), heap.end());
-        if (heap.size() > rerank) {
-          std::pop_heap(heap.begin(), heap.end());
-          heap.pop_back();
+        candidates.push_back({d, e, s, page});
+        std::push_heap(candidates.begin(), candidates.end());
+        if (candidates.size() > refine) {
+          std::pop_heap(candidates.begin(), candidates.end());
+          candidates.pop_back();
         }
       }
     }
+  }
+
+  // Refinement: the lo plane makes each candidate's distance the exact INT8 one.
+  if (two_pass) {
+    for (const Candidate& cand : candidates) {
+      const uint8_t* row = cand.page->lo() + size_t{cand.slot} * nibble_stride;
+      for (size_t off = 0; off < nibble_stride; off += 64) __builtin_prefetch(row + off);
+    }
+    local.bytes_scanned += candidates.size() * nibble_stride;
+    for (Candidate& cand : candidates) {
+      const int32_t lo =
+          kernels_.dot_u4s8(qq.nibble_lo.data(), qq.nibble_hi.data(),
+                            cand.page->lo() + size_t{cand.slot} * nibble_stride, nibble_stride);
+      cand.distance +=
+          mult * cand.page->scales()[cand.slot] * (static_cast<float>(lo) + lo_offset);
+    }
+  }
+  const size_t keep = std::min(rerank, candidates.size());
+  std::partial_sort(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(keep),
+                    candidates.end());
+  std::vector<Approx> heap(keep);
+  for (size_t i = 0; i < keep; ++i) {
+    heap[i] = {candidates[i].distance, candidates[i].entry};
   }
 
   // Exact re-rank from the full-precision vectors, which are scattered over the arena: start

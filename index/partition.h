@@ -6,9 +6,12 @@
 // near (boundary replication). A list that grows past twice the target is split in two by
 // 2-means over its members, so inserts never require a rebuild. A search routes the query to
 // the nearest centroids (INT8, then exact for the few kept), prunes probes much farther than
-// the nearest, scans the chosen lists' pages with the INT8 kernel while applying the caller's
-// filter to every candidate that would enter the candidate heap (so filters act inside the
-// scan), and re-ranks the surviving candidates exactly from the full-precision vectors.
+// the nearest, and scans the chosen lists' pages while applying the caller's filter to every
+// candidate that would enter the candidate heap (so filters act inside the scan). Pages hold
+// each INT8 code as two 4-bit planes (quantizer.h): for wide vectors the scan reads only the hi
+// plane, a 4-bit ranking at half the bytes, and refines its best candidates to the exact INT8
+// distance with the lo plane; narrow ones are scanned with both planes at once. The best
+// candidates are then re-ranked exactly from the full-precision vectors.
 //
 // Threading: one writer (Apply), any number of readers (Search), lock-free. Readers must hold
 // an epoch of the EpochDomain given at construction: replaced layouts and lists are retired
@@ -111,6 +114,14 @@ class Partition {
  private:
   struct Layout;
   struct Approx;
+  struct Candidate;
+
+  // Candidates the 4-bit pass keeps for INT8 refinement, per candidate kept for the exact
+  // re-rank.
+  static constexpr size_t kRefineFactor = 3;
+  // Dimensions from which a scan ranks by the hi plane alone and refines (below, it reads both
+  // planes: narrow rows cost less to read than the refinement's scattered accesses).
+  static constexpr uint32_t kTwoPassMinDim = 256;
 
   // Lists are grouped for hierarchical routing from this many on.
   static constexpr size_t kGroupingThreshold = 256;

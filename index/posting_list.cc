@@ -16,8 +16,9 @@ size_t AlignUp(size_t n) { return (n + kAlign - 1) & ~(kAlign - 1); }
 }  // namespace
 
 size_t Page::Bytes(uint32_t capacity, uint32_t stride) {
-  return AlignUp(sizeof(Page)) + AlignUp(size_t{capacity} * stride) +
-         4 * AlignUp(size_t{capacity} * 4) + AlignUp(size_t{capacity} * 8);
+  static_assert(sizeof(Page) <= kHeaderBytes);
+  return kHeaderBytes + 2 * AlignUp(size_t{capacity} * stride) + 3 * AlignUp(size_t{capacity} * 4) +
+         AlignUp(size_t{capacity} * 8);
 }
 
 Page* Page::New(uint32_t capacity, uint32_t stride) {
@@ -26,14 +27,12 @@ Page* Page::New(uint32_t capacity, uint32_t stride) {
   Page* page = new (raw) Page();
   page->capacity_ = capacity;
   page->stride_ = stride;
-  char* p = raw + AlignUp(sizeof(Page));
-  page->codes_ = reinterpret_cast<int8_t*>(p);
+  char* p = raw + kHeaderBytes + AlignUp(size_t{capacity} * stride);
+  page->lo_ = reinterpret_cast<uint8_t*>(p);
   p += AlignUp(size_t{capacity} * stride);
   page->scales_ = reinterpret_cast<float*>(p);
   p += AlignUp(size_t{capacity} * 4);
   page->biases_ = reinterpret_cast<float*>(p);
-  p += AlignUp(size_t{capacity} * 4);
-  page->sums_ = reinterpret_cast<int32_t*>(p);
   p += AlignUp(size_t{capacity} * 4);
   page->entries_ = reinterpret_cast<uint32_t*>(p);
   p += AlignUp(size_t{capacity} * 4);
@@ -56,7 +55,7 @@ PostingList::~PostingList() {
   }
 }
 
-std::pair<Page*, uint32_t> PostingList::Append(uint32_t entry, const int8_t* codes,
+std::pair<Page*, uint32_t> PostingList::Append(uint32_t entry, const uint8_t* hi, const uint8_t* lo,
                                                const EncodedVector& encoded, int64_t live_from) {
   if (last_ == nullptr || last_->count_.load(std::memory_order_relaxed) == last_->capacity_) {
     Page* page = Page::New(page_capacity_, stride_);
@@ -69,10 +68,10 @@ std::pair<Page*, uint32_t> PostingList::Append(uint32_t entry, const int8_t* cod
     ++pages_;
   }
   const uint32_t slot = last_->count_.load(std::memory_order_relaxed);
-  std::memcpy(last_->codes_ + size_t{slot} * stride_, codes, stride_);
+  std::memcpy(last_->hi_mutable() + size_t{slot} * stride_, hi, stride_);
+  std::memcpy(last_->lo_ + size_t{slot} * stride_, lo, stride_);
   last_->scales_[slot] = encoded.scale;
   last_->biases_[slot] = encoded.bias;
-  last_->sums_[slot] = encoded.sum;
   last_->entries_[slot] = entry;
   last_->live_from_[slot].store(live_from, std::memory_order_relaxed);
   last_->count_.store(slot + 1, std::memory_order_release);  // publishes the slot

@@ -1,9 +1,11 @@
 // PostingList: a chain of fixed-size pages of INT8-encoded vectors, the unit Atlas scans.
 //
-// A page stores its vectors column by column (codes, then scales, biases, code sums and entry
-// numbers), so a scan streams contiguous memory. The single writer (the commit leader) fills a
-// slot and then publishes it by raising the page's count with release order; readers load the
-// count with acquire order and scan that many slots, without locks, while the writer appends.
+// A page stores its vectors column by column (the hi nibble plane of the codes, the lo plane,
+// then scales, biases and entry numbers; see quantizer.h for the planes), so a scan streams the
+// hi plane alone and reads the lo plane only for the candidates it refines. The single writer (the
+// commit leader) fills a slot and then publishes it by raising the page's count with release order;
+// readers load the count with acquire order and scan that many slots, without locks, while the
+// writer appends.
 
 #ifndef LOCI_INDEX_POSTING_LIST_H_
 #define LOCI_INDEX_POSTING_LIST_H_
@@ -18,12 +20,12 @@
 
 namespace loci::index {
 
-// Bytes a page slot takes beside its codes: scale, bias, code sum, entry (4 each), live_from (8).
-inline constexpr uint32_t kSlotOverhead = 24;
+// Bytes a page slot takes beside its codes: scale, bias, entry (4 each), live_from (8).
+inline constexpr uint32_t kSlotOverhead = 20;
 
 class Page {
  public:
-  // A page of `capacity` slots of `stride`-byte codes.
+  // A page of `capacity` slots whose planes are `stride` bytes each.
   static Page* New(uint32_t capacity, uint32_t stride);
   static void Delete(Page* page);
   // Bytes a page of this shape occupies.
@@ -33,10 +35,12 @@ class Page {
   uint32_t count() const { return count_.load(std::memory_order_acquire); }
   Page* next() const { return next_.load(std::memory_order_acquire); }
 
-  const int8_t* codes() const { return codes_; }  // count() rows of stride bytes
+  // The hi plane: count() rows of stride bytes, right after the header (computed, not loaded,
+  // so a scan can prefetch a page's codes before its header has arrived).
+  const uint8_t* hi() const { return reinterpret_cast<const uint8_t*>(this) + kHeaderBytes; }
+  const uint8_t* lo() const { return lo_; }  // the lo plane, the same shape
   const float* scales() const { return scales_; }
   const float* biases() const { return biases_; }
-  const int32_t* sums() const { return sums_; }
   const uint32_t* entries() const { return entries_; }
   // Per slot, a copy of its entry's EntryInfo::live_from, kept beside the codes so the scan's
   // fast visibility check reads memory it is already streaming.
@@ -47,16 +51,17 @@ class Page {
 
  private:
   friend class PostingList;
+  static constexpr size_t kHeaderBytes = 64;
   Page() = default;
+  uint8_t* hi_mutable() { return reinterpret_cast<uint8_t*>(this) + kHeaderBytes; }
 
   std::atomic<uint32_t> count_{0};
   std::atomic<Page*> next_{nullptr};
   uint32_t capacity_ = 0;
   uint32_t stride_ = 0;
-  int8_t* codes_ = nullptr;
+  uint8_t* lo_ = nullptr;
   float* scales_ = nullptr;
   float* biases_ = nullptr;
-  int32_t* sums_ = nullptr;
   uint32_t* entries_ = nullptr;
   std::atomic<int64_t>* live_from_ = nullptr;
 };
@@ -72,8 +77,9 @@ class PostingList {
   PostingList(const PostingList&) = delete;
   PostingList& operator=(const PostingList&) = delete;
 
-  // Appends one vector (codes of `stride` bytes) and returns where it went. Single writer.
-  std::pair<Page*, uint32_t> Append(uint32_t entry, const int8_t* codes,
+  // Appends one vector (its planes of `stride` bytes each) and returns where it went. Single
+  // writer.
+  std::pair<Page*, uint32_t> Append(uint32_t entry, const uint8_t* hi, const uint8_t* lo,
                                     const EncodedVector& encoded, int64_t live_from);
 
   // Empty for a flat list.

@@ -13,8 +13,9 @@ namespace {
 // Rounds v / scale to the nearest integer in [-127, 127] (never -128, so that negating a code
 // cannot overflow and every kernel trick stays exact).
 inline int8_t Code(float v, float inv_scale) {
-  const float c = std::nearbyint(v * inv_scale);
-  return static_cast<int8_t>(std::clamp(c, -127.0f, 127.0f));
+  // Half away from zero, inline (std::nearbyint is a library call without SSE4.1).
+  const float c = std::clamp(v * inv_scale, -127.0f, 127.0f);
+  return static_cast<int8_t>(c >= 0 ? c + 0.5f : c - 0.5f);
 }
 
 }  // namespace
@@ -41,14 +42,34 @@ EncodedVector EncodeResidual(const float* x, const float* center, size_t dim, si
   return e;
 }
 
+void SplitNibbles(const int8_t* codes, size_t stride, uint8_t* hi, uint8_t* lo) {
+  for (size_t unit = 0; unit < stride / 64; ++unit) {
+    for (size_t j = 0; j < 32; ++j) {
+      const int a = codes[64 * unit + j];       // the low nibble's dimension
+      const int b = codes[64 * unit + 32 + j];  // the high nibble's
+      // Arithmetic shift: floor(c / 16) in [-8, 7]; c & 15 = c - 16 * floor(c / 16).
+      hi[32 * unit + j] = static_cast<uint8_t>(((a >> 4) + 8) | (((b >> 4) + 8) << 4));
+      lo[32 * unit + j] = static_cast<uint8_t>((a & 15) | ((b & 15) << 4));
+    }
+  }
+}
+
 void QuantizedQuery::Quantize(const float* q, size_t dim, size_t stride) {
   float max_abs = 0;
   for (size_t i = 0; i < dim; ++i) max_abs = std::max(max_abs, std::fabs(q[i]));
   codes.assign(stride, 128);
+  nibble_lo.assign(stride / 2, 0);
+  nibble_hi.assign(stride / 2, 0);
+  sum = 0;
   scale = max_abs / 127.0f;
   if (max_abs == 0) return;
   const float inv = 127.0f / max_abs;
-  for (size_t i = 0; i < dim; ++i) codes[i] = static_cast<uint8_t>(Code(q[i], inv) + 128);
+  for (size_t i = 0; i < dim; ++i) {
+    const int8_t c = Code(q[i], inv);
+    codes[i] = static_cast<uint8_t>(c + 128);
+    (i % 64 < 32 ? nibble_lo : nibble_hi)[i / 64 * 32 + i % 32] = c;
+    sum += c;
+  }
 }
 
 }  // namespace loci::index

@@ -39,10 +39,27 @@ struct EncodedVector {
 EncodedVector EncodeResidual(const float* x, const float* center, size_t dim, size_t stride,
                              int8_t* codes);
 
-// A query quantized once: unsigned codes (signed + 128), padded to the stride with 128.
+// Pages store each code c as two 4-bit planes, c = 16 * (hi - 8) + lo with hi, lo in [0, 15],
+// so a scan can rank by the hi plane alone (a 4-bit code: half the bytes) and refine the best
+// candidates with the lo plane to the exact INT8 value:
+//   q.c = 16 * q.hi + q.lo - 128 * sum(q)
+// A plane packs two dimensions per byte in 32-byte units: byte j of unit u holds dimension
+// 64u + j in its low nibble and 64u + 32 + j in its high nibble (the kernels' dot_u4s8 layout,
+// which needs no shuffles). A plane row takes NibbleStride(dim) bytes, a multiple of 32.
+inline size_t NibbleStride(size_t dim) { return CodeStride(dim) / 2; }
+
+// Splits `stride` INT8 codes (stride a multiple of 64, every code in [-127, 127]) into planes
+// hi and lo of stride / 2 bytes each.
+void SplitNibbles(const int8_t* codes, size_t stride, uint8_t* hi, uint8_t* lo);
+
+// A query quantized once: unsigned codes (signed + 128), padded to the stride with 128, for the
+// INT8 kernel; and the signed codes rearranged for dot_u4s8 (zero-padded).
 struct QuantizedQuery {
   AlignedVector<uint8_t> codes;
-  float scale = 0;  // s_q
+  AlignedVector<int8_t> nibble_lo;  // the dimensions low nibbles stand for
+  AlignedVector<int8_t> nibble_hi;  // the dimensions high nibbles stand for
+  int32_t sum = 0;                  // of the signed codes
+  float scale = 0;                  // s_q
   void Quantize(const float* q, size_t dim, size_t stride);
 };
 

@@ -259,6 +259,92 @@ TEST_P(KernelsTest, ReadsNothingPastTheEnd) {
   }
 }
 
+// dot_u4s8 against the scalar reference and against the definition, for every length it accepts
+// up to 1024 bytes (2048 dimensions), extreme values, single non-zero positions, batches, and
+// inputs that end at an unmapped page.
+TEST_P(KernelsTest, DotU4S8IsExactForEveryLength) {
+  std::mt19937 rng(8);
+  for (size_t n = 32; n <= 1024; n += 32) {
+    for (int t = 0; t < 3; ++t) {
+      const std::vector<int8_t> q_lo = RandomS8(rng, n), q_hi = RandomS8(rng, n);
+      const std::vector<uint8_t> x = RandomU8(rng, n);
+      int32_t want = 0;  // the definition, written out once more
+      for (size_t i = 0; i < n; ++i) want += (x[i] % 16) * q_lo[i] + (x[i] / 16) * q_hi[i];
+      ASSERT_EQ(Scalar().dot_u4s8(q_lo.data(), q_hi.data(), x.data(), n), want) << n;
+      ASSERT_EQ(k_->dot_u4s8(q_lo.data(), q_hi.data(), x.data(), n), want)
+          << k_->name << " n=" << n;
+    }
+  }
+}
+
+TEST_P(KernelsTest, DotU4S8IsExactForExtremeValues) {
+  std::mt19937 rng(9);
+  const int q_values[] = {-128, -127, -1, 0, 1, 127, 1000 /* random */, 2000 /* ±127 */};
+  const int x_values[] = {0x00, 0x0f, 0xf0, 0xff, 0x88, 1000 /* random */};
+  for (size_t n : {32u, 64u, 96u, 128u, 160u, 384u, 416u, 1024u}) {
+    for (int qc : q_values) {
+      std::vector<int8_t> q_lo = RandomS8(rng, n), q_hi = RandomS8(rng, n);
+      for (size_t i = 0; i < n; ++i) {
+        if (qc <= 127) q_lo[i] = q_hi[i] = static_cast<int8_t>(qc);
+        if (qc == 2000) q_lo[i] = q_hi[i] = i % 2 ? -127 : 127;
+      }
+      for (int xc : x_values) {
+        std::vector<uint8_t> x = RandomU8(rng, n);
+        if (xc <= 0xff) x.assign(n, static_cast<uint8_t>(xc));
+        ASSERT_EQ(k_->dot_u4s8(q_lo.data(), q_hi.data(), x.data(), n),
+                  Scalar().dot_u4s8(q_lo.data(), q_hi.data(), x.data(), n))
+            << k_->name << " n=" << n << " q=" << qc << " x=" << xc;
+      }
+    }
+    const std::vector<int8_t> q_max(n, 127), q_min(n, -128);
+    const std::vector<uint8_t> x_max(n, 0xff);
+    EXPECT_EQ(k_->dot_u4s8(q_max.data(), q_min.data(), x_max.data(), n),
+              static_cast<int32_t>(n) * (15 * 127 - 15 * 128));
+    EXPECT_EQ(k_->dot_u4s8(q_max.data(), q_max.data(), x_max.data(), n),
+              static_cast<int32_t>(n) * 2 * 15 * 127);
+  }
+}
+
+TEST_P(KernelsTest, DotU4S8SeesEveryNibble) {
+  std::mt19937 rng(10);
+  for (size_t n : {32u, 64u, 96u, 416u}) {
+    const std::vector<int8_t> q_lo = RandomS8(rng, n), q_hi = RandomS8(rng, n);
+    for (size_t at = 0; at < n; ++at) {
+      std::vector<uint8_t> x(n, 0);
+      x[at] = 0x0f;
+      ASSERT_EQ(k_->dot_u4s8(q_lo.data(), q_hi.data(), x.data(), n), 15 * q_lo[at]) << at;
+      x[at] = 0xf0;
+      ASSERT_EQ(k_->dot_u4s8(q_lo.data(), q_hi.data(), x.data(), n), 15 * q_hi[at]) << at;
+    }
+  }
+}
+
+TEST_P(KernelsTest, DotU4S8BatchMatchesOneAtATimeAndStaysInBounds) {
+  std::mt19937 rng(11);
+  for (size_t n = 32; n <= 512; n += 32) {
+    GuardedBuffer q_lo(n), q_hi(n);
+    const std::vector<int8_t> lo = RandomS8(rng, n), hi = RandomS8(rng, n);
+    std::memcpy(q_lo.As<int8_t>(), lo.data(), n);
+    std::memcpy(q_hi.As<int8_t>(), hi.data(), n);
+    for (size_t stride : {n, n + 32, n + 7}) {
+      for (size_t count = 1; count <= 9; ++count) {
+        // The last vector ends at the guard page.
+        GuardedBuffer page((count - 1) * stride + n);
+        const std::vector<uint8_t> pv = RandomU8(rng, (count - 1) * stride + n);
+        std::memcpy(page.As<uint8_t>(), pv.data(), pv.size());
+        std::vector<int32_t> out(count + 1, 0x5a5a5a5a);
+        k_->dot_u4s8_batch(q_lo.As<int8_t>(), q_hi.As<int8_t>(), page.As<uint8_t>(), n, stride,
+                           count, out.data());
+        for (size_t j = 0; j < count; ++j) {
+          ASSERT_EQ(out[j], Scalar().dot_u4s8(lo.data(), hi.data(), pv.data() + j * stride, n))
+              << "n=" << n << " stride=" << stride << " count=" << count << " j=" << j;
+        }
+        ASSERT_EQ(out[count], 0x5a5a5a5a) << "wrote past out[count - 1]";
+      }
+    }
+  }
+}
+
 TEST_P(KernelsTest, FloatKernelsMatchForEveryLength) {
   std::mt19937 rng(7);
   constexpr size_t kMaxN = 2048;
@@ -282,6 +368,8 @@ TEST_P(KernelsTest, TableIsConsistent) {
   EXPECT_EQ(k_->isa, GetParam());
   EXPECT_NE(k_->dot_u8s8, nullptr);
   EXPECT_NE(k_->dot_u8s8_batch, nullptr);
+  EXPECT_NE(k_->dot_u4s8, nullptr);
+  EXPECT_NE(k_->dot_u4s8_batch, nullptr);
   EXPECT_NE(k_->dot_f32, nullptr);
   EXPECT_NE(k_->l2sq_f32, nullptr);
   // The best table is at least as good as every table the CPU runs (absent a cap).

@@ -14,6 +14,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <tuple>
 
 #include "loci/db.h"
 #include "loci/env.h"
@@ -252,11 +253,14 @@ TEST_F(SearchTest, DamagedVectorBlobIsLeftOutOfTheRebuiltIndex) {
 // brute force over Get. With full effort (every list probed, every candidate re-ranked) the
 // index must return exactly the brute force's top k; with default effort it may miss some,
 // but every hit must be one the brute force accepts, with the same score.
-class FilteredExactness : public SearchTest, public testing::WithParamInterface<const char*> {};
+// Dimensions 12 and 300 cover both scan modes (both code planes at once; the hi plane, then
+// the refinement).
+class FilteredExactness : public SearchTest,
+                          public testing::WithParamInterface<std::tuple<const char*, uint32_t>> {};
 
 TEST_P(FilteredExactness, MatchesBruteForce) {
-  const std::string metric = GetParam();
-  const uint32_t dim = 12;
+  const std::string metric = std::get<0>(GetParam());
+  const uint32_t dim = std::get<1>(GetParam());
   Open(SmallIndexOptions());
   const std::vector<std::string> spaces = {"alice", "bob"};
   for (const auto& s : spaces) ASSERT_TRUE(DefineField(db_.get(), s, "v", dim, metric).ok());
@@ -366,7 +370,83 @@ TEST_P(FilteredExactness, MatchesBruteForce) {
   for (const VectorFieldInfo& f : stats.vector_fields) EXPECT_GT(f.index_lists, 1u) << f.space;
 }
 
-INSTANTIATE_TEST_SUITE_P(Metrics, FilteredExactness, testing::Values("cosine", "ip", "l2"));
+INSTANTIATE_TEST_SUITE_P(MetricsAndDims, FilteredExactness,
+                         testing::Combine(testing::Values("cosine", "ip", "l2"),
+                                          testing::Values(12u, 300u)));
+
+// The scan's own ranking, with the exact re-rank limited to k candidates so that it can only
+// reorder what the scan chose: against a brute force, 95% of the true top 10 must be chosen,
+// for each metric and both scan modes. A wrong INT8 or 4-bit distance (a bad sign, scale or
+// offset) ranks near-random candidates and fails this.
+class ScanRanking : public SearchTest,
+                    public testing::WithParamInterface<std::tuple<const char*, uint32_t>> {};
+
+TEST_P(ScanRanking, ChoosesMostOfTheTrueNearest) {
+  const std::string metric = std::get<0>(GetParam());
+  const uint32_t dim = std::get<1>(GetParam());
+  Options o;
+  o.env = env_.get();
+  o.create_if_missing = true;
+  o.vector_index.flat_limit = 256;
+  o.vector_index.list_target = 32;
+  Open(o);
+  ASSERT_TRUE(DefineField(db_.get(), "s", "v", dim, metric).ok());
+  // Points around a few centres, so neighbourhoods have structure as real embeddings do.
+  std::mt19937_64 rng(dim);
+  std::normal_distribution<float> noise(0.0f, 0.3f);
+  std::vector<std::vector<float>> centres;
+  for (int c = 0; c < 16; ++c) centres.push_back(RandomVector(rng, dim));
+  auto point = [&] {
+    std::vector<float> x = centres[rng() % centres.size()];
+    for (float& v : x) v += noise(rng);
+    return x;
+  };
+  std::vector<std::vector<float>> base;
+  std::vector<CubeId> ids;
+  WriteBatch batch;
+  for (int i = 0; i < 1500; ++i) {
+    CubeDraft d;
+    d.space = "s";
+    base.push_back(point());
+    d.vectors.push_back({"v", base.back()});
+    batch.Put(d);
+  }
+  WriteResult result;
+  ASSERT_TRUE(db_->Write(WriteOptions{.sync = false}, batch, &result).ok());
+  for (const WriteResult::OpResult& op : result.ops) ids.push_back(op.id);
+
+  constexpr uint32_t kK = 10;
+  size_t found = 0, wanted = 0;
+  for (int round = 0; round < 40; ++round) {
+    SearchRequest r;
+    r.spaces = {"s"};
+    r.field = "v";
+    r.query = point();
+    r.k = kK;
+    r.probes = kMaxSearchProbes;
+    r.rerank = kK;
+    std::vector<std::pair<double, CubeId>> expected;
+    for (size_t i = 0; i < base.size(); ++i) {
+      expected.emplace_back(Distance(metric, r.query, base[i]), ids[i]);
+    }
+    std::partial_sort(expected.begin(), expected.begin() + kK, expected.end());
+    std::vector<SearchHit> hits;
+    ASSERT_TRUE(db_->Search(r, &hits).ok());
+    ASSERT_EQ(hits.size(), kK);
+    for (size_t i = 0; i < kK; ++i) {
+      found += std::count_if(hits.begin(), hits.end(),
+                             [&](const SearchHit& h) { return h.id == expected[i].second; });
+    }
+    wanted += kK;
+  }
+  const double recall = static_cast<double>(found) / static_cast<double>(wanted);
+  std::printf("%s dim %u: recall@10 of the scan's ranking %.3f\n", metric.c_str(), dim, recall);
+  EXPECT_GE(recall, 0.95);
+}
+
+INSTANTIATE_TEST_SUITE_P(MetricsAndDims, ScanRanking,
+                         testing::Combine(testing::Values("cosine", "ip", "l2"),
+                                          testing::Values(48u, 300u, 784u)));
 
 // The hits of `queries`, as (id, version, score) lines.
 std::vector<std::string> Answers(Db* db, const std::vector<std::vector<float>>& queries) {

@@ -194,6 +194,10 @@ int Main(int argc, char** argv) {
   vector_cmd->add_option("--dir", vector.dir, "parent directory of the systems' working files")
       ->capture_default_str();
   vector_cmd->add_flag("--keep", vector.keep, "keep the working files");
+  vector_cmd
+      ->add_option("--loci-points", vector.loci_points,
+                   "Loci's sweep instead of the default: P (probes) or P:R (probes:rerank) items")
+      ->delimiter(',');
   bool no_kernels = false;
   vector_cmd->add_flag("--no-kernels", no_kernels, "skip the INT8 kernel micro-benchmark");
 

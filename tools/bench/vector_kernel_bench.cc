@@ -154,6 +154,21 @@ std::vector<KernelTiming> MeasureInt8Kernels() {
         }
         g_sink = acc;
       });
+      // The 4-bit pass over the same bytes read as nibble planes of dim / 2 bytes (dims are
+      // multiples of 64, as the plane layout needs).
+      const size_t plane = dim / 2;
+      AlignedBuffer<int8_t> q_lo(plane), q_hi(plane);
+      FillCodes(&rng, reinterpret_cast<uint8_t*>(q_lo.data()), plane, q_hi.data(), plane);
+      const uint8_t* planes = reinterpret_cast<const uint8_t*>(xp);
+      t.ns_per_vector_u4 = BestNanosPerUnit(kBatch, [&](uint64_t iterations) {
+        int64_t acc = 0;
+        for (uint64_t i = 0; i < iterations; ++i) {
+          Clobber(qp);
+          k->dot_u4s8_batch(q_lo.data(), q_hi.data(), planes, plane, plane, kBatch, out);
+          acc += out[0] + out[kBatch - 1];
+        }
+        g_sink = acc;
+      });
       timings.push_back(t);
     }
   }

@@ -17,6 +17,7 @@ struct KernelTiming {
   uint32_t dim = 0;
   double ns_per_dot = 0;           // dot_u8s8 on the same two vectors, call after call
   double ns_per_vector_batch = 0;  // dot_u8s8_batch over 64 vectors of this dim, per vector
+  double ns_per_vector_u4 = 0;     // dot_u4s8_batch (the 4-bit pass: dim / 2 bytes), likewise
   bool matches_scalar = true;      // results equal the scalar reference's on random inputs
 };
 

@@ -2,6 +2,7 @@
 // "bench", field "v", written in WriteBatches; queries through Db::Search, sweeping probes.
 
 #include <algorithm>
+#include <cstdio>
 #include <unordered_map>
 
 #include "loci/db.h"
@@ -29,6 +30,21 @@ void AddIndexShape(const DbStats& stats, BuildInfo* info) {
 
 class LociVectorSystem final : public VectorSystem {
  public:
+  explicit LociVectorSystem(const std::vector<std::string>& points) {
+    for (const std::string& item : points) {
+      unsigned probes = 0, rerank = 0;
+      char tail = 0;
+      const int got = std::sscanf(item.c_str(), "%u:%u%c", &probes, &rerank, &tail);
+      if (probes == 0 || (got != 1 && got != 2)) {
+        std::fprintf(stderr, "loci: sweep point \"%s\" is not P or P:R; skipped\n", item.c_str());
+        continue;
+      }
+      sweep_.push_back({"probes=" + std::to_string(probes) +
+                            (rerank != 0 ? ",rerank=" + std::to_string(rerank) : ""),
+                        probes, rerank, rerank != 0 ? "probes:rerank" : ""});
+    }
+  }
+
   const char* name() const override { return "loci"; }
 
   std::string Describe() const override {
@@ -99,6 +115,7 @@ class LociVectorSystem final : public VectorSystem {
   }
 
   std::vector<SweepPoint> Sweep() const override {
+    if (!sweep_.empty()) return sweep_;
     std::vector<SweepPoint> points;
     for (uint32_t p : {1, 2, 4, 8, 12, 16, 24, 32, 48, 64}) {
       points.push_back({"probes=" + std::to_string(p), p, 0});
@@ -170,6 +187,7 @@ class LociVectorSystem final : public VectorSystem {
     return it == index_of_.end() ? -1 : it->second;
   }
 
+  std::vector<SweepPoint> sweep_;  // from the command line; empty: the default
   std::unique_ptr<Db> db_;
   std::vector<CubeId> ids_;  // base index -> cube id
   bool dense_ = true;        // ids_[i] == ids_[0] + i
@@ -180,6 +198,8 @@ class LociVectorSystem final : public VectorSystem {
 
 }  // namespace
 
-std::unique_ptr<VectorSystem> NewLociVectorSystem() { return std::make_unique<LociVectorSystem>(); }
+std::unique_ptr<VectorSystem> NewLociVectorSystem(const std::vector<std::string>& points) {
+  return std::make_unique<LociVectorSystem>(points);
+}
 
 }  // namespace loci::bench

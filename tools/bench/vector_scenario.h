@@ -31,6 +31,8 @@ struct VectorConfig {
   std::string dir = "/tmp/loci-bench";  // parent of the systems' working directories
   bool keep = false;                    // keep the working directories
   bool kernels = true;                  // run the INT8 kernel micro-benchmark
+  // Loci's sweep instead of the default one: "P" (probes) or "P:R" (probes, rerank) items.
+  std::vector<std::string> loci_points;
 };
 
 // Runs the scenario. Returns an error for unusable input (unreadable or inconsistent files);

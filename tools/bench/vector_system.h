@@ -75,7 +75,9 @@ class VectorSystem {
   virtual std::optional<double> ScannedBytes() const { return std::nullopt; }
 };
 
-std::unique_ptr<VectorSystem> NewLociVectorSystem();
+// `points`: the sweep, as "P" (probes) or "P:R" (probes, rerank) items; empty: the default one.
+// Items that do not parse are skipped with a message on stderr.
+std::unique_ptr<VectorSystem> NewLociVectorSystem(const std::vector<std::string>& points);
 #ifdef LOCI_BENCH_HAVE_HNSWLIB
 std::unique_ptr<VectorSystem> NewHnswlibSystem();
 #endif
