@@ -35,8 +35,9 @@ struct OpBlobs {
 
 struct ResolvedBatch {
   Timestamp commit_time = 0;
-  std::vector<SpaceEntry> spaces;  // created by this batch
-  std::vector<FieldEntry> fields;  // created by this batch
+  std::vector<SpaceEntry> spaces;     // created by this batch
+  std::vector<FieldEntry> fields;     // created by this batch
+  std::vector<FieldDropEntry> drops;  // dropped by this batch
   std::vector<std::unique_ptr<Version>> versions;
   std::vector<WriteResult::OpResult> results;  // one per operation
   std::unique_ptr<Catalog> catalog;            // the catalog after this batch, if it changed it

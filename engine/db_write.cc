@@ -166,7 +166,7 @@ void DbImpl::PrepareGroup(std::span<wal::CommitQueue::Writer* const> group, Grou
     std::vector<const Version*> versions;
     for (const auto& v : batch.versions) versions.push_back(v.get());
     std::string payload;
-    EncodeBatch(batch.commit_time, batch.spaces, batch.fields, versions, &payload);
+    EncodeBatch(batch.commit_time, batch.spaces, batch.fields, batch.drops, versions, &payload);
     if (payload.size() > wal::kMaxRecordPayload) {
       // One batch is one WAL record, which recovery would refuse past this size.
       w->status = Status::InvalidArgument("batch of " + std::to_string(pending->batch->size()) +
