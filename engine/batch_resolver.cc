@@ -35,6 +35,7 @@ class Resolver {
   Status Update(CubeId id, const CubePatch& p, const OpBlobs& blobs);
   Status Retire(CubeId id, std::optional<Timestamp> valid_to);
   Status DefineField(const WriteBatch::DefineFieldOp& op);
+  Status DropField(const WriteBatch::DropFieldOp& op);
   CubeId next_id() const { return next_id_; }
 
  private:
@@ -72,6 +73,11 @@ const SpaceDef* Resolver::SpaceFor(const std::string& name) {
 Status Resolver::FieldFor(uint32_t space_id, const NamedVector& v, const FieldDef** field) {
   const SpaceDef* space = catalog().SpaceById(space_id);
   const FieldDef* f = space->FindField(v.field);
+  if (f == nullptr && space->FindFieldEvenDropped(v.field) != nullptr) {
+    // Not created again by first use: a writer still on the old model must not bring it back.
+    return Status::InvalidArgument("vector field '" + v.field + "' of space '" + space->name +
+                                   "' was dropped (DefineVectorField defines it anew)");
+  }
   if (f == nullptr) {
     // A field the space does not have yet is created by its first use: this dimension, cosine.
     const FieldDef& created = MutableCatalog()->AddField(
@@ -129,6 +135,10 @@ Status Resolver::Finish(std::unique_ptr<Version> v) {
                                    std::to_string(v->valid_from) + " >= valid_to " +
                                    std::to_string(v->valid_to) + ")");
   }
+  // An update or retirement copies its predecessor's vectors: not those of dropped fields.
+  const SpaceDef* space = catalog().SpaceById(v->space_id);
+  std::erase_if(v->vectors,
+                [&](const VectorRef& r) { return space->LiveFieldById(r.field_id) == nullptr; });
   v->tx_from = commit_time_;
   local_[v->id] = v.get();
   out_->results.push_back(WriteResult::OpResult{v->id, v->number});
@@ -233,6 +243,29 @@ Status Resolver::DefineField(const WriteBatch::DefineFieldOp& op) {
   return Status::OK();
 }
 
+Status Resolver::DropField(const WriteBatch::DropFieldOp& op) {
+  const std::string what =
+      "cannot drop vector field '" + op.field + "' of space '" + op.space + "'";
+  const SpaceDef* space = catalog().FindSpace(op.space);
+  if (space == nullptr) return Status::InvalidArgument(what + ": no such space");
+  const FieldDef* field = space->FindField(op.field);
+  if (field == nullptr) {
+    return Status::InvalidArgument(what + (space->FindFieldEvenDropped(op.field) != nullptr
+                                               ? ": already dropped"
+                                               : ": no such field"));
+  }
+  const FieldDropEntry drop{space->id, field->id};
+  MutableCatalog()->DropField(drop.space_id, drop.field_id);
+  out_->drops.push_back(drop);
+  // The drop is not versioned: versions this batch wrote before it lose the field too.
+  for (const auto& v : out_->versions) {
+    if (v->space_id != drop.space_id) continue;
+    std::erase_if(v->vectors, [&](const VectorRef& r) { return r.field_id == drop.field_id; });
+  }
+  out_->results.push_back(WriteResult::OpResult{0, 0});
+  return Status::OK();
+}
+
 }  // namespace
 
 Status ResolveBatch(const WriteBatch& batch, std::span<const OpBlobs> blobs, Timestamp commit_time,
@@ -249,8 +282,10 @@ Status ResolveBatch(const WriteBatch& batch, std::span<const OpBlobs> blobs, Tim
       s = r.Update(update->id, update->patch, blobs[i]);
     } else if (const auto* retire = std::get_if<WriteBatch::RetireOp>(&op)) {
       s = r.Retire(retire->id, retire->valid_to);
+    } else if (const auto* define = std::get_if<WriteBatch::DefineFieldOp>(&op)) {
+      s = r.DefineField(*define);
     } else {
-      s = r.DefineField(std::get<WriteBatch::DefineFieldOp>(op));
+      s = r.DropField(std::get<WriteBatch::DropFieldOp>(op));
     }
     if (!s.ok()) {
       *out = ResolvedBatch();

@@ -1,8 +1,9 @@
 // Batch resolution: what the group-commit leader does to turn a batch of user operations into
 // the versions and catalog changes it logs and publishes. It assigns ids and version numbers,
-// applies patches to the latest versions, creates spaces and vector fields on first use and
-// checks everything that needs the catalog or the record table (dimensions, existence,
-// retirement, parents, time intervals).
+// applies patches to the latest versions, creates spaces and vector fields on first use, drops
+// vector fields (new versions never carry a dropped field's vectors) and checks everything that
+// needs the catalog or the record table (dimensions, existence, retirement, parents, time
+// intervals).
 //
 // A group of batches is resolved in order against a GroupState, so a batch sees the effects of
 // the batches before it in the same group; a batch that fails leaves the GroupState untouched.
@@ -35,8 +36,9 @@ struct OpBlobs {
 
 struct ResolvedBatch {
   Timestamp commit_time = 0;
-  std::vector<SpaceEntry> spaces;  // created by this batch
-  std::vector<FieldEntry> fields;  // created by this batch
+  std::vector<SpaceEntry> spaces;     // created by this batch
+  std::vector<FieldEntry> fields;     // created by this batch
+  std::vector<FieldDropEntry> drops;  // dropped by this batch
   std::vector<std::unique_ptr<Version>> versions;
   std::vector<WriteResult::OpResult> results;  // one per operation
   std::unique_ptr<Catalog> catalog;            // the catalog after this batch, if it changed it

@@ -5,8 +5,14 @@
 namespace loci::engine {
 
 const FieldDef* SpaceDef::FindField(std::string_view field_name) const {
-  for (const FieldDef& f : fields) {
-    if (f.name == field_name) return &f;
+  const FieldDef* f = FindFieldEvenDropped(field_name);
+  return f != nullptr && !f->dropped ? f : nullptr;
+}
+
+const FieldDef* SpaceDef::FindFieldEvenDropped(std::string_view field_name) const {
+  // Newest first: at most one field of a name is live, and it is the newest of that name.
+  for (auto it = fields.rbegin(); it != fields.rend(); ++it) {
+    if (it->name == field_name) return &*it;
   }
   return nullptr;
 }
@@ -14,6 +20,11 @@ const FieldDef* SpaceDef::FindField(std::string_view field_name) const {
 const FieldDef* SpaceDef::FieldById(uint32_t field_id) const {
   if (field_id == 0 || field_id > fields.size()) return nullptr;
   return &fields[field_id - 1];
+}
+
+const FieldDef* SpaceDef::LiveFieldById(uint32_t field_id) const {
+  const FieldDef* f = FieldById(field_id);
+  return f != nullptr && !f->dropped ? f : nullptr;
 }
 
 const SpaceDef* Catalog::FindSpace(std::string_view name) const {
@@ -41,6 +52,10 @@ const FieldDef& Catalog::AddField(uint32_t space_id, std::string name, uint32_t 
   return space.fields.back();
 }
 
+void Catalog::DropField(uint32_t space_id, uint32_t field_id) {
+  spaces_[space_id - 1].fields[field_id - 1].dropped = true;
+}
+
 Status Catalog::ApplySpace(uint32_t id, std::string name) {
   if (id != spaces_.size() + 1) {
     return Status::Corruption("space id " + std::to_string(id) + " out of sequence");
@@ -65,6 +80,19 @@ Status Catalog::ApplyField(uint32_t space_id, uint32_t field_id, std::string nam
     return Status::Corruption("invalid field '" + name + "' in space '" + space->name + "'");
   }
   AddField(space_id, std::move(name), dim, metric);
+  return Status::OK();
+}
+
+Status Catalog::ApplyFieldDrop(uint32_t space_id, uint32_t field_id) {
+  const SpaceDef* space = SpaceById(space_id);
+  if (space == nullptr) {
+    return Status::Corruption("drop of a field of unknown space id " + std::to_string(space_id));
+  }
+  if (space->LiveFieldById(field_id) == nullptr) {
+    return Status::Corruption("drop of field id " + std::to_string(field_id) + " of space '" +
+                              space->name + "', which does not exist or is already dropped");
+  }
+  DropField(space_id, field_id);
   return Status::OK();
 }
 

@@ -13,13 +13,35 @@ namespace loci::engine {
 
 namespace {
 constexpr char kMagic[8] = {'L', 'O', 'C', 'I', 'C', 'K', 'P', '1'};
+// Without field drop entries, and with (checkpoint.h).
 constexpr uint32_t kFormat = 1;
+constexpr uint32_t kFormatWithDrops = 2;
 constexpr uint64_t kHeaderSeed = 0x4c4f4349434b5048ull;
 constexpr size_t kHeaderSize = 8 + 4 + 16 + 8 + 8 + 8;
 constexpr size_t kEntryOverhead = 4 + 1 + 8;
 constexpr size_t kFlushBytes = 1 << 20;
 
-enum EntryType : uint8_t { kSpace = 1, kField = 2, kVersion = 3, kEnd = 4 };
+enum EntryType : uint8_t { kSpace = 1, kField = 2, kVersion = 3, kEnd = 4, kFieldDrop = 5 };
+
+bool HasDroppedField(const Catalog& catalog) {
+  for (const SpaceDef& space : catalog.spaces()) {
+    for (const FieldDef& field : space.fields) {
+      if (field.dropped) return true;
+    }
+  }
+  return false;
+}
+
+// Whether `v` has a vector of a field `catalog` has dropped.
+bool HasDroppedVector(const Version& v, const Catalog& catalog) {
+  const SpaceDef* space = catalog.SpaceById(v.space_id);
+  if (space == nullptr) return false;
+  for (const VectorRef& r : v.vectors) {
+    const FieldDef* field = space->FieldById(r.field_id);
+    if (field != nullptr && field->dropped) return true;
+  }
+  return false;
+}
 
 uint64_t EntrySeed(uint64_t file_number, uint64_t offset) {
   return (file_number << 32) ^ offset ^ 0x5eedc4ec4b0110ull;
@@ -44,16 +66,32 @@ CheckpointWriter::CheckpointWriter(Env* env, std::string path, const DbUuid& uui
 
 CheckpointWriter::~CheckpointWriter() = default;
 
-Status CheckpointWriter::Open() {
+Status CheckpointWriter::Open(const Catalog& catalog) {
+  catalog_ = &catalog;
   status_ = env_->NewWritableFile(path_, Env::OpenMode::kCreateNew, &file_);
   if (!status_.ok()) return status_;
   buf_.append(kMagic, sizeof(kMagic));
-  PutFixed32(&buf_, kFormat);
+  PutFixed32(&buf_, HasDroppedField(catalog) ? kFormatWithDrops : kFormat);
   buf_.append(reinterpret_cast<const char*>(uuid_.data()), uuid_.size());
   PutFixed64(&buf_, file_number_);
   PutFixed64(&buf_, covers_lsn_);
   PutFixed64(&buf_, Hash64(buf_, kHeaderSeed));
-  return Status::OK();
+  std::string body;
+  for (const SpaceDef& space : catalog.spaces()) {
+    body.clear();
+    EncodeSpace(space.id, space.name, &body);
+    AddEntry(kSpace, body);
+    for (const FieldDef& field : space.fields) {
+      body.clear();
+      EncodeField(space.id, field, &body);
+      AddEntry(kField, body);
+      if (!field.dropped) continue;
+      body.clear();
+      EncodeFieldDrop(FieldDropEntry{space.id, field.id}, &body);
+      AddEntry(kFieldDrop, body);
+    }
+  }
+  return status_;
 }
 
 void CheckpointWriter::AddEntry(uint8_t type, std::string_view body) {
@@ -77,26 +115,21 @@ Status CheckpointWriter::Flush() {
   return s;
 }
 
-void CheckpointWriter::AddCatalog(const Catalog& catalog) {
-  std::string body;
-  for (const SpaceDef& space : catalog.spaces()) {
-    body.clear();
-    EncodeSpace(space.id, space.name, &body);
-    AddEntry(kSpace, body);
-    for (const FieldDef& field : space.fields) {
-      body.clear();
-      EncodeField(space.id, field, &body);
-      AddEntry(kField, body);
-    }
-  }
-}
-
 void CheckpointWriter::AddVersion(const Version& v) {
   thread_local std::string body;
   body.clear();
   PutVarsint64(&body, v.tx_from);
   PutVarint64(&body, v.lsn);
-  EncodeVersionBody(v, &body);
+  if (HasDroppedVector(v, *catalog_)) {
+    // Versions committed before a drop keep their refs in memory; the checkpoint lets them go.
+    Version kept = v;
+    const SpaceDef* space = catalog_->SpaceById(v.space_id);
+    std::erase_if(kept.vectors,
+                  [&](const VectorRef& r) { return space->FieldById(r.field_id)->dropped; });
+    EncodeVersionBody(kept, &body);
+  } else {
+    EncodeVersionBody(v, &body);
+  }
   AddEntry(kVersion, body);
 }
 
@@ -139,7 +172,10 @@ Status ReadCheckpoint(Env* env, const std::string& path, const DbUuid& uuid, uin
       DecodeFixed64(data.data() + kHeaderSize - 8)) {
     return corrupt(0, "checkpoint header checksum mismatch");
   }
-  if (DecodeFixed32(data.data() + 8) != kFormat) return corrupt(8, "unknown checkpoint format");
+  const uint32_t format = DecodeFixed32(data.data() + 8);
+  if (format != kFormat && format != kFormatWithDrops) {
+    return corrupt(8, "unknown checkpoint format");
+  }
   if (std::memcmp(data.data() + 12, uuid.data(), uuid.size()) != 0) {
     return corrupt(12, "checkpoint belongs to another database");
   }
@@ -175,6 +211,15 @@ Status ReadCheckpoint(Env* env, const std::string& path, const DbUuid& uuid, uin
         if (!DecodeField(&d, &f) || !d.empty()) return corrupt(pos, "malformed field entry");
         s = contents->catalog.ApplyField(f.space_id, f.field.id, f.field.name, f.field.dim,
                                          f.field.metric);
+        break;
+      }
+      case kFieldDrop: {
+        if (format == kFormat) return corrupt(pos, "field drop entry in a format 1 checkpoint");
+        FieldDropEntry drop;
+        if (!DecodeFieldDrop(&d, &drop) || !d.empty()) {
+          return corrupt(pos, "malformed field drop entry");
+        }
+        s = contents->catalog.ApplyFieldDrop(drop.space_id, drop.field_id);
         break;
       }
       case kVersion: {

@@ -10,8 +10,13 @@
 //          entry* end_entry
 //   entry: length:u32 type:u8 body[length] checksum:u64   (XXH3 of type+body, seeded with the
 //                                                          file number and the entry's offset)
-//   types: space (id name), field, version (tx_from lsn body), end (entry count,
-//          next_cube_id, clock_high_water)
+//   types: space (id name), field, field drop (space_id field_id, right after the field's
+//          entry), version (tx_from lsn body), end (entry count, next_cube_id,
+//          clock_high_water)
+//
+// Format 1 has no field drop entries; format 2 is written when the catalog has a dropped field
+// (so a database that never dropped one stays readable by a build that knows only format 1).
+// Both are read.
 
 #ifndef LOCI_ENGINE_CHECKPOINT_H_
 #define LOCI_ENGINE_CHECKPOINT_H_
@@ -40,8 +45,11 @@ class CheckpointWriter {
                    uint64_t covers_lsn);
   ~CheckpointWriter();
 
-  Status Open();
-  void AddCatalog(const Catalog& catalog);
+  // Creates the file and writes the header and `catalog` (every space and field, dropped
+  // fields flagged). REQUIRES: `catalog` outlives the writer.
+  Status Open(const Catalog& catalog);
+  // Adds `v`, without its vectors of fields the catalog has dropped (they are never read
+  // again; their blobs stay in the arena).
   void AddVersion(const Version& v);
   // Writes the end entry and syncs the file. On success *bytes is the file size.
   Status Finish(uint64_t next_cube_id, int64_t clock_high_water, uint64_t* bytes);
@@ -55,6 +63,7 @@ class CheckpointWriter {
   const DbUuid uuid_;
   const uint64_t file_number_;
   const uint64_t covers_lsn_;
+  const Catalog* catalog_ = nullptr;
   std::unique_ptr<WritableFile> file_;
   std::string buf_;
   uint64_t offset_ = 0;  // bytes written to the file so far

@@ -74,8 +74,7 @@ Status DbImpl::WriteCheckpoint() {
   const uint64_t file_number = superblock_.next_file_number;
   const std::string path = dir_ + "/" + CheckpointFileName(file_number);
   CheckpointWriter writer(env_, path, superblock_.db_uuid, file_number, lsn);
-  LOCI_RETURN_IF_ERROR(writer.Open());
-  writer.AddCatalog(catalog);
+  LOCI_RETURN_IF_ERROR(writer.Open(catalog));
   if (base) {
     // Versions are never freed while the database is open (pruning and purge will retire them
     // through the epoch domain and must then pin around the walk, but never across the writes).

@@ -122,10 +122,11 @@ class DbImpl final : public Db {
                   const ReadOptions& options, MemCube* cube) const;
 
   // --- vector index (db_index.cc)
-  // Applies `v`, just published or recovered, to the partitions of the fields it or its
-  // predecessor has. Called by the single writer (the commit leader, or recovery) before v's
-  // commit time becomes readable. With `verify`, each vector blob is checksummed first (blobs
-  // of an earlier process); fails if one does not verify or does not fit its field.
+  // Applies `v`, just published or recovered, to the partitions of the live fields it or its
+  // predecessor has (`catalog`'s dropped fields are skipped). Called by the single writer (the
+  // commit leader, or recovery) before v's commit time becomes readable. With `verify`, each vector
+  // blob is checksummed first (blobs of an earlier process); fails if one does not verify or does
+  // not fit its field.
   Status IndexVersion(const Version& v, const Catalog& catalog, bool verify);
   // Recovery: indexes every version in commit order, so the index has the same shape as the
   // one the previous instance built. Vectors that do not verify are left out (noted).

@@ -35,6 +35,7 @@ Status DbImpl::IndexVersion(const Version& v, const Catalog& catalog, bool verif
     if (field == nullptr) {
       return Status::Corruption("cube " + std::to_string(v.id) + ": unknown vector field");
     }
+    if (field->dropped) return Status::OK();  // its partition is gone for good
     const float* values = nullptr;
     if (const VectorRef* r = FindVector(v, field_id)) {
       if (r->blob.length != size_t{field->dim} * sizeof(float)) {

@@ -319,8 +319,11 @@ Status DbImpl::ApplyRecoveredVersion(std::unique_ptr<Version> v, const Catalog& 
       "cube " + std::to_string(v->id) + " version " + std::to_string(v->number);
   if (space == nullptr) return Status::Corruption(what + " belongs to an unknown space");
   for (const VectorRef& r : v->vectors) {
-    if (space->FieldById(r.field_id) == nullptr) {
-      return Status::Corruption(what + " has a vector of an unknown field");
+    const FieldDef* field = space->FieldById(r.field_id);
+    if (field == nullptr) return Status::Corruption(what + " has a vector of an unknown field");
+    // Versions logged or checkpointed after a drop never keep the dropped field's vectors.
+    if (field->dropped) {
+      return Status::Corruption(what + " has a vector of dropped field '" + field->name + "'");
     }
     LOCI_RETURN_IF_ERROR(arena_->NoteReferenced(r.blob).WithContext(what));
   }
@@ -359,15 +362,7 @@ Status DbImpl::ApplyLoggedBatch(wal::Lsn lsn, std::string_view payload) {
   BatchContents batch;
   LOCI_RETURN_IF_ERROR(DecodeBatch(payload, "WAL record LSN " + std::to_string(lsn), &batch));
   const std::string where = "WAL record LSN " + std::to_string(lsn);
-  for (SpaceEntry& s : batch.spaces) {
-    LOCI_RETURN_IF_ERROR(recovery_catalog_->ApplySpace(s.id, std::move(s.name)).WithContext(where));
-  }
-  for (FieldEntry& f : batch.fields) {
-    LOCI_RETURN_IF_ERROR(recovery_catalog_
-                             ->ApplyField(f.space_id, f.field.id, std::move(f.field.name),
-                                          f.field.dim, f.field.metric)
-                             .WithContext(where));
-  }
+  LOCI_RETURN_IF_ERROR(ApplyCatalogChanges(batch, where, recovery_catalog_.get()));
   clock_.Observe(batch.commit_time);
   for (std::unique_ptr<Version>& v : batch.versions) {
     v->lsn = lsn;

@@ -62,21 +62,25 @@ Status DbImpl::FillCube(const Version& v, Timestamp tx_to, const Catalog& catalo
     if (!s.ok()) return s.WithContext(CubeName(v.id));
     cube->payload.assign(bytes.data(), bytes.size());
   }
-  cube->vectors.resize(options.fill_vectors ? v.vectors.size() : 0);
-  for (size_t i = 0; i < cube->vectors.size(); ++i) {
+  size_t filled = 0;
+  for (size_t i = 0; options.fill_vectors && i < v.vectors.size(); ++i) {
     const VectorRef& r = v.vectors[i];
     const FieldDef* field = space->FieldById(r.field_id);
+    // A dropped field is gone from every version, however old (the drop is not versioned).
+    if (field != nullptr && field->dropped) continue;
     std::string_view bytes;
     Status s = arena_->View(r.blob, &bytes);
     if (!s.ok()) return s.WithContext(CubeName(v.id));
     if (field == nullptr || bytes.size() != size_t{field->dim} * sizeof(float)) {
       return Status::Corruption(CubeName(v.id) + ": vector blob does not match its field");
     }
-    NamedVector& out = cube->vectors[i];
+    if (cube->vectors.size() <= filled) cube->vectors.emplace_back();
+    NamedVector& out = cube->vectors[filled++];
     out.field.assign(field->name);
     out.values.resize(field->dim);
     std::memcpy(out.values.data(), bytes.data(), bytes.size());
   }
+  cube->vectors.resize(filled);
   cube->attrs.assign(v.attrs.begin(), v.attrs.end());
   cube->source.assign(v.source);
   cube->parents.assign(v.parents.begin(), v.parents.end());
@@ -196,14 +200,15 @@ DbStats DbImpl::Stats() {
   s.spaces = catalog->spaces().size();
   for (const SpaceDef& space : catalog->spaces()) {
     for (const FieldDef& f : space.fields) {
+      // A dropped field's partition left the index with the drop; any still there is counted.
+      const index::Partition* p = atlas_->Find(space.id, f.id);
+      const index::PartitionStats ps = p != nullptr ? p->Stats() : index::PartitionStats();
+      s.index_vectors += ps.stored_vectors;
+      s.index_bytes += ps.bytes;
+      if (f.dropped) continue;
       VectorFieldInfo info{space.name, f.name, f.dim, index::MetricName(f.metric)};
-      if (const index::Partition* p = atlas_->Find(space.id, f.id)) {
-        const index::PartitionStats ps = p->Stats();
-        info.vectors = ps.entries;
-        info.index_lists = ps.lists;
-        s.index_vectors += ps.stored_vectors;
-        s.index_bytes += ps.bytes;
-      }
+      info.vectors = ps.entries;
+      info.index_lists = ps.lists;
       s.vector_fields.push_back(std::move(info));
     }
   }

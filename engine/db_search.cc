@@ -121,24 +121,38 @@ Status DbImpl::Search(const SearchRequest& request, std::vector<SearchHit>* hits
     std::unique_ptr<SearchFilter> filter;
   };
   std::vector<Target> targets;
-  for (const std::string& name : request.spaces) {
-    const SpaceDef* space = catalog->FindSpace(name);
-    if (space == nullptr) return Status::InvalidArgument("search: unknown space '" + name + "'");
-    const FieldDef* field = space->FindField(request.field);
-    if (field == nullptr) {
-      return Status::InvalidArgument("search: space '" + name + "' has no vector field '" +
-                                     request.field + "'");
-    }
-    if (!targets.empty() &&
-        (field->dim != targets[0].field->dim || field->metric != targets[0].field->metric)) {
-      return Status::InvalidArgument("search: field '" + request.field +
-                                     "' differs in dimension or metric between spaces '" +
-                                     targets[0].space->name + "' and '" + name + "'");
-    }
-    if (std::none_of(targets.begin(), targets.end(),
-                     [&](const Target& t) { return t.space == space; })) {
+  for (bool stale = true; stale;) {
+    stale = false;
+    targets.clear();
+    for (const std::string& name : request.spaces) {
+      const SpaceDef* space = catalog->FindSpace(name);
+      if (space == nullptr) return Status::InvalidArgument("search: unknown space '" + name + "'");
+      const FieldDef* field = space->FindField(request.field);
+      if (field == nullptr) {
+        return Status::InvalidArgument("search: space '" + name + "' has no vector field '" +
+                                       request.field + "'");
+      }
+      if (!targets.empty() &&
+          (field->dim != targets[0].field->dim || field->metric != targets[0].field->metric)) {
+        return Status::InvalidArgument("search: field '" + request.field +
+                                       "' differs in dimension or metric between spaces '" +
+                                       targets[0].space->name + "' and '" + name + "'");
+      }
+      if (std::any_of(targets.begin(), targets.end(),
+                      [&](const Target& t) { return t.space == space; })) {
+        continue;
+      }
+      const index::Partition* partition = atlas_->Find(space->id, field->id);
+      if (partition == nullptr && LoadCatalog() != catalog) {
+        // The field may have been dropped meanwhile (its partition leaves the index after the
+        // catalog without it is published): resolve again against the newer catalog rather
+        // than answer from a partition that looks empty. Catalogs change rarely: this ends.
+        catalog = LoadCatalog();
+        stale = true;
+        break;
+      }
       targets.push_back(
-          {space, field, atlas_->Find(space->id, field->id),
+          {space, field, partition,
            std::make_unique<SearchFilter>(*this, request, point, read_time, space->id, field->id)});
     }
   }

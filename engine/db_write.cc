@@ -166,7 +166,7 @@ void DbImpl::PrepareGroup(std::span<wal::CommitQueue::Writer* const> group, Grou
     std::vector<const Version*> versions;
     for (const auto& v : batch.versions) versions.push_back(v.get());
     std::string payload;
-    EncodeBatch(batch.commit_time, batch.spaces, batch.fields, versions, &payload);
+    EncodeBatch(batch.commit_time, batch.spaces, batch.fields, batch.drops, versions, &payload);
     if (payload.size() > wal::kMaxRecordPayload) {
       // One batch is one WAL record, which recovery would refuse past this size.
       w->status = Status::InvalidArgument("batch of " + std::to_string(pending->batch->size()) +
@@ -271,6 +271,13 @@ void DbImpl::Publish(GroupInFlight* flight) {
     epochs_.RetireDelete(const_cast<Catalog*>(old));
   }
   const Catalog* catalog = LoadCatalog();  // this group's, published just above
+  // Dropped fields' partitions leave the index after the catalog that no longer has the fields
+  // is published: a search that finds no partition for a field its catalog still has can tell,
+  // by loading the catalog again, whether the field was dropped meanwhile (db_search.cc). The
+  // catalog also makes IndexVersion skip them, so nothing recreates them.
+  for (const ResolvedBatch& batch : flight->resolved) {
+    for (const FieldDropEntry& drop : batch.drops) atlas_->Drop(drop.space_id, drop.field_id);
+  }
   wal::Lsn lsn = flight->wal.first_lsn;
   std::vector<std::pair<CubeId, const Version*>> published;
   for (size_t i = 0; i < flight->resolved.size(); ++i) {

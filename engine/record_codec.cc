@@ -2,6 +2,7 @@
 
 #include "engine/record_codec.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <type_traits>
@@ -11,7 +12,9 @@ namespace loci::engine {
 
 namespace {
 
+// A batch without drops, and one with (which adds the drop section).
 constexpr uint8_t kBatchFormat = 1;
+constexpr uint8_t kBatchFormatWithDrops = 2;
 
 enum AttrTag : uint8_t { kBool = 0, kInt = 1, kDouble = 2, kString = 3 };
 
@@ -153,6 +156,17 @@ bool DecodeField(Decoder* d, FieldEntry* out) {
   return true;
 }
 
+void EncodeFieldDrop(const FieldDropEntry& drop, std::string* dst) {
+  PutVarint64(dst, drop.space_id);
+  PutVarint64(dst, drop.field_id);
+}
+
+bool DecodeFieldDrop(Decoder* d, FieldDropEntry* out) {
+  if (!d->GetVarint32(&out->space_id) || !d->GetVarint32(&out->field_id)) return false;
+  if (out->space_id == 0 || out->field_id == 0) return d->Fail();
+  return true;
+}
+
 void EncodeVersionBody(const Version& v, std::string* dst) {
   PutVarint64(dst, v.id);
   PutVarint64(dst, v.number);
@@ -227,14 +241,18 @@ bool DecodeVersionBody(Decoder* d, Version* v) {
 }
 
 void EncodeBatch(Timestamp commit_time, const std::vector<SpaceEntry>& spaces,
-                 const std::vector<FieldEntry>& fields, const std::vector<const Version*>& versions,
-                 std::string* dst) {
-  dst->push_back(static_cast<char>(kBatchFormat));
+                 const std::vector<FieldEntry>& fields, const std::vector<FieldDropEntry>& drops,
+                 const std::vector<const Version*>& versions, std::string* dst) {
+  dst->push_back(static_cast<char>(drops.empty() ? kBatchFormat : kBatchFormatWithDrops));
   PutVarsint64(dst, commit_time);
   PutVarint64(dst, spaces.size());
   for (const SpaceEntry& s : spaces) EncodeSpace(s.id, s.name, dst);
   PutVarint64(dst, fields.size());
   for (const FieldEntry& f : fields) EncodeField(f.space_id, f.field, dst);
+  if (!drops.empty()) {
+    PutVarint64(dst, drops.size());
+    for (const FieldDropEntry& drop : drops) EncodeFieldDrop(drop, dst);
+  }
   PutVarint64(dst, versions.size());
   for (const Version* v : versions) EncodeVersionBody(*v, dst);
 }
@@ -246,7 +264,9 @@ Status DecodeBatch(std::string_view payload, const std::string& where, BatchCont
     return Status::Corruption(where + ": malformed batch (" + what + ")");
   };
   uint8_t format;
-  if (!d.GetU8(&format) || format != kBatchFormat) return corrupt("unknown batch format");
+  if (!d.GetU8(&format) || (format != kBatchFormat && format != kBatchFormatWithDrops)) {
+    return corrupt("unknown batch format");
+  }
   if (!GetTime(&d, &out->commit_time)) return corrupt("commit time");
   uint64_t n;
   if (!GetCount(&d, &n, 2)) return corrupt("space count");
@@ -259,6 +279,16 @@ Status DecodeBatch(std::string_view payload, const std::string& where, BatchCont
   for (FieldEntry& f : out->fields) {
     if (!DecodeField(&d, &f)) return corrupt("field entry");
   }
+  if (format == kBatchFormatWithDrops) {
+    // At least one: a batch without drops has exactly one encoding, format 1.
+    if (!GetCount(&d, &n, 2) || n == 0) return corrupt("field drop count");
+    out->drops.resize(n);
+    for (size_t i = 0; i < out->drops.size(); ++i) {
+      if (!DecodeFieldDrop(&d, &out->drops[i])) {
+        return corrupt("field drop entry " + std::to_string(i));
+      }
+    }
+  }
   if (!GetCount(&d, &n, 20)) return corrupt("version count");
   out->versions.reserve(n);
   for (uint64_t i = 0; i < n; ++i) {
@@ -268,6 +298,33 @@ Status DecodeBatch(std::string_view payload, const std::string& where, BatchCont
     out->versions.push_back(std::move(v));
   }
   if (!d.empty()) return corrupt("trailing bytes");
+  return Status::OK();
+}
+
+Status ApplyCatalogChanges(const BatchContents& batch, const std::string& where, Catalog* catalog) {
+  for (const SpaceEntry& s : batch.spaces) {
+    LOCI_RETURN_IF_ERROR(catalog->ApplySpace(s.id, s.name).WithContext(where));
+  }
+  auto created_here = [&](const FieldDropEntry& drop) {
+    return std::any_of(batch.fields.begin(), batch.fields.end(), [&](const FieldEntry& f) {
+      return f.space_id == drop.space_id && f.field.id == drop.field_id;
+    });
+  };
+  for (const FieldDropEntry& drop : batch.drops) {
+    if (created_here(drop)) continue;
+    LOCI_RETURN_IF_ERROR(catalog->ApplyFieldDrop(drop.space_id, drop.field_id).WithContext(where));
+  }
+  for (const FieldEntry& f : batch.fields) {
+    LOCI_RETURN_IF_ERROR(
+        catalog->ApplyField(f.space_id, f.field.id, f.field.name, f.field.dim, f.field.metric)
+            .WithContext(where));
+    // Every drop of it (a second one is Corruption: the field is dropped already).
+    for (const FieldDropEntry& drop : batch.drops) {
+      if (drop.space_id != f.space_id || drop.field_id != f.field.id) continue;
+      LOCI_RETURN_IF_ERROR(
+          catalog->ApplyFieldDrop(drop.space_id, drop.field_id).WithContext(where));
+    }
+  }
   return Status::OK();
 }
 

@@ -4,15 +4,19 @@
 //   format:u8 commit_time:varsint
 //   n_spaces:varint  (space_id:varint name:lp)*
 //   n_fields:varint  (space_id:varint field_id:varint name:lp dim:varint metric:u8)*
+//   [n_drops:varint  (space_id:varint field_id:varint)*]          format 2 only
 //   n_versions:varint version_body*
 // and a version body is
 //   id number space kind:varint state:u8 valid_from valid_to expires_at:varsint
 //   importance trust:f32 payload:blobref n_vectors (field_id blobref)* n_attrs (key:lp tag:u8
 //   value)* source:lp agent:lp n_parents parent*
 // with blobref = generation:varint [offset:varint length:varint checksum:u64 unless
-// generation is 0]. Vectors are sorted by field and attributes by key, so every version has
-// exactly one encoding. Decoders bound every length and count by the input and check every
-// invariant; anything else is Corruption.
+// generation is 0]. Format 1 is a batch that drops no vector field, format 2 one that drops at
+// least one (n_drops > 0): a batch without drops is still written in format 1, so a database
+// that never drops a field stays readable by a build that knows only format 1. Vectors are
+// sorted by field and attributes by key, so every version (and every batch) has exactly one
+// encoding. Decoders bound every length and count by the input and check every invariant;
+// anything else is Corruption.
 
 #ifndef LOCI_ENGINE_RECORD_CODEC_H_
 #define LOCI_ENGINE_RECORD_CODEC_H_
@@ -46,20 +50,36 @@ struct FieldEntry {
   FieldDef field;
 };
 
+// A vector field dropped (WriteBatch::DropVectorField).
+struct FieldDropEntry {
+  uint32_t space_id = 0;
+  uint32_t field_id = 0;
+  bool operator==(const FieldDropEntry&) const = default;
+};
+
 // What one committed batch contains.
 struct BatchContents {
   Timestamp commit_time = 0;
   std::vector<SpaceEntry> spaces;
-  std::vector<FieldEntry> fields;
+  std::vector<FieldEntry> fields;                  // created by the batch, in order
+  std::vector<FieldDropEntry> drops;               // dropped by the batch, in order
   std::vector<std::unique_ptr<Version>> versions;  // tx_from = commit_time; lsn left 0
 };
 
-// Appends the WAL payload of a batch to *dst.
+// Appends the WAL payload of a batch to *dst (format 1 if `drops` is empty, else 2).
 void EncodeBatch(Timestamp commit_time, const std::vector<SpaceEntry>& spaces,
-                 const std::vector<FieldEntry>& fields, const std::vector<const Version*>& versions,
-                 std::string* dst);
+                 const std::vector<FieldEntry>& fields, const std::vector<FieldDropEntry>& drops,
+                 const std::vector<const Version*>& versions, std::string* dst);
 // Corruption (with `where` as context) if `payload` is not a well-formed batch.
 Status DecodeBatch(std::string_view payload, const std::string& where, BatchContents* out);
+
+// Applies the catalog changes of a decoded batch to *catalog, with the effect they had when the
+// batch committed: its spaces, then the drops of fields older than the batch, then its new
+// fields in order, each followed at once by its drop if the batch dropped it too (a batch may
+// drop a field it defined, and define a dropped name again; field ids grow in batch order, so
+// this is the batch's own order for every name). Corruption (with `where`) if a change does
+// not fit the catalog.
+Status ApplyCatalogChanges(const BatchContents& batch, const std::string& where, Catalog* catalog);
 
 void EncodeVersionBody(const Version& v, std::string* dst);
 // Decodes a body into *v (tx_from and lsn untouched). False if malformed.
@@ -71,8 +91,12 @@ bool DecodeBlobRef(Decoder* d, blob::BlobRef* ref);
 // Catalog entries, shared by WAL batches and checkpoints.
 void EncodeSpace(uint32_t id, std::string_view name, std::string* dst);
 bool DecodeSpace(Decoder* d, SpaceEntry* out);
+// A field entry describes the field as created: `dropped` is not encoded (a drop is an entry
+// of its own).
 void EncodeField(uint32_t space_id, const FieldDef& field, std::string* dst);
 bool DecodeField(Decoder* d, FieldEntry* out);
+void EncodeFieldDrop(const FieldDropEntry& drop, std::string* dst);
+bool DecodeFieldDrop(Decoder* d, FieldDropEntry* out);
 
 }  // namespace loci::engine
 

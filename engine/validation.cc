@@ -163,6 +163,11 @@ Status ValidateFieldDefinition(const WriteBatch::DefineFieldOp& op, const Option
   return Status::OK();
 }
 
+Status ValidateFieldDrop(const WriteBatch::DropFieldOp& op, const Options& o) {
+  LOCI_RETURN_IF_ERROR(CheckName("space", op.space, o));
+  return CheckName("vector field name", op.field, o);
+}
+
 Status ValidateBatch(const WriteBatch& batch, const Options& o) {
   if (batch.empty()) return Invalid("empty batch");
   for (size_t i = 0; i < batch.ops().size(); ++i) {
@@ -176,8 +181,10 @@ Status ValidateBatch(const WriteBatch& batch, const Options& o) {
       if (retire->valid_to && *retire->valid_to == kForever) {
         s = Invalid("retire at the end of time");
       }
+    } else if (const auto* define = std::get_if<WriteBatch::DefineFieldOp>(&op)) {
+      s = ValidateFieldDefinition(*define, o);
     } else {
-      s = ValidateFieldDefinition(std::get<WriteBatch::DefineFieldOp>(op), o);
+      s = ValidateFieldDrop(std::get<WriteBatch::DropFieldOp>(op), o);
     }
     if (!s.ok()) {
       return batch.size() == 1 ? s : s.WithContext("operation " + std::to_string(i));

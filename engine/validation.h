@@ -16,6 +16,7 @@ namespace loci::engine {
 Status ValidateDraft(const CubeDraft& draft, const Options& options);
 Status ValidatePatch(const CubePatch& patch, const Options& options);
 Status ValidateFieldDefinition(const WriteBatch::DefineFieldOp& op, const Options& options);
+Status ValidateFieldDrop(const WriteBatch::DropFieldOp& op, const Options& options);
 // Validates every operation of a batch; the message names the failing operation's index.
 Status ValidateBatch(const WriteBatch& batch, const Options& options);
 

@@ -5,7 +5,9 @@
 // tx_to, version numbering, validation and the order of errors in a batch (every operation is
 // validated first, then resolved in order; the first failure decides the status; a failed
 // batch changes nothing). The logic of tests/property/db_model_test.cc, extended to vectors,
-// attributes, parents, kinds, states, expiry, spaces and vector-field definitions.
+// attributes, parents, kinds, states, expiry, spaces and vector-field definitions and drops (a
+// drop removes the field's vectors from every version, is refused for an unknown field, and
+// leaves the name refused on first use until it is defined again, under a new id).
 //
 // It is a model, not a second engine: maps and vectors, linear scans, no concurrency.
 
@@ -35,7 +37,14 @@ struct ModelField {
 };
 
 struct ModelSpace {
-  std::map<std::string, ModelField> fields;
+  std::map<std::string, ModelField> fields;  // the live ones
+  std::set<std::string> dropped;             // names dropped and not defined again
+  uint32_t field_ids = 0;                    // ids handed out, dropped fields' included
+
+  ModelField& AddField(const std::string& name, uint32_t dim, Metric metric) {
+    dropped.erase(name);
+    return fields[name] = ModelField{++field_ids, dim, metric};
+  }
 };
 
 struct ModelVersion {
@@ -233,6 +242,9 @@ class DbModel {
     if (const auto* retire = std::get_if<WriteBatch::RetireOp>(&op)) {
       return !(retire->valid_to && *retire->valid_to == kForever);
     }
+    if (const auto* drop = std::get_if<WriteBatch::DropFieldOp>(&op)) {
+      return ValidName(drop->space) && ValidName(drop->field);
+    }
     const auto& def = std::get<WriteBatch::DefineFieldOp>(op);
     return ValidName(def.space) && ValidName(def.field) && def.dim >= 1 &&
            def.dim <= kMaxVectorDim &&
@@ -250,14 +262,11 @@ class DbModel {
     ModelSpace& s = SpaceFor(space);
     for (const NamedVector& vec : vectors) {
       auto it = s.fields.find(vec.field);
-      if (it == s.fields.end()) {
-        const uint32_t id = static_cast<uint32_t>(s.fields.size() + 1);
-        it = s.fields
-                 .emplace(vec.field,
-                          ModelField{id, static_cast<uint32_t>(vec.values.size()), Metric::kCosine})
-                 .first;
-      }
-      const ModelField& f = it->second;
+      if (it == s.fields.end() && s.dropped.count(vec.field) != 0) return false;
+      const ModelField& f =
+          it != s.fields.end()
+              ? it->second
+              : s.AddField(vec.field, static_cast<uint32_t>(vec.values.size()), Metric::kCosine);
       if (vec.values.size() != f.dim) return false;
       const bool all_zero =
           std::all_of(vec.values.begin(), vec.values.end(), [](float x) { return x == 0.0f; });
@@ -369,6 +378,22 @@ class DbModel {
       v.valid_to = kForever;
       return Finish(retire->id, std::move(v), ts, results);
     }
+    if (const auto* drop = std::get_if<WriteBatch::DropFieldOp>(&op)) {
+      auto space = spaces_.find(drop->space);
+      if (space == spaces_.end()) return Status::Code::kInvalidArgument;
+      auto field = space->second.fields.find(drop->field);
+      if (field == space->second.fields.end()) return Status::Code::kInvalidArgument;
+      const uint32_t id = field->second.id;
+      space->second.fields.erase(field);
+      space->second.dropped.insert(drop->field);
+      // Not versioned: gone from every version of every cube of the space.
+      for (auto& [cube_id, cube] : cubes_) {
+        if (cube.space != drop->space) continue;
+        for (ModelVersion& v : cube.versions) v.vectors.erase(id);
+      }
+      results->push_back({0, 0});
+      return Status::Code::kOk;
+    }
     const auto& def = std::get<WriteBatch::DefineFieldOp>(op);
     ModelSpace& s = SpaceFor(def.space);
     auto it = s.fields.find(def.field);
@@ -377,8 +402,7 @@ class DbModel {
         return Status::Code::kInvalidArgument;
       }
     } else {
-      const uint32_t id = static_cast<uint32_t>(s.fields.size() + 1);
-      s.fields.emplace(def.field, ModelField{id, def.dim, def.metric});
+      s.AddField(def.field, def.dim, def.metric);
     }
     results->push_back({0, 0});
     return Status::Code::kOk;

@@ -1,9 +1,10 @@
 // libFuzzer target: differential testing of the Db API against DbModel (fuzz/db_model.h), in the
 // style of RocksDB's db_map_fuzzer. The input drives at most 64 operations — Put, Update,
-// Retire, DefineVectorField, multi-operation batches, Get and History at (as_of, valid_at)
-// points and through snapshots, Checkpoint, Reopen — against a database on an in-memory Env
-// with a deterministic clock, and the same operations against the model. Any disagreement
-// (status code, assigned id or version, any field of any cube read back, Stats counts) prints
+// Retire, DefineVectorField, DropVectorField, multi-operation batches, Get and History at (as_of,
+// valid_at) points and through snapshots, Checkpoint, Reopen — against a database on an in-memory
+// Env with a deterministic clock, and the same operations against the model. Any disagreement
+// (status code, assigned id or version, any field of any cube read back, Stats counts and vector
+// fields) prints
 // both sides and traps. At the end, and after a final reopen, every cube's history and a few
 // reads are compared in full, so what was acknowledged must survive recovery unchanged.
 //
@@ -18,6 +19,7 @@
 #include <cstdlib>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -126,7 +128,7 @@ class Driver {
   }
 
   void Step() {
-    switch (in_.Pick(14)) {
+    switch (in_.Pick(15)) {
       case 0:
       case 1: {
         loci::WriteBatch b;
@@ -180,9 +182,15 @@ class Driver {
       case 12:
         if (snapshots_.size() < 4) snapshots_.push_back(db_->GetSnapshot());
         break;
-      default:
+      case 13:
         if (!snapshots_.empty()) snapshots_.erase(snapshots_.begin() + in_.Pick(snapshots_.size()));
         break;
+      default: {
+        loci::WriteBatch b;
+        AddDrop(&b);
+        Commit(b);
+        break;
+      }
     }
   }
 
@@ -362,8 +370,14 @@ class Driver {
     b->DefineVectorField(std::move(space), std::move(field), dim, kMetrics[m < 7 ? m % 3 : 3]);
   }
 
+  void AddDrop(loci::WriteBatch* b) {
+    static const char* kFields[] = {"e", "f", "g", "e", "f", "g", "h", ""};
+    std::string space = Space();
+    b->DropVectorField(std::move(space), kFields[in_.Pick(8)]);
+  }
+
   void AddOp(loci::WriteBatch* b) {
-    switch (in_.Pick(4)) {
+    switch (in_.Pick(5)) {
       case 0:
         b->Put(Draft());
         break;
@@ -377,8 +391,11 @@ class Driver {
         b->Retire(id, PickTime());
         break;
       }
-      default:
+      case 3:
         AddDefine(b);
+        break;
+      default:
+        AddDrop(b);
         break;
     }
   }
@@ -432,6 +449,26 @@ class Driver {
       Fail("stats: " + std::to_string(stats.cubes) + " cubes, " + std::to_string(stats.versions) +
            " versions; the model has " + std::to_string(model_.cubes().size()) + " and " +
            std::to_string(model_.version_count()));
+    }
+    // The live vector fields, dropped ones left out.
+    std::set<std::string> got, want;
+    for (const loci::VectorFieldInfo& f : stats.vector_fields) {
+      got.insert(f.space + "/" + f.name + " " + std::to_string(f.dim) + " " + f.metric);
+    }
+    for (const auto& [name, space] : model_.spaces()) {
+      for (const auto& [field, f] : space.fields) {
+        want.insert(name + "/" + field + " " + std::to_string(f.dim) + " " +
+                    (f.metric == loci::Metric::kL2             ? "l2"
+                     : f.metric == loci::Metric::kInnerProduct ? "ip"
+                                                               : "cosine"));
+      }
+    }
+    if (got != want) {
+      std::string text = "stats: vector fields";
+      for (const std::string& f : got) text += " [" + f + "]";
+      text += "; the model has";
+      for (const std::string& f : want) text += " [" + f + "]";
+      Fail(text);
     }
   }
 

@@ -14,7 +14,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<const loci::engine::Version*> versions;
   for (const auto& v : batch.versions) versions.push_back(v.get());
   std::string again;
-  loci::engine::EncodeBatch(batch.commit_time, batch.spaces, batch.fields, versions, &again);
+  loci::engine::EncodeBatch(batch.commit_time, batch.spaces, batch.fields, batch.drops, versions,
+                            &again);
   if (again != input) __builtin_trap();
   return 0;
 }

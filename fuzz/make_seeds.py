@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Regenerates the seed corpora of wal_record, blob_frame, wal_replay, cli_args and
 ops_differential (fuzz/seeds/<what>/) from small real databases made with the loci CLI, and
-hand-written operation scripts. The older targets' seeds were harvested by hand and are left
-alone. Seeds are kilobytes: preallocated zero tails are cut.
+hand-written operation scripts, and the dropped-field seeds of record_codec and checkpoint (a
+batch record that drops a field, a checkpoint with a dropped field). The older targets' other
+seeds were harvested by hand and are left alone. Seeds are kilobytes: preallocated zero tails
+are cut.
 
 Usage: fuzz/make_seeds.py [path/to/loci]   (default: build/debug/tools/loci/loci)
 """
@@ -143,6 +145,16 @@ def main():
         loci("checkpoint", c)
         loci("put", c, "--space", "y", "--text", "three")
         s2 = snapshot(c)
+        d = os.path.join(tmp, "d")  # a vector field dropped, defined again, then a checkpoint
+        loci("init", d)
+        loci("put", d, "--space", "s", "--text", "old model", "--vector", "e=1,0,0", "--metric", "l2")
+        loci("update", d, "1", "--vector", "n=1,0", "--metric", "l2")
+        loci("drop-field", d, "--space", "s", "--field", "e")
+        loci("put", d, "--space", "s", "--vector", "e=0,1", "--metric", "ip")
+        sd0 = snapshot(d)
+        loci("checkpoint", d)
+        loci("put", d, "--space", "s", "--vector", "n=0,1")
+        sd1 = snapshot(d)
         sa, sb_ = snapshot(a), snapshot(b)
 
         seg = "wal-{:08d}.log".format
@@ -159,6 +171,15 @@ def main():
             s2["SUPERBLOCK"], [(3, s2[seg(3)])], (1, s2[gen]), [(1, s2[ckpt(1)]), (2, s2[ckpt(2)])], probes=probes))
         write_seed("wal_replay", "obsolete_segment", image(
             s1["SUPERBLOCK"], [(1, s0[seg(1)]), (2, s1[seg(2)])], (1, s1[gen]), [(1, s1[ckpt(1)])], flags=0x20))
+        write_seed("wal_replay", "drop_field", image(sd0["SUPERBLOCK"], [(1, sd0[seg(1)])], (1, sd0[gen]), probes=probes))
+        write_seed("wal_replay", "drop_field_checkpoint", image(
+            sd1["SUPERBLOCK"], [(2, sd1[seg(2)])], (1, sd1[gen]), [(1, sd1[ckpt(1)])], probes=probes))
+        # record_codec: the batch payload that drops the field (format 2); checkpoint: the file.
+        drops = [r for _, r in records(sd0[seg(1)])
+                 if r[40:41] == b"\2" and struct.unpack_from("<I", r, 8)[0] > 0]
+        assert len(drops) == 1, "expected one batch record in format 2"
+        write_seed("record_codec", "drop_batch", drops[0][40:40 + struct.unpack_from("<I", drops[0], 8)[0]])
+        write_seed("checkpoint", "ckpt_drop", sd1[ckpt(1)])
         last = records(sa[seg(1)])[-3]  # the last batch record before the final padding
         torn = sa[seg(1)][:last[0] + 60]
         write_seed("wal_replay", "torn_tail", image(sa["SUPERBLOCK"], [(1, torn)], (1, sa[gen]), probes=probes))
@@ -203,6 +224,7 @@ def main():
             "--state", "active", "--expires-at", "1683554160000000")
         cli("retire", "retire", "db", "1", "--valid-to=forever")
         cli("checkpoint", "checkpoint", "db")
+        cli("drop_field", "drop-field", "db", "--space", "a", "--field", "e")
         cli("help", "--help")
         cli("get_help", "get", "--help")
         cli("unknown", "frobnicate", "db")
@@ -226,6 +248,18 @@ def main():
             [0, 0, 7, 0x03, 1, 0, 3, 0, 1, 3, 1, 0, 2, 0] +  # put a: vector e, 2 attrs
             [5, 2, 0, 1, 9, 0x80, 1, 0, 0, 2, 0, 0x08, 0x00, 1, 0, 2, 1, 2, 3, 0] +  # batch
             [12, 7, 0, 0x02, 0] + [11] + [10] + [9, 0, 0x08, 0]))
+        write_seed("ops_differential", "drop_field", bytes(
+            [0] +
+            [6, 0, 0, 3, 2] +                      # define a/e dim 3 l2
+            [0, 0, 7, 0x01, 0, 0, 2, 0, 0, 3] +    # put a: vector e (3-d)
+            [14, 0, 0] +                           # drop a/e
+            [7, 0, 0] +                            # get the cube: no vector
+            [0, 0, 8, 0x01, 0, 0, 2, 0, 0, 3] +    # put a: vector e: refused, e was dropped
+            [6, 0, 0, 2, 0] +                      # define a/e dim 2 cosine (a new field)
+            [0, 0, 9, 0x01, 0, 0, 1, 0, 2] +       # put a: vector e (2-d)
+            [5, 2, 4, 0, 0, 3, 0, 0, 3, 2, 0, 0, 10, 0x01, 0, 0, 2, 0, 0, 3] +  # batch: drop, define 3-d l2, put
+            [9, 0, 0, 0] + [11] + [10] + [7, 0, 0] +  # history, checkpoint, reopen, get
+            [14, 0, 6] + [14, 2, 0]))              # drop a/h (no such field), c/e (no such space)
         write_seed("ops_differential", "segments_and_checkpoints", bytes(
             [0x1E] + put_may * 3 + [0, 1, 220, 0] + update_july + [11] + put_may + [10] +
             [4, 1, 6] + get(0, 0) + [13]))

@@ -1,8 +1,8 @@
 // Atlas: the vector index of a database, one Partition per (space, vector field).
 //
-// One writer (the commit leader) creates partitions and applies versions to them; readers
-// find partitions without locks. Readers hold an epoch of the EpochDomain given at
-// construction while they use a partition.
+// One writer (the commit leader) creates partitions, applies versions to them and drops them;
+// readers find partitions without locks. Readers hold an epoch of the EpochDomain given at
+// construction while they use a partition (a dropped one is freed only after they unpin).
 
 #ifndef LOCI_INDEX_ATLAS_H_
 #define LOCI_INDEX_ATLAS_H_
@@ -29,7 +29,13 @@ class Atlas {
   // Writer: the partition of (space_id, field_id), created with `metric` and `dim` if new.
   Partition* Writable(uint32_t space_id, uint32_t field_id, Metric metric, uint32_t dim);
 
-  // Reader (epoch pinned): the partition, or nullptr if no vector was ever indexed there.
+  // Writer: removes the partition of (space_id, field_id), if there is one, and retires it
+  // through the epoch domain: searches that already hold it finish safely, later Finds return
+  // nullptr. A later Writable() for the same key would create an empty partition.
+  void Drop(uint32_t space_id, uint32_t field_id);
+
+  // Reader (epoch pinned): the partition, or nullptr if no vector was ever indexed there (or it
+  // was dropped).
   const Partition* Find(uint32_t space_id, uint32_t field_id) const;
 
  private:
@@ -37,6 +43,8 @@ class Atlas {
   static uint64_t Key(uint32_t space_id, uint32_t field_id) {
     return (uint64_t{space_id} << 32) | field_id;
   }
+  // Where `key` is or would be in `dir`.
+  static Directory::const_iterator Lookup(const Directory& dir, uint64_t key);
 
   const PartitionOptions options_;
   gc::EpochDomain* const epochs_;

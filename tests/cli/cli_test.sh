@@ -1,7 +1,7 @@
 #!/bin/bash
 # End-to-end tests of the loci CLI beyond the shared contract (cli-contract.sh): JSON output is
 # valid, exit codes and one-line errors, check and wal-dump on damaged files, binary payloads,
-# history order, --metric, init on an existing database.
+# history order, --metric, drop-field, init on an existing database.
 # Usage: cli_test.sh PATH/TO/loci
 set -u
 L=${1:?usage: cli_test.sh PATH/TO/loci}
@@ -132,6 +132,55 @@ expect_exit 1 "search with k above the maximum" "$L" search "$S" --space s --fie
 expect_exit 1 "search of an unknown field" "$L" search "$S" --space s --field w --vector 1,0,0
 expect_exit 1 "search of an unknown space" "$L" search "$S" --space nope --field v --vector 1,0,0
 expect_exit 1 "search without a vector" "$L" search "$S" --space s --field v
+
+# drop-field: the migration to a new embedding field (old e, new n), then e dropped.
+M="$T/drop-db"
+"$L" init "$M" >/dev/null || fail "init for drop-field"
+m1=$("$L" put "$M" --space s --vector e=1,0,0 --metric l2) || fail "put with e"
+"$L" put "$M" --space s --vector e=0,1,0 >/dev/null || fail "put with e (2)"
+"$L" update "$M" "$m1" --vector n=1,0 --metric l2 >/dev/null || fail "backfill n"
+expect_exit 0 "drop-field" "$L" drop-field "$M" --space s --field e
+grep -q "dropped vector field e of space s" "$T/out" && pass "drop-field says what it dropped" ||
+  fail "drop-field printed: $(cat "$T/out")"
+expect_exit 1 "search of a dropped field" "$L" search "$M" --space s --field e --vector 1,0,0
+grep -q "has no vector field 'e'" "$T/err" && pass "a dropped field is unknown to search" ||
+  fail "search error: $(cat "$T/err")"
+"$L" search "$M" --space s --field n --vector 1,0 --json | python3 -c '
+import json, sys
+hits = json.load(sys.stdin)
+sys.exit(0 if [h["id"] for h in hits] == [int(sys.argv[1])] else 1)' "$m1" &&
+  pass "the other field still answers" || fail "search n after the drop"
+"$L" history "$M" "$m1" --json | python3 -c '
+import json, sys
+sys.exit(0 if all(set(v["vectors"]) <= {"n"} for v in json.load(sys.stdin)) else 1)' &&
+  pass "no version shows the dropped field's vectors" || fail "history shows e"
+"$L" info "$M" --json | python3 -c '
+import json, sys
+sys.exit(0 if [f["name"] for f in json.load(sys.stdin)["vector_fields"]] == ["n"] else 1)' &&
+  pass "info no longer lists the dropped field" || fail "info lists e"
+expect_exit 1 "drop-field of a dropped field" "$L" drop-field "$M" --space s --field e
+grep -q "already dropped" "$T/err" && pass "a second drop says so" || fail "error: $(cat "$T/err")"
+expect_exit 1 "drop-field of an unknown field" "$L" drop-field "$M" --space s --field typo
+grep -q "'typo' of space 's': no such field" "$T/err" && pass "an unknown field is named" ||
+  fail "error: $(cat "$T/err")"
+expect_exit 1 "drop-field of an unknown space" "$L" drop-field "$M" --space nope --field n
+expect_exit 1 "drop-field without --field" "$L" drop-field "$M" --space s
+expect_exit 1 "drop-field of an empty field name" "$L" drop-field "$M" --space s --field ""
+expect_exit 1 "a put naming the dropped field" "$L" put "$M" --space s --vector e=1,0,0
+grep -q "was dropped" "$T/err" && pass "the put error says the field was dropped" ||
+  fail "error: $(cat "$T/err")"
+m3=$("$L" put "$M" --space s --vector e=0,1 --metric ip) || fail "put --metric defines e anew"
+"$L" search "$M" --space s --field e --vector 0,1 --k 10 --json | python3 -c '
+import json, sys
+sys.exit(0 if [h["id"] for h in json.load(sys.stdin)] == [int(sys.argv[1])] else 1)' "$m3" &&
+  pass "the new field has only the new vector" || fail "search of the new e"
+"$L" wal-dump "$M" >"$T/wal" || fail "wal-dump after drop-field"
+grep -q "dropped-fields \[s/e#1\]" "$T/wal" && pass "wal-dump shows the drop" ||
+  fail "wal-dump: $(grep dropped "$T/wal")"
+expect_exit 0 "checkpoint after drop-field" "$L" checkpoint "$M"
+expect_exit 0 "check after drop-field" "$L" check "$M"
+expect_exit 1 "search of the dropped field after a checkpoint" "$L" search "$M" --space s --field e \
+  --vector 1,0,0
 
 # A checkpoint keeps everything readable.
 expect_exit 0 "checkpoint" "$L" checkpoint "$D"

@@ -1,10 +1,11 @@
 // Tests of engine/record_codec, the encoding of WAL batches and version bodies: round trips with
 // every field type (typed attributes, parents, several vectors, empty payload references, kForever
-// and negative times, extreme integers), blob references and field definitions; every invariant
-// the decoder promises to check; bounded decoding of absurd counts; and two sweeps over an
-// encoded batch: every truncation must fail cleanly, and every single-bit flip must either fail
-// or decode to something whose re-encoding is exactly the flipped input (the header promises
-// "exactly one encoding", so no byte may be a don't-care).
+// and negative times, extreme integers), blob references, field definitions and field drops
+// (format 2); every invariant the decoder promises to check; bounded decoding of absurd counts;
+// two sweeps over encoded batches with and without drops: every truncation must fail cleanly,
+// and every single-bit flip must either fail or decode to something whose re-encoding is exactly
+// the flipped input (the header promises "exactly one encoding", so no byte may be a
+// don't-care); and how a batch's catalog changes are applied in replay.
 
 #include "engine/record_codec.h"
 
@@ -98,23 +99,32 @@ std::vector<FieldEntry> SampleFields() {
           {1, FieldDef{2, "ip", kMaxDecodedDim, Metric::kInnerProduct}}};
 }
 
+std::vector<FieldDropEntry> SampleDrops() { return {{1, 1}, {2, 300}, {1, 2}}; }
+
 struct SampleBatch {
   Timestamp commit_time = -1234567890123;
+  std::vector<FieldDropEntry> drops;
   std::vector<Version> versions = {FullVersion(), MinimalVersion(), RetiredVersion()};
   std::string Encode() const {
     std::vector<const Version*> ptrs;
     for (const Version& v : versions) ptrs.push_back(&v);
     std::string out;
-    EncodeBatch(commit_time, SampleSpaces(), SampleFields(), ptrs, &out);
+    EncodeBatch(commit_time, SampleSpaces(), SampleFields(), drops, ptrs, &out);
     return out;
   }
 };
+
+SampleBatch SampleBatchWithDrops() {
+  SampleBatch b;
+  b.drops = SampleDrops();
+  return b;
+}
 
 std::string ReEncode(const BatchContents& b) {
   std::vector<const Version*> ptrs;
   for (const auto& v : b.versions) ptrs.push_back(v.get());
   std::string out;
-  EncodeBatch(b.commit_time, b.spaces, b.fields, ptrs, &out);
+  EncodeBatch(b.commit_time, b.spaces, b.fields, b.drops, ptrs, &out);
   return out;
 }
 
@@ -240,12 +250,45 @@ TEST(RecordCodecTest, FieldsRoundTripAndImpossibleOnesAreRejected) {
   }
 }
 
+TEST(RecordCodecTest, FieldDropsRoundTripAndImpossibleOnesAreRejected) {
+  for (const FieldDropEntry& in : SampleDrops()) {
+    std::string s;
+    EncodeFieldDrop(in, &s);
+    Decoder d(s);
+    FieldDropEntry out;
+    ASSERT_TRUE(DecodeFieldDrop(&d, &out));
+    EXPECT_TRUE(d.empty());
+    EXPECT_EQ(out, in);
+  }
+  for (const FieldDropEntry& bad : {FieldDropEntry{0, 1}, FieldDropEntry{1, 0}}) {
+    std::string s;
+    EncodeFieldDrop(bad, &s);
+    Decoder d(s);
+    FieldDropEntry out;
+    EXPECT_FALSE(DecodeFieldDrop(&d, &out)) << bad.space_id << "/" << bad.field_id;
+  }
+  std::string wide;
+  PutVarint64(&wide, 1);
+  PutVarint64(&wide, uint64_t{UINT32_MAX} + 1);  // field id wider than 32 bits
+  Decoder d(wide);
+  FieldDropEntry out;
+  EXPECT_FALSE(DecodeFieldDrop(&d, &out));
+  for (size_t len = 0; len < 2; ++len) {  // truncated
+    std::string s;
+    EncodeFieldDrop(FieldDropEntry{1, 2}, &s);
+    Decoder t(std::string_view(s).substr(0, len));
+    EXPECT_FALSE(DecodeFieldDrop(&t, &out)) << len;
+  }
+}
+
 TEST(RecordCodecTest, BatchRoundTrips) {
   SampleBatch batch;
   const std::string payload = batch.Encode();
+  EXPECT_EQ(payload[0], 1) << "a batch without drops keeps format 1";
   BatchContents out;
   Status s = DecodeBatch(payload, "WAL record LSN 7", &out);
   ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_TRUE(out.drops.empty());
   EXPECT_EQ(out.commit_time, batch.commit_time);
   ASSERT_EQ(out.spaces.size(), 3u);
   for (size_t i = 0; i < 3; ++i) {
@@ -264,9 +307,78 @@ TEST(RecordCodecTest, BatchRoundTrips) {
   EXPECT_EQ(batch.Encode(), payload) << "encoding is deterministic";
 }
 
+TEST(RecordCodecTest, BatchWithDropsRoundTripsInFormat2) {
+  const SampleBatch batch = SampleBatchWithDrops();
+  const std::string payload = batch.Encode();
+  EXPECT_EQ(payload[0], 2);
+  BatchContents out;
+  Status s = DecodeBatch(payload, "WAL record LSN 7", &out);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ExpectSameFields(out.fields, SampleFields());
+  EXPECT_EQ(out.drops, SampleDrops());
+  ASSERT_EQ(out.versions.size(), batch.versions.size());
+  EXPECT_EQ(ReEncode(out), payload);
+  // Only the drop section differs from the same batch without drops.
+  std::string drops;
+  PutVarint64(&drops, SampleDrops().size());
+  for (const FieldDropEntry& d : SampleDrops()) EncodeFieldDrop(d, &drops);
+  std::string without = SampleBatch().Encode();
+  std::string expected = payload;
+  expected[0] = 1;
+  const size_t at = expected.find(drops);
+  ASSERT_NE(at, std::string::npos);
+  expected.erase(at, drops.size());
+  EXPECT_EQ(expected, without);
+}
+
+TEST(RecordCodecTest, MalformedDropSectionsAreCorruptionNamingWhat) {
+  const SampleBatch batch = SampleBatchWithDrops();
+  const std::string payload = batch.Encode();
+  std::string drops;
+  PutVarint64(&drops, SampleDrops().size());
+  for (const FieldDropEntry& d : SampleDrops()) EncodeFieldDrop(d, &drops);
+  const size_t at = payload.find(drops);
+  ASSERT_NE(at, std::string::npos);
+  auto decode = [](const std::string& p) {
+    BatchContents out;
+    return DecodeBatch(p, "WAL record LSN 11", &out);
+  };
+  auto with_section = [&](const std::string& section) {
+    return payload.substr(0, at) + section + payload.substr(at + drops.size());
+  };
+  struct Case {
+    const char* what;
+    std::string payload;
+    const char* names;
+  };
+  std::string zero_field;  // a drop of field 0
+  PutVarint64(&zero_field, 1);
+  EncodeFieldDrop(FieldDropEntry{1, 1}, &zero_field);
+  zero_field.back() = 0;
+  std::string zero_space;
+  PutVarint64(&zero_space, 1);
+  PutVarint64(&zero_space, 0);
+  PutVarint64(&zero_space, 1);
+  std::string absurd;
+  PutVarint64(&absurd, uint64_t{1} << 60);
+  const Case cases[] = {
+      {"format 2 without drops", with_section(std::string(1, '\0')), "field drop count"},
+      {"absurd drop count", with_section(absurd), "field drop count"},
+      {"drop of field 0", with_section(zero_field), "field drop entry 0"},
+      {"drop of space 0", with_section(zero_space), "field drop entry 0"},
+      {"format 1 with a drop section", std::string(1, '\1') + payload.substr(1), "batch"},
+  };
+  for (const Case& c : cases) {
+    Status s = decode(c.payload);
+    EXPECT_TRUE(s.IsCorruption()) << c.what << ": " << s.ToString();
+    EXPECT_TRUE(Contains(s.message(), "WAL record LSN 11")) << c.what << ": " << s.ToString();
+    EXPECT_TRUE(Contains(s.message(), c.names)) << c.what << ": " << s.ToString();
+  }
+}
+
 TEST(RecordCodecTest, EmptyBatchRoundTrips) {
   std::string payload;
-  EncodeBatch(kForever, {}, {}, {}, &payload);
+  EncodeBatch(kForever, {}, {}, {}, {}, &payload);
   BatchContents out;
   ASSERT_TRUE(DecodeBatch(payload, "w", &out).ok());
   EXPECT_EQ(out.commit_time, kForever);
@@ -278,7 +390,7 @@ TEST(RecordCodecTest, MalformedBatchesAreCorruptionNamingWhere) {
   const std::string good = SampleBatch().Encode();
   BatchContents out;
   std::string bad = good;
-  bad[0] = 2;  // unknown format
+  bad[0] = 3;  // unknown format
   Status s = DecodeBatch(bad, "WAL record LSN 9", &out);
   EXPECT_TRUE(s.IsCorruption()) << s.ToString();
   EXPECT_TRUE(Contains(s.message(), "WAL record LSN 9")) << s.ToString();
@@ -374,22 +486,22 @@ TEST(RecordCodecTest, EveryVersionInvariantIsEnforced) {
 }
 
 TEST(RecordCodecTest, EveryTruncationOfABatchFailsCleanly) {
-  const std::string payload = SampleBatch().Encode();
-  for (size_t len = 0; len < payload.size(); ++len) {
-    std::unique_ptr<char[]> exact(new char[len + 1]);
-    std::memcpy(exact.get(), payload.data(), len);
-    BatchContents out;
-    Status s = DecodeBatch(std::string_view(exact.get(), len), "WAL record LSN 3", &out);
-    ASSERT_TRUE(s.IsCorruption()) << len << ": " << s.ToString();
-    EXPECT_TRUE(Contains(s.message(), "WAL record LSN 3"));
+  for (const std::string& payload : {SampleBatch().Encode(), SampleBatchWithDrops().Encode()}) {
+    for (size_t len = 0; len < payload.size(); ++len) {
+      std::unique_ptr<char[]> exact(new char[len + 1]);
+      std::memcpy(exact.get(), payload.data(), len);
+      BatchContents out;
+      Status s = DecodeBatch(std::string_view(exact.get(), len), "WAL record LSN 3", &out);
+      ASSERT_TRUE(s.IsCorruption()) << len << ": " << s.ToString();
+      EXPECT_TRUE(Contains(s.message(), "WAL record LSN 3"));
+    }
   }
 }
 
 // A flipped bit must be caught, or yield a batch that re-encodes to exactly the flipped bytes (a
 // different but canonical value, e.g. another float). A decode that succeeds but re-encodes
 // differently means the damaged byte was a don't-care: two encodings of one batch.
-TEST(RecordCodecTest, EveryBitFlipOfABatchFailsOrIsCanonical) {
-  const std::string payload = SampleBatch().Encode();
+void ExpectEveryBitFlipFailsOrIsCanonical(const std::string& payload) {
   size_t failed = 0, canonical = 0;
   std::vector<std::string> non_canonical;
   for (size_t byte = 0; byte < payload.size(); ++byte) {
@@ -421,6 +533,78 @@ TEST(RecordCodecTest, EveryBitFlipOfABatchFailsOrIsCanonical) {
   for (size_t i = 0; i < non_canonical.size() && i < 10; ++i) examples += "\n  " + non_canonical[i];
   EXPECT_TRUE(non_canonical.empty()) << non_canonical.size() << " flips decode to a batch whose "
                                      << "encoding differs from the input, e.g.:" << examples;
+}
+
+TEST(RecordCodecTest, EveryBitFlipOfABatchFailsOrIsCanonical) {
+  ExpectEveryBitFlipFailsOrIsCanonical(SampleBatch().Encode());
+}
+
+TEST(RecordCodecTest, EveryBitFlipOfABatchWithDropsFailsOrIsCanonical) {
+  ExpectEveryBitFlipFailsOrIsCanonical(SampleBatchWithDrops().Encode());
+}
+
+// Replay applies a batch's catalog changes with the effect they had in batch order, whatever
+// the order of the record's sections.
+TEST(RecordCodecTest, CatalogChangesApplyInBatchOrder) {
+  Catalog catalog;
+  catalog.AddSpace("s");
+  catalog.AddField(1, "a", 8, Metric::kCosine);  // id 1
+  catalog.AddField(1, "b", 16, Metric::kL2);     // id 2
+  // Drop a, define a (3), drop it, define a (4); define c (5) and drop it; new space t.
+  BatchContents batch;
+  batch.spaces = {{2, "t"}};
+  batch.fields = {{1, FieldDef{3, "a", 4, Metric::kL2}},
+                  {1, FieldDef{4, "a", 2, Metric::kInnerProduct}},
+                  {1, FieldDef{5, "c", 3, Metric::kCosine}},
+                  {2, FieldDef{1, "a", 8, Metric::kCosine}}};
+  batch.drops = {{1, 1}, {1, 3}, {1, 5}};
+  Status s = ApplyCatalogChanges(batch, "WAL record LSN 5", &catalog);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  const SpaceDef& space = *catalog.FindSpace("s");
+  ASSERT_EQ(space.fields.size(), 5u);
+  EXPECT_TRUE(space.fields[0].dropped);
+  EXPECT_FALSE(space.fields[1].dropped);
+  EXPECT_TRUE(space.fields[2].dropped);
+  EXPECT_FALSE(space.fields[3].dropped);
+  EXPECT_TRUE(space.fields[4].dropped);
+  ASSERT_NE(space.FindField("a"), nullptr);
+  EXPECT_EQ(space.FindField("a")->id, 4u);
+  EXPECT_EQ(space.FindField("a")->dim, 2u);
+  EXPECT_EQ(space.FindField("c"), nullptr);
+  EXPECT_EQ(space.FindFieldEvenDropped("c")->id, 5u);
+  EXPECT_EQ(space.LiveFieldById(1), nullptr);
+  EXPECT_EQ(space.FieldById(1)->name, "a");
+  EXPECT_EQ(catalog.FindSpace("t")->FindField("a")->id, 1u);
+}
+
+TEST(RecordCodecTest, CatalogChangesThatDoNotFitAreCorruptionNamingWhere) {
+  Catalog base;
+  base.AddSpace("s");
+  base.AddField(1, "a", 8, Metric::kCosine);
+  struct Case {
+    const char* what;
+    std::vector<FieldEntry> fields;
+    std::vector<FieldDropEntry> drops;
+  };
+  const Case cases[] = {
+      {"drop of an unknown field", {}, {{1, 2}}},
+      {"drop of a field of an unknown space", {}, {{2, 1}}},
+      {"the same field dropped twice", {}, {{1, 1}, {1, 1}}},
+      {"a new field dropped twice", {{1, FieldDef{2, "b", 1, Metric::kL2}}}, {{1, 2}, {1, 2}}},
+      {"a live name defined again", {{1, FieldDef{2, "a", 1, Metric::kL2}}}, {}},
+      {"a name defined twice, dropped once",
+       {{1, FieldDef{2, "b", 1, Metric::kL2}}, {1, FieldDef{3, "b", 1, Metric::kL2}}},
+       {{1, 3}}},
+  };
+  for (const Case& c : cases) {
+    Catalog catalog = base;
+    BatchContents batch;
+    batch.fields = c.fields;
+    batch.drops = c.drops;
+    Status s = ApplyCatalogChanges(batch, "WAL record LSN 8", &catalog);
+    EXPECT_TRUE(s.IsCorruption()) << c.what << ": " << s.ToString();
+    EXPECT_TRUE(Contains(s.message(), "WAL record LSN 8")) << c.what << ": " << s.ToString();
+  }
 }
 
 // The same property stated on the smallest case: a varint with a redundant zero continuation.

@@ -17,7 +17,7 @@ struct Command {
   std::function<int()> run;  // runs it with the parsed arguments
 };
 
-// init, put, update, retire, checkpoint.
+// init, put, update, retire, drop-field, checkpoint.
 void RegisterWriteCommands(CLI::App* app, std::vector<Command>* commands);
 
 // get, history, info, check.

@@ -1,5 +1,6 @@
-// The commands that change a database: init, put, update, retire, checkpoint. Each opens the
-// database for writing (init creates it), so it fails with Busy while another process has it.
+// The commands that change a database: init, put, update, retire, drop-field, checkpoint. Each
+// opens the database for writing (init creates it), so it fails with Busy while another process
+// has it.
 
 #include <iostream>
 #include <memory>
@@ -134,6 +135,24 @@ int RunRetire(const RetireArgs& a) {
   return kExitOk;
 }
 
+struct DropFieldArgs {
+  std::string dir;
+  std::string space;
+  std::string field;
+};
+
+int RunDropField(const DropFieldArgs& a) {
+  std::unique_ptr<Db> db;
+  Status s = OpenDb(a.dir, OpenMode::kReadWrite, &db);
+  if (!s.ok()) return ReportFailure("drop-field", s);
+  WriteBatch batch;
+  batch.DropVectorField(a.space, a.field);
+  s = db->Write(WriteOptions(), batch, nullptr);
+  if (!s.ok()) return ReportFailure("drop-field", s);
+  std::cout << "dropped vector field " << a.field << " of space " << a.space << '\n';
+  return kExitOk;
+}
+
 struct CheckpointArgs {
   std::string dir;
 };
@@ -186,6 +205,18 @@ void RegisterWriteCommands(CLI::App* app, std::vector<Command>* commands) {
   cmd->add_flag("--no-sync", retire->no_sync,
                 "Acknowledge before the write is durable against power loss");
   commands->push_back({cmd, [retire] { return RunRetire(*retire); }});
+
+  auto drop = std::make_shared<DropFieldArgs>();
+  cmd = app->add_subcommand(
+      "drop-field",
+      "Drop a vector field of a space: its vectors are no longer searched or returned, from any "
+      "version; put --metric defines the name anew");
+  cmd->add_option("DIR", drop->dir, "Database directory")->required();
+  cmd->add_option("--space", drop->space, "The space of the field")->required()->type_name("SPACE");
+  cmd->add_option("--field", drop->field, "The vector field to drop")
+      ->required()
+      ->type_name("FIELD");
+  commands->push_back({cmd, [drop] { return RunDropField(*drop); }});
 
   auto checkpoint = std::make_shared<CheckpointArgs>();
   cmd = app->add_subcommand("checkpoint", "Write a checkpoint and drop the WAL it covers");

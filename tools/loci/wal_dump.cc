@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/record_codec.h"
@@ -64,27 +65,37 @@ const char* RecordTypeName(uint8_t type) {
   }
 }
 
-// Names spaces by id across the dump; spaces created before the oldest segment shown (covered
-// by a checkpoint) are shown by id.
-class SpaceNames {
+// Names spaces and vector fields by id across the dump; those created before the oldest
+// segment shown (covered by a checkpoint) are shown by id.
+class CatalogNames {
  public:
-  void Add(uint32_t id, const std::string& name) { names_[id] = name; }
-  std::string Name(uint32_t id) const {
-    auto it = names_.find(id);
-    return it != names_.end() ? it->second : "space#" + std::to_string(id);
+  void AddSpace(uint32_t id, const std::string& name) { spaces_[id] = name; }
+  void AddField(uint32_t space_id, uint32_t field_id, const std::string& name) {
+    fields_[{space_id, field_id}] = name;
+  }
+  std::string Space(uint32_t id) const {
+    auto it = spaces_.find(id);
+    return it != spaces_.end() ? it->second : "space#" + std::to_string(id);
+  }
+  // "space/field#id" (the id tells a field from an older one of the same name).
+  std::string Field(uint32_t space_id, uint32_t field_id) const {
+    auto it = fields_.find({space_id, field_id});
+    return Space(space_id) + "/" + (it != fields_.end() ? it->second : "field") + "#" +
+           std::to_string(field_id);
   }
 
  private:
-  std::map<uint32_t, std::string> names_;
+  std::map<uint32_t, std::string> spaces_;
+  std::map<std::pair<uint32_t, uint32_t>, std::string> fields_;
 };
 
-// " commit T spaces [..] fields [..] versions [..]" for a batch record.
-std::string BatchSummary(const engine::BatchContents& b, SpaceNames* spaces) {
+// " commit T new-spaces [..] new-fields [..] dropped-fields [..] versions [..]" for a batch.
+std::string BatchSummary(const engine::BatchContents& b, CatalogNames* names) {
   std::string out = " commit " + FormatTime(b.commit_time);
   if (!b.spaces.empty()) {
     out += " new-spaces [";
     for (size_t i = 0; i < b.spaces.size(); ++i) {
-      spaces->Add(b.spaces[i].id, b.spaces[i].name);
+      names->AddSpace(b.spaces[i].id, b.spaces[i].name);
       out += (i ? ", " : "") + std::to_string(b.spaces[i].id) + ":" + b.spaces[i].name;
     }
     out += "]";
@@ -93,8 +104,16 @@ std::string BatchSummary(const engine::BatchContents& b, SpaceNames* spaces) {
     out += " new-fields [";
     for (size_t i = 0; i < b.fields.size(); ++i) {
       const engine::FieldEntry& f = b.fields[i];
-      out += (i ? ", " : "") + spaces->Name(f.space_id) + "/" + f.field.name + " dim " +
+      names->AddField(f.space_id, f.field.id, f.field.name);
+      out += (i ? ", " : "") + names->Field(f.space_id, f.field.id) + " dim " +
              std::to_string(f.field.dim) + " " + index::MetricName(f.field.metric);
+    }
+    out += "]";
+  }
+  if (!b.drops.empty()) {
+    out += " dropped-fields [";
+    for (size_t i = 0; i < b.drops.size(); ++i) {
+      out += (i ? ", " : "") + names->Field(b.drops[i].space_id, b.drops[i].field_id);
     }
     out += "]";
   }
@@ -102,7 +121,7 @@ std::string BatchSummary(const engine::BatchContents& b, SpaceNames* spaces) {
   for (size_t i = 0; i < b.versions.size(); ++i) {
     const engine::Version& v = *b.versions[i];
     out += (i ? ", " : "") + std::string("id ") + std::to_string(v.id) + " v" +
-           std::to_string(v.number) + " " + spaces->Name(v.space_id) + " " + CubeStateName(v.state);
+           std::to_string(v.number) + " " + names->Space(v.space_id) + " " + CubeStateName(v.state);
   }
   return out + "]";
 }
@@ -116,8 +135,8 @@ struct Chain {
 // Dumps one segment; returns the chain position after it (nullopt if it could not be read).
 std::optional<Chain> DumpSegment(Env* env, const std::string& dir, uint64_t segment_no, bool last,
                                  bool obsolete, const engine::Superblock* sb,
-                                 std::optional<Chain> chain, SpaceNames* spaces, Findings* findings,
-                                 uint64_t* records) {
+                                 std::optional<Chain> chain, CatalogNames* names,
+                                 Findings* findings, uint64_t* records) {
   const std::string name = wal::SegmentFileName(segment_no);
   const std::string file = dir + "/" + name;
   std::string image;
@@ -173,7 +192,7 @@ std::optional<Chain> DumpSegment(Env* env, const std::string& dir, uint64_t segm
       Status d = engine::DecodeBatch(r.payload, file + " at offset " + std::to_string(r.offset),
                                      &contents);
       if (d.ok()) {
-        std::cout << BatchSummary(contents, spaces) << '\n';
+        std::cout << BatchSummary(contents, names) << '\n';
       } else {
         std::cout << " (does not decode)\n";
         findings->Add(d.message());
@@ -238,7 +257,7 @@ int RunWalDump(const WalDumpArgs& a) {
     findings.Add(a.dir + "/" + wal::SegmentFileName(first_live) +
                  ": WAL segment recorded in the superblock is missing");
   }
-  SpaceNames spaces;
+  CatalogNames names;
   std::optional<Chain> chain;
   if (have_sb) chain = Chain{sb.checkpoint_lsn, sb.checkpoint_checksum};
   uint64_t records = 0;
@@ -253,7 +272,7 @@ int RunWalDump(const WalDumpArgs& a) {
     }
     std::optional<Chain> after =
         DumpSegment(env, a.dir, segments[i], last, obsolete, have_sb ? &sb : nullptr,
-                    obsolete ? std::nullopt : chain, &spaces, &findings, &records);
+                    obsolete ? std::nullopt : chain, &names, &findings, &records);
     if (!obsolete) {
       chain = after;  // an unreadable segment leaves nothing to check the next one against
       if (after) last_lsn = after->last_lsn;

@@ -100,7 +100,8 @@ class Db {
   // InvalidArgument names what is wrong with the draft (empty space, a vector whose dimension
   // differs from its field's, NaN/Inf, payload over the maximum, inverted valid interval...).
   // A vector field the space does not have yet is created by this put with this dimension and
-  // metric cosine.
+  // metric cosine, unless the name was dropped (WriteBatch::DropVectorField): that is
+  // InvalidArgument until DefineVectorField defines it again.
   virtual Result<CubeId> Put(const WriteOptions& options, const CubeDraft& draft) = 0;
 
   // Writes a new version of cube `id`, applying `patch` to its latest version, and returns the

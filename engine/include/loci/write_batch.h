@@ -33,7 +33,11 @@ class WriteBatch {
     uint32_t dim;
     Metric metric;
   };
-  using Op = std::variant<PutOp, UpdateOp, RetireOp, DefineFieldOp>;
+  struct DropFieldOp {
+    std::string space;
+    std::string field;
+  };
+  using Op = std::variant<PutOp, UpdateOp, RetireOp, DefineFieldOp, DropFieldOp>;
 
   // Appends a Put; its id is reported in WriteResult::ops at the same index.
   void Put(CubeDraft draft) { ops_.push_back(PutOp{std::move(draft)}); }
@@ -47,6 +51,26 @@ class WriteBatch {
   // InvalidArgument if it exists with others. Its WriteResult entry has id 0, version 0.
   void DefineVectorField(std::string space, std::string field, uint32_t dim, Metric metric) {
     ops_.push_back(DefineFieldOp{std::move(space), std::move(field), dim, metric});
+  }
+
+  // Drops vector field `field` of `space`, e.g. the old embedding model's once queries use the
+  // new one. The batch fails with InvalidArgument naming the space and field if the space or a
+  // (live) field of that name does not exist. Operations apply in batch order: a Put or Update
+  // after the drop that sets the field fails the batch, a DefineVectorField after it defines
+  // the name anew. Its WriteResult entry has id 0, version 0.
+  //
+  // Once committed, the field is gone for every reader, whatever its read point: the drop is a
+  // schema change, not a versioned write. Search on it fails like a search on a field never
+  // defined; Get and History return no vector of it from any version, even versions committed
+  // before the drop (as_of reads included); Stats no longer lists it, and its index memory is
+  // released. Other fields of the space, and their search answers, are unchanged. A write that
+  // names the field fails with InvalidArgument (a Put does not silently create it again) until
+  // DefineVectorField defines the name again, with any dimension and metric: the new field is a
+  // different field (ids are never reused), so vectors stored under the dropped one never
+  // reappear. The drop is logged and checkpointed like any write. The dropped vectors' bytes
+  // stay in the blob arena (there is no blob GC yet), but nothing reads them again.
+  void DropVectorField(std::string space, std::string field) {
+    ops_.push_back(DropFieldOp{std::move(space), std::move(field)});
   }
 
   size_t size() const { return ops_.size(); }
