@@ -395,8 +395,8 @@ TEST_F(CheckpointFileTest, DroppedFieldsRoundTripInFormat2WithoutTheirVectors) {
   for (size_t i = 0; i < versions.size(); ++i) {
     Version expected = versions[i];
     const size_t before = expected.vectors.size();
-    std::erase_if(expected.vectors, [&](const VectorRef& r) {
-      return catalog.SpaceById(expected.space_id)->FieldById(r.field_id)->dropped;
+    std::erase_if(expected.vectors, [&](const VectorRef& ref) {
+      return catalog.SpaceById(expected.space_id)->FieldById(ref.field_id)->dropped;
     });
     stripped += before - expected.vectors.size();
     EXPECT_TRUE(r.versions[i]->SameContent(expected)) << i;

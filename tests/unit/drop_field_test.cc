@@ -562,7 +562,9 @@ TEST(DropFieldCrashTest, DropSurvivesPowerLoss) {
         if (i % 2 == 0) d.vectors.push_back({"B", RandomVector(rng, kDimB)});
         Status put = db->Put(WriteOptions{.sync = i % 10 == 9}, d).status();
         ASSERT_TRUE(put.ok()) << put.ToString();
-        if (i == 100 && seed % 2 == 0) ASSERT_TRUE(db->Checkpoint().ok());
+        if (i == 100 && seed % 2 == 0) {
+          ASSERT_TRUE(db->Checkpoint().ok());
+        }
         if (i == 150) {
           // Not synced itself: made durable by the next sync write, like any write.
           ASSERT_TRUE(Drop(db.get(), "s", "A", WriteOptions{.sync = false}).ok());
@@ -574,7 +576,9 @@ TEST(DropFieldCrashTest, DropSurvivesPowerLoss) {
           n.vectors.push_back({"A", {1, 2, 3, static_cast<float>(i)}});
           ASSERT_TRUE(db->Put(WriteOptions{.sync = false}, n).ok());
         }
-        if (i == 170 && seed % 3 == 0) ASSERT_TRUE(db->Checkpoint().ok());
+        if (i == 170 && seed % 3 == 0) {
+          ASSERT_TRUE(db->Checkpoint().ok());
+        }
       }
       acknowledged = Observe(db.get(), qa, qb);  // everything up to the last sync is durable
       env.Crash();
