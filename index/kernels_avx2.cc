@@ -100,6 +100,26 @@ inline simde__m128i ReduceAdd4(simde__m256i a, simde__m256i b, simde__m256i c, s
                             simde_mm256_extracti128_si256(abcd, 1));
 }
 
+// The frame of the batch kernels: out[j] = one(x + j * stride) for j < count, computed four
+// rows at a time where it can be. `four(rows, acc)` adds the dot products of rows[0..3] into
+// acc[0..3] (loading and preparing each query block once for all four, whose chains then hide
+// one another's latency), and one reduction serves four results.
+template <typename Row, typename Four, typename One>
+inline void BatchByFour(const Row* x, size_t stride, size_t count, int32_t* out, Four four,
+                        One one) {
+  size_t j = 0;
+  for (; j + 4 <= count; j += 4) {
+    const Row* rows[4] = {x + j * stride, x + (j + 1) * stride, x + (j + 2) * stride,
+                          x + (j + 3) * stride};
+    simde__m256i acc[4] = {simde_mm256_setzero_si256(), simde_mm256_setzero_si256(),
+                           simde_mm256_setzero_si256(), simde_mm256_setzero_si256()};
+    four(rows, acc);
+    simde_mm_storeu_si128(reinterpret_cast<simde__m128i*>(out + j),
+                          ReduceAdd4(acc[0], acc[1], acc[2], acc[3]));
+  }
+  for (; j < count; ++j) out[j] = one(x + j * stride);
+}
+
 inline float ReduceAdd(simde__m256 v) {
   simde__m128 s = simde_mm_add_ps(simde_mm256_castps256_ps128(v), simde_mm256_extractf128_ps(v, 1));
   s = simde_mm_add_ps(s, simde_mm_movehl_ps(s, s));
@@ -143,37 +163,27 @@ void DotU8S8BatchAvx2(const uint8_t* q, const int8_t* x, size_t n, size_t stride
       tail != 0 ? LoadTailBytes(q + body, tail) : simde_mm256_setzero_si256();
   const simde__m256i q_tail_lo = simde_mm256_and_si256(q_tail, lo_mask);
   const simde__m256i q_tail_hi = simde_mm256_and_si256(q_tail, hi_mask);
-  size_t j = 0;
-  // Four vectors at a time: each query block is loaded and split once for all four, and the
-  // four chains hide the latency of one another.
-  for (; j + 4 <= count; j += 4) {
-    const int8_t* x0 = x + j * stride;
-    const int8_t* x1 = x0 + stride;
-    const int8_t* x2 = x1 + stride;
-    const int8_t* x3 = x2 + stride;
-    simde__m256i acc0 = simde_mm256_setzero_si256();
-    simde__m256i acc1 = simde_mm256_setzero_si256();
-    simde__m256i acc2 = simde_mm256_setzero_si256();
-    simde__m256i acc3 = simde_mm256_setzero_si256();
-    for (size_t i = 0; i < body; i += 32) {
-      const simde__m256i qv = Load(q + i);
-      const simde__m256i q_lo = simde_mm256_and_si256(qv, lo_mask);
-      const simde__m256i q_hi = simde_mm256_and_si256(qv, hi_mask);
-      acc0 = DotStepSplit(acc0, q_lo, q_hi, Load(x0 + i), ones16);
-      acc1 = DotStepSplit(acc1, q_lo, q_hi, Load(x1 + i), ones16);
-      acc2 = DotStepSplit(acc2, q_lo, q_hi, Load(x2 + i), ones16);
-      acc3 = DotStepSplit(acc3, q_lo, q_hi, Load(x3 + i), ones16);
-    }
-    if (tail != 0) {
-      acc0 = DotStepSplit(acc0, q_tail_lo, q_tail_hi, LoadTailBytes(x0 + body, tail), ones16);
-      acc1 = DotStepSplit(acc1, q_tail_lo, q_tail_hi, LoadTailBytes(x1 + body, tail), ones16);
-      acc2 = DotStepSplit(acc2, q_tail_lo, q_tail_hi, LoadTailBytes(x2 + body, tail), ones16);
-      acc3 = DotStepSplit(acc3, q_tail_lo, q_tail_hi, LoadTailBytes(x3 + body, tail), ones16);
-    }
-    simde_mm_storeu_si128(reinterpret_cast<simde__m128i*>(out + j),
-                          ReduceAdd4(acc0, acc1, acc2, acc3));
-  }
-  for (; j < count; ++j) out[j] = DotU8S8Avx2(q, x + j * stride, n);
+  BatchByFour(
+      x, stride, count, out,
+      [&](const int8_t* const* rows, simde__m256i* acc) {
+        for (size_t i = 0; i < body; i += 32) {
+          const simde__m256i qv = Load(q + i);
+          const simde__m256i q_lo = simde_mm256_and_si256(qv, lo_mask);
+          const simde__m256i q_hi = simde_mm256_and_si256(qv, hi_mask);
+#pragma GCC unroll 4
+          for (int k = 0; k < 4; ++k) {
+            acc[k] = DotStepSplit(acc[k], q_lo, q_hi, Load(rows[k] + i), ones16);
+          }
+        }
+        if (tail != 0) {
+#pragma GCC unroll 4
+          for (int k = 0; k < 4; ++k) {
+            acc[k] = DotStepSplit(acc[k], q_tail_lo, q_tail_hi, LoadTailBytes(rows[k] + body, tail),
+                                  ones16);
+          }
+        }
+      },
+      [&](const int8_t* row) { return DotU8S8Avx2(q, row, n); });
 }
 
 // One vector's dot_u4s8 over 32 packed bytes (64 dimensions). vpmaddubsw cannot saturate here:
@@ -205,28 +215,19 @@ void DotU4S8BatchAvx2(const int8_t* q_lo, const int8_t* q_hi, const uint8_t* x, 
                       size_t stride, size_t count, int32_t* out) {
   const simde__m256i mask = simde_mm256_set1_epi8(0x0f);
   const simde__m256i ones16 = simde_mm256_set1_epi16(1);
-  size_t j = 0;
-  for (; j + 4 <= count; j += 4) {
-    const uint8_t* x0 = x + j * stride;
-    const uint8_t* x1 = x0 + stride;
-    const uint8_t* x2 = x1 + stride;
-    const uint8_t* x3 = x2 + stride;
-    simde__m256i acc0 = simde_mm256_setzero_si256();
-    simde__m256i acc1 = simde_mm256_setzero_si256();
-    simde__m256i acc2 = simde_mm256_setzero_si256();
-    simde__m256i acc3 = simde_mm256_setzero_si256();
-    for (size_t i = 0; i < n; i += 32) {
-      const simde__m256i ql = Load(q_lo + i);
-      const simde__m256i qh = Load(q_hi + i);
-      acc0 = DotU4Step(acc0, Load(x0 + i), ql, qh, mask, ones16);
-      acc1 = DotU4Step(acc1, Load(x1 + i), ql, qh, mask, ones16);
-      acc2 = DotU4Step(acc2, Load(x2 + i), ql, qh, mask, ones16);
-      acc3 = DotU4Step(acc3, Load(x3 + i), ql, qh, mask, ones16);
-    }
-    simde_mm_storeu_si128(reinterpret_cast<simde__m128i*>(out + j),
-                          ReduceAdd4(acc0, acc1, acc2, acc3));
-  }
-  for (; j < count; ++j) out[j] = DotU4S8Avx2(q_lo, q_hi, x + j * stride, n);
+  BatchByFour(
+      x, stride, count, out,
+      [&](const uint8_t* const* rows, simde__m256i* acc) {
+        for (size_t i = 0; i < n; i += 32) {
+          const simde__m256i ql = Load(q_lo + i);
+          const simde__m256i qh = Load(q_hi + i);
+#pragma GCC unroll 4
+          for (int k = 0; k < 4; ++k) {
+            acc[k] = DotU4Step(acc[k], Load(rows[k] + i), ql, qh, mask, ones16);
+          }
+        }
+      },
+      [&](const uint8_t* row) { return DotU4S8Avx2(q_lo, q_hi, row, n); });
 }
 
 float DotF32Avx2(const float* a, const float* b, size_t n) {

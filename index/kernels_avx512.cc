@@ -79,6 +79,26 @@ inline simde__m128i ReduceAdd4(simde__m512i a, simde__m512i b, simde__m512i c, s
                             simde_mm256_extracti128_si256(abcd, 1));
 }
 
+// The frame of the batch kernels: out[j] = one(x + j * stride) for j < count, computed four
+// rows at a time where it can be. `four(rows, acc)` adds the dot products of rows[0..3] into
+// acc[0..3] (loading each query block once for all four, so that four independent chains cover
+// vpdpbusd's latency), and one reduction then serves four results.
+template <typename Row, typename Four, typename One>
+inline void BatchByFour(const Row* x, size_t stride, size_t count, int32_t* out, Four four,
+                        One one) {
+  size_t j = 0;
+  for (; j + 4 <= count; j += 4) {
+    const Row* rows[4] = {x + j * stride, x + (j + 1) * stride, x + (j + 2) * stride,
+                          x + (j + 3) * stride};
+    simde__m512i acc[4] = {simde_mm512_setzero_si512(), simde_mm512_setzero_si512(),
+                           simde_mm512_setzero_si512(), simde_mm512_setzero_si512()};
+    four(rows, acc);
+    simde_mm_storeu_si128(reinterpret_cast<simde__m128i*>(out + j),
+                          ReduceAdd4(acc[0], acc[1], acc[2], acc[3]));
+  }
+  for (; j < count; ++j) out[j] = one(x + j * stride);
+}
+
 inline float ReduceAdd(simde__m512 v) {
   const simde__m256 h = simde_mm256_add_ps(
       simde_mm512_castps512_ps256(v),
@@ -127,37 +147,26 @@ void DotU8S8BatchAvx512(const uint8_t* q, const int8_t* x, size_t n, size_t stri
   const size_t tail = n - body;
   const simde__m512i q_tail =
       tail != 0 ? LoadTailBytes(q + body, tail) : simde_mm512_setzero_si512();
-  size_t j = 0;
-  // Four vectors at a time: one query load feeds four vpdpbusd, four independent chains cover
-  // its latency, and one reduction serves four results. The query is not pinned in registers:
-  // at one load per four vpdpbusd, loads are not the limit (768-d: ~4.6 ns a vector when L1-hot
-  // and aligned, about the one vpdpbusd per cycle the port allows).
-  for (; j + 4 <= count; j += 4) {
-    const int8_t* x0 = x + j * stride;
-    const int8_t* x1 = x0 + stride;
-    const int8_t* x2 = x1 + stride;
-    const int8_t* x3 = x2 + stride;
-    simde__m512i acc0 = simde_mm512_setzero_si512();
-    simde__m512i acc1 = simde_mm512_setzero_si512();
-    simde__m512i acc2 = simde_mm512_setzero_si512();
-    simde__m512i acc3 = simde_mm512_setzero_si512();
-    for (size_t i = 0; i < body; i += 64) {
-      const simde__m512i qv = Load(q + i);
-      acc0 = simde_mm512_dpbusd_epi32(acc0, qv, Load(x0 + i));
-      acc1 = simde_mm512_dpbusd_epi32(acc1, qv, Load(x1 + i));
-      acc2 = simde_mm512_dpbusd_epi32(acc2, qv, Load(x2 + i));
-      acc3 = simde_mm512_dpbusd_epi32(acc3, qv, Load(x3 + i));
-    }
-    if (tail != 0) {
-      acc0 = simde_mm512_dpbusd_epi32(acc0, q_tail, LoadTailBytes(x0 + body, tail));
-      acc1 = simde_mm512_dpbusd_epi32(acc1, q_tail, LoadTailBytes(x1 + body, tail));
-      acc2 = simde_mm512_dpbusd_epi32(acc2, q_tail, LoadTailBytes(x2 + body, tail));
-      acc3 = simde_mm512_dpbusd_epi32(acc3, q_tail, LoadTailBytes(x3 + body, tail));
-    }
-    simde_mm_storeu_si128(reinterpret_cast<simde__m128i*>(out + j),
-                          ReduceAdd4(acc0, acc1, acc2, acc3));
-  }
-  for (; j < count; ++j) out[j] = DotU8S8Avx512(q, x + j * stride, n);
+  // The query is not pinned in registers: at one load per four vpdpbusd, loads are not the
+  // limit (768-d: ~4.6 ns a vector when L1-hot and aligned, about the one vpdpbusd per cycle the
+  // port allows).
+  BatchByFour(
+      x, stride, count, out,
+      [&](const int8_t* const* rows, simde__m512i* acc) {
+        for (size_t i = 0; i < body; i += 64) {
+          const simde__m512i qv = Load(q + i);
+#pragma GCC unroll 4
+          for (int k = 0; k < 4; ++k)
+            acc[k] = simde_mm512_dpbusd_epi32(acc[k], qv, Load(rows[k] + i));
+        }
+        if (tail != 0) {
+#pragma GCC unroll 4
+          for (int k = 0; k < 4; ++k) {
+            acc[k] = simde_mm512_dpbusd_epi32(acc[k], q_tail, LoadTailBytes(rows[k] + body, tail));
+          }
+        }
+      },
+      [&](const int8_t* row) { return DotU8S8Avx512(q, row, n); });
 }
 
 // The two nibble halves of 64 packed bytes, as unsigned bytes 0..15.
@@ -205,35 +214,24 @@ void DotU4S8BatchAvx512(const int8_t* q_lo, const int8_t* q_hi, const uint8_t* x
       tail != 0 ? LoadTailBytes(q_lo + body, tail) : simde_mm512_setzero_si512();
   const simde__m512i q_hi_tail =
       tail != 0 ? LoadTailBytes(q_hi + body, tail) : simde_mm512_setzero_si512();
-  size_t j = 0;
-  // Four vectors at a time, as DotU8S8BatchAvx512: each query block loaded once for four.
-  for (; j + 4 <= count; j += 4) {
-    const uint8_t* x0 = x + j * stride;
-    const uint8_t* x1 = x0 + stride;
-    const uint8_t* x2 = x1 + stride;
-    const uint8_t* x3 = x2 + stride;
-    simde__m512i acc0 = simde_mm512_setzero_si512();
-    simde__m512i acc1 = simde_mm512_setzero_si512();
-    simde__m512i acc2 = simde_mm512_setzero_si512();
-    simde__m512i acc3 = simde_mm512_setzero_si512();
-    for (size_t i = 0; i < body; i += 64) {
-      const simde__m512i ql = Load(q_lo + i);
-      const simde__m512i qh = Load(q_hi + i);
-      acc0 = DotU4Step(acc0, Load(x0 + i), ql, qh, mask);
-      acc1 = DotU4Step(acc1, Load(x1 + i), ql, qh, mask);
-      acc2 = DotU4Step(acc2, Load(x2 + i), ql, qh, mask);
-      acc3 = DotU4Step(acc3, Load(x3 + i), ql, qh, mask);
-    }
-    if (tail != 0) {
-      acc0 = DotU4Step(acc0, LoadTailBytes(x0 + body, tail), q_lo_tail, q_hi_tail, mask);
-      acc1 = DotU4Step(acc1, LoadTailBytes(x1 + body, tail), q_lo_tail, q_hi_tail, mask);
-      acc2 = DotU4Step(acc2, LoadTailBytes(x2 + body, tail), q_lo_tail, q_hi_tail, mask);
-      acc3 = DotU4Step(acc3, LoadTailBytes(x3 + body, tail), q_lo_tail, q_hi_tail, mask);
-    }
-    simde_mm_storeu_si128(reinterpret_cast<simde__m128i*>(out + j),
-                          ReduceAdd4(acc0, acc1, acc2, acc3));
-  }
-  for (; j < count; ++j) out[j] = DotU4S8Avx512(q_lo, q_hi, x + j * stride, n);
+  BatchByFour(
+      x, stride, count, out,
+      [&](const uint8_t* const* rows, simde__m512i* acc) {
+        for (size_t i = 0; i < body; i += 64) {
+          const simde__m512i ql = Load(q_lo + i);
+          const simde__m512i qh = Load(q_hi + i);
+#pragma GCC unroll 4
+          for (int k = 0; k < 4; ++k) acc[k] = DotU4Step(acc[k], Load(rows[k] + i), ql, qh, mask);
+        }
+        if (tail != 0) {
+#pragma GCC unroll 4
+          for (int k = 0; k < 4; ++k) {
+            acc[k] =
+                DotU4Step(acc[k], LoadTailBytes(rows[k] + body, tail), q_lo_tail, q_hi_tail, mask);
+          }
+        }
+      },
+      [&](const uint8_t* row) { return DotU4S8Avx512(q_lo, q_hi, row, n); });
 }
 
 float DotF32Avx512(const float* a, const float* b, size_t n) {

@@ -104,6 +104,7 @@ void PreparedQuery::Prepare(const float* q, uint32_t dim, Metric metric) {
     for (float& v : vector) v *= inv;
   }
   quantized.Quantize(vector.data(), dim, CodeStride(dim));
+  quantized.SplitForNibbles();
 }
 
 Partition::Partition(Metric metric, uint32_t dim, const PartitionOptions& options,
@@ -482,8 +483,8 @@ void Partition::Search(const PreparedQuery& query, const ScanParams& params,
       local.vectors_scanned += count;
       local.bytes_scanned += size_t{count} * (nibble_stride + 12);
       if (!two_pass) {
-        kernels_.dot_u4s8_batch(qq.nibble_lo.data(), qq.nibble_hi.data(), page->lo(),
-                                nibble_stride, nibble_stride, count, raw_lo.data());
+        kernels_.dot_u4s8_batch(qq.nibble_lo.data(), qq.nibble_hi.data(), page->lo(), nibble_stride,
+                                nibble_stride, count, raw_lo.data());
         local.bytes_scanned += size_t{count} * nibble_stride;
       }
       // q.c in code units: estimated from the hi plane, or exact with the lo plane too.
@@ -525,28 +526,24 @@ void Partition::Search(const PreparedQuery& query, const ScanParams& params,
       const int32_t lo =
           kernels_.dot_u4s8(qq.nibble_lo.data(), qq.nibble_hi.data(),
                             cand.page->lo() + size_t{cand.slot} * nibble_stride, nibble_stride);
-      cand.distance +=
-          mult * cand.page->scales()[cand.slot] * (static_cast<float>(lo) + lo_offset);
+      cand.distance += mult * cand.page->scales()[cand.slot] * (static_cast<float>(lo) + lo_offset);
     }
   }
   const size_t keep = std::min(rerank, candidates.size());
   std::partial_sort(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(keep),
                     candidates.end());
-  std::vector<Approx> heap(keep);
-  for (size_t i = 0; i < keep; ++i) {
-    heap[i] = {candidates[i].distance, candidates[i].entry};
-  }
+  candidates.resize(keep);
 
-  // Exact re-rank from the full-precision vectors, which are scattered over the arena: start
-  // fetching all of them before the first is needed.
-  for (const Approx& a : heap) {
-    const char* v = reinterpret_cast<const char*>(entries_.at(a.entry).vector);
+  // Exact re-rank of the best from the full-precision vectors, which are scattered over the
+  // arena: start fetching all of them before the first is needed.
+  for (const Candidate& cand : candidates) {
+    const char* v = reinterpret_cast<const char*>(entries_.at(cand.entry).vector);
     for (int line = 0; line < 4; ++line) __builtin_prefetch(v + 64 * line);
   }
-  local.bytes_scanned += heap.size() * dim_ * sizeof(float);
+  local.bytes_scanned += keep * dim_ * sizeof(float);
   const size_t first = hits->size();
-  for (const Approx& a : heap) {
-    const EntryInfo& info = entries_.at(a.entry);
+  for (const Candidate& cand : candidates) {
+    const EntryInfo& info = entries_.at(cand.entry);
     float d;
     switch (metric_) {
       case Metric::kL2:
@@ -560,7 +557,7 @@ void Partition::Search(const PreparedQuery& query, const ScanParams& params,
         d = -kernels_.dot_f32(q, info.vector, dim_) * info.inv_norm;
         break;
     }
-    hits->push_back({d, a.entry});
+    hits->push_back({d, cand.entry});
   }
   std::sort(hits->begin() + static_cast<std::ptrdiff_t>(first), hits->end(),
             [](const ScanHit& a, const ScanHit& b) {

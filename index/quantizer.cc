@@ -58,17 +58,25 @@ void QuantizedQuery::Quantize(const float* q, size_t dim, size_t stride) {
   float max_abs = 0;
   for (size_t i = 0; i < dim; ++i) max_abs = std::max(max_abs, std::fabs(q[i]));
   codes.assign(stride, 128);
-  nibble_lo.assign(stride / 2, 0);
-  nibble_hi.assign(stride / 2, 0);
-  sum = 0;
   scale = max_abs / 127.0f;
   if (max_abs == 0) return;
   const float inv = 127.0f / max_abs;
-  for (size_t i = 0; i < dim; ++i) {
-    const int8_t c = Code(q[i], inv);
-    codes[i] = static_cast<uint8_t>(c + 128);
-    (i % 64 < 32 ? nibble_lo : nibble_hi)[i / 64 * 32 + i % 32] = c;
-    sum += c;
+  for (size_t i = 0; i < dim; ++i) codes[i] = static_cast<uint8_t>(Code(q[i], inv) + 128);
+}
+
+void QuantizedQuery::SplitForNibbles() {
+  const size_t stride = codes.size();
+  nibble_lo.resize(stride / 2);
+  nibble_hi.resize(stride / 2);
+  sum = 0;
+  for (size_t unit = 0; unit < stride / 64; ++unit) {
+    for (size_t j = 0; j < 32; ++j) {
+      const int8_t a = static_cast<int8_t>(codes[64 * unit + j] - 128);
+      const int8_t b = static_cast<int8_t>(codes[64 * unit + 32 + j] - 128);
+      nibble_lo[32 * unit + j] = a;
+      nibble_hi[32 * unit + j] = b;
+      sum += a + b;
+    }
   }
 }
 

@@ -53,14 +53,18 @@ inline size_t NibbleStride(size_t dim) { return CodeStride(dim) / 2; }
 void SplitNibbles(const int8_t* codes, size_t stride, uint8_t* hi, uint8_t* lo);
 
 // A query quantized once: unsigned codes (signed + 128), padded to the stride with 128, for the
-// INT8 kernel; and the signed codes rearranged for dot_u4s8 (zero-padded).
+// INT8 kernel; and, once SplitForNibbles has run, the signed codes rearranged for dot_u4s8.
 struct QuantizedQuery {
   AlignedVector<uint8_t> codes;
+  float scale = 0;  // s_q
+  // From SplitForNibbles (empty before):
   AlignedVector<int8_t> nibble_lo;  // the dimensions low nibbles stand for
   AlignedVector<int8_t> nibble_hi;  // the dimensions high nibbles stand for
   int32_t sum = 0;                  // of the signed codes
-  float scale = 0;                  // s_q
+
   void Quantize(const float* q, size_t dim, size_t stride);
+  // Derives the nibble-side fields from `codes` (searches need them; routing does not).
+  void SplitForNibbles();
 };
 
 }  // namespace loci::index

@@ -52,6 +52,7 @@ TEST(QuantizerTest, PlaneDotsRecombineIntoTheSignedDot) {
     EXPECT_GT(enc.scale, 0.0f);
     QuantizedQuery qq;
     qq.Quantize(q.data(), dim, stride);
+    qq.SplitForNibbles();
 
     int32_t want = 0;  // signed query codes . signed vector codes
     for (size_t i = 0; i < stride; ++i) want += (int32_t{qq.codes[i]} - 128) * codes[i];
