@@ -4,10 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <stdexcept>
+
+#include "loci/search.h"
 
 namespace loci::test {
 
@@ -23,6 +26,17 @@ std::string ReadWholeFile(Env* env, const std::string& path) {
     EXPECT_TRUE(f->Read(0, *f->Size(), &out).ok()) << path;
   }
   return out;
+}
+
+std::string HitsLine(const std::vector<SearchHit>& hits) {
+  std::string line;
+  for (const SearchHit& h : hits) {
+    char buf[96];
+    std::snprintf(buf, sizeof(buf), "%llu/%u/%.6g ", static_cast<unsigned long long>(h.id),
+                  h.version, h.score);
+    line += buf;
+  }
+  return line;
 }
 
 std::array<uint8_t, 16> TestUuid(uint8_t tag) {

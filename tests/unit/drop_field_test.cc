@@ -7,7 +7,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <map>
 #include <random>
 #include <set>
@@ -21,6 +20,7 @@ namespace loci {
 namespace {
 
 using test::Contains;
+using test::HitsLine;
 using test::RandomVector;
 
 constexpr uint32_t kDimA = 8;
@@ -69,18 +69,7 @@ std::vector<std::string> Answers(Db* db, const std::string& space, const std::st
   for (const auto& q : queries) {
     std::vector<SearchHit> hits;
     Status s = Search(db, space, field, q, &hits);
-    if (!s.ok()) {
-      out.push_back(s.ToString());
-      continue;
-    }
-    std::string line;
-    for (const SearchHit& h : hits) {
-      char buf[96];
-      std::snprintf(buf, sizeof(buf), "%llu/%u/%.6g ", static_cast<unsigned long long>(h.id),
-                    h.version, h.score);
-      line += buf;
-    }
-    out.push_back(line);
+    out.push_back(s.ok() ? HitsLine(hits) : s.ToString());
   }
   return out;
 }
