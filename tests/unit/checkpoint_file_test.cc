@@ -143,14 +143,23 @@ class CheckpointFileTest : public ::testing::Test {
     ASSERT_TRUE(f->Write(0, contents).ok());
   }
 
-  // Delivered versions are a prefix of `expected`, each identical to its original.
-  static void ExpectPrefix(const ReadBack& r, const std::vector<Version>& expected,
-                           const std::string& context) {
-    ASSERT_LE(r.versions.size(), expected.size()) << context;
-    for (size_t i = 0; i < r.versions.size(); ++i) {
-      ASSERT_TRUE(r.versions[i]->SameContent(expected[i])) << context << ": version " << i;
-    }
+  // A checkpoint of `catalog` and SampleVersions(8) written at `path` (replacing any file
+  // there): its bytes, its size, and the versions a reader gets from it intact.
+  struct Pristine {
+    std::string file;
+    uint64_t bytes = 0;
+    ReadBack good;
+  };
+  void WritePristine(const std::string& path, const Catalog& catalog, Pristine* out) {
+    ASSERT_TRUE(!env_->FileExists(path) || env_->RemoveFile(path).ok());
+    out->bytes = Write(path, &catalog, SampleVersions(8));
+    out->file = ReadFile(path);
+    ASSERT_EQ(out->file.size(), out->bytes);
+    out->good = Read(path, out->bytes);
+    ASSERT_TRUE(out->good.status.ok()) << out->good.status.ToString();
   }
+
+  // Delivered versions are a prefix of `expected`, each identical to its original.
   static void ExpectPrefix(const ReadBack& r, const std::vector<std::unique_ptr<Version>>& expected,
                            const std::string& context) {
     ASSERT_LE(r.versions.size(), expected.size()) << context;
@@ -233,27 +242,23 @@ TEST_F(CheckpointFileTest, CreatingOverAnExistingFileFails) {
 // Every byte of the file with one bit flipped (all eight bits, in turn).
 TEST_F(CheckpointFileTest, EveryBitFlipIsCorruptionWithFileAndOffsetNeverAWrongVersion) {
   for (const Catalog& catalog : {SampleCatalog(), SampleCatalogWithDrops()}) {
-    const std::vector<Version> versions = SampleVersions(8);
     const std::string path = PathOf(kFileNumber);
-    ASSERT_TRUE(!env_->FileExists(path) || env_->RemoveFile(path).ok());
-    const uint64_t bytes = Write(path, &catalog, versions);
-    const std::string pristine = ReadFile(path);
-    ASSERT_EQ(pristine.size(), bytes);
-    ReadBack good = Read(path, bytes);
-    ASSERT_TRUE(good.status.ok()) << good.status.ToString();
+    Pristine p;
+    ASSERT_NO_FATAL_FAILURE(WritePristine(path, catalog, &p));
+    const std::string& pristine = p.file;
     size_t cases = 0;
     for (size_t byte = 0; byte < pristine.size(); ++byte) {
       for (int bit = 0; bit < 8; ++bit) {
         std::string damaged = pristine;
         damaged[byte] ^= static_cast<char>(1 << bit);
         WriteFile(path, damaged);
-        ReadBack r = Read(path, bytes);
+        ReadBack r = Read(path, p.bytes);
         const std::string context = "byte " + std::to_string(byte) + " bit " + std::to_string(bit);
         ASSERT_TRUE(r.status.IsCorruption()) << context << ": " << r.status.ToString();
         ASSERT_TRUE(Contains(r.status.message(), path)) << context << ": " << r.status.ToString();
         ASSERT_TRUE(Contains(r.status.message(), "offset"))
             << context << ": " << r.status.ToString();
-        ExpectPrefix(r, good.versions, context);
+        ExpectPrefix(r, p.good.versions, context);
         ++cases;
       }
     }
@@ -263,18 +268,15 @@ TEST_F(CheckpointFileTest, EveryBitFlipIsCorruptionWithFileAndOffsetNeverAWrongV
 
 TEST_F(CheckpointFileTest, EveryTruncationIsCorruption) {
   for (const Catalog& catalog : {SampleCatalog(), SampleCatalogWithDrops()}) {
-    const std::vector<Version> versions = SampleVersions(8);
     const std::string path = PathOf(kFileNumber);
-    ASSERT_TRUE(!env_->FileExists(path) || env_->RemoveFile(path).ok());
-    const uint64_t bytes = Write(path, &catalog, versions);
-    const std::string pristine = ReadFile(path);
-    ReadBack good = Read(path, bytes);
-    ASSERT_TRUE(good.status.ok()) << good.status.ToString();
+    Pristine p;
+    ASSERT_NO_FATAL_FAILURE(WritePristine(path, catalog, &p));
+    const std::string& pristine = p.file;
     for (size_t len = 0; len < pristine.size(); ++len) {
       WriteFile(path, pristine.substr(0, len));
       const std::string context = "cut at " + std::to_string(len);
       // The superblock's size disagrees...
-      ReadBack r = Read(path, bytes);
+      ReadBack r = Read(path, p.bytes);
       ASSERT_TRUE(r.status.IsCorruption()) << context << ": " << r.status.ToString();
       ASSERT_TRUE(Contains(r.status.message(), path)) << context;
       // ...and even if it agreed, the file itself shows it was cut.
@@ -282,7 +284,7 @@ TEST_F(CheckpointFileTest, EveryTruncationIsCorruption) {
       ASSERT_TRUE(r.status.IsCorruption()) << context << ": " << r.status.ToString();
       ASSERT_TRUE(Contains(r.status.message(), path)) << context << ": " << r.status.ToString();
       ASSERT_TRUE(Contains(r.status.message(), "offset")) << context << ": " << r.status.ToString();
-      ExpectPrefix(r, good.versions, context);
+      ExpectPrefix(r, p.good.versions, context);
     }
   }
 }
