@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "loci/options.h"
 #include "loci/search.h"
 
 namespace loci::test {
@@ -26,6 +27,17 @@ std::string ReadWholeFile(Env* env, const std::string& path) {
     EXPECT_TRUE(f->Read(0, *f->Size(), &out).ok()) << path;
   }
   return out;
+}
+
+Options SmallIndexOptions(Env* env) {
+  Options o;
+  o.env = env;
+  o.create_if_missing = true;
+  o.vector_index.flat_limit = 64;
+  o.vector_index.list_target = 8;
+  o.vector_index.max_replicas = 2;
+  o.vector_index.replica_slack = 0.3f;
+  return o;
 }
 
 std::string HitsLine(const std::vector<SearchHit>& hits) {

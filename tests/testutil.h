@@ -12,6 +12,7 @@
 #include "loci/env.h"
 
 namespace loci {
+struct Options;
 struct SearchHit;
 }  // namespace loci
 
@@ -31,6 +32,10 @@ std::string RandomBytes(size_t n, uint32_t seed);
 
 // "id/version/score " per hit, in order: a search answer as text, to compare answers exactly.
 std::string HitsLine(const std::vector<SearchHit>& hits);
+
+// Options on `env` (created if missing) with a small vector index: partitions cluster early and
+// split often, with replicas, so that the clustered paths and the scan's deduplication run.
+Options SmallIndexOptions(Env* env);
 
 // `dim` standard-normal floats drawn from `rng`.
 std::vector<float> RandomVector(std::mt19937_64& rng, uint32_t dim);

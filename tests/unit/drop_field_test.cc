@@ -22,21 +22,11 @@ namespace {
 using test::Contains;
 using test::HitsLine;
 using test::RandomVector;
+// Clustered partitions with replicas, so that dropping releases a layout with many lists.
+using test::SmallIndexOptions;
 
 constexpr uint32_t kDimA = 8;
 constexpr uint32_t kDimB = 16;
-
-Options SmallIndexOptions(Env* env) {
-  Options o;
-  o.env = env;
-  o.create_if_missing = true;
-  // Clustered partitions with replicas, so that dropping releases a layout with many lists.
-  o.vector_index.flat_limit = 64;
-  o.vector_index.list_target = 8;
-  o.vector_index.max_replicas = 2;
-  o.vector_index.replica_slack = 0.3f;
-  return o;
-}
 
 Status Define(Db* db, const std::string& space, const std::string& field, uint32_t dim,
               Metric metric) {
