@@ -25,6 +25,7 @@
 
 #include "fuzz/db_model.h"
 #include "fuzz/fuzz_input.h"
+#include "index/vector_field.h"
 #include "loci/db.h"
 #include "loci/env.h"
 
@@ -458,9 +459,7 @@ class Driver {
     for (const auto& [name, space] : model_.spaces()) {
       for (const auto& [field, f] : space.fields) {
         want.insert(name + "/" + field + " " + std::to_string(f.dim) + " " +
-                    (f.metric == loci::Metric::kL2             ? "l2"
-                     : f.metric == loci::Metric::kInnerProduct ? "ip"
-                                                               : "cosine"));
+                    loci::index::MetricName(f.metric));
       }
     }
     if (got != want) {

@@ -4,10 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <stdexcept>
+
+#include "loci/options.h"
+#include "loci/search.h"
 
 namespace loci::test {
 
@@ -23,6 +27,28 @@ std::string ReadWholeFile(Env* env, const std::string& path) {
     EXPECT_TRUE(f->Read(0, *f->Size(), &out).ok()) << path;
   }
   return out;
+}
+
+Options SmallIndexOptions(Env* env) {
+  Options o;
+  o.env = env;
+  o.create_if_missing = true;
+  o.vector_index.flat_limit = 64;
+  o.vector_index.list_target = 8;
+  o.vector_index.max_replicas = 2;
+  o.vector_index.replica_slack = 0.3f;
+  return o;
+}
+
+std::string HitsLine(const std::vector<SearchHit>& hits) {
+  std::string line;
+  for (const SearchHit& h : hits) {
+    char buf[96];
+    std::snprintf(buf, sizeof(buf), "%llu/%u/%.6g ", static_cast<unsigned long long>(h.id),
+                  h.version, h.score);
+    line += buf;
+  }
+  return line;
 }
 
 std::array<uint8_t, 16> TestUuid(uint8_t tag) {

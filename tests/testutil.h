@@ -11,6 +11,11 @@
 
 #include "loci/env.h"
 
+namespace loci {
+struct Options;
+struct SearchHit;
+}  // namespace loci
+
 namespace loci::test {
 
 // Whether `needle` occurs in `haystack` (for checking what an error message names).
@@ -24,6 +29,13 @@ std::array<uint8_t, 16> TestUuid(uint8_t tag);
 
 // `n` pseudo-random bytes, the same for the same seed.
 std::string RandomBytes(size_t n, uint32_t seed);
+
+// "id/version/score " per hit, in order: a search answer as text, to compare answers exactly.
+std::string HitsLine(const std::vector<SearchHit>& hits);
+
+// Options on `env` (created if missing) with a small vector index: partitions cluster early and
+// split often, with replicas, so that the clustered paths and the scan's deduplication run.
+Options SmallIndexOptions(Env* env);
 
 // `dim` standard-normal floats drawn from `rng`.
 std::vector<float> RandomVector(std::mt19937_64& rng, uint32_t dim);

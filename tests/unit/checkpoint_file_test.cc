@@ -4,7 +4,8 @@
 // always Corruption naming the file and an offset, never a wrong version: a bit flipped at every
 // byte, every truncation (with and without field drop entries), a wrong expected size, another
 // database's or another number's file, trailing bytes, entries that contradict the header or the
-// catalog, and malformed field drop entries with valid checksums.
+// catalog, and malformed field drop entries with valid checksums. Also that recovery refuses a
+// checkpointed version with a vector of a dropped field.
 
 #include <gtest/gtest.h>
 
@@ -18,6 +19,7 @@
 #include "common/hash.h"
 #include "engine/checkpoint.h"
 #include "engine/record_codec.h"
+#include "loci/db.h"
 #include "loci/env.h"
 #include "tests/testutil.h"
 
@@ -143,14 +145,23 @@ class CheckpointFileTest : public ::testing::Test {
     ASSERT_TRUE(f->Write(0, contents).ok());
   }
 
-  // Delivered versions are a prefix of `expected`, each identical to its original.
-  static void ExpectPrefix(const ReadBack& r, const std::vector<Version>& expected,
-                           const std::string& context) {
-    ASSERT_LE(r.versions.size(), expected.size()) << context;
-    for (size_t i = 0; i < r.versions.size(); ++i) {
-      ASSERT_TRUE(r.versions[i]->SameContent(expected[i])) << context << ": version " << i;
-    }
+  // A checkpoint of `catalog` and SampleVersions(8) written at `path` (replacing any file
+  // there): its bytes, its size, and the versions a reader gets from it intact.
+  struct Pristine {
+    std::string file;
+    uint64_t bytes = 0;
+    ReadBack good;
+  };
+  void WritePristine(const std::string& path, const Catalog& catalog, Pristine* out) {
+    ASSERT_TRUE(!env_->FileExists(path) || env_->RemoveFile(path).ok());
+    out->bytes = Write(path, &catalog, SampleVersions(8));
+    out->file = ReadFile(path);
+    ASSERT_EQ(out->file.size(), out->bytes);
+    out->good = Read(path, out->bytes);
+    ASSERT_TRUE(out->good.status.ok()) << out->good.status.ToString();
   }
+
+  // Delivered versions are a prefix of `expected`, each identical to its original.
   static void ExpectPrefix(const ReadBack& r, const std::vector<std::unique_ptr<Version>>& expected,
                            const std::string& context) {
     ASSERT_LE(r.versions.size(), expected.size()) << context;
@@ -233,27 +244,23 @@ TEST_F(CheckpointFileTest, CreatingOverAnExistingFileFails) {
 // Every byte of the file with one bit flipped (all eight bits, in turn).
 TEST_F(CheckpointFileTest, EveryBitFlipIsCorruptionWithFileAndOffsetNeverAWrongVersion) {
   for (const Catalog& catalog : {SampleCatalog(), SampleCatalogWithDrops()}) {
-    const std::vector<Version> versions = SampleVersions(8);
     const std::string path = PathOf(kFileNumber);
-    ASSERT_TRUE(!env_->FileExists(path) || env_->RemoveFile(path).ok());
-    const uint64_t bytes = Write(path, &catalog, versions);
-    const std::string pristine = ReadFile(path);
-    ASSERT_EQ(pristine.size(), bytes);
-    ReadBack good = Read(path, bytes);
-    ASSERT_TRUE(good.status.ok()) << good.status.ToString();
+    Pristine p;
+    ASSERT_NO_FATAL_FAILURE(WritePristine(path, catalog, &p));
+    const std::string& pristine = p.file;
     size_t cases = 0;
     for (size_t byte = 0; byte < pristine.size(); ++byte) {
       for (int bit = 0; bit < 8; ++bit) {
         std::string damaged = pristine;
         damaged[byte] ^= static_cast<char>(1 << bit);
         WriteFile(path, damaged);
-        ReadBack r = Read(path, bytes);
+        ReadBack r = Read(path, p.bytes);
         const std::string context = "byte " + std::to_string(byte) + " bit " + std::to_string(bit);
         ASSERT_TRUE(r.status.IsCorruption()) << context << ": " << r.status.ToString();
         ASSERT_TRUE(Contains(r.status.message(), path)) << context << ": " << r.status.ToString();
         ASSERT_TRUE(Contains(r.status.message(), "offset"))
             << context << ": " << r.status.ToString();
-        ExpectPrefix(r, good.versions, context);
+        ExpectPrefix(r, p.good.versions, context);
         ++cases;
       }
     }
@@ -263,18 +270,15 @@ TEST_F(CheckpointFileTest, EveryBitFlipIsCorruptionWithFileAndOffsetNeverAWrongV
 
 TEST_F(CheckpointFileTest, EveryTruncationIsCorruption) {
   for (const Catalog& catalog : {SampleCatalog(), SampleCatalogWithDrops()}) {
-    const std::vector<Version> versions = SampleVersions(8);
     const std::string path = PathOf(kFileNumber);
-    ASSERT_TRUE(!env_->FileExists(path) || env_->RemoveFile(path).ok());
-    const uint64_t bytes = Write(path, &catalog, versions);
-    const std::string pristine = ReadFile(path);
-    ReadBack good = Read(path, bytes);
-    ASSERT_TRUE(good.status.ok()) << good.status.ToString();
+    Pristine p;
+    ASSERT_NO_FATAL_FAILURE(WritePristine(path, catalog, &p));
+    const std::string& pristine = p.file;
     for (size_t len = 0; len < pristine.size(); ++len) {
       WriteFile(path, pristine.substr(0, len));
       const std::string context = "cut at " + std::to_string(len);
       // The superblock's size disagrees...
-      ReadBack r = Read(path, bytes);
+      ReadBack r = Read(path, p.bytes);
       ASSERT_TRUE(r.status.IsCorruption()) << context << ": " << r.status.ToString();
       ASSERT_TRUE(Contains(r.status.message(), path)) << context;
       // ...and even if it agreed, the file itself shows it was cut.
@@ -282,7 +286,7 @@ TEST_F(CheckpointFileTest, EveryTruncationIsCorruption) {
       ASSERT_TRUE(r.status.IsCorruption()) << context << ": " << r.status.ToString();
       ASSERT_TRUE(Contains(r.status.message(), path)) << context << ": " << r.status.ToString();
       ASSERT_TRUE(Contains(r.status.message(), "offset")) << context << ": " << r.status.ToString();
-      ExpectPrefix(r, good.versions, context);
+      ExpectPrefix(r, p.good.versions, context);
     }
   }
 }
@@ -412,6 +416,7 @@ struct Entry {
   std::string body;
 };
 constexpr size_t kHeaderSize = 52;
+constexpr uint8_t kVersionType = 3;
 constexpr uint8_t kFieldDropType = 5;
 
 std::vector<Entry> Entries(const std::string& file) {
@@ -424,7 +429,8 @@ std::vector<Entry> Entries(const std::string& file) {
   return out;
 }
 
-std::string Frame(const std::string& file, uint32_t format, const std::vector<Entry>& entries) {
+std::string Frame(const std::string& file, uint32_t format, const std::vector<Entry>& entries,
+                  uint64_t file_number = kFileNumber) {
   std::string out = file.substr(0, kHeaderSize - 8);
   EncodeFixed32(out.data() + 8, format);
   PutFixed64(&out, Hash64(out, 0x4c4f4349434b5048ull));
@@ -434,7 +440,7 @@ std::string Frame(const std::string& file, uint32_t format, const std::vector<En
     std::string hashed(1, static_cast<char>(e.type));
     hashed += e.body;
     out += hashed;
-    PutFixed64(&out, Hash64(hashed, (kFileNumber << 32) ^ offset ^ 0x5eedc4ec4b0110ull));
+    PutFixed64(&out, Hash64(hashed, (file_number << 32) ^ offset ^ 0x5eedc4ec4b0110ull));
   }
   return out;
 }
@@ -496,6 +502,67 @@ TEST_F(CheckpointFileTest, MalformedFieldDropEntriesAreCorruptionNamingFileAndOf
     EXPECT_TRUE(Contains(r.status.message(), c.names)) << c.what << ": " << r.status.ToString();
   }
   (void)bytes;
+}
+
+// Recovery refuses a checkpointed version that still has a vector of a field the checkpoint's
+// catalog dropped (DbImpl::ApplyRecoveredVersion). The writer never leaves one (AddVersion
+// strips them), so the test forges it: the checkpoint of a real database, its one version's
+// vector moved from the live field B to the dropped field A (same length, valid checksums).
+TEST_F(CheckpointFileTest, RecoveryRefusesAVersionWithAVectorOfADroppedField) {
+  const std::string dir = "/recovery";
+  Options o;
+  o.env = env_.get();
+  o.create_if_missing = true;
+  {
+    std::unique_ptr<Db> db;
+    ASSERT_TRUE(Db::Open(o, dir, &db).ok());
+    WriteBatch b;
+    b.DefineVectorField("s", "A", 2, Metric::kL2);  // field 1
+    b.DefineVectorField("s", "B", 2, Metric::kL2);  // field 2
+    CubeDraft d;
+    d.space = "s";
+    d.vectors.push_back({"B", {1, 2}});
+    b.Put(d);
+    b.DropVectorField("s", "A");
+    ASSERT_TRUE(db->Write(WriteOptions(), b, nullptr).ok());
+    ASSERT_TRUE(db->Checkpoint().ok());
+  }
+  std::vector<std::string> names;
+  ASSERT_TRUE(env_->GetChildren(dir, &names).ok());
+  uint64_t number = 0;
+  std::string path;
+  for (const std::string& name : names) {
+    if (ParseCheckpointFileName(name, &number)) path = dir + "/" + name;
+  }
+  ASSERT_FALSE(path.empty());
+  const std::string file = ReadFile(path);
+  std::vector<Entry> entries = Entries(file);
+  ASSERT_EQ(Frame(file, 2, entries, number), file);
+  size_t forged = 0;
+  for (Entry& e : entries) {
+    if (e.type != kVersionType) continue;
+    Decoder d(e.body);
+    int64_t tx_from;
+    uint64_t lsn;
+    Version v;
+    ASSERT_TRUE(d.GetVarsint64(&tx_from) && d.GetVarint64(&lsn) && DecodeVersionBody(&d, &v));
+    ASSERT_EQ(v.vectors.size(), 1u);
+    ASSERT_EQ(v.vectors[0].field_id, 2u);
+    v.vectors[0].field_id = 1;
+    e.body.clear();
+    PutVarsint64(&e.body, tx_from);
+    PutVarint64(&e.body, lsn);
+    EncodeVersionBody(v, &e.body);
+    ++forged;
+  }
+  ASSERT_EQ(forged, 1u);
+  const std::string damaged = Frame(file, 2, entries, number);
+  ASSERT_EQ(damaged.size(), file.size());
+  WriteFile(path, damaged);
+  std::unique_ptr<Db> db;
+  Status s = Db::Open(o, dir, &db);
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+  EXPECT_TRUE(Contains(s.message(), "vector of dropped field 'A'")) << s.ToString();
 }
 
 TEST_F(CheckpointFileTest, MissingFileIsNotFound) {

@@ -7,7 +7,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <map>
 #include <random>
 #include <set>
@@ -21,22 +20,13 @@ namespace loci {
 namespace {
 
 using test::Contains;
+using test::HitsLine;
 using test::RandomVector;
+// Clustered partitions with replicas, so that dropping releases a layout with many lists.
+using test::SmallIndexOptions;
 
 constexpr uint32_t kDimA = 8;
 constexpr uint32_t kDimB = 16;
-
-Options SmallIndexOptions(Env* env) {
-  Options o;
-  o.env = env;
-  o.create_if_missing = true;
-  // Clustered partitions with replicas, so that dropping releases a layout with many lists.
-  o.vector_index.flat_limit = 64;
-  o.vector_index.list_target = 8;
-  o.vector_index.max_replicas = 2;
-  o.vector_index.replica_slack = 0.3f;
-  return o;
-}
 
 Status Define(Db* db, const std::string& space, const std::string& field, uint32_t dim,
               Metric metric) {
@@ -69,18 +59,7 @@ std::vector<std::string> Answers(Db* db, const std::string& space, const std::st
   for (const auto& q : queries) {
     std::vector<SearchHit> hits;
     Status s = Search(db, space, field, q, &hits);
-    if (!s.ok()) {
-      out.push_back(s.ToString());
-      continue;
-    }
-    std::string line;
-    for (const SearchHit& h : hits) {
-      char buf[96];
-      std::snprintf(buf, sizeof(buf), "%llu/%u/%.6g ", static_cast<unsigned long long>(h.id),
-                    h.version, h.score);
-      line += buf;
-    }
-    out.push_back(line);
+    out.push_back(s.ok() ? HitsLine(hits) : s.ToString());
   }
   return out;
 }

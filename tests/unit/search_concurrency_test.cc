@@ -123,6 +123,17 @@ TEST(SearchConcurrencyTest, SearchesWhileWriting) {
   EXPECT_GT(db->Stats().vector_fields.size(), 0u);
 }
 
+// Adds `n` puts to `batch`, each a cube of space s with a random `dim`-vector of `field`.
+void AddPuts(WriteBatch* batch, const std::string& field, uint32_t dim, int n,
+             std::mt19937_64& rng) {
+  for (int i = 0; i < n; ++i) {
+    CubeDraft d;
+    d.space = "s";
+    d.vectors.push_back({field, RandomVector(rng, dim)});
+    batch->Put(d);
+  }
+}
+
 TEST(SearchConcurrencyTest, SearchesWhileAFieldIsDropped) {
   std::unique_ptr<Env> env = NewMemEnv();
   Options o;
@@ -139,12 +150,7 @@ TEST(SearchConcurrencyTest, SearchesWhileAFieldIsDropped) {
   // B: fixed for the whole test, so its answers must never change.
   WriteBatch setup;
   setup.DefineVectorField("s", "B", kDimB, Metric::kL2);
-  for (int i = 0; i < 100; ++i) {
-    CubeDraft d;
-    d.space = "s";
-    d.vectors.push_back({"B", RandomVector(seed_rng, kDimB)});
-    setup.Put(d);
-  }
+  AddPuts(&setup, "B", kDimB, 100, seed_rng);
   ASSERT_TRUE(db->Write(WriteOptions{.sync = false}, setup, nullptr).ok());
   const std::vector<float> query_b = RandomVector(seed_rng, kDimB);
   auto search = [&](const std::string& field, const std::vector<float>& q, const Snapshot* at,
@@ -179,12 +185,7 @@ TEST(SearchConcurrencyTest, SearchesWhileAFieldIsDropped) {
       const uint32_t dim = 4 + round;
       WriteBatch fill;
       fill.DefineVectorField("s", "A", dim, Metric::kCosine);
-      for (int i = 0; i < 40; ++i) {
-        CubeDraft d;
-        d.space = "s";
-        d.vectors.push_back({"A", RandomVector(rng, dim)});
-        fill.Put(d);
-      }
+      AddPuts(&fill, "A", dim, 40, rng);
       EXPECT_TRUE(db->Write(WriteOptions{.sync = false}, fill, nullptr).ok());
       {
         std::lock_guard<std::mutex> lock(round_mu);
