@@ -33,8 +33,10 @@ Options SmallIndexOptions(Env* env) {
   Options o;
   o.env = env;
   o.create_if_missing = true;
+  // Small partitions cluster early and split often, so the clustered paths are exercised.
   o.vector_index.flat_limit = 64;
   o.vector_index.list_target = 8;
+  // Replicas too, so that the scan's deduplication is exercised.
   o.vector_index.max_replicas = 2;
   o.vector_index.replica_slack = 0.3f;
   return o;

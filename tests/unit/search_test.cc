@@ -56,18 +56,7 @@ class SearchTest : public testing::Test {
  protected:
   SearchTest() : env_(NewMemEnv()) {}
 
-  Options SmallIndexOptions() {
-    Options o;
-    o.env = env_.get();
-    o.create_if_missing = true;
-    // Small partitions cluster early and split often, so the clustered paths are exercised.
-    o.vector_index.flat_limit = 64;
-    o.vector_index.list_target = 8;
-    // Replicas too, so that the scan's deduplication is exercised.
-    o.vector_index.max_replicas = 2;
-    o.vector_index.replica_slack = 0.3f;
-    return o;
-  }
+  Options SmallIndexOptions() { return test::SmallIndexOptions(env_.get()); }
   void Open(const Options& o) {
     db_.reset();
     Status s = Db::Open(o, dir_, &db_);
@@ -460,14 +449,7 @@ std::vector<std::string> Answers(Db* db, const std::vector<std::vector<float>>& 
     std::vector<SearchHit> hits;
     Status s = db->Search(r, &hits);
     EXPECT_TRUE(s.ok()) << s.ToString();
-    std::string line;
-    for (const SearchHit& h : hits) {
-      char buf[96];
-      std::snprintf(buf, sizeof(buf), "%llu/%u/%.6g ", static_cast<unsigned long long>(h.id),
-                    h.version, h.score);
-      line += buf;
-    }
-    out.push_back(line);
+    out.push_back(test::HitsLine(hits));
   }
   return out;
 }
