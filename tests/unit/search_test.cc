@@ -301,6 +301,10 @@ TEST_P(FilteredExactness, MatchesBruteForce) {
     if (pick(3) == 0) r.attrs.push_back({"topic", topics[pick(3)]});
     if (pick(2) == 0) r.as_of = times[pick(times.size())];
     if (pick(3) == 0) r.valid_at = db_->Now() - static_cast<Timestamp>(pick(8000000));
+    // A read without either time is at the clock's now, valid time included, and cubes valid
+    // from a second after their put become visible as it moves: pin it, so that the brute force
+    // and the searches below read at the same point however long they take.
+    if (!r.as_of && !r.valid_at) r.valid_at = db_->Now();
 
     // Brute force: every cube as Get sees it at the same read point.
     std::vector<std::pair<double, CubeId>> expected;
