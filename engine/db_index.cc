@@ -36,6 +36,7 @@ Status DbImpl::IndexVersion(const Version& v, const Catalog& catalog, bool verif
       return Status::Corruption("cube " + std::to_string(v.id) + ": unknown vector field");
     }
     if (field->dropped) return Status::OK();  // its partition is gone for good
+    index::Partition* partition = atlas_->Writable(v.space_id, field_id, field->metric, field->dim);
     const float* values = nullptr;
     if (const VectorRef* r = FindVector(v, field_id)) {
       if (r->blob.length != size_t{field->dim} * sizeof(float)) {
@@ -59,9 +60,16 @@ Status DbImpl::IndexVersion(const Version& v, const Catalog& catalog, bool verif
         }
       }
       values = reinterpret_cast<const float*>(bytes);
+      // A vector kept from the previous version may be one an earlier process wrote and the
+      // rebuild left out as damaged: unless the index holds it already, verify it (and leave
+      // it out again if it fails).
+      const VectorRef* kept = v.prev != nullptr ? FindVector(*v.prev, field_id) : nullptr;
+      if (!verify && kept != nullptr && kept->blob == r->blob && !partition->Holds(v.id, values)) {
+        std::string_view payload;
+        if (!arena_->View(r->blob, &payload).ok()) values = nullptr;
+      }
     }
-    atlas_->Writable(v.space_id, field_id, field->metric, field->dim)
-        ->Apply(v.id, values, LiveFrom(v));
+    partition->Apply(v.id, values, LiveFrom(v));
     return Status::OK();
   };
   for (const VectorRef& r : v.vectors) LOCI_RETURN_IF_ERROR(apply(r.field_id));

@@ -102,6 +102,12 @@ class Partition {
   // floats) for the life of the partition. REQUIRES: a finite vector, not all zeros for cosine.
   void Apply(uint64_t cube, const float* vector, int64_t live_from);
 
+  // Writer: whether `vector` is what the index holds for the newest version of `cube`.
+  bool Holds(uint64_t cube, const float* vector) const {
+    auto it = current_.find(cube);
+    return it != current_.end() && entries_.at(it->second).vector == vector;
+  }
+
   // Reader (epoch pinned): appends to *hits the best `params.rerank` accepted entries by exact
   // distance, best first; fills *stats if given.
   void Search(const PreparedQuery& query, const ScanParams& params, std::vector<ScanHit>* hits,

@@ -235,6 +235,17 @@ TEST_F(SearchTest, DamagedVectorBlobIsLeftOutOfTheRebuiltIndex) {
   EXPECT_EQ(hits[0].id, *intact);
   MemCube cube;
   EXPECT_TRUE(db_->Get(ReadOptions(), *damaged, &cube).IsCorruption());
+
+  // A new version that keeps the damaged vector (an attribute change) does not bring it into
+  // the index, and the database stays writable.
+  CubePatch attrs_only;
+  attrs_only.set_attrs.push_back({"topic", "kept"});
+  Result<uint32_t> updated = db_->Update(WriteOptions(), *damaged, attrs_only);
+  ASSERT_TRUE(updated.ok()) << updated.status().ToString();
+  ASSERT_TRUE(db_->Search(r, &hits).ok());
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(hits[0].id, *intact);
+  EXPECT_TRUE(db_->Put(WriteOptions(), d).ok());
 }
 
 // A random history of puts, updates (new vectors, attributes, states, valid times) and retires
