@@ -33,9 +33,13 @@ class LociVectorSystem final : public VectorSystem {
   explicit LociVectorSystem(const std::vector<std::string>& points) {
     for (const std::string& item : points) {
       unsigned probes = 0, rerank = 0;
-      char tail = 0;
-      const int got = std::sscanf(item.c_str(), "%u:%u%c", &probes, &rerank, &tail);
-      if (probes == 0 || (got != 1 && got != 2)) {
+      int used = -1;  // characters consumed by a complete match (stays -1 otherwise)
+      if (item.find(':') == std::string::npos) {
+        std::sscanf(item.c_str(), "%u%n", &probes, &used);
+      } else {
+        std::sscanf(item.c_str(), "%u:%u%n", &probes, &rerank, &used);
+      }
+      if (probes == 0 || used != static_cast<int>(item.size())) {
         std::fprintf(stderr, "loci: sweep point \"%s\" is not P or P:R; skipped\n", item.c_str());
         continue;
       }
