@@ -2,6 +2,7 @@
 
 #include "engine/checkpoint.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/coding.h"
@@ -32,15 +33,10 @@ bool HasDroppedField(const Catalog& catalog) {
   return false;
 }
 
-// Whether `v` has a vector of a field `catalog` has dropped.
-bool HasDroppedVector(const Version& v, const Catalog& catalog) {
-  const SpaceDef* space = catalog.SpaceById(v.space_id);
-  if (space == nullptr) return false;
-  for (const VectorRef& r : v.vectors) {
-    const FieldDef* field = space->FieldById(r.field_id);
-    if (field != nullptr && field->dropped) return true;
-  }
-  return false;
+// Whether `r` is a vector of a field `space` (may be nullptr) has dropped.
+bool IsDroppedVector(const SpaceDef* space, const VectorRef& r) {
+  const FieldDef* field = space != nullptr ? space->FieldById(r.field_id) : nullptr;
+  return field != nullptr && field->dropped;
 }
 
 uint64_t EntrySeed(uint64_t file_number, uint64_t offset) {
@@ -71,7 +67,8 @@ Status CheckpointWriter::Open(const Catalog& catalog) {
   status_ = env_->NewWritableFile(path_, Env::OpenMode::kCreateNew, &file_);
   if (!status_.ok()) return status_;
   buf_.append(kMagic, sizeof(kMagic));
-  PutFixed32(&buf_, HasDroppedField(catalog) ? kFormatWithDrops : kFormat);
+  has_drops_ = HasDroppedField(catalog);
+  PutFixed32(&buf_, has_drops_ ? kFormatWithDrops : kFormat);
   buf_.append(reinterpret_cast<const char*>(uuid_.data()), uuid_.size());
   PutFixed64(&buf_, file_number_);
   PutFixed64(&buf_, covers_lsn_);
@@ -120,12 +117,12 @@ void CheckpointWriter::AddVersion(const Version& v) {
   body.clear();
   PutVarsint64(&body, v.tx_from);
   PutVarint64(&body, v.lsn);
-  if (HasDroppedVector(v, *catalog_)) {
+  const SpaceDef* space = has_drops_ ? catalog_->SpaceById(v.space_id) : nullptr;
+  auto dropped = [space](const VectorRef& r) { return IsDroppedVector(space, r); };
+  if (has_drops_ && std::any_of(v.vectors.begin(), v.vectors.end(), dropped)) {
     // Versions committed before a drop keep their refs in memory; the checkpoint lets them go.
     Version kept = v;
-    const SpaceDef* space = catalog_->SpaceById(v.space_id);
-    std::erase_if(kept.vectors,
-                  [&](const VectorRef& r) { return space->FieldById(r.field_id)->dropped; });
+    std::erase_if(kept.vectors, dropped);
     EncodeVersionBody(kept, &body);
   } else {
     EncodeVersionBody(v, &body);

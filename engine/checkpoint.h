@@ -64,6 +64,7 @@ class CheckpointWriter {
   const uint64_t file_number_;
   const uint64_t covers_lsn_;
   const Catalog* catalog_ = nullptr;
+  bool has_drops_ = false;  // whether catalog_ has a dropped field (format 2)
   std::unique_ptr<WritableFile> file_;
   std::string buf_;
   uint64_t offset_ = 0;  // bytes written to the file so far

@@ -360,8 +360,8 @@ bool DbImpl::BlobsSurvived(wal::Lsn lsn, std::string_view payload) {
 
 Status DbImpl::ApplyLoggedBatch(wal::Lsn lsn, std::string_view payload) {
   BatchContents batch;
-  LOCI_RETURN_IF_ERROR(DecodeBatch(payload, "WAL record LSN " + std::to_string(lsn), &batch));
   const std::string where = "WAL record LSN " + std::to_string(lsn);
+  LOCI_RETURN_IF_ERROR(DecodeBatch(payload, where, &batch));
   LOCI_RETURN_IF_ERROR(ApplyCatalogChanges(batch, where, recovery_catalog_.get()));
   clock_.Observe(batch.commit_time);
   for (std::unique_ptr<Version>& v : batch.versions) {

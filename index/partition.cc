@@ -112,13 +112,14 @@ Partition::Partition(Metric metric, uint32_t dim, const PartitionOptions& option
     : metric_(metric),
       dim_(dim),
       stride_(static_cast<uint32_t>(CodeStride(dim))),
+      plane_stride_(static_cast<uint32_t>(NibbleStride(dim))),
       page_capacity_(std::max<uint32_t>(
           8, static_cast<uint32_t>(options.page_bytes / (CodeStride(dim) + kSlotOverhead)))),
       options_(options),
       kernels_(BestKernels()),
       epochs_(epochs) {
   auto* flat = new Layout;
-  flat->lists.push_back(new PostingList(page_capacity_, stride_ / 2, {}));
+  flat->lists.push_back(NewList({}));
   flat->split_at.push_back(std::numeric_limits<uint32_t>::max());
   layout_.store(flat, std::memory_order_release);
 }
@@ -153,6 +154,10 @@ uint32_t Partition::AddEntry(uint64_t cube, const float* vector) {
   return e;
 }
 
+PostingList* Partition::NewList(std::vector<float> centroid) const {
+  return new PostingList(page_capacity_, plane_stride_, std::move(centroid));
+}
+
 EncodedVector Partition::EncodeCentroid(const float* c, int8_t* codes) const {
   EncodedVector enc = EncodeResidual(c, nullptr, dim_, stride_, codes);
   enc.bias = metric_ == Metric::kInnerProduct ? 0 : NormSq(kernels_, c, dim_);
@@ -170,9 +175,9 @@ void Partition::AppendTo(const Layout& layout, uint32_t list, uint32_t e, const 
   EncodedVector enc = EncodeResidual(x, l->center(), dim_, stride_, codes.data());
   if (metric_ == Metric::kL2) enc.bias = NormSq(kernels_, x, dim_);
   AlignedVector<uint8_t> planes(stride_);
-  SplitNibbles(codes.data(), stride_, planes.data(), planes.data() + stride_ / 2);
+  SplitNibbles(codes.data(), stride_, planes.data(), planes.data() + plane_stride_);
   const size_t before = l->bytes();
-  const auto [page, slot] = l->Append(e, planes.data(), planes.data() + stride_ / 2, enc,
+  const auto [page, slot] = l->Append(e, planes.data(), planes.data() + plane_stride_, enc,
                                       entries_.at(e).live_from.load(std::memory_order_relaxed));
   if (locations_.size() <= e) locations_.resize(e + 1);
   locations_[e].push_back({l, page, slot});
@@ -319,7 +324,7 @@ void Partition::Cluster() {
   for (size_t j = 0; j < lists; ++j) {
     std::vector<float> c(km.centroids.begin() + j * dim_, km.centroids.begin() + (j + 1) * dim_);
     next->encoded.push_back(EncodeCentroid(c.data(), &next->codes[j * stride_]));
-    next->lists.push_back(new PostingList(page_capacity_, stride_ / 2, std::move(c)));
+    next->lists.push_back(NewList(std::move(c)));
     next->split_at.push_back(2 * options_.list_target);
   }
   stored_vectors_.store(0, std::memory_order_relaxed);
@@ -365,7 +370,7 @@ void Partition::Split(uint32_t list) {
                          km.centroids.begin() + (half + 1) * dim_);
     const uint32_t j = slots[half];
     next->encoded[j] = EncodeCentroid(c.data(), &next->codes[j * stride_]);
-    next->lists[j] = new PostingList(page_capacity_, stride_ / 2, std::move(c));
+    next->lists[j] = NewList(std::move(c));
   }
   const uint64_t victim_bytes = victim->bytes();
   for (uint32_t e : members) {
@@ -458,7 +463,6 @@ void Partition::Search(const PreparedQuery& query, const ScanParams& params,
   const bool may_repeat = !layout->flat() && options_.max_replicas > 1;
   std::optional<SeenSet> seen;
   if (may_repeat) seen.emplace();
-  const size_t nibble_stride = stride_ / 2;
   std::vector<int32_t> raw(page_capacity_);
   std::vector<int32_t> raw_lo(two_pass ? 0 : page_capacity_);
   std::vector<float> qc(page_capacity_);
@@ -478,14 +482,14 @@ void Partition::Search(const PreparedQuery& query, const ScanParams& params,
         __builtin_prefetch(next);
         __builtin_prefetch(next->hi());
       }
-      kernels_.dot_u4s8_batch(qq.nibble_lo.data(), qq.nibble_hi.data(), page->hi(), nibble_stride,
-                              nibble_stride, count, raw.data());
+      kernels_.dot_u4s8_batch(qq.nibble_lo.data(), qq.nibble_hi.data(), page->hi(), plane_stride_,
+                              plane_stride_, count, raw.data());
       local.vectors_scanned += count;
-      local.bytes_scanned += size_t{count} * (nibble_stride + 12);
+      local.bytes_scanned += size_t{count} * (plane_stride_ + 12);
       if (!two_pass) {
-        kernels_.dot_u4s8_batch(qq.nibble_lo.data(), qq.nibble_hi.data(), page->lo(), nibble_stride,
-                                nibble_stride, count, raw_lo.data());
-        local.bytes_scanned += size_t{count} * nibble_stride;
+        kernels_.dot_u4s8_batch(qq.nibble_lo.data(), qq.nibble_hi.data(), page->lo(), plane_stride_,
+                                plane_stride_, count, raw_lo.data());
+        local.bytes_scanned += size_t{count} * plane_stride_;
       }
       // q.c in code units: estimated from the hi plane, or exact with the lo plane too.
       for (uint32_t s = 0; s < count; ++s) {
@@ -518,14 +522,14 @@ void Partition::Search(const PreparedQuery& query, const ScanParams& params,
   // Refinement: the lo plane makes each candidate's distance the exact INT8 one.
   if (two_pass) {
     for (const Candidate& cand : candidates) {
-      const uint8_t* row = cand.page->lo() + size_t{cand.slot} * nibble_stride;
-      for (size_t off = 0; off < nibble_stride; off += 64) __builtin_prefetch(row + off);
+      const uint8_t* row = cand.page->lo() + size_t{cand.slot} * plane_stride_;
+      for (size_t off = 0; off < plane_stride_; off += 64) __builtin_prefetch(row + off);
     }
-    local.bytes_scanned += candidates.size() * nibble_stride;
+    local.bytes_scanned += candidates.size() * plane_stride_;
     for (Candidate& cand : candidates) {
       const int32_t lo =
           kernels_.dot_u4s8(qq.nibble_lo.data(), qq.nibble_hi.data(),
-                            cand.page->lo() + size_t{cand.slot} * nibble_stride, nibble_stride);
+                            cand.page->lo() + size_t{cand.slot} * plane_stride_, plane_stride_);
       cand.distance += mult * cand.page->scales()[cand.slot] * (static_cast<float>(lo) + lo_offset);
     }
   }

@@ -135,6 +135,8 @@ class Partition {
   // The vector of entry `e` as the index compares it (normalised for cosine) into out[dim].
   void Prepared(uint32_t e, float* out) const;
   uint32_t AddEntry(uint64_t cube, const float* vector);
+  // A new, empty posting list of this partition's page shape, encoded against `centroid`.
+  PostingList* NewList(std::vector<float> centroid) const;
   // A list or group centroid, encoded with the bias its metric ranks by.
   EncodedVector EncodeCentroid(const float* c, int8_t* codes) const;
   // Exact distance from x to a centroid, in the metric the lists are routed by.
@@ -155,7 +157,8 @@ class Partition {
 
   const Metric metric_;
   const uint32_t dim_;
-  const uint32_t stride_;
+  const uint32_t stride_;        // bytes of a row of INT8 codes (routing's centroids)
+  const uint32_t plane_stride_;  // bytes of a row of one 4-bit plane (the pages')
   const uint32_t page_capacity_;
   const PartitionOptions options_;
   const Kernels& kernels_;

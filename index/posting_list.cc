@@ -26,7 +26,6 @@ Page* Page::New(uint32_t capacity, uint32_t stride) {
   char* raw = static_cast<char*>(::operator new (bytes, std::align_val_t{kAlign}));
   Page* page = new (raw) Page();
   page->capacity_ = capacity;
-  page->stride_ = stride;
   char* p = raw + kHeaderBytes + AlignUp(size_t{capacity} * stride);
   page->lo_ = reinterpret_cast<uint8_t*>(p);
   p += AlignUp(size_t{capacity} * stride);

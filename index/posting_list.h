@@ -58,7 +58,6 @@ class Page {
   std::atomic<uint32_t> count_{0};
   std::atomic<Page*> next_{nullptr};
   uint32_t capacity_ = 0;
-  uint32_t stride_ = 0;
   uint8_t* lo_ = nullptr;
   float* scales_ = nullptr;
   float* biases_ = nullptr;

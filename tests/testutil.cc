@@ -1,4 +1,4 @@
-// Temporary directories for tests.
+// Helpers shared by the tests (see testutil.h).
 
 #include "tests/testutil.h"
 
@@ -53,8 +53,8 @@ std::string HitsLine(const std::vector<SearchHit>& hits) {
   return line;
 }
 
-std::array<uint8_t, 16> TestUuid(uint8_t tag) {
-  std::array<uint8_t, 16> u;
+DbUuid TestUuid(uint8_t tag) {
+  DbUuid u;
   for (size_t i = 0; i < u.size(); ++i) u[i] = static_cast<uint8_t>(tag * 16 + i);
   return u;
 }

@@ -1,4 +1,5 @@
-// Helpers shared by the tests: temporary directories on the real file system.
+// Helpers shared by the tests: temporary directories on the real file system, test data
+// (vectors, bytes, database ids) and small formatting and option helpers.
 
 #ifndef LOCI_TESTS_TESTUTIL_H_
 #define LOCI_TESTS_TESTUTIL_H_
@@ -9,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/db_uuid.h"
 #include "loci/env.h"
 
 namespace loci {
@@ -25,7 +27,7 @@ bool Contains(const std::string& haystack, const std::string& needle);
 std::string ReadWholeFile(Env* env, const std::string& path);
 
 // A database uuid whose bytes are tag * 16 + i: distinct tags give distinct databases.
-std::array<uint8_t, 16> TestUuid(uint8_t tag);
+DbUuid TestUuid(uint8_t tag);
 
 // `n` pseudo-random bytes, the same for the same seed.
 std::string RandomBytes(size_t n, uint32_t seed);

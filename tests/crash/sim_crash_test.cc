@@ -267,7 +267,7 @@ class SimCrashTest : public testing::Test {
   static bool CrashAndVerify(sim::SimEnv* env, const std::vector<Step>& script,
                              const std::vector<std::optional<Timestamp>>& commit_times,
                              uint64_t seed, std::mt19937_64* rng, bool may_corrupt = false) {
-    const std::string tag = "SIM_SEED=" + std::to_string(seed);
+    const std::string tag = "crash seed " + std::to_string(seed);  // callers say how to rerun
     env->Crash();
     std::unique_ptr<Db> db;
     if ((*rng)() % 3 == 0) {  // a second power loss, during recovery
@@ -366,11 +366,12 @@ TEST_F(SimCrashTest, PowerLossAtEveryOperationOfTheWorkload) {
           FAIL() << "power off at operation " << k << " of " << total << ", damage " << damage
                  << " (rerun this script alone with SIM_SEED=" << script_seed << ")";
         }
-        damage_done.writes_applied += env.stats().writes_applied;
-        damage_done.writes_dropped += env.stats().writes_dropped;
-        damage_done.writes_torn += env.stats().writes_torn;
-        damage_done.writes_garbled += env.stats().writes_garbled;
-        damage_done.dir_ops_undone += env.stats().dir_ops_undone;
+        const sim::SimStats st = env.stats();
+        damage_done.writes_applied += st.writes_applied;
+        damage_done.writes_dropped += st.writes_dropped;
+        damage_done.writes_torn += st.writes_torn;
+        damage_done.writes_garbled += st.writes_garbled;
+        damage_done.dir_ops_undone += st.dir_ops_undone;
       }
     }
   }

@@ -57,8 +57,8 @@ TEST(AtlasTest, DropRetiresThePartitionAfterItsReadersUnpin) {
   std::thread reader([&] {
     gc::EpochDomain::Guard guard = epochs.Pin();
     const Partition* held = atlas.Find(1, 2);
+    step = 1;  // before any assertion can return, or the main thread would wait forever
     ASSERT_EQ(held, dropped);
-    step = 1;
     while (step != 2) std::this_thread::yield();
     // Dropped meanwhile: gone from the directory, still whole for this reader.
     EXPECT_EQ(atlas.Find(1, 2), nullptr);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "loci/env.h"
+#include "tests/testutil.h"
 #include "wal/format.h"
 
 namespace loci::wal {
@@ -98,12 +99,6 @@ Status RecordingFile::Sync() {
   return target_->Sync();
 }
 
-DbUuid TestUuid() {
-  DbUuid u;
-  for (size_t i = 0; i < u.size(); ++i) u[i] = static_cast<uint8_t>(0x40 + i);
-  return u;
-}
-
 struct ParsedRecord {
   uint64_t offset;
   RecordHeader header;
@@ -127,7 +122,7 @@ class LogWriterTest : public ::testing::Test {
   std::unique_ptr<LogWriter> NewWriter(uint64_t segment_bytes = 1 << 20,
                                        uint64_t preallocate_bytes = 0) {
     LogWriterOptions o;
-    o.db_uuid = TestUuid();
+    o.db_uuid = test::TestUuid(4);
     o.segment_bytes = segment_bytes;
     o.preallocate_bytes = preallocate_bytes;
     return std::make_unique<LogWriter>(&env_, kDir, o, io_.get());
@@ -188,7 +183,7 @@ TEST_F(LogWriterTest, StartSegmentWritesADurableHeaderBeforeAnyRecord) {
   EXPECT_EQ(env_.TakeLog(), (std::vector<std::string>{"write wal-00000005.log 0 4096",
                                                       "sync wal-00000005.log", "syncdir /db"}));
   ParsedSegment seg = Parse(5);
-  EXPECT_EQ(seg.header.db_uuid, TestUuid());
+  EXPECT_EQ(seg.header.db_uuid, test::TestUuid(4));
   EXPECT_EQ(seg.header.segment_no, 5u);
   EXPECT_EQ(seg.header.first_lsn, 100u);
   EXPECT_EQ(seg.header.prev_checksum, 0xabcdefu);
