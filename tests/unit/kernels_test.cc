@@ -261,7 +261,8 @@ TEST_P(KernelsTest, ReadsNothingPastTheEnd) {
 
 // dot_u4s8 against the scalar reference and against the definition, for every length it accepts
 // up to 1024 bytes (2048 dimensions), extreme values, single non-zero positions, batches, and
-// inputs that end at an unmapped page.
+// inputs that end at an unmapped page (in the batch test, whose rows past the last group of four,
+// unaligned ones included, go through dot_u4s8 itself).
 TEST_P(KernelsTest, DotU4S8IsExactForEveryLength) {
   std::mt19937 rng(8);
   for (size_t n = 32; n <= 1024; n += 32) {
