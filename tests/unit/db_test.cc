@@ -1,6 +1,7 @@
 // Db: the bitemporal semantics of design.md §1 (the tea/coffee example verbatim, corrections,
 // retires), validation, batches, persistence across reopen and checkpoints, the commit clock
-// across restarts, space isolation, snapshots, read-only opens and concurrent use.
+// across restarts, space isolation, snapshots, read-only opens, concurrent use and the WAL byte
+// count across a checkpoint.
 
 #include "loci/db.h"
 
@@ -16,6 +17,7 @@
 #include <thread>
 
 #include "loci/env.h"
+#include "tests/sim/sim_env.h"
 #include "tests/testutil.h"
 
 namespace loci {
@@ -762,6 +764,44 @@ TEST_F(DbTest, ConcurrentWritersAndReaders) {
   const DbStats stats = db_->Stats();
   EXPECT_EQ(stats.batches_committed, uint64_t{kWriters * kPerWriter});  // every put, once
   EXPECT_LE(stats.group_commits, stats.batches_committed);
+}
+
+// Stats().wal_bytes counts the WAL after the latest checkpoint. A checkpoint retires only the
+// bytes it covers: a put committed while it writes its file is in the new segment and must stay
+// counted. SimEnv holds the checkpoint at its file's first write, after the WAL was cut.
+TEST(DbSimTest, WalBytesKeepWhatWasCommittedDuringACheckpoint) {
+  sim::SimEnv env(1);
+  Options o;
+  o.env = &env;
+  o.create_if_missing = true;
+  o.deterministic_io = true;
+  o.checkpoint_wal_bytes = 0;  // only the checkpoint below
+  std::unique_ptr<Db> db;
+  ASSERT_TRUE(Db::Open(o, "/db", &db).ok());
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(db->Put(WriteOptions(), CubeDraft{.space = "s", .payload = "before"}).ok());
+  }
+  env.HoldNextWrite("ckpt-");
+  Status checkpointed;
+  std::atomic<bool> finished{false};
+  std::thread checkpoint([&] {
+    checkpointed = db->Checkpoint();
+    finished = true;
+  });
+  while (env.held_writes() == 0 && !finished) std::this_thread::yield();
+  if (finished) {
+    checkpoint.join();
+    FAIL() << "the checkpoint wrote no file: " << checkpointed.ToString();
+  }
+  const uint64_t before = db->Stats().wal_bytes;
+  ASSERT_TRUE(db->Put(WriteOptions(), CubeDraft{.space = "s", .payload = "during"}).ok());
+  const uint64_t during = db->Stats().wal_bytes - before;
+  ASSERT_GT(during, 0u);
+  env.ReleaseWrites();
+  checkpoint.join();
+  ASSERT_TRUE(checkpointed.ok()) << checkpointed.ToString();
+  EXPECT_EQ(db->Stats().checkpoint_files, 1u);
+  EXPECT_EQ(db->Stats().wal_bytes, during);
 }
 
 TEST(DbPosixTest, SecondOpenerIsToldWhoHoldsTheLock) {

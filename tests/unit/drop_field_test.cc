@@ -1,8 +1,9 @@
 // WriteBatch::DropVectorField end to end: the migration to a new embedding field (define B,
 // backfill, switch queries, drop A) with search answers, Get/History/as-of reads, Stats and index
 // memory checked; redefinition under a new id; refused drops and writes; operations in batch
-// order; and the drop surviving reopen (WAL replay), checkpoints (base and delta, before and
-// after the drop) and simulated power loss.
+// order; the drop surviving reopen (WAL replay), checkpoints (base and delta, before and after
+// the drop) and simulated power loss; and recovery refusing a logged version that keeps a
+// dropped field's vector.
 
 #include <gtest/gtest.h>
 
@@ -12,10 +13,14 @@
 #include <set>
 #include <sstream>
 
+#include "engine/record_codec.h"
+#include "engine/superblock.h"
 #include "loci/db.h"
 #include "loci/env.h"
 #include "tests/sim/sim_env.h"
 #include "tests/testutil.h"
+#include "wal/log_writer.h"
+#include "wal/replay.h"
 
 namespace loci {
 namespace {
@@ -517,6 +522,78 @@ TEST_F(DropFieldTest, DropSurvivesReopenAndCheckpoints) {
   ASSERT_TRUE(db_->Verify(&without).ok());
   // Versions 1 and 2 (the backfill) of every cube of s had an old A vector.
   EXPECT_EQ(without.blobs + 2 * s_ids_.size(), with_old_refs.blobs);
+}
+
+// Versions logged after a drop never keep the dropped field's vectors, so recovery refuses a
+// WAL record that does (checkpoint_file_test covers the checkpoint side). The record is forged:
+// a version 2 of a cube that copied its version 1's vectors, the dropped A's included, appended
+// to the WAL after the drop as a writer would have.
+TEST_F(DropFieldTest, RecoveryRefusesALoggedVersionWithAVectorOfADroppedField) {
+  ASSERT_NO_FATAL_FAILURE(Open());
+  ASSERT_TRUE(Define(db_.get(), "s", "A", 2, Metric::kL2).ok());  // field 1
+  ASSERT_TRUE(Define(db_.get(), "s", "B", 2, Metric::kL2).ok());  // field 2
+  CubeDraft d;
+  d.space = "s";
+  d.vectors.push_back({"A", {1, 2}});
+  d.vectors.push_back({"B", {3, 4}});
+  Result<CubeId> id = db_->Put(WriteOptions(), d);
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  ASSERT_TRUE(Drop(db_.get(), "s", "A").ok());
+  db_.reset();
+
+  // No checkpoint was taken: the put is in the WAL, with the BlobRef of its A vector.
+  engine::Superblock sb;
+  ASSERT_TRUE(engine::ReadSuperblock(env_.get(), "/db/SUPERBLOCK", &sb).ok());
+  ASSERT_TRUE(sb.checkpoints.empty());
+  wal::ReplayOptions replay_options;
+  replay_options.first_segment_no = sb.wal_first_segment;
+  std::unique_ptr<engine::Version> put;
+  Timestamp last_commit = 0;
+  wal::ReplayResult replay;
+  Status replayed = wal::ReplayWal(
+      env_.get(), "/db", sb.db_uuid, replay_options,
+      [&](wal::Lsn lsn, std::string_view payload) {
+        engine::BatchContents batch;
+        LOCI_RETURN_IF_ERROR(engine::DecodeBatch(payload, "LSN " + std::to_string(lsn), &batch));
+        last_commit = batch.commit_time;
+        for (auto& v : batch.versions) {
+          if (v->id == *id) put = std::move(v);
+        }
+        return Status::OK();
+      },
+      &replay);
+  ASSERT_TRUE(replayed.ok()) << replayed.ToString();
+  ASSERT_NE(put, nullptr);
+  ASSERT_EQ(put->number, 1u);
+  ASSERT_EQ(put->vectors.size(), 2u);
+  ASSERT_EQ(put->vectors[0].field_id, 1u);
+
+  // Otherwise a valid successor (next number, later commit), so only the dropped field's vector
+  // is wrong with it.
+  engine::Version forged = *put;
+  forged.number = 2;
+  std::string payload;
+  engine::EncodeBatch(last_commit + 1, {}, {}, {}, {&forged}, &payload);
+  std::unique_ptr<IoQueue> io = env_->NewIoQueue();
+  wal::LogWriterOptions log_options;
+  log_options.db_uuid = sb.db_uuid;
+  log_options.preallocate_bytes = 0;
+  wal::Lsn lsn = 0;
+  {
+    wal::LogWriter log(env_.get(), "/db", log_options, io.get());
+    ASSERT_TRUE(log.ResumeSegment(replay.last_segment_no, replay.end_offset, replay.last_lsn + 1,
+                                  replay.last_checksum)
+                    .ok());
+    const std::string_view payloads[] = {payload};
+    ASSERT_TRUE(log.AppendGroup(payloads, /*sync=*/true, {}, &lsn).ok());
+  }
+
+  Status s = Db::Open(SmallIndexOptions(env_.get()), "/db", &db_);
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+  EXPECT_TRUE(Contains(s.message(), "WAL record LSN " + std::to_string(lsn))) << s.ToString();
+  EXPECT_TRUE(Contains(
+      s.message(), "cube " + std::to_string(*id) + " version 2 has a vector of dropped field 'A'"))
+      << s.ToString();
 }
 
 // Power loss with the drop durable (after later sync writes), and with the drop and the put
