@@ -77,6 +77,10 @@ class DbImpl::SearchFilter final : public index::EntryFilter {
 
 namespace {
 
+// Candidates a search ranks by INT8 distance, at least (and at least 2k): the hits' recall
+// comes from here; the exact re-rank only orders the best few of them.
+constexpr uint32_t kMinSearchCandidates = 20;
+
 Status CheckRequest(const SearchRequest& r) {
   auto invalid = [](const std::string& what) { return Status::InvalidArgument("search: " + what); };
   if (r.spaces.empty()) return invalid("no space given");
@@ -166,7 +170,8 @@ Status DbImpl::Search(const SearchRequest& request, std::vector<SearchHit>* hits
   index::ScanParams params;
   params.probes = request.probes != 0 ? request.probes : defaults.probes;
   params.rerank = request.rerank != 0 ? std::max(request.k, request.rerank)
-                                      : std::max(2 * request.k, defaults.rerank);
+                                      : std::max(request.k + (request.k + 4) / 5, defaults.rerank);
+  params.candidates = std::max({2 * request.k, kMinSearchCandidates, params.rerank});
   params.as_of = point.as_of;
   const bool all_states =
       request.states.empty() || (std::find(request.states.begin(), request.states.end(),

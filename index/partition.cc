@@ -50,7 +50,6 @@ struct Partition::Layout {
 };
 
 namespace {
-
 // Entries already considered by one scan (replicas appear in several lists): open addressing,
 // grown when half full.
 class SeenSet {
@@ -115,6 +114,8 @@ Partition::Partition(Metric metric, uint32_t dim, const PartitionOptions& option
       plane_stride_(static_cast<uint32_t>(NibbleStride(dim))),
       page_capacity_(std::max<uint32_t>(
           8, static_cast<uint32_t>(options.page_bytes / (CodeStride(dim) + kSlotOverhead)))),
+      columns_offset_(Page::ColumnsOffset(page_capacity_, plane_stride_)),
+      columns_bytes_(Page::ColumnsBytes(page_capacity_)),
       options_(options),
       kernels_(BestKernels()),
       epochs_(epochs) {
@@ -456,7 +457,8 @@ void Partition::Search(const PreparedQuery& query, const ScanParams& params,
   // exact INT8 distance with the lo plane, and the best `rerank` of those re-ranked exactly.
   // Narrow vectors are cheap to scan in full: both planes at once, exact INT8 from the start.
   const bool two_pass = dim_ >= kTwoPassMinDim;
-  const size_t refine = two_pass ? kRefineFactor * rerank : rerank;
+  const size_t ranked = std::max<size_t>(rerank, params.candidates);
+  const size_t refine = two_pass ? kRefineFactor * ranked : ranked;
   std::vector<Candidate> candidates;  // max-heap on the hi-plane distance
   candidates.reserve(refine + 1);
   // Replicas are the only way one entry appears twice in a scan.
@@ -477,7 +479,9 @@ void Partition::Search(const PreparedQuery& query, const ScanParams& params,
     for (const Page* page = list->first(); page != nullptr; page = page->next()) {
       const uint32_t count = page->count();
       if (count == 0) continue;
-      // The next page's header and first rows, while this one is scored.
+      // This page's columns, read once its rows are scored, and the next page's header and
+      // first rows.
+      PrefetchColumns(page);
       if (const Page* next = page->next()) {
         __builtin_prefetch(next);
         __builtin_prefetch(next->hi());

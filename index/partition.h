@@ -62,8 +62,14 @@ struct PreparedQuery {
 
 struct ScanParams {
   uint32_t probes = 24;  // lists probed at most (clustered partitions)
-  uint32_t rerank = 40;  // candidates kept for the exact re-rank
-  int64_t as_of = 0;     // transaction time of the read
+  // Candidates ranked by their exact INT8 distance (a two-pass scan picks kRefineFactor times
+  // as many by its 4-bit ranking and refines them), and how many of the best of those are
+  // re-ranked exactly from the full-precision vectors. The INT8 ranking is close to the exact
+  // one, so a re-rank only needs to settle the order near the k-th hit; the candidates are
+  // what buys recall.
+  uint32_t candidates = 40;  // at least `rerank`
+  uint32_t rerank = 40;
+  int64_t as_of = 0;  // transaction time of the read
   // Whether an entry whose live_from <= as_of may be accepted without the filter (no kind,
   // state or attribute filter, and a valid time >= as_of).
   bool fast_accept = false;
@@ -132,6 +138,11 @@ class Partition {
   // Lists are grouped for hierarchical routing from this many on.
   static constexpr size_t kGroupingThreshold = 256;
 
+  // Starts fetching the columns of `page` (scales, biases, entries, live_from).
+  void PrefetchColumns(const Page* page) const {
+    const char* p = reinterpret_cast<const char*>(page) + columns_offset_;
+    for (size_t off = 0; off < columns_bytes_; off += 64) __builtin_prefetch(p + off);
+  }
   // The vector of entry `e` as the index compares it (normalised for cosine) into out[dim].
   void Prepared(uint32_t e, float* out) const;
   uint32_t AddEntry(uint64_t cube, const float* vector);
@@ -160,6 +171,8 @@ class Partition {
   const uint32_t stride_;        // bytes of a row of INT8 codes (routing's centroids)
   const uint32_t plane_stride_;  // bytes of a row of one 4-bit plane (the pages')
   const uint32_t page_capacity_;
+  const size_t columns_offset_;  // Page::ColumnsOffset and ColumnsBytes of this shape
+  const size_t columns_bytes_;
   const PartitionOptions options_;
   const Kernels& kernels_;
   gc::EpochDomain* const epochs_;

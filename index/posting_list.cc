@@ -15,10 +15,17 @@ size_t AlignUp(size_t n) { return (n + kAlign - 1) & ~(kAlign - 1); }
 
 }  // namespace
 
+size_t Page::ColumnsOffset(uint32_t capacity, uint32_t stride) {
+  return kHeaderBytes + 2 * AlignUp(size_t{capacity} * stride);
+}
+
+size_t Page::ColumnsBytes(uint32_t capacity) {
+  return 3 * AlignUp(size_t{capacity} * 4) + AlignUp(size_t{capacity} * 8);
+}
+
 size_t Page::Bytes(uint32_t capacity, uint32_t stride) {
   static_assert(sizeof(Page) <= kHeaderBytes);
-  return kHeaderBytes + 2 * AlignUp(size_t{capacity} * stride) + 3 * AlignUp(size_t{capacity} * 4) +
-         AlignUp(size_t{capacity} * 8);
+  return ColumnsOffset(capacity, stride) + ColumnsBytes(capacity);
 }
 
 Page* Page::New(uint32_t capacity, uint32_t stride) {
@@ -26,9 +33,8 @@ Page* Page::New(uint32_t capacity, uint32_t stride) {
   char* raw = static_cast<char*>(::operator new (bytes, std::align_val_t{kAlign}));
   Page* page = new (raw) Page();
   page->capacity_ = capacity;
-  char* p = raw + kHeaderBytes + AlignUp(size_t{capacity} * stride);
-  page->lo_ = reinterpret_cast<uint8_t*>(p);
-  p += AlignUp(size_t{capacity} * stride);
+  page->lo_ = reinterpret_cast<uint8_t*>(raw + kHeaderBytes + AlignUp(size_t{capacity} * stride));
+  char* p = raw + ColumnsOffset(capacity, stride);
   page->scales_ = reinterpret_cast<float*>(p);
   p += AlignUp(size_t{capacity} * 4);
   page->biases_ = reinterpret_cast<float*>(p);

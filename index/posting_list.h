@@ -30,6 +30,11 @@ class Page {
   static void Delete(Page* page);
   // Bytes a page of this shape occupies.
   static size_t Bytes(uint32_t capacity, uint32_t stride);
+  // Where the columns after the planes (scales, biases, entries, live_from) start in a page of
+  // this shape, and the bytes they span: a scan prefetches them, since the hardware prefetcher
+  // follows the hi plane it streams but not the jump past the lo plane.
+  static size_t ColumnsOffset(uint32_t capacity, uint32_t stride);
+  static size_t ColumnsBytes(uint32_t capacity);
 
   // Slots readable now (acquire: their contents are visible).
   uint32_t count() const { return count_.load(std::memory_order_acquire); }

@@ -56,7 +56,7 @@ struct SearchRequest {
   // --- effort (0 = the default); see Options for the index's defaults
   // Posting lists probed in a clustered partition, at most.
   uint32_t probes = 0;
-  // Candidates re-ranked exactly, at least k (0: the index's default, at least 2k).
+  // Candidates re-ranked exactly, at least k (0: the index's default, at least k + k/5).
   uint32_t rerank = 0;
 
   // Fill SearchHit::cube (payload and vectors as for ReadOptions' defaults when set below).
