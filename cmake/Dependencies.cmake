@@ -4,6 +4,8 @@ pkg_check_modules(URING REQUIRED IMPORTED_TARGET liburing>=2.0)
 pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash>=0.8)
 find_package(Boost 1.74 REQUIRED)
 find_package(Threads REQUIRED)
+# Header-only; Atlas learns its prefix projections with it (index/projection.cc).
+find_package(Eigen3 3.3 REQUIRED NO_MODULE)
 
 include(CheckIncludeFileCXX)
 check_include_file_cxx(simde/x86/avx2.h LOCI_HAVE_SIMDE)

@@ -209,6 +209,7 @@ DbStats DbImpl::Stats() {
       VectorFieldInfo info{space.name, f.name, f.dim, index::MetricName(f.metric)};
       info.vectors = ps.entries;
       info.index_lists = ps.lists;
+      info.index_prefix_width = ps.prefix_width;
       s.vector_fields.push_back(std::move(info));
     }
   }

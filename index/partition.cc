@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "index/kmeans.h"
+#include "index/projection.h"
 
 namespace loci::index {
 
@@ -25,6 +26,7 @@ struct Partition::Approx {
 // A page slot the scan keeps for refinement.
 struct Partition::Candidate {
   float distance;
+  float offset;  // bias + base: the distance is offset + mult * scale * q.c (see Search)
   uint32_t entry;
   uint32_t slot;
   const Page* page;
@@ -32,8 +34,13 @@ struct Partition::Candidate {
 };
 
 struct Partition::Layout {
+  PageShape shape;  // of the pages of lists created in this layout
+  // The prefix directions (clustered partitions of wide vectors whose residuals have them);
+  // shared with newer layouts, which keep the same ones.
+  std::shared_ptr<const Projection> projection;
   std::vector<PostingList*> lists;  // shared with older and newer layouts
   AlignedVector<int8_t> codes;      // lists.size() rows of stride (clustered only)
+  AlignedVector<uint8_t> code_hi;   // their hi planes, rows of plane stride (quantizer.h)
   std::vector<EncodedVector> encoded;
   std::vector<uint32_t> split_at;  // the writer's: a list is split past this size
 
@@ -112,15 +119,12 @@ Partition::Partition(Metric metric, uint32_t dim, const PartitionOptions& option
       dim_(dim),
       stride_(static_cast<uint32_t>(CodeStride(dim))),
       plane_stride_(static_cast<uint32_t>(NibbleStride(dim))),
-      page_capacity_(std::max<uint32_t>(
-          8, static_cast<uint32_t>(options.page_bytes / (CodeStride(dim) + kSlotOverhead)))),
-      columns_offset_(Page::ColumnsOffset(page_capacity_, plane_stride_)),
-      columns_bytes_(Page::ColumnsBytes(page_capacity_)),
       options_(options),
       kernels_(BestKernels()),
       epochs_(epochs) {
   auto* flat = new Layout;
-  flat->lists.push_back(NewList({}));
+  flat->shape = ShapeOf(0);
+  flat->lists.push_back(NewList(flat->shape, {}));
   flat->split_at.push_back(std::numeric_limits<uint32_t>::max());
   layout_.store(flat, std::memory_order_release);
 }
@@ -155,14 +159,27 @@ uint32_t Partition::AddEntry(uint64_t cube, const float* vector) {
   return e;
 }
 
-PostingList* Partition::NewList(std::vector<float> centroid) const {
-  return new PostingList(page_capacity_, plane_stride_, std::move(centroid));
+PageShape Partition::ShapeOf(uint32_t prefix_stride) const {
+  const uint32_t slot_bytes = 2 * plane_stride_ + kSlotOverhead +
+                              (prefix_stride != 0 ? prefix_stride + kPrefixSlotOverhead : 0);
+  return {std::max<uint32_t>(8, options_.page_bytes / slot_bytes), plane_stride_, prefix_stride};
+}
+
+PostingList* Partition::NewList(const PageShape& shape, std::vector<float> centroid) const {
+  return new PostingList(shape, std::move(centroid));
 }
 
 EncodedVector Partition::EncodeCentroid(const float* c, int8_t* codes) const {
   EncodedVector enc = EncodeResidual(c, nullptr, dim_, stride_, codes);
   enc.bias = metric_ == Metric::kInnerProduct ? 0 : NormSq(kernels_, c, dim_);
   return enc;
+}
+
+void Partition::SetListCode(Layout* layout, size_t list, const float* c) const {
+  int8_t* codes = &layout->codes[list * stride_];
+  layout->encoded[list] = EncodeCentroid(c, codes);
+  AlignedVector<uint8_t> lo(plane_stride_);
+  SplitNibbles(codes, stride_, &layout->code_hi[list * plane_stride_], lo.data());
 }
 
 float Partition::CentroidDistance(const float* x, const float* c) const {
@@ -177,9 +194,24 @@ void Partition::AppendTo(const Layout& layout, uint32_t list, uint32_t e, const 
   if (metric_ == Metric::kL2) enc.bias = NormSq(kernels_, x, dim_);
   AlignedVector<uint8_t> planes(stride_);
   SplitNibbles(codes.data(), stride_, planes.data(), planes.data() + plane_stride_);
+  const uint32_t prefix_stride = l->shape().prefix_stride;
+  std::vector<uint8_t> prefix(prefix_stride);
+  float prefix_scale = 0;
+  if (prefix_stride != 0) {
+    // The residual's coordinates on the principal directions (from its INT8 code, as close
+    // as the 4-bit prefix needs), as a 4-bit code.
+    AlignedVector<uint8_t> unsigned_codes(stride_);
+    for (uint32_t i = 0; i < stride_; ++i) {
+      unsigned_codes[i] = static_cast<uint8_t>(codes[i] ^ 0x80);
+    }
+    std::vector<float> projected(layout.projection->width());
+    layout.projection->ApplyQuantized(kernels_, unsigned_codes.data(), enc.scale, projected.data());
+    prefix_scale = EncodePrefix(projected.data(), projected.size(), prefix.data());
+  }
   const size_t before = l->bytes();
-  const auto [page, slot] = l->Append(e, planes.data(), planes.data() + plane_stride_, enc,
-                                      entries_.at(e).live_from.load(std::memory_order_relaxed));
+  const auto [page, slot] =
+      l->Append(e, planes.data(), planes.data() + plane_stride_, enc, prefix.data(), prefix_scale,
+                entries_.at(e).live_from.load(std::memory_order_relaxed));
   if (locations_.size() <= e) locations_.resize(e + 1);
   locations_[e].push_back({l, page, slot});
   stored_vectors_.fetch_add(1, std::memory_order_relaxed);
@@ -187,10 +219,10 @@ void Partition::AppendTo(const Layout& layout, uint32_t list, uint32_t e, const 
 }
 
 // Approximate distance from q to the centroid of every list worth considering for the `want`
-// nearest: all of them, or with groups, the members of the nearest groups (enough of them to
-// leave a margin for the groups' coarseness).
-void Partition::ScoreLists(const Layout& layout, const QuantizedQuery& q, size_t want,
-                           std::vector<Approx>* out) const {
+// nearest: all of them, or with groups, the best 2 want + 16 of the members of the nearest
+// groups (enough of them to leave a margin for the groups' coarseness).
+size_t Partition::ScoreLists(const Layout& layout, const QuantizedQuery& q, size_t want,
+                             std::vector<Approx>* out) const {
   out->clear();
   if (layout.group_members.empty()) {
     const size_t n = layout.lists.size();
@@ -200,7 +232,7 @@ void Partition::ScoreLists(const Layout& layout, const QuantizedQuery& q, size_t
     for (size_t j = 0; j < n; ++j) {
       (*out)[j] = {ApproxDistance(layout.encoded[j], q, dots[j]), static_cast<uint32_t>(j)};
     }
-    return;
+    return n * stride_;
   }
   const size_t groups = layout.group_members.size();
   std::vector<int32_t> dots(groups);
@@ -211,13 +243,32 @@ void Partition::ScoreLists(const Layout& layout, const QuantizedQuery& q, size_t
     order[g] = {ApproxDistance(layout.group_encoded[g], q, dots[g]), static_cast<uint32_t>(g)};
   }
   std::sort(order.begin(), order.end());
-  const size_t need = 4 * want + 32;
+  // The members of the nearest groups, ranked by their hi planes (4-bit codes: half the bytes
+  // of INT8, so twice as many lists can be considered for the same reads; the groups are
+  // coarse and the nearest lists are often in the fifth or sixth group), then the best few
+  // ranked again in INT8.
+  const size_t need = kRouteFactor * want + kRouteExtra;
+  // q.c = 16 q.hi + q.lo - 128 sum(q), taking q.lo at its mean, 7.5 sum(q).
+  const float hi_offset = -120.5f * static_cast<float>(q.sum);
   for (size_t i = 0; i < groups && (out->size() < need || i < 2); ++i) {
     for (uint32_t j : layout.group_members[order[i].entry]) {
-      const int32_t dot = kernels_.dot_u8s8(q.codes.data(), &layout.codes[j * stride_], stride_);
-      out->push_back({ApproxDistance(layout.encoded[j], q, dot), j});
+      const int32_t hi = kernels_.dot_u4s8(q.nibble_lo.data(), q.nibble_hi.data(),
+                                           &layout.code_hi[j * plane_stride_], plane_stride_);
+      const EncodedVector& c = layout.encoded[j];
+      out->push_back(
+          {c.bias - 2 * q.scale * c.scale * (16 * static_cast<float>(hi) + hi_offset), j});
     }
   }
+  const size_t considered = out->size();
+  const size_t keep = std::min(considered, 2 * want + 16);
+  std::partial_sort(out->begin(), out->begin() + static_cast<std::ptrdiff_t>(keep), out->end());
+  out->resize(keep);
+  for (Approx& a : *out) {
+    const int32_t dot =
+        kernels_.dot_u8s8(q.codes.data(), &layout.codes[a.entry * stride_], stride_);
+    a.distance = ApproxDistance(layout.encoded[a.entry], q, dot);
+  }
+  return (groups + keep) * stride_ + considered * plane_stride_;
 }
 
 void Partition::Regroup(Layout* layout) const {
@@ -251,6 +302,7 @@ void Partition::Route(const Layout& layout, const float* x, std::vector<uint32_t
   lists->clear();
   QuantizedQuery qx;
   qx.Quantize(x, dim_, stride_);
+  qx.SplitForNibbles();
   // INT8 distances to the candidate centroids, then exact ones for the few nearest.
   std::vector<Approx> approx;
   ScoreLists(layout, qx, 8, &approx);
@@ -320,12 +372,27 @@ void Partition::Cluster() {
   for (size_t e = 0; e < n; ++e) Prepared(static_cast<uint32_t>(e), &points[e * dim_]);
   KMeansResult km = KMeans(points.data(), n, dim_, std::min(k, n), 8, options_.seed, kernels_);
   auto* next = new Layout;
+  if (dim_ >= kTwoPassMinDim) {
+    // The residuals' principal directions, if they have a few that hold most of the variance:
+    // the scan then ranks by them.
+    std::vector<float> residuals(points);
+    for (size_t e = 0; e < n; ++e) {
+      const float* c = &km.centroids[size_t{km.assignment[e]} * dim_];
+      for (uint32_t i = 0; i < dim_; ++i) residuals[e * dim_ + i] -= c[i];
+    }
+    ProjectionOptions po;
+    po.seed ^= options_.seed;
+    next->projection = Projection::Learn(residuals.data(), n, dim_, po);
+  }
+  next->shape = ShapeOf(next->projection != nullptr ? next->projection->width() / 2 : 0);
   const size_t lists = km.centroids.size() / dim_;
   next->codes.resize(lists * stride_);
+  next->code_hi.resize(lists * plane_stride_);
+  next->encoded.resize(lists);
   for (size_t j = 0; j < lists; ++j) {
     std::vector<float> c(km.centroids.begin() + j * dim_, km.centroids.begin() + (j + 1) * dim_);
-    next->encoded.push_back(EncodeCentroid(c.data(), &next->codes[j * stride_]));
-    next->lists.push_back(NewList(std::move(c)));
+    SetListCode(next, j, c.data());
+    next->lists.push_back(NewList(next->shape, std::move(c)));
     next->split_at.push_back(2 * options_.list_target);
   }
   stored_vectors_.store(0, std::memory_order_relaxed);
@@ -361,6 +428,7 @@ void Partition::Split(uint32_t list) {
   }
   auto* next = new Layout(*layout);
   next->codes.resize((layout->lists.size() + 1) * stride_);
+  next->code_hi.resize((layout->lists.size() + 1) * plane_stride_);
   next->encoded.resize(layout->lists.size() + 1);
   next->split_at.push_back(2 * options_.list_target);
   next->split_at[list] = 2 * options_.list_target;
@@ -370,8 +438,8 @@ void Partition::Split(uint32_t list) {
     std::vector<float> c(km.centroids.begin() + half * dim_,
                          km.centroids.begin() + (half + 1) * dim_);
     const uint32_t j = slots[half];
-    next->encoded[j] = EncodeCentroid(c.data(), &next->codes[j * stride_]);
-    next->lists[j] = NewList(std::move(c));
+    SetListCode(next, j, c.data());
+    next->lists[j] = NewList(next->shape, std::move(c));
   }
   const uint64_t victim_bytes = victim->bytes();
   for (uint32_t e : members) {
@@ -430,8 +498,7 @@ void Partition::Search(const PreparedQuery& query, const ScanParams& params,
     std::vector<Approx> approx;
     const size_t want =
         std::min<size_t>(layout->lists.size(), std::max<uint32_t>(1, params.probes));
-    ScoreLists(*layout, qq, want, &approx);
-    local.bytes_scanned += (approx.size() + layout->group_members.size()) * stride_;
+    local.bytes_scanned += ScoreLists(*layout, qq, want, &approx);
     // The INT8 distances pick the lists (the routing error is small next to the gaps between
     // centroids); the scan's offset q.c is then exact for each list probed.
     const size_t keep = std::min(approx.size(), want);
@@ -453,57 +520,103 @@ void Partition::Search(const PreparedQuery& query, const ScanParams& params,
   }
 
   const size_t rerank = std::max<uint32_t>(1, params.rerank);
-  // The hi-plane pass ranks by 4-bit codes; its best `refine` candidates are refined to their
-  // exact INT8 distance with the lo plane, and the best `rerank` of those re-ranked exactly.
-  // Narrow vectors are cheap to scan in full: both planes at once, exact INT8 from the start.
-  const bool two_pass = dim_ >= kTwoPassMinDim;
+  // Three ways to rank a page's rows before the exact re-rank of the best `rerank`:
+  // - kPrefix: by the 4-bit prefix plane (clustered partitions with a projection); the best
+  //   `refine` get their exact INT8 distance from both planes;
+  // - kHi: by the hi plane, a 4-bit code (wide vectors); the best `refine` are refined to the
+  //   exact INT8 distance with the lo plane;
+  // - kBoth: both planes at once, exact INT8 from the start (narrow vectors are cheap to scan
+  //   in full).
+  enum class Pass { kPrefix, kHi, kBoth };
+  const Projection* projection = layout->projection.get();
+  const Pass pass = projection != nullptr    ? Pass::kPrefix
+                    : dim_ >= kTwoPassMinDim ? Pass::kHi
+                                             : Pass::kBoth;
   const size_t ranked = std::max<size_t>(rerank, params.candidates);
-  const size_t refine = two_pass ? kRefineFactor * ranked : ranked;
-  std::vector<Candidate> candidates;  // max-heap on the hi-plane distance
+  const size_t refine = pass == Pass::kPrefix ? kPrefixRefineFactor * ranked
+                        : pass == Pass::kHi   ? kRefineFactor * ranked
+                                              : ranked;
+  std::vector<Candidate> candidates;  // max-heap on the first pass's distance
   candidates.reserve(refine + 1);
   // Replicas are the only way one entry appears twice in a scan.
   const bool may_repeat = !layout->flat() && options_.max_replicas > 1;
   std::optional<SeenSet> seen;
   if (may_repeat) seen.emplace();
-  std::vector<int32_t> raw(page_capacity_);
-  std::vector<int32_t> raw_lo(two_pass ? 0 : page_capacity_);
-  std::vector<float> qc(page_capacity_);
+  // Per-slot scratch, sized for the largest page met so far.
+  std::vector<int32_t> raw;
+  std::vector<int32_t> raw_lo;
+  std::vector<float> qc;
   const float mult = -2 * qq.scale;
   // q.c = 16 q.hi + q.lo - 128 sum(q); the hi pass takes q.lo at its mean, 7.5 sum(q).
   const float hi_offset = -120.5f * static_cast<float>(qq.sum);
   const float lo_offset = -7.5f * static_cast<float>(qq.sum);
+  // The prefix pass: q.r ~ (W q).(W r), with W r stored as prefix codes v + 8 (v in [-7, 7]).
+  QuantizedQuery pq;
+  float prefix_mult = 0;
+  float prefix_offset = 0;
+  if (pass == Pass::kPrefix) {
+    std::vector<float> projected(projection->width());
+    projection->ApplyQuantized(kernels_, qq.codes.data(), qq.scale, projected.data());
+    pq.Quantize(projected.data(), projected.size(), projected.size());
+    pq.SplitForNibbles();
+    prefix_mult = -2 * pq.scale;
+    prefix_offset = -8.0f * static_cast<float>(pq.sum);
+    local.bytes_scanned += projection->quantized_bytes();
+  }
   for (const auto& [unused, list_no] : probes) {
     const PostingList* list = layout->lists[list_no];
+    const PageShape& shape = list->shape();
+    if (qc.size() < shape.capacity) {
+      raw.resize(shape.capacity);
+      raw_lo.resize(pass == Pass::kBoth ? shape.capacity : 0);
+      qc.resize(shape.capacity);
+    }
+    const size_t columns_offset = Page::ColumnsOffset(shape);
+    const size_t columns_bytes = Page::ColumnsBytes(shape);
     const float* c = list->center();
     const float base = c == nullptr ? 0.0f : -2 * kernels_.dot_f32(q, c, dim_);
     for (const Page* page = list->first(); page != nullptr; page = page->next()) {
       const uint32_t count = page->count();
       if (count == 0) continue;
-      // This page's columns, read once its rows are scored, and the next page's header and
-      // first rows.
-      PrefetchColumns(page);
+      // This page's columns, read once its rows are scored (the hardware prefetcher follows
+      // the plane streamed, not the jump to them), and the next page's header and first rows.
+      const char* columns = reinterpret_cast<const char*>(page) + columns_offset;
+      for (size_t off = 0; off < columns_bytes; off += 64) __builtin_prefetch(columns + off);
       if (const Page* next = page->next()) {
         __builtin_prefetch(next);
-        __builtin_prefetch(next->hi());
+        __builtin_prefetch(next->scan_plane());
       }
-      kernels_.dot_u4s8_batch(qq.nibble_lo.data(), qq.nibble_hi.data(), page->hi(), plane_stride_,
-                              plane_stride_, count, raw.data());
       local.vectors_scanned += count;
-      local.bytes_scanned += size_t{count} * (plane_stride_ + 12);
-      if (!two_pass) {
-        kernels_.dot_u4s8_batch(qq.nibble_lo.data(), qq.nibble_hi.data(), page->lo(), plane_stride_,
-                                plane_stride_, count, raw_lo.data());
-        local.bytes_scanned += size_t{count} * plane_stride_;
-      }
-      // q.c in code units: estimated from the hi plane, or exact with the lo plane too.
-      for (uint32_t s = 0; s < count; ++s) {
-        qc[s] = two_pass ? 16 * static_cast<float>(raw[s]) + hi_offset
-                         : static_cast<float>(16 * raw[s] + raw_lo[s] - 128 * qq.sum);
-      }
       const float* scales = page->scales();
+      if (pass == Pass::kPrefix) {
+        kernels_.dot_u4s8_batch(pq.nibble_lo.data(), pq.nibble_hi.data(), page->prefix(),
+                                shape.prefix_stride, shape.prefix_stride, count, raw.data());
+        local.bytes_scanned += size_t{count} * (shape.prefix_stride + 16);
+        // In prefix code units, with prefix_mult in place of mult.
+        for (uint32_t s = 0; s < count; ++s) {
+          qc[s] = page->prefix_scales()[s] * (static_cast<float>(raw[s]) + prefix_offset);
+        }
+      } else {
+        kernels_.dot_u4s8_batch(qq.nibble_lo.data(), qq.nibble_hi.data(), page->hi(), plane_stride_,
+                                plane_stride_, count, raw.data());
+        local.bytes_scanned += size_t{count} * (plane_stride_ + 12);
+        if (pass == Pass::kBoth) {
+          kernels_.dot_u4s8_batch(qq.nibble_lo.data(), qq.nibble_hi.data(), page->lo(),
+                                  plane_stride_, plane_stride_, count, raw_lo.data());
+          local.bytes_scanned += size_t{count} * plane_stride_;
+        }
+        // q.c in code units: estimated from the hi plane, or exact with the lo plane too.
+        for (uint32_t s = 0; s < count; ++s) {
+          qc[s] = scales[s] * (pass == Pass::kHi
+                                   ? 16 * static_cast<float>(raw[s]) + hi_offset
+                                   : static_cast<float>(16 * raw[s] + raw_lo[s] - 128 * qq.sum));
+        }
+      }
+      const float first_mult = pass == Pass::kPrefix ? prefix_mult : mult;
       const float* biases = page->biases();
       for (uint32_t s = 0; s < count; ++s) {
-        const float d = biases[s] + base + mult * scales[s] * qc[s];
+        const float offset = biases[s] + base;
+        const float d = offset + first_mult * qc[s];
         if (candidates.size() >= refine && d >= candidates.front().distance) continue;
         const uint32_t e = page->entries()[s];
         if (may_repeat && !seen->Insert(e)) continue;  // a replica already considered
@@ -513,7 +626,7 @@ void Partition::Search(const PreparedQuery& query, const ScanParams& params,
           accept = params.filter->Accept(entries_.at(e));
         }
         if (!accept) continue;
-        candidates.push_back({d, e, s, page});
+        candidates.push_back({d, offset, e, s, page});
         std::push_heap(candidates.begin(), candidates.end());
         if (candidates.size() > refine) {
           std::pop_heap(candidates.begin(), candidates.end());
@@ -523,18 +636,30 @@ void Partition::Search(const PreparedQuery& query, const ScanParams& params,
     }
   }
 
-  // Refinement: the lo plane makes each candidate's distance the exact INT8 one.
-  if (two_pass) {
+  // Refinement to the exact INT8 distance: with the lo plane after the hi pass, with both
+  // planes after the prefix pass. The rows are scattered: start fetching them all first.
+  if (pass != Pass::kBoth) {
     for (const Candidate& cand : candidates) {
-      const uint8_t* row = cand.page->lo() + size_t{cand.slot} * plane_stride_;
-      for (size_t off = 0; off < plane_stride_; off += 64) __builtin_prefetch(row + off);
+      const size_t at = size_t{cand.slot} * plane_stride_;
+      for (size_t off = 0; off < plane_stride_; off += 64) {
+        __builtin_prefetch(cand.page->lo() + at + off);
+        if (pass == Pass::kPrefix) __builtin_prefetch(cand.page->hi() + at + off);
+      }
     }
-    local.bytes_scanned += candidates.size() * plane_stride_;
+    local.bytes_scanned += candidates.size() * plane_stride_ * (pass == Pass::kPrefix ? 2 : 1);
     for (Candidate& cand : candidates) {
-      const int32_t lo =
-          kernels_.dot_u4s8(qq.nibble_lo.data(), qq.nibble_hi.data(),
-                            cand.page->lo() + size_t{cand.slot} * plane_stride_, plane_stride_);
-      cand.distance += mult * cand.page->scales()[cand.slot] * (static_cast<float>(lo) + lo_offset);
+      const size_t at = size_t{cand.slot} * plane_stride_;
+      const float lo = static_cast<float>(kernels_.dot_u4s8(
+          qq.nibble_lo.data(), qq.nibble_hi.data(), cand.page->lo() + at, plane_stride_));
+      const float scale = cand.page->scales()[cand.slot];
+      if (pass == Pass::kHi) {
+        cand.distance += mult * scale * (lo + lo_offset);
+      } else {
+        const float hi = static_cast<float>(kernels_.dot_u4s8(
+            qq.nibble_lo.data(), qq.nibble_hi.data(), cand.page->hi() + at, plane_stride_));
+        const float exact = 16 * hi + lo - 128 * static_cast<float>(qq.sum);
+        cand.distance = cand.offset + mult * scale * exact;
+      }
     }
   }
   const size_t keep = std::min(rerank, candidates.size());
@@ -579,11 +704,13 @@ PartitionStats Partition::Stats() const {
   s.entries = entries_.size();
   const Layout* layout = layout_.load(std::memory_order_acquire);
   s.lists = layout->lists.size();
+  if (layout->projection != nullptr) s.prefix_width = layout->projection->width();
   s.stored_vectors = stored_vectors_.load(std::memory_order_relaxed);
   // Pages and entries as counted by the writer, plus the routing data of this layout.
-  s.bytes = bytes_.load(std::memory_order_relaxed) + layout->codes.size() +
+  s.bytes = bytes_.load(std::memory_order_relaxed) + layout->codes.size() + layout->code_hi.size() +
             layout->group_codes.size() +
-            (layout->flat() ? 0 : layout->lists.size() * size_t{dim_} * sizeof(float));
+            (layout->flat() ? 0 : layout->lists.size() * size_t{dim_} * sizeof(float)) +
+            (layout->projection != nullptr ? layout->projection->bytes() : 0);
   return s;
 }
 

@@ -8,10 +8,12 @@
 // the nearest centroids (INT8, then exact for the few kept), prunes probes much farther than
 // the nearest, and scans the chosen lists' pages while applying the caller's filter to every
 // candidate that would enter the candidate heap (so filters act inside the scan). Pages hold
-// each INT8 code as two 4-bit planes (quantizer.h): for wide vectors the scan reads only the hi
-// plane, a 4-bit ranking at half the bytes, and refines its best candidates to the exact INT8
-// distance with the lo plane; narrow ones are scanned with both planes at once. The best
-// candidates are then re-ranked exactly from the full-precision vectors.
+// each INT8 code as two 4-bit planes (quantizer.h). Narrow vectors are scanned with both planes
+// at once. Wide ones are ranked first by fewer bytes, then their best candidates are refined to
+// the exact INT8 distance: by a 4-bit prefix of the residual's coordinates on its principal
+// directions (projection.h), learned when the partition is first clustered, if a few of them
+// hold most of the variance; otherwise by the hi plane, a 4-bit code at half the bytes. The
+// best candidates are then re-ranked exactly from the full-precision vectors.
 //
 // Threading: one writer (Apply), any number of readers (Search), lock-free. Readers must hold
 // an epoch of the EpochDomain given at construction: replaced layouts and lists are retired
@@ -38,7 +40,7 @@ namespace loci::index {
 struct PartitionOptions {
   uint32_t flat_limit = 2048;   // vectors before the partition is clustered
   uint32_t list_target = 64;    // vectors per posting list after clustering; split at twice
-  uint32_t page_bytes = 16384;  // a page holds as many vectors as fit (at least 8)
+  uint32_t page_bytes = 12288;  // a page holds as many vectors as fit (at least 8)
   uint32_t max_replicas = 1;    // lists a vector is stored in, at most
   float replica_slack = 0.1f;   // replicate into lists within (1 + slack) x the nearest distance
   float probe_slack = 0.0f;     // skip probes beyond (1 + slack) x the nearest; 0: no pruning
@@ -92,6 +94,7 @@ struct PartitionStats {
   uint64_t entries = 0;
   uint64_t stored_vectors = 0;  // including replicas
   uint64_t lists = 0;           // 1 while flat
+  uint32_t prefix_width = 0;    // of the projection the scan ranks by (0: none)
   uint64_t bytes = 0;           // pages, entry table, centroids
 };
 
@@ -137,17 +140,24 @@ class Partition {
 
   // Lists are grouped for hierarchical routing from this many on.
   static constexpr size_t kGroupingThreshold = 256;
+  // Grouped routing ranks the lists of the nearest groups, at least this many per list wanted
+  // plus the extra, by their hi planes.
+  static constexpr size_t kRouteFactor = 8;
+  static constexpr size_t kRouteExtra = 64;
 
-  // Starts fetching the columns of `page` (scales, biases, entries, live_from).
-  void PrefetchColumns(const Page* page) const {
-    const char* p = reinterpret_cast<const char*>(page) + columns_offset_;
-    for (size_t off = 0; off < columns_bytes_; off += 64) __builtin_prefetch(p + off);
-  }
+  // Candidates the prefix pass keeps for refinement, per candidate ranked (the prefix ranks
+  // less closely than the hi plane, and refining costs both planes).
+  static constexpr size_t kPrefixRefineFactor = 5;
   // The vector of entry `e` as the index compares it (normalised for cosine) into out[dim].
   void Prepared(uint32_t e, float* out) const;
   uint32_t AddEntry(uint64_t cube, const float* vector);
   // A new, empty posting list of this partition's page shape, encoded against `centroid`.
-  PostingList* NewList(std::vector<float> centroid) const;
+  PostingList* NewList(const PageShape& shape, std::vector<float> centroid) const;
+  // The page shape of this partition's lists, with a prefix plane of that many bytes (0: none):
+  // as many slots as fit in options_.page_bytes, at least 8.
+  PageShape ShapeOf(uint32_t prefix_stride) const;
+  // Encodes centroid c as list `list`'s routing code (INT8 row, hi plane and correction).
+  void SetListCode(Layout* layout, size_t list, const float* c) const;
   // A list or group centroid, encoded with the bias its metric ranks by.
   EncodedVector EncodeCentroid(const float* c, int8_t* codes) const;
   // Exact distance from x to a centroid, in the metric the lists are routed by.
@@ -157,8 +167,10 @@ class Partition {
   void AppendTo(const Layout& layout, uint32_t list, uint32_t e, const float* x);
   // Routes x to its lists in `layout` (nearest first, replicas after).
   void Route(const Layout& layout, const float* x, std::vector<uint32_t>* lists) const;
-  void ScoreLists(const Layout& layout, const QuantizedQuery& q, size_t want,
-                  std::vector<Approx>* out) const;
+  // Candidate lists for the `want` nearest to q, with their INT8 distances (see the .cc);
+  // returns the bytes of routing codes read. REQUIRES: q split for nibbles.
+  size_t ScoreLists(const Layout& layout, const QuantizedQuery& q, size_t want,
+                    std::vector<Approx>* out) const;
   // Rebuilds layout's groups (or clears them, below kGroupingThreshold lists).
   void Regroup(Layout* layout) const;
   void Insert(uint32_t e);
@@ -170,9 +182,6 @@ class Partition {
   const uint32_t dim_;
   const uint32_t stride_;        // bytes of a row of INT8 codes (routing's centroids)
   const uint32_t plane_stride_;  // bytes of a row of one 4-bit plane (the pages')
-  const uint32_t page_capacity_;
-  const size_t columns_offset_;  // Page::ColumnsOffset and ColumnsBytes of this shape
-  const size_t columns_bytes_;
   const PartitionOptions options_;
   const Kernels& kernels_;
   gc::EpochDomain* const epochs_;

@@ -15,34 +15,42 @@ size_t AlignUp(size_t n) { return (n + kAlign - 1) & ~(kAlign - 1); }
 
 }  // namespace
 
-size_t Page::ColumnsOffset(uint32_t capacity, uint32_t stride) {
-  return kHeaderBytes + 2 * AlignUp(size_t{capacity} * stride);
+size_t Page::ColumnsOffset(const PageShape& shape) {
+  const size_t prefix = AlignUp(size_t{shape.capacity} * shape.prefix_stride);
+  return kHeaderBytes +
+         (shape.prefix_stride != 0 ? prefix : 2 * AlignUp(size_t{shape.capacity} * shape.stride));
 }
 
-size_t Page::ColumnsBytes(uint32_t capacity) {
-  return 3 * AlignUp(size_t{capacity} * 4) + AlignUp(size_t{capacity} * 8);
+size_t Page::ColumnsBytes(const PageShape& shape) {
+  const size_t column = AlignUp(size_t{shape.capacity} * 4);
+  return (shape.prefix_stride != 0 ? 4 : 3) * column + AlignUp(size_t{shape.capacity} * 8);
 }
 
-size_t Page::Bytes(uint32_t capacity, uint32_t stride) {
+size_t Page::Bytes(const PageShape& shape) {
   static_assert(sizeof(Page) <= kHeaderBytes);
-  return ColumnsOffset(capacity, stride) + ColumnsBytes(capacity);
+  const size_t planes = 2 * AlignUp(size_t{shape.capacity} * shape.stride) +
+                        AlignUp(size_t{shape.capacity} * shape.prefix_stride);
+  return kHeaderBytes + planes + ColumnsBytes(shape);
 }
 
-Page* Page::New(uint32_t capacity, uint32_t stride) {
-  const size_t bytes = Bytes(capacity, stride);
+Page* Page::New(const PageShape& shape) {
+  const size_t bytes = Bytes(shape);
   char* raw = static_cast<char*>(::operator new (bytes, std::align_val_t{kAlign}));
   Page* page = new (raw) Page();
-  page->capacity_ = capacity;
-  page->lo_ = reinterpret_cast<uint8_t*>(raw + kHeaderBytes + AlignUp(size_t{capacity} * stride));
-  char* p = raw + ColumnsOffset(capacity, stride);
-  page->scales_ = reinterpret_cast<float*>(p);
-  p += AlignUp(size_t{capacity} * 4);
-  page->biases_ = reinterpret_cast<float*>(p);
-  p += AlignUp(size_t{capacity} * 4);
-  page->entries_ = reinterpret_cast<uint32_t*>(p);
-  p += AlignUp(size_t{capacity} * 4);
-  page->live_from_ = reinterpret_cast<std::atomic<int64_t>*>(p);
-  for (uint32_t i = 0; i < capacity; ++i) new (&page->live_from_[i]) std::atomic<int64_t>(0);
+  page->capacity_ = shape.capacity;
+  page->column_bytes_ = static_cast<uint32_t>(AlignUp(size_t{shape.capacity} * 4));
+  page->live_from_bytes_ = static_cast<uint32_t>(AlignUp(size_t{shape.capacity} * 8));
+  const size_t plane = AlignUp(size_t{shape.capacity} * shape.stride);
+  page->columns_ = raw + ColumnsOffset(shape);
+  if (shape.prefix_stride != 0) {
+    page->prefix_ = reinterpret_cast<uint8_t*>(raw + kHeaderBytes);
+    page->hi_ = reinterpret_cast<uint8_t*>(page->columns_ + ColumnsBytes(shape));
+  } else {
+    page->hi_ = reinterpret_cast<uint8_t*>(raw + kHeaderBytes);
+  }
+  page->lo_ = page->hi_ + plane;
+  std::atomic<int64_t>* live_from = page->LiveFromColumn();
+  for (uint32_t i = 0; i < shape.capacity; ++i) new (&live_from[i]) std::atomic<int64_t>(0);
   return page;
 }
 
@@ -61,9 +69,10 @@ PostingList::~PostingList() {
 }
 
 std::pair<Page*, uint32_t> PostingList::Append(uint32_t entry, const uint8_t* hi, const uint8_t* lo,
-                                               const EncodedVector& encoded, int64_t live_from) {
+                                               const EncodedVector& encoded, const uint8_t* prefix,
+                                               float prefix_scale, int64_t live_from) {
   if (last_ == nullptr || last_->count_.load(std::memory_order_relaxed) == last_->capacity_) {
-    Page* page = Page::New(page_capacity_, stride_);
+    Page* page = Page::New(shape_);
     if (last_ == nullptr) {
       first_.store(page, std::memory_order_release);
     } else {
@@ -72,16 +81,22 @@ std::pair<Page*, uint32_t> PostingList::Append(uint32_t entry, const uint8_t* hi
     last_ = page;
     ++pages_;
   }
-  const uint32_t slot = last_->count_.load(std::memory_order_relaxed);
-  std::memcpy(last_->hi_mutable() + size_t{slot} * stride_, hi, stride_);
-  std::memcpy(last_->lo_ + size_t{slot} * stride_, lo, stride_);
-  last_->scales_[slot] = encoded.scale;
-  last_->biases_[slot] = encoded.bias;
-  last_->entries_[slot] = entry;
-  last_->live_from_[slot].store(live_from, std::memory_order_relaxed);
-  last_->count_.store(slot + 1, std::memory_order_release);  // publishes the slot
+  Page* page = last_;
+  const uint32_t slot = page->count_.load(std::memory_order_relaxed);
+  const size_t stride = shape_.stride;
+  std::memcpy(page->hi_ + slot * stride, hi, stride);
+  std::memcpy(page->lo_ + slot * stride, lo, stride);
+  page->Column<float>(0)[slot] = encoded.scale;
+  page->Column<float>(page->column_bytes_)[slot] = encoded.bias;
+  page->Column<uint32_t>(2 * page->column_bytes_)[slot] = entry;
+  if (shape_.prefix_stride != 0) {
+    std::memcpy(page->prefix_ + size_t{slot} * shape_.prefix_stride, prefix, shape_.prefix_stride);
+    page->Column<float>(3 * page->column_bytes_ + page->live_from_bytes_)[slot] = prefix_scale;
+  }
+  page->LiveFromColumn()[slot].store(live_from, std::memory_order_relaxed);
+  page->count_.store(slot + 1, std::memory_order_release);  // publishes the slot
   ++size_;
-  return {last_, slot};
+  return {page, slot};
 }
 
 }  // namespace loci::index

@@ -11,7 +11,7 @@ shift
 
 packages=(
   build-essential cmake ninja-build pkg-config ccache
-  liburing-dev libmimalloc-dev libxxhash-dev libsimde-dev libboost-dev
+  liburing-dev libmimalloc-dev libxxhash-dev libsimde-dev libboost-dev libeigen3-dev
   librapidcheck-dev libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev
   clang-14 libclang-rt-14-dev
   librocksdb-dev libsqlite3-dev  # benchmark peers

@@ -253,18 +253,34 @@ TEST_F(SearchTest, DamagedVectorBlobIsLeftOutOfTheRebuiltIndex) {
 // brute force over Get. With full effort (every list probed, every candidate re-ranked) the
 // index must return exactly the brute force's top k; with default effort it may miss some,
 // but every hit must be one the brute force accepts, with the same score.
-// Dimensions 12 and 300 cover both scan modes (both code planes at once; the hi plane, then
-// the refinement).
-class FilteredExactness : public SearchTest,
-                          public testing::WithParamInterface<std::tuple<const char*, uint32_t>> {};
+// Dimensions 12 and 300 cover the scan modes (both code planes at once; the hi plane, then
+// the refinement), and low-rank vectors at 300 dimensions the prefix pass.
+class FilteredExactness
+    : public SearchTest,
+      public testing::WithParamInterface<std::tuple<const char*, uint32_t, bool>> {};
 
 TEST_P(FilteredExactness, MatchesBruteForce) {
   const std::string metric = std::get<0>(GetParam());
   const uint32_t dim = std::get<1>(GetParam());
+  const bool low_rank = std::get<2>(GetParam());
   Open(SmallIndexOptions());
   const std::vector<std::string> spaces = {"alice", "bob"};
   for (const auto& s : spaces) ASSERT_TRUE(DefineField(db_.get(), s, "v", dim, metric).ok());
   std::mt19937_64 rng(metric == "l2" ? 7 : metric == "ip" ? 8 : 9);
+  // Low rank: a random combination of 6 fixed directions, plus a little noise.
+  std::vector<std::vector<float>> directions;
+  for (int i = 0; i < 6; ++i) directions.push_back(RandomVector(rng, dim));
+  auto random_vector = [&] {
+    if (!low_rank) return RandomVector(rng, dim);
+    std::vector<float> x = RandomVector(rng, dim);
+    for (float& v : x) v *= 0.02f;
+    std::normal_distribution<float> along;
+    for (const std::vector<float>& d : directions) {
+      const float z = along(rng);
+      for (uint32_t i = 0; i < dim; ++i) x[i] += z * d[i];
+    }
+    return x;
+  };
   const std::vector<std::string> topics = {"a", "b", "c"};
   std::vector<CubeId> ids;
   std::vector<Timestamp> times;  // read points worth searching at
@@ -277,7 +293,7 @@ TEST_P(FilteredExactness, MatchesBruteForce) {
       d.kind = static_cast<uint16_t>(pick(2));
       if (pick(5) == 0) d.state = CubeState::kArchived;
       d.attrs.push_back({"topic", topics[pick(3)]});
-      if (pick(8) != 0) d.vectors.push_back({"v", RandomVector(rng, dim)});
+      if (pick(8) != 0) d.vectors.push_back({"v", random_vector()});
       if (pick(10) == 0) d.valid_from = db_->Now() + 1000000;  // valid only in the future
       Result<CubeId> id = db_->Put(WriteOptions{.sync = false}, d);
       ASSERT_TRUE(id.ok()) << id.status().ToString();
@@ -285,7 +301,7 @@ TEST_P(FilteredExactness, MatchesBruteForce) {
     } else if (what < 9) {
       CubePatch p;
       const size_t change = pick(4);
-      if (change == 0) p.set_vectors.push_back({"v", RandomVector(rng, dim)});
+      if (change == 0) p.set_vectors.push_back({"v", random_vector()});
       if (change == 1) p.set_attrs.push_back({"topic", topics[pick(3)]});
       if (change == 2) p.state = pick(2) == 0 ? CubeState::kArchived : CubeState::kActive;
       if (change == 3) p.remove_vectors.push_back("v");
@@ -304,7 +320,7 @@ TEST_P(FilteredExactness, MatchesBruteForce) {
   for (int round = 0; round < 120; ++round) {
     SearchRequest r;
     r.field = "v";
-    r.query = RandomVector(rng, dim);
+    r.query = random_vector();
     r.k = static_cast<uint32_t>(1 + pick(15));
     r.spaces = pick(3) == 0 ? spaces : std::vector<std::string>{spaces[pick(2)]};
     if (pick(3) == 0) r.kinds = {static_cast<uint16_t>(pick(2))};
@@ -371,23 +387,32 @@ TEST_P(FilteredExactness, MatchesBruteForce) {
   EXPECT_GT(nonempty, 60);  // the filters left something to find most of the time
   DbStats stats = db_->Stats();
   EXPECT_GT(stats.index_vectors, 0u);
-  for (const VectorFieldInfo& f : stats.vector_fields) EXPECT_GT(f.index_lists, 1u) << f.space;
+  for (const VectorFieldInfo& f : stats.vector_fields) {
+    EXPECT_GT(f.index_lists, 1u) << f.space;
+    EXPECT_EQ(f.index_prefix_width > 0, low_rank) << f.space;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(MetricsAndDims, FilteredExactness,
                          testing::Combine(testing::Values("cosine", "ip", "l2"),
-                                          testing::Values(12u, 300u)));
+                                          testing::Values(12u, 300u), testing::Values(false)));
+INSTANTIATE_TEST_SUITE_P(LowRank, FilteredExactness,
+                         testing::Combine(testing::Values("cosine", "ip", "l2"),
+                                          testing::Values(300u), testing::Values(true)));
 
 // The scan's own ranking, with the exact re-rank limited to k candidates so that it can only
 // reorder what the scan chose: against a brute force, 95% of the true top 10 must be chosen,
-// for each metric and both scan modes. A wrong INT8 or 4-bit distance (a bad sign, scale or
-// offset) ranks near-random candidates and fails this.
+// for each metric and every scan mode. A wrong INT8, 4-bit or prefix distance (a bad sign,
+// scale or offset) ranks near-random candidates and fails this. Low-rank data (points near a
+// few centres along a few shared directions, as embeddings are) give wide partitions a
+// projection and the prefix pass.
 class ScanRanking : public SearchTest,
-                    public testing::WithParamInterface<std::tuple<const char*, uint32_t>> {};
+                    public testing::WithParamInterface<std::tuple<const char*, uint32_t, bool>> {};
 
 TEST_P(ScanRanking, ChoosesMostOfTheTrueNearest) {
   const std::string metric = std::get<0>(GetParam());
   const uint32_t dim = std::get<1>(GetParam());
+  const bool low_rank = std::get<2>(GetParam());
   Options o;
   o.env = env_.get();
   o.create_if_missing = true;
@@ -397,12 +422,20 @@ TEST_P(ScanRanking, ChoosesMostOfTheTrueNearest) {
   ASSERT_TRUE(DefineField(db_.get(), "s", "v", dim, metric).ok());
   // Points around a few centres, so neighbourhoods have structure as real embeddings do.
   std::mt19937_64 rng(dim);
-  std::normal_distribution<float> noise(0.0f, 0.3f);
-  std::vector<std::vector<float>> centres;
+  std::normal_distribution<float> noise(0.0f, low_rank ? 0.02f : 0.3f);
+  std::normal_distribution<float> along(0.0f, 0.5f);
+  std::vector<std::vector<float>> centres, directions;
   for (int c = 0; c < 16; ++c) centres.push_back(RandomVector(rng, dim));
+  for (int c = 0; c < 8; ++c) directions.push_back(RandomVector(rng, dim));
   auto point = [&] {
     std::vector<float> x = centres[rng() % centres.size()];
     for (float& v : x) v += noise(rng);
+    if (low_rank) {
+      for (const std::vector<float>& d : directions) {
+        const float z = along(rng);
+        for (uint32_t i = 0; i < dim; ++i) x[i] += z * d[i];
+      }
+    }
     return x;
   };
   std::vector<std::vector<float>> base;
@@ -444,13 +477,18 @@ TEST_P(ScanRanking, ChoosesMostOfTheTrueNearest) {
     wanted += kK;
   }
   const double recall = static_cast<double>(found) / static_cast<double>(wanted);
-  std::printf("%s dim %u: recall@10 of the scan's ranking %.3f\n", metric.c_str(), dim, recall);
+  const uint32_t prefix_width = db_->Stats().vector_fields.at(0).index_prefix_width;
+  std::printf("%s dim %u%s: recall@10 of the scan's ranking %.3f (prefix width %u)\n",
+              metric.c_str(), dim, low_rank ? " low-rank" : "", recall, prefix_width);
   EXPECT_GE(recall, 0.95);
+  // Projections need 192 dimensions at least (3 x the 64-dimension granule).
+  if (dim < 192) EXPECT_EQ(prefix_width, 0u);
+  if (low_rank && dim >= 192) EXPECT_GT(prefix_width, 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(MetricsAndDims, ScanRanking,
                          testing::Combine(testing::Values("cosine", "ip", "l2"),
-                                          testing::Values(48u, 300u, 784u)));
+                                          testing::Values(48u, 300u, 784u), testing::Bool()));
 
 // The hits of `queries`, as (id, version, score) lines.
 std::vector<std::string> Answers(Db* db, const std::vector<std::vector<float>>& queries) {

@@ -24,6 +24,7 @@ void AddIndexShape(const DbStats& stats, BuildInfo* info) {
   for (const VectorFieldInfo& field : stats.vector_fields) {
     if (field.space == kSpace && field.name == kField) {
       info->extra.emplace_back("index_lists", static_cast<double>(field.index_lists));
+      info->extra.emplace_back("index_prefix_width", static_cast<double>(field.index_prefix_width));
     }
   }
 }

@@ -43,6 +43,9 @@ struct VectorFieldInfo {
   std::string metric;        // "cosine", "ip" or "l2"
   uint64_t vectors = 0;      // distinct vectors indexed (every version's, current or not)
   uint64_t index_lists = 0;  // posting lists (1 while the field's partition is flat)
+  // Principal directions of the residuals the scan ranks by first (0: it ranks by the INT8
+  // codes' high nibbles; see design.md §6).
+  uint32_t index_prefix_width = 0;
 };
 
 struct DbStats {

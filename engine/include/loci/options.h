@@ -56,9 +56,11 @@ struct VectorIndexOptions {
   // nearest one's (0: probe all `probes`).
   // Default: 0
   float probe_slack = 0.0f;
-  // Size of a posting-list page.
-  // Default: 16 KiB
-  uint32_t page_bytes = 16384;
+  // Size of a posting-list page. Smaller pages waste less in each list's last, partly filled
+  // page; larger ones make a scan follow fewer page links. On Fashion-MNIST 12 KiB cost no
+  // measurable QPS against 16 KiB and saved ~45 bytes per vector.
+  // Default: 12 KiB
+  uint32_t page_bytes = 12288;
 };
 
 struct Options {
