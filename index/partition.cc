@@ -261,8 +261,8 @@ size_t Partition::ScoreLists(const Layout& layout, const QuantizedQuery& q, size
   }
   const size_t considered = out->size();
   const size_t keep = std::min(considered, 2 * want + 16);
-  std::partial_sort(out->begin(), out->begin() + static_cast<std::ptrdiff_t>(keep), out->end());
-  out->resize(keep);
+  std::nth_element(out->begin(), out->begin() + static_cast<std::ptrdiff_t>(keep), out->end());
+  out->resize(keep);  // unordered: the callers sort what they take
   for (Approx& a : *out) {
     const int32_t dot =
         kernels_.dot_u8s8(q.codes.data(), &layout.codes[a.entry * stride_], stride_);
@@ -579,12 +579,17 @@ void Partition::Search(const PreparedQuery& query, const ScanParams& params,
       const uint32_t count = page->count();
       if (count == 0) continue;
       // This page's columns, read once its rows are scored (the hardware prefetcher follows
-      // the plane streamed, not the jump to them), and the next page's header and first rows.
+      // the plane streamed, not the jump to them), and the next two pages' headers and first
+      // rows.
       const char* columns = reinterpret_cast<const char*>(page) + columns_offset;
       for (size_t off = 0; off < columns_bytes; off += 64) __builtin_prefetch(columns + off);
       if (const Page* next = page->next()) {
         __builtin_prefetch(next);
         __builtin_prefetch(next->scan_plane());
+        if (const Page* after = page->after_next()) {
+          __builtin_prefetch(after);
+          __builtin_prefetch(after->scan_plane());
+        }
       }
       local.vectors_scanned += count;
       const float* scales = page->scales();

@@ -78,6 +78,8 @@ std::pair<Page*, uint32_t> PostingList::Append(uint32_t entry, const uint8_t* hi
     } else {
       last_->next_.store(page, std::memory_order_release);
     }
+    if (before_last_ != nullptr) before_last_->after_next_.store(page, std::memory_order_release);
+    before_last_ = last_;
     last_ = page;
     ++pages_;
   }

@@ -54,6 +54,9 @@ class Page {
   // Slots readable now (acquire: their contents are visible).
   uint32_t count() const { return count_.load(std::memory_order_acquire); }
   Page* next() const { return next_.load(std::memory_order_acquire); }
+  // The page after next (nullptr until there is one): a scan prefetches two pages ahead, since
+  // scoring one page's prefix takes less time than fetching the next page's header.
+  Page* after_next() const { return after_next_.load(std::memory_order_acquire); }
 
   // The plane a scan streams (the prefix plane if the page has one, else the hi plane): computed,
   // not loaded, so a scan can prefetch a page's rows before its header has arrived.
@@ -92,6 +95,7 @@ class Page {
   std::atomic<uint32_t> count_{0};
   uint32_t capacity_ = 0;
   std::atomic<Page*> next_{nullptr};
+  std::atomic<Page*> after_next_{nullptr};
   // Into the same allocation (the header has room for little more than these: kHeaderBytes).
   uint8_t* hi_ = nullptr;
   uint8_t* lo_ = nullptr;
@@ -133,7 +137,8 @@ class PostingList {
   const PageShape shape_;
   const std::vector<float> centroid_;
   std::atomic<Page*> first_{nullptr};
-  Page* last_ = nullptr;  // the writer's
+  Page* last_ = nullptr;         // the writer's
+  Page* before_last_ = nullptr;  // the writer's
   uint32_t size_ = 0;
   size_t pages_ = 0;
 };
