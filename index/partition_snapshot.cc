@@ -445,6 +445,25 @@ Status DecodeIndexSnapshot(std::string_view data, const std::string& path, const
   return decoder.Done(pos);
 }
 
+std::string FrameIndexSnapshot(const DbUuid& uuid, uint64_t file_number,
+                               const std::vector<std::pair<uint8_t, std::string>>& sections) {
+  std::string out(kMagic, sizeof(kMagic));
+  PutFixed32(&out, kFormat);
+  out.append(reinterpret_cast<const char*>(uuid.data()), uuid.size());
+  PutFixed64(&out, file_number);
+  PutFixed64(&out, Hash64(out, kHeaderSeed));
+  for (const auto& [type, body] : sections) {
+    const uint64_t offset = out.size();
+    PutFixed32(&out, static_cast<uint32_t>(body.size()));
+    const size_t hashed_start = out.size();
+    out.push_back(static_cast<char>(type));
+    out.append(body);
+    PutFixed64(
+        &out, Hash64(std::string_view(out).substr(hashed_start), SectionSeed(file_number, offset)));
+  }
+  return out;
+}
+
 Status ReadIndexSnapshot(Env* env, const std::string& path, const DbUuid& uuid,
                          uint64_t file_number, IndexSnapshot* out) {
   std::unique_ptr<RandomAccessFile> file;

@@ -28,6 +28,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/db_uuid.h"
@@ -138,6 +139,11 @@ class IndexSnapshotWriter {
 // offset at fault for any malformed input; never allocates more than the input could hold.
 Status DecodeIndexSnapshot(std::string_view data, const std::string& path, const DbUuid& uuid,
                            uint64_t file_number, IndexSnapshot* out);
+
+// For tests and fuzzing: a snapshot file made of the header and these raw sections (type,
+// body), checksums right, so that a decoder's checks past the checksums can be reached.
+std::string FrameIndexSnapshot(const DbUuid& uuid, uint64_t file_number,
+                               const std::vector<std::pair<uint8_t, std::string>>& sections);
 
 // Reads `path` through `env` and decodes it (DecodeIndexSnapshot).
 Status ReadIndexSnapshot(Env* env, const std::string& path, const DbUuid& uuid,

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <cstdlib>
+#include <functional>
 #include <random>
 #include <thread>
 
@@ -113,6 +115,31 @@ TEST_F(SnapshotFormatTest, RoundTrip) {
       EXPECT_EQ(a.lists[j].biases, b.lists[j].biases);
       EXPECT_EQ(a.lists[j].entries, b.lists[j].entries);
     }
+  }
+}
+
+// With LOCI_INDEX_PAGE_SEED set, writes there a clustered snapshot with routing groups: the
+// fuzz_index_page seed fuzz/seeds/index_page/clustered_grouped (fuzz/README.md).
+TEST_F(SnapshotFormatTest, ClusteredWithGroupsDecodes) {
+  index::PartitionSnapshot p = Clustered(70);
+  p.grouped_lists = static_cast<uint32_t>(p.lists.size());
+  for (int g = 0; g < 2; ++g) {
+    index::SnapshotGroup& group = p.groups.emplace_back();
+    group.codes.assign(index::CodeStride(p.dim), static_cast<int8_t>(g + 1));
+    group.scale = 0.01f;
+  }
+  for (uint32_t j = 0; j < p.lists.size(); ++j) p.groups[j % 2].members.push_back(j);
+  const std::string data = Write({p});
+  index::IndexSnapshot got;
+  ASSERT_TRUE(Decode(data, &got).ok());
+  ASSERT_EQ(got.partitions.at(0).groups.size(), 2u);
+  EXPECT_EQ(got.partitions[0].groups[1].members, p.groups[1].members);
+  EXPECT_EQ(got.partitions[0].grouped_lists, p.grouped_lists);
+  if (const char* seed = std::getenv("LOCI_INDEX_PAGE_SEED")) {
+    std::unique_ptr<WritableFile> f;
+    ASSERT_TRUE(Env::Default()->NewWritableFile(seed, Env::OpenMode::kCreateNew, &f).ok());
+    ASSERT_TRUE(f->Write(0, std::string(1, '\0') + data).ok());  // fuzz mode 0: a whole file
+    ASSERT_TRUE(f->Sync().ok());
   }
 }
 
@@ -282,13 +309,19 @@ TEST_F(IndexSnapshotTest, ReopenRestoresTheIndexWithTheSameAnswers) {
   EXPECT_EQ(after.index_vectors, live.index_vectors);
   EXPECT_EQ(after.index_bytes, live.index_bytes);
   EXPECT_EQ(after.recovery, "");
-  // The restored index grows as the live one would have: the same answers after more writes
-  // as a database that never closed.
+  // The restored index grows as the live one would have (the same splits, with the same
+  // seeds): after more writes, the same lists, replicas and answers as an index rebuilt from
+  // every version.
   Write(300);
   const std::vector<std::string> grown = Answers();
-  Open();
+  const DbStats grown_stats = db_->Stats();
+  db_.reset();
+  for (const std::string& name : Snapshots()) ASSERT_TRUE(env_->RemoveFile(dir_ + "/" + name).ok());
+  Open();  // a rebuild from the versions: the shape the live index had
+  EXPECT_EQ(db_->Stats().index_restored_vectors, 0u);
   EXPECT_EQ(Answers(), grown);
-  EXPECT_EQ(db_->Stats().index_rebuilt_vectors, 300u);
+  EXPECT_EQ(db_->Stats().index_vectors, grown_stats.index_vectors);
+  EXPECT_EQ(db_->Stats().vector_fields.at(0).index_lists, grown_stats.vector_fields[0].index_lists);
 }
 
 TEST_F(IndexSnapshotTest, WritesAfterTheSnapshotAreAppliedFromTheWal) {
