@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <functional>
 #include <random>
@@ -584,6 +586,102 @@ TEST_F(IndexSnapshotTest, OneSnapshotWithTheBase) {
   EXPECT_TRUE(Contains(db_->Stats().recovery, "atlas-00000099.idx")) << db_->Stats().recovery;
   EXPECT_GT(db_->Stats().index_restored_vectors, 0u);  // from the older, valid one
   EXPECT_EQ(Snapshots(), second);
+}
+
+// Snapshots written while writers commit and readers search (TSan runs this: the export may
+// read only what readers may), then restored: at full effort (every list probed, every
+// candidate re-ranked) the answers are those of the live index and of a rebuilt one.
+TEST(IndexSnapshotConcurrencyTest, SnapshotsTakenDuringWritesRestoreExactly) {
+  std::unique_ptr<Env> env = NewMemEnv();
+  Options o = test::SmallIndexOptions(env.get());
+  std::unique_ptr<Db> db;
+  ASSERT_TRUE(Db::Open(o, "/db", &db).ok());
+  constexpr uint32_t kDim = 8;
+  std::atomic<bool> stop{false};
+  std::atomic<int> failures{0};
+  auto writer = [&](uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::vector<CubeId> mine;
+    for (int i = 0; i < 400 && !stop; ++i) {
+      if (mine.size() > 4 && i % 3 == 0) {
+        CubePatch p;
+        p.set_vectors.push_back({"v", RandomVector(rng, kDim)});
+        if (!db->Update(WriteOptions{.sync = false}, mine[rng() % mine.size()], p).ok()) ++failures;
+        continue;
+      }
+      CubeDraft d;
+      d.space = "s";
+      d.vectors.push_back({"v", RandomVector(rng, kDim)});
+      Result<CubeId> id = db->Put(WriteOptions{.sync = false}, d);
+      if (!id.ok()) {
+        ++failures;
+        continue;
+      }
+      mine.push_back(*id);
+    }
+  };
+  auto reader = [&] {
+    std::mt19937_64 rng(99);
+    while (!stop) {
+      SearchRequest r;
+      r.spaces = {"s"};
+      r.field = "v";
+      r.query = RandomVector(rng, kDim);
+      std::vector<SearchHit> hits;
+      Status s = db->Search(r, &hits);
+      if (!s.ok() && !s.IsInvalidArgument()) ++failures;  // before the field exists
+    }
+  };
+  std::thread w1(writer, 1), w2(writer, 2), r1(reader);
+  int checkpoints = 0;
+  for (; checkpoints < 40; ++checkpoints) {
+    ASSERT_TRUE(db->Checkpoint().ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  w1.join();
+  w2.join();
+  stop = true;
+  r1.join();
+  ASSERT_EQ(failures.load(), 0);
+
+  std::mt19937_64 rng(7);
+  std::vector<std::vector<float>> queries;
+  for (int i = 0; i < 20; ++i) queries.push_back(RandomVector(rng, kDim));
+  auto answers = [&] {
+    std::vector<std::string> out;
+    for (const auto& q : queries) {
+      SearchRequest r;
+      r.spaces = {"s"};
+      r.field = "v";
+      r.query = q;
+      r.k = 10;
+      r.probes = kMaxSearchProbes;
+      r.rerank = kMaxSearchRerank;
+      std::vector<SearchHit> hits;
+      EXPECT_TRUE(db->Search(r, &hits).ok());
+      out.push_back(test::HitsLine(hits));
+    }
+    return out;
+  };
+  const std::vector<std::string> live = answers();
+  const uint64_t vectors = db->Stats().vector_fields.at(0).vectors;
+  db.reset();
+  ASSERT_TRUE(Db::Open(o, "/db", &db).ok());
+  EXPECT_GT(db->Stats().index_restored_vectors, 0u);
+  EXPECT_EQ(db->Stats().index_restored_vectors + db->Stats().index_rebuilt_vectors, vectors);
+  EXPECT_EQ(db->Stats().recovery, "");
+  EXPECT_EQ(answers(), live);
+  db.reset();
+  std::vector<std::string> names;
+  ASSERT_TRUE(env->GetChildren("/db", &names).ok());
+  for (const std::string& n : names) {
+    uint64_t number;
+    if (index::ParseIndexSnapshotFileName(n, &number))
+      ASSERT_TRUE(env->RemoveFile("/db/" + n).ok());
+  }
+  ASSERT_TRUE(Db::Open(o, "/db", &db).ok());
+  EXPECT_EQ(db->Stats().index_restored_vectors, 0u);
+  EXPECT_EQ(answers(), live);
 }
 
 TEST(IndexSnapshotPosixTest, SnapshotFileIsOwnerOnly) {
