@@ -96,6 +96,10 @@ Status DbImpl::WriteCheckpoint() {
   }
   uint64_t bytes = 0;
   LOCI_RETURN_IF_ERROR(writer.Finish(next_id, clock_high_water, &bytes));
+  // With a base, the vector index too, so that an open restores it instead of rebuilding it (a
+  // cache recovery validates, so it may run ahead of `lsn`). Deltas leave it alone: their cost
+  // stays proportional to what changed.
+  if (base) LOCI_RETURN_IF_ERROR(WriteIndexSnapshot(file_number, catalog));
   LOCI_RETURN_IF_ERROR(env_->SyncDir(dir_));
 
   // 3. Switch the superblock: from here on, recovery starts from this checkpoint.
@@ -122,7 +126,8 @@ Status DbImpl::WriteCheckpoint() {
   checkpoint_first_segment_.store(new_segment);
 
   // 4. Delete what the new superblock no longer references. A crash before this is harmless:
-  //    recovery removes obsolete segments; stray checkpoint files are ignored.
+  //    recovery removes obsolete segments; stray checkpoint files are ignored (and removed by
+  //    the next read-write open, with index snapshots other than the base's).
   std::vector<uint64_t> segments;
   LOCI_RETURN_IF_ERROR(wal::ListSegments(env_, dir_, &segments));
   for (uint64_t n : segments) {
@@ -133,6 +138,8 @@ Status DbImpl::WriteCheckpoint() {
     for (const CheckpointFile& old : previous.checkpoints) {
       LOCI_RETURN_IF_ERROR(env_->RemoveFile(dir_ + "/" + CheckpointFileName(old.file_number)));
     }
+    bool removed = false;
+    LOCI_RETURN_IF_ERROR(RemoveIndexSnapshots(file_number, &removed));
   }
   LOCI_RETURN_IF_ERROR(env_->SyncDir(dir_));
   // Exactly what was counted before the rotation: writes published since stay counted.

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -37,7 +38,7 @@ inline constexpr char kSuperblockTempFileName[] = "SUPERBLOCK.tmp";  // before i
 inline constexpr char kLockFileName[] = "LOCK";
 
 // Whether `name` is a file Loci writes besides SUPERBLOCK and LOCK: WAL segments, arena
-// generations, checkpoints, a superblock not yet installed.
+// generations, checkpoints, index snapshots, a superblock not yet installed.
 bool IsDataFileName(const std::string& name);
 
 class DbImpl final : public Db {
@@ -132,6 +133,21 @@ class DbImpl final : public Db {
   // one the previous instance built. Vectors that do not verify are left out (noted).
   void RebuildIndex(const Catalog& catalog);
 
+  // --- index snapshots (db_index_snapshot.cc)
+  // Writes the index snapshot that goes with checkpoint file `file_number` (fields of `catalog`
+  // only), synced. Runs while writers go on, reading the index as a reader does.
+  Status WriteIndexSnapshot(uint64_t file_number, const Catalog& catalog) REQUIRES(checkpoint_mu_);
+  // Removes every index snapshot file but `keep`'s; sets *removed if it removed one (the caller
+  // syncs the directory).
+  Status RemoveIndexSnapshots(std::optional<uint64_t> keep, bool* removed);
+  // Recovery, before `versions` (every version that touches vectors, in index order) are
+  // indexed: restores the partitions of the newest usable index snapshot with the entries whose
+  // vectors the versions still have and that verify (into restoring_). (*verified)[i] tells
+  // whether every vector blob IndexVersion would read for versions[i] was verified here. An
+  // unusable snapshot is noted in recovery_notes_ and changes nothing.
+  void RestoreIndex(const Catalog& catalog, const std::vector<const Version*>& versions,
+                    std::vector<bool>* verified);
+
   // --- search (db_search.cc)
   class SearchFilter;
 
@@ -181,6 +197,9 @@ class DbImpl final : public Db {
 
   std::unique_ptr<Catalog> recovery_catalog_;  // built during recovery, then published
   std::string recovery_notes_;                 // what recovery dropped or stopped at
+  std::vector<index::Partition*> restoring_;   // restored partitions, until RebuildIndex ends
+  uint64_t index_restored_vectors_ = 0;        // set by recovery
+  uint64_t index_rebuilt_vectors_ = 0;
 
   std::atomic<bool> poisoned_{false};
   mutable Mutex poison_mu_;

@@ -7,6 +7,7 @@
 #include "engine/checkpoint.h"
 #include "engine/db_impl.h"
 #include "engine/record_codec.h"
+#include "index/partition_snapshot.h"
 #include "wal/format.h"
 
 namespace loci {
@@ -53,7 +54,8 @@ bool IsDataFileName(const std::string& name) {
   uint64_t n64;
   uint32_t n32;
   return wal::ParseSegmentFileName(name, &n64) || blob::ParseGenerationFileName(name, &n32) ||
-         ParseCheckpointFileName(name, &n64) || name == kSuperblockTempFileName;
+         ParseCheckpointFileName(name, &n64) || index::ParseIndexSnapshotFileName(name, &n64) ||
+         name == kSuperblockTempFileName;
 }
 
 namespace {
@@ -410,6 +412,10 @@ Status DbImpl::PrepareForWrites(const wal::ReplayResult& replay) {
       removed = true;
     }
   }
+  // Index snapshots go with the base checkpoint; others are older or were being written.
+  std::optional<uint64_t> base;
+  if (!current.checkpoints.empty()) base = current.checkpoints.front().file_number;
+  LOCI_RETURN_IF_ERROR(RemoveIndexSnapshots(base, &removed));
   if (removed) LOCI_RETURN_IF_ERROR(env_->SyncDir(dir_));
   LOCI_RETURN_IF_ERROR(arena_->RemoveUnreferencedDamaged());
   // Blobs first, then the WAL: the order a commit makes them durable in.

@@ -192,6 +192,8 @@ DbStats DbImpl::Stats() {
   s.poisoned = poisoned_.load();
   s.read_only = options_.read_only;
   s.recovery = recovery_notes_;
+  s.index_restored_vectors = index_restored_vectors_;
+  s.index_rebuilt_vectors = index_rebuilt_vectors_;
   s.searches = searches_.load(std::memory_order_relaxed);
   s.search_vectors_scanned = search_vectors_scanned_.load(std::memory_order_relaxed);
   s.search_bytes_scanned = search_bytes_scanned_.load(std::memory_order_relaxed);

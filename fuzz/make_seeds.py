@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Regenerates the seed corpora of wal_record, blob_frame, wal_replay, cli_args and
 ops_differential (fuzz/seeds/<what>/) from small real databases made with the loci CLI, and
-hand-written operation scripts, and the dropped-field seeds of record_codec and checkpoint (a
-batch record that drops a field, a checkpoint with a dropped field). The older targets' other
+hand-written operation scripts, and the dropped-field seeds of record_codec, checkpoint and
+index_page (a batch record that drops a field, a checkpoint with a dropped field and its index
+snapshot). The older targets' other
 seeds were harvested by hand and are left alone. Seeds are kilobytes: preallocated zero tails
 are cut.
 
@@ -180,6 +181,9 @@ def main():
         assert len(drops) == 1, "expected one batch record in format 2"
         write_seed("record_codec", "drop_batch", drops[0][40:40 + struct.unpack_from("<I", drops[0], 8)[0]])
         write_seed("checkpoint", "ckpt_drop", sd1[ckpt(1)])
+        # index_page: the index snapshot written with that checkpoint (two flat partitions; the
+        # clustered seed is written by index_snapshot_test, see fuzz/README.md).
+        write_seed("index_page", "flat_two_fields", b"\0" + sd1["atlas-00000001.idx"])  # mode 0
         last = records(sa[seg(1)])[-3]  # the last batch record before the final padding
         torn = sa[seg(1)][:last[0] + 60]
         write_seed("wal_replay", "torn_tail", image(sa["SUPERBLOCK"], [(1, torn)], (1, sa[gen]), probes=probes))

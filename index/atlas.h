@@ -38,6 +38,8 @@ class Atlas {
   // was dropped).
   const Partition* Find(uint32_t space_id, uint32_t field_id) const;
 
+  const PartitionOptions& options() const { return options_; }
+
  private:
   using Directory = std::vector<std::pair<uint64_t, Partition*>>;  // sorted by key
   static uint64_t Key(uint32_t space_id, uint32_t field_id) {

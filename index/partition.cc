@@ -15,8 +15,8 @@
 namespace loci::index {
 
 // The lists of a partition and, when clustered, their quantized centroids side by side (so
-// routing streams one array). Immutable once published, except `split_at`, which only the
-// writer touches; a change publishes a new Layout and retires the old one through EBR.
+// routing streams one array). Immutable once published (so an index snapshot can copy all of
+// it); a change publishes a new Layout and retires the old one through EBR.
 struct Partition::Approx {
   float distance;
   uint32_t entry;  // an entry, a list or a group, depending on what is being ranked
@@ -42,7 +42,7 @@ struct Partition::Layout {
   AlignedVector<int8_t> codes;      // lists.size() rows of stride (clustered only)
   AlignedVector<uint8_t> code_hi;   // their hi planes, rows of plane stride (quantizer.h)
   std::vector<EncodedVector> encoded;
-  std::vector<uint32_t> split_at;  // the writer's: a list is split past this size
+  std::vector<uint32_t> split_at;  // a list is split past this size
 
   // Hierarchical routing, once a partition has many lists: the lists are grouped by k-means
   // over their centroids, and a search scores the groups' centroids first and then only the
@@ -123,7 +123,7 @@ Partition::Partition(Metric metric, uint32_t dim, const PartitionOptions& option
       kernels_(BestKernels()),
       epochs_(epochs) {
   auto* flat = new Layout;
-  flat->shape = ShapeOf(0);
+  flat->shape = ShapeFor(dim_, options_, 0);
   flat->lists.push_back(NewList(flat->shape, {}));
   flat->split_at.push_back(std::numeric_limits<uint32_t>::max());
   layout_.store(flat, std::memory_order_release);
@@ -159,10 +159,12 @@ uint32_t Partition::AddEntry(uint64_t cube, const float* vector) {
   return e;
 }
 
-PageShape Partition::ShapeOf(uint32_t prefix_stride) const {
-  const uint32_t slot_bytes = 2 * plane_stride_ + kSlotOverhead +
+PageShape Partition::ShapeFor(uint32_t dim, const PartitionOptions& options,
+                              uint32_t prefix_stride) {
+  const uint32_t plane_stride = static_cast<uint32_t>(NibbleStride(dim));
+  const uint32_t slot_bytes = 2 * plane_stride + kSlotOverhead +
                               (prefix_stride != 0 ? prefix_stride + kPrefixSlotOverhead : 0);
-  return {std::max<uint32_t>(8, options_.page_bytes / slot_bytes), plane_stride_, prefix_stride};
+  return {std::max<uint32_t>(8, options.page_bytes / slot_bytes), plane_stride, prefix_stride};
 }
 
 PostingList* Partition::NewList(const PageShape& shape, std::vector<float> centroid) const {
@@ -334,8 +336,11 @@ void Partition::Apply(uint64_t cube, const float* vector, int64_t live_from) {
     current_.erase(it);
   }
   if (vector == nullptr) return;
-  const uint32_t e = AddEntry(cube, vector);
-  Insert(e);
+  uint32_t e;
+  if (!Adopt(cube, vector, &e)) {
+    e = AddEntry(cube, vector);
+    Insert(e);
+  }
   SetLiveFrom(e, live_from);
   current_.emplace(cube, e);
 }
@@ -384,7 +389,8 @@ void Partition::Cluster() {
     po.seed ^= options_.seed;
     next->projection = Projection::Learn(residuals.data(), n, dim_, po);
   }
-  next->shape = ShapeOf(next->projection != nullptr ? next->projection->width() / 2 : 0);
+  next->shape =
+      ShapeFor(dim_, options_, next->projection != nullptr ? next->projection->width() / 2 : 0);
   const size_t lists = km.centroids.size() / dim_;
   next->codes.resize(lists * stride_);
   next->code_hi.resize(lists * plane_stride_);
@@ -417,13 +423,16 @@ void Partition::Split(uint32_t list) {
   }
   std::vector<float> points(members.size() * dim_);
   for (size_t i = 0; i < members.size(); ++i) Prepared(members[i], &points[i * dim_]);
-  KMeansResult km = KMeans(points.data(), members.size(), dim_, 2, 6,
-                           options_.seed + ++split_attempts_, kernels_);
+  KMeansResult km =
+      KMeans(points.data(), members.size(), dim_, 2, 6, options_.seed + SplitAttempt(), kernels_);
   const size_t in_first =
       static_cast<size_t>(std::count(km.assignment.begin(), km.assignment.end(), 0u));
   if (in_first == 0 || in_first == members.size()) {
     // Indistinguishable vectors: splitting would not help; try again when the list doubles.
-    layout->split_at[list] = layout->split_at[list] * 2;
+    // (A new layout, rare: published layouts stay immutable.)
+    auto* next = new Layout(*layout);
+    next->split_at[list] *= 2;
+    Publish(next, {});
     return;
   }
   auto* next = new Layout(*layout);
@@ -717,6 +726,178 @@ PartitionStats Partition::Stats() const {
             (layout->flat() ? 0 : layout->lists.size() * size_t{dim_} * sizeof(float)) +
             (layout->projection != nullptr ? layout->projection->bytes() : 0);
   return s;
+}
+
+// --- Index snapshots
+
+void Partition::Export(PartitionSnapshot* out) const {
+  const Layout* layout = layout_.load(std::memory_order_acquire);
+  out->metric = metric_;
+  out->dim = dim_;
+  out->clustered = !layout->flat();
+  out->page_capacity = layout->shape.capacity;
+  out->plane_stride = plane_stride_;
+  out->prefix_width = 0;
+  out->prefix_energy = 0;
+  out->directions.clear();
+  if (layout->projection != nullptr) {
+    out->prefix_width = layout->projection->width();
+    out->prefix_energy = layout->projection->energy();
+    out->directions = layout->projection->directions();
+  }
+  const uint32_t prefix_stride = layout->shape.prefix_stride;
+  out->split_attempts = split_attempts_.load(std::memory_order_relaxed);
+  out->entries.clear();
+  out->lists.clear();
+  out->groups.clear();
+  out->grouped_lists = 0;
+  // The slots first, with entry numbers; then the entries they name, renumbered densely.
+  std::vector<uint32_t> numbers;
+  for (size_t j = 0; j < layout->lists.size(); ++j) {
+    const PostingList* list = layout->lists[j];
+    SnapshotList& l = out->lists.emplace_back();
+    l.centroid = list->centroid();
+    l.split_at = layout->split_at[j];
+    for (const Page* page = list->first(); page != nullptr; page = page->next()) {
+      const uint32_t count = page->count();  // the slots below it are published
+      const size_t rows = size_t{count} * plane_stride_;
+      l.hi.insert(l.hi.end(), page->hi(), page->hi() + rows);
+      l.lo.insert(l.lo.end(), page->lo(), page->lo() + rows);
+      l.scales.insert(l.scales.end(), page->scales(), page->scales() + count);
+      l.biases.insert(l.biases.end(), page->biases(), page->biases() + count);
+      l.entries.insert(l.entries.end(), page->entries(), page->entries() + count);
+      if (prefix_stride != 0) {
+        l.prefix.insert(l.prefix.end(), page->prefix(),
+                        page->prefix() + size_t{count} * prefix_stride);
+        l.prefix_scales.insert(l.prefix_scales.end(), page->prefix_scales(),
+                               page->prefix_scales() + count);
+      }
+      l.slots += count;
+    }
+    numbers.insert(numbers.end(), l.entries.begin(), l.entries.end());
+  }
+  std::sort(numbers.begin(), numbers.end());
+  numbers.erase(std::unique(numbers.begin(), numbers.end()), numbers.end());
+  out->entries.reserve(numbers.size());
+  for (uint32_t e : numbers) {
+    const EntryInfo& info = entries_.at(e);
+    out->entries.push_back({info.cube, VectorSource(), info.vector});
+  }
+  for (SnapshotList& l : out->lists) {
+    for (uint32_t& e : l.entries) {
+      e = static_cast<uint32_t>(std::lower_bound(numbers.begin(), numbers.end(), e) -
+                                numbers.begin());
+    }
+  }
+  if (!layout->group_members.empty()) {
+    out->grouped_lists = static_cast<uint32_t>(layout->grouped_lists);
+    for (size_t g = 0; g < layout->group_members.size(); ++g) {
+      SnapshotGroup& group = out->groups.emplace_back();
+      const int8_t* codes = &layout->group_codes[g * stride_];
+      group.codes.assign(codes, codes + stride_);
+      group.scale = layout->group_encoded[g].scale;
+      group.bias = layout->group_encoded[g].bias;
+      group.sum = layout->group_encoded[g].sum;
+      group.members = layout->group_members[g];
+    }
+  }
+}
+
+std::string Partition::Unrestorable(const PartitionSnapshot& snapshot, Metric metric, uint32_t dim,
+                                    const PartitionOptions& options) {
+  if (snapshot.metric != metric || snapshot.dim != dim) return "metric or dimension differs";
+  const PageShape shape = ShapeFor(dim, options, snapshot.prefix_width / 2);
+  if (snapshot.page_capacity != shape.capacity || snapshot.plane_stride != shape.stride ||
+      (snapshot.prefix_width != 0 && dim < kTwoPassMinDim)) {
+    return "page shape differs";
+  }
+  // The decoder checks the rest (list and group structure, entry numbers, array lengths).
+  return "";
+}
+
+void Partition::Restore(const PartitionSnapshot& snapshot,
+                        const std::vector<const float*>& vectors) {
+  constexpr uint32_t kLeftOut = std::numeric_limits<uint32_t>::max();
+  std::vector<uint32_t> number(snapshot.entries.size(), kLeftOut);
+  for (size_t i = 0; i < snapshot.entries.size(); ++i) {
+    if (vectors[i] == nullptr) continue;
+    number[i] = AddEntry(snapshot.entries[i].cube, vectors[i]);
+    restored_.emplace(vectors[i], number[i]);
+  }
+  split_attempts_.store(snapshot.split_attempts, std::memory_order_relaxed);
+  auto* next = new Layout;
+  if (snapshot.prefix_width != 0) {
+    next->projection = Projection::FromDirections(dim_, snapshot.prefix_width, snapshot.directions,
+                                                  snapshot.prefix_energy);
+  }
+  next->shape = ShapeFor(dim_, options_, snapshot.prefix_width / 2);
+  if (snapshot.clustered) {
+    next->codes.resize(snapshot.lists.size() * stride_);
+    next->code_hi.resize(snapshot.lists.size() * plane_stride_);
+    next->encoded.resize(snapshot.lists.size());
+  }
+  for (size_t j = 0; j < snapshot.lists.size(); ++j) {
+    const SnapshotList& l = snapshot.lists[j];
+    if (snapshot.clustered) SetListCode(next, j, l.centroid.data());
+    next->split_at.push_back(l.split_at);
+    next->lists.push_back(NewList(next->shape, l.centroid));
+  }
+  const uint32_t prefix_stride = next->shape.prefix_stride;
+  stored_vectors_.store(0, std::memory_order_relaxed);
+  bytes_.store(entry_bytes_, std::memory_order_relaxed);
+  for (size_t j = 0; j < snapshot.lists.size(); ++j) {
+    const SnapshotList& l = snapshot.lists[j];
+    PostingList* list = next->lists[j];
+    for (uint32_t s = 0; s < l.slots; ++s) {
+      const uint32_t e = number[l.entries[s]];
+      if (e == kLeftOut) continue;
+      EncodedVector enc;
+      enc.scale = l.scales[s];
+      enc.bias = l.biases[s];
+      const size_t row = size_t{s} * plane_stride_;
+      const uint8_t* prefix = prefix_stride != 0 ? &l.prefix[size_t{s} * prefix_stride] : nullptr;
+      const float prefix_scale = prefix_stride != 0 ? l.prefix_scales[s] : 0.0f;
+      const auto [page, slot] =
+          list->Append(e, &l.hi[row], &l.lo[row], enc, prefix, prefix_scale, kNotLive);
+      if (locations_.size() <= e) locations_.resize(e + 1);
+      locations_[e].push_back({list, page, slot});
+      stored_vectors_.fetch_add(1, std::memory_order_relaxed);
+    }
+    bytes_.fetch_add(list->bytes(), std::memory_order_relaxed);
+  }
+  if (!snapshot.groups.empty()) {
+    next->grouped_lists = snapshot.grouped_lists;
+    next->group_codes.resize(snapshot.groups.size() * stride_);
+    next->group_of.resize(snapshot.lists.size());
+    for (size_t g = 0; g < snapshot.groups.size(); ++g) {
+      const SnapshotGroup& group = snapshot.groups[g];
+      std::copy(group.codes.begin(), group.codes.end(), &next->group_codes[g * stride_]);
+      EncodedVector enc;
+      enc.scale = group.scale;
+      enc.bias = group.bias;
+      enc.sum = group.sum;
+      next->group_encoded.push_back(enc);
+      next->group_members.push_back(group.members);
+      for (uint32_t j : group.members) next->group_of[j] = static_cast<uint32_t>(g);
+    }
+  }
+  Layout* old = layout_.load(std::memory_order_relaxed);
+  Publish(next, old->lists);
+}
+
+bool Partition::Adopt(uint64_t cube, const float* vector, uint32_t* e) {
+  if (restored_.empty()) return false;
+  auto it = restored_.find(vector);
+  if (it == restored_.end() || entries_.at(it->second).cube != cube) return false;
+  *e = it->second;
+  restored_.erase(it);
+  return true;
+}
+
+size_t Partition::EndRestore() {
+  const size_t left = restored_.size();
+  std::unordered_map<const float*, uint32_t>().swap(restored_);
+  return left;
 }
 
 }  // namespace loci::index

@@ -25,12 +25,14 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "gc/epoch.h"
 #include "index/entry_table.h"
 #include "index/kernels.h"
+#include "index/partition_snapshot.h"
 #include "index/posting_list.h"
 #include "index/quantizer.h"
 #include "loci/metric.h"
@@ -126,6 +128,32 @@ class Partition {
   // The sizes, as of about now. REQUIRES: an epoch pinned.
   PartitionStats Stats() const;
 
+  // --- Index snapshots (partition_snapshot.h)
+
+  // Reader (epoch pinned): a copy of what readers see now: the published layout's lists,
+  // centroids and groups, and every published slot. out->entries are the entries the slots refer
+  // to, in entry-number order, with cube and vector set (the source is the caller's to fill);
+  // space_id and field_id are the caller's too.
+  void Export(PartitionSnapshot* out) const;
+
+  // Why `snapshot` cannot be restored into a partition of this metric, dimension and options
+  // (its page shape differs, say); "" if it can.
+  static std::string Unrestorable(const PartitionSnapshot& snapshot, Metric metric, uint32_t dim,
+                                  const PartitionOptions& options);
+
+  // Writer, on a partition nothing was applied to: takes the lists, centroids and groups of
+  // `snapshot`, and the slots of the entries i with vectors[i] != nullptr (the verified vector
+  // entry i was encoded from, where it is now); the other slots are left out. A restored entry
+  // is no cube's current vector until an Apply of its cube with that very vector adopts it,
+  // which sets live_from and the cube's entry as for a new vector but without routing or
+  // encoding it: the caller then applies every version in commit order, as to an empty
+  // partition. REQUIRES: Unrestorable(snapshot, ...) is empty, vectors.size() ==
+  // snapshot.entries.size().
+  void Restore(const PartitionSnapshot& snapshot, const std::vector<const float*>& vectors);
+  // Writer, after the Applies that follow a Restore: the number of restored entries no Apply
+  // adopted (they stay in the pages, as no cube's current vector), and frees the lookup.
+  size_t EndRestore();
+
  private:
   struct Layout;
   struct Approx;
@@ -151,11 +179,13 @@ class Partition {
   // The vector of entry `e` as the index compares it (normalised for cosine) into out[dim].
   void Prepared(uint32_t e, float* out) const;
   uint32_t AddEntry(uint64_t cube, const float* vector);
+  // Apply of a new vector: takes the restored entry of `cube` encoded from `vector`, if any.
+  bool Adopt(uint64_t cube, const float* vector, uint32_t* e);
   // A new, empty posting list of this partition's page shape, encoded against `centroid`.
   PostingList* NewList(const PageShape& shape, std::vector<float> centroid) const;
-  // The page shape of this partition's lists, with a prefix plane of that many bytes (0: none):
-  // as many slots as fit in options_.page_bytes, at least 8.
-  PageShape ShapeOf(uint32_t prefix_stride) const;
+  // The page shape of a partition's lists, with a prefix plane of that many bytes (0: none):
+  // as many slots as fit in options.page_bytes, at least 8.
+  static PageShape ShapeFor(uint32_t dim, const PartitionOptions& options, uint32_t prefix_stride);
   // Encodes centroid c as list `list`'s routing code (INT8 row, hi plane and correction).
   void SetListCode(Layout* layout, size_t list, const float* c) const;
   // A list or group centroid, encoded with the bias its metric ranks by.
@@ -200,10 +230,14 @@ class Partition {
   std::vector<std::vector<Location>> locations_;  // by entry
   // The writer's: each cube's entry for its newest version's vector.
   std::unordered_map<uint64_t, uint32_t> current_;
+  // The writer's, from Restore to EndRestore: restored entries not yet adopted, by vector.
+  std::unordered_map<const float*, uint32_t> restored_;
   std::atomic<uint64_t> stored_vectors_{0};
   std::atomic<uint64_t> bytes_{0};
   uint64_t entry_bytes_ = 0;  // the writer's: entries_.bytes() as counted in bytes_
-  uint64_t split_attempts_ = 0;
+  // Seeds each split's k-means; atomic only so that an index snapshot may read it.
+  std::atomic<uint64_t> split_attempts_{0};
+  uint64_t SplitAttempt() { return split_attempts_.fetch_add(1, std::memory_order_relaxed) + 1; }
 };
 
 }  // namespace loci::index

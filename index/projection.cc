@@ -83,13 +83,28 @@ std::unique_ptr<Projection> Projection::Learn(const float* rows, size_t n, uint3
     const Eigen::Index column = limit - 1 - r;
     for (uint32_t i = 0; i < dim; ++i) p->directions_[size_t{r} * dim + i] = principal(i, column);
   }
-  const size_t stride = CodeStride(dim);
-  p->codes_.resize(width * stride);
-  for (uint32_t r = 0; r < width; ++r) {
-    p->encoded_.push_back(EncodeResidual(&p->directions_[size_t{r} * dim], nullptr, dim, stride,
-                                         &p->codes_[r * stride]));
-  }
+  p->EncodeDirections();
   return p;
+}
+
+std::unique_ptr<Projection> Projection::FromDirections(uint32_t dim, uint32_t width,
+                                                       std::vector<float> directions,
+                                                       double energy) {
+  std::unique_ptr<Projection> p(new Projection(dim, width));
+  p->energy_ = energy;
+  p->directions_ = std::move(directions);
+  p->EncodeDirections();
+  return p;
+}
+
+void Projection::EncodeDirections() {
+  const size_t stride = CodeStride(dim_);
+  codes_.assign(width_ * stride, 0);
+  encoded_.clear();
+  for (uint32_t r = 0; r < width_; ++r) {
+    encoded_.push_back(
+        EncodeResidual(&directions_[size_t{r} * dim_], nullptr, dim_, stride, &codes_[r * stride]));
+  }
 }
 
 void Projection::Apply(const Kernels& kernels, const float* x, float* out) const {
@@ -111,8 +126,10 @@ void Projection::ApplyQuantized(const Kernels& kernels, const uint8_t* codes, fl
 float EncodePrefix(const float* y, size_t n, uint8_t* plane) {
   float max_abs = 0;
   for (size_t i = 0; i < n; ++i) max_abs = std::max(max_abs, std::fabs(y[i]));
-  const float scale = max_abs / 7.0f;
-  const float inv = max_abs > 0 ? 7.0f / max_abs : 0.0f;
+  float scale = max_abs / 7.0f;
+  float inv = 7.0f / max_abs;
+  // Zero, or too small or too large to scale without converting inf to int: all codes zero.
+  if (max_abs == 0 || !std::isfinite(max_abs) || !std::isfinite(inv)) scale = inv = 0;
   auto code = [&](float v) {
     const int c = static_cast<int>(std::lrint(v * inv));
     return static_cast<uint8_t>(std::clamp(c, -7, 7) + 8);

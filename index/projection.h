@@ -46,7 +46,15 @@ class Projection {
   static std::unique_ptr<Projection> Learn(const float* rows, size_t n, uint32_t dim,
                                            const ProjectionOptions& options);
 
+  // A projection onto `directions` (width rows of dim floats, orthonormal: an index snapshot's
+  // copy of a learned one) that held `energy` of its sample's variance.
+  // REQUIRES: directions.size() == width * dim.
+  static std::unique_ptr<Projection> FromDirections(uint32_t dim, uint32_t width,
+                                                    std::vector<float> directions, double energy);
+
   uint32_t dim() const { return dim_; }
+  // The directions, width rows of dim floats.
+  const std::vector<float>& directions() const { return directions_; }
   // Directions kept: a multiple of options.granule.
   uint32_t width() const { return width_; }
   // Fraction of the sample's variance they hold.
@@ -67,6 +75,8 @@ class Projection {
 
  private:
   Projection(uint32_t dim, uint32_t width) : dim_(dim), width_(width) {}
+  // Fills codes_ and encoded_ from directions_.
+  void EncodeDirections();
 
   const uint32_t dim_;
   const uint32_t width_;

@@ -49,9 +49,11 @@ EncodedVector EncodeResidual(const float* x, const float* center, size_t dim, si
   const float max_abs = MaxAbs(residual.data(), dim);
   EncodedVector e;
   std::memset(codes, 0, stride);
-  if (max_abs == 0) return e;  // all codes zero: the residual contributes nothing
-  e.scale = max_abs / 127.0f;
   const float inv = 127.0f / max_abs;
+  // All codes zero: the residual contributes nothing, or is too small (subnormal) or too large
+  // (a difference of two huge finite vectors) to scale without converting inf to int.
+  if (max_abs == 0 || !std::isfinite(max_abs) || !std::isfinite(inv)) return e;
+  e.scale = max_abs / 127.0f;
   int32_t sum = 0;
   for (size_t i = 0; i < dim; ++i) codes[i] = Code(residual[i], inv);
   for (size_t i = 0; i < dim; ++i) sum += codes[i];
@@ -74,9 +76,12 @@ void SplitNibbles(const int8_t* codes, size_t stride, uint8_t* hi, uint8_t* lo) 
 void QuantizedQuery::Quantize(const float* q, size_t dim, size_t stride) {
   const float max_abs = MaxAbs(q, dim);
   codes.assign(stride, 128);
-  scale = max_abs / 127.0f;
-  if (max_abs == 0) return;
   const float inv = 127.0f / max_abs;
+  if (max_abs == 0 || !std::isfinite(inv)) {  // zero, or too small to scale (see EncodeResidual)
+    scale = 0;
+    return;
+  }
+  scale = max_abs / 127.0f;
   uint8_t* out = codes.data();  // a byte store could alias codes' own pointer: hoist it
   for (size_t i = 0; i < dim; ++i) out[i] = static_cast<uint8_t>(Code(q[i], inv) ^ 0x80);
 }

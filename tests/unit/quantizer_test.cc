@@ -21,6 +21,27 @@ int CodeAt(const std::vector<uint8_t>& hi, const std::vector<uint8_t>& lo, size_
   return 16 * (((hi[byte] >> shift) & 15) - 8) + ((lo[byte] >> shift) & 15);
 }
 
+// Values too small (subnormal: 127 / max overflows) or residuals too large (two huge finite
+// vectors apart) to scale encode as zero codes instead of converting inf or NaN to int (UBSan
+// flagged it through a fuzzed index snapshot's centroid).
+TEST(QuantizerTest, UnscalableValuesEncodeAsZeroCodes) {
+  const size_t dim = 70, stride = CodeStride(dim);
+  std::vector<float> tiny(dim, 1e-40f), huge(dim, 3e38f), minus_huge(dim, -3e38f);
+  AlignedVector<int8_t> codes(stride, 5);
+  EncodedVector e = EncodeResidual(tiny.data(), nullptr, dim, stride, codes.data());
+  EXPECT_EQ(e.scale, 0.0f);
+  EXPECT_EQ(e.sum, 0);
+  for (int8_t c : codes) EXPECT_EQ(c, 0);
+  codes.assign(stride, 5);
+  e = EncodeResidual(huge.data(), minus_huge.data(), dim, stride, codes.data());
+  EXPECT_EQ(e.scale, 0.0f);
+  for (int8_t c : codes) EXPECT_EQ(c, 0);
+  QuantizedQuery q;
+  q.Quantize(tiny.data(), dim, stride);
+  EXPECT_EQ(q.scale, 0.0f);
+  for (uint8_t c : q.codes) EXPECT_EQ(c, 128);
+}
+
 TEST(QuantizerTest, SplitNibblesKeepsEveryCodeAtEveryPosition) {
   for (size_t stride : {64u, 128u, 192u, 832u}) {
     for (int first = -127; first <= 127; ++first) {

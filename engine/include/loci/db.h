@@ -72,6 +72,11 @@ struct DbStats {
   uint64_t searches = 0;                // Search calls that succeeded, since open
   uint64_t search_vectors_scanned = 0;  // quantized vectors they scanned
   uint64_t search_bytes_scanned = 0;    // bytes they read (centroids, pages, re-ranked vectors)
+  // How the last open built the vector index: entries restored from the index snapshot written
+  // with the last base checkpoint (no clustering, routing or encoding), and entries indexed
+  // from their versions (written after that snapshot, or all of them without a usable one).
+  uint64_t index_restored_vectors = 0;
+  uint64_t index_rebuilt_vectors = 0;
 };
 
 // What Db::Verify checked and found.
