@@ -650,30 +650,37 @@ void Partition::Search(const PreparedQuery& query, const ScanParams& params,
     }
   }
 
-  // Refinement to the exact INT8 distance: with the lo plane after the hi pass, with both
-  // planes after the prefix pass. The rows are scattered: start fetching them all first.
-  if (pass != Pass::kBoth) {
+  // Refinement to the exact INT8 distance. After the prefix pass, the hi plane first ranks the
+  // candidates as the hi pass would have, and only the best kRefineFactor * ranked of them
+  // read their lo plane too; after the hi pass, they all do. The rows are scattered: each step
+  // starts fetching all of its rows before the first is needed.
+  auto prefetch_rows = [&](auto plane) {
     for (const Candidate& cand : candidates) {
-      const size_t at = size_t{cand.slot} * plane_stride_;
-      for (size_t off = 0; off < plane_stride_; off += 64) {
-        __builtin_prefetch(cand.page->lo() + at + off);
-        if (pass == Pass::kPrefix) __builtin_prefetch(cand.page->hi() + at + off);
-      }
+      const uint8_t* row = (cand.page->*plane)() + size_t{cand.slot} * plane_stride_;
+      for (size_t off = 0; off < plane_stride_; off += 64) __builtin_prefetch(row + off);
     }
-    local.bytes_scanned += candidates.size() * plane_stride_ * (pass == Pass::kPrefix ? 2 : 1);
+    local.bytes_scanned += candidates.size() * plane_stride_;
+  };
+  if (pass == Pass::kPrefix) {
+    prefetch_rows(&Page::hi);
     for (Candidate& cand : candidates) {
-      const size_t at = size_t{cand.slot} * plane_stride_;
-      const float lo = static_cast<float>(kernels_.dot_u4s8(
-          qq.nibble_lo.data(), qq.nibble_hi.data(), cand.page->lo() + at, plane_stride_));
-      const float scale = cand.page->scales()[cand.slot];
-      if (pass == Pass::kHi) {
-        cand.distance += mult * scale * (lo + lo_offset);
-      } else {
-        const float hi = static_cast<float>(kernels_.dot_u4s8(
-            qq.nibble_lo.data(), qq.nibble_hi.data(), cand.page->hi() + at, plane_stride_));
-        const float exact = 16 * hi + lo - 128 * static_cast<float>(qq.sum);
-        cand.distance = cand.offset + mult * scale * exact;
-      }
+      const float hi = static_cast<float>(
+          kernels_.dot_u4s8(qq.nibble_lo.data(), qq.nibble_hi.data(),
+                            cand.page->hi() + size_t{cand.slot} * plane_stride_, plane_stride_));
+      cand.distance = cand.offset + mult * cand.page->scales()[cand.slot] * (16 * hi + hi_offset);
+    }
+    const size_t refined = std::min(candidates.size(), kRefineFactor * ranked);
+    std::nth_element(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(refined),
+                     candidates.end());
+    candidates.resize(refined);
+  }
+  if (pass != Pass::kBoth) {
+    prefetch_rows(&Page::lo);
+    for (Candidate& cand : candidates) {
+      const float lo = static_cast<float>(
+          kernels_.dot_u4s8(qq.nibble_lo.data(), qq.nibble_hi.data(),
+                            cand.page->lo() + size_t{cand.slot} * plane_stride_, plane_stride_));
+      cand.distance += mult * cand.page->scales()[cand.slot] * (lo + lo_offset);
     }
   }
   const size_t keep = std::min(rerank, candidates.size());
