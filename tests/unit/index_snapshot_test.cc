@@ -387,6 +387,18 @@ class IndexSnapshotTest : public testing::Test {
     }
   }
   std::vector<std::string> Answers() { return loci::Answers(db_.get(), "v", queries_); }
+  // The k nearest to q in field v, probing every list.
+  std::vector<SearchHit> Nearest(const std::vector<float>& q, uint32_t k) {
+    SearchRequest r;
+    r.spaces = {"s"};
+    r.field = "v";
+    r.query = q;
+    r.k = k;
+    r.probes = 1000;
+    std::vector<SearchHit> hits;
+    EXPECT_TRUE(db_->Search(r, &hits).ok());
+    return hits;
+  }
   std::vector<std::string> Snapshots(Env* env = nullptr) {
     std::vector<std::string> names, out;
     EXPECT_TRUE((env != nullptr ? env : env_.get())->GetChildren(dir_, &names).ok());
@@ -502,19 +514,8 @@ TEST_F(IndexSnapshotTest, WritesAfterTheSnapshotAreAppliedFromTheWal) {
   EXPECT_EQ(db_->Stats().index_restored_vectors, snapshot_vectors);
   EXPECT_EQ(db_->Stats().index_rebuilt_vectors, vectors - snapshot_vectors);
   // The retired cube is not found by its own vector; the updated one is, at its new version.
-  auto nearest = [&](const std::vector<float>& q) {
-    SearchRequest r;
-    r.spaces = {"s"};
-    r.field = "v";
-    r.query = q;
-    r.k = 3;
-    r.probes = 1000;
-    std::vector<SearchHit> hits;
-    EXPECT_TRUE(db_->Search(r, &hits).ok());
-    return hits;
-  };
-  for (const SearchHit& h : nearest(retired.vectors.at(0).values)) EXPECT_NE(h.id, ids_[5]);
-  const std::vector<SearchHit> hits = nearest(updated.vectors.at(0).values);
+  for (const SearchHit& h : Nearest(retired.vectors.at(0).values, 3)) EXPECT_NE(h.id, ids_[5]);
+  const std::vector<SearchHit> hits = Nearest(updated.vectors.at(0).values, 3);
   ASSERT_FALSE(hits.empty());
   EXPECT_EQ(hits[0].id, ids_[3]);
   EXPECT_EQ(hits[0].version, *kept);
@@ -552,24 +553,13 @@ TEST_F(IndexSnapshotTest, VersionsTheCrashLostAreNotRestored) {
   env.Crash(sim::CrashMode::kDropAll);
   db_.reset();
 
-  auto find = [&](const std::vector<float>& q) {
-    SearchRequest r;
-    r.spaces = {"s"};
-    r.field = "v";
-    r.query = q;
-    r.k = 1;
-    r.probes = 1000;
-    std::vector<SearchHit> hits;
-    EXPECT_TRUE(db_->Search(r, &hits).ok());
-    return hits;
-  };
   Open(&env);
   ASSERT_EQ(Snapshots(&env).size(), 1u);
   EXPECT_EQ(db_->Stats().cubes, ids_.size());  // the non-sync puts are gone
   EXPECT_EQ(db_->Stats().index_restored_vectors, durable);
   EXPECT_EQ(db_->Stats().index_rebuilt_vectors, 0u);
   for (const auto& q : lost) {
-    const std::vector<SearchHit> hits = find(q);
+    const std::vector<SearchHit> hits = Nearest(q, 1);
     ASSERT_EQ(hits.size(), 1u);
     EXPECT_LT(hits[0].score, 0.99f);  // not itself (cosine)
   }
@@ -588,7 +578,7 @@ TEST_F(IndexSnapshotTest, VersionsTheCrashLostAreNotRestored) {
   EXPECT_EQ(db_->Stats().index_rebuilt_vectors, 10u);
   EXPECT_EQ(Answers(), live);
   for (const auto& q : fresh) {
-    const std::vector<SearchHit> hits = find(q);
+    const std::vector<SearchHit> hits = Nearest(q, 1);
     ASSERT_EQ(hits.size(), 1u);
     EXPECT_NEAR(hits[0].score, 1.0f, 1e-5);
   }
