@@ -56,9 +56,10 @@ class LociVectorSystem final : public VectorSystem {
     return "loci: public API; Db::Write of WriteBatches of 1000 puts (sync=false) into space "
            "\"bench\", field \"v\", raw vectors (Loci normalises for cosine itself); build = the "
            "puts (checkpoint timed separately); Db::Search sweeping SearchRequest::probes, "
-           "rerank 0 (the default) plus rerank 50/100 at probes 16; RAM = DbStats::index_bytes "
-           "(pages, entries, centroids; the full vectors stay in the arena file), disk = files in "
-           "the db directory after the checkpoint";
+           "rerank 0 (the default) plus rerank 50/100 at probes 16 and 30 at probes 32; RAM = "
+           "DbStats::index_bytes (pages, entries, centroids, projection; the full vectors stay "
+           "in the arena file), disk = files in the db directory after the checkpoint (the "
+           "index snapshot included)";
   }
 
   Status Build(const VectorDataset& data, const std::string& work_dir, BuildInfo* info) override {
@@ -122,12 +123,13 @@ class LociVectorSystem final : public VectorSystem {
   std::vector<SweepPoint> Sweep() const override {
     if (!sweep_.empty()) return sweep_;
     std::vector<SweepPoint> points;
-    for (uint32_t p : {1, 2, 4, 8, 12, 16, 24, 32, 48, 64}) {
+    for (uint32_t p : {1, 2, 4, 8, 10, 12, 16, 24, 32, 40, 48, 64}) {
       points.push_back({"probes=" + std::to_string(p), p, 0});
     }
     for (uint32_t r : {50, 100}) {
       points.push_back({"probes=16,rerank=" + std::to_string(r), 16, r, "probes=16 +rerank"});
     }
+    points.push_back({"probes=32,rerank=30", 32, 30, "probes=32 +rerank"});
     return points;
   }
 
