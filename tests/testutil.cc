@@ -29,6 +29,16 @@ std::string ReadWholeFile(Env* env, const std::string& path) {
   return out;
 }
 
+void DamageVectorInFile(Env* env, const std::string& path, const std::vector<float>& values) {
+  const std::string image = ReadWholeFile(env, path);
+  const size_t at = image.find(
+      std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float)));
+  ASSERT_NE(at, std::string::npos) << path;
+  std::unique_ptr<WritableFile> f;
+  ASSERT_TRUE(env->NewWritableFile(path, Env::OpenMode::kOpenExisting, &f).ok()) << path;
+  ASSERT_TRUE(f->Write(at + 1, std::string(1, static_cast<char>(image[at + 1] ^ 0x10))).ok());
+}
+
 Options SmallIndexOptions(Env* env) {
   Options o;
   o.env = env;

@@ -25,6 +25,9 @@ bool Contains(const std::string& haystack, const std::string& needle);
 
 // The whole contents of `path` in `env`; a gtest failure (and "") if it cannot be read.
 std::string ReadWholeFile(Env* env, const std::string& path);
+// Flips a bit of the first copy of `values`' bytes in `path` (a vector's blob in an arena
+// generation), so that the blob fails verification. Fails the test if the bytes are not there.
+void DamageVectorInFile(Env* env, const std::string& path, const std::vector<float>& values);
 
 // A database uuid whose bytes are tag * 16 + i: distinct tags give distinct databases.
 DbUuid TestUuid(uint8_t tag);

@@ -212,15 +212,8 @@ TEST_F(SearchTest, DamagedVectorBlobIsLeftOutOfTheRebuiltIndex) {
   ASSERT_TRUE(intact.ok());
   db_.reset();
 
-  const std::string arena = dir_ + "/arena-00000001.blob";
-  const std::string image = test::ReadWholeFile(env_.get(), arena);
-  const size_t at = image.find(
-      std::string(reinterpret_cast<const char*>(marked.data()), marked.size() * sizeof(float)));
-  ASSERT_NE(at, std::string::npos);
-  std::unique_ptr<WritableFile> f;
-  ASSERT_TRUE(env_->NewWritableFile(arena, Env::OpenMode::kOpenExisting, &f).ok());
-  ASSERT_TRUE(f->Write(at + 1, std::string(1, static_cast<char>(image[at + 1] ^ 0x10))).ok());
-  f.reset();
+  test::DamageVectorInFile(env_.get(), dir_ + "/arena-00000001.blob", marked);
+  ASSERT_FALSE(HasFatalFailure());
 
   Open(SmallIndexOptions());
   EXPECT_TRUE(Contains(db_->Stats().recovery, "not fully indexed")) << db_->Stats().recovery;
