@@ -531,7 +531,8 @@ void Partition::Search(const PreparedQuery& query, const ScanParams& params,
   const size_t rerank = std::max<uint32_t>(1, params.rerank);
   // Three ways to rank a page's rows before the exact re-rank of the best `rerank`:
   // - kPrefix: by the 4-bit prefix plane (clustered partitions with a projection); the best
-  //   `refine` get their exact INT8 distance from both planes;
+  //   `refine` are ranked again by the hi plane, and the best of those refined with the lo
+  //   plane (see the refinement below);
   // - kHi: by the hi plane, a 4-bit code (wide vectors); the best `refine` are refined to the
   //   exact INT8 distance with the lo plane;
   // - kBoth: both planes at once, exact INT8 from the start (narrow vectors are cheap to scan

@@ -173,8 +173,8 @@ class Partition {
   static constexpr size_t kRouteFactor = 8;
   static constexpr size_t kRouteExtra = 64;
 
-  // Candidates the prefix pass keeps for refinement, per candidate ranked (the prefix ranks
-  // less closely than the hi plane, and refining costs both planes).
+  // Candidates the prefix pass keeps for the hi plane to rank again, per candidate ranked (the
+  // prefix ranks less closely than the hi plane; kRefineFactor of them then read the lo plane).
   static constexpr size_t kPrefixRefineFactor = 5;
   // The vector of entry `e` as the index compares it (normalised for cosine) into out[dim].
   void Prepared(uint32_t e, float* out) const;

@@ -88,12 +88,12 @@ std::pair<Page*, uint32_t> PostingList::Append(uint32_t entry, const uint8_t* hi
   const size_t stride = shape_.stride;
   std::memcpy(page->hi_ + slot * stride, hi, stride);
   std::memcpy(page->lo_ + slot * stride, lo, stride);
-  page->Column<float>(0)[slot] = encoded.scale;
-  page->Column<float>(page->column_bytes_)[slot] = encoded.bias;
-  page->Column<uint32_t>(2 * page->column_bytes_)[slot] = entry;
+  page->ScalesColumn()[slot] = encoded.scale;
+  page->BiasesColumn()[slot] = encoded.bias;
+  page->EntriesColumn()[slot] = entry;
   if (shape_.prefix_stride != 0) {
     std::memcpy(page->prefix_ + size_t{slot} * shape_.prefix_stride, prefix, shape_.prefix_stride);
-    page->Column<float>(3 * page->column_bytes_ + page->live_from_bytes_)[slot] = prefix_scale;
+    page->PrefixScalesColumn()[slot] = prefix_scale;
   }
   page->LiveFromColumn()[slot].store(live_from, std::memory_order_relaxed);
   page->count_.store(slot + 1, std::memory_order_release);  // publishes the slot

@@ -67,10 +67,10 @@ class Page {
   const uint8_t* hi() const { return hi_; }
   const uint8_t* lo() const { return lo_; }
   const uint8_t* prefix() const { return prefix_; }  // nullptr without a prefix plane
-  const float* scales() const { return Column<float>(0); }
-  const float* biases() const { return Column<float>(column_bytes_); }
-  const uint32_t* entries() const { return Column<uint32_t>(2 * column_bytes_); }
-  const float* prefix_scales() const { return Column<float>(3 * column_bytes_ + live_from_bytes_); }
+  const float* scales() const { return ScalesColumn(); }
+  const float* biases() const { return BiasesColumn(); }
+  const uint32_t* entries() const { return EntriesColumn(); }
+  const float* prefix_scales() const { return PrefixScalesColumn(); }
   // Per slot, a copy of its entry's EntryInfo::live_from, kept beside the codes so the scan's
   // fast visibility check reads memory it is already streaming.
   const std::atomic<int64_t>* live_from() const { return LiveFromColumn(); }
@@ -83,14 +83,18 @@ class Page {
   static constexpr size_t kHeaderBytes = 64;
   Page() = default;
 
-  // A column, `offset` bytes into the columns (writable: the writer fills slots through it).
+  // The columns, in their order (ColumnsBytes): writable, the writer fills slots through them.
   template <typename T>
   T* Column(size_t offset) const {
     return reinterpret_cast<T*>(columns_ + offset);
   }
+  float* ScalesColumn() const { return Column<float>(0); }
+  float* BiasesColumn() const { return Column<float>(column_bytes_); }
+  uint32_t* EntriesColumn() const { return Column<uint32_t>(2 * column_bytes_); }
   std::atomic<int64_t>* LiveFromColumn() const {
     return Column<std::atomic<int64_t>>(3 * column_bytes_);
   }
+  float* PrefixScalesColumn() const { return Column<float>(3 * column_bytes_ + live_from_bytes_); }
 
   std::atomic<uint32_t> count_{0};
   uint32_t capacity_ = 0;

@@ -107,12 +107,6 @@ void Projection::EncodeDirections() {
   }
 }
 
-void Projection::Apply(const Kernels& kernels, const float* x, float* out) const {
-  for (uint32_t r = 0; r < width_; ++r) {
-    out[r] = kernels.dot_f32(&directions_[size_t{r} * dim_], x, dim_);
-  }
-}
-
 void Projection::ApplyQuantized(const Kernels& kernels, const uint8_t* codes, float scale,
                                 float* out) const {
   const size_t stride = CodeStride(dim_);

@@ -9,7 +9,7 @@
 // q.r by (W q).(W r): exact on the principal subspace, blind to the rest, whose share of the
 // variance the energy threshold bounds.
 //
-// Immutable once learned; any number of threads may call Apply.
+// Immutable once learned; any number of threads may call ApplyQuantized.
 
 #ifndef LOCI_INDEX_PROJECTION_H_
 #define LOCI_INDEX_PROJECTION_H_
@@ -60,12 +60,11 @@ class Projection {
   // Fraction of the sample's variance they hold.
   double energy() const { return energy_; }
 
-  // out[0, width) <- W x, the coordinates of x on the principal directions.
-  void Apply(const Kernels& kernels, const float* x, float* out) const;
-  // The same from x's INT8 codes, offset to unsigned (code + 128, CodeStride(dim) of them,
-  // x ~ scale * code), against INT8 copies of the directions: a quarter of the bytes and a
-  // fraction of the time, with an error far below the 4-bit prefix codes' own. Searches
-  // project their query this way, inserts their residual.
+  // out[0, width) <- W x, the coordinates of x on the principal directions, from x's INT8
+  // codes, offset to unsigned (code + 128, CodeStride(dim) of them, x ~ scale * code), against
+  // INT8 copies of the directions: a quarter of the bytes of FP32 and a fraction of the time,
+  // with an error far below the 4-bit prefix codes' own. Searches project their query this
+  // way, inserts their residual.
   void ApplyQuantized(const Kernels& kernels, const uint8_t* codes, float scale, float* out) const;
 
   // Memory held.
