@@ -83,6 +83,21 @@ std::vector<float> RandomVector(std::mt19937_64& rng, uint32_t dim) {
   return v;
 }
 
+LowRankVectors::LowRankVectors(std::mt19937_64& rng, uint32_t dim, int rank) : dim_(dim) {
+  for (int i = 0; i < rank; ++i) directions_.push_back(RandomVector(rng, dim));
+}
+
+std::vector<float> LowRankVectors::Next(std::mt19937_64& rng) const {
+  std::vector<float> x = RandomVector(rng, dim_);
+  for (float& v : x) v *= 0.02f;
+  std::normal_distribution<float> along;
+  for (const std::vector<float>& d : directions_) {
+    const float z = along(rng);
+    for (uint32_t i = 0; i < dim_; ++i) x[i] += z * d[i];
+  }
+  return x;
+}
+
 uint64_t EnvU64(const char* name, uint64_t fallback) {
   const char* v = std::getenv(name);
   return v != nullptr && *v != '\0' ? std::strtoull(v, nullptr, 10) : fallback;

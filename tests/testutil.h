@@ -45,6 +45,20 @@ Options SmallIndexOptions(Env* env);
 // `dim` standard-normal floats drawn from `rng`.
 std::vector<float> RandomVector(std::mt19937_64& rng, uint32_t dim);
 
+// Vectors near a `rank`-dimensional subspace: a normal combination of `rank` fixed random
+// directions plus 0.02 x RandomVector noise. Wide partitions of them learn a projection and
+// carry prefix planes (index/projection.h).
+class LowRankVectors {
+ public:
+  // Draws the directions from `rng`.
+  LowRankVectors(std::mt19937_64& rng, uint32_t dim, int rank);
+  std::vector<float> Next(std::mt19937_64& rng) const;
+
+ private:
+  uint32_t dim_;
+  std::vector<std::vector<float>> directions_;
+};
+
 // The unsigned integer in environment variable `name`, or `fallback` if it is unset or empty
 // (for test lengths and seeds: SIM_ITERATIONS, LOCI_KILL_SEED...).
 uint64_t EnvU64(const char* name, uint64_t fallback);

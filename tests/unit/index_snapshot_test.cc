@@ -25,30 +25,6 @@ namespace {
 using test::Contains;
 using test::RandomVector;
 
-// Vectors along 4 fixed random directions plus a little noise: wide partitions of them learn a
-// projection and carry prefix planes (index/projection.h).
-class LowRank {
- public:
-  LowRank(uint32_t dim, uint64_t seed) : dim_(dim), rng_(seed) {
-    for (int i = 0; i < 4; ++i) directions_.push_back(RandomVector(rng_, dim));
-  }
-  std::vector<float> Next() {
-    std::vector<float> x = RandomVector(rng_, dim_);
-    for (float& v : x) v *= 0.02f;
-    std::normal_distribution<float> along;
-    for (const std::vector<float>& d : directions_) {
-      const float z = along(rng_);
-      for (uint32_t i = 0; i < dim_; ++i) x[i] += z * d[i];
-    }
-    return x;
-  }
-
- private:
-  const uint32_t dim_;
-  std::mt19937_64 rng_;
-  std::vector<std::vector<float>> directions_;
-};
-
 // --- The format
 
 class SnapshotFormatTest : public testing::Test {
@@ -164,9 +140,10 @@ TEST_F(SnapshotFormatTest, PrefixPlanesRoundTripAndAreChecked) {
   o.list_target = 8;
   constexpr uint32_t kDim = 256;
   index::Partition partition(Metric::kL2, kDim, o, &epochs_);
-  LowRank gen(kDim, 6);
+  std::mt19937_64 rng(6);
+  const test::LowRankVectors gen(rng, kDim, 4);
   for (uint32_t i = 0; i < 200; ++i) {
-    vectors_.push_back(gen.Next());
+    vectors_.push_back(gen.Next(rng));
     partition.Apply(i + 1, vectors_.back().data(), index::kNotLive);
   }
   index::PartitionSnapshot p;
@@ -269,9 +246,11 @@ TEST_F(SnapshotFormatTest, EveryFlipAndTruncationIsCorruption) {
   }
   Status other = index::DecodeIndexSnapshot(good, "x.idx", test::TestUuid(4), 7,
                                             std::make_unique<index::IndexSnapshot>().get());
+  EXPECT_TRUE(other.IsCorruption()) << other.ToString();
   EXPECT_TRUE(Contains(other.ToString(), "another database")) << other.ToString();
   Status number = index::DecodeIndexSnapshot(good, "x.idx", uuid_, 8,
                                              std::make_unique<index::IndexSnapshot>().get());
+  EXPECT_TRUE(number.IsCorruption()) << number.ToString();
   EXPECT_TRUE(Contains(number.ToString(), "file number")) << number.ToString();
 }
 
@@ -453,14 +432,15 @@ TEST_F(IndexSnapshotTest, ReopenRestoresTheIndexWithTheSameAnswers) {
 // again, with the same answers, and growing as the live index would.
 TEST_F(IndexSnapshotTest, ReopenRestoresAPrefixedIndex) {
   constexpr uint32_t kWide = 256;
-  LowRank gen(kWide, 31);
+  std::mt19937_64 rng(31);
+  const test::LowRankVectors gen(rng, kWide, 4);
   std::vector<std::vector<float>> queries;
-  for (int i = 0; i < 20; ++i) queries.push_back(gen.Next());
+  for (int i = 0; i < 20; ++i) queries.push_back(gen.Next(rng));
   auto write = [&](int n) {
     for (int i = 0; i < n; ++i) {
       CubeDraft d;
       d.space = "s";
-      d.vectors.push_back({"w", gen.Next()});
+      d.vectors.push_back({"w", gen.Next(rng)});
       ASSERT_TRUE(db_->Put(WriteOptions{.sync = false}, d).ok());
     }
   };
@@ -537,6 +517,16 @@ TEST_F(IndexSnapshotTest, VersionsTheCrashLostAreNotRestored) {
     checkpointed = db_->Checkpoint();
     finished = true;
   });
+  // A failed assertion below returns early: the thread is released and joined first.
+  struct JoinOnExit {
+    std::thread& thread;
+    sim::SimEnv& env;
+    ~JoinOnExit() {
+      if (!thread.joinable()) return;
+      env.ReleaseWrites();
+      thread.join();
+    }
+  } join_on_exit{checkpoint, env};
   while (env.held_writes() == 0 && !finished) std::this_thread::yield();
   ASSERT_FALSE(finished) << checkpointed.ToString();
   std::vector<std::vector<float>> lost;
@@ -607,8 +597,8 @@ TEST_F(IndexSnapshotTest, AnUnusableSnapshotMeansARebuild) {
     std::string contents;
     std::string says;
   };
-  for (const Case& c : {Case{flipped, "checksum mismatch"}, Case{good.substr(0, 1000), ""},
-                        Case{"", "bad magic"}}) {
+  for (const Case& c : {Case{flipped, "checksum mismatch"},
+                        Case{good.substr(0, 1000), " at offset "}, Case{"", "bad magic"}}) {
     replace(c.contents);
     Open();
     const DbStats stats = db_->Stats();
@@ -768,15 +758,17 @@ TEST(IndexSnapshotConcurrencyTest, SnapshotsTakenDuringWritesRestoreExactly) {
     }
   };
   std::thread w1(writer, 1), w2(writer, 2), r1(reader);
-  int checkpoints = 0;
-  for (; checkpoints < 40; ++checkpoints) {
-    ASSERT_TRUE(db->Checkpoint().ok());
+  Status checkpointed;
+  for (int i = 0; i < 40 && checkpointed.ok(); ++i) {
+    checkpointed = db->Checkpoint();
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
+  if (!checkpointed.ok()) stop = true;  // the writers stop early too
   w1.join();
   w2.join();
   stop = true;
   r1.join();
+  ASSERT_TRUE(checkpointed.ok()) << checkpointed.ToString();
   ASSERT_EQ(failures.load(), 0);
 
   std::mt19937_64 rng(7);
