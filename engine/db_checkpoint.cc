@@ -138,8 +138,7 @@ Status DbImpl::WriteCheckpoint() {
     for (const CheckpointFile& old : previous.checkpoints) {
       LOCI_RETURN_IF_ERROR(env_->RemoveFile(dir_ + "/" + CheckpointFileName(old.file_number)));
     }
-    bool removed = false;
-    LOCI_RETURN_IF_ERROR(RemoveIndexSnapshots(file_number, &removed));
+    LOCI_RETURN_IF_ERROR(RemoveIndexSnapshotsExcept(file_number));
   }
   LOCI_RETURN_IF_ERROR(env_->SyncDir(dir_));
   // Exactly what was counted before the rotation: writes published since stay counted.

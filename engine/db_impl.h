@@ -137,9 +137,8 @@ class DbImpl final : public Db {
   // Writes the index snapshot that goes with checkpoint file `file_number` (fields of `catalog`
   // only), synced. Runs while writers go on, reading the index as a reader does.
   Status WriteIndexSnapshot(uint64_t file_number, const Catalog& catalog) REQUIRES(checkpoint_mu_);
-  // Removes every index snapshot file but `keep`'s; sets *removed if it removed one (the caller
-  // syncs the directory).
-  Status RemoveIndexSnapshots(std::optional<uint64_t> keep, bool* removed);
+  // Removes every index snapshot file but `keep`'s (the caller syncs the directory).
+  Status RemoveIndexSnapshotsExcept(uint64_t keep);
   // Recovery, before `versions` (every version that touches vectors, in index order) are
   // indexed: restores the partitions of the newest usable index snapshot with the entries whose
   // vectors the versions still have and that verify (into restoring_). (*verified)[i] tells
@@ -147,6 +146,8 @@ class DbImpl final : public Db {
   // unusable snapshot is noted in recovery_notes_ and changes nothing.
   void RestoreIndex(const Catalog& catalog, const std::vector<const Version*>& versions,
                     std::vector<bool>* verified);
+  // Recovery: appends `note` to recovery_notes_ ("; " between notes).
+  void AddRecoveryNote(const std::string& note);
 
   // --- search (db_search.cc)
   class SearchFilter;

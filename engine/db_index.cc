@@ -108,9 +108,8 @@ void DbImpl::RebuildIndex(const Catalog& catalog) {
   for (index::Partition* p : restoring_) unadopted += p->EndRestore();
   restoring_.clear();
   if (unadopted > 0) {
-    if (!recovery_notes_.empty()) recovery_notes_ += "; ";
-    recovery_notes_ +=
-        std::to_string(unadopted) + " restored index entries matched no version's current vector";
+    AddRecoveryNote(std::to_string(unadopted) +
+                    " restored index entries matched no version's current vector");
   }
   uint64_t entries = 0;
   {
@@ -125,10 +124,9 @@ void DbImpl::RebuildIndex(const Catalog& catalog) {
   }
   index_rebuilt_vectors_ = entries - index_restored_vectors_;
   if (skipped > 0) {
-    if (!recovery_notes_.empty()) recovery_notes_ += "; ";
-    recovery_notes_ +=
-        std::to_string(skipped) +
-        " version(s) not fully indexed (vector blobs failed verification), first: " + first_problem;
+    AddRecoveryNote(std::to_string(skipped) +
+                    " version(s) not fully indexed (vector blobs failed verification), first: " +
+                    first_problem);
   }
 }
 

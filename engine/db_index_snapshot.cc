@@ -30,10 +30,6 @@ index::VectorSource SourceOf(const RecordTable& table, const blob::BlobArena& ar
   return {};
 }
 
-uint64_t PartitionKey(uint32_t space_id, uint32_t field_id) {
-  return (uint64_t{space_id} << 32) | field_id;
-}
-
 // A snapshot entry's identity: its cube and where its vector is.
 struct SourceKey {
   uint64_t cube;
@@ -58,11 +54,6 @@ struct Claimable {
   std::vector<const float*> vectors;
   uint64_t claimed = 0;
 };
-
-void AddNote(std::string* notes, const std::string& note) {
-  if (!notes->empty()) *notes += "; ";
-  *notes += note;
-}
 
 }  // namespace
 
@@ -95,16 +86,20 @@ Status DbImpl::WriteIndexSnapshot(uint64_t file_number, const Catalog& catalog) 
   return writer.Finish(&bytes);
 }
 
-Status DbImpl::RemoveIndexSnapshots(std::optional<uint64_t> keep, bool* removed) {
+Status DbImpl::RemoveIndexSnapshotsExcept(uint64_t keep) {
   std::vector<std::string> names;
   LOCI_RETURN_IF_ERROR(env_->GetChildren(dir_, &names));
   for (const std::string& name : names) {
     uint64_t n;
     if (!index::ParseIndexSnapshotFileName(name, &n) || n == keep) continue;
     LOCI_RETURN_IF_ERROR(env_->RemoveFile(dir_ + "/" + name));
-    *removed = true;
   }
   return Status::OK();
+}
+
+void DbImpl::AddRecoveryNote(const std::string& note) {
+  if (!recovery_notes_.empty()) recovery_notes_ += "; ";
+  recovery_notes_ += note;
 }
 
 void DbImpl::RestoreIndex(const Catalog& catalog, const std::vector<const Version*>& versions,
@@ -133,7 +128,7 @@ void DbImpl::RestoreIndex(const Catalog& catalog, const std::vector<const Versio
       found = true;
       break;
     }
-    AddNote(&recovery_notes_, "index snapshot not used (" + s.ToString() + ")");
+    AddRecoveryNote("index snapshot not used (" + s.ToString() + ")");
   }
   if (!found) return;
 
@@ -160,7 +155,7 @@ void DbImpl::RestoreIndex(const Catalog& catalog, const std::vector<const Versio
         c.by_source.emplace(SourceKey{e.cube, e.source.generation, e.source.offset}, i);
       }
     }
-    by_key[PartitionKey(p.space_id, p.field_id)] = &c;
+    by_key[index::Atlas::Key(p.space_id, p.field_id)] = &c;
   }
 
   // Claim, in index order, each vector a snapshot entry was encoded from, once its blob
@@ -185,12 +180,12 @@ void DbImpl::RestoreIndex(const Catalog& catalog, const std::vector<const Versio
       }
       Claimable* c = nullptr;
       uint32_t entry = 0;
-      if (auto it = by_key.find(PartitionKey(v.space_id, r.field_id)); it != by_key.end()) {
+      if (auto it = by_key.find(index::Atlas::Key(v.space_id, r.field_id)); it != by_key.end()) {
         c = it->second;
-        auto found = c->by_source.find(SourceKey{v.id, r.blob.generation, r.blob.offset});
-        if (found != c->by_source.end()) {
+        auto hit = c->by_source.find(SourceKey{v.id, r.blob.generation, r.blob.offset});
+        if (hit != c->by_source.end()) {
           const blob::BlobRef& b = r.blob;
-          entry = found->second;
+          entry = hit->second;
           if (c->snapshot->entries[entry].source !=
               index::VectorSource{b.generation, b.offset, b.length, b.checksum}) {
             c = nullptr;

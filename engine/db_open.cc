@@ -402,20 +402,23 @@ Status DbImpl::PrepareForWrites(const wal::ReplayResult& replay) {
     MutexLock lock(&checkpoint_mu_);
     current = superblock_;
   }
+  // Index snapshots go with the base checkpoint; others are older or were being written.
+  std::optional<uint64_t> base;
+  if (!current.checkpoints.empty()) base = current.checkpoints.front().file_number;
   for (const std::string& name : names) {
     uint64_t n;
-    if (!ParseCheckpointFileName(name, &n)) continue;
-    bool listed = false;
-    for (const CheckpointFile& c : current.checkpoints) listed |= c.file_number == n;
-    if (!listed) {
+    bool stray = false;
+    if (ParseCheckpointFileName(name, &n)) {
+      stray = std::none_of(current.checkpoints.begin(), current.checkpoints.end(),
+                           [n](const CheckpointFile& c) { return c.file_number == n; });
+    } else if (index::ParseIndexSnapshotFileName(name, &n)) {
+      stray = n != base;
+    }
+    if (stray) {
       LOCI_RETURN_IF_ERROR(env_->RemoveFile(dir_ + "/" + name));
       removed = true;
     }
   }
-  // Index snapshots go with the base checkpoint; others are older or were being written.
-  std::optional<uint64_t> base;
-  if (!current.checkpoints.empty()) base = current.checkpoints.front().file_number;
-  LOCI_RETURN_IF_ERROR(RemoveIndexSnapshots(base, &removed));
   if (removed) LOCI_RETURN_IF_ERROR(env_->SyncDir(dir_));
   LOCI_RETURN_IF_ERROR(arena_->RemoveUnreferencedDamaged());
   // Blobs first, then the WAL: the order a commit makes them durable in.

@@ -40,11 +40,13 @@ class Atlas {
 
   const PartitionOptions& options() const { return options_; }
 
- private:
-  using Directory = std::vector<std::pair<uint64_t, Partition*>>;  // sorted by key
+  // One number for a partition's (space_id, field_id).
   static uint64_t Key(uint32_t space_id, uint32_t field_id) {
     return (uint64_t{space_id} << 32) | field_id;
   }
+
+ private:
+  using Directory = std::vector<std::pair<uint64_t, Partition*>>;  // sorted by key
   // Where `key` is or would be in `dir`.
   static Directory::const_iterator Lookup(const Directory& dir, uint64_t key);
 
