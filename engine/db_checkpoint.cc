@@ -6,6 +6,7 @@
 
 #include "engine/checkpoint.h"
 #include "engine/db_impl.h"
+#include "index/partition_snapshot.h"
 #include "wal/format.h"
 
 namespace loci::engine {
@@ -98,8 +99,18 @@ Status DbImpl::WriteCheckpoint() {
   LOCI_RETURN_IF_ERROR(writer.Finish(next_id, clock_high_water, &bytes));
   // With a base, the vector index too, so that an open restores it instead of rebuilding it (a
   // cache recovery validates, so it may run ahead of `lsn`). Deltas leave it alone: their cost
-  // stays proportional to what changed.
-  if (base) LOCI_RETURN_IF_ERROR(WriteIndexSnapshot(file_number, catalog));
+  // stays proportional to what changed. The snapshot is derived data: failing to write it
+  // costs the next open a rebuild, not this checkpoint (nor the instance: the error concerns
+  // the snapshot file only), and the previous snapshot, still a valid cache, is kept.
+  bool snapshot_written = false;
+  if (base) {
+    snapshot_written = WriteIndexSnapshot(file_number, catalog).ok();
+    if (!snapshot_written) {
+      index_snapshots_failed_.fetch_add(1, std::memory_order_relaxed);
+      env_->RemoveFile(dir_ + "/" + index::IndexSnapshotFileName(file_number))
+          .PermitUncheckedError();
+    }
+  }
   LOCI_RETURN_IF_ERROR(env_->SyncDir(dir_));
 
   // 3. Switch the superblock: from here on, recovery starts from this checkpoint.
@@ -138,7 +149,7 @@ Status DbImpl::WriteCheckpoint() {
     for (const CheckpointFile& old : previous.checkpoints) {
       LOCI_RETURN_IF_ERROR(env_->RemoveFile(dir_ + "/" + CheckpointFileName(old.file_number)));
     }
-    LOCI_RETURN_IF_ERROR(RemoveIndexSnapshotsExcept(file_number));
+    if (snapshot_written) LOCI_RETURN_IF_ERROR(RemoveIndexSnapshotsExcept(file_number));
   }
   LOCI_RETURN_IF_ERROR(env_->SyncDir(dir_));
   // Exactly what was counted before the rotation: writes published since stay counted.

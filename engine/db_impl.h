@@ -201,6 +201,7 @@ class DbImpl final : public Db {
   std::vector<index::Partition*> restoring_;   // restored partitions, until RebuildIndex ends
   uint64_t index_restored_vectors_ = 0;        // set by recovery
   uint64_t index_rebuilt_vectors_ = 0;
+  std::atomic<uint64_t> index_snapshots_failed_{0};
 
   std::atomic<bool> poisoned_{false};
   mutable Mutex poison_mu_;

@@ -470,6 +470,30 @@ TEST_F(IndexSnapshotTest, ReopenRestoresAPrefixedIndex) {
   EXPECT_EQ(loci::Answers(db_.get(), "w", queries), grown);
 }
 
+// A snapshot that cannot be written (here its sync fails) is derived data lost, not a failed
+// checkpoint: the checkpoint succeeds, the instance stays writable, no partial file is left,
+// the failure is counted, and the next open rebuilds the index with the same answers.
+TEST_F(IndexSnapshotTest, AFailedSnapshotWriteCostsOnlyARebuild) {
+  sim::SimEnv env(8);
+  Open(&env);
+  Write(300);
+  env.HoldNextWrite("atlas-");
+  Status checkpointed;
+  std::thread checkpoint([&] { checkpointed = db_->Checkpoint(); });
+  while (env.held_writes() == 0) std::this_thread::yield();
+  env.FailSyncs(1);  // the snapshot's own sync, right after its (only) write
+  env.ReleaseWrites();
+  checkpoint.join();
+  EXPECT_TRUE(checkpointed.ok()) << checkpointed.ToString();
+  EXPECT_EQ(db_->Stats().index_snapshots_failed, 1u);
+  EXPECT_TRUE(Snapshots(&env).empty());
+  Write(10);  // still writable
+  const std::vector<std::string> live = Answers();
+  Open(&env);
+  EXPECT_EQ(db_->Stats().index_restored_vectors, 0u);
+  EXPECT_EQ(Answers(), live);
+}
+
 TEST_F(IndexSnapshotTest, WritesAfterTheSnapshotAreAppliedFromTheWal) {
   Open();
   Write(400);

@@ -77,6 +77,9 @@ struct DbStats {
   // from their versions (written after that snapshot, or all of them without a usable one).
   uint64_t index_restored_vectors = 0;
   uint64_t index_rebuilt_vectors = 0;
+  // Index snapshots this instance failed to write (I/O errors, a full disk): each costs the
+  // next open a rebuild of what it would have restored, never the checkpoint it went with.
+  uint64_t index_snapshots_failed = 0;
 };
 
 // What Db::Verify checked and found.
