@@ -492,6 +492,7 @@ TEST_F(IndexSnapshotTest, AFailedSnapshotWriteCostsOnlyARebuild) {
   Open(&env);
   EXPECT_EQ(db_->Stats().index_restored_vectors, 0u);
   EXPECT_EQ(Answers(), live);
+  db_.reset();  // before `env`
 }
 
 TEST_F(IndexSnapshotTest, WritesAfterTheSnapshotAreAppliedFromTheWal) {
