@@ -40,7 +40,6 @@ struct Partition::Layout {
   std::shared_ptr<const Projection> projection;
   std::vector<PostingList*> lists;  // shared with older and newer layouts
   AlignedVector<int8_t> codes;      // lists.size() rows of stride (clustered only)
-  AlignedVector<uint8_t> code_hi;   // their hi planes, rows of plane stride (quantizer.h)
   std::vector<EncodedVector> encoded;
   std::vector<uint32_t> split_at;  // a list is split past this size
 
@@ -52,6 +51,12 @@ struct Partition::Layout {
   std::vector<std::vector<uint32_t>> group_members;
   std::vector<uint32_t> group_of;  // the writer's: each list's group
   size_t grouped_lists = 0;        // lists when the groups were built
+  // The hi planes (quantizer.h) of the lists' codes, group after group, which routing ranks the
+  // members of the nearest groups by: rows member_begin[g] .. member_begin[g + 1] - 1 are group
+  // g's, so a group's rows are read as one stream. member_list[row] is the row's list.
+  AlignedVector<uint8_t> member_hi;
+  std::vector<uint32_t> member_begin;
+  std::vector<uint32_t> member_list;
 
   bool flat() const { return encoded.empty(); }
 };
@@ -168,7 +173,8 @@ PageShape Partition::ShapeFor(uint32_t dim, const PartitionOptions& options,
 }
 
 PostingList* Partition::NewList(const PageShape& shape, std::vector<float> centroid) const {
-  return new PostingList(shape, std::move(centroid));
+  std::shared_ptr<PageArena> arena = centroid.empty() ? nullptr : arena_;  // flat: no arena
+  return new PostingList(shape, std::move(centroid), std::move(arena));
 }
 
 EncodedVector Partition::EncodeCentroid(const float* c, int8_t* codes) const {
@@ -178,10 +184,25 @@ EncodedVector Partition::EncodeCentroid(const float* c, int8_t* codes) const {
 }
 
 void Partition::SetListCode(Layout* layout, size_t list, const float* c) const {
-  int8_t* codes = &layout->codes[list * stride_];
-  layout->encoded[list] = EncodeCentroid(c, codes);
+  layout->encoded[list] = EncodeCentroid(c, &layout->codes[list * stride_]);
+}
+
+void Partition::ArrangeMembers(Layout* layout) const {
+  layout->member_hi.clear();
+  layout->member_begin.clear();
+  layout->member_list.clear();
+  if (layout->group_members.empty()) return;
+  layout->member_hi.resize(layout->lists.size() * plane_stride_);
   AlignedVector<uint8_t> lo(plane_stride_);
-  SplitNibbles(codes, stride_, &layout->code_hi[list * plane_stride_], lo.data());
+  for (const std::vector<uint32_t>& members : layout->group_members) {
+    layout->member_begin.push_back(static_cast<uint32_t>(layout->member_list.size()));
+    for (uint32_t j : members) {
+      SplitNibbles(&layout->codes[j * stride_], stride_,
+                   &layout->member_hi[layout->member_list.size() * plane_stride_], lo.data());
+      layout->member_list.push_back(j);
+    }
+  }
+  layout->member_begin.push_back(static_cast<uint32_t>(layout->member_list.size()));
 }
 
 float Partition::CentroidDistance(const float* x, const float* c) const {
@@ -252,13 +273,20 @@ size_t Partition::ScoreLists(const Layout& layout, const QuantizedQuery& q, size
   const size_t need = kRouteFactor * want + kRouteExtra;
   // q.c = 16 q.hi + q.lo - 128 sum(q), taking q.lo at its mean, 7.5 sum(q).
   const float hi_offset = -120.5f * static_cast<float>(q.sum);
+  std::vector<int32_t> hi;
   for (size_t i = 0; i < groups && (out->size() < need || i < 2); ++i) {
-    for (uint32_t j : layout.group_members[order[i].entry]) {
-      const int32_t hi = kernels_.dot_u4s8(q.nibble_lo.data(), q.nibble_hi.data(),
-                                           &layout.code_hi[j * plane_stride_], plane_stride_);
+    const uint32_t g = order[i].entry;
+    const uint32_t begin = layout.member_begin[g];
+    const uint32_t rows = layout.member_begin[g + 1] - begin;
+    hi.resize(rows);
+    kernels_.dot_u4s8_batch(q.nibble_lo.data(), q.nibble_hi.data(),
+                            &layout.member_hi[size_t{begin} * plane_stride_], plane_stride_,
+                            plane_stride_, rows, hi.data());
+    for (uint32_t r = 0; r < rows; ++r) {
+      const uint32_t j = layout.member_list[begin + r];
       const EncodedVector& c = layout.encoded[j];
       out->push_back(
-          {c.bias - 2 * q.scale * c.scale * (16 * static_cast<float>(hi) + hi_offset), j});
+          {c.bias - 2 * q.scale * c.scale * (16 * static_cast<float>(hi[r]) + hi_offset), j});
     }
   }
   const size_t considered = out->size();
@@ -376,6 +404,7 @@ void Partition::Cluster() {
   std::vector<float> points(n * dim_);
   for (size_t e = 0; e < n; ++e) Prepared(static_cast<uint32_t>(e), &points[e * dim_]);
   KMeansResult km = KMeans(points.data(), n, dim_, std::min(k, n), 8, options_.seed, kernels_);
+  if (arena_ == nullptr) arena_ = std::make_shared<PageArena>();
   auto* next = new Layout;
   if (dim_ >= kTwoPassMinDim) {
     // The residuals' principal directions, if they have a few that hold most of the variance:
@@ -393,7 +422,6 @@ void Partition::Cluster() {
       ShapeFor(dim_, options_, next->projection != nullptr ? next->projection->width() / 2 : 0);
   const size_t lists = km.centroids.size() / dim_;
   next->codes.resize(lists * stride_);
-  next->code_hi.resize(lists * plane_stride_);
   next->encoded.resize(lists);
   for (size_t j = 0; j < lists; ++j) {
     std::vector<float> c(km.centroids.begin() + j * dim_, km.centroids.begin() + (j + 1) * dim_);
@@ -410,6 +438,7 @@ void Partition::Cluster() {
     for (uint32_t l : route) AppendTo(*next, l, static_cast<uint32_t>(e), &points[e * dim_]);
   }
   Regroup(next);
+  ArrangeMembers(next);
   Layout* old = layout_.load(std::memory_order_relaxed);
   Publish(next, old->lists);
 }
@@ -437,7 +466,6 @@ void Partition::Split(uint32_t list) {
   }
   auto* next = new Layout(*layout);
   next->codes.resize((layout->lists.size() + 1) * stride_);
-  next->code_hi.resize((layout->lists.size() + 1) * plane_stride_);
   next->encoded.resize(layout->lists.size() + 1);
   next->split_at.push_back(2 * options_.list_target);
   next->split_at[list] = 2 * options_.list_target;
@@ -481,6 +509,7 @@ void Partition::Split(uint32_t list) {
     next->group_of.push_back(g);
     next->group_members[g].push_back(slots[1]);
   }
+  ArrangeMembers(next);  // the halves' codes, and the new list's row
   Publish(next, {layout->lists[list]});
 }
 
@@ -490,6 +519,13 @@ void Partition::Publish(Layout* next, std::vector<PostingList*> retired) {
     for (PostingList* l : retired) delete l;
     delete old;
   });
+}
+
+float Partition::KeepBest(std::vector<Candidate>* candidates, size_t n) {
+  const auto worst = candidates->begin() + static_cast<std::ptrdiff_t>(n - 1);
+  std::nth_element(candidates->begin(), worst, candidates->end());
+  candidates->resize(n);
+  return candidates->back().distance;
 }
 
 void Partition::Search(const PreparedQuery& query, const ScanParams& params,
@@ -546,8 +582,13 @@ void Partition::Search(const PreparedQuery& query, const ScanParams& params,
   const size_t refine = pass == Pass::kPrefix ? kPrefixRefineFactor * ranked
                         : pass == Pass::kHi   ? kRefineFactor * ranked
                                               : ranked;
-  std::vector<Candidate> candidates;  // max-heap on the first pass's distance
-  candidates.reserve(refine + 1);
+  // The first pass's best `refine`, kept as a buffer of up to 2 refine - 1 that is trimmed to
+  // the best `refine` when full (cheaper than a heap: most pushes are then an append), and the
+  // distance a slot must beat to enter it (the worst kept at the last trim).
+  std::vector<Candidate> candidates;
+  candidates.reserve(2 * refine);
+  float threshold = std::numeric_limits<float>::infinity();
+  size_t trim_at = refine;
   // Replicas are the only way one entry appears twice in a scan.
   const bool may_repeat = !layout->flat() && options_.max_replicas > 1;
   std::optional<SeenSet> seen;
@@ -556,6 +597,7 @@ void Partition::Search(const PreparedQuery& query, const ScanParams& params,
   std::vector<int32_t> raw;
   std::vector<int32_t> raw_lo;
   std::vector<float> qc;
+  std::vector<uint32_t> below;
   const float mult = -2 * qq.scale;
   // q.c = 16 q.hi + q.lo - 128 sum(q); the hi pass takes q.lo at its mean, 7.5 sum(q).
   const float hi_offset = -120.5f * static_cast<float>(qq.sum);
@@ -580,27 +622,32 @@ void Partition::Search(const PreparedQuery& query, const ScanParams& params,
       raw.resize(shape.capacity);
       raw_lo.resize(pass == Pass::kBoth ? shape.capacity : 0);
       qc.resize(shape.capacity);
+      below.resize(shape.capacity);
     }
+    // What the scan reads of a page: its header and scanned plane, then its columns.
+    const size_t plane_end = Page::ScanPlaneEnd(shape, pass == Pass::kBoth);
     const size_t columns_offset = Page::ColumnsOffset(shape);
-    const size_t columns_bytes = Page::ColumnsBytes(shape);
+    const size_t columns_end = columns_offset + Page::ColumnsBytes(shape);
+    auto prefetch_scanned = [&](const Page* p) {
+      const char* bytes = reinterpret_cast<const char*>(p);
+      for (size_t off = 0; off < plane_end; off += 64) __builtin_prefetch(bytes + off);
+      for (size_t off = columns_offset; off < columns_end; off += 64) {
+        __builtin_prefetch(bytes + off);
+      }
+    };
     const float* c = list->center();
     const float base = c == nullptr ? 0.0f : -2 * kernels_.dot_f32(q, c, dim_);
+    if (const Page* first = list->first()) {
+      prefetch_scanned(first);
+      if (const Page* second = first->next()) prefetch_scanned(second);
+    }
     for (const Page* page = list->first(); page != nullptr; page = page->next()) {
       const uint32_t count = page->count();
       if (count == 0) continue;
-      // This page's columns, read once its rows are scored (the hardware prefetcher follows
-      // the plane streamed, not the jump to them), and the next two pages' headers and first
-      // rows.
-      const char* columns = reinterpret_cast<const char*>(page) + columns_offset;
-      for (size_t off = 0; off < columns_bytes; off += 64) __builtin_prefetch(columns + off);
-      if (const Page* next = page->next()) {
-        __builtin_prefetch(next);
-        __builtin_prefetch(next->scan_plane());
-        if (const Page* after = page->after_next()) {
-          __builtin_prefetch(after);
-          __builtin_prefetch(after->scan_plane());
-        }
-      }
+      // Everything the scan reads of the page after next (this page's and the next one's were
+      // fetched one and two pages ago): scoring a page takes less time than fetching one, and
+      // the hardware prefetcher does not follow the jump from one page to the next.
+      if (const Page* after = page->after_next()) prefetch_scanned(after);
       local.vectors_scanned += count;
       const float* scales = page->scales();
       if (pass == Pass::kPrefix) {
@@ -627,12 +674,20 @@ void Partition::Search(const PreparedQuery& query, const ScanParams& params,
                                    : static_cast<float>(16 * raw[s] + raw_lo[s] - 128 * qq.sum));
         }
       }
+      // The slots the first pass ranks under the threshold, listed without a branch per slot
+      // (whether a slot passes is a coin toss the branch predictor loses).
       const float first_mult = pass == Pass::kPrefix ? prefix_mult : mult;
       const float* biases = page->biases();
+      uint32_t passing = 0;
       for (uint32_t s = 0; s < count; ++s) {
-        const float offset = biases[s] + base;
-        const float d = offset + first_mult * qc[s];
-        if (candidates.size() >= refine && d >= candidates.front().distance) continue;
+        qc[s] = biases[s] + base + first_mult * qc[s];  // now the first pass's distance
+        below[passing] = s;
+        passing += qc[s] < threshold ? 1 : 0;
+      }
+      for (uint32_t i = 0; i < passing; ++i) {
+        const uint32_t s = below[i];
+        const float d = qc[s];
+        if (d >= threshold) continue;  // the threshold fell since
         const uint32_t e = page->entries()[s];
         if (may_repeat && !seen->Insert(e)) continue;  // a replica already considered
         bool accept = params.fast_accept &&
@@ -641,15 +696,16 @@ void Partition::Search(const PreparedQuery& query, const ScanParams& params,
           accept = params.filter->Accept(entries_.at(e));
         }
         if (!accept) continue;
-        candidates.push_back({d, offset, e, s, page});
-        std::push_heap(candidates.begin(), candidates.end());
-        if (candidates.size() > refine) {
-          std::pop_heap(candidates.begin(), candidates.end());
-          candidates.pop_back();
+        candidates.push_back({d, biases[s] + base, e, s, page});
+        if (candidates.size() == trim_at) {
+          threshold = KeepBest(&candidates, refine);
+          trim_at = 2 * refine;
         }
       }
     }
   }
+
+  if (candidates.size() > refine) KeepBest(&candidates, refine);
 
   // Refinement to the exact INT8 distance. After the prefix pass, the hi plane first ranks the
   // candidates as the hi pass would have, and only the best kRefineFactor * ranked of them
@@ -729,8 +785,8 @@ PartitionStats Partition::Stats() const {
   if (layout->projection != nullptr) s.prefix_width = layout->projection->width();
   s.stored_vectors = stored_vectors_.load(std::memory_order_relaxed);
   // Pages and entries as counted by the writer, plus the routing data of this layout.
-  s.bytes = bytes_.load(std::memory_order_relaxed) + layout->codes.size() + layout->code_hi.size() +
-            layout->group_codes.size() +
+  s.bytes = bytes_.load(std::memory_order_relaxed) + layout->codes.size() +
+            layout->member_hi.size() + layout->group_codes.size() +
             (layout->flat() ? 0 : layout->lists.size() * size_t{dim_} * sizeof(float)) +
             (layout->projection != nullptr ? layout->projection->bytes() : 0);
   return s;
@@ -833,6 +889,7 @@ void Partition::Restore(const PartitionSnapshot& snapshot,
     restored_.emplace(vectors[i], number[i]);
   }
   split_attempts_.store(snapshot.split_attempts, std::memory_order_relaxed);
+  if (snapshot.clustered && arena_ == nullptr) arena_ = std::make_shared<PageArena>();
   auto* next = new Layout;
   if (snapshot.prefix_width != 0) {
     next->projection = Projection::FromDirections(dim_, snapshot.prefix_width, snapshot.directions,
@@ -841,7 +898,6 @@ void Partition::Restore(const PartitionSnapshot& snapshot,
   next->shape = ShapeFor(dim_, options_, snapshot.prefix_width / 2);
   if (snapshot.clustered) {
     next->codes.resize(snapshot.lists.size() * stride_);
-    next->code_hi.resize(snapshot.lists.size() * plane_stride_);
     next->encoded.resize(snapshot.lists.size());
   }
   for (size_t j = 0; j < snapshot.lists.size(); ++j) {
@@ -889,6 +945,7 @@ void Partition::Restore(const PartitionSnapshot& snapshot,
       for (uint32_t j : group.members) next->group_of[j] = static_cast<uint32_t>(g);
     }
   }
+  ArrangeMembers(next);
   Layout* old = layout_.load(std::memory_order_relaxed);
   Publish(next, old->lists);
 }

@@ -186,7 +186,7 @@ class Partition {
   // The page shape of a partition's lists, with a prefix plane of that many bytes (0: none):
   // as many slots as fit in options.page_bytes, at least 8.
   static PageShape ShapeFor(uint32_t dim, const PartitionOptions& options, uint32_t prefix_stride);
-  // Encodes centroid c as list `list`'s routing code (INT8 row, hi plane and correction).
+  // Encodes centroid c as list `list`'s routing code (INT8 row and correction).
   void SetListCode(Layout* layout, size_t list, const float* c) const;
   // A list or group centroid, encoded with the bias its metric ranks by.
   EncodedVector EncodeCentroid(const float* c, int8_t* codes) const;
@@ -203,10 +203,16 @@ class Partition {
                     std::vector<Approx>* out) const;
   // Rebuilds layout's groups (or clears them, below kGroupingThreshold lists).
   void Regroup(Layout* layout) const;
+  // Rebuilds layout's member_hi rows (see Layout) from its groups and list codes: after the
+  // groups or the codes of grouped lists change.
+  void ArrangeMembers(Layout* layout) const;
   void Insert(uint32_t e);
   void Cluster();
   void Split(uint32_t list);
   void Publish(Layout* next, std::vector<PostingList*> retired);
+  // Trims *candidates to its best `n` (unordered) and returns the worst distance kept.
+  // REQUIRES: candidates->size() >= n > 0.
+  static float KeepBest(std::vector<Candidate>* candidates, size_t n);
 
   const Metric metric_;
   const uint32_t dim_;
@@ -218,6 +224,9 @@ class Partition {
 
   EntryTable entries_;
   std::atomic<Layout*> layout_;
+  // The pages of clustered lists (a flat partition's few pages come from operator new, so that
+  // many small partitions do not each hold a chunk). The writer's; null until clustered.
+  std::shared_ptr<PageArena> arena_;
   // Sets an entry's live_from and the copies in the page slots that hold it.
   void SetLiveFrom(uint32_t e, int64_t live_from);
 

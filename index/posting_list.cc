@@ -21,6 +21,13 @@ size_t Page::ColumnsOffset(const PageShape& shape) {
          (shape.prefix_stride != 0 ? prefix : 2 * AlignUp(size_t{shape.capacity} * shape.stride));
 }
 
+size_t Page::ScanPlaneEnd(const PageShape& shape, bool both) {
+  if (shape.prefix_stride != 0) {
+    return kHeaderBytes + AlignUp(size_t{shape.capacity} * shape.prefix_stride);
+  }
+  return kHeaderBytes + (both ? 2 : 1) * AlignUp(size_t{shape.capacity} * shape.stride);
+}
+
 size_t Page::ColumnsBytes(const PageShape& shape) {
   const size_t column = AlignUp(size_t{shape.capacity} * 4);
   return (shape.prefix_stride != 0 ? 4 : 3) * column + AlignUp(size_t{shape.capacity} * 8);
@@ -33,9 +40,17 @@ size_t Page::Bytes(const PageShape& shape) {
   return kHeaderBytes + planes + ColumnsBytes(shape);
 }
 
-Page* Page::New(const PageShape& shape) {
+namespace {
+bool FromArena(size_t bytes, const PageArena* arena) {
+  return arena != nullptr && bytes <= PageArena::kMaxBlockBytes;
+}
+}  // namespace
+
+Page* Page::New(const PageShape& shape, PageArena* arena) {
   const size_t bytes = Bytes(shape);
-  char* raw = static_cast<char*>(::operator new (bytes, std::align_val_t{kAlign}));
+  char* raw = static_cast<char*>(FromArena(bytes, arena)
+                                     ? arena->Allocate(bytes)
+                                     : ::operator new (bytes, std::align_val_t{kAlign}));
   Page* page = new (raw) Page();
   page->capacity_ = shape.capacity;
   page->column_bytes_ = static_cast<uint32_t>(AlignUp(size_t{shape.capacity} * 4));
@@ -54,16 +69,21 @@ Page* Page::New(const PageShape& shape) {
   return page;
 }
 
-void Page::Delete(Page* page) {
+void Page::Delete(Page* page, const PageShape& shape, PageArena* arena) {
   page->~Page();
-  ::operator delete (page, std::align_val_t{kAlign});
+  const size_t bytes = Bytes(shape);
+  if (FromArena(bytes, arena)) {
+    arena->Free(page, bytes);
+  } else {
+    ::operator delete (page, std::align_val_t{kAlign});
+  }
 }
 
 PostingList::~PostingList() {
   Page* p = first_.load(std::memory_order_relaxed);
   while (p != nullptr) {
     Page* next = p->next_.load(std::memory_order_relaxed);
-    Page::Delete(p);
+    Page::Delete(p, shape_, arena_.get());
     p = next;
   }
 }
@@ -72,7 +92,7 @@ std::pair<Page*, uint32_t> PostingList::Append(uint32_t entry, const uint8_t* hi
                                                const EncodedVector& encoded, const uint8_t* prefix,
                                                float prefix_scale, int64_t live_from) {
   if (last_ == nullptr || last_->count_.load(std::memory_order_relaxed) == last_->capacity_) {
-    Page* page = Page::New(shape_);
+    Page* page = Page::New(shape_, arena_.get());
     if (last_ == nullptr) {
       first_.store(page, std::memory_order_release);
     } else {

@@ -14,9 +14,11 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <utility>
 #include <vector>
 
+#include "index/page_arena.h"
 #include "index/quantizer.h"
 
 namespace loci::index {
@@ -42,14 +44,19 @@ struct PageShape {
 // slot close by.
 class Page {
  public:
-  static Page* New(const PageShape& shape);
-  static void Delete(Page* page);
+  // A page from `arena` if given (and the page is not too large for it), else operator new.
+  static Page* New(const PageShape& shape, PageArena* arena);
+  // Frees a page New(shape, arena) returned.
+  static void Delete(Page* page, const PageShape& shape, PageArena* arena);
   // Bytes a page of this shape occupies.
   static size_t Bytes(const PageShape& shape);
   // Where the columns start in a page of this shape, and the bytes they span: a scan prefetches
   // them, since the hardware prefetcher follows the plane it streams but not a jump past another.
   static size_t ColumnsOffset(const PageShape& shape);
   static size_t ColumnsBytes(const PageShape& shape);
+  // Where the plane a scan streams ends (the header and that plane precede it); with `both`,
+  // where the lo plane after it ends (pages without a prefix plane only).
+  static size_t ScanPlaneEnd(const PageShape& shape, bool both);
 
   // Slots readable now (acquire: their contents are visible).
   uint32_t count() const { return count_.load(std::memory_order_acquire); }
@@ -112,9 +119,10 @@ class Page {
 class PostingList {
  public:
   // `centroid` (dim floats, or empty for a flat partition's single list) is what the list's
-  // vectors are encoded against.
-  PostingList(const PageShape& shape, std::vector<float> centroid)
-      : shape_(shape), centroid_(std::move(centroid)) {}
+  // vectors are encoded against; the pages come from `arena` if not null (shared: a retired
+  // list may outlive its partition until the readers that could see it are gone).
+  PostingList(const PageShape& shape, std::vector<float> centroid, std::shared_ptr<PageArena> arena)
+      : shape_(shape), centroid_(std::move(centroid)), arena_(std::move(arena)) {}
   // Frees every page. REQUIRES: no reader can reach the list any more.
   ~PostingList();
   PostingList(const PostingList&) = delete;
@@ -140,6 +148,7 @@ class PostingList {
  private:
   const PageShape shape_;
   const std::vector<float> centroid_;
+  const std::shared_ptr<PageArena> arena_;
   std::atomic<Page*> first_{nullptr};
   Page* last_ = nullptr;         // the writer's
   Page* before_last_ = nullptr;  // the writer's
