@@ -191,6 +191,12 @@ int Main(int argc, char** argv) {
       ->add_option("--min-seconds", vector.min_seconds,
                    "repeat each point's query pass until this much search time (QPS: best pass)")
       ->capture_default_str();
+  vector_cmd
+      ->add_option("--rounds", vector.rounds,
+                   "measure every point of every system in turn, this many times (the search "
+                   "time of --min-seconds is split between the rounds)")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
   vector_cmd->add_option("--dir", vector.dir, "parent directory of the systems' working files")
       ->capture_default_str();
   vector_cmd->add_flag("--keep", vector.keep, "keep the working files");

@@ -168,42 +168,53 @@ double Recall(const std::vector<int64_t>& found, const int32_t* truth, uint32_t 
   return static_cast<double>(hits) / k;
 }
 
-// Measures one sweep point: query passes until config.min_seconds of search time (at least
-// one, at most kMaxPasses). Recall and bytes scanned come from the first pass, QPS from the
-// fastest, latency percentiles from all.
-Status MeasurePoint(VectorSystem* system, const VectorConfig& config, const VectorSet& queries,
-                    const NeighborTable& truth, PointResult* result) {
+// A sweep point's measurements, accumulated over the rounds.
+struct PointState {
   Histogram latency;
-  std::vector<int64_t> ids;
   double recall_sum = 0;
   double best_pass_seconds = 0;
   double total_seconds = 0;
   int passes = 0;
-  system->ResetScanCounter();
-  while (passes == 0 || (total_seconds < config.min_seconds && passes < kMaxPasses)) {
+};
+
+// One round of one sweep point: query passes until `seconds` of search time (at least one, at
+// most `max_passes`). Recall and bytes scanned come from the point's first pass, QPS from its
+// fastest over all rounds, latency percentiles from all.
+Status MeasureRound(VectorSystem* system, const VectorConfig& config, const VectorSet& queries,
+                    const NeighborTable& truth, double seconds, int max_passes, PointState* state,
+                    PointResult* result) {
+  std::vector<int64_t> ids;
+  double round_seconds = 0;
+  for (int round_passes = 0;
+       round_passes == 0 || (round_seconds < seconds && round_passes < max_passes);
+       ++round_passes) {
+    const bool first = state->passes == 0;
+    if (first) system->ResetScanCounter();
     uint64_t pass_ns = 0;
     for (size_t q = 0; q < queries.n; ++q) {
       const uint64_t start = NowNanos();
       LOCI_RETURN_IF_ERROR(system->Search(q, config.k, &ids));
       const uint64_t ns = NowNanos() - start;
       pass_ns += ns;
-      latency.Record(ns);
-      if (passes == 0) recall_sum += Recall(ids, truth.row(q), config.k);
+      state->latency.Record(ns);
+      if (first) state->recall_sum += Recall(ids, truth.row(q), config.k);
     }
-    if (passes == 0) {
+    if (first) {
       const std::optional<double> scanned = system->ScannedBytes();
       if (scanned) result->scanned_bytes_per_query = *scanned / static_cast<double>(queries.n);
     }
-    const double seconds = static_cast<double>(pass_ns) / 1e9;
-    if (passes == 0 || seconds < best_pass_seconds) best_pass_seconds = seconds;
-    total_seconds += seconds;
-    ++passes;
+    const double pass_seconds = static_cast<double>(pass_ns) / 1e9;
+    if (first || pass_seconds < state->best_pass_seconds) state->best_pass_seconds = pass_seconds;
+    round_seconds += pass_seconds;
+    state->total_seconds += pass_seconds;
+    ++state->passes;
   }
-  result->recall = recall_sum / static_cast<double>(queries.n);
-  result->qps = best_pass_seconds > 0 ? static_cast<double>(queries.n) / best_pass_seconds : 0;
-  result->p50_us = latency.Percentile(0.50) / 1000.0;
-  result->p99_us = latency.Percentile(0.99) / 1000.0;
-  result->passes = passes;
+  result->recall = state->recall_sum / static_cast<double>(queries.n);
+  result->qps =
+      state->best_pass_seconds > 0 ? static_cast<double>(queries.n) / state->best_pass_seconds : 0;
+  result->p50_us = state->latency.Percentile(0.50) / 1000.0;
+  result->p99_us = state->latency.Percentile(0.99) / 1000.0;
+  result->passes = state->passes;
   return Status::OK();
 }
 
@@ -475,8 +486,21 @@ Status RunVectorScenario(const VectorConfig& config) {
     std::fflush(stdout);
   }
 
-  std::vector<PointResult> points;
-  std::vector<std::string> measured;
+  // Every system is built first and measured after, in rounds: each round measures every point
+  // of every system once, so that a slow spell of a shared host (which moves absolute figures
+  // by a third here) falls on all of them alike rather than on whichever ran then.
+  struct Built {
+    std::string name;
+    std::unique_ptr<VectorSystem> system;
+    std::string work_dir;
+    BuildInfo build;
+    double vps = 0;
+    std::vector<SweepPoint> sweep;  // cut short at a point whose search failed
+    std::vector<PointState> states;
+    std::vector<PointResult> results;
+  };
+  std::vector<Built> built;
+  std::error_code ec;
   for (const std::string& name : config.systems) {
     std::string why_not;
     std::unique_ptr<VectorSystem> system = MakeVectorSystem(name, config, &why_not);
@@ -488,44 +512,80 @@ Status RunVectorScenario(const VectorConfig& config) {
     std::fflush(stdout);
 
     const std::string work_dir = config.dir + "/vector-" + name + "-" + std::to_string(::getpid());
-    std::error_code ec;
     std::filesystem::remove_all(work_dir, ec);
     std::filesystem::create_directories(work_dir, ec);
     if (ec) return Status::IOError(work_dir + ": " + ec.message());
 
-    BuildInfo build;
-    Status s = system->Build(data, work_dir, &build);
+    Built b;
+    Status s = system->Build(data, work_dir, &b.build);
     if (!s.ok()) {
       std::printf("# %s: build failed, skipped: %s\n", name.c_str(), s.ToString().c_str());
-    } else {
-      const double vps = build.seconds > 0 ? static_cast<double>(base.n) / build.seconds : 0;
-      std::printf("# build: %.2f s, %.0f vectors/s%s%s\n", build.seconds, vps,
-                  build.notes.empty() ? "" : "; ", build.notes.c_str());
-      for (const auto& [key, value] : build.extra) {
-        std::printf("#   %s = %s\n", key.c_str(), FormatNumber(value).c_str());
-      }
-      PrintRowHeader(config.k);
-      bool any = false;
-      for (const SweepPoint& point : system->Sweep()) {
-        PointResult p;
-        p.system = name;
-        p.param = point.label;
-        p.series = point.series.empty() ? name : name + " " + point.series;
-        s = system->SetParam(point);
-        if (s.ok()) s = MeasurePoint(system.get(), config, queries, truth, &p);
+      system.reset();  // closes its files before the directory goes
+      if (!config.keep) std::filesystem::remove_all(work_dir, ec);
+      continue;
+    }
+    b.vps = b.build.seconds > 0 ? static_cast<double>(base.n) / b.build.seconds : 0;
+    std::printf("# build: %.2f s, %.0f vectors/s%s%s\n", b.build.seconds, b.vps,
+                b.build.notes.empty() ? "" : "; ", b.build.notes.c_str());
+    for (const auto& [key, value] : b.build.extra) {
+      std::printf("#   %s = %s\n", key.c_str(), FormatNumber(value).c_str());
+    }
+    std::fflush(stdout);
+    b.name = name;
+    b.sweep = system->Sweep();
+    b.states.resize(b.sweep.size());
+    b.results.resize(b.sweep.size());
+    for (size_t i = 0; i < b.sweep.size(); ++i) {
+      PointResult& p = b.results[i];
+      p.system = name;
+      p.param = b.sweep[i].label;
+      p.series = b.sweep[i].series.empty() ? name : name + " " + b.sweep[i].series;
+    }
+    b.system = std::move(system);
+    b.work_dir = work_dir;
+    built.push_back(std::move(b));
+  }
+
+  const int rounds = std::max(1, config.rounds);
+  const double round_seconds = config.min_seconds / rounds;
+  const int round_max_passes = std::max(1, kMaxPasses / rounds);
+  std::printf(
+      "\n# measuring: %d round(s), each one pass or more of every point of every system "
+      "(%.2f s of search per point per round); QPS = the fastest pass of a point\n",
+      rounds, round_seconds);
+  std::fflush(stdout);
+  for (int round = 0; round < rounds; ++round) {
+    for (Built& b : built) {
+      for (size_t i = 0; i < b.sweep.size(); ++i) {
+        Status s = b.system->SetParam(b.sweep[i]);
+        if (s.ok()) {
+          s = MeasureRound(b.system.get(), config, queries, truth, round_seconds, round_max_passes,
+                           &b.states[i], &b.results[i]);
+        }
         if (!s.ok()) {
           std::printf("# %s: search failed at %s, skipping its remaining points: %s\n",
-                      name.c_str(), point.label.c_str(), s.ToString().c_str());
+                      b.name.c_str(), b.sweep[i].label.c_str(), s.ToString().c_str());
+          b.sweep.resize(i);
+          b.states.resize(i);
+          b.results.resize(i);
           break;
         }
-        ReportPoint(p, build, vps, base.n, bandwidth, config, queries.n, &json);
-        points.push_back(p);
-        any = true;
       }
-      if (any) measured.push_back(name);
     }
-    system.reset();  // closes its files before the directory goes
-    if (!config.keep) std::filesystem::remove_all(work_dir, ec);
+  }
+
+  std::vector<PointResult> points;
+  std::vector<std::string> measured;
+  for (Built& b : built) {
+    std::printf("\n== %s ==\n", b.name.c_str());
+    PrintRowHeader(config.k);
+    for (const PointResult& p : b.results) {
+      ReportPoint(p, b.build, b.vps, base.n, bandwidth, config, queries.n, &json);
+      points.push_back(p);
+    }
+    if (!b.results.empty()) measured.push_back(b.name);
+    b.system.reset();  // closes its files before the directory goes
+    if (!config.keep) std::filesystem::remove_all(b.work_dir, ec);
   }
 
   if (!points.empty()) PrintSummary(points, measured, config.k);

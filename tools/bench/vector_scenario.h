@@ -28,6 +28,7 @@ struct VectorConfig {
   uint32_t k = 10;
   uint32_t nlist = 0;                   // FAISS IVF lists (0: about 4*sqrt(n), a power of two)
   double min_seconds = 0.3;             // repeat a point's query pass until this much search time
+  int rounds = 3;                       // measure every point of every system in turn, this often
   std::string dir = "/tmp/loci-bench";  // parent of the systems' working directories
   bool keep = false;                    // keep the working directories
   bool kernels = true;                  // run the INT8 kernel micro-benchmark
