@@ -482,7 +482,17 @@ void Partition::Split(uint32_t list) {
   for (uint32_t e : members) {
     std::erase_if(locations_[e], [victim](const Location& at) { return at.list == victim; });
   }
-  // Each member goes to the nearer half, and to the other one too when it is almost as near.
+  // The lists around the victim: its members may be nearer to one of them than to either half,
+  // and theirs nearer to a half than to their own centroid (without this reassignment, lists
+  // born of splits drift from the partition a k-means over all vectors would give, and a search
+  // must probe more of them for the same recall). Single-copy partitions only: a replica's
+  // other copies would have to move along.
+  const std::vector<uint32_t> around =
+      options_.max_replicas == 1
+          ? NearestLists(*layout, victim->center(), options_.reassign_lists, list)
+          : std::vector<uint32_t>{};
+  // Each member goes to the nearer half (or the nearest list around, if nearer still), and to
+  // the other half too when that is almost as near.
   for (size_t i = 0; i < members.size(); ++i) {
     const float* x = &points[i * dim_];
     float d[2];
@@ -491,14 +501,27 @@ void Partition::Split(uint32_t list) {
       d[half] = CentroidDistance(x, c);
     }
     const int near = d[0] <= d[1] ? 0 : 1;
-    AppendTo(*next, slots[near], members[i], x);
-    if (metric_ != Metric::kInnerProduct && options_.max_replicas > 1 &&
+    uint32_t nearest = slots[near];
+    float nearest_d = d[near];
+    for (uint32_t j : around) {
+      const float dj = CentroidDistance(x, next->lists[j]->center());
+      if (dj < nearest_d) {
+        nearest = j;
+        nearest_d = dj;
+      }
+    }
+    AppendTo(*next, nearest, members[i], x);
+    if (nearest == slots[near] && metric_ != Metric::kInnerProduct && options_.max_replicas > 1 &&
         d[1 - near] <= d[near] * (1 + options_.replica_slack)) {
       AppendTo(*next, slots[1 - near], members[i], x);
     }
   }
   stored_vectors_.fetch_sub(victim->size(), std::memory_order_relaxed);
   bytes_.fetch_sub(victim_bytes, std::memory_order_relaxed);
+  std::vector<PostingList*> retired = {layout->lists[list]};
+  for (uint32_t j : around) {
+    if (PostingList* rewritten = Reassign(next, j, slots)) retired.push_back(rewritten);
+  }
   // The new list joins its sibling's group until the groups are rebuilt, which happens each
   // time the number of lists has grown by a quarter (so at O(log) cost over a partition's life).
   if (next->lists.size() >= kGroupingThreshold &&
@@ -510,7 +533,81 @@ void Partition::Split(uint32_t list) {
     next->group_members[g].push_back(slots[1]);
   }
   ArrangeMembers(next);  // the halves' codes, and the new list's row
-  Publish(next, {layout->lists[list]});
+  Publish(next, std::move(retired));
+}
+
+std::vector<uint32_t> Partition::NearestLists(const Layout& layout, const float* c, size_t n,
+                                              uint32_t except) const {
+  if (n == 0) return {};
+  QuantizedQuery qc;
+  qc.Quantize(c, dim_, stride_);
+  qc.SplitForNibbles();
+  std::vector<Approx> approx;
+  ScoreLists(layout, qc, n + 1, &approx);
+  const size_t keep = std::min(approx.size(), n + 1);
+  std::partial_sort(approx.begin(), approx.begin() + static_cast<std::ptrdiff_t>(keep),
+                    approx.end());
+  std::vector<uint32_t> out;
+  for (size_t i = 0; i < keep && out.size() < n; ++i) {
+    if (approx[i].entry != except) out.push_back(approx[i].entry);
+  }
+  return out;
+}
+
+PostingList* Partition::Reassign(Layout* next, uint32_t list, const uint32_t halves[2]) {
+  PostingList* old = next->lists[list];
+  const float* own = old->center();
+  struct Move {
+    uint32_t entry;
+    uint32_t half;
+  };
+  std::vector<Move> moves;
+  std::vector<std::pair<const Page*, uint32_t>> stays;
+  std::vector<float> x(dim_);
+  for (const Page* p = old->first(); p != nullptr; p = p->next()) {
+    for (uint32_t s = 0; s < p->count(); ++s) {
+      const uint32_t e = p->entries()[s];
+      Prepared(e, x.data());
+      const float d_own = CentroidDistance(x.data(), own);
+      const float d0 = CentroidDistance(x.data(), next->lists[halves[0]]->center());
+      const float d1 = CentroidDistance(x.data(), next->lists[halves[1]]->center());
+      if (std::min(d0, d1) < d_own) {
+        moves.push_back({e, d0 <= d1 ? halves[0] : halves[1]});
+      } else {
+        stays.emplace_back(p, s);
+      }
+    }
+  }
+  if (moves.empty()) return nullptr;
+  // The list without the movers: a new one (readers may be scanning the old one), its slots
+  // copied as they are (same centroid, so the same codes).
+  PostingList* fresh = NewList(old->shape(), old->centroid());
+  const uint32_t plane = plane_stride_;
+  const uint32_t prefix_stride = old->shape().prefix_stride;
+  for (const auto& [p, s] : stays) {
+    const uint32_t e = p->entries()[s];
+    EncodedVector enc;
+    enc.scale = p->scales()[s];
+    enc.bias = p->biases()[s];
+    const auto [page, slot] =
+        fresh->Append(e, p->hi() + size_t{s} * plane, p->lo() + size_t{s} * plane, enc,
+                      prefix_stride != 0 ? p->prefix() + size_t{s} * prefix_stride : nullptr,
+                      prefix_stride != 0 ? p->prefix_scales()[s] : 0.0f,
+                      p->live_from()[s].load(std::memory_order_relaxed));
+    for (Location& at : locations_[e]) {
+      if (at.list == old && at.page == p && at.slot == s) at = {fresh, page, slot};
+    }
+  }
+  bytes_.fetch_add(fresh->bytes(), std::memory_order_relaxed);
+  bytes_.fetch_sub(old->bytes(), std::memory_order_relaxed);
+  next->lists[list] = fresh;
+  for (const Move& m : moves) {
+    std::erase_if(locations_[m.entry], [old](const Location& at) { return at.list == old; });
+    stored_vectors_.fetch_sub(1, std::memory_order_relaxed);
+    Prepared(m.entry, x.data());
+    AppendTo(*next, m.half, m.entry, x.data());
+  }
+  return old;
 }
 
 void Partition::Publish(Layout* next, std::vector<PostingList*> retired) {

@@ -46,7 +46,10 @@ struct PartitionOptions {
   uint32_t max_replicas = 1;    // lists a vector is stored in, at most
   float replica_slack = 0.1f;   // replicate into lists within (1 + slack) x the nearest distance
   float probe_slack = 0.0f;     // skip probes beyond (1 + slack) x the nearest; 0: no pruning
-  uint64_t seed = 0x4c6f6369;   // k-means seeds
+  // A split also moves vectors between the new halves and this many lists around them, to the
+  // nearest centroid (single-copy partitions only; 0: no reassignment).
+  uint32_t reassign_lists = 8;
+  uint64_t seed = 0x4c6f6369;  // k-means seeds
 };
 
 // Decides whether an entry that may enter the results is visible to the search and passes its
@@ -209,6 +212,14 @@ class Partition {
   void Insert(uint32_t e);
   void Cluster();
   void Split(uint32_t list);
+  // The `n` lists of `layout` nearest to centroid c, but `except`, nearest first.
+  std::vector<uint32_t> NearestLists(const Layout& layout, const float* c, size_t n,
+                                     uint32_t except) const;
+  // Split's reassignment: moves the members of list `list` of `next` that are nearer to one of
+  // the two lists `halves` than to their own centroid into the nearer half. If any move, the
+  // list is replaced in `next` by a copy without them and the old list is returned, for the
+  // caller to retire once `next` is published; else nullptr.
+  PostingList* Reassign(Layout* next, uint32_t list, const uint32_t halves[2]);
   void Publish(Layout* next, std::vector<PostingList*> retired);
   // Trims *candidates to its best `n` (unordered) and returns the worst distance kept.
   // REQUIRES: candidates->size() >= n > 0.

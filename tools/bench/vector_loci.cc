@@ -123,7 +123,7 @@ class LociVectorSystem final : public VectorSystem {
   std::vector<SweepPoint> Sweep() const override {
     if (!sweep_.empty()) return sweep_;
     std::vector<SweepPoint> points;
-    for (uint32_t p : {1, 2, 4, 8, 10, 12, 16, 24, 32, 40, 48, 64}) {
+    for (uint32_t p : {1, 2, 4, 6, 8, 9, 10, 12, 16, 24, 32, 40, 48, 64}) {
       points.push_back({"probes=" + std::to_string(p), p, 0});
     }
     for (uint32_t r : {50, 100}) {

@@ -1,0 +1,101 @@
+// Split's reassignment (PartitionOptions::reassign_lists): a split also moves vectors between
+// the new halves and the lists around them, to the nearest centroid. After many splits every
+// vector is still stored exactly once, and far more of them sit in the list whose centroid is
+// nearest than without reassignment (which is what lets a search probe fewer lists).
+
+#include <gtest/gtest.h>
+
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "gc/epoch.h"
+#include "index/partition.h"
+#include "index/partition_snapshot.h"
+#include "tests/testutil.h"
+
+namespace loci::index {
+namespace {
+
+constexpr uint32_t kDim = 16;
+
+struct Placement {
+  size_t lists = 0;
+  size_t stored = 0;        // slots over all lists
+  std::vector<int> copies;  // per vector
+  double in_nearest = 0;    // fraction of slots in the list with the nearest centroid
+};
+
+double L2(const float* a, const float* b) {
+  double d = 0;
+  for (uint32_t i = 0; i < kDim; ++i) d += (a[i] - b[i]) * (a[i] - b[i]);
+  return d;
+}
+
+Placement Build(uint32_t reassign_lists, const std::vector<std::vector<float>>& vectors) {
+  gc::EpochDomain epochs;
+  PartitionOptions options;
+  options.flat_limit = 256;
+  options.list_target = 16;  // hundreds of splits
+  options.reassign_lists = reassign_lists;
+  Partition partition(Metric::kL2, kDim, options, &epochs);
+  for (size_t i = 0; i < vectors.size(); ++i) partition.Apply(i + 1, vectors[i].data(), 0);
+  PartitionSnapshot snapshot;
+  {
+    gc::EpochDomain::Guard guard = epochs.Pin();
+    partition.Export(&snapshot);
+  }
+  Placement out;
+  out.lists = snapshot.lists.size();
+  out.copies.assign(vectors.size(), 0);
+  size_t in_nearest = 0;
+  for (size_t l = 0; l < snapshot.lists.size(); ++l) {
+    const SnapshotList& list = snapshot.lists[l];
+    for (uint32_t s = 0; s < list.slots; ++s) {
+      const uint64_t cube = snapshot.entries[list.entries[s]].cube;
+      const float* x = vectors[cube - 1].data();
+      ++out.copies[cube - 1];
+      ++out.stored;
+      size_t nearest = 0;
+      double best = std::numeric_limits<double>::infinity();
+      for (size_t j = 0; j < snapshot.lists.size(); ++j) {
+        const double d = L2(x, snapshot.lists[j].centroid.data());
+        if (d < best) {
+          best = d;
+          nearest = j;
+        }
+      }
+      if (nearest == l) ++in_nearest;
+    }
+  }
+  out.in_nearest = static_cast<double>(in_nearest) / static_cast<double>(out.stored);
+  return out;
+}
+
+TEST(PartitionSplitTest, ReassignmentKeepsEveryVectorOnceAndNearerItsCentroid) {
+  // Points around 40 centres, so that splits cut through neighbourhoods as on real data.
+  std::mt19937_64 rng(11);
+  std::vector<std::vector<float>> centres;
+  for (int c = 0; c < 40; ++c) centres.push_back(test::RandomVector(rng, kDim));
+  std::normal_distribution<float> noise(0.0f, 0.25f);
+  std::vector<std::vector<float>> vectors;
+  for (int i = 0; i < 4000; ++i) {
+    std::vector<float> x = centres[rng() % centres.size()];
+    for (float& v : x) v += noise(rng);
+    vectors.push_back(x);
+  }
+  const Placement without = Build(0, vectors);
+  const Placement with = Build(8, vectors);
+  for (const Placement* p : {&without, &with}) {
+    ASSERT_GT(p->lists, 100u);  // the splits happened
+    EXPECT_EQ(p->stored, vectors.size());
+    for (size_t i = 0; i < vectors.size(); ++i) ASSERT_EQ(p->copies[i], 1) << "vector " << i;
+  }
+  std::printf("in the nearest list: %.3f without reassignment, %.3f with (%zu and %zu lists)\n",
+              without.in_nearest, with.in_nearest, without.lists, with.lists);
+  EXPECT_GE(with.in_nearest, 0.98);
+  EXPECT_GT(with.in_nearest, without.in_nearest + 0.03);
+}
+
+}  // namespace
+}  // namespace loci::index
