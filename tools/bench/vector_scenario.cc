@@ -555,6 +555,7 @@ Status RunVectorScenario(const VectorConfig& config) {
       rounds, round_seconds);
   std::fflush(stdout);
   for (int round = 0; round < rounds; ++round) {
+    const uint64_t round_start = NowNanos();
     for (Built& b : built) {
       for (size_t i = 0; i < b.sweep.size(); ++i) {
         Status s = b.system->SetParam(b.sweep[i]);
@@ -572,6 +573,10 @@ Status RunVectorScenario(const VectorConfig& config) {
         }
       }
     }
+    // The tables come at the end: say how far along the measuring is.
+    std::printf("# round %d of %d: %.0f s\n", round + 1, rounds,
+                static_cast<double>(NowNanos() - round_start) / 1e9);
+    std::fflush(stdout);
   }
 
   std::vector<PointResult> points;
