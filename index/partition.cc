@@ -280,7 +280,7 @@ size_t Partition::ScoreLists(const Layout& layout, const QuantizedQuery& q, size
     const uint32_t rows = layout.member_begin[g + 1] - begin;
     hi.resize(rows);
     kernels_.dot_u4s8_batch(q.nibble_lo.data(), q.nibble_hi.data(),
-                            &layout.member_hi[size_t{begin} * plane_stride_], plane_stride_,
+                            layout.member_hi.data() + size_t{begin} * plane_stride_, plane_stride_,
                             plane_stride_, rows, hi.data());
     for (uint32_t r = 0; r < rows; ++r) {
       const uint32_t j = layout.member_list[begin + r];
@@ -491,8 +491,10 @@ void Partition::Split(uint32_t list) {
       options_.max_replicas == 1
           ? NearestLists(*layout, victim->center(), options_.reassign_lists, list)
           : std::vector<uint32_t>{};
-  // Each member goes to the nearer half (or the nearest list around, if nearer still), and to
-  // the other half too when that is almost as near.
+  // Each member goes to the nearer half, and to the other half too when that is almost as
+  // near; or, if nearer still, to the nearest list around (through Reassign: those lists are
+  // published, and a reader still scanning the victim must not meet its members twice).
+  std::vector<std::vector<Incoming>> incoming(around.size());
   for (size_t i = 0; i < members.size(); ++i) {
     const float* x = &points[i * dim_];
     float d[2];
@@ -501,17 +503,21 @@ void Partition::Split(uint32_t list) {
       d[half] = CentroidDistance(x, c);
     }
     const int near = d[0] <= d[1] ? 0 : 1;
-    uint32_t nearest = slots[near];
+    size_t nearest_around = around.size();
     float nearest_d = d[near];
-    for (uint32_t j : around) {
-      const float dj = CentroidDistance(x, next->lists[j]->center());
-      if (dj < nearest_d) {
-        nearest = j;
-        nearest_d = dj;
+    for (size_t a = 0; a < around.size(); ++a) {
+      const float da = CentroidDistance(x, next->lists[around[a]]->center());
+      if (da < nearest_d) {
+        nearest_around = a;
+        nearest_d = da;
       }
     }
-    AppendTo(*next, nearest, members[i], x);
-    if (nearest == slots[near] && metric_ != Metric::kInnerProduct && options_.max_replicas > 1 &&
+    if (nearest_around < around.size()) {
+      incoming[nearest_around].push_back({members[i], x});
+      continue;
+    }
+    AppendTo(*next, slots[near], members[i], x);
+    if (metric_ != Metric::kInnerProduct && options_.max_replicas > 1 &&
         d[1 - near] <= d[near] * (1 + options_.replica_slack)) {
       AppendTo(*next, slots[1 - near], members[i], x);
     }
@@ -519,8 +525,10 @@ void Partition::Split(uint32_t list) {
   stored_vectors_.fetch_sub(victim->size(), std::memory_order_relaxed);
   bytes_.fetch_sub(victim_bytes, std::memory_order_relaxed);
   std::vector<PostingList*> retired = {layout->lists[list]};
-  for (uint32_t j : around) {
-    if (PostingList* rewritten = Reassign(next, j, slots)) retired.push_back(rewritten);
+  for (size_t a = 0; a < around.size(); ++a) {
+    if (PostingList* rewritten = Reassign(next, around[a], slots, incoming[a])) {
+      retired.push_back(rewritten);
+    }
   }
   // The new list joins its sibling's group until the groups are rebuilt, which happens each
   // time the number of lists has grown by a quarter (so at O(log) cost over a partition's life).
@@ -554,7 +562,8 @@ std::vector<uint32_t> Partition::NearestLists(const Layout& layout, const float*
   return out;
 }
 
-PostingList* Partition::Reassign(Layout* next, uint32_t list, const uint32_t halves[2]) {
+PostingList* Partition::Reassign(Layout* next, uint32_t list, const uint32_t halves[2],
+                                 const std::vector<Incoming>& incoming) {
   PostingList* old = next->lists[list];
   const float* own = old->center();
   struct Move {
@@ -578,9 +587,9 @@ PostingList* Partition::Reassign(Layout* next, uint32_t list, const uint32_t hal
       }
     }
   }
-  if (moves.empty()) return nullptr;
-  // The list without the movers: a new one (readers may be scanning the old one), its slots
-  // copied as they are (same centroid, so the same codes).
+  if (moves.empty() && incoming.empty()) return nullptr;
+  // The list without the movers and with the incoming: a new one (readers may be scanning the
+  // old one), its slots copied as they are (same centroid, so the same codes).
   PostingList* fresh = NewList(old->shape(), old->centroid());
   const uint32_t plane = plane_stride_;
   const uint32_t prefix_stride = old->shape().prefix_stride;
@@ -601,6 +610,7 @@ PostingList* Partition::Reassign(Layout* next, uint32_t list, const uint32_t hal
   bytes_.fetch_add(fresh->bytes(), std::memory_order_relaxed);
   bytes_.fetch_sub(old->bytes(), std::memory_order_relaxed);
   next->lists[list] = fresh;
+  for (const Incoming& in : incoming) AppendTo(*next, list, in.entry, in.x);
   for (const Move& m : moves) {
     std::erase_if(locations_[m.entry], [old](const Location& at) { return at.list == old; });
     stored_vectors_.fetch_sub(1, std::memory_order_relaxed);

@@ -215,11 +215,18 @@ class Partition {
   // The `n` lists of `layout` nearest to centroid c, but `except`, nearest first.
   std::vector<uint32_t> NearestLists(const Layout& layout, const float* c, size_t n,
                                      uint32_t except) const;
+  // A split victim's member bound for a list around it: entry and prepared vector.
+  struct Incoming {
+    uint32_t entry;
+    const float* x;
+  };
   // Split's reassignment: moves the members of list `list` of `next` that are nearer to one of
-  // the two lists `halves` than to their own centroid into the nearer half. If any move, the
-  // list is replaced in `next` by a copy without them and the old list is returned, for the
-  // caller to retire once `next` is published; else nullptr.
-  PostingList* Reassign(Layout* next, uint32_t list, const uint32_t halves[2]);
+  // the two lists `halves` than to their own centroid into the nearer half, and adds
+  // `incoming`. If anything moves or comes in, the list is replaced in `next` by a new one (a
+  // published list only ever gains slots by the writer's appends of new vectors) and the old
+  // list is returned, for the caller to retire once `next` is published; else nullptr.
+  PostingList* Reassign(Layout* next, uint32_t list, const uint32_t halves[2],
+                        const std::vector<Incoming>& incoming);
   void Publish(Layout* next, std::vector<PostingList*> retired);
   // Trims *candidates to its best `n` (unordered) and returns the worst distance kept.
   // REQUIRES: candidates->size() >= n > 0.

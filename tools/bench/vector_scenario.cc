@@ -514,7 +514,14 @@ Status RunVectorScenario(const VectorConfig& config) {
     const std::string work_dir = config.dir + "/vector-" + name + "-" + std::to_string(::getpid());
     std::filesystem::remove_all(work_dir, ec);
     std::filesystem::create_directories(work_dir, ec);
-    if (ec) return Status::IOError(work_dir + ": " + ec.message());
+    if (ec) {
+      const Status error = Status::IOError(work_dir + ": " + ec.message());
+      for (Built& b : built) {  // closes their files, then removes their directories
+        b.system.reset();
+        if (!config.keep) std::filesystem::remove_all(b.work_dir, ec);
+      }
+      return error;
+    }
 
     Built b;
     Status s = system->Build(data, work_dir, &b.build);
@@ -564,7 +571,7 @@ Status RunVectorScenario(const VectorConfig& config) {
                            &b.states[i], &b.results[i]);
         }
         if (!s.ok()) {
-          std::printf("# %s: search failed at %s, skipping its remaining points: %s\n",
+          std::printf("# %s: search failed at %s, dropping it and its later points: %s\n",
                       b.name.c_str(), b.sweep[i].label.c_str(), s.ToString().c_str());
           b.sweep.resize(i);
           b.states.resize(i);
