@@ -328,16 +328,23 @@ void Partition::Regroup(Layout* layout) const {
   }
 }
 
-void Partition::Route(const Layout& layout, const float* x, std::vector<uint32_t>* lists) const {
-  lists->clear();
+size_t Partition::RankLists(const Layout& layout, const float* x, size_t n,
+                            std::vector<Approx>* approx) const {
   QuantizedQuery qx;
   qx.Quantize(x, dim_, stride_);
   qx.SplitForNibbles();
+  ScoreLists(layout, qx, n, approx);
+  const size_t keep = std::min(approx->size(), n);
+  std::partial_sort(approx->begin(), approx->begin() + static_cast<std::ptrdiff_t>(keep),
+                    approx->end());
+  return keep;
+}
+
+void Partition::Route(const Layout& layout, const float* x, std::vector<uint32_t>* lists) const {
+  lists->clear();
   // INT8 distances to the candidate centroids, then exact ones for the few nearest.
   std::vector<Approx> approx;
-  ScoreLists(layout, qx, 8, &approx);
-  const size_t keep = std::min<size_t>(approx.size(), 8);
-  std::partial_sort(approx.begin(), approx.begin() + keep, approx.end());
+  const size_t keep = RankLists(layout, x, 8, &approx);
   for (size_t i = 0; i < keep; ++i) {
     const float* c = layout.lists[approx[i].entry]->center();
     approx[i].distance = CentroidDistance(x, c);
@@ -547,14 +554,8 @@ void Partition::Split(uint32_t list) {
 std::vector<uint32_t> Partition::NearestLists(const Layout& layout, const float* c, size_t n,
                                               uint32_t except) const {
   if (n == 0) return {};
-  QuantizedQuery qc;
-  qc.Quantize(c, dim_, stride_);
-  qc.SplitForNibbles();
   std::vector<Approx> approx;
-  ScoreLists(layout, qc, n + 1, &approx);
-  const size_t keep = std::min(approx.size(), n + 1);
-  std::partial_sort(approx.begin(), approx.begin() + static_cast<std::ptrdiff_t>(keep),
-                    approx.end());
+  const size_t keep = RankLists(layout, c, n + 1, &approx);
   std::vector<uint32_t> out;
   for (size_t i = 0; i < keep && out.size() < n; ++i) {
     if (approx[i].entry != except) out.push_back(approx[i].entry);
@@ -571,6 +572,7 @@ PostingList* Partition::Reassign(Layout* next, uint32_t list, const uint32_t hal
     uint32_t half;
   };
   std::vector<Move> moves;
+  std::vector<float> moved_points;  // the movers' prepared vectors, in order
   std::vector<std::pair<const Page*, uint32_t>> stays;
   std::vector<float> x(dim_);
   for (const Page* p = old->first(); p != nullptr; p = p->next()) {
@@ -582,6 +584,7 @@ PostingList* Partition::Reassign(Layout* next, uint32_t list, const uint32_t hal
       const float d1 = CentroidDistance(x.data(), next->lists[halves[1]]->center());
       if (std::min(d0, d1) < d_own) {
         moves.push_back({e, d0 <= d1 ? halves[0] : halves[1]});
+        moved_points.insert(moved_points.end(), x.begin(), x.end());
       } else {
         stays.emplace_back(p, s);
       }
@@ -591,18 +594,9 @@ PostingList* Partition::Reassign(Layout* next, uint32_t list, const uint32_t hal
   // The list without the movers and with the incoming: a new one (readers may be scanning the
   // old one), its slots copied as they are (same centroid, so the same codes).
   PostingList* fresh = NewList(old->shape(), old->centroid());
-  const uint32_t plane = plane_stride_;
-  const uint32_t prefix_stride = old->shape().prefix_stride;
   for (const auto& [p, s] : stays) {
     const uint32_t e = p->entries()[s];
-    EncodedVector enc;
-    enc.scale = p->scales()[s];
-    enc.bias = p->biases()[s];
-    const auto [page, slot] =
-        fresh->Append(e, p->hi() + size_t{s} * plane, p->lo() + size_t{s} * plane, enc,
-                      prefix_stride != 0 ? p->prefix() + size_t{s} * prefix_stride : nullptr,
-                      prefix_stride != 0 ? p->prefix_scales()[s] : 0.0f,
-                      p->live_from()[s].load(std::memory_order_relaxed));
+    const auto [page, slot] = fresh->AppendCopy(*p, s);
     for (Location& at : locations_[e]) {
       if (at.list == old && at.page == p && at.slot == s) at = {fresh, page, slot};
     }
@@ -611,11 +605,11 @@ PostingList* Partition::Reassign(Layout* next, uint32_t list, const uint32_t hal
   bytes_.fetch_sub(old->bytes(), std::memory_order_relaxed);
   next->lists[list] = fresh;
   for (const Incoming& in : incoming) AppendTo(*next, list, in.entry, in.x);
-  for (const Move& m : moves) {
+  for (size_t i = 0; i < moves.size(); ++i) {
+    const Move& m = moves[i];
     std::erase_if(locations_[m.entry], [old](const Location& at) { return at.list == old; });
     stored_vectors_.fetch_sub(1, std::memory_order_relaxed);
-    Prepared(m.entry, x.data());
-    AppendTo(*next, m.half, m.entry, x.data());
+    AppendTo(*next, m.half, m.entry, &moved_points[i * dim_]);
   }
   return old;
 }

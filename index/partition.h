@@ -198,6 +198,10 @@ class Partition {
   // Appends entry `e` (prepared vector x) to list `list` of `layout`, encoded against its
   // centroid.
   void AppendTo(const Layout& layout, uint32_t list, uint32_t e, const float* x);
+  // The lists of `layout` nearest to x by INT8 distance: sorts the best min(n, candidates) to
+  // the front of *approx and returns how many that is.
+  size_t RankLists(const Layout& layout, const float* x, size_t n,
+                   std::vector<Approx>* approx) const;
   // Routes x to its lists in `layout` (nearest first, replicas after).
   void Route(const Layout& layout, const float* x, std::vector<uint32_t>* lists) const;
   // Candidate lists for the `want` nearest to q, with their INT8 distances (see the .cc);

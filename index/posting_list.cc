@@ -121,4 +121,17 @@ std::pair<Page*, uint32_t> PostingList::Append(uint32_t entry, const uint8_t* hi
   return {page, slot};
 }
 
+std::pair<Page*, uint32_t> PostingList::AppendCopy(const Page& from, uint32_t slot) {
+  const size_t row = size_t{slot} * shape_.stride;
+  const size_t prefix_row = size_t{slot} * shape_.prefix_stride;
+  EncodedVector encoded;
+  encoded.scale = from.scales()[slot];
+  encoded.bias = from.biases()[slot];
+  const bool prefix = shape_.prefix_stride != 0;
+  return Append(from.entries()[slot], from.hi() + row, from.lo() + row, encoded,
+                prefix ? from.prefix() + prefix_row : nullptr,
+                prefix ? from.prefix_scales()[slot] : 0.0f,
+                from.live_from()[slot].load(std::memory_order_relaxed));
+}
+
 }  // namespace loci::index

@@ -135,6 +135,10 @@ class PostingList {
                                     const EncodedVector& encoded, const uint8_t* prefix,
                                     float prefix_scale, int64_t live_from);
 
+  // Appends a copy of slot `slot` of `from`, a page of a list of the same shape (codes, columns
+  // and live_from as they are: the list must have the same centroid). Single writer.
+  std::pair<Page*, uint32_t> AppendCopy(const Page& from, uint32_t slot);
+
   const PageShape& shape() const { return shape_; }
   // Empty for a flat list.
   const std::vector<float>& centroid() const { return centroid_; }
