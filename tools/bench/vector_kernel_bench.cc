@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <functional>
+#include <memory>
 #include <vector>
 
 #include "index/kernels.h"
@@ -15,8 +17,8 @@ namespace {
 
 constexpr uint32_t kDims[] = {128, 768, 1536};
 constexpr size_t kBatch = 64;
-constexpr int kRounds = 5;
-constexpr double kRoundSeconds = 0.02;
+constexpr int kRounds = 301;
+constexpr double kRoundSeconds = 0.0001;
 
 // Results land here so the measured calls are never dead code.
 volatile int64_t g_sink;
@@ -47,31 +49,86 @@ void FillCodes(Rng* rng, uint8_t* q, size_t nq, int8_t* x, size_t nx) {
     x[i] = static_cast<int8_t>(static_cast<int>(rng->Uniform(255)) - 127);
 }
 
-// Nanoseconds per unit of `body(iterations)`, which performs `units_per_iteration` units per
-// iteration: calibrated to ~kRoundSeconds per round, best of kRounds.
-template <typename Body>
-double BestNanosPerUnit(double units_per_iteration, Body body) {
+// One timed body: `run(iterations)` performs `units_per_iteration` units per iteration.
+struct TimedCase {
+  std::function<void(uint64_t)> run;
+  double units_per_iteration = 1;
+  uint64_t iterations = 0;          // per round, calibrated to ~kRoundSeconds
+  std::vector<double> ns_per_unit;  // one per round
+};
+
+// The timed loops. Their arguments are locals, held in registers: Clobber's memory clobber would
+// make a loop reload anything it read through memory (a closure's captures, a Kernels table)
+// on every call, adding loads to kernels whose bound is the load ports.
+__attribute__((noinline)) void RunDots(int32_t (*dot)(const uint8_t*, const int8_t*, size_t),
+                                       const uint8_t* q, const int8_t* x, size_t n,
+                                       uint64_t iterations) {
+  int64_t acc = 0;
+  for (uint64_t i = 0; i < iterations; ++i) {
+    Clobber(q);
+    acc += dot(q, x, n);
+  }
+  g_sink = acc;
+}
+
+__attribute__((noinline)) void RunBatches(void (*batch)(const uint8_t*, const int8_t*, size_t,
+                                                        size_t, size_t, int32_t*),
+                                          const uint8_t* q, const int8_t* x, size_t n,
+                                          uint64_t iterations) {
+  int32_t out[kBatch];
+  int64_t acc = 0;
+  for (uint64_t i = 0; i < iterations; ++i) {
+    Clobber(q);
+    batch(q, x, n, n, kBatch, out);
+    acc += out[0] + out[kBatch - 1];
+  }
+  g_sink = acc;
+}
+
+__attribute__((noinline)) void RunU4Batches(
+    void (*batch)(const int8_t*, const int8_t*, const uint8_t*, size_t, size_t, size_t, int32_t*),
+    const int8_t* q_lo, const int8_t* q_hi, const uint8_t* planes, size_t plane,
+    uint64_t iterations) {
+  int32_t out[kBatch];
+  int64_t acc = 0;
+  for (uint64_t i = 0; i < iterations; ++i) {
+    Clobber(q_lo);
+    batch(q_lo, q_hi, planes, plane, plane, kBatch, out);
+    acc += out[0] + out[kBatch - 1];
+  }
+  g_sink = acc;
+}
+
+// Calibrates `c` to ~kRoundSeconds a round.
+void Calibrate(TimedCase* c) {
   uint64_t iterations = 16;
-  for (;;) {  // calibrate
+  for (;;) {
     const uint64_t start = NowNanos();
-    body(iterations);
+    c->run(iterations);
     const double seconds = static_cast<double>(NowNanos() - start) / 1e9;
     if (seconds >= kRoundSeconds / 4) {
-      iterations = std::max<uint64_t>(
+      c->iterations = std::max<uint64_t>(
           1, static_cast<uint64_t>(static_cast<double>(iterations) * kRoundSeconds / seconds));
-      break;
+      return;
     }
     iterations *= 4;
   }
-  double best = 0;
+}
+
+// Times kRounds rounds of every case, interleaved (round r of each case, then round r + 1), so
+// that a slow spell of the shared host costs every case some rounds rather than one case all of
+// its rounds.
+void TimeInterleaved(std::vector<TimedCase>* cases) {
+  for (TimedCase& c : *cases) Calibrate(&c);
   for (int round = 0; round < kRounds; ++round) {
-    const uint64_t start = NowNanos();
-    body(iterations);
-    const double ns = static_cast<double>(NowNanos() - start) /
-                      (static_cast<double>(iterations) * units_per_iteration);
-    if (round == 0 || ns < best) best = ns;
+    for (TimedCase& c : *cases) {
+      const uint64_t start = NowNanos();
+      c.run(c.iterations);
+      c.ns_per_unit.push_back(static_cast<double>(NowNanos() - start) /
+                              (static_cast<double>(c.iterations) * c.units_per_iteration));
+    }
   }
-  return best;
+  for (TimedCase& c : *cases) std::sort(c.ns_per_unit.begin(), c.ns_per_unit.end());
 }
 
 // Whether `k` agrees with the scalar reference on random inputs of awkward sizes and strides.
@@ -121,56 +178,63 @@ std::vector<KernelTiming> MeasureInt8Kernels() {
   const index::Kernels& best = index::BestKernels();
   if (std::find(tables.begin(), tables.end(), &best) == tables.end()) tables.push_back(&best);
 
+  // The inputs of every (table, dim), kept alive until all cases have run.
+  struct Inputs {
+    AlignedBuffer<uint8_t> q;
+    AlignedBuffer<int8_t> x;
+    AlignedBuffer<int8_t> q_lo, q_hi;  // a 4-bit query's planes, dim / 2 bytes each
+    Inputs(uint32_t dim) : q(dim), x(size_t{dim} * kBatch), q_lo(dim / 2), q_hi(dim / 2) {}
+  };
+  std::vector<std::unique_ptr<Inputs>> inputs;
   std::vector<KernelTiming> timings;
+  std::vector<TimedCase> cases;  // three per timing: the dot, the batch, the 4-bit batch
   Rng rng(42);
   for (const index::Kernels* k : tables) {
     const bool matches = MatchesScalar(*k);
     for (uint32_t dim : kDims) {
-      AlignedBuffer<uint8_t> q(dim);
-      AlignedBuffer<int8_t> x(size_t{dim} * kBatch);
-      FillCodes(&rng, q.data(), dim, x.data(), size_t{dim} * kBatch);
+      inputs.push_back(std::make_unique<Inputs>(dim));
+      Inputs& in = *inputs.back();
+      FillCodes(&rng, in.q.data(), dim, in.x.data(), size_t{dim} * kBatch);
+      FillCodes(&rng, reinterpret_cast<uint8_t*>(in.q_lo.data()), dim / 2, in.q_hi.data(), dim / 2);
       KernelTiming t;
       t.isa = k->name;
       t.best = k == &best;
       t.dim = dim;
       t.matches_scalar = matches;
-      const uint8_t* qp = q.data();
-      const int8_t* xp = x.data();
-      t.ns_per_dot = BestNanosPerUnit(1, [&](uint64_t iterations) {
-        int64_t acc = 0;
-        for (uint64_t i = 0; i < iterations; ++i) {
-          Clobber(qp);
-          acc += k->dot_u8s8(qp, xp, dim);
-        }
-        g_sink = acc;
-      });
-      int32_t out[kBatch];
-      t.ns_per_vector_batch = BestNanosPerUnit(kBatch, [&](uint64_t iterations) {
-        int64_t acc = 0;
-        for (uint64_t i = 0; i < iterations; ++i) {
-          Clobber(qp);
-          k->dot_u8s8_batch(qp, xp, dim, dim, kBatch, out);
-          acc += out[0] + out[kBatch - 1];
-        }
-        g_sink = acc;
-      });
+      timings.push_back(t);
+
+      const uint8_t* qp = in.q.data();
+      const int8_t* xp = in.x.data();
+      const auto dot_u8s8 = k->dot_u8s8;
+      const auto dot_u8s8_batch = k->dot_u8s8_batch;
+      const auto dot_u4s8_batch = k->dot_u4s8_batch;
+      TimedCase dot;
+      dot.run = [=](uint64_t iterations) { RunDots(dot_u8s8, qp, xp, dim, iterations); };
+      TimedCase batch;
+      batch.units_per_iteration = kBatch;
+      batch.run = [=](uint64_t iterations) { RunBatches(dot_u8s8_batch, qp, xp, dim, iterations); };
       // The 4-bit pass over the same bytes read as nibble planes of dim / 2 bytes (dims are
       // multiples of 64, as the plane layout needs).
-      const size_t plane = dim / 2;
-      AlignedBuffer<int8_t> q_lo(plane), q_hi(plane);
-      FillCodes(&rng, reinterpret_cast<uint8_t*>(q_lo.data()), plane, q_hi.data(), plane);
+      const int8_t* q_lo = in.q_lo.data();
+      const int8_t* q_hi = in.q_hi.data();
       const uint8_t* planes = reinterpret_cast<const uint8_t*>(xp);
-      t.ns_per_vector_u4 = BestNanosPerUnit(kBatch, [&](uint64_t iterations) {
-        int64_t acc = 0;
-        for (uint64_t i = 0; i < iterations; ++i) {
-          Clobber(qp);
-          k->dot_u4s8_batch(q_lo.data(), q_hi.data(), planes, plane, plane, kBatch, out);
-          acc += out[0] + out[kBatch - 1];
-        }
-        g_sink = acc;
-      });
-      timings.push_back(t);
+      TimedCase u4;
+      u4.units_per_iteration = kBatch;
+      u4.run = [=](uint64_t iterations) {
+        RunU4Batches(dot_u4s8_batch, q_lo, q_hi, planes, dim / 2, iterations);
+      };
+      cases.push_back(std::move(dot));
+      cases.push_back(std::move(batch));
+      cases.push_back(std::move(u4));
     }
+  }
+  TimeInterleaved(&cases);
+  for (size_t i = 0; i < timings.size(); ++i) {
+    const std::vector<double>& dot = cases[3 * i].ns_per_unit;
+    timings[i].ns_per_dot = dot.front();
+    timings[i].ns_per_dot_median = dot[dot.size() / 2];
+    timings[i].ns_per_vector_batch = cases[3 * i + 1].ns_per_unit.front();
+    timings[i].ns_per_vector_u4 = cases[3 * i + 2].ns_per_unit.front();
   }
   return timings;
 }
