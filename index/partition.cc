@@ -9,6 +9,7 @@
 #include <limits>
 #include <optional>
 
+#include "index/best_k.h"
 #include "index/kmeans.h"
 #include "index/projection.h"
 
@@ -622,13 +623,6 @@ void Partition::Publish(Layout* next, std::vector<PostingList*> retired) {
   });
 }
 
-float Partition::KeepBest(std::vector<Candidate>* candidates, size_t n) {
-  const auto worst = candidates->begin() + static_cast<std::ptrdiff_t>(n - 1);
-  std::nth_element(candidates->begin(), worst, candidates->end());
-  candidates->resize(n);
-  return candidates->back().distance;
-}
-
 void Partition::Search(const PreparedQuery& query, const ScanParams& params,
                        std::vector<ScanHit>* hits, ScanStats* stats) const {
   const Layout* layout = layout_.load(std::memory_order_acquire);
@@ -684,12 +678,16 @@ void Partition::Search(const PreparedQuery& query, const ScanParams& params,
                         : pass == Pass::kHi   ? kRefineFactor * ranked
                                               : ranked;
   // The first pass's best `refine`, kept as a buffer of up to 2 refine - 1 that is trimmed to
-  // the best `refine` when full (cheaper than a heap: most pushes are then an append), and the
-  // distance a slot must beat to enter it (the worst kept at the last trim).
+  // the best `refine` and up to kTrimSlack of them more when full (cheaper than a heap: most
+  // pushes are then an append), and the distance a slot must beat to enter it (the worst kept
+  // at the last trim). `keys` holds the candidates' distances as best_k.h selects by.
   std::vector<Candidate> candidates;
+  std::vector<int32_t> keys;
   candidates.reserve(2 * refine);
+  keys.reserve(2 * refine);
   float threshold = std::numeric_limits<float>::infinity();
   size_t trim_at = refine;
+  const size_t trim_slack = refine / kTrimSlackDivisor;
   // Replicas are the only way one entry appears twice in a scan.
   const bool may_repeat = !layout->flat() && options_.max_replicas > 1;
   std::optional<SeenSet> seen;
@@ -798,15 +796,16 @@ void Partition::Search(const PreparedQuery& query, const ScanParams& params,
         }
         if (!accept) continue;
         candidates.push_back({d, biases[s] + base, e, s, page});
+        keys.push_back(OrderedKey(d));
         if (candidates.size() == trim_at) {
-          threshold = KeepBest(&candidates, refine);
+          threshold = FromOrderedKey(KeepBest(&keys, &candidates, refine, trim_slack));
           trim_at = 2 * refine;
         }
       }
     }
   }
 
-  if (candidates.size() > refine) KeepBest(&candidates, refine);
+  if (candidates.size() > refine) KeepBest(&keys, &candidates, refine, 0);
 
   // Refinement to the exact INT8 distance. After the prefix pass, the hi plane first ranks the
   // candidates as the hi pass would have, and only the best kRefineFactor * ranked of them
@@ -821,30 +820,31 @@ void Partition::Search(const PreparedQuery& query, const ScanParams& params,
   };
   if (pass == Pass::kPrefix) {
     prefetch_rows(&Page::hi);
-    for (Candidate& cand : candidates) {
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      Candidate& cand = candidates[i];
       const float hi = static_cast<float>(
           kernels_.dot_u4s8(qq.nibble_lo.data(), qq.nibble_hi.data(),
                             cand.page->hi() + size_t{cand.slot} * plane_stride_, plane_stride_));
       cand.distance = cand.offset + mult * cand.page->scales()[cand.slot] * (16 * hi + hi_offset);
+      keys[i] = OrderedKey(cand.distance);
     }
-    const size_t refined = std::min(candidates.size(), kRefineFactor * ranked);
-    std::nth_element(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(refined),
-                     candidates.end());
-    candidates.resize(refined);
+    const size_t refined = kRefineFactor * ranked;
+    if (candidates.size() > refined) KeepBest(&keys, &candidates, refined, 0);
   }
   if (pass != Pass::kBoth) {
     prefetch_rows(&Page::lo);
-    for (Candidate& cand : candidates) {
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      Candidate& cand = candidates[i];
       const float lo = static_cast<float>(
           kernels_.dot_u4s8(qq.nibble_lo.data(), qq.nibble_hi.data(),
                             cand.page->lo() + size_t{cand.slot} * plane_stride_, plane_stride_));
       cand.distance += mult * cand.page->scales()[cand.slot] * (lo + lo_offset);
+      keys[i] = OrderedKey(cand.distance);
     }
   }
-  const size_t keep = std::min(rerank, candidates.size());
-  std::partial_sort(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(keep),
-                    candidates.end());
-  candidates.resize(keep);
+  // The best `rerank`, in no particular order (the hits are sorted after the re-rank).
+  if (candidates.size() > rerank) KeepBest(&keys, &candidates, rerank, 0);
+  const size_t keep = candidates.size();
 
   // Exact re-rank of the best from the full-precision vectors, which are scattered over the
   // arena: start fetching all of them before the first is needed.

@@ -179,6 +179,9 @@ class Partition {
   // Candidates the prefix pass keeps for the hi plane to rank again, per candidate ranked (the
   // prefix ranks less closely than the hi plane; kRefineFactor of them then read the lo plane).
   static constexpr size_t kPrefixRefineFactor = 5;
+  // A trim of the first pass's candidate buffer keeps up to refine / kTrimSlackDivisor more than
+  // the best `refine` when that saves it counting passes (see best_k.h).
+  static constexpr size_t kTrimSlackDivisor = 8;
   // The vector of entry `e` as the index compares it (normalised for cosine) into out[dim].
   void Prepared(uint32_t e, float* out) const;
   uint32_t AddEntry(uint64_t cube, const float* vector);
@@ -232,9 +235,6 @@ class Partition {
   PostingList* Reassign(Layout* next, uint32_t list, const uint32_t halves[2],
                         const std::vector<Incoming>& incoming);
   void Publish(Layout* next, std::vector<PostingList*> retired);
-  // Trims *candidates to its best `n` (unordered) and returns the worst distance kept.
-  // REQUIRES: candidates->size() >= n > 0.
-  static float KeepBest(std::vector<Candidate>* candidates, size_t n);
 
   const Metric metric_;
   const uint32_t dim_;
