@@ -6,19 +6,53 @@
 
 namespace loci::index {
 
+namespace {
+
+// The passes over the keys are plain loops that -O3 vectorizes; the baseline x86-64 build has
+// SSE2 only (no 32-bit min/max, 4 lanes), so x86-64 gets AVX2 and AVX-512 clones too, chosen at
+// load time by CPUID.
+#if defined(__x86_64__) && defined(__GNUC__)
+#define LOCI_KEY_PASS __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define LOCI_KEY_PASS
+#endif
+
+LOCI_KEY_PASS void MinMaxKeys(const int32_t* keys, size_t n, int32_t* min, int32_t* max) {
+  int32_t lo = keys[0];
+  int32_t hi = keys[0];
+  for (size_t i = 1; i < n; ++i) {
+    lo = keys[i] < lo ? keys[i] : lo;
+    hi = keys[i] > hi ? keys[i] : hi;
+  }
+  *min = lo;
+  *max = hi;
+}
+
+LOCI_KEY_PASS uint32_t CountKeysAtMost(const int32_t* keys, uint32_t n, int32_t t) {
+  uint32_t count = 0;  // 32-bit lanes: one compare and one subtract a vector of keys
+  for (uint32_t i = 0; i < n; ++i) count += keys[i] <= t ? 1 : 0;
+  return count;
+}
+
+}  // namespace
+
 size_t CountAtMost(const int32_t* keys, size_t n, int32_t t) {
-  // A plain loop that -O3 vectorizes (compare, subtract the all-ones mask).
   size_t count = 0;
-  for (size_t i = 0; i < n; ++i) count += keys[i] <= t ? 1 : 0;
+  constexpr size_t kChunk = size_t{1} << 31;  // counts in uint32 chunks
+  for (size_t i = 0; i < n; i += kChunk) {
+    count += CountKeysAtMost(keys + i, static_cast<uint32_t>(std::min(kChunk, n - i)), t);
+  }
   return count;
 }
 
 KeyThreshold FindKeyThreshold(const int32_t* keys, size_t n, size_t k, size_t slack) {
-  const auto [min_it, max_it] = std::minmax_element(keys, keys + n);
+  int32_t min;
+  int32_t max;
+  MinMaxKeys(keys, n, &min, &max);
   // Invariants: count(<= lo) = count_lo < k <= count(<= hi) = count_hi. 64-bit, as lo starts
   // one below the smallest key.
-  int64_t lo = int64_t{*min_it} - 1;
-  int64_t hi = *max_it;
+  int64_t lo = int64_t{min} - 1;
+  int64_t hi = max;
   size_t count_lo = 0;
   size_t count_hi = n;
   // Aim the interpolation at the middle of [k, k + slack].
