@@ -161,6 +161,7 @@ class Partition {
   struct Layout;
   struct Approx;
   struct Candidate;
+  struct SearchScratch;
 
   // Candidates the 4-bit pass keeps for INT8 refinement, per candidate kept for the exact
   // re-rank.
