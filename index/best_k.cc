@@ -80,7 +80,7 @@ KeyThreshold FindKeyThreshold(const int32_t* keys, size_t n, size_t k, size_t sl
       count_lo = count;
     }
     // Interpolation can creep up on one side; a pass that did not halve the interval is
-    // followed by a bisection, so that the search takes at most ~64 passes.
+    // followed by a bisection, so that the search takes at most ~66 passes.
     bisect = !bisect && hi - lo > width / 2;
   }
   return KeyThreshold{static_cast<int32_t>(hi), count_hi, static_cast<int32_t>(lo), count_lo};

@@ -1,4 +1,5 @@
-// Selection of the k smallest of a few hundred scored candidates, for the scan's buffers.
+// Selection of the k smallest of scored candidates (usually a few hundred), for the scan's
+// buffers.
 //
 // std::nth_element over the candidates themselves mispredicted about one branch per comparison
 // and moved 24-byte records: it took ~16% of a Fashion-MNIST query. Here the scores live in a
@@ -8,6 +9,7 @@
 #ifndef LOCI_INDEX_BEST_K_H_
 #define LOCI_INDEX_BEST_K_H_
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -15,8 +17,10 @@
 
 namespace loci::index {
 
-// The int32 whose signed order is the total order of float f (-0 below +0, NaNs at the ends).
+// The int32 whose signed order is float f's order (-0 below +0), with every NaN last: a NaN
+// distance is never among the best.
 inline int32_t OrderedKey(float f) {
+  if (std::isnan(f)) return INT32_MAX;
   int32_t bits;
   std::memcpy(&bits, &f, sizeof bits);
   return bits < 0 ? bits ^ 0x7fffffff : bits;
@@ -35,8 +39,9 @@ size_t CountAtMost(const int32_t* keys, size_t n, int32_t t);
 
 // Where the best k of keys[0, n) end (0 < k < n): a threshold t with count(keys <= t) >= k, which
 // the search stops refining once that count is at most k + slack. If the count is still above
-// k + slack, no key lies strictly between the returned *below and t: exactly *count_below keys
-// are <= *below (< k), and the rest of the best k equal t.
+// k + slack, no key lies strictly between `below` and t: exactly count_below keys are <= below
+// (count_below < k), and the rest of the best k equal t. When count_below is 0, `below` is
+// meaningless (it may have wrapped around from below INT32_MIN).
 struct KeyThreshold {
   int32_t t;
   size_t count;        // keys <= t

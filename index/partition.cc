@@ -4,6 +4,7 @@
 #include "index/partition.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -31,13 +32,21 @@ struct Partition::Candidate {
   uint32_t entry;
   uint32_t slot;
   const Page* page;
-  bool operator<(const Candidate& o) const { return distance < o.distance; }
 };
 
-// The buffers of a search, kept per thread and reused from query to query (see Search). They
-// keep the capacity of the largest search the thread made (at most a few hundred KB, with the
-// largest rerank allowed) until the thread ends.
+// The buffers of a search, kept per thread and reused from query to query (see Search). A
+// search that needed more than kKeptCandidates candidates (a very large rerank) releases them
+// when it ends, so that a thread holds at most a few hundred KB between searches.
 struct Partition::SearchScratch {
+  static constexpr size_t kKeptCandidates = size_t{1} << 14;
+  // Set while a search of this thread is running: a filter must not search (see EntryFilter).
+  bool busy = false;
+  void ReleaseIfLarge() {
+    if (candidates.capacity() > kKeptCandidates) {
+      std::vector<Candidate>().swap(candidates);
+      std::vector<int32_t>().swap(keys);
+    }
+  }
   std::vector<std::pair<float, uint32_t>> probes;
   std::vector<Approx> approx;
   std::vector<Candidate> candidates;
@@ -127,8 +136,13 @@ void PreparedQuery::Prepare(const float* q, uint32_t dim, Metric metric) {
   vector.assign(q, q + dim);
   if (metric == Metric::kCosine) {
     // The SIMD kernel's partial sums: a double accumulated one component at a time was a
-    // dependency chain of ~4 cycles a component (in-process A/B: 0.7% of a 784-d query).
-    const double norm = NormSq(BestKernels(), q, dim);
+    // dependency chain of ~4 cycles a component (in-process A/B: 0.7% of a 784-d query). Float
+    // squares overflow from ~1e19 and vanish below ~1e-23: such queries take the double loop.
+    double norm = NormSq(BestKernels(), q, dim);
+    if (!(norm > 0 && std::isfinite(norm))) {
+      norm = 0;
+      for (uint32_t i = 0; i < dim; ++i) norm += double{q[i]} * q[i];
+    }
     const float inv = norm > 0 ? static_cast<float>(1.0 / std::sqrt(norm)) : 0.0f;
     for (float& v : vector) v *= inv;
   }
@@ -651,6 +665,8 @@ void Partition::Search(const PreparedQuery& query, const ScanParams& params,
   // The buffers, reused by this thread's every search: a search's dozen vectors were as many
   // allocations, whose free-list reads missed the cache (in-process A/B: 2% of a query).
   static thread_local SearchScratch scratch;
+  assert(!scratch.busy);
+  scratch.busy = true;
   auto& probes = scratch.probes;  // (approximate centroid distance, list)
   probes.clear();
   if (layout->flat()) {
@@ -699,8 +715,8 @@ void Partition::Search(const PreparedQuery& query, const ScanParams& params,
                         : pass == Pass::kHi   ? kRefineFactor * ranked
                                               : ranked;
   // The first pass's best `refine`, kept as a buffer of up to 2 refine - 1 that is trimmed to
-  // the best `refine` and up to kTrimSlack of them more when full (cheaper than a heap: most
-  // pushes are then an append), and the distance a slot must beat to enter it (the worst kept
+  // the best `refine` and up to refine / kTrimSlackDivisor more when full (cheaper than a heap:
+  // most pushes are then an append), and the distance a slot must beat to enter it (the worst kept
   // at the last trim). `keys` holds the candidates' distances as best_k.h selects by.
   std::vector<Candidate>& candidates = scratch.candidates;
   std::vector<int32_t>& keys = scratch.keys;
@@ -900,6 +916,8 @@ void Partition::Search(const PreparedQuery& query, const ScanParams& params,
               return a.distance != b.distance ? a.distance < b.distance : a.entry < b.entry;
             });
   if (stats != nullptr) *stats = local;
+  scratch.ReleaseIfLarge();
+  scratch.busy = false;
 }
 
 PartitionStats Partition::Stats() const {

@@ -53,7 +53,8 @@ struct PartitionOptions {
 };
 
 // Decides whether an entry that may enter the results is visible to the search and passes its
-// filters. Called inside the scan, from the searching thread.
+// filters. Called inside the scan, from the searching thread; it must not itself search a
+// Partition (the thread's search buffers are in use).
 class EntryFilter {
  public:
   virtual ~EntryFilter() = default;

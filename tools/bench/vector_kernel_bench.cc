@@ -183,7 +183,7 @@ std::vector<KernelTiming> MeasureInt8Kernels() {
     AlignedBuffer<uint8_t> q;
     AlignedBuffer<int8_t> x;
     AlignedBuffer<int8_t> q_lo, q_hi;  // a 4-bit query's planes, dim / 2 bytes each
-    Inputs(uint32_t dim) : q(dim), x(size_t{dim} * kBatch), q_lo(dim / 2), q_hi(dim / 2) {}
+    explicit Inputs(uint32_t dim) : q(dim), x(size_t{dim} * kBatch), q_lo(dim / 2), q_hi(dim / 2) {}
   };
   std::vector<std::unique_ptr<Inputs>> inputs;
   std::vector<KernelTiming> timings;
