@@ -10,8 +10,17 @@ namespace {
 
 // The passes over the keys are plain loops that -O3 vectorizes; the baseline x86-64 build has
 // SSE2 only (no 32-bit min/max, 4 lanes), so x86-64 gets AVX2 and AVX-512 clones too, chosen at
-// load time by CPUID.
-#if defined(__x86_64__) && defined(__GNUC__)
+// load time by CPUID. Not under TSan: the ifunc resolvers run during relocation, before the
+// TSan runtime is initialised, and the instrumented binary crashes at startup.
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define LOCI_NO_IFUNC 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define LOCI_NO_IFUNC 1
+#endif
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(LOCI_NO_IFUNC)
 #define LOCI_KEY_PASS __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define LOCI_KEY_PASS
