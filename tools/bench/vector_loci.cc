@@ -2,6 +2,7 @@
 // "bench", field "v", written in WriteBatches; queries through Db::Search, sweeping probes.
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <unordered_map>
 
@@ -33,14 +34,15 @@ class LociVectorSystem final : public VectorSystem {
  public:
   explicit LociVectorSystem(const std::vector<std::string>& points) {
     for (const std::string& item : points) {
+      // std::from_chars, unlike sscanf's %u, refuses a sign ("-1" is not 4294967295).
       unsigned probes = 0, rerank = 0;
-      int used = -1;  // characters consumed by a complete match (stays -1 otherwise)
-      if (item.find(':') == std::string::npos) {
-        std::sscanf(item.c_str(), "%u%n", &probes, &used);
-      } else {
-        std::sscanf(item.c_str(), "%u:%u%n", &probes, &rerank, &used);
+      const char* end = item.data() + item.size();
+      std::from_chars_result parsed = std::from_chars(item.data(), end, probes);
+      if (parsed.ec == std::errc() && parsed.ptr != end && *parsed.ptr == ':') {
+        parsed = std::from_chars(parsed.ptr + 1, end, rerank);
+        if (parsed.ec == std::errc() && rerank == 0) parsed.ec = std::errc::invalid_argument;
       }
-      if (probes == 0 || used != static_cast<int>(item.size())) {
+      if (parsed.ec != std::errc() || parsed.ptr != end || probes == 0) {
         std::fprintf(stderr, "loci: sweep point \"%s\" is not P or P:R; skipped\n", item.c_str());
         continue;
       }
