@@ -1,5 +1,6 @@
-// Distance kernels for Atlas: INT8 dot products for page scans and FP32 ones for exact re-rank,
-// each in a scalar, an AVX2 and an AVX-512 (VNNI) version chosen once at run time from CPUID.
+// Distance kernels for Atlas: INT8 dot products for page scans and FP32 ones for exact re-rank
+// (and the passes of the candidate selections over integer keys), each in a scalar, an AVX2 and
+// an AVX-512 (VNNI) version chosen once at run time from CPUID.
 //
 // INT8 convention (research vector_anchors.md §3.2, option 2): stored codes are signed int8 in
 // [-127, 127]; the query side is offset once per query to unsigned (q_u8 = q_s8 + 128), so the
@@ -47,6 +48,11 @@ struct Kernels {
   // FP32 inner product and squared Euclidean distance, for re-rank and clustering.
   float (*dot_f32)(const float* a, const float* b, size_t n);
   float (*l2sq_f32)(const float* a, const float* b, size_t n);
+
+  // Passes over order-preserving int32 keys, for best_k.h's selections: the smallest and the
+  // largest of keys[0, n) (REQUIRES: n >= 1), and how many of keys[0, n) are <= t.
+  void (*min_max_keys)(const int32_t* keys, size_t n, int32_t* min, int32_t* max);
+  uint32_t (*count_keys_at_most)(const int32_t* keys, uint32_t n, int32_t t);
 };
 
 // The fastest kernels this CPU runs, chosen on first use. The environment variable

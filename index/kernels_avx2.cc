@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "index/kernels_internal.h"
+#include "index/kernels_key_passes.h"
 
 namespace loci::index::internal {
 
@@ -294,7 +295,8 @@ float L2SqF32Avx2(const float* a, const float* b, size_t n) {
 
 }  // namespace
 
-const Kernels kAvx2Kernels = {KernelIsa::kAvx2, "avx2",           DotU8S8Avx2, DotU8S8BatchAvx2,
-                              DotU4S8Avx2,      DotU4S8BatchAvx2, DotF32Avx2,  L2SqF32Avx2};
+const Kernels kAvx2Kernels = {
+    KernelIsa::kAvx2, "avx2",     DotU8S8Avx2, DotU8S8BatchAvx2, DotU4S8Avx2,
+    DotU4S8BatchAvx2, DotF32Avx2, L2SqF32Avx2, MinMaxKeysLoop,   CountKeysAtMostLoop};
 
 }  // namespace loci::index::internal

@@ -24,6 +24,7 @@
 #include <cstring>
 
 #include "index/kernels_internal.h"
+#include "index/kernels_key_passes.h"
 
 namespace loci::index::internal {
 
@@ -303,8 +304,8 @@ float L2SqF32Avx512(const float* a, const float* b, size_t n) {
 
 }  // namespace
 
-const Kernels kAvx512VnniKernels = {KernelIsa::kAvx512Vnni, "avx512-vnni", DotU8S8Avx512,
-                                    DotU8S8BatchAvx512,     DotU4S8Avx512, DotU4S8BatchAvx512,
-                                    DotF32Avx512,           L2SqF32Avx512};
+const Kernels kAvx512VnniKernels = {
+    KernelIsa::kAvx512Vnni, "avx512-vnni", DotU8S8Avx512, DotU8S8BatchAvx512, DotU4S8Avx512,
+    DotU4S8BatchAvx512,     DotF32Avx512,  L2SqF32Avx512, MinMaxKeysLoop,     CountKeysAtMostLoop};
 
 }  // namespace loci::index::internal

@@ -1,6 +1,7 @@
 // The scalar kernels: the reference every SIMD version is tested against, and the fallback.
 
 #include "index/kernels_internal.h"
+#include "index/kernels_key_passes.h"
 
 namespace loci::index::internal {
 
@@ -43,8 +44,8 @@ float L2SqF32Scalar(const float* a, const float* b, size_t n) {
   return sum;
 }
 
-const Kernels kScalarKernels = {KernelIsa::kScalar, "scalar",      DotU8S8Scalar,
-                                DotU8S8BatchScalar, DotU4S8Scalar, DotU4S8BatchScalar,
-                                DotF32Scalar,       L2SqF32Scalar};
+const Kernels kScalarKernels = {
+    KernelIsa::kScalar, "scalar",     DotU8S8Scalar, DotU8S8BatchScalar, DotU4S8Scalar,
+    DotU4S8BatchScalar, DotF32Scalar, L2SqF32Scalar, MinMaxKeysLoop,     CountKeysAtMostLoop};
 
 }  // namespace loci::index::internal

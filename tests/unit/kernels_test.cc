@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -365,6 +366,43 @@ TEST_P(KernelsTest, FloatKernelsMatchForEveryLength) {
   }
 }
 
+// The key passes against std::minmax_element / std::count_if (not against the scalar table,
+// which compiles the same loops), for every length, keys spanning the whole int32 range and the
+// thresholds at and around each extreme.
+TEST_P(KernelsTest, KeyPassesMatchTheStandardAlgorithmsForEveryLength) {
+  std::mt19937 rng(11);
+  constexpr size_t kMaxN = 2048;
+  std::vector<int32_t> buf(kMaxN + 16);
+  for (size_t n = 1; n <= kMaxN; ++n) {
+    int32_t* keys = buf.data() + n % 16;  // every alignment of a whole int32
+    for (size_t i = 0; i < n; ++i) {
+      switch (rng() % 8) {
+        case 0:
+          keys[i] = INT32_MIN;
+          break;
+        case 1:
+          keys[i] = INT32_MAX;
+          break;
+        default:
+          keys[i] = static_cast<int32_t>(rng());
+      }
+    }
+    const auto [want_min, want_max] = std::minmax_element(keys, keys + n);
+    int32_t min = 0;
+    int32_t max = 0;
+    k_->min_max_keys(keys, n, &min, &max);
+    ASSERT_EQ(min, *want_min) << k_->name << " n=" << n;
+    ASSERT_EQ(max, *want_max) << k_->name << " n=" << n;
+    for (int32_t t : {INT32_MIN, INT32_MIN + 1, -1, 0, 1, INT32_MAX - 1, INT32_MAX, keys[n / 2],
+                      static_cast<int32_t>(rng())}) {
+      const auto want = std::count_if(keys, keys + n, [t](int32_t key) { return key <= t; });
+      ASSERT_EQ(k_->count_keys_at_most(keys, static_cast<uint32_t>(n), t),
+                static_cast<uint32_t>(want))
+          << k_->name << " n=" << n << " t=" << t;
+    }
+  }
+}
+
 TEST_P(KernelsTest, TableIsConsistent) {
   EXPECT_EQ(k_->isa, GetParam());
   EXPECT_NE(k_->dot_u8s8, nullptr);
@@ -373,6 +411,8 @@ TEST_P(KernelsTest, TableIsConsistent) {
   EXPECT_NE(k_->dot_u4s8_batch, nullptr);
   EXPECT_NE(k_->dot_f32, nullptr);
   EXPECT_NE(k_->l2sq_f32, nullptr);
+  EXPECT_NE(k_->min_max_keys, nullptr);
+  EXPECT_NE(k_->count_keys_at_most, nullptr);
   // The best table is at least as good as every table the CPU runs (absent a cap).
   EXPECT_GE(internal::ChooseKernels(nullptr).isa, GetParam());
 }

@@ -38,11 +38,10 @@ class LociVectorSystem final : public VectorSystem {
       unsigned probes = 0, rerank = 0;
       const char* end = item.data() + item.size();
       std::from_chars_result parsed = std::from_chars(item.data(), end, probes);
-      if (parsed.ec == std::errc() && parsed.ptr != end && *parsed.ptr == ':') {
-        parsed = std::from_chars(parsed.ptr + 1, end, rerank);
-        if (parsed.ec == std::errc() && rerank == 0) parsed.ec = std::errc::invalid_argument;
-      }
-      if (parsed.ec != std::errc() || parsed.ptr != end || probes == 0) {
+      const bool has_rerank = parsed.ec == std::errc() && parsed.ptr != end && *parsed.ptr == ':';
+      if (has_rerank) parsed = std::from_chars(parsed.ptr + 1, end, rerank);
+      if (parsed.ec != std::errc() || parsed.ptr != end || probes == 0 ||
+          (has_rerank && rerank == 0)) {
         std::fprintf(stderr, "loci: sweep point \"%s\" is not P or P:R; skipped\n", item.c_str());
         continue;
       }
