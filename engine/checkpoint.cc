@@ -148,7 +148,13 @@ Status ReadCheckpoint(Env* env, const std::string& path, const DbUuid& uuid, uin
                       const std::function<Status(std::unique_ptr<Version>)>& on_version,
                       CheckpointContents* contents) {
   std::unique_ptr<RandomAccessFile> file;
-  LOCI_RETURN_IF_ERROR(env->NewRandomAccessFile(path, &file));
+  Status opened = env->NewRandomAccessFile(path, &file);
+  if (opened.IsNotFound()) {
+    // The superblock names it, so it was durable before the superblock was: losing it is
+    // damage to the database, not a missing database.
+    return Status::Corruption(path + ": checkpoint file named by the superblock is missing");
+  }
+  LOCI_RETURN_IF_ERROR(opened);
   Result<uint64_t> size = file->Size();
   if (!size.ok()) return size.status();
   if (*size != expected_bytes) {

@@ -35,8 +35,14 @@ Status DbImpl::WriteCheckpoint() {
   Catalog catalog;
   CubeId next_id = 0;
   Timestamp clock_high_water = 0;
-  const wal::Lsn previous_lsn = superblock_.checkpoint_lsn;
-  const CubeId previous_next_id = superblock_.next_cube_id;
+  const Superblock previous = CurrentSuperblock();  // only checkpoints change what we read
+  bool rewrite_superblock;  // a copy was found damaged: rewrite both even with nothing new
+  {
+    MutexLock lock(&superblock_mu_);
+    rewrite_superblock = superblock_damaged_;
+  }
+  const wal::Lsn previous_lsn = previous.checkpoint_lsn;
+  const CubeId previous_next_id = previous.next_cube_id;
   uint64_t covered_wal_bytes = 0;  // counted up to the rotation: what the checkpoint retires
   LOCI_RETURN_IF_ERROR(commit_queue_.RunExclusive([&]() -> Status {
     DrainPipeline();  // every prepared group published: the dirty list is complete up to `lsn`
@@ -63,18 +69,20 @@ Status DbImpl::WriteCheckpoint() {
     clock_high_water = clock_.high_water();
     return Status::OK();
   }));
-  if (nothing_new) return Status::OK();
+  if (nothing_new) {
+    return rewrite_superblock ? InstallSuperblock([](Superblock*) {}) : Status::OK();
+  }
 
   // 2. Write the checkpoint file while writers go on.
   uint64_t delta_bytes = 0;
-  for (size_t i = 1; i < superblock_.checkpoints.size(); ++i) {
-    delta_bytes += superblock_.checkpoints[i].bytes;
+  for (size_t i = 1; i < previous.checkpoints.size(); ++i) {
+    delta_bytes += previous.checkpoints[i].bytes;
   }
-  const bool base = superblock_.checkpoints.empty() || delta_bytes >= checkpoint_base_bytes_ ||
-                    superblock_.checkpoints.size() > kMaxDeltaFiles;
-  const uint64_t file_number = superblock_.next_file_number;
+  const bool base = previous.checkpoints.empty() || delta_bytes >= checkpoint_base_bytes_ ||
+                    previous.checkpoints.size() > kMaxDeltaFiles;
+  const uint64_t file_number = previous.next_file_number;
   const std::string path = dir_ + "/" + CheckpointFileName(file_number);
-  CheckpointWriter writer(env_, path, superblock_.db_uuid, file_number, lsn);
+  CheckpointWriter writer(env_, path, db_uuid_, file_number, lsn);
   LOCI_RETURN_IF_ERROR(writer.Open(catalog));
   if (base) {
     // Versions are never freed while the database is open (pruning and purge will retire them
@@ -113,27 +121,25 @@ Status DbImpl::WriteCheckpoint() {
   }
   LOCI_RETURN_IF_ERROR(env_->SyncDir(dir_));
 
-  // 3. Switch the superblock: from here on, recovery starts from this checkpoint.
-  Superblock next = superblock_;
-  ++next.seq;
-  if (base) next.checkpoints.clear();
-  next.checkpoints.push_back(CheckpointFile{file_number, bytes});
-  next.checkpoint_lsn = lsn;
-  next.checkpoint_checksum = chain_checksum;
-  next.wal_first_segment = new_segment;
-  next.next_file_number = file_number + 1;
-  next.clock_high_water = clock_high_water;
-  next.next_cube_id = next_id;
-  LOCI_RETURN_IF_ERROR(WriteSuperblock(superblock_file_.get(), next));
-  const Superblock previous = superblock_;
-  superblock_ = next;
+  // 3. Switch the superblock: from here on, recovery starts from this checkpoint. Both copies
+  //    name it before anything the previous one named is deleted.
+  LOCI_RETURN_IF_ERROR(InstallSuperblock([&](Superblock* next) {
+    if (base) next->checkpoints.clear();
+    next->checkpoints.push_back(CheckpointFile{file_number, bytes});
+    next->checkpoint_lsn = lsn;
+    next->checkpoint_checksum = chain_checksum;
+    next->wal_first_segment = new_segment;
+    next->next_file_number = file_number + 1;
+    next->clock_high_water = clock_high_water;
+    next->next_cube_id = next_id;  // below cube_id_limit, which id reservations keep current
+  }));
   if (base) checkpoint_base_bytes_ = bytes;
   {
     MutexLock lock(&dirty_mu_);
     dirty_.erase(dirty_.begin(), dirty_.begin() + static_cast<ptrdiff_t>(dirty_count));
   }
   checkpoint_lsn_.store(lsn);
-  checkpoint_files_.store(next.checkpoints.size());
+  checkpoint_files_.store(base ? 1 : previous.checkpoints.size() + 1);
   checkpoint_first_segment_.store(new_segment);
 
   // 4. Delete what the new superblock no longer references. A crash before this is harmless:

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -83,7 +84,7 @@ class DbImpl final : public Db {
   // --- open (db_open.cc)
   Status CreateDatabase();
   Status Recover();
-  Status LoadCheckpoints();
+  Status LoadCheckpoints(const Superblock& sb);
   Status ApplyLoggedBatch(wal::Lsn lsn, std::string_view payload);
   // Recovery, for a WAL record no later record certifies as durable: whether every blob it
   // refers to is intact (a non-sync write can reach the disk without its blobs).
@@ -93,7 +94,22 @@ class DbImpl final : public Db {
   Status ApplyRecoveredVersion(std::unique_ptr<Version> v, const Catalog& catalog,
                                const Version** applied);
   Status PrepareForWrites(const wal::ReplayResult& replay);
+  // Recovery, after replay: where id assignment resumes. A log that ends with this writer's
+  // seal lost nothing, so the next id follows the last one found; otherwise acknowledged
+  // writes may have been lost with their ids, and assignment resumes at the superblock's
+  // cube_id_limit, above every id ever handed out.
+  void ResumeIdAssignment(const wal::ReplayResult& replay, const Superblock& sb);
 
+  // --- superblock (db_open.cc)
+  // A copy of the installed superblock.
+  Superblock CurrentSuperblock() const EXCLUDES(superblock_mu_);
+  // Applies `change` to a copy of the installed superblock and installs it durably (both
+  // copies, WriteSuperblockCopies). On failure poisons the instance and returns the error.
+  Status InstallSuperblock(const std::function<void(Superblock*)>& change)
+      EXCLUDES(superblock_mu_);
+  // Leader: makes every id below `next_id` assignable by raising cube_id_limit durably (with
+  // room for more) before any of them is handed out.
+  Status ReserveIds(CubeId next_id);
   // --- write (db_write.cc)
   Status CheckWritable() const;
   void Poison(const Status& cause);
@@ -181,6 +197,19 @@ class DbImpl final : public Db {
   // The commit leader's: next id, and the newest catalog (with unpublished changes).
   CubeId next_id_ = 1;
   std::unique_ptr<Catalog> working_catalog_;
+  // The leader's copy of the superblock's cube_id_limit: ids below it may be handed out.
+  CubeId cube_id_limit_ = 1;
+  // Recovery: new cube ids must stay below this (a damaged or forged record cannot make the
+  // engine walk an unbounded range of ids).
+  CubeId recovery_id_bound_ = 1;
+  // The log ended with a seal at open and no group has assigned an id since: the first group
+  // that does is written as a sync group, so that a crash cannot lose its ids while leaving
+  // the seal last (which would make the next open resume right after the sealed ids).
+  bool seal_pending_ = false;
+  // At open: the log ended with a seal, and its last LSN (Close seals again only if the log
+  // grew or did not end with one).
+  bool sealed_at_open_ = false;
+  wal::Lsn lsn_at_open_ = 0;
 
   // The commit pipeline: groups are prepared in order by the leader, their I/O overlaps, and
   // they are published in the same order.
@@ -208,8 +237,16 @@ class DbImpl final : public Db {
   Status poison_status_ GUARDED_BY(poison_mu_);
 
   Mutex checkpoint_mu_;  // one checkpoint at a time
-  Superblock superblock_ GUARDED_BY(checkpoint_mu_);
   uint64_t checkpoint_base_bytes_ GUARDED_BY(checkpoint_mu_) = 0;
+  DbUuid db_uuid_{};  // set by recovery, then constant
+
+  // Held while the superblock is read or installed: by checkpoints and by the commit leader's
+  // id reservations. After checkpoint_mu_ when both are held.
+  mutable Mutex superblock_mu_ ACQUIRED_AFTER(checkpoint_mu_);
+  Superblock superblock_ GUARDED_BY(superblock_mu_);
+  // A copy found damaged (by this instance's open, until a rewrite), and what was found.
+  bool superblock_damaged_ GUARDED_BY(superblock_mu_) = false;
+  std::string superblock_damage_ GUARDED_BY(superblock_mu_);
   std::atomic<uint64_t> checkpoint_lsn_{0};
   std::atomic<uint64_t> checkpoint_files_{0};
   std::atomic<uint64_t> checkpoint_first_segment_{1};

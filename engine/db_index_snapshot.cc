@@ -59,7 +59,7 @@ struct Claimable {
 
 Status DbImpl::WriteIndexSnapshot(uint64_t file_number, const Catalog& catalog) {
   const std::string path = dir_ + "/" + index::IndexSnapshotFileName(file_number);
-  index::IndexSnapshotWriter writer(env_, path, superblock_.db_uuid, file_number);
+  index::IndexSnapshotWriter writer(env_, path, db_uuid_, file_number);
   LOCI_RETURN_IF_ERROR(writer.Open());
   index::PartitionSnapshot p;
   for (const SpaceDef& space : catalog.spaces()) {
@@ -113,11 +113,7 @@ void DbImpl::RestoreIndex(const Catalog& catalog, const std::vector<const Versio
     if (index::ParseIndexSnapshotFileName(name, &n)) numbers.push_back(n);
   }
   std::sort(numbers.rbegin(), numbers.rend());
-  DbUuid uuid;
-  {
-    MutexLock lock(&checkpoint_mu_);
-    uuid = superblock_.db_uuid;
-  }
+  const DbUuid uuid = db_uuid_;
   // The newest that reads back whole (a newer one may be a crash's half-written leftover).
   index::IndexSnapshot snapshot;
   bool found = false;

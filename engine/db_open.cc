@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "common/coding.h"
 #include "common/hash.h"
 #include "engine/checkpoint.h"
 #include "engine/db_impl.h"
@@ -59,6 +60,24 @@ bool IsDataFileName(const std::string& name) {
 }
 
 namespace {
+
+// Cube ids reserved at a time (see ReserveIds): at least this many, or a quarter of the ids
+// assigned so far, so reservations cost O(log n) superblock writes, and a crash skips at most
+// that many ids.
+constexpr CubeId kMinIdReservation = 1024;
+constexpr CubeId kMaxIdReservation = CubeId{1} << 20;
+
+// The seal's payload: the next cube id when the log was closed.
+std::string EncodeSeal(CubeId next_id) {
+  std::string payload;
+  PutVarint64(&payload, next_id);
+  return payload;
+}
+
+bool DecodeSeal(std::string_view payload, CubeId* next_id) {
+  Decoder d(payload);
+  return d.GetVarint64(next_id) && d.empty();
+}
 
 // Groups whose I/O may be in flight at once: concurrent fdatasyncs overlap on the devices we
 // measured (4 chains in flight gave about twice the throughput of one).
@@ -140,8 +159,16 @@ DbImpl::DbImpl(const Options& options, std::string dir)
 DbImpl::~DbImpl() {
   if (log_ && !poisoned_.load()) {
     // A clean close makes non-sync writes durable too, blobs before the records that refer to
-    // them. Nothing to do on failure: the WAL is replayed at the next open.
-    if (arena_->SyncUnsynced().ok()) log_->Sync().PermitUncheckedError();
+    // them, then seals the log so the next open knows nothing was lost (ResumeIdAssignment).
+    // Nothing to do on failure: the WAL is replayed at the next open.
+    if (arena_->SyncUnsynced().ok()) {
+      if ((sealed_at_open_ && log_->last_lsn() == lsn_at_open_) || log_->last_lsn() == 0) {
+        // Still sealed, or an empty log: nothing to certify, and no id to remember.
+        log_->Sync().PermitUncheckedError();
+      } else {
+        log_->Seal(EncodeSeal(next_id_)).PermitUncheckedError();
+      }
+    }
   }
   log_.reset();
   atlas_.reset();  // points into the arena's mapping
@@ -178,8 +205,9 @@ Status DbImpl::CreateDatabase() {
     if (!IsDataFileName(name)) continue;
     uint64_t size = 0;
     LOCI_RETURN_IF_ERROR(env_->GetFileSize(dir_ + "/" + name, &size));
-    // A temporary superblock was never installed, so no database ever used these files.
-    if (name != kSuperblockTempFileName && size > wal::kSegmentHeaderBlock) {
+    // A temporary superblock was never installed, so no database ever used these files; the
+    // first WAL segment holds at most its header block and the tail guard's zeros.
+    if (name != kSuperblockTempFileName && size > wal::kSegmentHeaderBlock + wal::kTailGuard) {
       return Status::Corruption(dir_ + "/" + name +
                                 ": Loci data file in a directory without SUPERBLOCK; refusing to "
                                 "create a database over it");
@@ -216,7 +244,16 @@ Status DbImpl::CreateDatabase() {
 
 Status DbImpl::Recover() {
   Superblock sb;
-  LOCI_RETURN_IF_ERROR(ReadSuperblock(env_, dir_ + "/" + kSuperblockFileName, &sb));
+  std::string damaged_copy;
+  // A read-only open holds no lock: it may catch a copy being rewritten, whole a moment later.
+  LOCI_RETURN_IF_ERROR(ReadSuperblock(env_, dir_ + "/" + kSuperblockFileName, &sb, &damaged_copy,
+                                      /*settle_reads=*/options_.read_only ? 3 : 0));
+  if (!damaged_copy.empty()) {
+    AddRecoveryNote("SUPERBLOCK " + damaged_copy + ": damaged, the other copy was used" +
+                    (options_.read_only ? "" : " (the next checkpoint rewrites both)"));
+  }
+  db_uuid_ = sb.db_uuid;
+  recovery_id_bound_ = sb.cube_id_limit + kMaxIdReservation;
   io_ = env_->NewIoQueue();
 
   blob::ArenaOptions arena_options;
@@ -229,16 +266,19 @@ Status DbImpl::Recover() {
   LOCI_RETURN_IF_ERROR(arena_->Open());
 
   {
-    MutexLock lock(&checkpoint_mu_);
+    MutexLock lock(&superblock_mu_);
     superblock_ = sb;
+    // A damaged copy is rewritten by the next checkpoint, even one with nothing new to write.
+    superblock_damaged_ = !damaged_copy.empty();
+    superblock_damage_ = damaged_copy;
   }
   recovery_catalog_ = std::make_unique<Catalog>();
-  LOCI_RETURN_IF_ERROR(LoadCheckpoints());
+  LOCI_RETURN_IF_ERROR(LoadCheckpoints(sb));
   clock_.Observe(sb.clock_high_water);
   if (sb.next_cube_id != next_id_) {
     return Status::Corruption(dir_ + "/" + kSuperblockFileName + ": next cube id " +
-                              std::to_string(sb.next_cube_id) +
-                              ", the checkpoint holds cubes up to " + std::to_string(next_id_ - 1));
+                              std::to_string(sb.next_cube_id) + ", the checkpoint says " +
+                              std::to_string(next_id_));
   }
 
   wal::ReplayOptions replay_options;
@@ -262,22 +302,19 @@ Status DbImpl::Recover() {
   checkpoint_files_.store(sb.checkpoints.size());
   wal_segments_.store(replay.live_segments.size());
   wal_bytes_.store(replay.live_bytes);
-  recovery_notes_ = replay.torn_tail ? "torn WAL tail dropped at " + replay.torn_tail->file +
-                                           " offset " + std::to_string(replay.torn_tail->offset) +
-                                           " (" + replay.torn_tail->reason + ")"
-                                     : "";
-  if (replay.stopped_at) recovery_notes_ = "replay stopped at damage: " + *replay.stopped_at;
+  if (replay.torn_tail) {
+    AddRecoveryNote("torn WAL tail dropped at " + replay.torn_tail->file + " offset " +
+                    std::to_string(replay.torn_tail->offset) + " (" + replay.torn_tail->reason +
+                    ")");
+  }
+  if (replay.stopped_at) AddRecoveryNote("replay stopped at damage: " + *replay.stopped_at);
+  ResumeIdAssignment(replay, sb);
   RebuildIndex(*LoadCatalog());
   if (options_.read_only) return Status::OK();
   return PrepareForWrites(replay);
 }
 
-Status DbImpl::LoadCheckpoints() {
-  Superblock sb;
-  {
-    MutexLock lock(&checkpoint_mu_);
-    sb = superblock_;
-  }
+Status DbImpl::LoadCheckpoints(const Superblock& sb) {
   uint64_t covered = 0;
   for (size_t i = 0; i < sb.checkpoints.size(); ++i) {
     const CheckpointFile& file = sb.checkpoints[i];
@@ -295,12 +332,14 @@ Status DbImpl::LoadCheckpoints() {
     }
     covered = contents.covers_lsn;
     clock_.Observe(contents.clock_high_water);
-    if (contents.next_cube_id != next_id_) {
+    // Ids may skip (ReserveIds), so the next id is the checkpoint's, but no cube may hold it.
+    if (contents.next_cube_id < next_id_) {
       return Status::Corruption(dir_ + "/" + CheckpointFileName(file.file_number) +
                                 ": says the next cube id is " +
                                 std::to_string(contents.next_cube_id) + " but holds cubes up to " +
                                 std::to_string(next_id_ - 1));
     }
+    next_id_ = contents.next_cube_id;
     *recovery_catalog_ = std::move(contents.catalog);
     if (i == 0) {
       MutexLock lock(&checkpoint_mu_);
@@ -329,10 +368,12 @@ Status DbImpl::ApplyRecoveredVersion(std::unique_ptr<Version> v, const Catalog& 
     }
     LOCI_RETURN_IF_ERROR(arena_->NoteReferenced(r.blob).WithContext(what));
   }
-  // Ids are dense: a new cube takes the next one. (This also bounds every loop over ids by the
-  // number of cubes, whatever the input.)
-  if (v->number == 1 && v->id != next_id_) {
-    return Status::Corruption(what + ": expected the next cube id " + std::to_string(next_id_));
+  // Ids grow: a new cube takes an id above every earlier one, and below the bound the
+  // superblock sets. (This also bounds every loop over ids, whatever the input.)
+  if (v->number == 1 && (v->id < next_id_ || v->id >= recovery_id_bound_)) {
+    return Status::Corruption(what + ": a new cube's id must be at least " +
+                              std::to_string(next_id_) + " and below " +
+                              std::to_string(recovery_id_bound_));
   }
   const Version* head = table_.Head(v->id);
   const uint32_t expected = head == nullptr ? 1 : head->number + 1;
@@ -379,14 +420,7 @@ Status DbImpl::ApplyLoggedBatch(wal::Lsn lsn, std::string_view payload) {
 }
 
 Status DbImpl::PrepareForWrites(const wal::ReplayResult& replay) {
-  if (replay.torn_tail) {
-    std::unique_ptr<WritableFile> file;
-    LOCI_RETURN_IF_ERROR(
-        env_->NewWritableFile(replay.torn_tail->file, Env::OpenMode::kOpenExisting, &file));
-    // Not synced here: ResumeSegment syncs this segment before anything is appended to it (and
-    // a crash before then only finds the same torn tail again).
-    LOCI_RETURN_IF_ERROR(file->Truncate(replay.torn_tail->offset));
-  }
+  if (replay.torn_tail) LOCI_RETURN_IF_ERROR(wal::RepairTornTail(env_, *replay.torn_tail));
   bool removed = false;
   for (const auto* list : {&replay.headerless_segments, &replay.obsolete_segments}) {
     for (uint64_t n : *list) {
@@ -397,11 +431,7 @@ Status DbImpl::PrepareForWrites(const wal::ReplayResult& replay) {
   // Checkpoint files the superblock does not list were being written when a crash came.
   std::vector<std::string> names;
   LOCI_RETURN_IF_ERROR(env_->GetChildren(dir_, &names));
-  Superblock current;
-  {
-    MutexLock lock(&checkpoint_mu_);
-    current = superblock_;
-  }
+  const Superblock current = CurrentSuperblock();
   // Index snapshots go with the base checkpoint; others are older or were being written.
   std::optional<uint64_t> base;
   if (!current.checkpoints.empty()) base = current.checkpoints.front().file_number;
@@ -426,12 +456,7 @@ Status DbImpl::PrepareForWrites(const wal::ReplayResult& replay) {
 
   LOCI_RETURN_IF_ERROR(env_->NewWritableFile(dir_ + "/" + kSuperblockFileName,
                                              Env::OpenMode::kOpenExisting, &superblock_file_));
-  Superblock sb;
-  {
-    MutexLock lock(&checkpoint_mu_);
-    sb = superblock_;
-  }
-  log_ = std::make_unique<wal::LogWriter>(env_, dir_, LogOptions(options_, sb), io_.get());
+  log_ = std::make_unique<wal::LogWriter>(env_, dir_, LogOptions(options_, current), io_.get());
   working_catalog_ = std::make_unique<Catalog>(*catalog_.load());
   {
     std::lock_guard<std::mutex> lock(pipeline_mu_);
@@ -443,6 +468,45 @@ Status DbImpl::PrepareForWrites(const wal::ReplayResult& replay) {
   const uint64_t last_segment = replay.live_segments.back();
   const uint64_t end = replay.torn_tail ? replay.torn_tail->offset : replay.end_offset;
   return log_->ResumeSegment(last_segment, end, replay.last_lsn + 1, replay.last_checksum);
+}
+
+void DbImpl::ResumeIdAssignment(const wal::ReplayResult& replay, const Superblock& sb) {
+  CubeId sealed_next = 0;
+  sealed_at_open_ = replay.seal && DecodeSeal(*replay.seal, &sealed_next) && sealed_next == next_id_;
+  lsn_at_open_ = replay.last_lsn;
+  seal_pending_ = sealed_at_open_;
+  cube_id_limit_ = sb.cube_id_limit;
+  if (!sealed_at_open_) next_id_ = std::max(next_id_, sb.cube_id_limit);
+}
+
+Superblock DbImpl::CurrentSuperblock() const {
+  MutexLock lock(&superblock_mu_);
+  return superblock_;
+}
+
+Status DbImpl::InstallSuperblock(const std::function<void(Superblock*)>& change) {
+  MutexLock lock(&superblock_mu_);
+  Superblock next = superblock_;
+  change(&next);
+  Status s = WriteSuperblockCopies(superblock_file_.get(), &next);
+  if (!s.ok()) {
+    Poison(s);
+    return s;
+  }
+  superblock_ = next;
+  superblock_damaged_ = false;
+  return Status::OK();
+}
+
+Status DbImpl::ReserveIds(CubeId next_id) {
+  if (next_id <= cube_id_limit_) return Status::OK();
+  const CubeId room = std::clamp(next_id / 4, kMinIdReservation, kMaxIdReservation);
+  const CubeId limit = std::min(next_id + room, RecordTable::kMaxId + 1);
+  LOCI_RETURN_IF_ERROR(InstallSuperblock([limit](Superblock* sb) {
+    sb->cube_id_limit = std::max(sb->cube_id_limit, limit);
+  }));
+  cube_id_limit_ = limit;
+  return Status::OK();
 }
 
 }  // namespace engine

@@ -182,7 +182,11 @@ void DbImpl::PrepareGroup(std::span<wal::CommitQueue::Writer* const> group, Grou
   }
   if (flight->committed.empty()) return;
 
-  if (group.front()->sync) {
+  const bool assigns_ids = state.next_id() != next_id_;
+  // After a sealed open, the first group that hands out ids is synced: were it lost, the seal
+  // would still end the log and the next open would hand the same ids out again.
+  const bool sync = group.front()->sync || (assigns_ids && seal_pending_);
+  if (sync) {
     // This group's fdatasync will be taken as covering every earlier record, so no earlier
     // group may still be writing: a non-sync group has no sync of its own to wait for.
     bool nonsync_in_flight;
@@ -202,6 +206,8 @@ void DbImpl::PrepareGroup(std::span<wal::CommitQueue::Writer* const> group, Grou
     flight->committed.clear();
     flight->resolved.clear();
   };
+  // The ids are reserved durably before any of them can be acknowledged.
+  if (Status reserved = ReserveIds(state.next_id()); !reserved.ok()) return fail_all(reserved);
   if (log_->NeedsRotation(bytes)) {
     // A closed segment must hold only complete records: let the groups in flight finish.
     DrainPipeline();
@@ -213,9 +219,10 @@ void DbImpl::PrepareGroup(std::span<wal::CommitQueue::Writer* const> group, Grou
     if (!rotated.ok()) return fail_all(rotated.status());
   }
   std::vector<std::string_view> views(payloads.begin(), payloads.end());
-  Status s = log_->PrepareGroup(views, group.front()->sync, sync_first, &flight->wal);
+  Status s = log_->PrepareGroup(views, sync, sync_first, &flight->wal);
   if (!s.ok()) return fail_all(s);
 
+  if (assigns_ids) seal_pending_ = false;
   next_id_ = state.next_id();
   if (std::unique_ptr<Catalog> changed = state.TakeChangedCatalog()) {
     flight->catalog = std::make_unique<Catalog>(*changed);

@@ -1,8 +1,10 @@
-// Superblock slots: encoding, verification, newest-valid-wins.
+// Superblock slots: encoding, verification, newest-valid-wins, and the two-copy update.
 
 #include "engine/superblock.h"
 
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "common/coding.h"
 #include "common/hash.h"
@@ -11,10 +13,32 @@ namespace loci::engine {
 
 namespace {
 constexpr char kMagic[8] = {'L', 'O', 'C', 'I', 'S', 'U', 'P', '1'};
-constexpr uint32_t kFormat = 1;
+constexpr uint32_t kOldestFormat = 1;
 constexpr uint64_t kSeed = 0x4c4f434953555042ull;
 constexpr size_t kSlotHeader = 8 + 4 + 4;
 constexpr size_t kMaxCheckpoints = 64;
+// Between re-reads of a copy that is not valid (see ReadSuperblock's settle_reads): longer than
+// a 4 KiB pwrite into the page cache takes, short enough not to be noticed.
+constexpr auto kSettlePause = std::chrono::microseconds(300);
+
+// Decodes a slot into copies[i], with the check that it sits in the slot of its sequence number.
+Status DecodeCopy(std::string_view file_bytes, int i, Superblock* copy) {
+  const size_t start = i * kSuperblockSlotSize;
+  std::string_view slot = start < file_bytes.size()
+                              ? file_bytes.substr(start, kSuperblockSlotSize)
+                              : std::string_view();
+  Status s = DecodeSuperblockSlot(slot, copy);
+  if (s.ok() && copy->seq % 2 != static_cast<uint64_t>(i)) {
+    return Status::Corruption("copy in the wrong slot");
+  }
+  return s;
+}
+
+std::string CopyName(int i) {
+  return "slot " + std::to_string(i) + " (offset " + std::to_string(i * kSuperblockSlotSize) +
+         ")";
+}
+
 }  // namespace
 
 Status EncodeSuperblockSlot(const Superblock& sb, std::string* slot) {
@@ -33,12 +57,13 @@ Status EncodeSuperblockSlot(const Superblock& sb, std::string* slot) {
     PutVarint64(&body, c.file_number);
     PutVarint64(&body, c.bytes);
   }
+  PutVarint64(&body, sb.cube_id_limit);
   if (sb.checkpoints.size() > kMaxCheckpoints ||
       kSlotHeader + body.size() + 8 > kSuperblockSlotSize) {
     return Status::InvalidArgument("superblock does not fit its slot");
   }
   slot->assign(kMagic, sizeof(kMagic));
-  PutFixed32(slot, kFormat);
+  PutFixed32(slot, kSuperblockFormat);
   PutFixed32(slot, static_cast<uint32_t>(body.size()));
   slot->append(body);
   PutFixed64(slot, Hash64(*slot, kSeed));
@@ -58,8 +83,14 @@ Status DecodeSuperblockSlot(std::string_view slot, Superblock* sb) {
   if (Hash64(slot.substr(0, checked), kSeed) != DecodeFixed64(slot.data() + checked)) {
     return Status::Corruption("checksum mismatch");
   }
-  if (format != kFormat) {
-    return Status::NotSupported("superblock format " + std::to_string(format));
+  if (format > kSuperblockFormat) {
+    return Status::NotSupported("written by a newer Loci: superblock format " +
+                                std::to_string(format) + ", this build reads formats " +
+                                std::to_string(kOldestFormat) + " to " +
+                                std::to_string(kSuperblockFormat));
+  }
+  if (format < kOldestFormat) {
+    return Status::Corruption("unknown superblock format " + std::to_string(format));
   }
   Decoder d(slot.substr(kSlotHeader, body_len));
   Superblock out;
@@ -81,7 +112,10 @@ Status DecodeSuperblockSlot(std::string_view slot, Superblock* sb) {
     d.GetVarint64(&c.file_number);
     d.GetVarint64(&c.bytes);
   }
-  if (!d.ok() || !d.empty() || out.wal_first_segment == 0 || out.next_cube_id == 0) {
+  out.cube_id_limit = out.next_cube_id;
+  if (format >= 2) d.GetVarint64(&out.cube_id_limit);
+  if (!d.ok() || !d.empty() || out.wal_first_segment == 0 || out.next_cube_id == 0 ||
+      out.cube_id_limit < out.next_cube_id) {
     return Status::Corruption("malformed body");
   }
   std::memcpy(out.db_uuid.data(), uuid.data(), out.db_uuid.size());
@@ -89,30 +123,34 @@ Status DecodeSuperblockSlot(std::string_view slot, Superblock* sb) {
   return Status::OK();
 }
 
-Status ReadSuperblock(Env* env, const std::string& path, Superblock* sb) {
+Status ReadSuperblock(Env* env, const std::string& path, Superblock* sb, std::string* damaged_copy,
+                      int settle_reads) {
   std::unique_ptr<RandomAccessFile> file;
   LOCI_RETURN_IF_ERROR(env->NewRandomAccessFile(path, &file));
   std::string data;
-  LOCI_RETURN_IF_ERROR(file->Read(0, 2 * kSuperblockSlotSize, &data));
   Superblock copies[2];
   Status status[2];
-  for (int i = 0; i < 2; ++i) {
-    const size_t start = i * kSuperblockSlotSize;
-    std::string_view slot = start < data.size()
-                                ? std::string_view(data).substr(start, kSuperblockSlotSize)
-                                : std::string_view();
-    status[i] = DecodeSuperblockSlot(slot, &copies[i]);
-    if (status[i].ok() && copies[i].seq % 2 != static_cast<uint64_t>(i)) {
-      status[i] = Status::Corruption("copy in the wrong slot");
-    }
+  for (int read = 0;; ++read) {
+    LOCI_RETURN_IF_ERROR(file->Read(0, 2 * kSuperblockSlotSize, &data));
+    for (int i = 0; i < 2; ++i) status[i] = DecodeCopy(data, i, &copies[i]);
+    if ((status[0].ok() && status[1].ok()) || read >= settle_reads) break;
+    std::this_thread::sleep_for(kSettlePause);
+  }
+  for (const Status& s : status) {
+    if (s.IsNotSupported()) return s.WithContext(path);
   }
   if (!status[0].ok() && !status[1].ok()) {
-    if (status[0].IsNotSupported()) return status[0].WithContext(path);
-    if (status[1].IsNotSupported()) return status[1].WithContext(path);
-    return Status::Corruption(path + ": no valid copy (slot 0 at offset 0: " + status[0].message() +
-                              "; slot 1 at offset 4096: " + status[1].message() + ")");
+    return Status::Corruption(path + ": no valid copy (" + CopyName(0) + ": " +
+                              status[0].message() + "; " + CopyName(1) + ": " +
+                              status[1].message() + ")");
   }
-  int best = !status[0].ok() ? 1 : !status[1].ok() ? 0 : (copies[1].seq > copies[0].seq ? 1 : 0);
+  const int best =
+      !status[0].ok() ? 1 : !status[1].ok() ? 0 : (copies[1].seq > copies[0].seq ? 1 : 0);
+  if (damaged_copy != nullptr) {
+    damaged_copy->clear();
+    const int other = 1 - best;
+    if (!status[other].ok()) *damaged_copy = CopyName(other) + ": " + status[other].message();
+  }
   *sb = copies[best];
   return Status::OK();
 }
@@ -122,6 +160,14 @@ Status WriteSuperblock(WritableFile* file, const Superblock& sb) {
   LOCI_RETURN_IF_ERROR(EncodeSuperblockSlot(sb, &slot));
   LOCI_RETURN_IF_ERROR(file->Write((sb.seq % 2) * kSuperblockSlotSize, slot));
   return file->Sync();
+}
+
+Status WriteSuperblockCopies(WritableFile* file, Superblock* sb) {
+  for (int copy = 0; copy < 2; ++copy) {
+    ++sb->seq;
+    LOCI_RETURN_IF_ERROR(WriteSuperblock(file, *sb));
+  }
+  return Status::OK();
 }
 
 }  // namespace loci::engine

@@ -2,13 +2,24 @@
 // files to load, the LSN they cover and the first WAL segment to replay after them, and keeps
 // the commit clock's and id allocator's high-water marks.
 //
-// The file SUPERBLOCK holds two 4 KiB copies. A write goes to the slot of its sequence number
-// (seq % 2) and is synced; the other copy stays intact, so a torn write leaves the previous
-// superblock readable. Open takes the valid copy with the highest sequence number.
+// The file SUPERBLOCK holds two 4 KiB copies, slot 0 and slot 1; a copy with sequence number
+// seq lives in slot seq % 2. Every update writes the new state twice — first as seq + 1 into
+// its slot (synced), then as seq + 2 into the other slot (synced) — and only then may the
+// caller delete what the old state named. So:
+//  - a crash during the first write leaves the old state in the other slot, whose files still
+//    exist; a crash during the second leaves the new state in the first slot;
+//  - once an update returns, both copies name the new state, so damage to either copy alone
+//    (bit rot, a torn write) never makes the database unopenable: the other copy is used, the
+//    damage is reported, and the next update rewrites both.
+// Open takes the valid copy with the highest sequence number.
 //
 //   slot: magic[8] format:u32 body_length:u32 body checksum:u64
 //   body: seq db_uuid[16] created checkpoint_lsn checkpoint_checksum wal_first_segment
 //         next_file_number clock_high_water next_cube_id n_checkpoints (file_number bytes)*
+//         cube_id_limit                                                   (format 2 only)
+//
+// Format 1 (no cube_id_limit) is still read, as if cube_id_limit were next_cube_id. A copy of a
+// later format is refused with NotSupported saying that a newer Loci wrote it.
 
 #ifndef LOCI_ENGINE_SUPERBLOCK_H_
 #define LOCI_ENGINE_SUPERBLOCK_H_
@@ -25,6 +36,7 @@
 namespace loci::engine {
 
 inline constexpr size_t kSuperblockSlotSize = 4096;
+inline constexpr uint32_t kSuperblockFormat = 2;
 
 struct CheckpointFile {
   uint64_t file_number = 0;
@@ -41,23 +53,45 @@ struct Superblock {
   uint64_t wal_first_segment = 1;    // replay starts with this segment
   uint64_t next_file_number = 1;     // for checkpoint files
   int64_t clock_high_water = 0;      // no commit time at or below this is issued again
-  uint64_t next_cube_id = 1;
+  uint64_t next_cube_id = 1;         // as of the checkpoint
+  // No cube id at or above this has ever been assigned. The engine raises it, durably, before
+  // it assigns one, so a recovery that finds acknowledged writes lost (a damaged WAL tail, or
+  // non-sync writes a power loss took) resumes at or above it and never reissues an id.
+  uint64_t cube_id_limit = 1;
   std::vector<CheckpointFile> checkpoints;  // the base first, then deltas in order
 
   bool operator==(const Superblock&) const = default;
 };
 
-// Encodes one slot (kSuperblockSlotSize bytes). InvalidArgument if it does not fit.
+// Encodes one slot (kSuperblockSlotSize bytes) in the current format. InvalidArgument if it
+// does not fit.
 Status EncodeSuperblockSlot(const Superblock& sb, std::string* slot);
-// Decodes one slot; Corruption with a reason if it is not a valid copy.
+// Decodes one slot; Corruption with a reason if it is not a valid copy, NotSupported if it is
+// a valid copy of a later format than this build reads.
 Status DecodeSuperblockSlot(std::string_view slot, Superblock* sb);
 
-// Reads both copies of `path` and returns the newest valid one. Corruption naming both reasons
-// if neither is valid.
-Status ReadSuperblock(Env* env, const std::string& path, Superblock* sb);
+// Reads both copies of `path` and returns the newest valid one in *sb. When one copy is not
+// valid, *damaged_copy (if not null) says which and why, e.g. "slot 1 (offset 4096): checksum
+// mismatch"; it is cleared otherwise. Errors: NotFound if the file does not exist; Corruption
+// naming both reasons if neither copy is valid; NotSupported if either copy was written by a
+// newer Loci (its later format may mean something this build cannot honour).
+//
+// `settle_reads` > 0 re-reads the file up to that many more times, a few hundred microseconds
+// apart, while a copy is not valid: a reader that does not hold the writer lock (a read-only
+// open) may catch a copy in the middle of being rewritten, which a moment later is whole.
+Status ReadSuperblock(Env* env, const std::string& path, Superblock* sb,
+                      std::string* damaged_copy = nullptr, int settle_reads = 0);
 
-// Writes `sb` into its slot of the already open `file` and syncs it.
+// Writes `sb` into slot sb.seq % 2 of the already open `file` and syncs it. One half of
+// WriteSuperblockCopies; on its own, for tests and tools that build superblock files.
 Status WriteSuperblock(WritableFile* file, const Superblock& sb);
+
+// Installs `*sb` as the new state: writes it with sequence number sb->seq + 1 into its slot and
+// syncs, then with sb->seq + 2 into the other slot and syncs (see the file comment), leaving
+// sb->seq at the last sequence number written. On success both copies hold the new state; on
+// failure the caller must poison its instance (what the file holds is unknown) and must not
+// delete anything the previous state named.
+Status WriteSuperblockCopies(WritableFile* file, Superblock* sb);
 
 }  // namespace loci::engine
 

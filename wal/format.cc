@@ -89,9 +89,8 @@ uint64_t AppendRecord(std::string* dst, RecordHeader header, std::string_view pa
   return checksum;
 }
 
-ParseResult ParseRecord(std::string_view input, uint64_t seed, RecordHeader* header,
-                        std::string_view* payload) {
-  if (input.size() < kRecordHeaderSize) return ParseResult::kTruncated;
+bool PeekRecordHeader(std::string_view input, RecordHeader* header) {
+  if (input.size() < kRecordHeaderSize) return false;
   const char* p = input.data();
   RecordHeader h;
   h.checksum = DecodeFixed64(p + kChecksumOffset);
@@ -107,8 +106,18 @@ ParseResult ParseRecord(std::string_view input, uint64_t seed, RecordHeader* hea
       h.type == kBatchRecord || h.type == kPaddingRecord || (h.type & kSafeToIgnoreBit) != 0;
   if (reserved != 0 || (h.flags & ~kKnownFlags) != 0 || !known_type ||
       h.length > kMaxRecordPayload || h.lsn == 0 || h.synced_lsn >= h.lsn) {
-    return ParseResult::kBadHeader;
+    return false;
   }
+  *header = h;
+  return true;
+}
+
+ParseResult ParseRecord(std::string_view input, uint64_t seed, RecordHeader* header,
+                        std::string_view* payload) {
+  if (input.size() < kRecordHeaderSize) return ParseResult::kTruncated;
+  RecordHeader h;
+  if (!PeekRecordHeader(input, &h)) return ParseResult::kBadHeader;
+  const char* p = input.data();
   // The writer always writes the padded span; a record cut inside its padding is a torn write,
   // and accepting it would put the end of the log past the end of the file.
   if (input.size() < RecordSpan(h.length)) return ParseResult::kTruncated;

@@ -35,6 +35,12 @@ inline constexpr size_t kSegmentHeaderSize = 8 + 4 + 4 + 16 + 8 + 8 + 8 + 8 + 8;
 inline constexpr char kSegmentMagic[8] = {'L', 'O', 'C', 'I', 'W', 'A', 'L', '1'};
 inline constexpr uint32_t kFormatVersion = 1;
 
+// Segment header flags.
+enum SegmentFlags : uint32_t {
+  kGuardedTailFlag = 0x1,  // the segment keeps kTailGuard bytes after its last record
+};
+inline constexpr size_t kTailGuard = 4096;
+
 inline constexpr size_t kRecordHeaderSize = 40;
 inline constexpr size_t kRecordAlignment = 8;
 // Sync groups are padded to this boundary, so a later write never shares a sector with bytes
@@ -56,6 +62,7 @@ enum RecordType : uint8_t {
   kPaddingRecord = 2,  // filler up to a sync boundary; payload is zeros
   // Types with this bit set may be skipped by readers that do not know them.
   kSafeToIgnoreBit = 0x80,
+  kSealRecord = kSafeToIgnoreBit | 3,  // a clean close (see the file comment); engine payload
 };
 
 struct SegmentHeader {
@@ -107,6 +114,12 @@ enum class ParseResult {
 // `input`). Never reads outside `input`.
 ParseResult ParseRecord(std::string_view input, uint64_t seed, RecordHeader* header,
                         std::string_view* payload);
+
+// Decodes only the 40-byte header at the start of `input` into *header, checking what can be
+// checked without the payload (reserved bits, flags, type, length bound, LSNs). False if
+// `input` is shorter than a header or the header is not well-formed. Used to tell a record cut
+// off by the end of the file from garbage.
+bool PeekRecordHeader(std::string_view input, RecordHeader* header);
 
 // "wal-00000012.log"
 std::string SegmentFileName(uint64_t segment_no);

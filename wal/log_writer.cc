@@ -51,20 +51,25 @@ Status LogWriter::StartSegment(uint64_t segment_no, Lsn next_lsn, uint64_t prev_
   if (!s.ok()) return Fail(s);
 
   SegmentHeader header;
+  header.flags = options_.preallocate_bytes > 0 ? uint32_t{kGuardedTailFlag} : 0;
   header.db_uuid = options_.db_uuid;
   header.segment_no = segment_no;
   header.salt = RandomU64();
   header.first_lsn = next_lsn;
   header.prev_checksum = prev_checksum;
-  const std::string block = EncodeSegmentHeader(header);
+  std::string block = EncodeSegmentHeader(header);
+  const bool guarded = (header.flags & kGuardedTailFlag) != 0;
+  // The guard's zeros go with the header: from its first durable moment, the segment has them.
+  if (guarded) block.resize(kSegmentHeaderBlock + kTailGuard, '\0');
   s = file->Write(0, block);
   if (s.ok()) s = file->Sync();
   if (s.ok()) s = env_->SyncDir(dir_);
   if (!s.ok()) return Fail(s.WithContext("creating WAL segment " + path));
 
-  filler_.Reset(file.get(), kSegmentHeaderBlock, kSegmentHeaderBlock);
+  filler_.Reset(file.get(), kSegmentHeaderBlock, block.size());
   file_ = std::move(file);
   header_ = header;
+  guarded_ = guarded;
   segment_no_ = segment_no;
   offset_ = kSegmentHeaderBlock;
   next_lsn_ = next_lsn;
@@ -95,6 +100,7 @@ Status LogWriter::ResumeSegment(uint64_t segment_no, uint64_t end_offset, Lsn ne
   filler_.Reset(file.get(), end_offset, *size);
   file_ = std::move(file);
   header_ = header;
+  guarded_ = (header.flags & kGuardedTailFlag) != 0;
   segment_no_ = segment_no;
   offset_ = end_offset;
   next_lsn_ = next_lsn;
@@ -107,20 +113,20 @@ bool LogWriter::NeedsRotation(size_t bytes) const {
   return offset_ > kSegmentHeaderBlock && offset_ + bytes > options_.segment_bytes;
 }
 
-void LogWriter::EncodeGroup(std::span<const std::string_view> payloads, bool sync,
+void LogWriter::EncodeGroup(uint8_t type, std::span<const std::string_view> payloads, bool sync,
                             std::string* records) {
   records->clear();
   const uint64_t seed = RecordSeed(header_);
   RecordHeader h;
   h.synced_lsn = synced_lsn();
   h.flags = sync ? kSyncGroupFlag : 0;
-  auto append = [&](uint8_t type, std::string_view payload) {
-    h.type = type;
+  auto append = [&](uint8_t record_type, std::string_view payload) {
+    h.type = record_type;
     h.lsn = next_lsn_++;
     h.prev_checksum = prev_checksum_;
     prev_checksum_ = AppendRecord(records, h, payload, seed);
   };
-  for (std::string_view p : payloads) append(kBatchRecord, p);
+  for (std::string_view p : payloads) append(type, p);
   if (sync) {
     // Pad to a sync boundary so the next group never rewrites a sector holding durable bytes.
     uint64_t end = offset_ + records->size();
@@ -135,16 +141,22 @@ void LogWriter::EncodeGroup(std::span<const std::string_view> payloads, bool syn
 
 Status LogWriter::PrepareGroup(std::span<const std::string_view> payloads, bool sync,
                                std::span<WritableFile* const> sync_first, PreparedGroup* out) {
+  return PrepareRecords(kBatchRecord, payloads, sync, sync_first, out);
+}
+
+Status LogWriter::PrepareRecords(uint8_t type, std::span<const std::string_view> payloads,
+                                 bool sync, std::span<WritableFile* const> sync_first,
+                                 PreparedGroup* out) {
   LOCI_RETURN_IF_ERROR(failed());
   if (!file_) return Status::InvalidArgument("LogWriter has no open segment");
   out->first_lsn = next_lsn_;
-  EncodeGroup(payloads, sync, &out->records);
+  EncodeGroup(type, payloads, sync, &out->records);
   out->last_lsn = next_lsn_ - 1;
   out->file = file_.get();
   out->offset = offset_;
   out->sync = sync;
   out->sync_first.assign(sync_first.begin(), sync_first.end());
-  Status s = filler_.Reserve(offset_ + out->records.size());
+  Status s = filler_.Reserve(offset_ + out->records.size() + guard());
   if (!s.ok()) return Fail(s);
   offset_ += out->records.size();
   return Status::OK();
@@ -185,6 +197,16 @@ Status LogWriter::Sync() {
   if (!s.ok()) return Fail(s.WithContext("syncing WAL segment " + SegmentFileName(segment_no_)));
   synced_lsn_.store(last_lsn(), std::memory_order_release);
   return Status::OK();
+}
+
+Status LogWriter::Seal(std::string_view payload) {
+  LOCI_RETURN_IF_ERROR(Sync());  // the seal's synced_lsn then certifies every earlier record
+  const std::string_view payloads[] = {payload};
+  PreparedGroup group;
+  LOCI_RETURN_IF_ERROR(PrepareRecords(kSealRecord, payloads, /*sync=*/true, {}, &group));
+  Status s = io_->SubmitLinked(group.Ops());
+  CompleteGroup(group, s);
+  return failed();
 }
 
 Result<uint64_t> LogWriter::Rotate() {

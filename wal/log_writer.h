@@ -7,6 +7,11 @@
 // leader); the I/O of several prepared groups may run at once, each on its own IoQueue, so the
 // next group's syncs overlap the previous group's; completions must come in preparation order.
 //
+// With preallocation on, every segment it creates keeps the tail guard (wal/format.h): the
+// synced zeros stay at least kTailGuard bytes ahead of the records, so recovery can tell a
+// segment cut short after the fact from a torn write. Seal ends the writer's use of the log
+// cleanly.
+//
 // After any I/O error the writer refuses further appends: what reached the disk is unknown and
 // only recovery may decide (an fsync is never retried).
 
@@ -34,7 +39,7 @@ struct LogWriterOptions {
   uint64_t segment_bytes = 64ull << 20;
   // A background thread keeps synced zeros ahead of the write position, in steps that grow
   // with the file up to this size, so that a group's fdatasync writes only its records (no
-  // size change, no extent conversion). 0 disables preallocation.
+  // size change, no extent conversion). 0 disables preallocation, and with it the tail guard.
   uint64_t preallocate_bytes = 4ull << 20;
   // Preallocate on the calling thread instead of a background one (deterministic I/O).
   bool preallocate_inline = false;
@@ -97,6 +102,12 @@ class LogWriter {
   // Makes everything appended so far durable. REQUIRES: every prepared group completed.
   Status Sync();
 
+  // Closes the log cleanly: syncs everything appended so far, then appends one seal record
+  // carrying `payload` (kSealRecord, certifying every earlier record as durable) in a sync
+  // group of its own. The writer may go on appending after it (the seal is then no longer the
+  // last record). REQUIRES: every prepared group completed.
+  Status Seal(std::string_view payload);
+
   // Syncs the current segment and starts the next one. Returns the new segment's number.
   // REQUIRES: every prepared group completed.
   Result<uint64_t> Rotate();
@@ -112,8 +123,16 @@ class LogWriter {
  private:
   Status Fail(Status s);
   Status failed() const;
-  // Encodes the group into *records, padding a sync group to the next 4 KiB boundary.
-  void EncodeGroup(std::span<const std::string_view> payloads, bool sync, std::string* records);
+  // Encodes one record of `type` per payload into *records, padding a sync group to the next
+  // 4 KiB boundary.
+  void EncodeGroup(uint8_t type, std::span<const std::string_view> payloads, bool sync,
+                   std::string* records);
+  // PrepareGroup for records of any type.
+  Status PrepareRecords(uint8_t type, std::span<const std::string_view> payloads, bool sync,
+                        std::span<WritableFile* const> sync_first, PreparedGroup* out);
+  // Bytes the zero filler must keep ready past the records: the tail guard if the open
+  // segment has one.
+  uint64_t guard() const { return guarded_ ? kTailGuard : 0; }
 
   Env* const env_;
   const std::string dir_;
@@ -125,6 +144,7 @@ class LogWriter {
   SegmentHeader header_;
   uint64_t segment_no_ = 0;
   uint64_t offset_ = 0;  // where the next group goes
+  bool guarded_ = false;  // the open segment keeps the tail guard
   Lsn next_lsn_ = 1;
   uint64_t prev_checksum_ = 0;
   std::string zeros_;

@@ -47,7 +47,41 @@ bool NeverWritten(std::string_view image) {
   return std::all_of(body.begin(), body.end(), [](char c) { return c == 0; });
 }
 
+// For the last segment of a log, if it has the tail guard: why its file must have been cut
+// short after the fact (see kGuardedTailFlag), or nothing if it was not.
+std::optional<std::string> CutShort(const SegmentScan& scan, uint64_t file_size,
+                                    const std::string& file) {
+  if (scan.damaged && scan.damage_runs_past_end) {
+    return At(file, scan.damage_offset) + " (LSN " + std::to_string(scan.last_lsn + 1) +
+           "): the record runs past the end of the file (" + std::to_string(file_size) +
+           " bytes): the segment was cut short";
+  }
+  const uint64_t log_end = scan.damaged ? scan.damage_offset : scan.end_offset;
+  if (file_size < log_end + kTailGuard) {
+    return file + ": WAL segment of " + std::to_string(file_size) + " bytes ends " +
+           std::to_string(file_size - log_end) + " bytes after its last record (offset " +
+           std::to_string(log_end) + "), but a segment always keeps " +
+           std::to_string(kTailGuard) + " zero bytes after it: the segment was cut short";
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+Status RepairTornTail(Env* env, const TornTail& tail) {
+  std::unique_ptr<WritableFile> file;
+  LOCI_RETURN_IF_ERROR(env->NewWritableFile(tail.file, Env::OpenMode::kOpenExisting, &file));
+  Result<uint64_t> size = file->Size();
+  if (!size.ok()) return size.status();
+  // Overwritten, not truncated: the file keeps its size, so the tail guard of a guarded
+  // segment still holds, and a crash part-way leaves the same torn tail to find again.
+  static const std::string kZeros(1 << 20, '\0');
+  for (uint64_t at = tail.offset; at < *size; at += kZeros.size()) {
+    const uint64_t n = std::min<uint64_t>(kZeros.size(), *size - at);
+    LOCI_RETURN_IF_ERROR(file->Write(at, std::string_view(kZeros).substr(0, n)));
+  }
+  return file->Sync();
+}
 
 Status ListSegments(Env* env, const std::string& dir, std::vector<uint64_t>* segments) {
   std::vector<std::string> names;
@@ -157,7 +191,9 @@ Status ReplayWal(Env* env, const std::string& dir, const DbUuid& db_uuid,
 
     uint64_t chain = h.prev_checksum;  // the checksum each record follows
     for (const ScannedRecord& r : scan.records) {
+      if (r.type == kSealRecord) result->seal = std::string(r.payload);
       if (r.type == kBatchRecord) {
+        result->seal.reset();  // the log goes on after the seal
         if (r.lsn > certified && (r.flags & kSyncGroupFlag) == 0 && options.uncertified_ok &&
             !options.uncertified_ok(r.lsn, r.payload)) {
           // The log ends here: this write was never acknowledged as durable and did not
@@ -186,6 +222,11 @@ Status ReplayWal(Env* env, const std::string& dir, const DbUuid& db_uuid,
     prev_file = file;
     prev_end = scan.end_offset;
 
+    if (last && (h.flags & kGuardedTailFlag) != 0) {
+      if (std::optional<std::string> cut = CutShort(scan, image.size(), file)) {
+        return fail(std::move(*cut));
+      }
+    }
     if (!scan.damaged) continue;
     const Lsn damaged_lsn = scan.last_lsn + 1;
     std::string where = At(file, scan.damage_offset) + " (LSN " + std::to_string(damaged_lsn) +

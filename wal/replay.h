@@ -5,7 +5,9 @@
 //  - damage anywhere else — in an earlier segment, before a record whose synced_lsn says the
 //    damaged record was already durable, or where the missing record turns up intact at another
 //    offset (misplaced data) — is Corruption naming the file and offset;
-//  - a missing segment, an LSN gap or a broken hash chain between segments is Corruption.
+//  - a missing segment, an LSN gap or a broken hash chain between segments is Corruption;
+//  - a last segment with the tail guard (wal/format.h) that ends too soon, or inside an intact
+//    record, was cut short after the fact: Corruption naming the file.
 
 #ifndef LOCI_WAL_REPLAY_H_
 #define LOCI_WAL_REPLAY_H_
@@ -61,6 +63,9 @@ struct ReplayResult {
   std::optional<std::string> stopped_at;  // stop_at_damage: what stopped replay
   uint64_t batches = 0;
   uint64_t live_bytes = 0;  // size of the live segments
+  // The payload of the log's last seal record, if no batch record follows it: the writer that
+  // wrote it closed the log cleanly and nothing was appended after (see LogWriter::Seal).
+  std::optional<std::string> seal;
 };
 
 using BatchHandler = std::function<Status(Lsn lsn, std::string_view payload)>;
@@ -73,6 +78,10 @@ using BatchHandler = std::function<Status(Lsn lsn, std::string_view payload)>;
 // headerless segments as the result says.
 Status ReplayWal(Env* env, const std::string& dir, const DbUuid& db_uuid,
                  const ReplayOptions& options, const BatchHandler& handler, ReplayResult* result);
+
+// Makes the torn tail durably gone: overwrites the segment from tail.offset to its end with
+// zeros and syncs it (the size is kept, see kGuardedTailFlag). Idempotent.
+Status RepairTornTail(Env* env, const TornTail& tail);
 
 // Reads a whole segment file. Corruption if it is larger than any segment can be (so garbage
 // cannot make recovery allocate without bound).

@@ -75,6 +75,8 @@ Status ScanSegment(std::string_view image, const std::string& file, SegmentScan*
     if (r != ParseResult::kOk) {
       if (AllZero(rest)) break;  // preallocated or never-written space: a clean end
       reason = Describe(r);
+      out->damage_runs_past_end = r == ParseResult::kTruncated && PeekRecordHeader(rest, &h) &&
+                                  h.lsn == expected_lsn && h.prev_checksum == prev_checksum;
     } else if (h.lsn != expected_lsn) {
       reason = "expected LSN " + std::to_string(expected_lsn) + ", found " + std::to_string(h.lsn);
     } else if (h.prev_checksum != prev_checksum) {

@@ -35,6 +35,11 @@ struct SegmentScan {
   bool damaged = false;
   uint64_t damage_offset = 0;
   std::string damage_reason;
+  // The damage is a record whose header is intact and continues the chain (expected LSN and
+  // predecessor checksum) but whose body runs past the end of the image: the file ends inside a
+  // record that was written whole, unless the writer let records grow the file (see
+  // kGuardedTailFlag in wal/format.h).
+  bool damage_runs_past_end = false;
   // Intact records found past the damage (at any offset, LSN above the chain's).
   bool valid_after_damage = false;
   uint64_t first_valid_after_offset = 0;

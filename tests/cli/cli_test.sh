@@ -213,6 +213,43 @@ grep -q "wal-00000001.log at offset 4096" "$T/err" && pass "wal-dump names file 
   fail "wal-dump error: $(cat "$T/err")"
 expect_exit 2 "check of a damaged WAL" "$L" check "$W"
 
+# One damaged superblock copy: the database opens, check reports the damage (exit 2), and a
+# checkpoint rewrites both copies.
+S=$T/sbdb
+"$L" init "$S" >/dev/null
+"$L" put "$S" --space s --text one >/dev/null
+"$L" checkpoint "$S" >/dev/null
+"$L" put "$S" --space s --text two >/dev/null
+"$L" checkpoint "$S" >/dev/null
+printf '\x5A' | dd of="$S/SUPERBLOCK" bs=1 seek=30 conv=notrunc status=none
+expect_exit 0 "info with one damaged superblock copy" "$L" info "$S"
+expect_exit 2 "check with one damaged superblock copy" "$L" check "$S"
+grep -q "SUPERBLOCK slot 0" "$T/err" && pass "check names the damaged copy" ||
+  fail "check error: $(cat "$T/err")"
+expect_exit 0 "checkpoint rewrites the superblock" "$L" checkpoint "$S"
+expect_exit 0 "check after the rewrite" "$L" check "$S"
+
+# A live WAL segment cut short: every command refuses it as corruption naming the file.
+C=$T/cutdb
+"$L" init "$C" >/dev/null
+"$L" put "$C" --space s --text one >/dev/null
+"$L" put "$C" --space s --text two >/dev/null
+truncate -s 4096 "$C/wal-00000001.log"
+expect_exit 2 "info of a WAL cut short" "$L" info "$C"
+grep -q "wal-00000001.log.*cut short" "$T/err" && pass "the cut segment is named" ||
+  fail "cut-short error: $(cat "$T/err")"
+expect_exit 2 "check of a WAL cut short" "$L" check "$C"
+
+# A missing checkpoint file is corruption (exit 2) naming it, not a missing database.
+M=$T/ckptdb
+"$L" init "$M" >/dev/null
+"$L" put "$M" --space s --text one >/dev/null
+"$L" checkpoint "$M" >/dev/null
+rm "$M"/ckpt-*.ckpt
+expect_exit 2 "open with its checkpoint file missing" "$L" info "$M"
+grep -q "ckpt-00000001.ckpt: checkpoint file named by the superblock is missing" "$T/err" &&
+  pass "the missing checkpoint is named" || fail "missing checkpoint error: $(cat "$T/err")"
+
 if [ "$failures" -ne 0 ]; then
   echo "$failures failure(s)"
   exit 1

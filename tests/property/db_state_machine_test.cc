@@ -8,6 +8,11 @@
 // partial survives); the lost non-durable writes are then applied again so that the system
 // and the model agree for the commands that follow.
 //
+// The model names cubes by logical ids (1, 2, 3... in the order of the puts); the system maps
+// them to the ids the engine assigned. Those skip after a crash (ids of lost writes are never
+// handed out again), which the test asserts: every id the engine assigns is above every id it
+// acknowledged before.
+//
 // RC_PARAMS="seed=N" reproduces a run; the shrunk command sequence is printed on failure.
 
 #include <gtest/gtest.h>
@@ -15,6 +20,7 @@
 #include <rapidcheck/gtest.h>
 #include <rapidcheck/state.h>
 
+#include <algorithm>
 #include <map>
 #include <optional>
 
@@ -73,6 +79,11 @@ struct Model {
     }
     return ids;
   }
+  // The logical id the put ops[i] creates.
+  CubeId LogicalIdOf(size_t i) const {
+    return 1 + std::count_if(ops.begin(), ops.begin() + i,
+                             [](const Op& op) { return op.kind == Op::kPut; });
+  }
   // Writes before the last durable one cannot be lost.
   size_t DurablePrefix() const {
     for (size_t i = ops.size(); i > 0; --i) {
@@ -102,30 +113,41 @@ struct System {
     RC_ASSERT(s.ok());
   }
 
-  // Runs one write; false if the engine refused it.
-  bool Apply(const Op& op) {
+  // Runs ops[i] of the model; false if the engine refused it. A put's id must be above every id
+  // acknowledged before, even those of writes a crash lost.
+  bool Apply(const Model& m, size_t i) {
+    const Op& op = m.ops[i];
     WriteOptions wo;
     wo.sync = op.sync;
     if (op.kind == Op::kPut) {
-      return db
-          ->Put(wo, CubeDraft{.space = "s", .payload = op.payload, .valid_from = op.valid_from})
-          .ok();
+      Result<CubeId> id =
+          db->Put(wo, CubeDraft{.space = "s", .payload = op.payload, .valid_from = op.valid_from});
+      if (!id.ok()) return false;
+      RC_ASSERT(*id > highest_id);
+      highest_id = *id;
+      const CubeId logical = m.LogicalIdOf(i);
+      if (ids.size() < logical) ids.resize(logical, 0);
+      ids[logical - 1] = *id;
+      return true;
     }
+    const CubeId target = ids.at(op.target - 1);
     if (op.kind == Op::kUpdate) {
       return db
-          ->Update(wo, op.target, CubePatch{.payload = op.payload, .valid_from = op.valid_from})
+          ->Update(wo, target, CubePatch{.payload = op.payload, .valid_from = op.valid_from})
           .ok();
     }
-    return db->Retire(wo, op.target, op.valid_to).ok();
+    return db->Retire(wo, target, op.valid_to).ok();
   }
 
-  // Every version of every cube, as (payload, valid_from or "commit", valid_to, retired).
+  // Every version of every cube, by logical id, as (payload, valid_from or "commit", valid_to,
+  // retired); no cube the model does not know may exist.
   std::map<CubeId, std::vector<MemCube>> Read() {
     std::map<CubeId, std::vector<MemCube>> out;
-    for (CubeId id = 1; id <= db->Stats().cubes + 4; ++id) {
+    for (size_t i = 0; i < ids.size(); ++i) {
       std::vector<MemCube> h;
-      if (db->History(ReadOptions(), id, &h).ok()) out[id] = std::move(h);
+      if (db->History(ReadOptions(), ids[i], &h).ok()) out[i + 1] = std::move(h);
     }
+    RC_ASSERT(db->Stats().cubes == out.size());
     return out;
   }
 
@@ -149,6 +171,8 @@ struct System {
 
   sim::SimEnv env;
   std::unique_ptr<Db> db;
+  std::vector<CubeId> ids;  // ids[L - 1]: the engine's id of logical cube L
+  CubeId highest_id = 0;    // the highest id the engine acknowledged
 };
 
 using Command = rc::state::Command<Model, System>;
@@ -157,8 +181,9 @@ struct WriteCommand : Command {
   Op op;
   void apply(Model& m) const override { m.ops.push_back(op); }
   void run(const Model& m, System& sys) const override {
-    RC_ASSERT(sys.Apply(op));
-    (void)m;
+    Model after = m;
+    apply(after);
+    RC_ASSERT(sys.Apply(after, after.ops.size() - 1));
   }
 };
 
@@ -250,7 +275,7 @@ struct Crash : Command {
     IntegrityReport report;
     RC_ASSERT(sys.db->Verify(&report).ok());
     // Redo the lost writes so that the system matches the model again.
-    for (size_t i = kept; i < m.ops.size(); ++i) RC_ASSERT(sys.Apply(m.ops[i]));
+    for (size_t i = kept; i < m.ops.size(); ++i) RC_ASSERT(sys.Apply(m, i));
     RC_ASSERT(System::Matches(sys.Read(), m.State()));
   }
   void show(std::ostream& os) const override {

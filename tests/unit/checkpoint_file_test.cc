@@ -564,9 +564,14 @@ TEST_F(CheckpointFileTest, RecoveryRefusesAVersionWithAVectorOfADroppedField) {
   EXPECT_TRUE(Contains(s.message(), "vector of dropped field 'A'")) << s.ToString();
 }
 
-TEST_F(CheckpointFileTest, MissingFileIsNotFound) {
+// The superblock names the file, so it was durable before the superblock was: a missing one is
+// damage to the database (exit 2 in the CLI), not a missing database, and the message names it.
+TEST_F(CheckpointFileTest, MissingFileIsCorruptionNamingIt) {
   ReadBack r = Read(PathOf(99), 100);
-  EXPECT_TRUE(r.status.IsNotFound()) << r.status.ToString();
+  EXPECT_TRUE(r.status.IsCorruption()) << r.status.ToString();
+  EXPECT_TRUE(Contains(r.status.message(), PathOf(99) + ": checkpoint file named by the "
+                                                         "superblock is missing"))
+      << r.status.ToString();
 }
 
 }  // namespace

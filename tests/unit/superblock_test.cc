@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/coding.h"
+#include "common/hash.h"
 #include "loci/env.h"
 #include "tests/testutil.h"
 
@@ -37,6 +38,7 @@ Superblock Sample(uint64_t seq) {
   sb.next_file_number = 12 + seq;
   sb.clock_high_water = 1700000000000000 + static_cast<int64_t>(seq);
   sb.next_cube_id = (uint64_t{1} << 33) + seq;
+  sb.cube_id_limit = sb.next_cube_id + 1024;
   sb.checkpoints = {{3, 4096}, {5, 123}, {11, uint64_t{1} << 35}};
   return sb;
 }
@@ -45,6 +47,34 @@ std::string Encode(const Superblock& sb) {
   std::string slot;
   Status s = EncodeSuperblockSlot(sb, &slot);
   EXPECT_TRUE(s.ok()) << s.ToString();
+  return slot;
+}
+
+// A slot in `format`, built field by field as the on-disk format says (pinning it): format 1 has
+// no cube_id_limit; later formats append it.
+std::string SlotOfFormat(const Superblock& sb, uint32_t format) {
+  std::string body;
+  PutVarint64(&body, sb.seq);
+  body.append(reinterpret_cast<const char*>(sb.db_uuid.data()), sb.db_uuid.size());
+  PutVarsint64(&body, sb.created);
+  PutVarint64(&body, sb.checkpoint_lsn);
+  PutFixed64(&body, sb.checkpoint_checksum);
+  PutVarint64(&body, sb.wal_first_segment);
+  PutVarint64(&body, sb.next_file_number);
+  PutVarsint64(&body, sb.clock_high_water);
+  PutVarint64(&body, sb.next_cube_id);
+  PutVarint64(&body, sb.checkpoints.size());
+  for (const CheckpointFile& c : sb.checkpoints) {
+    PutVarint64(&body, c.file_number);
+    PutVarint64(&body, c.bytes);
+  }
+  if (format >= 2) PutVarint64(&body, sb.cube_id_limit);
+  std::string slot = "LOCISUP1";
+  PutFixed32(&slot, format);
+  PutFixed32(&slot, static_cast<uint32_t>(body.size()));
+  slot += body;
+  PutFixed64(&slot, Hash64(slot, 0x4c4f434953555042ull));
+  slot.resize(kSuperblockSlotSize, '\0');
   return slot;
 }
 
@@ -89,6 +119,7 @@ TEST_F(SuperblockTest, ExtremeValuesRoundTrip) {
   in.next_file_number = std::numeric_limits<uint64_t>::max();
   in.clock_high_water = std::numeric_limits<int64_t>::max();
   in.next_cube_id = std::numeric_limits<uint64_t>::max();
+  in.cube_id_limit = std::numeric_limits<uint64_t>::max();
   for (int i = 0; i < 64; ++i) {
     in.checkpoints.push_back({std::numeric_limits<uint64_t>::max() - i, uint64_t{1} << 63});
   }
@@ -265,6 +296,88 @@ TEST_F(SuperblockTest, ACopyInTheWrongSlotIsRejected) {
   Status s = Read(&sb);
   EXPECT_TRUE(s.IsCorruption()) << s.ToString();
   EXPECT_TRUE(Contains(s.message(), "wrong slot")) << s.ToString();
+}
+
+TEST_F(SuperblockTest, TheEncoderWritesFormatTwo) {
+  EXPECT_EQ(Encode(Sample(3)), SlotOfFormat(Sample(3), 2));
+}
+
+// A database written before cube_id_limit existed: no id was ever reserved beyond the next one.
+TEST_F(SuperblockTest, FormatOneReadsWithTheLimitAtTheNextId) {
+  Superblock sb;
+  ASSERT_TRUE(DecodeSuperblockSlot(SlotOfFormat(Sample(3), 1), &sb).ok());
+  Superblock expected = Sample(3);
+  expected.cube_id_limit = expected.next_cube_id;
+  EXPECT_EQ(sb, expected);
+}
+
+TEST_F(SuperblockTest, ALimitBelowTheNextIdIsMalformed) {
+  Superblock sb = Sample(1);
+  sb.cube_id_limit = sb.next_cube_id - 1;
+  Superblock out;
+  Status s = DecodeSuperblockSlot(SlotOfFormat(sb, 2), &out);
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+}
+
+// A newer Loci's superblock is refused with words that say so, even when the other copy is of a
+// format this build reads: the newer build may have changed what the state means.
+TEST_F(SuperblockTest, ANewerFormatSaysItWasWrittenByANewerLoci) {
+  Superblock out;
+  Status s = DecodeSuperblockSlot(SlotOfFormat(Sample(3), 3), &out);
+  EXPECT_TRUE(s.IsNotSupported()) << s.ToString();
+  EXPECT_TRUE(Contains(s.message(), "written by a newer Loci: superblock format 3, this build "
+                                    "reads formats 1 to 2"))
+      << s.ToString();
+  WriteFile(Encode(Sample(2)) + SlotOfFormat(Sample(3), 3));
+  s = Read(&out);
+  EXPECT_TRUE(s.IsNotSupported()) << s.ToString();
+  EXPECT_TRUE(Contains(s.message(), kPath)) << s.ToString();
+  EXPECT_TRUE(Contains(s.message(), "newer Loci")) << s.ToString();
+}
+
+TEST_F(SuperblockTest, ReadSaysWhichCopyIsDamaged) {
+  std::string both = Encode(Sample(2)) + Encode(Sample(3));
+  Superblock sb;
+  std::string damaged = "stale";
+  ASSERT_TRUE(ReadSuperblock(env_.get(), kPath, &sb, &damaged).IsNotFound());
+  WriteFile(both);
+  ASSERT_TRUE(ReadSuperblock(env_.get(), kPath, &sb, &damaged).ok());
+  EXPECT_EQ(damaged, "");
+  both[kSuperblockSlotSize + 20] ^= 1;
+  WriteFile(both);
+  ASSERT_TRUE(ReadSuperblock(env_.get(), kPath, &sb, &damaged).ok());
+  EXPECT_EQ(sb, Sample(2));
+  EXPECT_EQ(damaged, "slot 1 (offset 4096): checksum mismatch");
+  both = Encode(Sample(2)) + Encode(Sample(3));
+  both[3] ^= 1;
+  WriteFile(both);
+  ASSERT_TRUE(ReadSuperblock(env_.get(), kPath, &sb, &damaged).ok());
+  EXPECT_EQ(sb, Sample(3));
+  EXPECT_EQ(damaged, "slot 0 (offset 0): bad magic");
+}
+
+// Both copies name the new state once an update returns, so every deletion the old state's files
+// may then undergo leaves a valid copy that needs none of them.
+TEST_F(SuperblockTest, WriteSuperblockCopiesLeavesTheNewStateInBothSlots) {
+  std::unique_ptr<WritableFile> f;
+  ASSERT_TRUE(env_->NewWritableFile(kPath, Env::OpenMode::kCreateNew, &f).ok());
+  ASSERT_TRUE(WriteSuperblock(f.get(), Sample(4)).ok());
+  Superblock next = Sample(4);
+  next.checkpoint_lsn = 99;
+  ASSERT_TRUE(WriteSuperblockCopies(f.get(), &next).ok());
+  EXPECT_EQ(next.seq, 6u);
+  std::unique_ptr<RandomAccessFile> r;
+  ASSERT_TRUE(env_->NewRandomAccessFile(kPath, &r).ok());
+  std::string data;
+  ASSERT_TRUE(r->Read(0, 2 * kSuperblockSlotSize, &data).ok());
+  for (int slot = 0; slot < 2; ++slot) {
+    Superblock copy;
+    ASSERT_TRUE(
+        DecodeSuperblockSlot(std::string_view(data).substr(slot * kSuperblockSlotSize), &copy)
+            .ok());
+    EXPECT_EQ(copy.checkpoint_lsn, 99u) << "slot " << slot;
+    EXPECT_EQ(copy.seq % 2, static_cast<uint64_t>(slot));
+  }
 }
 
 TEST_F(SuperblockTest, MissingFileIsNotFound) {

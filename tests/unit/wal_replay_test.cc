@@ -879,6 +879,8 @@ enum class Category {
   kTornTail,         // damage in the last segment that nothing durable follows: OK, prefix
   kCoveredDamage,    // damage to a record an intact later record says was durable: Corruption
   kNonLastDamage,    // damage to a record of a closed segment: Corruption
+  kCutShort,         // the last (guarded) segment ends within kTailGuard of its log's end, or
+                     // inside a record whose header continues the chain: Corruption
   kCount
 };
 const char* CategoryName(Category c) {
@@ -905,6 +907,8 @@ const char* CategoryName(Category c) {
       return "durable record -> Corruption";
     case Category::kNonLastDamage:
       return "closed seg record -> Corruption";
+    case Category::kCutShort:
+      return "last seg cut short -> Corruption";
     case Category::kCount:
       break;
   }
@@ -928,6 +932,7 @@ struct SweepRecord {
   uint8_t type;
   Lsn lsn;
   Lsn synced_lsn;
+  uint64_t prev_checksum;
 };
 
 struct SweepSegment {
@@ -1097,7 +1102,7 @@ void WalCorruptionSweep::Build(State* st) {
       // alignment padding must be zero.
       seg.records.push_back(SweepRecord{pos, pos + RecordSpan(rh.length),
                                         pos + RecordSpan(rh.length), rh.type, rh.lsn,
-                                        rh.synced_lsn});
+                                        rh.synced_lsn, rh.prev_checksum});
       if (rh.type == kBatchRecord) ++batches;
       seg.last_lsn = rh.lsn;
       pos += RecordSpan(rh.length);
@@ -1168,6 +1173,23 @@ Prediction WalCorruptionSweep::Predict(const State& st, size_t k, std::string_vi
       break;
     }
     if (r.type == kBatchRecord) ++batches_before_stop;
+  }
+  // The tail guard (every segment here has it): the last segment must hold kTailGuard bytes
+  // past where its log ends, and cannot end inside a record whose header continues the chain
+  // (a header well-formed with the expected LSN and predecessor, whatever its length says).
+  if (last) {
+    const uint64_t log_end = stop != nullptr ? stop->offset : seg.records_end;
+    RecordHeader h;
+    const bool runs_past_end =
+        stop != nullptr && stop->offset < damaged.size() &&
+        PeekRecordHeader(damaged.substr(stop->offset), &h) && h.lsn == stop->lsn &&
+        h.prev_checksum == stop->prev_checksum &&
+        stop->offset + RecordSpan(h.length) > damaged.size();
+    if (runs_past_end || damaged.size() < log_end + kTailGuard) {
+      p.category = Category::kCutShort;
+      p.ok = false;
+      return p;
+    }
   }
   if (stop != nullptr) {
     p.delivered = seg.batches_before + batches_before_stop;
@@ -1435,13 +1457,14 @@ TEST_F(WalCorruptionSweep, FlipABitAtEveryOffset) {
   SweepAndCheck(DamageKind::kFlip,
                 {Category::kUncheckedBytes, Category::kZeroTailLast, Category::kZeroTailNonLast,
                  Category::kHeaderDamage, Category::kTornTail, Category::kCoveredDamage,
-                 Category::kNonLastDamage});
+                 Category::kNonLastDamage, Category::kCutShort});
 }
 
 TEST_F(WalCorruptionSweep, TruncateAtEveryOffset) {
+  // In the last segment a truncation that loses anything is never a torn tail: it is cut short.
   SweepAndCheck(DamageKind::kTruncate,
-                {Category::kHeaderDamage, Category::kHeaderlessLast, Category::kCleanEndLast,
-                 Category::kCleanEndNonLast, Category::kTornTail, Category::kNonLastDamage});
+                {Category::kHeaderDamage, Category::kHeaderlessLast, Category::kCleanEndNonLast,
+                 Category::kNonLastDamage, Category::kCutShort});
 }
 
 TEST_F(WalCorruptionSweep, ZeroSixteenBytesAtEveryOffset) {

@@ -161,8 +161,9 @@ class Db {
   virtual Timestamp Now() = 0;
 
   // Reads and verifies every blob of every version and the record table's invariants (the WAL,
-  // checkpoints and superblock were verified by Open). Fills *report; returns Corruption
-  // summarising the problems if there are any.
+  // checkpoints and superblock were verified by Open), and lists the damage Open worked around
+  // (a superblock copy that did not verify while the other did). Fills *report; returns
+  // Corruption summarising the problems if there are any.
   virtual Status Verify(IntegrityReport* report) = 0;
 };
 
