@@ -261,6 +261,19 @@ Status BlobArena::MakeReadable(const BlobRef& ref) {
   return g->region->Extend(size);
 }
 
+void BlobArena::ExtendMappings() {
+  const uint32_t highest = highest_.load();
+  for (uint32_t i = 1; i <= highest; ++i) {
+    Generation* g = Find(i);
+    if (g == nullptr) continue;
+    uint64_t size = 0;
+    if (!env_->GetFileSize(g->path, &size).ok()) continue;
+    std::lock_guard<std::mutex> lock(g->map_mu);
+    size = std::min(size, g->region->reserved());
+    if (size > g->region->size()) g->region->Extend(size).PermitUncheckedError();
+  }
+}
+
 void BlobArena::Prefetch(const BlobRef& ref) const {
   Generation* g = Find(ref.generation);
   if (g == nullptr || ref.end() > g->region->size()) return;

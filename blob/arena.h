@@ -84,6 +84,12 @@ class BlobArena {
   // Makes `ref` readable through the mapping. Called by the single commit leader.
   Status MakeReadable(const BlobRef& ref);
 
+  // Recovery: extends every generation's mapping to what its file holds now (within its
+  // reservation). A read-only instance opened while another process writes reads records whose
+  // blobs were appended after Open mapped the files. Best effort: a blob still out of reach
+  // fails View with Corruption as before.
+  void ExtendMappings();
+
   // Hints that `ref` will be read soon (prefetches its first cache lines). Never fails.
   void Prefetch(const BlobRef& ref) const;
 

@@ -49,6 +49,9 @@ class DbImpl final : public Db {
 
   // Locks the directory, creates the database if asked, and recovers it.
   Status Open();
+  // Appends `note` to what Stats().recovery reports ("; " between notes). Before the instance
+  // is shared (recovery, Db::Open).
+  void AddRecoveryNote(const std::string& note);
 
   Result<CubeId> Put(const WriteOptions& options, const CubeDraft& draft) override;
   Result<uint32_t> Update(const WriteOptions& options, CubeId id, const CubePatch& patch) override;
@@ -162,8 +165,6 @@ class DbImpl final : public Db {
   // unusable snapshot is noted in recovery_notes_ and changes nothing.
   void RestoreIndex(const Catalog& catalog, const std::vector<const Version*>& versions,
                     std::vector<bool>* verified);
-  // Recovery: appends `note` to recovery_notes_ ("; " between notes).
-  void AddRecoveryNote(const std::string& note);
 
   // --- search (db_search.cc)
   class SearchFilter;

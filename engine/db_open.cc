@@ -2,6 +2,8 @@
 // and closing it.
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include "common/coding.h"
 #include "common/hash.h"
@@ -13,13 +15,54 @@
 
 namespace loci {
 
+namespace {
+
+// A read-only open takes no lock, so the writer may change the files while it reads them: a
+// checkpoint deletes the WAL segments and checkpoint file the superblock it read named, a
+// group's records land behind a pipelined one's, an arena generation appears. What the open
+// read is then inconsistent rather than damaged, and reading again from the superblock gives
+// a consistent state. Damage that is really there persists: after these attempts it is
+// reported as it is.
+constexpr int kLiveOpenAttempts = 6;
+constexpr auto kFirstLiveRetryPause = std::chrono::milliseconds(1);
+
+// Whether `s`, the failure of a read-only open, may come from reading files a writer was
+// changing. A directory without a database is not such a race.
+bool MayBeRacingAWriter(const Options& options, const std::string& path, const Status& s) {
+  Env* env = options.env != nullptr ? options.env : Env::Default();
+  return (s.IsCorruption() || s.IsNotFound()) &&
+         env->FileExists(path + "/" + engine::kSuperblockFileName);
+}
+
+// `retried`: the failures of earlier attempts (noted in the opened database's Stats().recovery).
+Status OpenOnce(const Options& options, const std::string& path,
+                const std::vector<Status>& retried, std::unique_ptr<Db>* db) {
+  auto impl = std::make_unique<engine::DbImpl>(options, path);
+  LOCI_RETURN_IF_ERROR(impl->Open());
+  if (!retried.empty()) {
+    impl->AddRecoveryNote("read the files " + std::to_string(retried.size() + 1) +
+                          " times while a writer changed them (first try: " +
+                          retried.front().ToString() + ")");
+  }
+  *db = std::move(impl);
+  return Status::OK();
+}
+
+}  // namespace
+
 Status Db::Open(const Options& options, const std::string& path, std::unique_ptr<Db>* db) {
   db->reset();
   if (path.empty()) return Status::InvalidArgument("database path is empty");
-  auto impl = std::make_unique<engine::DbImpl>(options, path);
-  LOCI_RETURN_IF_ERROR(impl->Open());
-  *db = std::move(impl);
-  return Status::OK();
+  std::vector<Status> failures;
+  if (!options.read_only) return OpenOnce(options, path, failures, db);
+  auto pause = kFirstLiveRetryPause;
+  for (int attempt = 1;; ++attempt) {
+    Status s = OpenOnce(options, path, failures, db);
+    if (s.ok() || attempt == kLiveOpenAttempts || !MayBeRacingAWriter(options, path, s)) return s;
+    failures.push_back(s);
+    std::this_thread::sleep_for(pause);
+    pause *= 3;
+  }
 }
 
 Status DestroyDb(const std::string& path, Env* env) {
@@ -66,18 +109,6 @@ namespace {
 // that many ids.
 constexpr CubeId kMinIdReservation = 1024;
 constexpr CubeId kMaxIdReservation = CubeId{1} << 20;
-
-// The seal's payload: the next cube id when the log was closed.
-std::string EncodeSeal(CubeId next_id) {
-  std::string payload;
-  PutVarint64(&payload, next_id);
-  return payload;
-}
-
-bool DecodeSeal(std::string_view payload, CubeId* next_id) {
-  Decoder d(payload);
-  return d.GetVarint64(next_id) && d.empty();
-}
 
 // Groups whose I/O may be in flight at once: concurrent fdatasyncs overlap on the devices we
 // measured (4 chains in flight gave about twice the throughput of one).
@@ -166,7 +197,7 @@ DbImpl::~DbImpl() {
         // Still sealed, or an empty log: nothing to certify, and no id to remember.
         log_->Sync().PermitUncheckedError();
       } else {
-        log_->Seal(EncodeSeal(next_id_)).PermitUncheckedError();
+        log_->Seal(EncodeSealPayload(next_id_)).PermitUncheckedError();
       }
     }
   }
@@ -185,8 +216,10 @@ Status DbImpl::Open() {
   if (!env_->FileExists(superblock_path) && (options_.read_only || !options_.create_if_missing)) {
     return Status::NotFound(dir_ + ": no Loci database here (no SUPERBLOCK)");
   }
-  LOCI_RETURN_IF_ERROR(
-      env_->LockFile(dir_ + "/" + kLockFileName, /*exclusive=*/!options_.read_only, &lock_));
+  // A read-only open takes no lock: it must never block, nor be blocked by, the writer.
+  if (!options_.read_only) {
+    LOCI_RETURN_IF_ERROR(env_->LockFile(dir_ + "/" + kLockFileName, /*exclusive=*/true, &lock_));
+  }
   if (!env_->FileExists(superblock_path)) {
     LOCI_RETURN_IF_ERROR(CreateDatabase());
   } else if (options_.error_if_exists) {
@@ -295,6 +328,9 @@ Status DbImpl::Recover() {
       [this](wal::Lsn lsn, std::string_view payload) { return ApplyLoggedBatch(lsn, payload); },
       &replay));
 
+  // A read-only open may have replayed records a live writer appended after the arena was
+  // mapped: map what the files hold now (blobs are written before the records naming them).
+  arena_->ExtendMappings();
   catalog_.store(recovery_catalog_.release(), std::memory_order_release);
   published_ts_.store(clock_.high_water(), std::memory_order_release);
   last_lsn_.store(replay.last_lsn);
@@ -392,6 +428,7 @@ bool DbImpl::BlobsSurvived(wal::Lsn lsn, std::string_view payload) {
   // A batch that does not decode is the handler's to report as corruption.
   if (!DecodeBatch(payload, "WAL record LSN " + std::to_string(lsn), &batch).ok()) return true;
   std::string_view bytes;
+  arena_->ExtendMappings();  // a live writer's blobs may postdate the mapping (read-only opens)
   for (const auto& v : batch.versions) {
     if (!arena_->View(v->payload, &bytes).ok()) return false;
     for (const VectorRef& r : v->vectors) {
@@ -472,7 +509,7 @@ Status DbImpl::PrepareForWrites(const wal::ReplayResult& replay) {
 
 void DbImpl::ResumeIdAssignment(const wal::ReplayResult& replay, const Superblock& sb) {
   CubeId sealed_next = 0;
-  sealed_at_open_ = replay.seal && DecodeSeal(*replay.seal, &sealed_next) && sealed_next == next_id_;
+  sealed_at_open_ = replay.seal && DecodeSealPayload(*replay.seal, &sealed_next) && sealed_next == next_id_;
   lsn_at_open_ = replay.last_lsn;
   seal_pending_ = sealed_at_open_;
   cube_id_limit_ = sb.cube_id_limit;

@@ -91,6 +91,17 @@ bool GetTime(Decoder* d, Timestamp* t) { return d->GetVarsint64(t); }
 
 }  // namespace
 
+std::string EncodeSealPayload(CubeId next_cube_id) {
+  std::string payload;
+  PutVarint64(&payload, next_cube_id);
+  return payload;
+}
+
+bool DecodeSealPayload(std::string_view payload, CubeId* next_cube_id) {
+  Decoder d(payload);
+  return d.GetVarint64(next_cube_id) && d.empty();
+}
+
 void EncodeBlobRef(const blob::BlobRef& ref, std::string* dst) {
   PutVarint64(dst, ref.generation);
   if (ref.generation == 0) return;

@@ -85,6 +85,12 @@ void EncodeVersionBody(const Version& v, std::string* dst);
 // Decodes a body into *v (tx_from and lsn untouched). False if malformed.
 bool DecodeVersionBody(Decoder* d, Version* v);
 
+// The payload of the WAL seal record a clean close appends (wal::kSealRecord): the next cube id
+// then, as a varint.
+std::string EncodeSealPayload(CubeId next_cube_id);
+// False if `payload` is not one.
+bool DecodeSealPayload(std::string_view payload, CubeId* next_cube_id);
+
 void EncodeBlobRef(const blob::BlobRef& ref, std::string* dst);
 bool DecodeBlobRef(Decoder* d, blob::BlobRef* ref);
 

@@ -230,6 +230,106 @@ TEST_F(WalReplayTest, EmptyLogReplaysNothing) {
   EXPECT_FALSE(run.result.torn_tail);
 }
 
+// The seal: reported while it is the log's last record, forgotten once a batch follows, and a
+// certificate for every record before it (a damaged one is then Corruption, not a torn tail).
+TEST_F(WalReplayTest, ASealEndsTheLogCleanlyAndCertifiesWhatPrecedesIt) {
+  auto w = StartLog();
+  AppendSome(w.get(), 3, /*sync=*/false);
+  ASSERT_TRUE(w->Seal("seal one").ok());
+  ReplayRun run = Replay();
+  ASSERT_TRUE(run.status.ok()) << run.status.ToString();
+  EXPECT_EQ(run.got, expected_);  // the seal is not a batch
+  ASSERT_TRUE(run.result.seal.has_value());
+  EXPECT_EQ(*run.result.seal, "seal one");
+  const std::optional<RecordLocation> seal = Locate(w->last_lsn() - 1);  // before its padding
+  ASSERT_TRUE(seal.has_value());
+  EXPECT_EQ(seal->type, kSealRecord);
+  EXPECT_EQ(seal->synced_lsn, seal->segment_no == 1 ? w->last_lsn() - 2 : 0);
+
+  // Non-sync records right before the seal would be a torn tail without it.
+  const std::optional<RecordLocation> last_batch = Locate(expected_.back().lsn);
+  ASSERT_TRUE(last_batch.has_value());
+  const std::string pristine = ReadAll(env_.get(), SegPath(1));
+  FlipByte(SegPath(1), last_batch->offset + kRecordHeaderSize + 1);
+  run = Replay();
+  EXPECT_TRUE(run.status.IsCorruption()) << run.status.ToString();
+  WriteAll(env_.get(), SegPath(1), pristine);
+
+  AppendSome(w.get(), 1, /*sync=*/false);
+  run = Replay();
+  ASSERT_TRUE(run.status.ok()) << run.status.ToString();
+  EXPECT_FALSE(run.result.seal.has_value()) << "a batch after the seal: the log goes on";
+  ASSERT_TRUE(w->Seal("seal two").ok());
+  run = Replay();
+  ASSERT_TRUE(run.status.ok()) << run.status.ToString();
+  EXPECT_EQ(run.result.seal, std::optional<std::string>("seal two"));
+  EXPECT_EQ(run.got, expected_);
+}
+
+// A segment created with preallocation carries the tail guard from its first durable moment:
+// the header block's write holds the guard's zeros too.
+TEST_F(WalReplayTest, AGuardedSegmentIsBornWithItsGuard) {
+  auto w = StartLog(1 << 20, /*preallocate_bytes=*/1 << 16);
+  SegmentHeader h;
+  ASSERT_TRUE(DecodeSegmentHeader(ReadAll(env_.get(), SegPath(1)), SegPath(1), &h).ok());
+  EXPECT_EQ(h.flags & kGuardedTailFlag, kGuardedTailFlag);
+  EXPECT_GE(FileSize(SegPath(1)), kSegmentHeaderBlock + kTailGuard);
+  ASSERT_TRUE(Replay().status.ok());
+  auto unguarded = NewWriter(1 << 20, /*preallocate_bytes=*/0);
+  ASSERT_TRUE(unguarded->StartSegment(2, 1, 0).ok());
+  ASSERT_TRUE(DecodeSegmentHeader(ReadAll(env_.get(), SegPath(2)), SegPath(2), &h).ok());
+  EXPECT_EQ(h.flags & kGuardedTailFlag, 0u);
+}
+
+// Truncation of a guarded last segment loses records: every cut that does is Corruption naming
+// the file, while a segment without the guard keeps the old behaviour (a clean, shorter log).
+TEST_F(WalReplayTest, CuttingAGuardedLastSegmentShortIsCorruption) {
+  auto w = StartLog(1 << 20, /*preallocate_bytes=*/1 << 16);
+  for (int i = 0; i < 6; ++i) AppendSome(w.get(), 2, /*sync=*/i % 2 == 0);
+  const std::string pristine = ReadAll(env_.get(), SegPath(1));
+  const uint64_t log_end = kSegmentHeaderBlock + w->segment_used_bytes();
+  ASSERT_GE(pristine.size(), log_end + kTailGuard);
+  const std::optional<RecordLocation> third = Locate(3);
+  ASSERT_TRUE(third.has_value());
+  for (uint64_t size : {uint64_t{kSegmentHeaderBlock}, third->offset, third->offset + 50,
+                        log_end, log_end + kTailGuard - 1}) {
+    WriteAll(env_.get(), SegPath(1), pristine.substr(0, size));
+    ReplayRun run = Replay();
+    EXPECT_TRUE(run.status.IsCorruption()) << size << ": " << run.status.ToString();
+    EXPECT_TRUE(Contains(run.status.message(), "cut short")) << run.status.ToString();
+    EXPECT_TRUE(Contains(run.status.message(), SegPath(1))) << run.status.ToString();
+  }
+  WriteAll(env_.get(), SegPath(1), pristine.substr(0, log_end + kTailGuard));
+  ReplayRun run = Replay();
+  ASSERT_TRUE(run.status.ok()) << run.status.ToString();
+  EXPECT_EQ(run.got, expected_);
+}
+
+// Repairing a torn tail overwrites it with zeros in place: the file keeps its size (and the
+// guard), a second replay finds a clean log, and repairing again changes nothing.
+TEST_F(WalReplayTest, RepairTornTailZeroesInPlace) {
+  auto w = StartLog(1 << 20, /*preallocate_bytes=*/1 << 16);
+  AppendSome(w.get(), 3, /*sync=*/true);
+  AppendSome(w.get(), 2, /*sync=*/false);
+  const std::optional<RecordLocation> torn = Locate(expected_.back().lsn);
+  ASSERT_TRUE(torn.has_value());
+  FlipByte(SegPath(1), torn->offset + kRecordHeaderSize + 2);
+  const uint64_t size = FileSize(SegPath(1));
+  ReplayRun run = Replay();
+  ASSERT_TRUE(run.status.ok()) << run.status.ToString();
+  ASSERT_TRUE(run.result.torn_tail.has_value());
+  EXPECT_EQ(run.result.torn_tail->offset, torn->offset);
+  for (int repair = 0; repair < 2; ++repair) {
+    ASSERT_TRUE(RepairTornTail(env_.get(), *run.result.torn_tail).ok());
+    EXPECT_EQ(FileSize(SegPath(1)), size);
+    ReplayRun again = Replay();
+    ASSERT_TRUE(again.status.ok()) << again.status.ToString();
+    EXPECT_FALSE(again.result.torn_tail.has_value());
+    EXPECT_EQ(again.got, std::vector<Written>(expected_.begin(), expected_.end() - 1));
+    EXPECT_TRUE(AllZero(std::string_view(ReadAll(env_.get(), SegPath(1))).substr(torn->offset)));
+  }
+}
+
 TEST_F(WalReplayTest, EmptyDirectoryIsCorruption) {
   ReplayRun run = Replay();
   EXPECT_TRUE(run.status.IsCorruption()) << run.status.ToString();

@@ -60,6 +60,8 @@ const char* RecordTypeName(uint8_t type) {
       return "batch";
     case wal::kPaddingRecord:
       return "padding";
+    case wal::kSealRecord:
+      return "seal";
     default:
       return "unknown";
   }
@@ -197,6 +199,14 @@ std::optional<Chain> DumpSegment(Env* env, const std::string& dir, uint64_t segm
         std::cout << " (does not decode)\n";
         findings->Add(d.message());
       }
+    } else if (r.type == wal::kSealRecord) {
+      CubeId next_id = 0;
+      if (engine::DecodeSealPayload(r.payload, &next_id)) {
+        std::cout << " (clean close; next cube id " << next_id << ")\n";
+      } else {
+        std::cout << " (does not decode)\n";
+        findings->Add(file + " at offset " + std::to_string(r.offset) + ": malformed seal");
+      }
     } else {
       std::cout << '\n';
     }
@@ -242,7 +252,9 @@ int RunWalDump(const WalDumpArgs& a) {
   if (have_sb) {
     std::cout << "superblock: seq " << sb.seq << ", checkpoint_lsn " << sb.checkpoint_lsn
               << ", wal_first_segment " << sb.wal_first_segment << ", clock_high_water "
-              << (sb.clock_high_water == 0 ? "none" : FormatTime(sb.clock_high_water)) << '\n';
+              << (sb.clock_high_water == 0 ? "none" : FormatTime(sb.clock_high_water))
+              << ", next_cube_id " << sb.next_cube_id << ", cube_id_limit " << sb.cube_id_limit
+              << '\n';
   } else if (s.IsCorruption()) {
     findings.Add(s.message());
   } else {
