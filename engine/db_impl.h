@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "blob/arena.h"
+#include "common/file_names.h"
 #include "common/mutex.h"
 #include "engine/batch_resolver.h"
 #include "engine/catalog.h"
@@ -32,14 +33,6 @@
 #include "wal/replay.h"
 
 namespace loci::engine {
-
-inline constexpr char kSuperblockFileName[] = "SUPERBLOCK";
-inline constexpr char kSuperblockTempFileName[] = "SUPERBLOCK.tmp";  // before its rename
-inline constexpr char kLockFileName[] = "LOCK";
-
-// Whether `name` is a file Loci writes besides SUPERBLOCK and LOCK: WAL segments, arena
-// generations, checkpoints, index snapshots, a superblock not yet installed.
-bool IsDataFileName(const std::string& name);
 
 class DbImpl final : public Db {
  public:
@@ -157,7 +150,7 @@ class DbImpl final : public Db {
 
   const Options options_;
   Env* const env_;
-  const std::string dir_;
+  const DbPaths paths_;
 
   std::unique_ptr<FileLock> lock_;
   std::unique_ptr<IoQueue> io_;  // recovery, rotation and other synchronous I/O

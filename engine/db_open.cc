@@ -23,40 +23,31 @@ Status Db::Open(const Options& options, const std::string& path, std::unique_ptr
 
 Status DestroyDb(const std::string& path, Env* env) {
   if (env == nullptr) env = Env::Default();
+  const DbPaths paths(path);
   std::vector<std::string> names;
   Status listed = env->GetChildren(path, &names);
   if (listed.IsNotFound()) return Status::NotFound(path + ": no such directory");
   LOCI_RETURN_IF_ERROR(listed);
   std::vector<std::string> ours;
   for (const std::string& name : names) {
-    if (engine::IsDataFileName(name)) ours.push_back(name);
+    if (IsDataFileName(name)) ours.push_back(name);
   }
-  const bool has_superblock = env->FileExists(path + "/" + engine::kSuperblockFileName);
+  const bool has_superblock = env->FileExists(paths.superblock());
   if (!has_superblock && ours.empty()) {
     return Status::NotFound(path + ": no Loci database (no SUPERBLOCK)");
   }
   std::unique_ptr<FileLock> lock;
-  LOCI_RETURN_IF_ERROR(env->LockFile(path + "/" + engine::kLockFileName, true, &lock));
-  for (const std::string& name : ours) LOCI_RETURN_IF_ERROR(env->RemoveFile(path + "/" + name));
+  LOCI_RETURN_IF_ERROR(env->LockFile(paths.lock(), true, &lock));
+  for (const std::string& name : ours) LOCI_RETURN_IF_ERROR(env->RemoveFile(paths.file(name)));
   // The superblock last: a crash before this leaves a database that still names its files (a
   // second DestroyDb finishes the job).
-  if (has_superblock) {
-    LOCI_RETURN_IF_ERROR(env->RemoveFile(path + "/" + engine::kSuperblockFileName));
-  }
+  if (has_superblock) LOCI_RETURN_IF_ERROR(env->RemoveFile(paths.superblock()));
   lock.reset();
-  LOCI_RETURN_IF_ERROR(env->RemoveFile(path + "/" + engine::kLockFileName));
+  LOCI_RETURN_IF_ERROR(env->RemoveFile(paths.lock()));
   return env->SyncDir(path);
 }
 
 namespace engine {
-
-bool IsDataFileName(const std::string& name) {
-  uint64_t n64;
-  uint32_t n32;
-  return wal::ParseSegmentFileName(name, &n64) || blob::ParseGenerationFileName(name, &n32) ||
-         ParseCheckpointFileName(name, &n64) || index::ParseIndexSnapshotFileName(name, &n64) ||
-         name == kSuperblockTempFileName;
-}
 
 namespace {
 
@@ -123,7 +114,7 @@ Status CheckOptions(const Options& o) {
 DbImpl::DbImpl(const Options& options, std::string dir)
     : options_(options),
       env_(options.env != nullptr ? options.env : Env::Default()),
-      dir_(std::move(dir)),
+      paths_(std::move(dir)),
       commit_queue_(options.max_group_bytes),
       clock_(env_) {
   index::PartitionOptions index_options;
@@ -151,19 +142,18 @@ DbImpl::~DbImpl() {
 
 Status DbImpl::Open() {
   LOCI_RETURN_IF_ERROR(CheckOptions(options_));
-  const std::string superblock_path = dir_ + "/" + kSuperblockFileName;
+  const std::string superblock_path = paths_.superblock();
   if (options_.create_if_missing && !options_.read_only) {
-    LOCI_RETURN_IF_ERROR(env_->CreateDir(dir_));
+    LOCI_RETURN_IF_ERROR(env_->CreateDir(paths_.dir()));
   }
   if (!env_->FileExists(superblock_path) && (options_.read_only || !options_.create_if_missing)) {
-    return Status::NotFound(dir_ + ": no Loci database here (no SUPERBLOCK)");
+    return Status::NotFound(paths_.dir() + ": no Loci database here (no SUPERBLOCK)");
   }
-  LOCI_RETURN_IF_ERROR(
-      env_->LockFile(dir_ + "/" + kLockFileName, /*exclusive=*/!options_.read_only, &lock_));
+  LOCI_RETURN_IF_ERROR(env_->LockFile(paths_.lock(), /*exclusive=*/!options_.read_only, &lock_));
   if (!env_->FileExists(superblock_path)) {
     LOCI_RETURN_IF_ERROR(CreateDatabase());
   } else if (options_.error_if_exists) {
-    return Status::InvalidArgument(dir_ + ": a database already exists");
+    return Status::InvalidArgument(paths_.dir() + ": a database already exists");
   }
   return Recover();
 }
@@ -172,22 +162,22 @@ Status DbImpl::CreateDatabase() {
   // Files of ours without a SUPERBLOCK can only be left by an interrupted creation, which never
   // wrote data; anything bigger than an empty file is someone's data, and we refuse to touch it.
   std::vector<std::string> names;
-  LOCI_RETURN_IF_ERROR(env_->GetChildren(dir_, &names));
+  LOCI_RETURN_IF_ERROR(env_->GetChildren(paths_.dir(), &names));
   std::vector<std::string> leftovers;
   for (const std::string& name : names) {
     if (!IsDataFileName(name)) continue;
     uint64_t size = 0;
-    LOCI_RETURN_IF_ERROR(env_->GetFileSize(dir_ + "/" + name, &size));
+    LOCI_RETURN_IF_ERROR(env_->GetFileSize(paths_.file(name), &size));
     // A temporary superblock was never installed, so no database ever used these files.
     if (name != kSuperblockTempFileName && size > wal::kSegmentHeaderBlock) {
-      return Status::Corruption(dir_ + "/" + name +
+      return Status::Corruption(paths_.file(name) +
                                 ": Loci data file in a directory without SUPERBLOCK; refusing to "
                                 "create a database over it");
     }
     leftovers.push_back(name);
   }
   for (const std::string& name : leftovers) {
-    LOCI_RETURN_IF_ERROR(env_->RemoveFile(dir_ + "/" + name));
+    LOCI_RETURN_IF_ERROR(env_->RemoveFile(paths_.file(name)));
   }
 
   Superblock sb;
@@ -195,11 +185,11 @@ Status DbImpl::CreateDatabase() {
   sb.created = env_->NowMicros();
   sb.wal_first_segment = 1;
   std::unique_ptr<IoQueue> io = env_->NewIoQueue();
-  wal::LogWriter log(env_, dir_, LogOptions(options_, sb), io.get());
+  wal::LogWriter log(env_, paths_.dir(), LogOptions(options_, sb), io.get());
   LOCI_RETURN_IF_ERROR(log.StartSegment(1, 1, 0));
 
   // Both copies, installed with a rename so a crash leaves either no SUPERBLOCK or a whole one.
-  const std::string tmp = dir_ + "/" + kSuperblockTempFileName;
+  const std::string tmp = paths_.superblock_temp();
   std::unique_ptr<WritableFile> file;
   LOCI_RETURN_IF_ERROR(env_->NewWritableFile(tmp, Env::OpenMode::kCreateNew, &file));
   for (uint64_t seq : {0, 1}) {
@@ -210,13 +200,13 @@ Status DbImpl::CreateDatabase() {
   }
   LOCI_RETURN_IF_ERROR(file->Sync());
   file.reset();
-  LOCI_RETURN_IF_ERROR(env_->RenameFile(tmp, dir_ + "/" + kSuperblockFileName));
-  return env_->SyncDir(dir_);
+  LOCI_RETURN_IF_ERROR(env_->RenameFile(tmp, paths_.superblock()));
+  return env_->SyncDir(paths_.dir());
 }
 
 Status DbImpl::Recover() {
   Superblock sb;
-  LOCI_RETURN_IF_ERROR(ReadSuperblock(env_, dir_ + "/" + kSuperblockFileName, &sb));
+  LOCI_RETURN_IF_ERROR(ReadSuperblock(env_, paths_.superblock(), &sb));
   io_ = env_->NewIoQueue();
 
   blob::ArenaOptions arena_options;
@@ -225,7 +215,7 @@ Status DbImpl::Recover() {
   arena_options.preallocate_bytes = std::min<uint64_t>(2ull << 20, options_.arena_generation_bytes);
   arena_options.preallocate_inline = options_.deterministic_io;
   arena_options.read_only = options_.read_only;
-  arena_ = std::make_unique<blob::BlobArena>(env_, dir_, arena_options);
+  arena_ = std::make_unique<blob::BlobArena>(env_, paths_.dir(), arena_options);
   LOCI_RETURN_IF_ERROR(arena_->Open());
 
   {
@@ -236,7 +226,7 @@ Status DbImpl::Recover() {
   LOCI_RETURN_IF_ERROR(LoadCheckpoints());
   clock_.Observe(sb.clock_high_water);
   if (sb.next_cube_id != next_id_) {
-    return Status::Corruption(dir_ + "/" + kSuperblockFileName + ": next cube id " +
+    return Status::Corruption(paths_.superblock() + ": next cube id " +
                               std::to_string(sb.next_cube_id) +
                               ", the checkpoint holds cubes up to " + std::to_string(next_id_ - 1));
   }
@@ -251,7 +241,7 @@ Status DbImpl::Recover() {
   };
   wal::ReplayResult replay;
   LOCI_RETURN_IF_ERROR(wal::ReplayWal(
-      env_, dir_, sb.db_uuid, replay_options,
+      env_, paths_.dir(), sb.db_uuid, replay_options,
       [this](wal::Lsn lsn, std::string_view payload) { return ApplyLoggedBatch(lsn, payload); },
       &replay));
 
@@ -283,20 +273,19 @@ Status DbImpl::LoadCheckpoints() {
     const CheckpointFile& file = sb.checkpoints[i];
     CheckpointContents contents;
     LOCI_RETURN_IF_ERROR(ReadCheckpoint(
-        env_, dir_ + "/" + CheckpointFileName(file.file_number), sb.db_uuid, file.file_number,
-        file.bytes,
+        env_, paths_.checkpoint(file.file_number), sb.db_uuid, file.file_number, file.bytes,
         [&](std::unique_ptr<Version> v) {
           return ApplyRecoveredVersion(std::move(v), contents.catalog, nullptr);
         },
         &contents));
     if (contents.covers_lsn < covered) {
-      return Status::Corruption(dir_ + "/" + CheckpointFileName(file.file_number) +
+      return Status::Corruption(paths_.checkpoint(file.file_number) +
                                 ": checkpoint chain out of order");
     }
     covered = contents.covers_lsn;
     clock_.Observe(contents.clock_high_water);
     if (contents.next_cube_id != next_id_) {
-      return Status::Corruption(dir_ + "/" + CheckpointFileName(file.file_number) +
+      return Status::Corruption(paths_.checkpoint(file.file_number) +
                                 ": says the next cube id is " +
                                 std::to_string(contents.next_cube_id) + " but holds cubes up to " +
                                 std::to_string(next_id_ - 1));
@@ -308,8 +297,9 @@ Status DbImpl::LoadCheckpoints() {
     }
   }
   if (covered != sb.checkpoint_lsn) {
-    return Status::Corruption(dir_ + ": checkpoint files cover LSN " + std::to_string(covered) +
-                              ", the superblock says " + std::to_string(sb.checkpoint_lsn));
+    return Status::Corruption(paths_.dir() + ": checkpoint files cover LSN " +
+                              std::to_string(covered) + ", the superblock says " +
+                              std::to_string(sb.checkpoint_lsn));
   }
   return Status::OK();
 }
@@ -390,13 +380,13 @@ Status DbImpl::PrepareForWrites(const wal::ReplayResult& replay) {
   bool removed = false;
   for (const auto* list : {&replay.headerless_segments, &replay.obsolete_segments}) {
     for (uint64_t n : *list) {
-      LOCI_RETURN_IF_ERROR(env_->RemoveFile(dir_ + "/" + wal::SegmentFileName(n)));
+      LOCI_RETURN_IF_ERROR(env_->RemoveFile(paths_.wal_segment(n)));
       removed = true;
     }
   }
   // Checkpoint files the superblock does not list were being written when a crash came.
   std::vector<std::string> names;
-  LOCI_RETURN_IF_ERROR(env_->GetChildren(dir_, &names));
+  LOCI_RETURN_IF_ERROR(env_->GetChildren(paths_.dir(), &names));
   Superblock current;
   {
     MutexLock lock(&checkpoint_mu_);
@@ -411,27 +401,27 @@ Status DbImpl::PrepareForWrites(const wal::ReplayResult& replay) {
     if (ParseCheckpointFileName(name, &n)) {
       stray = std::none_of(current.checkpoints.begin(), current.checkpoints.end(),
                            [n](const CheckpointFile& c) { return c.file_number == n; });
-    } else if (index::ParseIndexSnapshotFileName(name, &n)) {
+    } else if (ParseIndexSnapshotFileName(name, &n)) {
       stray = n != base;
     }
     if (stray) {
-      LOCI_RETURN_IF_ERROR(env_->RemoveFile(dir_ + "/" + name));
+      LOCI_RETURN_IF_ERROR(env_->RemoveFile(paths_.file(name)));
       removed = true;
     }
   }
-  if (removed) LOCI_RETURN_IF_ERROR(env_->SyncDir(dir_));
+  if (removed) LOCI_RETURN_IF_ERROR(env_->SyncDir(paths_.dir()));
   LOCI_RETURN_IF_ERROR(arena_->RemoveUnreferencedDamaged());
   // Blobs first, then the WAL: the order a commit makes them durable in.
   LOCI_RETURN_IF_ERROR(arena_->SyncAll());
 
-  LOCI_RETURN_IF_ERROR(env_->NewWritableFile(dir_ + "/" + kSuperblockFileName,
-                                             Env::OpenMode::kOpenExisting, &superblock_file_));
+  LOCI_RETURN_IF_ERROR(
+      env_->NewWritableFile(paths_.superblock(), Env::OpenMode::kOpenExisting, &superblock_file_));
   Superblock sb;
   {
     MutexLock lock(&checkpoint_mu_);
     sb = superblock_;
   }
-  log_ = std::make_unique<wal::LogWriter>(env_, dir_, LogOptions(options_, sb), io_.get());
+  log_ = std::make_unique<wal::LogWriter>(env_, paths_.dir(), LogOptions(options_, sb), io_.get());
   working_catalog_ = std::make_unique<Catalog>(*catalog_.load());
   {
     std::lock_guard<std::mutex> lock(pipeline_mu_);

@@ -108,11 +108,6 @@ enum class ParseResult {
 ParseResult ParseRecord(std::string_view input, uint64_t seed, RecordHeader* header,
                         std::string_view* payload);
 
-// "wal-00000012.log"
-std::string SegmentFileName(uint64_t segment_no);
-// Parses a segment file name; false if `name` is not one.
-bool ParseSegmentFileName(std::string_view name, uint64_t* segment_no);
-
 }  // namespace loci::wal
 
 #endif  // LOCI_WAL_FORMAT_H_

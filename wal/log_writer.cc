@@ -22,7 +22,7 @@ std::vector<IoOp> PreparedGroup::Ops() const {
 
 LogWriter::LogWriter(Env* env, std::string dir, LogWriterOptions options, IoQueue* io)
     : env_(env),
-      dir_(std::move(dir)),
+      paths_(std::move(dir)),
       options_(options),
       io_(io),
       filler_(options.preallocate_bytes, options.segment_bytes, !options.preallocate_inline) {}
@@ -45,7 +45,7 @@ Status LogWriter::StartSegment(uint64_t segment_no, Lsn next_lsn, uint64_t prev_
   if (file_ && synced_lsn() != last_lsn()) {
     return Status::InvalidArgument("StartSegment with unsynced records in the open segment");
   }
-  const std::string path = dir_ + "/" + SegmentFileName(segment_no);
+  const std::string path = paths_.wal_segment(segment_no);
   std::unique_ptr<WritableFile> file;
   Status s = env_->NewWritableFile(path, Env::OpenMode::kCreateNew, &file);
   if (!s.ok()) return Fail(s);
@@ -59,7 +59,7 @@ Status LogWriter::StartSegment(uint64_t segment_no, Lsn next_lsn, uint64_t prev_
   const std::string block = EncodeSegmentHeader(header);
   s = file->Write(0, block);
   if (s.ok()) s = file->Sync();
-  if (s.ok()) s = env_->SyncDir(dir_);
+  if (s.ok()) s = env_->SyncDir(paths_.dir());
   if (!s.ok()) return Fail(s.WithContext("creating WAL segment " + path));
 
   filler_.Reset(file.get(), kSegmentHeaderBlock, kSegmentHeaderBlock);
@@ -76,7 +76,7 @@ Status LogWriter::StartSegment(uint64_t segment_no, Lsn next_lsn, uint64_t prev_
 Status LogWriter::ResumeSegment(uint64_t segment_no, uint64_t end_offset, Lsn next_lsn,
                                 uint64_t prev_checksum) {
   LOCI_RETURN_IF_ERROR(failed());
-  const std::string path = dir_ + "/" + SegmentFileName(segment_no);
+  const std::string path = paths_.wal_segment(segment_no);
   std::unique_ptr<RandomAccessFile> reader;
   LOCI_RETURN_IF_ERROR(env_->NewRandomAccessFile(path, &reader));
   std::string block;
@@ -182,7 +182,7 @@ Status LogWriter::Sync() {
   LOCI_RETURN_IF_ERROR(failed());
   if (!file_ || synced_lsn() == last_lsn()) return Status::OK();
   Status s = file_->Sync();
-  if (!s.ok()) return Fail(s.WithContext("syncing WAL segment " + SegmentFileName(segment_no_)));
+  if (!s.ok()) return Fail(s.WithContext("syncing WAL segment " + WalSegmentFileName(segment_no_)));
   synced_lsn_.store(last_lsn(), std::memory_order_release);
   return Status::OK();
 }

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/file_names.h"
 #include "common/zero_filler.h"
 #include "loci/env.h"
 #include "loci/status.h"
@@ -116,7 +117,7 @@ class LogWriter {
   void EncodeGroup(std::span<const std::string_view> payloads, bool sync, std::string* records);
 
   Env* const env_;
-  const std::string dir_;
+  const DbPaths paths_;
   const LogWriterOptions options_;
   IoQueue* const io_;
 

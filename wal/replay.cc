@@ -6,6 +6,7 @@
 #include <cstring>
 #include <optional>
 
+#include "common/file_names.h"
 #include "wal/segment_scan.h"
 
 namespace loci::wal {
@@ -55,7 +56,7 @@ Status ListSegments(Env* env, const std::string& dir, std::vector<uint64_t>* seg
   segments->clear();
   for (const std::string& name : names) {
     uint64_t n;
-    if (ParseSegmentFileName(name, &n)) segments->push_back(n);
+    if (ParseWalSegmentFileName(name, &n)) segments->push_back(n);
   }
   std::sort(segments->begin(), segments->end());
   return Status::OK();
@@ -64,6 +65,7 @@ Status ListSegments(Env* env, const std::string& dir, std::vector<uint64_t>* seg
 Status ReplayWal(Env* env, const std::string& dir, const DbUuid& db_uuid,
                  const ReplayOptions& options, const BatchHandler& handler, ReplayResult* result) {
   *result = ReplayResult();
+  const DbPaths paths(dir);
   result->last_lsn = options.after_lsn;
   result->last_checksum = options.after_checksum;
 
@@ -76,7 +78,7 @@ Status ReplayWal(Env* env, const std::string& dir, const DbUuid& db_uuid,
     (n < options.first_segment_no ? result->obsolete_segments : live).push_back(n);
   }
   if (live.empty() || live.front() != options.first_segment_no) {
-    return Status::Corruption(dir + "/" + SegmentFileName(options.first_segment_no) +
+    return Status::Corruption(paths.wal_segment(options.first_segment_no) +
                               ": WAL segment recorded in the superblock is missing");
   }
 
@@ -99,10 +101,10 @@ Status ReplayWal(Env* env, const std::string& dir, const DbUuid& db_uuid,
   for (size_t i = 0; i < live.size(); ++i) {
     const uint64_t segment_no = live[i];
     const bool last = i + 1 == live.size();
-    const std::string file = dir + "/" + SegmentFileName(segment_no);
+    const std::string file = paths.wal_segment(segment_no);
     if (segment_no != options.first_segment_no + i) {
-      return Status::Corruption(dir + "/" + SegmentFileName(options.first_segment_no + i) +
-                                ": WAL segment missing (found " + SegmentFileName(segment_no) +
+      return Status::Corruption(paths.wal_segment(options.first_segment_no + i) +
+                                ": WAL segment missing (found " + WalSegmentFileName(segment_no) +
                                 " after it)");
     }
     LOCI_RETURN_IF_ERROR(ReadSegmentFile(env, file, &image));
@@ -137,7 +139,7 @@ Status ReplayWal(Env* env, const std::string& dir, const DbUuid& db_uuid,
       }
       return fail(prev_file + " at offset " + std::to_string(prev_end) +
                   ": records missing (the log ends at LSN " + std::to_string(result->last_lsn) +
-                  ", the next segment " + SegmentFileName(segment_no) + " " + found + ")");
+                  ", the next segment " + WalSegmentFileName(segment_no) + " " + found + ")");
     }
     undecided.reset();  // the chain continues: the damage before lost nothing
     if (!last) {

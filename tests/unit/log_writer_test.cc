@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "common/file_names.h"
 #include "loci/env.h"
 #include "tests/testutil.h"
 #include "wal/format.h"
@@ -146,7 +147,7 @@ class LogWriterTest : public ::testing::Test {
 
   ParsedSegment Parse(uint64_t segment_no) {
     ParsedSegment out;
-    const std::string path = kDir + "/" + SegmentFileName(segment_no);
+    const std::string path = kDir + "/" + WalSegmentFileName(segment_no);
     std::unique_ptr<RandomAccessFile> f;
     EXPECT_TRUE(mem_->NewRandomAccessFile(path, &f).ok());
     if (!f) return out;
@@ -521,7 +522,8 @@ TEST_F(LogWriterTest, ResumeSegmentOfAMissingOrHeaderlessFileFails) {
   EXPECT_FALSE(w->ResumeSegment(3, kSegmentHeaderBlock, 1, 0).ok());
   std::unique_ptr<WritableFile> f;
   ASSERT_TRUE(
-      mem_->NewWritableFile(kDir + "/" + SegmentFileName(4), Env::OpenMode::kCreateNew, &f).ok());
+      mem_->NewWritableFile(kDir + "/" + WalSegmentFileName(4), Env::OpenMode::kCreateNew, &f)
+          .ok());
   ASSERT_TRUE(f->Write(0, std::string(8192, '\0')).ok());
   auto w2 = NewWriter();
   EXPECT_TRUE(w2->ResumeSegment(4, kSegmentHeaderBlock, 1, 0).IsCorruption());

@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "common/file_names.h"
 #include "loci/env.h"
 #include "tests/testutil.h"
 #include "wal/format.h"
@@ -47,7 +48,7 @@ std::string Payload(size_t n, uint32_t seed) {
   return test::RandomBytes(n, seed * 7919 + static_cast<uint32_t>(n));
 }
 
-std::string SegPath(uint64_t segment_no) { return kDir + "/" + SegmentFileName(segment_no); }
+std::string SegPath(uint64_t segment_no) { return kDir + "/" + WalSegmentFileName(segment_no); }
 
 // memcmp-based, so the sweep stays fast in unoptimised builds.
 bool AllZero(std::string_view s) {
