@@ -39,7 +39,7 @@ class DbImpl final : public Db {
   DbImpl(const Options& options, std::string dir);
   ~DbImpl() override;
 
-  // Locks the directory, creates the database if asked, and recovers it.
+  // Locks the directory (unless read-only), creates the database if asked, and recovers it.
   Status Open();
 
   Result<CubeId> Put(const WriteOptions& options, const CubeDraft& draft) override;
@@ -152,7 +152,7 @@ class DbImpl final : public Db {
   Env* const env_;
   const DbPaths paths_;
 
-  std::unique_ptr<FileLock> lock_;
+  std::unique_ptr<FileLock> lock_;  // the writer lock (Env::LockDir); none when read-only
   std::unique_ptr<IoQueue> io_;  // recovery, rotation and other synchronous I/O
   // One IoQueue per group in flight: each group's linked I/O runs on its own.
   std::vector<std::unique_ptr<IoQueue>> io_pool_;

@@ -21,29 +21,45 @@ Status Db::Open(const Options& options, const std::string& path, std::unique_ptr
   return Status::OK();
 }
 
+namespace {
+
+// The entries of `dir` a database owns besides SUPERBLOCK and LOCK.
+Status ListDataFiles(Env* env, const std::string& dir, std::vector<std::string>* ours) {
+  std::vector<std::string> names;
+  Status listed = env->GetChildren(dir, &names);
+  if (listed.IsNotFound()) return Status::NotFound(dir + ": no such directory");
+  LOCI_RETURN_IF_ERROR(listed);
+  ours->clear();
+  for (const std::string& name : names) {
+    if (IsDataFileName(name)) ours->push_back(name);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
 Status DestroyDb(const std::string& path, Env* env) {
   if (env == nullptr) env = Env::Default();
   const DbPaths paths(path);
-  std::vector<std::string> names;
-  Status listed = env->GetChildren(path, &names);
-  if (listed.IsNotFound()) return Status::NotFound(path + ": no such directory");
-  LOCI_RETURN_IF_ERROR(listed);
   std::vector<std::string> ours;
-  for (const std::string& name : names) {
-    if (IsDataFileName(name)) ours.push_back(name);
-  }
-  const bool has_superblock = env->FileExists(paths.superblock());
-  if (!has_superblock && ours.empty()) {
+  // Checked before locking, so that a directory that holds no database gets no LOCK either.
+  LOCI_RETURN_IF_ERROR(ListDataFiles(env, path, &ours));
+  if (!env->FileExists(paths.superblock()) && ours.empty()) {
     return Status::NotFound(path + ": no Loci database (no SUPERBLOCK)");
   }
   std::unique_ptr<FileLock> lock;
-  LOCI_RETURN_IF_ERROR(env->LockFile(paths.lock(), true, &lock));
+  LOCI_RETURN_IF_ERROR(env->LockDir(path, &lock));
+  // Listed again under the lock: a writer that held it until now may have added files.
+  LOCI_RETURN_IF_ERROR(ListDataFiles(env, path, &ours));
   for (const std::string& name : ours) LOCI_RETURN_IF_ERROR(env->RemoveFile(paths.file(name)));
   // The superblock last: a crash before this leaves a database that still names its files (a
   // second DestroyDb finishes the job).
-  if (has_superblock) LOCI_RETURN_IF_ERROR(env->RemoveFile(paths.superblock()));
-  lock.reset();
-  LOCI_RETURN_IF_ERROR(env->RemoveFile(paths.lock()));
+  if (env->FileExists(paths.superblock())) {
+    LOCI_RETURN_IF_ERROR(env->RemoveFile(paths.superblock()));
+  }
+  // Only the holder's note: removing it does not unlock anything, and it may be missing.
+  Status removed = env->RemoveFile(paths.lock());
+  if (!removed.ok() && !removed.IsNotFound()) return removed;
   return env->SyncDir(path);
 }
 
@@ -149,7 +165,8 @@ Status DbImpl::Open() {
   if (!env_->FileExists(superblock_path) && (options_.read_only || !options_.create_if_missing)) {
     return Status::NotFound(paths_.dir() + ": no Loci database here (no SUPERBLOCK)");
   }
-  LOCI_RETURN_IF_ERROR(env_->LockFile(paths_.lock(), /*exclusive=*/!options_.read_only, &lock_));
+  // A read-only open takes no lock: it must neither wait for nor block a writer (design.md §2).
+  if (!options_.read_only) LOCI_RETURN_IF_ERROR(env_->LockDir(paths_.dir(), &lock_));
   if (!env_->FileExists(superblock_path)) {
     LOCI_RETURN_IF_ERROR(CreateDatabase());
   } else if (options_.error_if_exists) {

@@ -815,6 +815,51 @@ TEST(DbPosixTest, SecondOpenerIsToldWhoHoldsTheLock) {
   EXPECT_NE(s.message().find(std::to_string(getpid())), std::string::npos) << s.ToString();
 }
 
+// The lock is the directory's: removing LOCK, or putting a symlink in its place, lets no second
+// writer in (with the old lock on the file LOCK, both did).
+TEST(DbPosixTest, SecondWriterIsBusyWhateverHappensToLock) {
+  test::TempDir dir;
+  Options o;
+  o.create_if_missing = true;
+  std::unique_ptr<Db> db, second;
+  ASSERT_TRUE(Db::Open(o, dir.path(), &db).ok());
+  ASSERT_EQ(unlink(dir.Join("LOCK").c_str()), 0);
+  Status s = Db::Open(o, dir.path(), &second);
+  EXPECT_TRUE(s.IsBusy()) << s.ToString();
+  ASSERT_EQ(symlink("/dev/null", dir.Join("LOCK").c_str()), 0);
+  s = Db::Open(o, dir.path(), &second);
+  EXPECT_TRUE(s.IsBusy()) << s.ToString();
+  EXPECT_TRUE(DestroyDb(dir.path()).IsBusy());
+  EXPECT_EQ(second, nullptr);
+  ASSERT_TRUE(db->Put(WriteOptions(), CubeDraft{.space = "s", .payload = "x"}).ok());
+  db.reset();
+  EXPECT_TRUE(Db::Open(o, dir.path(), &second).ok());
+}
+
+// A read-only open takes no lock: it opens while a writer holds the database, and a writer
+// opens while it is open (with the old shared lock, each was Busy).
+TEST(DbPosixTest, ReadOnlyOpenNeitherWaitsForNorBlocksAWriter) {
+  test::TempDir dir;
+  Options o;
+  o.create_if_missing = true;
+  Options ro;
+  ro.read_only = true;
+  std::unique_ptr<Db> writer, reader;
+  ASSERT_TRUE(Db::Open(o, dir.path(), &writer).ok());
+  Result<CubeId> id = writer->Put(WriteOptions(), CubeDraft{.space = "s", .payload = "durable"});
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+
+  Status s = Db::Open(ro, dir.path(), &reader);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  MemCube cube;
+  ASSERT_TRUE(reader->Get(ReadOptions(), *id, &cube).ok());
+  EXPECT_EQ(cube.payload, "durable");
+
+  writer.reset();
+  s = Db::Open(o, dir.path(), &writer);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+}
+
 TEST(DbPosixTest, FilesAreCreatedOwnerOnly) {
   test::TempDir dir;
   Options o;

@@ -90,7 +90,7 @@ class IoQueue {
   virtual bool uses_io_uring() const = 0;
 };
 
-// Held while the process owns a lock on a file; releasing happens in the destructor.
+// Held while the process owns a lock (see Env::LockDir); destroying it releases the lock.
 class FileLock {
  public:
   virtual ~FileLock() = default;
@@ -131,10 +131,17 @@ class Env {
   // Makes creations, renames and removals of `dir`'s entries durable.
   virtual Status SyncDir(const std::string& dir) = 0;
 
-  // Locks `path` (creating it) exclusively or shared. An exclusive holder records its pid in
-  // the file; when the lock is taken, returns Busy naming the holder.
-  virtual Status LockFile(const std::string& path, bool exclusive,
-                          std::unique_ptr<FileLock>* lock) = 0;
+  // Locks directory `dir` exclusively: the one-writer lock of a database. The lock belongs to
+  // the directory itself, not to a file in it, so removing, replacing or symlinking any of its
+  // entries neither releases nor duplicates it. It conflicts with every other LockDir of the
+  // same directory, from this process or another; a read needs no lock. The holder's pid is
+  // also written to `dir`/LOCK (see common/file_names.h) so a second locker can be told who
+  // holds it: best effort, never through a link, never a reason to fail.
+  // Success: *lock holds the lock until it is destroyed (or, posix, the process exits).
+  // Failure: Busy "<dir> is locked by process N" ("by another process" when the holder is not
+  // known) if it is held; NotFound or IOError if `dir` is not a directory that can be opened.
+  // *lock is left unchanged.
+  virtual Status LockDir(const std::string& dir, std::unique_ptr<FileLock>* lock) = 0;
 
   // Wall-clock microseconds since the Unix epoch (not steady_clock: timestamps must mean the
   // same thing across restarts).
@@ -179,9 +186,8 @@ class EnvWrapper : public Env {
   }
   Status CreateDir(const std::string& dir) override { return target_->CreateDir(dir); }
   Status SyncDir(const std::string& dir) override { return target_->SyncDir(dir); }
-  Status LockFile(const std::string& path, bool exclusive,
-                  std::unique_ptr<FileLock>* lock) override {
-    return target_->LockFile(path, exclusive, lock);
+  Status LockDir(const std::string& dir, std::unique_ptr<FileLock>* lock) override {
+    return target_->LockDir(dir, lock);
   }
   int64_t NowMicros() override { return target_->NowMicros(); }
 
