@@ -3,10 +3,12 @@
 // Files are written with pwrite at explicit offsets and made durable with fdatasync. The blob
 // arena is read through PosixMappedRegion, a read-only MAP_SHARED view placed inside an address
 // range reserved once, so pointers into it survive growth (research/storage_reliability.md
-// §1.8(f)). The writer lock is flock(2) on the database directory itself: it conflicts between
-// any two open file descriptions, even in one process, and no file operation inside the
-// directory can release it. Every descriptor is opened with O_CLOEXEC so a fork+exec never
-// inherits one (an inherited lock descriptor would keep the database locked after we exit).
+// §1.8(f)). Database files are opened only if they are regular files, never through a symlink
+// and never blocking on a FIFO (OpenRegularFile). The writer lock is flock(2) on the database
+// directory itself: it conflicts between any two open file descriptions, even in one process, and
+// no file operation inside the directory can release it. Every descriptor is opened with O_CLOEXEC
+// so a fork+exec never inherits one (an inherited lock descriptor would keep the database locked
+// after we exit).
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -59,6 +61,50 @@ int OpenCloexec(const std::string& path, int flags, mode_t mode = 0) {
     fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
   } while (fd < 0 && errno == EINTR);
   return fd;
+}
+
+// What a file of type `mode` is, for NotARegularFile.
+const char* FileKind(mode_t mode) {
+  if (S_ISLNK(mode)) return "a symbolic link";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISDIR(mode)) return "a directory";
+  return "an unknown kind of file";
+}
+
+// Opens database file `path` with `flags` (plus O_CLOEXEC), or explains why it cannot be one.
+// Never through a symlink: O_NOFOLLOW applies to the last component only, so the database
+// directory itself may be reached through links. Never blocking on a FIFO: O_NONBLOCK makes
+// such an open return at once, and is cleared again once the file is known to be regular (it
+// would turn io_uring writes into EAGAIN). Fails with NotARegularFile for anything but a
+// regular file, otherwise with PosixError(path + ": " + what).
+Status OpenRegularFile(const std::string& path, int flags, const char* what, int* fd) {
+  *fd = OpenCloexec(path, flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, kFileMode);
+  struct stat st;
+  if (*fd < 0) {
+    const int err = errno;
+    // ELOOP (a symlink), ENXIO (a FIFO nobody reads, a socket), EISDIR...: say what is there.
+    if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+      return NotARegularFile(path, FileKind(st.st_mode));
+    }
+    return PosixError(path + ": " + what, err);
+  }
+  Status s;
+  int fl = 0;
+  if (::fstat(*fd, &st) != 0) {
+    s = PosixError(path + ": fstat", errno);
+  } else if (!S_ISREG(st.st_mode)) {
+    s = NotARegularFile(path, FileKind(st.st_mode));
+  } else if ((fl = ::fcntl(*fd, F_GETFL)) < 0 || ::fcntl(*fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+    s = PosixError(path + ": fcntl", errno);
+  }
+  if (!s.ok()) {
+    ::close(*fd);
+    *fd = -1;
+  }
+  return s;
 }
 
 Status FileSizeOfFd(int fd, const std::string& path, uint64_t* size) {
@@ -211,8 +257,8 @@ class PosixMappedRegion final : public MappedRegion {
       return Status::InvalidArgument(path + ": cannot reserve " + std::to_string(reserve_bytes) +
                                      " bytes of address space");
     }
-    int fd = OpenCloexec(path, O_RDONLY);
-    if (fd < 0) return PosixError(path + ": open", errno);
+    int fd = -1;
+    LOCI_RETURN_IF_ERROR(OpenRegularFile(path, O_RDONLY, "open", &fd));
     uint64_t file_size = 0;
     Status s = FileSizeOfFd(fd, path, &file_size);
     if (!s.ok()) {
@@ -386,16 +432,16 @@ class PosixEnv final : public Env {
         flags |= O_CREAT;
         break;
     }
-    int fd = OpenCloexec(path, flags, kFileMode);
-    if (fd < 0) return PosixError(path + ": open for writing", errno);
+    int fd = -1;
+    LOCI_RETURN_IF_ERROR(OpenRegularFile(path, flags, "open for writing", &fd));
     *result = std::make_unique<PosixWritableFile>(path, fd);
     return Status::OK();
   }
 
   Status NewRandomAccessFile(const std::string& path,
                              std::unique_ptr<RandomAccessFile>* result) override {
-    int fd = OpenCloexec(path, O_RDONLY);
-    if (fd < 0) return PosixError(path + ": open for reading", errno);
+    int fd = -1;
+    LOCI_RETURN_IF_ERROR(OpenRegularFile(path, O_RDONLY, "open for reading", &fd));
     *result = std::make_unique<PosixRandomAccessFile>(path, fd);
     return Status::OK();
   }
@@ -414,7 +460,11 @@ class PosixEnv final : public Env {
     return NewSequentialIoQueue();
   }
 
-  bool FileExists(const std::string& path) override { return ::access(path.c_str(), F_OK) == 0; }
+  // lstat, not access(2): a symlink is an entry that exists, whether or not its target does.
+  bool FileExists(const std::string& path) override {
+    struct stat st;
+    return ::lstat(path.c_str(), &st) == 0;
+  }
 
   Status GetChildren(const std::string& dir, std::vector<std::string>* names) override {
     names->clear();
@@ -442,7 +492,8 @@ class PosixEnv final : public Env {
 
   Status GetFileSize(const std::string& path, uint64_t* size) override {
     struct stat st;
-    if (::stat(path.c_str(), &st) != 0) return PosixError(path + ": stat", errno);
+    if (::lstat(path.c_str(), &st) != 0) return PosixError(path + ": stat", errno);
+    if (!S_ISREG(st.st_mode)) return NotARegularFile(path, FileKind(st.st_mode));
     *size = static_cast<uint64_t>(st.st_size);
     return Status::OK();
   }

@@ -284,7 +284,7 @@ class MemEnv final : public Env {
       std::lock_guard<std::mutex> guard(mu_);
       auto it = nodes_.find(key);
       if (it != nodes_.end()) {
-        if (it->second.is_dir()) return PosixError(context, EISDIR);
+        if (it->second.is_dir()) return NotARegularFile(path, "a directory");
         if (mode == OpenMode::kCreateNew) return PosixError(context, EEXIST);
         file = it->second.file;
       } else {
@@ -339,10 +339,7 @@ class MemEnv final : public Env {
     std::lock_guard<std::mutex> guard(mu_);
     auto it = nodes_.find(NormalizePath(path));
     if (it == nodes_.end()) return PosixError(path + ": stat", ENOENT);
-    if (it->second.is_dir()) {
-      *size = 0;
-      return Status::OK();
-    }
+    if (it->second.is_dir()) return NotARegularFile(path, "a directory");
     std::shared_lock<std::shared_mutex> lock(it->second.file->mu);
     *size = it->second.file->data.size();
     return Status::OK();
@@ -481,7 +478,7 @@ class MemEnv final : public Env {
     std::lock_guard<std::mutex> guard(mu_);
     auto it = nodes_.find(NormalizePath(path));
     if (it == nodes_.end()) return PosixError(context, ENOENT);
-    if (it->second.is_dir()) return PosixError(context, EISDIR);
+    if (it->second.is_dir()) return NotARegularFile(path, "a directory");
     *file = it->second.file;
     return Status::OK();
   }

@@ -9,7 +9,9 @@
 #include <liburing.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,12 +20,14 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <future>
 #include <memory>
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "tests/testutil.h"
@@ -671,6 +675,24 @@ TEST_P(EnvTest, DirLockNeedsADirectory) {
   EXPECT_EQ(ReadFile(Path("f")), "x");
 }
 
+// A directory where a file is expected is refused the same way by every Env.
+TEST_P(EnvTest, DirectoryIsNotAFile) {
+  ASSERT_TRUE(IsOk(env_->CreateDir(Path("d"))));
+  const std::string what = Path("d") + ": not a regular file (a directory)";
+  std::unique_ptr<WritableFile> writer;
+  std::unique_ptr<RandomAccessFile> reader;
+  std::unique_ptr<MappedRegion> region;
+  uint64_t size = 0;
+  for (Status s :
+       {env_->NewWritableFile(Path("d"), Env::OpenMode::kOpenExisting, &writer),
+        env_->NewWritableFile(Path("d"), Env::OpenMode::kCreateOrOpen, &writer),
+        env_->NewRandomAccessFile(Path("d"), &reader),
+        env_->NewMappedRegion(Path("d"), 4096, &region), env_->GetFileSize(Path("d"), &size)}) {
+    EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+    EXPECT_TRUE(Contains(s.message(), what)) << s.ToString();
+  }
+}
+
 TEST_P(EnvTest, ErrorsNameThePath) {
   std::unique_ptr<RandomAccessFile> reader;
   Status s = env_->NewRandomAccessFile(Path("nope"), &reader);
@@ -815,6 +837,151 @@ TEST(PosixEnvTest, DirLockIsNotBlockedByAFifo) {
   ASSERT_EQ(mkfifo(lock_path.c_str(), 0600), 0);
   EXPECT_TRUE(ReturnsPromptly([&] { busy = env->LockDir(dir.path(), &second); }, lock_path));
   EXPECT_TRUE(busy.IsBusy()) << busy.ToString();
+}
+
+// The opens and sizes of a database file, each returning its status: what must refuse an
+// entry that is not a regular file.
+std::vector<std::pair<std::string, Status>> OpenEveryWay(Env* env, const std::string& path) {
+  std::unique_ptr<WritableFile> writer;
+  std::unique_ptr<RandomAccessFile> reader;
+  std::unique_ptr<MappedRegion> region;
+  uint64_t size = 0;
+  return {
+      {"NewWritableFile kOpenExisting",
+       env->NewWritableFile(path, Env::OpenMode::kOpenExisting, &writer)},
+      {"NewWritableFile kCreateOrOpen",
+       env->NewWritableFile(path, Env::OpenMode::kCreateOrOpen, &writer)},
+      {"NewWritableFile kCreateNew",
+       env->NewWritableFile(path, Env::OpenMode::kCreateNew, &writer)},
+      {"NewRandomAccessFile", env->NewRandomAccessFile(path, &reader)},
+      {"NewMappedRegion", env->NewMappedRegion(path, 1 << 20, &region)},
+      {"GetFileSize", env->GetFileSize(path, &size)},
+  };
+}
+
+// Writes `contents` to a new file at `path` through the posix Env.
+void CreatePosixFile(const std::string& path, const std::string& contents) {
+  std::unique_ptr<WritableFile> f;
+  ASSERT_TRUE(IsOk(Env::Default()->NewWritableFile(path, Env::OpenMode::kCreateNew, &f)));
+  ASSERT_TRUE(IsOk(f->Write(0, contents)));
+}
+
+std::string ReadPosixFile(const std::string& path) {
+  std::unique_ptr<RandomAccessFile> f;
+  std::string out;
+  Status s = Env::Default()->NewRandomAccessFile(path, &f);
+  if (s.ok()) s = f->Read(0, 1 << 20, &out);
+  return s.ok() ? out : "<" + s.ToString() + ">";
+}
+
+// A symlink where a database file should be is never followed, by any open: with O_NOFOLLOW
+// missing, the writes went to the target.
+TEST(PosixEnvTest, SymlinkedFileIsRefusedAndItsTargetUntouched) {
+  test::TempDir dir, outside;
+  Env* env = Env::Default();
+  const std::string target = outside.Join("target");
+  CreatePosixFile(target, "precious");
+  const std::string link = dir.Join("wal-00000001.log");
+  ASSERT_EQ(symlink(target.c_str(), link.c_str()), 0);
+
+  for (const auto& [how, s] : OpenEveryWay(env, link)) {
+    EXPECT_TRUE(s.IsCorruption()) << how << ": " << s.ToString();
+    EXPECT_EQ(s.message(), link +
+                               ": is a symbolic link; database files are never opened "
+                               "through links")
+        << how;
+  }
+  EXPECT_TRUE(env->FileExists(link));
+  EXPECT_EQ(ReadPosixFile(target), "precious");
+  struct stat st;
+  ASSERT_EQ(stat(target.c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 8);
+}
+
+// A dangling symlink: creating through it would create its target elsewhere.
+TEST(PosixEnvTest, DanglingSymlinkCreatesNothing) {
+  test::TempDir dir, outside;
+  Env* env = Env::Default();
+  const std::string ghost = outside.Join("ghost");
+  const std::string link = dir.Join("SUPERBLOCK.tmp");
+  ASSERT_EQ(symlink(ghost.c_str(), link.c_str()), 0);
+  EXPECT_TRUE(env->FileExists(link));  // the link is an entry, whatever it points to
+  for (const auto& [how, s] : OpenEveryWay(env, link)) {
+    EXPECT_TRUE(s.IsCorruption()) << how << ": " << s.ToString();
+    EXPECT_TRUE(Contains(s.message(), "symbolic link")) << how << ": " << s.ToString();
+  }
+  struct stat st;
+  EXPECT_NE(lstat(ghost.c_str(), &st), 0);
+}
+
+// A FIFO where a database file should be: every open returns at once with an error naming it
+// (a plain read open blocked forever, waiting for a writer).
+TEST(PosixEnvTest, FifoIsRefusedPromptly) {
+  test::TempDir dir;
+  const std::string fifo = dir.Join("SUPERBLOCK");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  std::vector<std::pair<std::string, Status>> results;
+  EXPECT_TRUE(ReturnsPromptly([&] { results = OpenEveryWay(Env::Default(), fifo); }, fifo));
+  ASSERT_EQ(results.size(), 6u);
+  for (const auto& [how, s] : results) {
+    EXPECT_TRUE(s.IsCorruption()) << how << ": " << s.ToString();
+    EXPECT_EQ(s.message(),
+              fifo + ": not a regular file (a FIFO); a Loci database holds only regular files")
+        << how;
+  }
+}
+
+// ... also when a reader holds the FIFO open, which lets a write open through.
+TEST(PosixEnvTest, FifoWithAReaderIsRefused) {
+  test::TempDir dir;
+  const std::string fifo = dir.Join("wal-00000001.log");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const int reader = open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+  ASSERT_GE(reader, 0);
+  std::unique_ptr<WritableFile> writer;
+  Status s;
+  EXPECT_TRUE(ReturnsPromptly(
+      [&] { s = Env::Default()->NewWritableFile(fifo, Env::OpenMode::kOpenExisting, &writer); },
+      fifo));
+  close(reader);
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+  EXPECT_TRUE(Contains(s.message(), "(a FIFO)")) << s.ToString();
+}
+
+TEST(PosixEnvTest, SocketIsRefused) {
+  test::TempDir dir;
+  const std::string path = dir.Join("ckpt-00000001.ckpt");
+  const int sock = socket(AF_UNIX, SOCK_STREAM, 0);
+  ASSERT_GE(sock, 0);
+  struct sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  ASSERT_LT(path.size(), sizeof(addr.sun_path));
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  ASSERT_EQ(bind(sock, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)), 0);
+  for (const auto& [how, s] : OpenEveryWay(Env::Default(), path)) {
+    EXPECT_TRUE(s.IsCorruption()) << how << ": " << s.ToString();
+    EXPECT_TRUE(Contains(s.message(), "not a regular file (a socket)"))
+        << how << ": " << s.ToString();
+  }
+  close(sock);
+}
+
+// Users put a database behind a symlinked directory: only the files inside are protected, the
+// path to them may go through links. The lock is the directory's, whichever path names it.
+TEST(PosixEnvTest, DatabaseDirectoryMayBeASymlink) {
+  test::TempDir real, links;
+  Env* env = Env::Default();
+  const std::string via = links.Join("db");
+  ASSERT_EQ(symlink(real.path().c_str(), via.c_str()), 0);
+  CreatePosixFile(via + "/SUPERBLOCK", "sb");
+  EXPECT_EQ(ReadPosixFile(real.Join("SUPERBLOCK")), "sb");
+  uint64_t size = 0;
+  ASSERT_TRUE(IsOk(env->GetFileSize(via + "/SUPERBLOCK", &size)));
+  EXPECT_EQ(size, 2u);
+  std::unique_ptr<FileLock> first, second;
+  ASSERT_TRUE(IsOk(env->LockDir(via, &first)));
+  Status s = env->LockDir(real.path(), &second);
+  EXPECT_TRUE(s.IsBusy()) << s.ToString();
 }
 
 TEST(MemEnvTest, PathsAreNormalised) {
