@@ -17,7 +17,7 @@ struct BlobArena::Generation {
 
 BlobArena::BlobArena(Env* env, std::string dir, ArenaOptions options)
     : env_(env),
-      dir_(std::move(dir)),
+      paths_(std::move(dir)),
       options_(options),
       generations_(std::make_unique<std::atomic<Generation*>[]>(kMaxGenerations)),
       filler_(std::make_unique<ZeroFiller>(options.read_only ? 0 : options.preallocate_bytes,
@@ -53,12 +53,12 @@ Status BlobArena::OpenGeneration(uint32_t number, uint64_t reserve, bool create,
   }
   auto g = std::make_unique<Generation>();
   g->number = number;
-  g->path = dir_ + "/" + GenerationFileName(number);
+  g->path = paths_.arena_generation(number);
   if (create) {
     LOCI_RETURN_IF_ERROR(env_->NewWritableFile(g->path, Env::OpenMode::kCreateNew, &g->file));
     Status s = g->file->Write(0, EncodeGenerationHeader(options_.db_uuid, number));
     if (s.ok()) s = g->file->Sync();
-    if (s.ok()) s = env_->SyncDir(dir_);
+    if (s.ok()) s = env_->SyncDir(paths_.dir());
     LOCI_RETURN_IF_ERROR(s.WithContext("creating arena generation " + g->path));
   } else {
     std::unique_ptr<RandomAccessFile> reader;
@@ -95,11 +95,11 @@ Status BlobArena::OpenGeneration(uint32_t number, uint64_t reserve, bool create,
 
 Status BlobArena::Open() {
   std::vector<std::string> names;
-  LOCI_RETURN_IF_ERROR(env_->GetChildren(dir_, &names));
+  LOCI_RETURN_IF_ERROR(env_->GetChildren(paths_.dir(), &names));
   std::vector<uint32_t> numbers;
   for (const std::string& name : names) {
     uint32_t n;
-    if (ParseGenerationFileName(name, &n)) numbers.push_back(n);
+    if (ParseArenaGenerationFileName(name, &n)) numbers.push_back(n);
   }
   std::sort(numbers.begin(), numbers.end());
   std::lock_guard<std::mutex> lock(mu_);
@@ -123,7 +123,7 @@ Status BlobArena::NoteReferenced(const BlobRef& ref) {
     for (const auto& [n, why] : set_aside_) {
       if (n == ref.generation) return why;
     }
-    return Status::Corruption(dir_ + "/" + GenerationFileName(ref.generation) +
+    return Status::Corruption(paths_.arena_generation(ref.generation) +
                               ": arena generation missing");
   }
   if (ref.generation >= referenced_end_.size()) referenced_end_.resize(ref.generation + 1, 0);
@@ -134,10 +134,10 @@ Status BlobArena::NoteReferenced(const BlobRef& ref) {
 Status BlobArena::RemoveUnreferencedDamaged() {
   if (set_aside_.empty()) return Status::OK();
   for (const auto& entry : set_aside_) {
-    LOCI_RETURN_IF_ERROR(env_->RemoveFile(dir_ + "/" + GenerationFileName(entry.first)));
+    LOCI_RETURN_IF_ERROR(env_->RemoveFile(paths_.arena_generation(entry.first)));
   }
   set_aside_.clear();
-  return env_->SyncDir(dir_);
+  return env_->SyncDir(paths_.dir());
 }
 
 Status BlobArena::Reserve(uint64_t span, Generation** gen, uint64_t* offset) {
@@ -244,7 +244,7 @@ Status BlobArena::MakeReadable(const BlobRef& ref) {
   if (ref.empty()) return Status::OK();
   Generation* g = Find(ref.generation);
   if (g == nullptr) {
-    return Status::Corruption(dir_ + "/" + GenerationFileName(ref.generation) +
+    return Status::Corruption(paths_.arena_generation(ref.generation) +
                               ": arena generation missing");
   }
   if (ref.end() <= g->region->size()) return Status::OK();
@@ -289,7 +289,7 @@ Status BlobArena::View(const BlobRef& ref, std::string_view* payload) const {
   }
   Generation* g = Find(ref.generation);
   if (g == nullptr) {
-    return Status::Corruption(dir_ + "/" + GenerationFileName(ref.generation) +
+    return Status::Corruption(paths_.arena_generation(ref.generation) +
                               ": arena generation missing");
   }
   const uint64_t mapped = g->region->size();

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "blob/format.h"
+#include "common/file_names.h"
 #include "common/zero_filler.h"
 #include "loci/env.h"
 #include "loci/status.h"
@@ -119,7 +120,7 @@ class BlobArena {
   Status Reserve(uint64_t span, Generation** gen, uint64_t* offset);
 
   Env* const env_;
-  const std::string dir_;
+  const DbPaths paths_;
   const ArenaOptions options_;
 
   // Generations by number; a slot is written once (under mu_) and then only read.

@@ -5,7 +5,6 @@
 #include <cstring>
 
 #include "common/coding.h"
-#include "common/file_names.h"
 #include "common/hash.h"
 
 namespace loci::blob {
@@ -95,19 +94,6 @@ Status DecodeGenerationHeader(std::string_view block, const std::string& file, D
   std::memcpy(uuid->data(), block.data() + 12, uuid->size());
   *generation = DecodeFixed32(block.data() + 28);
   return Status::OK();
-}
-
-std::string GenerationFileName(uint32_t generation) {
-  return NumberedFileName("arena-", generation, ".blob");
-}
-
-bool ParseGenerationFileName(std::string_view name, uint32_t* generation) {
-  uint64_t n;
-  if (!ParseNumberedFileName(name, "arena-", ".blob", &n) || n == 0 || n > UINT32_MAX) {
-    return false;
-  }
-  *generation = static_cast<uint32_t>(n);
-  return true;
 }
 
 }  // namespace loci::blob

@@ -58,10 +58,6 @@ std::string EncodeGenerationHeader(const DbUuid& uuid, uint32_t generation);
 Status DecodeGenerationHeader(std::string_view block, const std::string& file, DbUuid* uuid,
                               uint32_t* generation);
 
-// "arena-00000003.blob"
-std::string GenerationFileName(uint32_t generation);
-bool ParseGenerationFileName(std::string_view name, uint32_t* generation);
-
 }  // namespace loci::blob
 
 #endif  // LOCI_BLOB_FORMAT_H_

@@ -1,5 +1,5 @@
 // Pieces shared by the Env implementations: the sequential IoQueue (MemEnv's queue and the
-// posix pwrite + fdatasync fallback) and errno formatting.
+// posix pwrite + fdatasync fallback) and error formatting.
 
 #include "loci/env.h"
 
@@ -20,6 +20,18 @@ Status PosixError(std::string_view context, int err) {
   msg += ": ";
   msg += text;
   return err == ENOENT ? Status::NotFound(msg) : Status::IOError(msg);
+}
+
+Status NotARegularFile(std::string_view path, std::string_view kind) {
+  std::string msg(path);
+  if (kind == "a symbolic link") {
+    msg += ": is a symbolic link; database files are never opened through links";
+  } else {
+    msg += ": not a regular file (";
+    msg += kind;
+    msg += "); a Loci database holds only regular files";
+  }
+  return Status::Corruption(msg);
 }
 
 Status RunIoOpsSequentially(std::span<const IoOp> ops) {

@@ -3,12 +3,17 @@
 // Files are written with pwrite at explicit offsets and made durable with fdatasync. The blob
 // arena is read through PosixMappedRegion, a read-only MAP_SHARED view placed inside an address
 // range reserved once, so pointers into it survive growth (research/storage_reliability.md
-// §1.8(f)). Locks are open-file-description locks, which conflict even between two opens in the
-// same process. Every descriptor is opened with O_CLOEXEC so a fork+exec never inherits one
-// (an inherited lock descriptor would keep the database locked after we exit).
+// §1.8(f)). Database files are opened only if they are regular files, never through a symlink
+// and never blocking on a FIFO (OpenRegularFile). The writer lock is flock(2) on the database
+// directory itself: it conflicts between any two open file descriptions, even in one process, and
+// no file operation inside the directory can release it. Every descriptor is opened with O_CLOEXEC
+// so a fork+exec never inherits one (an inherited lock descriptor would keep the database locked
+// after we exit).
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -24,6 +29,7 @@
 #include <mutex>
 #include <string>
 
+#include "common/file_names.h"
 #include "common/io_uring_queue.h"
 #include "loci/env.h"
 
@@ -55,6 +61,50 @@ int OpenCloexec(const std::string& path, int flags, mode_t mode = 0) {
     fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
   } while (fd < 0 && errno == EINTR);
   return fd;
+}
+
+// What a file of type `mode` is, for NotARegularFile.
+const char* FileKind(mode_t mode) {
+  if (S_ISLNK(mode)) return "a symbolic link";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISDIR(mode)) return "a directory";
+  return "an unknown kind of file";
+}
+
+// Opens database file `path` with `flags` (plus O_CLOEXEC), or explains why it cannot be one.
+// Never through a symlink: O_NOFOLLOW applies to the last component only, so the database
+// directory itself may be reached through links. Never blocking on a FIFO: O_NONBLOCK makes
+// such an open return at once, and is cleared again once the file is known to be regular (it
+// would turn io_uring writes into EAGAIN). Fails with NotARegularFile for anything but a
+// regular file, otherwise with PosixError(path + ": " + what).
+Status OpenRegularFile(const std::string& path, int flags, const char* what, int* fd) {
+  *fd = OpenCloexec(path, flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, kFileMode);
+  struct stat st;
+  if (*fd < 0) {
+    const int err = errno;
+    // ELOOP (a symlink), ENXIO (a FIFO nobody reads, a socket), EISDIR...: say what is there.
+    if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+      return NotARegularFile(path, FileKind(st.st_mode));
+    }
+    return PosixError(path + ": " + what, err);
+  }
+  Status s;
+  int fl = 0;
+  if (::fstat(*fd, &st) != 0) {
+    s = PosixError(path + ": fstat", errno);
+  } else if (!S_ISREG(st.st_mode)) {
+    s = NotARegularFile(path, FileKind(st.st_mode));
+  } else if ((fl = ::fcntl(*fd, F_GETFL)) < 0 || ::fcntl(*fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+    s = PosixError(path + ": fcntl", errno);
+  }
+  if (!s.ok()) {
+    ::close(*fd);
+    *fd = -1;
+  }
+  return s;
 }
 
 Status FileSizeOfFd(int fd, const std::string& path, uint64_t* size) {
@@ -207,8 +257,8 @@ class PosixMappedRegion final : public MappedRegion {
       return Status::InvalidArgument(path + ": cannot reserve " + std::to_string(reserve_bytes) +
                                      " bytes of address space");
     }
-    int fd = OpenCloexec(path, O_RDONLY);
-    if (fd < 0) return PosixError(path + ": open", errno);
+    int fd = -1;
+    LOCI_RETURN_IF_ERROR(OpenRegularFile(path, O_RDONLY, "open", &fd));
     uint64_t file_size = 0;
     Status s = FileSizeOfFd(fd, path, &file_size);
     if (!s.ok()) {
@@ -303,39 +353,67 @@ class PosixMappedRegion final : public MappedRegion {
   std::atomic<uint64_t> size_{0};
 };
 
-class PosixFileLock final : public FileLock {
+class PosixDirLock final : public FileLock {
  public:
-  explicit PosixFileLock(int fd) : fd_(fd) {}
-  // Closing the only descriptor of the open file description releases the OFD lock.
-  ~PosixFileLock() override { ::close(fd_); }
-  PosixFileLock(const PosixFileLock&) = delete;
-  PosixFileLock& operator=(const PosixFileLock&) = delete;
+  explicit PosixDirLock(int fd) : fd_(fd) {}
+  // Closing the only descriptor of the open file description releases the flock.
+  ~PosixDirLock() override { ::close(fd_); }
+  PosixDirLock(const PosixDirLock&) = delete;
+  PosixDirLock& operator=(const PosixDirLock&) = delete;
 
  private:
   const int fd_;
 };
 
-// Who holds a conflicting lock on `fd`'s file: "process <pid>" when an exclusive holder is
-// found and its pid is recorded, "another process" otherwise. OFD locks carry no owner pid
-// (F_OFD_GETLK reports -1), hence the pid written into the file. The pid is only trusted when
-// the conflicting lock is exclusive: shared holders write nothing, so the file may still name a
-// long-gone exclusive holder.
-std::string DescribeLockHolder(int fd) {
-  struct flock query = {};
-  query.l_type = F_WRLCK;
-  query.l_whence = SEEK_SET;
-  if (::fcntl(fd, F_OFD_GETLK, &query) != 0 || query.l_type != F_WRLCK) {
-    return "another process";
-  }
+// How often LockDir locks again when the directory it locked is no longer the one its path
+// names (renamed away, or a symlinked path retargeted, between the open and the check).
+constexpr int kLockDirAttempts = 3;
+
+// Whether open descriptor `fd` and `path` (followed, like the open was) are the same inode.
+bool IsSameFile(int fd, const std::string& path) {
+  struct stat held, named;
+  return ::fstat(fd, &held) == 0 && ::stat(path.c_str(), &named) == 0 &&
+         held.st_dev == named.st_dev && held.st_ino == named.st_ino;
+}
+
+// Writes "pid N" into dir/LOCK, for DescribeLockHolder. Best effort: the lock is the
+// directory's, so nothing here may fail it. Whatever LOCK was is unlinked first (unlink removes
+// a symlink, never its target; it refuses a directory, and the exclusive create then fails) and
+// a new regular file is created: LOCK is never opened through a symlink, and never written
+// through a hard link or into a FIFO or device someone put there.
+void RecordLockHolder(const std::string& dir) {
+  const std::string path = JoinPath(dir, kLockFileName);
+  ::unlink(path.c_str());
+  const int fd = OpenCloexec(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, kFileMode);
+  if (fd < 0) return;
+  const std::string text = "pid " + std::to_string(::getpid()) + "\n";
+  ssize_t n = ::pwrite(fd, text.data(), text.size(), 0);
+  (void)n;
+  ::close(fd);
+}
+
+// Who holds the lock on `dir`: "process N" when dir/LOCK names a live process, "another
+// process" otherwise (no note yet, an unreadable one, or one left by a holder that is gone).
+std::string DescribeLockHolder(const std::string& dir) {
+  constexpr std::string_view kUnknown = "another process";
+  const std::string path = JoinPath(dir, kLockFileName);
+  // O_NONBLOCK: a FIFO put in LOCK's place must not block the open.
+  const int fd = OpenCloexec(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) return std::string(kUnknown);
+  struct stat st;
   char buf[64];
-  ssize_t n = ::pread(fd, buf, sizeof(buf), 0);
+  ssize_t n = 0;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) n = ::pread(fd, buf, sizeof(buf), 0);
+  ::close(fd);
   std::string_view text(buf, n > 0 ? static_cast<size_t>(n) : 0);
   constexpr std::string_view kPrefix = "pid ";
-  if (text.substr(0, kPrefix.size()) != kPrefix) return "another process";
+  if (!text.starts_with(kPrefix)) return std::string(kUnknown);
   text.remove_prefix(kPrefix.size());
   long pid = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), pid);
-  if (ec != std::errc() || pid <= 0 || end == text.data()) return "another process";
+  if (ec != std::errc() || pid <= 0 || end == text.data()) return std::string(kUnknown);
+  // A holder that died without a successor rewriting the note leaves its pid behind.
+  if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return std::string(kUnknown);
   return "process " + std::to_string(pid);
 }
 
@@ -354,16 +432,16 @@ class PosixEnv final : public Env {
         flags |= O_CREAT;
         break;
     }
-    int fd = OpenCloexec(path, flags, kFileMode);
-    if (fd < 0) return PosixError(path + ": open for writing", errno);
+    int fd = -1;
+    LOCI_RETURN_IF_ERROR(OpenRegularFile(path, flags, "open for writing", &fd));
     *result = std::make_unique<PosixWritableFile>(path, fd);
     return Status::OK();
   }
 
   Status NewRandomAccessFile(const std::string& path,
                              std::unique_ptr<RandomAccessFile>* result) override {
-    int fd = OpenCloexec(path, O_RDONLY);
-    if (fd < 0) return PosixError(path + ": open for reading", errno);
+    int fd = -1;
+    LOCI_RETURN_IF_ERROR(OpenRegularFile(path, O_RDONLY, "open for reading", &fd));
     *result = std::make_unique<PosixRandomAccessFile>(path, fd);
     return Status::OK();
   }
@@ -382,7 +460,11 @@ class PosixEnv final : public Env {
     return NewSequentialIoQueue();
   }
 
-  bool FileExists(const std::string& path) override { return ::access(path.c_str(), F_OK) == 0; }
+  // lstat, not access(2): a symlink is an entry that exists, whether or not its target does.
+  bool FileExists(const std::string& path) override {
+    struct stat st;
+    return ::lstat(path.c_str(), &st) == 0;
+  }
 
   Status GetChildren(const std::string& dir, std::vector<std::string>* names) override {
     names->clear();
@@ -410,7 +492,8 @@ class PosixEnv final : public Env {
 
   Status GetFileSize(const std::string& path, uint64_t* size) override {
     struct stat st;
-    if (::stat(path.c_str(), &st) != 0) return PosixError(path + ": stat", errno);
+    if (::lstat(path.c_str(), &st) != 0) return PosixError(path + ": stat", errno);
+    if (!S_ISREG(st.st_mode)) return NotARegularFile(path, FileKind(st.st_mode));
     *size = static_cast<uint64_t>(st.st_size);
     return Status::OK();
   }
@@ -448,39 +531,32 @@ class PosixEnv final : public Env {
     return Status::OK();
   }
 
-  Status LockFile(const std::string& path, bool exclusive,
-                  std::unique_ptr<FileLock>* lock) override {
-    int fd = OpenCloexec(path, O_RDWR | O_CREAT, kFileMode);
-    if (fd < 0 && !exclusive && (errno == EROFS || errno == EACCES)) {
-      // A shared (read-only) opener may lack write access; F_RDLCK only needs a readable fd.
-      fd = OpenCloexec(path, O_RDONLY);
-    }
-    if (fd < 0) return PosixError(path + ": open lock file", errno);
-
-    struct flock request = {};  // l_pid must be 0 for OFD locks
-    request.l_type = exclusive ? F_WRLCK : F_RDLCK;
-    request.l_whence = SEEK_SET;
-    request.l_start = 0;
-    request.l_len = 0;  // the whole file
-    if (::fcntl(fd, F_OFD_SETLK, &request) != 0) {
-      int err = errno;
-      Status s = (err == EAGAIN || err == EACCES)
-                     ? Status::Busy(path + " is locked by " + DescribeLockHolder(fd))
-                     : PosixError(path + ": lock", err);
+  Status LockDir(const std::string& dir, std::unique_ptr<FileLock>* lock) override {
+    for (int attempt = 1;; ++attempt) {
+      const int fd = OpenCloexec(dir, O_RDONLY | O_DIRECTORY);
+      if (fd < 0) return PosixError(dir + ": open directory to lock it", errno);
+      int rc;
+      do {
+        rc = ::flock(fd, LOCK_EX | LOCK_NB);
+      } while (rc != 0 && errno == EINTR);
+      if (rc != 0) {
+        const int err = errno;
+        ::close(fd);
+        if (err != EWOULDBLOCK) return PosixError(dir + ": lock", err);
+        return Status::Busy(dir + " is locked by " + DescribeLockHolder(dir));
+      }
+      // The path may have come to name another directory after the open: then what we hold
+      // does not protect the files the caller will open through `dir`.
+      if (IsSameFile(fd, dir)) {
+        RecordLockHolder(dir);
+        *lock = std::make_unique<PosixDirLock>(fd);
+        return Status::OK();
+      }
       ::close(fd);
-      return s;
-    }
-    if (exclusive) {
-      // Best effort: the pid only improves the Busy message another opener gets, so failing to
-      // record it must not fail the lock.
-      std::string text = "pid " + std::to_string(::getpid()) + "\n";
-      if (::ftruncate(fd, 0) == 0) {
-        ssize_t n = ::pwrite(fd, text.data(), text.size(), 0);
-        (void)n;
+      if (attempt == kLockDirAttempts) {
+        return Status::IOError(dir + ": lock: the path kept naming another directory");
       }
     }
-    *lock = std::make_unique<PosixFileLock>(fd);
-    return Status::OK();
   }
 
   int64_t NowMicros() override {

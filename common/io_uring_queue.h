@@ -37,6 +37,13 @@ int PosixFileDescriptor(WritableFile* file);
 // name the path and, where it helps, the operation and offset. Defined in env.cc.
 Status PosixError(std::string_view context, int err);
 
+// Corruption for an entry of a database directory that is not a regular file, `kind` saying
+// what it is ("a FIFO", "a directory"...): "<path>: not a regular file (<kind>); a Loci
+// database holds only regular files". For "a symbolic link" the message says instead that
+// database files are never opened through links. Corruption because the directory holds
+// something a Loci database never does. Defined in env.cc.
+Status NotARegularFile(std::string_view path, std::string_view kind);
+
 }  // namespace loci
 
 #endif  // LOCI_COMMON_IO_URING_QUEUE_H_

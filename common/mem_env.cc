@@ -23,10 +23,12 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <vector>
 
+#include "common/file_names.h"
 #include "common/io_uring_queue.h"
 #include "loci/env.h"
 
@@ -256,24 +258,22 @@ class MemMappedRegion final : public MappedRegion {
 
 class MemEnv;
 
-class MemFileLock final : public FileLock {
+class MemDirLock final : public FileLock {
  public:
-  MemFileLock(MemEnv* env, std::string key, bool exclusive)
-      : env_(env), key_(std::move(key)), exclusive_(exclusive) {}
-  ~MemFileLock() override;
-  MemFileLock(const MemFileLock&) = delete;
-  MemFileLock& operator=(const MemFileLock&) = delete;
+  MemDirLock(MemEnv* env, uint64_t dir_id) : env_(env), dir_id_(dir_id) {}
+  ~MemDirLock() override;
+  MemDirLock(const MemDirLock&) = delete;
+  MemDirLock& operator=(const MemDirLock&) = delete;
 
  private:
   MemEnv* const env_;
-  const std::string key_;
-  const bool exclusive_;
+  const uint64_t dir_id_;
 };
 
 class MemEnv final : public Env {
  public:
-  MemEnv() { nodes_.emplace("/", Node{}); }
-  ~MemEnv() override { assert(locks_.empty() && "a FileLock outlived its MemEnv"); }
+  MemEnv() { nodes_.emplace("/", NewDirNodeLocked()); }
+  ~MemEnv() override { assert(locked_dirs_.empty() && "a FileLock outlived its MemEnv"); }
 
   Status NewWritableFile(const std::string& path, OpenMode mode,
                          std::unique_ptr<WritableFile>* result) override {
@@ -284,7 +284,7 @@ class MemEnv final : public Env {
       std::lock_guard<std::mutex> guard(mu_);
       auto it = nodes_.find(key);
       if (it != nodes_.end()) {
-        if (it->second.is_dir()) return PosixError(context, EISDIR);
+        if (it->second.is_dir()) return NotARegularFile(path, "a directory");
         if (mode == OpenMode::kCreateNew) return PosixError(context, EEXIST);
         file = it->second.file;
       } else {
@@ -339,10 +339,7 @@ class MemEnv final : public Env {
     std::lock_guard<std::mutex> guard(mu_);
     auto it = nodes_.find(NormalizePath(path));
     if (it == nodes_.end()) return PosixError(path + ": stat", ENOENT);
-    if (it->second.is_dir()) {
-      *size = 0;
-      return Status::OK();
-    }
+    if (it->second.is_dir()) return NotARegularFile(path, "a directory");
     std::shared_lock<std::shared_mutex> lock(it->second.file->mu);
     *size = it->second.file->data.size();
     return Status::OK();
@@ -407,7 +404,7 @@ class MemEnv final : public Env {
       return Status::IOError(dir + ": mkdir: exists and is not a directory");
     }
     LOCI_RETURN_IF_ERROR(CheckParentLocked(key, dir + ": mkdir"));
-    nodes_.emplace(key, Node{});
+    nodes_.emplace(key, NewDirNodeLocked());
     return Status::OK();
   }
 
@@ -416,31 +413,24 @@ class MemEnv final : public Env {
     return CheckDirLocked(NormalizePath(dir), dir + ": open directory");
   }
 
-  Status LockFile(const std::string& path, bool exclusive,
-                  std::unique_ptr<FileLock>* lock) override {
-    const std::string context = path + ": open lock file";
-    const std::string key = NormalizePath(path);
+  // Like the posix lock, it belongs to the directory (its identity follows a rename) and every
+  // holder is this process.
+  Status LockDir(const std::string& dir, std::unique_ptr<FileLock>* lock) override {
+    const std::string key = NormalizePath(dir);
+    const std::string holder = "process " + std::to_string(::getpid());
     std::lock_guard<std::mutex> guard(mu_);
-    auto it = nodes_.find(key);
-    if (it == nodes_.end()) {
-      LOCI_RETURN_IF_ERROR(CheckParentLocked(key, context));
-      it = nodes_.emplace(key, Node{std::make_shared<MemFile>()}).first;
-    } else if (it->second.is_dir()) {
-      return PosixError(context, EISDIR);
+    LOCI_RETURN_IF_ERROR(CheckDirLocked(key, dir + ": open directory to lock it"));
+    const uint64_t dir_id = nodes_.at(key).dir_id;
+    if (!locked_dirs_.insert(dir_id).second) return Status::Busy(dir + " is locked by " + holder);
+    // The posix lock's note, replacing whatever file was there (a directory there stays).
+    const std::string note = JoinPath(key, kLockFileName);
+    auto it = nodes_.find(note);
+    if (it == nodes_.end() || !it->second.is_dir()) {
+      auto file = std::make_shared<MemFile>();
+      file->data = "pid " + std::to_string(::getpid()) + "\n";
+      nodes_[note] = Node{std::move(file)};
     }
-    LockState& state = locks_[key];  // a fresh entry conflicts with nothing
-    if (state.exclusive || (exclusive && state.shared > 0)) {
-      return Status::Busy(path + " is locked by this process");
-    }
-    if (exclusive) {
-      state.exclusive = true;
-      // Same content as the posix lock file, for tools that read it.
-      std::unique_lock<std::shared_mutex> file_lock(it->second.file->mu);
-      it->second.file->data = "pid " + std::to_string(::getpid()) + "\n";
-    } else {
-      state.shared++;
-    }
-    *lock = std::make_unique<MemFileLock>(this, key, exclusive);
+    *lock = std::make_unique<MemDirLock>(this, dir_id);
     return Status::OK();
   }
 
@@ -450,29 +440,23 @@ class MemEnv final : public Env {
         .count();
   }
 
-  // Called by ~MemFileLock.
-  void Unlock(const std::string& key, bool exclusive) {
+  // Called by ~MemDirLock.
+  void Unlock(uint64_t dir_id) {
     std::lock_guard<std::mutex> guard(mu_);
-    auto it = locks_.find(key);
-    assert(it != locks_.end());
-    if (exclusive) {
-      it->second.exclusive = false;
-    } else {
-      it->second.shared--;
-    }
-    if (!it->second.exclusive && it->second.shared == 0) locks_.erase(it);
+    [[maybe_unused]] const size_t erased = locked_dirs_.erase(dir_id);
+    assert(erased == 1);
   }
 
  private:
   // A directory (file == nullptr) or a file.
   struct Node {
     std::shared_ptr<MemFile> file;
+    uint64_t dir_id = 0;  // a directory's identity: what LockDir locks; kept across renames
     bool is_dir() const { return file == nullptr; }
   };
-  struct LockState {
-    int shared = 0;
-    bool exclusive = false;
-  };
+
+  // REQUIRES: mu_ held (or the constructor running).
+  Node NewDirNodeLocked() { return Node{nullptr, ++last_dir_id_}; }
 
   // OK when normalised `key` names a directory; else ENOENT or ENOTDIR under `context`.
   // REQUIRES: mu_ held.
@@ -494,7 +478,7 @@ class MemEnv final : public Env {
     std::lock_guard<std::mutex> guard(mu_);
     auto it = nodes_.find(NormalizePath(path));
     if (it == nodes_.end()) return PosixError(context, ENOENT);
-    if (it->second.is_dir()) return PosixError(context, EISDIR);
+    if (it->second.is_dir()) return NotARegularFile(path, "a directory");
     *file = it->second.file;
     return Status::OK();
   }
@@ -502,11 +486,12 @@ class MemEnv final : public Env {
   std::mutex mu_;
   // Every file and directory by normalised path; "/" is always present. Guarded by mu_.
   std::map<std::string, Node> nodes_;
-  // Locks currently held, by normalised path. Guarded by mu_.
-  std::map<std::string, LockState> locks_;
+  uint64_t last_dir_id_ = 0;  // Guarded by mu_.
+  // Identities of the directories LockDir holds. Guarded by mu_.
+  std::set<uint64_t> locked_dirs_;
 };
 
-MemFileLock::~MemFileLock() { env_->Unlock(key_, exclusive_); }
+MemDirLock::~MemDirLock() { env_->Unlock(dir_id_); }
 
 }  // namespace
 

@@ -6,7 +6,6 @@
 #include <cstring>
 
 #include "common/coding.h"
-#include "common/file_names.h"
 #include "common/hash.h"
 #include "engine/record_codec.h"
 
@@ -43,14 +42,6 @@ uint64_t EntrySeed(uint64_t file_number, uint64_t offset) {
   return (file_number << 32) ^ offset ^ 0x5eedc4ec4b0110ull;
 }
 }  // namespace
-
-std::string CheckpointFileName(uint64_t file_number) {
-  return NumberedFileName("ckpt-", file_number, ".ckpt");
-}
-
-bool ParseCheckpointFileName(std::string_view name, uint64_t* file_number) {
-  return ParseNumberedFileName(name, "ckpt-", ".ckpt", file_number);
-}
 
 CheckpointWriter::CheckpointWriter(Env* env, std::string path, const DbUuid& uuid,
                                    uint64_t file_number, uint64_t covers_lsn)

@@ -34,10 +34,6 @@
 
 namespace loci::engine {
 
-// "ckpt-00000007.ckpt"
-std::string CheckpointFileName(uint64_t file_number);
-bool ParseCheckpointFileName(std::string_view name, uint64_t* file_number);
-
 // Streams entries into a new checkpoint file.
 class CheckpointWriter {
  public:

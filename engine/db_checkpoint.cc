@@ -81,7 +81,7 @@ Status DbImpl::WriteCheckpoint() {
   const bool base = previous.checkpoints.empty() || delta_bytes >= checkpoint_base_bytes_ ||
                     previous.checkpoints.size() > kMaxDeltaFiles;
   const uint64_t file_number = previous.next_file_number;
-  const std::string path = dir_ + "/" + CheckpointFileName(file_number);
+  const std::string path = paths_.checkpoint(file_number);
   CheckpointWriter writer(env_, path, db_uuid_, file_number, lsn);
   LOCI_RETURN_IF_ERROR(writer.Open(catalog));
   if (base) {
@@ -115,11 +115,10 @@ Status DbImpl::WriteCheckpoint() {
     snapshot_written = WriteIndexSnapshot(file_number, catalog).ok();
     if (!snapshot_written) {
       index_snapshots_failed_.fetch_add(1, std::memory_order_relaxed);
-      env_->RemoveFile(dir_ + "/" + index::IndexSnapshotFileName(file_number))
-          .PermitUncheckedError();
+      env_->RemoveFile(paths_.index_snapshot(file_number)).PermitUncheckedError();
     }
   }
-  LOCI_RETURN_IF_ERROR(env_->SyncDir(dir_));
+  LOCI_RETURN_IF_ERROR(env_->SyncDir(paths_.dir()));
 
   // 3. Switch the superblock: from here on, recovery starts from this checkpoint. Both copies
   //    name it before anything the previous one named is deleted.
@@ -146,18 +145,18 @@ Status DbImpl::WriteCheckpoint() {
   //    recovery removes obsolete segments; stray checkpoint files are ignored (and removed by
   //    the next read-write open, with index snapshots other than the base's).
   std::vector<uint64_t> segments;
-  LOCI_RETURN_IF_ERROR(wal::ListSegments(env_, dir_, &segments));
+  LOCI_RETURN_IF_ERROR(wal::ListSegments(env_, paths_.dir(), &segments));
   for (uint64_t n : segments) {
     if (n >= new_segment) continue;
-    LOCI_RETURN_IF_ERROR(env_->RemoveFile(dir_ + "/" + wal::SegmentFileName(n)));
+    LOCI_RETURN_IF_ERROR(env_->RemoveFile(paths_.wal_segment(n)));
   }
   if (base) {
     for (const CheckpointFile& old : previous.checkpoints) {
-      LOCI_RETURN_IF_ERROR(env_->RemoveFile(dir_ + "/" + CheckpointFileName(old.file_number)));
+      LOCI_RETURN_IF_ERROR(env_->RemoveFile(paths_.checkpoint(old.file_number)));
     }
     if (snapshot_written) LOCI_RETURN_IF_ERROR(RemoveIndexSnapshotsExcept(file_number));
   }
-  LOCI_RETURN_IF_ERROR(env_->SyncDir(dir_));
+  LOCI_RETURN_IF_ERROR(env_->SyncDir(paths_.dir()));
   // Exactly what was counted before the rotation: writes published since stay counted.
   wal_bytes_.fetch_sub(covered_wal_bytes);
   return Status::OK();

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "blob/arena.h"
+#include "common/file_names.h"
 #include "common/mutex.h"
 #include "engine/batch_resolver.h"
 #include "engine/catalog.h"
@@ -34,20 +35,12 @@
 
 namespace loci::engine {
 
-inline constexpr char kSuperblockFileName[] = "SUPERBLOCK";
-inline constexpr char kSuperblockTempFileName[] = "SUPERBLOCK.tmp";  // before its rename
-inline constexpr char kLockFileName[] = "LOCK";
-
-// Whether `name` is a file Loci writes besides SUPERBLOCK and LOCK: WAL segments, arena
-// generations, checkpoints, index snapshots, a superblock not yet installed.
-bool IsDataFileName(const std::string& name);
-
 class DbImpl final : public Db {
  public:
   DbImpl(const Options& options, std::string dir);
   ~DbImpl() override;
 
-  // Locks the directory, creates the database if asked, and recovers it.
+  // Locks the directory (unless read-only), creates the database if asked, and recovers it.
   Status Open();
   // Appends `note` to what Stats().recovery reports ("; " between notes). Before the instance
   // is shared (recovery, Db::Open).
@@ -174,9 +167,9 @@ class DbImpl final : public Db {
 
   const Options options_;
   Env* const env_;
-  const std::string dir_;
+  const DbPaths paths_;
 
-  std::unique_ptr<FileLock> lock_;
+  std::unique_ptr<FileLock> lock_;  // the writer lock (Env::LockDir); none when read-only
   std::unique_ptr<IoQueue> io_;  // recovery, rotation and other synchronous I/O
   // One IoQueue per group in flight: each group's linked I/O runs on its own.
   std::vector<std::unique_ptr<IoQueue>> io_pool_;
@@ -245,9 +238,8 @@ class DbImpl final : public Db {
   // id reservations. After checkpoint_mu_ when both are held.
   mutable Mutex superblock_mu_ ACQUIRED_AFTER(checkpoint_mu_);
   Superblock superblock_ GUARDED_BY(superblock_mu_);
-  // A copy found damaged (by this instance's open, until a rewrite), and what was found.
+  // A copy was found damaged (by this instance's open, until a rewrite).
   bool superblock_damaged_ GUARDED_BY(superblock_mu_) = false;
-  std::string superblock_damage_ GUARDED_BY(superblock_mu_);
   std::atomic<uint64_t> checkpoint_lsn_{0};
   std::atomic<uint64_t> checkpoint_files_{0};
   std::atomic<uint64_t> checkpoint_first_segment_{1};

@@ -58,7 +58,7 @@ struct Claimable {
 }  // namespace
 
 Status DbImpl::WriteIndexSnapshot(uint64_t file_number, const Catalog& catalog) {
-  const std::string path = dir_ + "/" + index::IndexSnapshotFileName(file_number);
+  const std::string path = paths_.index_snapshot(file_number);
   index::IndexSnapshotWriter writer(env_, path, db_uuid_, file_number);
   LOCI_RETURN_IF_ERROR(writer.Open());
   index::PartitionSnapshot p;
@@ -88,11 +88,11 @@ Status DbImpl::WriteIndexSnapshot(uint64_t file_number, const Catalog& catalog) 
 
 Status DbImpl::RemoveIndexSnapshotsExcept(uint64_t keep) {
   std::vector<std::string> names;
-  LOCI_RETURN_IF_ERROR(env_->GetChildren(dir_, &names));
+  LOCI_RETURN_IF_ERROR(env_->GetChildren(paths_.dir(), &names));
   for (const std::string& name : names) {
     uint64_t n;
-    if (!index::ParseIndexSnapshotFileName(name, &n) || n == keep) continue;
-    LOCI_RETURN_IF_ERROR(env_->RemoveFile(dir_ + "/" + name));
+    if (!ParseIndexSnapshotFileName(name, &n) || n == keep) continue;
+    LOCI_RETURN_IF_ERROR(env_->RemoveFile(paths_.file(name)));
   }
   return Status::OK();
 }
@@ -106,11 +106,11 @@ void DbImpl::RestoreIndex(const Catalog& catalog, const std::vector<const Versio
                           std::vector<bool>* verified) {
   verified->assign(versions.size(), false);
   std::vector<std::string> names;
-  if (!env_->GetChildren(dir_, &names).ok()) return;  // the rebuild will do
+  if (!env_->GetChildren(paths_.dir(), &names).ok()) return;  // the rebuild will do
   std::vector<uint64_t> numbers;
   for (const std::string& name : names) {
     uint64_t n;
-    if (index::ParseIndexSnapshotFileName(name, &n)) numbers.push_back(n);
+    if (ParseIndexSnapshotFileName(name, &n)) numbers.push_back(n);
   }
   std::sort(numbers.rbegin(), numbers.rend());
   const DbUuid uuid = db_uuid_;
@@ -118,7 +118,7 @@ void DbImpl::RestoreIndex(const Catalog& catalog, const std::vector<const Versio
   index::IndexSnapshot snapshot;
   bool found = false;
   for (uint64_t n : numbers) {
-    const std::string path = dir_ + "/" + index::IndexSnapshotFileName(n);
+    const std::string path = paths_.index_snapshot(n);
     Status s = index::ReadIndexSnapshot(env_, path, uuid, n, &snapshot);
     if (s.ok()) {
       found = true;

@@ -31,7 +31,7 @@ constexpr auto kFirstLiveRetryPause = std::chrono::milliseconds(1);
 bool MayBeRacingAWriter(const Options& options, const std::string& path, const Status& s) {
   Env* env = options.env != nullptr ? options.env : Env::Default();
   return (s.IsCorruption() || s.IsNotFound()) &&
-         env->FileExists(path + "/" + engine::kSuperblockFileName);
+         env->FileExists(JoinPath(path, kSuperblockFileName));
 }
 
 // `retried`: the failures of earlier attempts (noted in the opened database's Stats().recovery).
@@ -65,42 +65,49 @@ Status Db::Open(const Options& options, const std::string& path, std::unique_ptr
   }
 }
 
+namespace {
+
+// The entries of `dir` a database owns besides SUPERBLOCK and LOCK.
+Status ListDataFiles(Env* env, const std::string& dir, std::vector<std::string>* ours) {
+  std::vector<std::string> names;
+  Status listed = env->GetChildren(dir, &names);
+  if (listed.IsNotFound()) return Status::NotFound(dir + ": no such directory");
+  LOCI_RETURN_IF_ERROR(listed);
+  ours->clear();
+  for (const std::string& name : names) {
+    if (IsDataFileName(name)) ours->push_back(name);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
 Status DestroyDb(const std::string& path, Env* env) {
   if (env == nullptr) env = Env::Default();
-  std::vector<std::string> names;
-  Status listed = env->GetChildren(path, &names);
-  if (listed.IsNotFound()) return Status::NotFound(path + ": no such directory");
-  LOCI_RETURN_IF_ERROR(listed);
+  const DbPaths paths(path);
   std::vector<std::string> ours;
-  for (const std::string& name : names) {
-    if (engine::IsDataFileName(name)) ours.push_back(name);
-  }
-  const bool has_superblock = env->FileExists(path + "/" + engine::kSuperblockFileName);
-  if (!has_superblock && ours.empty()) {
+  // Checked before locking, so that a directory that holds no database gets no LOCK either.
+  LOCI_RETURN_IF_ERROR(ListDataFiles(env, path, &ours));
+  if (!env->FileExists(paths.superblock()) && ours.empty()) {
     return Status::NotFound(path + ": no Loci database (no SUPERBLOCK)");
   }
   std::unique_ptr<FileLock> lock;
-  LOCI_RETURN_IF_ERROR(env->LockFile(path + "/" + engine::kLockFileName, true, &lock));
-  for (const std::string& name : ours) LOCI_RETURN_IF_ERROR(env->RemoveFile(path + "/" + name));
+  LOCI_RETURN_IF_ERROR(env->LockDir(path, &lock));
+  // Listed again under the lock: a writer that held it until now may have added files.
+  LOCI_RETURN_IF_ERROR(ListDataFiles(env, path, &ours));
+  for (const std::string& name : ours) LOCI_RETURN_IF_ERROR(env->RemoveFile(paths.file(name)));
   // The superblock last: a crash before this leaves a database that still names its files (a
   // second DestroyDb finishes the job).
-  if (has_superblock) {
-    LOCI_RETURN_IF_ERROR(env->RemoveFile(path + "/" + engine::kSuperblockFileName));
+  if (env->FileExists(paths.superblock())) {
+    LOCI_RETURN_IF_ERROR(env->RemoveFile(paths.superblock()));
   }
-  lock.reset();
-  LOCI_RETURN_IF_ERROR(env->RemoveFile(path + "/" + engine::kLockFileName));
+  // Only the holder's note: removing it does not unlock anything, and it may be missing.
+  Status removed = env->RemoveFile(paths.lock());
+  if (!removed.ok() && !removed.IsNotFound()) return removed;
   return env->SyncDir(path);
 }
 
 namespace engine {
-
-bool IsDataFileName(const std::string& name) {
-  uint64_t n64;
-  uint32_t n32;
-  return wal::ParseSegmentFileName(name, &n64) || blob::ParseGenerationFileName(name, &n32) ||
-         ParseCheckpointFileName(name, &n64) || index::ParseIndexSnapshotFileName(name, &n64) ||
-         name == kSuperblockTempFileName;
-}
 
 namespace {
 
@@ -109,6 +116,23 @@ namespace {
 // that many ids.
 constexpr CubeId kMinIdReservation = 1024;
 constexpr CubeId kMaxIdReservation = CubeId{1} << 20;
+
+// Whether `path` is what an interrupted creation leaves: no more than a header block and the
+// first WAL segment's tail guard, nothing but zeros after the header block. Anything else is
+// someone's data.
+Status HoldsOnlyAHeader(Env* env, const std::string& path, bool* only_a_header) {
+  *only_a_header = false;
+  uint64_t size = 0;
+  LOCI_RETURN_IF_ERROR(env->GetFileSize(path, &size));
+  if (size > wal::kSegmentHeaderBlock + wal::kTailGuard) return Status::OK();
+  std::unique_ptr<RandomAccessFile> file;
+  LOCI_RETURN_IF_ERROR(env->NewRandomAccessFile(path, &file));
+  std::string bytes;
+  LOCI_RETURN_IF_ERROR(file->Read(0, size, &bytes));
+  *only_a_header = bytes.size() <= wal::kSegmentHeaderBlock ||
+                   bytes.find_first_not_of('\0', wal::kSegmentHeaderBlock) == std::string::npos;
+  return Status::OK();
+}
 
 // Groups whose I/O may be in flight at once: concurrent fdatasyncs overlap on the devices we
 // measured (4 chains in flight gave about twice the throughput of one).
@@ -173,7 +197,7 @@ Status CheckOptions(const Options& o) {
 DbImpl::DbImpl(const Options& options, std::string dir)
     : options_(options),
       env_(options.env != nullptr ? options.env : Env::Default()),
-      dir_(std::move(dir)),
+      paths_(std::move(dir)),
       commit_queue_(options.max_group_bytes),
       clock_(env_) {
   index::PartitionOptions index_options;
@@ -209,21 +233,19 @@ DbImpl::~DbImpl() {
 
 Status DbImpl::Open() {
   LOCI_RETURN_IF_ERROR(CheckOptions(options_));
-  const std::string superblock_path = dir_ + "/" + kSuperblockFileName;
+  const std::string superblock_path = paths_.superblock();
   if (options_.create_if_missing && !options_.read_only) {
-    LOCI_RETURN_IF_ERROR(env_->CreateDir(dir_));
+    LOCI_RETURN_IF_ERROR(env_->CreateDir(paths_.dir()));
   }
   if (!env_->FileExists(superblock_path) && (options_.read_only || !options_.create_if_missing)) {
-    return Status::NotFound(dir_ + ": no Loci database here (no SUPERBLOCK)");
+    return Status::NotFound(paths_.dir() + ": no Loci database here (no SUPERBLOCK)");
   }
-  // A read-only open takes no lock: it must never block, nor be blocked by, the writer.
-  if (!options_.read_only) {
-    LOCI_RETURN_IF_ERROR(env_->LockFile(dir_ + "/" + kLockFileName, /*exclusive=*/true, &lock_));
-  }
+  // A read-only open takes no lock: it must neither wait for nor block a writer (design.md §2).
+  if (!options_.read_only) LOCI_RETURN_IF_ERROR(env_->LockDir(paths_.dir(), &lock_));
   if (!env_->FileExists(superblock_path)) {
     LOCI_RETURN_IF_ERROR(CreateDatabase());
   } else if (options_.error_if_exists) {
-    return Status::InvalidArgument(dir_ + ": a database already exists");
+    return Status::InvalidArgument(paths_.dir() + ": a database already exists");
   }
   return Recover();
 }
@@ -232,23 +254,24 @@ Status DbImpl::CreateDatabase() {
   // Files of ours without a SUPERBLOCK can only be left by an interrupted creation, which never
   // wrote data; anything bigger than an empty file is someone's data, and we refuse to touch it.
   std::vector<std::string> names;
-  LOCI_RETURN_IF_ERROR(env_->GetChildren(dir_, &names));
+  LOCI_RETURN_IF_ERROR(env_->GetChildren(paths_.dir(), &names));
   std::vector<std::string> leftovers;
   for (const std::string& name : names) {
     if (!IsDataFileName(name)) continue;
-    uint64_t size = 0;
-    LOCI_RETURN_IF_ERROR(env_->GetFileSize(dir_ + "/" + name, &size));
-    // A temporary superblock was never installed, so no database ever used these files; the
-    // first WAL segment holds at most its header block and the tail guard's zeros.
-    if (name != kSuperblockTempFileName && size > wal::kSegmentHeaderBlock + wal::kTailGuard) {
-      return Status::Corruption(dir_ + "/" + name +
-                                ": Loci data file in a directory without SUPERBLOCK; refusing to "
-                                "create a database over it");
+    // A temporary superblock was never installed, so no database ever used these files.
+    if (name != kSuperblockTempFileName) {
+      bool only_a_header = false;
+      LOCI_RETURN_IF_ERROR(HoldsOnlyAHeader(env_, paths_.file(name), &only_a_header));
+      if (!only_a_header) {
+        return Status::Corruption(paths_.file(name) +
+                                  ": Loci data file in a directory without SUPERBLOCK; refusing "
+                                  "to create a database over it");
+      }
     }
     leftovers.push_back(name);
   }
   for (const std::string& name : leftovers) {
-    LOCI_RETURN_IF_ERROR(env_->RemoveFile(dir_ + "/" + name));
+    LOCI_RETURN_IF_ERROR(env_->RemoveFile(paths_.file(name)));
   }
 
   Superblock sb;
@@ -256,11 +279,11 @@ Status DbImpl::CreateDatabase() {
   sb.created = env_->NowMicros();
   sb.wal_first_segment = 1;
   std::unique_ptr<IoQueue> io = env_->NewIoQueue();
-  wal::LogWriter log(env_, dir_, LogOptions(options_, sb), io.get());
+  wal::LogWriter log(env_, paths_.dir(), LogOptions(options_, sb), io.get());
   LOCI_RETURN_IF_ERROR(log.StartSegment(1, 1, 0));
 
   // Both copies, installed with a rename so a crash leaves either no SUPERBLOCK or a whole one.
-  const std::string tmp = dir_ + "/" + kSuperblockTempFileName;
+  const std::string tmp = paths_.superblock_temp();
   std::unique_ptr<WritableFile> file;
   LOCI_RETURN_IF_ERROR(env_->NewWritableFile(tmp, Env::OpenMode::kCreateNew, &file));
   for (uint64_t seq : {0, 1}) {
@@ -271,15 +294,15 @@ Status DbImpl::CreateDatabase() {
   }
   LOCI_RETURN_IF_ERROR(file->Sync());
   file.reset();
-  LOCI_RETURN_IF_ERROR(env_->RenameFile(tmp, dir_ + "/" + kSuperblockFileName));
-  return env_->SyncDir(dir_);
+  LOCI_RETURN_IF_ERROR(env_->RenameFile(tmp, paths_.superblock()));
+  return env_->SyncDir(paths_.dir());
 }
 
 Status DbImpl::Recover() {
   Superblock sb;
   std::string damaged_copy;
   // A read-only open holds no lock: it may catch a copy being rewritten, whole a moment later.
-  LOCI_RETURN_IF_ERROR(ReadSuperblock(env_, dir_ + "/" + kSuperblockFileName, &sb, &damaged_copy,
+  LOCI_RETURN_IF_ERROR(ReadSuperblock(env_, paths_.superblock(), &sb, &damaged_copy,
                                       /*settle_reads=*/options_.read_only ? 3 : 0));
   if (!damaged_copy.empty()) {
     AddRecoveryNote("SUPERBLOCK " + damaged_copy + ": damaged, the other copy was used" +
@@ -295,7 +318,7 @@ Status DbImpl::Recover() {
   arena_options.preallocate_bytes = std::min<uint64_t>(2ull << 20, options_.arena_generation_bytes);
   arena_options.preallocate_inline = options_.deterministic_io;
   arena_options.read_only = options_.read_only;
-  arena_ = std::make_unique<blob::BlobArena>(env_, dir_, arena_options);
+  arena_ = std::make_unique<blob::BlobArena>(env_, paths_.dir(), arena_options);
   LOCI_RETURN_IF_ERROR(arena_->Open());
 
   {
@@ -303,13 +326,12 @@ Status DbImpl::Recover() {
     superblock_ = sb;
     // A damaged copy is rewritten by the next checkpoint, even one with nothing new to write.
     superblock_damaged_ = !damaged_copy.empty();
-    superblock_damage_ = damaged_copy;
   }
   recovery_catalog_ = std::make_unique<Catalog>();
   LOCI_RETURN_IF_ERROR(LoadCheckpoints(sb));
   clock_.Observe(sb.clock_high_water);
   if (sb.next_cube_id != next_id_) {
-    return Status::Corruption(dir_ + "/" + kSuperblockFileName + ": next cube id " +
+    return Status::Corruption(paths_.superblock() + ": next cube id " +
                               std::to_string(sb.next_cube_id) + ", the checkpoint says " +
                               std::to_string(next_id_));
   }
@@ -324,7 +346,7 @@ Status DbImpl::Recover() {
   };
   wal::ReplayResult replay;
   LOCI_RETURN_IF_ERROR(wal::ReplayWal(
-      env_, dir_, sb.db_uuid, replay_options,
+      env_, paths_.dir(), sb.db_uuid, replay_options,
       [this](wal::Lsn lsn, std::string_view payload) { return ApplyLoggedBatch(lsn, payload); },
       &replay));
 
@@ -356,21 +378,20 @@ Status DbImpl::LoadCheckpoints(const Superblock& sb) {
     const CheckpointFile& file = sb.checkpoints[i];
     CheckpointContents contents;
     LOCI_RETURN_IF_ERROR(ReadCheckpoint(
-        env_, dir_ + "/" + CheckpointFileName(file.file_number), sb.db_uuid, file.file_number,
-        file.bytes,
+        env_, paths_.checkpoint(file.file_number), sb.db_uuid, file.file_number, file.bytes,
         [&](std::unique_ptr<Version> v) {
           return ApplyRecoveredVersion(std::move(v), contents.catalog, nullptr);
         },
         &contents));
     if (contents.covers_lsn < covered) {
-      return Status::Corruption(dir_ + "/" + CheckpointFileName(file.file_number) +
+      return Status::Corruption(paths_.checkpoint(file.file_number) +
                                 ": checkpoint chain out of order");
     }
     covered = contents.covers_lsn;
     clock_.Observe(contents.clock_high_water);
     // Ids may skip (ReserveIds), so the next id is the checkpoint's, but no cube may hold it.
     if (contents.next_cube_id < next_id_) {
-      return Status::Corruption(dir_ + "/" + CheckpointFileName(file.file_number) +
+      return Status::Corruption(paths_.checkpoint(file.file_number) +
                                 ": says the next cube id is " +
                                 std::to_string(contents.next_cube_id) + " but holds cubes up to " +
                                 std::to_string(next_id_ - 1));
@@ -383,8 +404,9 @@ Status DbImpl::LoadCheckpoints(const Superblock& sb) {
     }
   }
   if (covered != sb.checkpoint_lsn) {
-    return Status::Corruption(dir_ + ": checkpoint files cover LSN " + std::to_string(covered) +
-                              ", the superblock says " + std::to_string(sb.checkpoint_lsn));
+    return Status::Corruption(paths_.dir() + ": checkpoint files cover LSN " +
+                              std::to_string(covered) + ", the superblock says " +
+                              std::to_string(sb.checkpoint_lsn));
   }
   return Status::OK();
 }
@@ -461,13 +483,14 @@ Status DbImpl::PrepareForWrites(const wal::ReplayResult& replay) {
   bool removed = false;
   for (const auto* list : {&replay.headerless_segments, &replay.obsolete_segments}) {
     for (uint64_t n : *list) {
-      LOCI_RETURN_IF_ERROR(env_->RemoveFile(dir_ + "/" + wal::SegmentFileName(n)));
+      LOCI_RETURN_IF_ERROR(env_->RemoveFile(paths_.wal_segment(n)));
       removed = true;
     }
   }
-  // Checkpoint files the superblock does not list were being written when a crash came.
+  // Checkpoint files the superblock does not list, and segments still under their temporary
+  // name, were being written when a crash came.
   std::vector<std::string> names;
-  LOCI_RETURN_IF_ERROR(env_->GetChildren(dir_, &names));
+  LOCI_RETURN_IF_ERROR(env_->GetChildren(paths_.dir(), &names));
   const Superblock current = CurrentSuperblock();
   // Index snapshots go with the base checkpoint; others are older or were being written.
   std::optional<uint64_t> base;
@@ -478,22 +501,24 @@ Status DbImpl::PrepareForWrites(const wal::ReplayResult& replay) {
     if (ParseCheckpointFileName(name, &n)) {
       stray = std::none_of(current.checkpoints.begin(), current.checkpoints.end(),
                            [n](const CheckpointFile& c) { return c.file_number == n; });
-    } else if (index::ParseIndexSnapshotFileName(name, &n)) {
+    } else if (ParseIndexSnapshotFileName(name, &n)) {
       stray = n != base;
+    } else {
+      stray = ParseWalSegmentTempFileName(name, &n);  // a segment whose creation a crash cut
     }
     if (stray) {
-      LOCI_RETURN_IF_ERROR(env_->RemoveFile(dir_ + "/" + name));
+      LOCI_RETURN_IF_ERROR(env_->RemoveFile(paths_.file(name)));
       removed = true;
     }
   }
-  if (removed) LOCI_RETURN_IF_ERROR(env_->SyncDir(dir_));
+  if (removed) LOCI_RETURN_IF_ERROR(env_->SyncDir(paths_.dir()));
   LOCI_RETURN_IF_ERROR(arena_->RemoveUnreferencedDamaged());
   // Blobs first, then the WAL: the order a commit makes them durable in.
   LOCI_RETURN_IF_ERROR(arena_->SyncAll());
 
-  LOCI_RETURN_IF_ERROR(env_->NewWritableFile(dir_ + "/" + kSuperblockFileName,
+  LOCI_RETURN_IF_ERROR(env_->NewWritableFile(paths_.superblock(),
                                              Env::OpenMode::kOpenExisting, &superblock_file_));
-  log_ = std::make_unique<wal::LogWriter>(env_, dir_, LogOptions(options_, current), io_.get());
+  log_ = std::make_unique<wal::LogWriter>(env_, paths_.dir(), LogOptions(options_, current), io_.get());
   working_catalog_ = std::make_unique<Catalog>(*catalog_.load());
   {
     std::lock_guard<std::mutex> lock(pipeline_mu_);

@@ -1,5 +1,4 @@
-// Verify: reads every blob of every version and checks the record table's invariants, and
-// lists the damage Open found and worked around (a damaged superblock copy).
+// Verify: reads every blob of every version and checks the record table's invariants.
 
 #include "engine/db_impl.h"
 
@@ -7,13 +6,7 @@ namespace loci::engine {
 
 Status DbImpl::Verify(IntegrityReport* report) {
   *report = IntegrityReport();
-  {
-    MutexLock lock(&superblock_mu_);
-    if (superblock_damaged_) {
-      report->problems.push_back(dir_ + "/" + kSuperblockFileName + " " + superblock_damage_ +
-                                 " (the other copy is intact; a checkpoint rewrites both)");
-    }
-  }
+
   const CubeId end = table_.end_id();
   for (CubeId id = 1; id < end; ++id) {
     gc::EpochDomain::Guard guard = epochs_.Pin();

@@ -38,7 +38,7 @@ std::string_view FloatBytes(const std::vector<float>& values) {
 }  // namespace
 
 Status DbImpl::CheckWritable() const {
-  if (options_.read_only) return Status::NotSupported(dir_ + ": database opened read-only");
+  if (options_.read_only) return Status::NotSupported(paths_.dir() + ": database opened read-only");
   if (poisoned_.load(std::memory_order_acquire)) {
     MutexLock lock(&poison_mu_);
     return poison_status_;
@@ -49,8 +49,9 @@ Status DbImpl::CheckWritable() const {
 void DbImpl::Poison(const Status& cause) {
   MutexLock lock(&poison_mu_);
   if (poisoned_.load()) return;
-  poison_status_ = Status::Poisoned(dir_ + ": writes refused after a failed write or sync (" +
-                                    cause.ToString() + "); reopen the database to recover");
+  poison_status_ =
+      Status::Poisoned(paths_.dir() + ": writes refused after a failed write or sync (" +
+                       cause.ToString() + "); reopen the database to recover");
   poisoned_.store(true, std::memory_order_release);
 }
 

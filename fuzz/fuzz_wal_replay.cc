@@ -34,6 +34,7 @@
 
 #include "blob/format.h"
 #include "common/coding.h"
+#include "common/file_names.h"
 #include "common/hash.h"
 #include "engine/checkpoint.h"
 #include "engine/superblock.h"
@@ -243,17 +244,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uint64_t chain = 0;
   for (int i = 0; i < (flags & 3); ++i) {
     const uint32_t n = in.U32();
-    files.push_back({loci::wal::SegmentFileName(n), std::string(in.LengthPrefixed())});
+    files.push_back({loci::WalSegmentFileName(n), std::string(in.LengthPrefixed())});
     if (reseal) ResealSegment(&files.back().bytes, link, &chain);
   }
   if (flags & 4) {
     const uint32_t n = in.U32();
-    files.push_back({loci::blob::GenerationFileName(n), std::string(in.LengthPrefixed())});
+    files.push_back({loci::ArenaGenerationFileName(n), std::string(in.LengthPrefixed())});
   }
   for (const uint8_t bit : {0x08, 0x80}) {
     if ((flags & bit) == 0) continue;
     const uint32_t n = in.U32();
-    files.push_back({loci::engine::CheckpointFileName(n), std::string(in.LengthPrefixed())});
+    files.push_back({loci::CheckpointFileName(n), std::string(in.LengthPrefixed())});
   }
   std::vector<Probe> probes;
   while (probes.size() < kMaxProbes && in.remaining() >= 2) {

@@ -9,7 +9,6 @@
 #include <unordered_set>
 
 #include "common/coding.h"
-#include "common/file_names.h"
 #include "common/hash.h"
 #include "index/kernels.h"
 #include "index/quantizer.h"
@@ -61,14 +60,6 @@ bool GetArray(Decoder* d, uint64_t n, Vec* out) {
 bool ValidMetric(uint8_t m) { return m <= static_cast<uint8_t>(Metric::kL2); }
 
 }  // namespace
-
-std::string IndexSnapshotFileName(uint64_t file_number) {
-  return NumberedFileName("atlas-", file_number, ".idx");
-}
-
-bool ParseIndexSnapshotFileName(std::string_view name, uint64_t* file_number) {
-  return ParseNumberedFileName(name, "atlas-", ".idx", file_number);
-}
 
 IndexSnapshotWriter::IndexSnapshotWriter(Env* env, std::string path, const DbUuid& uuid,
                                          uint64_t file_number)

@@ -42,10 +42,6 @@
 
 namespace loci::index {
 
-// "atlas-00000007.idx": written with checkpoint file 7.
-std::string IndexSnapshotFileName(uint64_t file_number);
-bool ParseIndexSnapshotFileName(std::string_view name, uint64_t* file_number);
-
 // Where an entry's vector is stored (the engine's blob reference, carried opaquely).
 struct VectorSource {
   uint32_t generation = 0;  // 0: unknown (the entry can never be matched)

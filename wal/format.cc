@@ -5,7 +5,6 @@
 #include <cstring>
 
 #include "common/coding.h"
-#include "common/file_names.h"
 #include "common/hash.h"
 
 namespace loci::wal {
@@ -131,14 +130,6 @@ ParseResult ParseRecord(std::string_view input, uint64_t seed, RecordHeader* hea
   *header = h;
   *payload = input.substr(kRecordHeaderSize, h.length);
   return ParseResult::kOk;
-}
-
-std::string SegmentFileName(uint64_t segment_no) {
-  return NumberedFileName("wal-", segment_no, ".log");
-}
-
-bool ParseSegmentFileName(std::string_view name, uint64_t* segment_no) {
-  return ParseNumberedFileName(name, "wal-", ".log", segment_no);
 }
 
 }  // namespace loci::wal

@@ -121,11 +121,6 @@ ParseResult ParseRecord(std::string_view input, uint64_t seed, RecordHeader* hea
 // off by the end of the file from garbage.
 bool PeekRecordHeader(std::string_view input, RecordHeader* header);
 
-// "wal-00000012.log"
-std::string SegmentFileName(uint64_t segment_no);
-// Parses a segment file name; false if `name` is not one.
-bool ParseSegmentFileName(std::string_view name, uint64_t* segment_no);
-
 }  // namespace loci::wal
 
 #endif  // LOCI_WAL_FORMAT_H_

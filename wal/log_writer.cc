@@ -22,7 +22,7 @@ std::vector<IoOp> PreparedGroup::Ops() const {
 
 LogWriter::LogWriter(Env* env, std::string dir, LogWriterOptions options, IoQueue* io)
     : env_(env),
-      dir_(std::move(dir)),
+      paths_(std::move(dir)),
       options_(options),
       io_(io),
       filler_(options.preallocate_bytes, options.segment_bytes, !options.preallocate_inline) {}
@@ -45,9 +45,18 @@ Status LogWriter::StartSegment(uint64_t segment_no, Lsn next_lsn, uint64_t prev_
   if (file_ && synced_lsn() != last_lsn()) {
     return Status::InvalidArgument("StartSegment with unsynced records in the open segment");
   }
-  const std::string path = dir_ + "/" + SegmentFileName(segment_no);
+  // Created under a temporary name and renamed once the header (and the guard) are durable:
+  // a segment under its real name always has a whole header, so recovery can tell one cut
+  // short from one whose creation a crash interrupted.
+  const std::string temp = paths_.wal_segment_temp(segment_no);
+  const std::string path = paths_.wal_segment(segment_no);
+  if (env_->FileExists(path)) {
+    return Fail(Status::IOError(path + ": WAL segment already exists; refusing to replace it"));
+  }
+  Status s;
+  if (env_->FileExists(temp)) s = env_->RemoveFile(temp);  // a crash's leftover
   std::unique_ptr<WritableFile> file;
-  Status s = env_->NewWritableFile(path, Env::OpenMode::kCreateNew, &file);
+  if (s.ok()) s = env_->NewWritableFile(temp, Env::OpenMode::kCreateNew, &file);
   if (!s.ok()) return Fail(s);
 
   SegmentHeader header;
@@ -57,16 +66,18 @@ Status LogWriter::StartSegment(uint64_t segment_no, Lsn next_lsn, uint64_t prev_
   header.salt = RandomU64();
   header.first_lsn = next_lsn;
   header.prev_checksum = prev_checksum;
-  std::string block = EncodeSegmentHeader(header);
   const bool guarded = (header.flags & kGuardedTailFlag) != 0;
-  // The guard's zeros go with the header: from its first durable moment, the segment has them.
-  if (guarded) block.resize(kSegmentHeaderBlock + kTailGuard, '\0');
-  s = file->Write(0, block);
+  s = file->Write(0, EncodeSegmentHeader(header));
+  if (s.ok() && guarded) s = file->Allocate(kSegmentHeaderBlock, kTailGuard);
   if (s.ok()) s = file->Sync();
-  if (s.ok()) s = env_->SyncDir(dir_);
+  file.reset();  // reopened under its real name
+  if (s.ok()) s = env_->RenameFile(temp, path);
+  if (s.ok()) s = env_->SyncDir(paths_.dir());
+  if (s.ok()) s = env_->NewWritableFile(path, Env::OpenMode::kOpenExisting, &file);
   if (!s.ok()) return Fail(s.WithContext("creating WAL segment " + path));
 
-  filler_.Reset(file.get(), kSegmentHeaderBlock, block.size());
+  filler_.Reset(file.get(), kSegmentHeaderBlock,
+                kSegmentHeaderBlock + (guarded ? kTailGuard : 0));
   file_ = std::move(file);
   header_ = header;
   guarded_ = guarded;
@@ -81,7 +92,7 @@ Status LogWriter::StartSegment(uint64_t segment_no, Lsn next_lsn, uint64_t prev_
 Status LogWriter::ResumeSegment(uint64_t segment_no, uint64_t end_offset, Lsn next_lsn,
                                 uint64_t prev_checksum) {
   LOCI_RETURN_IF_ERROR(failed());
-  const std::string path = dir_ + "/" + SegmentFileName(segment_no);
+  const std::string path = paths_.wal_segment(segment_no);
   std::unique_ptr<RandomAccessFile> reader;
   LOCI_RETURN_IF_ERROR(env_->NewRandomAccessFile(path, &reader));
   std::string block;
@@ -194,7 +205,7 @@ Status LogWriter::Sync() {
   LOCI_RETURN_IF_ERROR(failed());
   if (!file_ || synced_lsn() == last_lsn()) return Status::OK();
   Status s = file_->Sync();
-  if (!s.ok()) return Fail(s.WithContext("syncing WAL segment " + SegmentFileName(segment_no_)));
+  if (!s.ok()) return Fail(s.WithContext("syncing WAL segment " + WalSegmentFileName(segment_no_)));
   synced_lsn_.store(last_lsn(), std::memory_order_release);
   return Status::OK();
 }

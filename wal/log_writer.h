@@ -26,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/file_names.h"
 #include "common/zero_filler.h"
 #include "loci/env.h"
 #include "loci/status.h"
@@ -135,7 +136,7 @@ class LogWriter {
   uint64_t guard() const { return guarded_ ? kTailGuard : 0; }
 
   Env* const env_;
-  const std::string dir_;
+  const DbPaths paths_;
   const LogWriterOptions options_;
   IoQueue* const io_;
 

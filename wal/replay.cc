@@ -6,6 +6,7 @@
 #include <cstring>
 #include <optional>
 
+#include "common/file_names.h"
 #include "wal/segment_scan.h"
 
 namespace loci::wal {
@@ -40,7 +41,9 @@ std::string At(const std::string& file, uint64_t offset) {
 }
 
 // A segment whose header never became durable (crash while creating it) holds nothing but
-// zeros past where its header would be; anything else there is corruption.
+// zeros past where its header would be; anything else there is corruption. Only a segment
+// created before segments were created by rename can be in that state (see
+// LogWriter::StartSegment): one that follows a guarded segment was created by this build.
 bool NeverWritten(std::string_view image) {
   if (image.size() <= kSegmentHeaderBlock) return true;
   std::string_view body = image.substr(kSegmentHeaderBlock);
@@ -89,7 +92,7 @@ Status ListSegments(Env* env, const std::string& dir, std::vector<uint64_t>* seg
   segments->clear();
   for (const std::string& name : names) {
     uint64_t n;
-    if (ParseSegmentFileName(name, &n)) segments->push_back(n);
+    if (ParseWalSegmentFileName(name, &n)) segments->push_back(n);
   }
   std::sort(segments->begin(), segments->end());
   return Status::OK();
@@ -98,6 +101,7 @@ Status ListSegments(Env* env, const std::string& dir, std::vector<uint64_t>* seg
 Status ReplayWal(Env* env, const std::string& dir, const DbUuid& db_uuid,
                  const ReplayOptions& options, const BatchHandler& handler, ReplayResult* result) {
   *result = ReplayResult();
+  const DbPaths paths(dir);
   result->last_lsn = options.after_lsn;
   result->last_checksum = options.after_checksum;
 
@@ -110,7 +114,7 @@ Status ReplayWal(Env* env, const std::string& dir, const DbUuid& db_uuid,
     (n < options.first_segment_no ? result->obsolete_segments : live).push_back(n);
   }
   if (live.empty() || live.front() != options.first_segment_no) {
-    return Status::Corruption(dir + "/" + SegmentFileName(options.first_segment_no) +
+    return Status::Corruption(paths.wal_segment(options.first_segment_no) +
                               ": WAL segment recorded in the superblock is missing");
   }
 
@@ -123,6 +127,7 @@ Status ReplayWal(Env* env, const std::string& dir, const DbUuid& db_uuid,
   std::optional<std::string> undecided;
   std::string prev_file;
   uint64_t prev_end = 0;
+  bool prev_guarded = false;  // the previous segment has the tail guard
   auto fail = [&](std::string why) {
     if (options.stop_at_damage) {
       result->stopped_at = std::move(why);
@@ -133,10 +138,10 @@ Status ReplayWal(Env* env, const std::string& dir, const DbUuid& db_uuid,
   for (size_t i = 0; i < live.size(); ++i) {
     const uint64_t segment_no = live[i];
     const bool last = i + 1 == live.size();
-    const std::string file = dir + "/" + SegmentFileName(segment_no);
+    const std::string file = paths.wal_segment(segment_no);
     if (segment_no != options.first_segment_no + i) {
-      return Status::Corruption(dir + "/" + SegmentFileName(options.first_segment_no + i) +
-                                ": WAL segment missing (found " + SegmentFileName(segment_no) +
+      return Status::Corruption(paths.wal_segment(options.first_segment_no + i) +
+                                ": WAL segment missing (found " + WalSegmentFileName(segment_no) +
                                 " after it)");
     }
     LOCI_RETURN_IF_ERROR(ReadSegmentFile(env, file, &image));
@@ -144,7 +149,7 @@ Status ReplayWal(Env* env, const std::string& dir, const DbUuid& db_uuid,
     SegmentScan scan;
     Status header_status = ScanSegment(image, file, &scan);
     if (!header_status.ok()) {
-      if (last && i > 0 && !undecided && NeverWritten(image)) {
+      if (last && i > 0 && !prev_guarded && !undecided && NeverWritten(image)) {
         result->headerless_segments.push_back(segment_no);
         break;
       }
@@ -171,7 +176,7 @@ Status ReplayWal(Env* env, const std::string& dir, const DbUuid& db_uuid,
       }
       return fail(prev_file + " at offset " + std::to_string(prev_end) +
                   ": records missing (the log ends at LSN " + std::to_string(result->last_lsn) +
-                  ", the next segment " + SegmentFileName(segment_no) + " " + found + ")");
+                  ", the next segment " + WalSegmentFileName(segment_no) + " " + found + ")");
     }
     undecided.reset();  // the chain continues: the damage before lost nothing
     if (!last) {
@@ -221,6 +226,7 @@ Status ReplayWal(Env* env, const std::string& dir, const DbUuid& db_uuid,
     result->end_offset = scan.end_offset;
     prev_file = file;
     prev_end = scan.end_offset;
+    prev_guarded = (h.flags & kGuardedTailFlag) != 0;
 
     if (last && (h.flags & kGuardedTailFlag) != 0) {
       if (std::optional<std::string> cut = CutShort(scan, image.size(), file)) {

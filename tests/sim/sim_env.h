@@ -24,6 +24,7 @@
 #include <memory>
 #include <mutex>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -70,8 +71,7 @@ class SimEnv : public Env {
   Status RenameFile(const std::string& from, const std::string& to) override;
   Status CreateDir(const std::string& dir) override;
   Status SyncDir(const std::string& dir) override;
-  Status LockFile(const std::string& path, bool exclusive,
-                  std::unique_ptr<FileLock>* lock) override;
+  Status LockDir(const std::string& dir, std::unique_ptr<FileLock>* lock) override;
   // A deterministic clock: starts at 2026-01-01 and moves 1 ms per call.
   int64_t NowMicros() override;
 
@@ -138,8 +138,7 @@ class SimEnv : public Env {
   std::map<std::string, std::shared_ptr<Node>> durable_names_;  // what a crash keeps
   std::vector<DirOp> pending_dir_ops_;
   std::vector<std::string> dirs_;
-  std::map<std::string, std::pair<uint64_t, bool>> locks_;  // path -> (epoch, exclusive)
-  std::map<std::string, int> shared_lock_count_;
+  std::set<std::string> locked_dirs_;  // what LockDir holds; a crash releases everything
   uint64_t power_off_at_ = 0;  // 0: never
   bool powered_off_ = false;
   int sync_failures_ = 0;

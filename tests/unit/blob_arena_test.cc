@@ -21,6 +21,7 @@
 #include "blob/arena.h"
 #include "blob/format.h"
 #include "common/coding.h"
+#include "common/file_names.h"
 #include "loci/env.h"
 #include "tests/testutil.h"
 
@@ -35,7 +36,9 @@ std::string Payload(size_t n, uint32_t seed) {
   return test::RandomBytes(n, seed * 31 + static_cast<uint32_t>(n));
 }
 
-std::string GenPath(uint32_t generation) { return kDir + "/" + GenerationFileName(generation); }
+std::string GenPath(uint32_t generation) {
+  return kDir + "/" + ArenaGenerationFileName(generation);
+}
 
 class BlobArenaTest : public ::testing::Test {
  protected:
@@ -461,7 +464,7 @@ TEST_F(BlobArenaTest, ReferencesThatDoNotMatchTheirFrameAreCorruption) {
   wrong.generation = 77;  // no such generation
   Status s = a->View(wrong, &view);
   EXPECT_TRUE(s.IsCorruption()) << s.ToString();
-  EXPECT_TRUE(Contains(s.message(), GenerationFileName(77))) << s.ToString();
+  EXPECT_TRUE(Contains(s.message(), ArenaGenerationFileName(77))) << s.ToString();
   EXPECT_TRUE(a->MakeReadable(wrong).IsCorruption());
   wrong.generation = UINT32_MAX;
   EXPECT_TRUE(a->View(wrong, &view).IsCorruption());
@@ -635,18 +638,18 @@ TEST(BlobFormatTest, ChecksumIsSeededWithGenerationAndOffset) {
 }
 
 TEST(BlobFormatTest, GenerationFileNamesFormatAndParse) {
-  EXPECT_EQ(GenerationFileName(3), "arena-00000003.blob");
-  EXPECT_EQ(GenerationFileName(123456789), "arena-123456789.blob");
+  EXPECT_EQ(ArenaGenerationFileName(3), "arena-00000003.blob");
+  EXPECT_EQ(ArenaGenerationFileName(123456789), "arena-123456789.blob");
   for (uint32_t g : {1u, 3u, 99999999u, 100000000u, UINT32_MAX}) {
     uint32_t got = 0;
-    ASSERT_TRUE(ParseGenerationFileName(GenerationFileName(g), &got)) << g;
+    ASSERT_TRUE(ParseArenaGenerationFileName(ArenaGenerationFileName(g), &got)) << g;
     EXPECT_EQ(got, g);
   }
   for (const char* bad : {"", "arena-00000000.blob", "arena-.blob", "arena-4294967296.blob",
                           "arena-1.blo", "arena-1.blob.tmp", "arena--1.blob", "arena-+1.blob",
                           "xarena-1.blob", "arena-1x.blob", "wal-00000001.log"}) {
     uint32_t got;
-    EXPECT_FALSE(ParseGenerationFileName(bad, &got)) << bad;
+    EXPECT_FALSE(ParseArenaGenerationFileName(bad, &got)) << bad;
   }
 }
 

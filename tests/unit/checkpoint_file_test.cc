@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/coding.h"
+#include "common/file_names.h"
 #include "common/hash.h"
 #include "engine/checkpoint.h"
 #include "engine/record_codec.h"

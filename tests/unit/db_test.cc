@@ -18,6 +18,7 @@
 
 #include "loci/env.h"
 #include "tests/sim/sim_env.h"
+#include "common/file_names.h"
 #include "tests/testutil.h"
 #include "wal/format.h"
 #include "wal/segment_scan.h"
@@ -457,7 +458,7 @@ TEST_F(DbTest, RecoveringTwiceGivesTheSameState) {
   db_.reset();
   // What a crash during the last group would leave: no seal (the close never came) and the last
   // batch record torn.
-  const std::string segment = dir_ + "/" + wal::SegmentFileName(1);
+  const std::string segment = dir_ + "/" + WalSegmentFileName(1);
   std::unique_ptr<RandomAccessFile> reader;
   ASSERT_TRUE(env_->NewRandomAccessFile(segment, &reader).ok());
   std::string image;
@@ -822,6 +823,51 @@ TEST(DbPosixTest, SecondOpenerIsToldWhoHoldsTheLock) {
   Status s = Db::Open(o, dir.path(), &second);
   EXPECT_TRUE(s.IsBusy());
   EXPECT_NE(s.message().find(std::to_string(getpid())), std::string::npos) << s.ToString();
+}
+
+// The lock is the directory's: removing LOCK, or putting a symlink in its place, lets no second
+// writer in (with the old lock on the file LOCK, both did).
+TEST(DbPosixTest, SecondWriterIsBusyWhateverHappensToLock) {
+  test::TempDir dir;
+  Options o;
+  o.create_if_missing = true;
+  std::unique_ptr<Db> db, second;
+  ASSERT_TRUE(Db::Open(o, dir.path(), &db).ok());
+  ASSERT_EQ(unlink(dir.Join("LOCK").c_str()), 0);
+  Status s = Db::Open(o, dir.path(), &second);
+  EXPECT_TRUE(s.IsBusy()) << s.ToString();
+  ASSERT_EQ(symlink("/dev/null", dir.Join("LOCK").c_str()), 0);
+  s = Db::Open(o, dir.path(), &second);
+  EXPECT_TRUE(s.IsBusy()) << s.ToString();
+  EXPECT_TRUE(DestroyDb(dir.path()).IsBusy());
+  EXPECT_EQ(second, nullptr);
+  ASSERT_TRUE(db->Put(WriteOptions(), CubeDraft{.space = "s", .payload = "x"}).ok());
+  db.reset();
+  EXPECT_TRUE(Db::Open(o, dir.path(), &second).ok());
+}
+
+// A read-only open takes no lock: it opens while a writer holds the database, and a writer
+// opens while it is open (with the old shared lock, each was Busy).
+TEST(DbPosixTest, ReadOnlyOpenNeitherWaitsForNorBlocksAWriter) {
+  test::TempDir dir;
+  Options o;
+  o.create_if_missing = true;
+  Options ro;
+  ro.read_only = true;
+  std::unique_ptr<Db> writer, reader;
+  ASSERT_TRUE(Db::Open(o, dir.path(), &writer).ok());
+  Result<CubeId> id = writer->Put(WriteOptions(), CubeDraft{.space = "s", .payload = "durable"});
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+
+  Status s = Db::Open(ro, dir.path(), &reader);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  MemCube cube;
+  ASSERT_TRUE(reader->Get(ReadOptions(), *id, &cube).ok());
+  EXPECT_EQ(cube.payload, "durable");
+
+  writer.reset();
+  s = Db::Open(o, dir.path(), &writer);
+  EXPECT_TRUE(s.ok()) << s.ToString();
 }
 
 TEST(DbPosixTest, FilesAreCreatedOwnerOnly) {

@@ -1,14 +1,17 @@
 // Env contract tests, run against PosixEnv (in a temporary directory) and MemEnv alike, plus the
-// posix-only parts: file modes, io_uring vs the pwrite fallback, short writes, and a lock held
-// by another process.
+// posix-only parts: file modes, io_uring vs the pwrite fallback, short writes, a directory lock
+// held by another process, and links and FIFOs where database files should be.
 
 #include "loci/env.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <liburing.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,10 +20,14 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "tests/testutil.h"
@@ -44,6 +51,26 @@ std::string Pattern(uint64_t from, uint64_t n) {
 }
 
 uint64_t PageSize() { return static_cast<uint64_t>(sysconf(_SC_PAGESIZE)); }
+
+// Runs `fn` on another thread and tells whether it returned within 5 s. What could block it is
+// the FIFO `fifo`: on a timeout it is opened read-write (which never blocks on Linux, and
+// releases an open blocked waiting for either end) so that the thread can finish and be joined.
+bool ReturnsPromptly(const std::function<void()>& fn, const std::string& fifo) {
+  std::promise<void> done;
+  std::future<void> finished = done.get_future();
+  std::thread thread([&] {
+    fn();
+    done.set_value();
+  });
+  const bool prompt = finished.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+  if (!prompt) {
+    const int fd = open(fifo.c_str(), O_RDWR | O_NONBLOCK);
+    finished.wait();
+    if (fd >= 0) close(fd);
+  }
+  thread.join();
+  return prompt;
+}
 
 // Whether this kernel lets us create a ring at all, independent of the code under test.
 bool KernelAllowsIoUring() {
@@ -359,7 +386,7 @@ TEST_P(EnvTest, FileAndDirectoryModes) {
   WriteFile(Path("f"), "x");
   ASSERT_TRUE(IsOk(env_->CreateDir(Path("d"))));
   std::unique_ptr<FileLock> lock;
-  ASSERT_TRUE(IsOk(env_->LockFile(Path("LOCK"), true, &lock)));
+  ASSERT_TRUE(IsOk(env_->LockDir(root_, &lock)));
   struct stat st;
   ASSERT_EQ(stat(Path("f").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0600u);
@@ -585,39 +612,85 @@ TEST_P(EnvTest, IoQueueStopsAtFirstFailure) {
   }
 }
 
-TEST_P(EnvTest, ExclusiveLockConflicts) {
-  const std::string path = Path("LOCK");
-  const std::string holder =
-      posix() ? "is locked by process " + std::to_string(getpid()) : "is locked by this process";
+TEST_P(EnvTest, DirLockConflictsUntilReleased) {
+  const std::string busy = root_ + " is locked by process " + std::to_string(getpid());
   std::unique_ptr<FileLock> first;
-  ASSERT_TRUE(IsOk(env_->LockFile(path, true, &first)));
-  EXPECT_TRUE(env_->FileExists(path));
+  ASSERT_TRUE(IsOk(env_->LockDir(root_, &first)));
+  EXPECT_EQ(ReadFile(Path("LOCK")), "pid " + std::to_string(getpid()) + "\n");
 
   std::unique_ptr<FileLock> second;
-  Status s = env_->LockFile(path, true, &second);
+  Status s = env_->LockDir(root_, &second);
   EXPECT_TRUE(s.IsBusy()) << s.ToString();
-  EXPECT_EQ(s.message(), path + " " + holder);
+  EXPECT_EQ(s.message(), busy);
   EXPECT_EQ(second, nullptr);
-  s = env_->LockFile(path, false, &second);
-  EXPECT_TRUE(s.IsBusy()) << s.ToString();
-  EXPECT_EQ(s.message(), path + " " + holder);
+
+  // Another directory is another lock.
+  ASSERT_TRUE(IsOk(env_->CreateDir(Path("other"))));
+  std::unique_ptr<FileLock> other;
+  EXPECT_TRUE(IsOk(env_->LockDir(Path("other"), &other)));
 
   first.reset();  // releasing makes it available again
-  ASSERT_TRUE(IsOk(env_->LockFile(path, true, &second)));
+  ASSERT_TRUE(IsOk(env_->LockDir(root_, &second)));
 }
 
-TEST_P(EnvTest, SharedLocksCoexist) {
-  const std::string path = Path("LOCK");
-  std::unique_ptr<FileLock> r1, r2, w;
-  ASSERT_TRUE(IsOk(env_->LockFile(path, false, &r1)));
-  ASSERT_TRUE(IsOk(env_->LockFile(path, false, &r2)));
-  Status s = env_->LockFile(path, true, &w);
+// The defect the directory lock fixes: with a lock on the file LOCK, removing or replacing that
+// file let a second writer in.
+TEST_P(EnvTest, DirLockSurvivesRemovingOrReplacingLock) {
+  std::unique_ptr<FileLock> first, second;
+  ASSERT_TRUE(IsOk(env_->LockDir(root_, &first)));
+  ASSERT_TRUE(IsOk(env_->RemoveFile(Path("LOCK"))));
+  Status s = env_->LockDir(root_, &second);
   EXPECT_TRUE(s.IsBusy()) << s.ToString();
-  EXPECT_TRUE(Contains(s.message(), path + " is locked by")) << s.ToString();
-  r1.reset();
-  EXPECT_TRUE(env_->LockFile(path, true, &w).IsBusy());  // r2 still holds it
-  r2.reset();
-  ASSERT_TRUE(IsOk(env_->LockFile(path, true, &w)));
+
+  WriteFile(Path("elsewhere"), "pid 1\n");
+  ASSERT_TRUE(IsOk(env_->RenameFile(Path("elsewhere"), Path("LOCK"))));
+  s = env_->LockDir(root_, &second);
+  EXPECT_TRUE(s.IsBusy()) << s.ToString();
+  EXPECT_EQ(second, nullptr);
+}
+
+// The lock belongs to the directory: it moves with a rename, and a new directory under the old
+// name is a new lock.
+TEST_P(EnvTest, DirLockFollowsTheDirectory) {
+  ASSERT_TRUE(IsOk(env_->CreateDir(Path("d1"))));
+  std::unique_ptr<FileLock> held, other;
+  ASSERT_TRUE(IsOk(env_->LockDir(Path("d1"), &held)));
+  ASSERT_TRUE(IsOk(env_->RenameFile(Path("d1"), Path("d2"))));
+  Status s = env_->LockDir(Path("d2"), &other);
+  EXPECT_TRUE(s.IsBusy()) << s.ToString();
+  ASSERT_TRUE(IsOk(env_->CreateDir(Path("d1"))));
+  EXPECT_TRUE(IsOk(env_->LockDir(Path("d1"), &other)));
+}
+
+TEST_P(EnvTest, DirLockNeedsADirectory) {
+  std::unique_ptr<FileLock> lock;
+  Status s = env_->LockDir(Path("missing"), &lock);
+  EXPECT_TRUE(s.IsNotFound()) << s.ToString();
+  EXPECT_TRUE(Contains(s.message(), Path("missing"))) << s.ToString();
+  WriteFile(Path("f"), "x");
+  s = env_->LockDir(Path("f"), &lock);
+  EXPECT_FALSE(s.ok());
+  EXPECT_TRUE(Contains(s.message(), Path("f"))) << s.ToString();
+  EXPECT_EQ(lock, nullptr);
+  EXPECT_EQ(ReadFile(Path("f")), "x");
+}
+
+// A directory where a file is expected is refused the same way by every Env.
+TEST_P(EnvTest, DirectoryIsNotAFile) {
+  ASSERT_TRUE(IsOk(env_->CreateDir(Path("d"))));
+  const std::string what = Path("d") + ": not a regular file (a directory)";
+  std::unique_ptr<WritableFile> writer;
+  std::unique_ptr<RandomAccessFile> reader;
+  std::unique_ptr<MappedRegion> region;
+  uint64_t size = 0;
+  for (Status s :
+       {env_->NewWritableFile(Path("d"), Env::OpenMode::kOpenExisting, &writer),
+        env_->NewWritableFile(Path("d"), Env::OpenMode::kCreateOrOpen, &writer),
+        env_->NewRandomAccessFile(Path("d"), &reader),
+        env_->NewMappedRegion(Path("d"), 4096, &region), env_->GetFileSize(Path("d"), &size)}) {
+    EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+    EXPECT_TRUE(Contains(s.message(), what)) << s.ToString();
+  }
 }
 
 TEST_P(EnvTest, ErrorsNameThePath) {
@@ -653,10 +726,11 @@ TEST(PosixEnvTest, IoQueueUsesIoUringWhenTheKernelAllows) {
   RecordProperty("io_uring", available ? "available" : "unavailable");
 }
 
-// A lock held by another process names that process.
-TEST(PosixEnvTest, LockHeldByAnotherProcessNamesItsPid) {
+// A lock held by another process names that process, and removing or replacing LOCK (which
+// only names the holder) lets nobody else in.
+TEST(PosixEnvTest, DirLockHeldByAnotherProcessNamesItsPid) {
   test::TempDir dir;
-  const std::string path = dir.Join("LOCK");
+  Env* env = Env::Default();
   int ready[2], release[2];
   ASSERT_EQ(pipe(ready), 0);
   ASSERT_EQ(pipe(release), 0);
@@ -664,7 +738,7 @@ TEST(PosixEnvTest, LockHeldByAnotherProcessNamesItsPid) {
   ASSERT_GE(child, 0);
   if (child == 0) {
     std::unique_ptr<FileLock> lock;
-    char c = Env::Default()->LockFile(path, true, &lock).ok() ? 'y' : 'n';
+    char c = env->LockDir(dir.path(), &lock).ok() ? 'y' : 'n';
     (void)!write(ready[1], &c, 1);
     (void)!read(release[0], &c, 1);
     _exit(0);  // the kernel drops the lock with the descriptor
@@ -674,20 +748,240 @@ TEST(PosixEnvTest, LockHeldByAnotherProcessNamesItsPid) {
   EXPECT_EQ(c, 'y');
 
   std::unique_ptr<FileLock> lock;
-  Status exclusive = Env::Default()->LockFile(path, true, &lock);
-  Status shared = Env::Default()->LockFile(path, false, &lock);
+  Status named = env->LockDir(dir.path(), &lock);
+  unlink(dir.Join("LOCK").c_str());
+  Status unlinked = env->LockDir(dir.path(), &lock);
+  ASSERT_EQ(symlink("/dev/null", dir.Join("LOCK").c_str()), 0);
+  Status symlinked = env->LockDir(dir.path(), &lock);
   ASSERT_EQ(write(release[1], "x", 1), 1);
   int wstatus = 0;
   ASSERT_EQ(waitpid(child, &wstatus, 0), child);
   for (int fd : {ready[0], ready[1], release[0], release[1]}) close(fd);
 
-  const std::string expected = path + " is locked by process " + std::to_string(child);
-  EXPECT_TRUE(exclusive.IsBusy()) << exclusive.ToString();
-  EXPECT_EQ(exclusive.message(), expected);
-  EXPECT_TRUE(shared.IsBusy()) << shared.ToString();
-  EXPECT_EQ(shared.message(), expected);
+  EXPECT_TRUE(named.IsBusy()) << named.ToString();
+  EXPECT_EQ(named.message(), dir.path() + " is locked by process " + std::to_string(child));
+  for (const Status& s : {unlinked, symlinked}) {
+    EXPECT_TRUE(s.IsBusy()) << s.ToString();
+    EXPECT_EQ(s.message(), dir.path() + " is locked by another process");
+  }
   // The child is gone, and so is its lock.
-  EXPECT_TRUE(IsOk(Env::Default()->LockFile(path, true, &lock)));
+  EXPECT_TRUE(IsOk(env->LockDir(dir.path(), &lock)));
+}
+
+// LOCK is never opened through a link: a symlink (dangling or not) or a hard link to a file
+// elsewhere leaves that file as it was, while the lock still excludes a second holder.
+TEST(PosixEnvTest, DirLockNeverWritesThroughLinks) {
+  test::TempDir dir, outside;
+  Env* env = Env::Default();
+  const std::string lock_path = dir.Join("LOCK");
+  const std::string victim = outside.Join("victim");
+  {
+    std::unique_ptr<WritableFile> f;
+    ASSERT_TRUE(IsOk(env->NewWritableFile(victim, Env::OpenMode::kCreateNew, &f)));
+    ASSERT_TRUE(IsOk(f->Write(0, "precious")));
+  }
+  auto victim_intact = [&] {
+    std::unique_ptr<RandomAccessFile> f;
+    std::string got;
+    return env->NewRandomAccessFile(victim, &f).ok() && f->Read(0, 100, &got).ok() &&
+           got == "precious";
+  };
+  auto lock_is_regular = [&] {
+    struct stat st;
+    return lstat(lock_path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1;
+  };
+
+  // A symlink in place of LOCK before the lock is taken: replaced, not followed.
+  ASSERT_EQ(symlink(victim.c_str(), lock_path.c_str()), 0);
+  std::unique_ptr<FileLock> first, second;
+  ASSERT_TRUE(IsOk(env->LockDir(dir.path(), &first)));
+  EXPECT_TRUE(victim_intact());
+  EXPECT_TRUE(lock_is_regular());
+
+  // ... and while it is held: a second locker is still refused, and touches nothing.
+  ASSERT_EQ(unlink(lock_path.c_str()), 0);
+  ASSERT_EQ(symlink(victim.c_str(), lock_path.c_str()), 0);
+  Status s = env->LockDir(dir.path(), &second);
+  EXPECT_TRUE(s.IsBusy()) << s.ToString();
+  EXPECT_TRUE(victim_intact());
+  first.reset();
+
+  // A hard link.
+  ASSERT_EQ(unlink(lock_path.c_str()), 0);
+  ASSERT_EQ(link(victim.c_str(), lock_path.c_str()), 0);
+  ASSERT_TRUE(IsOk(env->LockDir(dir.path(), &first)));
+  EXPECT_TRUE(victim_intact());
+  EXPECT_TRUE(lock_is_regular());
+  first.reset();
+
+  // A dangling symlink: its target is not created.
+  const std::string ghost = outside.Join("ghost");
+  ASSERT_EQ(unlink(lock_path.c_str()), 0);
+  ASSERT_EQ(symlink(ghost.c_str(), lock_path.c_str()), 0);
+  ASSERT_TRUE(IsOk(env->LockDir(dir.path(), &first)));
+  EXPECT_FALSE(env->FileExists(ghost));
+  EXPECT_TRUE(lock_is_regular());
+}
+
+// A FIFO in place of LOCK blocks neither the lock nor the Busy message of a second locker.
+TEST(PosixEnvTest, DirLockIsNotBlockedByAFifo) {
+  test::TempDir dir;
+  Env* env = Env::Default();
+  const std::string lock_path = dir.Join("LOCK");
+  ASSERT_EQ(mkfifo(lock_path.c_str(), 0600), 0);
+  std::unique_ptr<FileLock> first, second;
+  Status locked, busy;
+  EXPECT_TRUE(ReturnsPromptly([&] { locked = env->LockDir(dir.path(), &first); }, lock_path));
+  EXPECT_TRUE(IsOk(locked));
+  ASSERT_EQ(unlink(lock_path.c_str()), 0);
+  ASSERT_EQ(mkfifo(lock_path.c_str(), 0600), 0);
+  EXPECT_TRUE(ReturnsPromptly([&] { busy = env->LockDir(dir.path(), &second); }, lock_path));
+  EXPECT_TRUE(busy.IsBusy()) << busy.ToString();
+}
+
+// The opens and sizes of a database file, each returning its status: what must refuse an
+// entry that is not a regular file.
+std::vector<std::pair<std::string, Status>> OpenEveryWay(Env* env, const std::string& path) {
+  std::unique_ptr<WritableFile> writer;
+  std::unique_ptr<RandomAccessFile> reader;
+  std::unique_ptr<MappedRegion> region;
+  uint64_t size = 0;
+  return {
+      {"NewWritableFile kOpenExisting",
+       env->NewWritableFile(path, Env::OpenMode::kOpenExisting, &writer)},
+      {"NewWritableFile kCreateOrOpen",
+       env->NewWritableFile(path, Env::OpenMode::kCreateOrOpen, &writer)},
+      {"NewWritableFile kCreateNew",
+       env->NewWritableFile(path, Env::OpenMode::kCreateNew, &writer)},
+      {"NewRandomAccessFile", env->NewRandomAccessFile(path, &reader)},
+      {"NewMappedRegion", env->NewMappedRegion(path, 1 << 20, &region)},
+      {"GetFileSize", env->GetFileSize(path, &size)},
+  };
+}
+
+// Writes `contents` to a new file at `path` through the posix Env.
+void CreatePosixFile(const std::string& path, const std::string& contents) {
+  std::unique_ptr<WritableFile> f;
+  ASSERT_TRUE(IsOk(Env::Default()->NewWritableFile(path, Env::OpenMode::kCreateNew, &f)));
+  ASSERT_TRUE(IsOk(f->Write(0, contents)));
+}
+
+std::string ReadPosixFile(const std::string& path) {
+  std::unique_ptr<RandomAccessFile> f;
+  std::string out;
+  Status s = Env::Default()->NewRandomAccessFile(path, &f);
+  if (s.ok()) s = f->Read(0, 1 << 20, &out);
+  return s.ok() ? out : "<" + s.ToString() + ">";
+}
+
+// A symlink where a database file should be is never followed, by any open: with O_NOFOLLOW
+// missing, the writes went to the target.
+TEST(PosixEnvTest, SymlinkedFileIsRefusedAndItsTargetUntouched) {
+  test::TempDir dir, outside;
+  Env* env = Env::Default();
+  const std::string target = outside.Join("target");
+  CreatePosixFile(target, "precious");
+  const std::string link = dir.Join("wal-00000001.log");
+  ASSERT_EQ(symlink(target.c_str(), link.c_str()), 0);
+
+  for (const auto& [how, s] : OpenEveryWay(env, link)) {
+    EXPECT_TRUE(s.IsCorruption()) << how << ": " << s.ToString();
+    EXPECT_EQ(s.message(), link +
+                               ": is a symbolic link; database files are never opened "
+                               "through links")
+        << how;
+  }
+  EXPECT_TRUE(env->FileExists(link));
+  EXPECT_EQ(ReadPosixFile(target), "precious");
+  struct stat st;
+  ASSERT_EQ(stat(target.c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 8);
+}
+
+// A dangling symlink: creating through it would create its target elsewhere.
+TEST(PosixEnvTest, DanglingSymlinkCreatesNothing) {
+  test::TempDir dir, outside;
+  Env* env = Env::Default();
+  const std::string ghost = outside.Join("ghost");
+  const std::string link = dir.Join("SUPERBLOCK.tmp");
+  ASSERT_EQ(symlink(ghost.c_str(), link.c_str()), 0);
+  EXPECT_TRUE(env->FileExists(link));  // the link is an entry, whatever it points to
+  for (const auto& [how, s] : OpenEveryWay(env, link)) {
+    EXPECT_TRUE(s.IsCorruption()) << how << ": " << s.ToString();
+    EXPECT_TRUE(Contains(s.message(), "symbolic link")) << how << ": " << s.ToString();
+  }
+  struct stat st;
+  EXPECT_NE(lstat(ghost.c_str(), &st), 0);
+}
+
+// A FIFO where a database file should be: every open returns at once with an error naming it
+// (a plain read open blocked forever, waiting for a writer).
+TEST(PosixEnvTest, FifoIsRefusedPromptly) {
+  test::TempDir dir;
+  const std::string fifo = dir.Join("SUPERBLOCK");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  std::vector<std::pair<std::string, Status>> results;
+  EXPECT_TRUE(ReturnsPromptly([&] { results = OpenEveryWay(Env::Default(), fifo); }, fifo));
+  ASSERT_EQ(results.size(), 6u);
+  for (const auto& [how, s] : results) {
+    EXPECT_TRUE(s.IsCorruption()) << how << ": " << s.ToString();
+    EXPECT_EQ(s.message(),
+              fifo + ": not a regular file (a FIFO); a Loci database holds only regular files")
+        << how;
+  }
+}
+
+// ... also when a reader holds the FIFO open, which lets a write open through.
+TEST(PosixEnvTest, FifoWithAReaderIsRefused) {
+  test::TempDir dir;
+  const std::string fifo = dir.Join("wal-00000001.log");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const int reader = open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+  ASSERT_GE(reader, 0);
+  std::unique_ptr<WritableFile> writer;
+  Status s;
+  EXPECT_TRUE(ReturnsPromptly(
+      [&] { s = Env::Default()->NewWritableFile(fifo, Env::OpenMode::kOpenExisting, &writer); },
+      fifo));
+  close(reader);
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+  EXPECT_TRUE(Contains(s.message(), "(a FIFO)")) << s.ToString();
+}
+
+TEST(PosixEnvTest, SocketIsRefused) {
+  test::TempDir dir;
+  const std::string path = dir.Join("ckpt-00000001.ckpt");
+  const int sock = socket(AF_UNIX, SOCK_STREAM, 0);
+  ASSERT_GE(sock, 0);
+  struct sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  ASSERT_LT(path.size(), sizeof(addr.sun_path));
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  ASSERT_EQ(bind(sock, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)), 0);
+  for (const auto& [how, s] : OpenEveryWay(Env::Default(), path)) {
+    EXPECT_TRUE(s.IsCorruption()) << how << ": " << s.ToString();
+    EXPECT_TRUE(Contains(s.message(), "not a regular file (a socket)"))
+        << how << ": " << s.ToString();
+  }
+  close(sock);
+}
+
+// Users put a database behind a symlinked directory: only the files inside are protected, the
+// path to them may go through links. The lock is the directory's, whichever path names it.
+TEST(PosixEnvTest, DatabaseDirectoryMayBeASymlink) {
+  test::TempDir real, links;
+  Env* env = Env::Default();
+  const std::string via = links.Join("db");
+  ASSERT_EQ(symlink(real.path().c_str(), via.c_str()), 0);
+  CreatePosixFile(via + "/SUPERBLOCK", "sb");
+  EXPECT_EQ(ReadPosixFile(real.Join("SUPERBLOCK")), "sb");
+  uint64_t size = 0;
+  ASSERT_TRUE(IsOk(env->GetFileSize(via + "/SUPERBLOCK", &size)));
+  EXPECT_EQ(size, 2u);
+  std::unique_ptr<FileLock> first, second;
+  ASSERT_TRUE(IsOk(env->LockDir(via, &first)));
+  Status s = env->LockDir(real.path(), &second);
+  EXPECT_TRUE(s.IsBusy()) << s.ToString();
 }
 
 TEST(MemEnvTest, PathsAreNormalised) {
@@ -714,11 +1008,11 @@ TEST(MemEnvTest, DestroyedAfterItsObjects) {
   ASSERT_TRUE(IsOk(env->NewWritableFile("/f", Env::OpenMode::kCreateNew, &file)));
   ASSERT_TRUE(IsOk(file->Write(0, "abc")));
   ASSERT_TRUE(IsOk(env->NewMappedRegion("/f", 4096, &region)));
-  ASSERT_TRUE(IsOk(env->LockFile("/LOCK", true, &lock)));
+  ASSERT_TRUE(IsOk(env->LockDir("/", &lock)));
   // Another MemEnv has its own lock table.
   std::unique_ptr<Env> other = NewMemEnv();
   std::unique_ptr<FileLock> other_lock;
-  EXPECT_TRUE(IsOk(other->LockFile("/LOCK", true, &other_lock)));
+  EXPECT_TRUE(IsOk(other->LockDir("/", &other_lock)));
   other_lock.reset();
   other.reset();
   lock.reset();

@@ -12,6 +12,7 @@
 #include <random>
 #include <thread>
 
+#include "common/file_names.h"
 #include "index/partition.h"
 #include "index/partition_snapshot.h"
 #include "loci/db.h"
@@ -383,7 +384,7 @@ class IndexSnapshotTest : public testing::Test {
     EXPECT_TRUE((env != nullptr ? env : env_.get())->GetChildren(dir_, &names).ok());
     for (const std::string& n : names) {
       uint64_t number;
-      if (index::ParseIndexSnapshotFileName(n, &number)) out.push_back(n);
+      if (ParseIndexSnapshotFileName(n, &number)) out.push_back(n);
     }
     return out;
   }
@@ -828,7 +829,7 @@ TEST(IndexSnapshotConcurrencyTest, SnapshotsTakenDuringWritesRestoreExactly) {
   ASSERT_TRUE(env->GetChildren("/db", &names).ok());
   for (const std::string& n : names) {
     uint64_t number;
-    if (index::ParseIndexSnapshotFileName(n, &number)) {
+    if (ParseIndexSnapshotFileName(n, &number)) {
       ASSERT_TRUE(env->RemoveFile("/db/" + n).ok());
     }
   }
@@ -853,7 +854,7 @@ TEST(IndexSnapshotPosixTest, SnapshotFileIsOwnerOnly) {
   int snapshots = 0;
   for (const std::string& n : names) {
     uint64_t number;
-    if (!index::ParseIndexSnapshotFileName(n, &number)) continue;
+    if (!ParseIndexSnapshotFileName(n, &number)) continue;
     ++snapshots;
     struct stat st;
     ASSERT_EQ(stat(dir.Join(n).c_str(), &st), 0);

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "common/file_names.h"
 #include "loci/env.h"
 #include "tests/testutil.h"
 #include "wal/format.h"
@@ -59,6 +60,10 @@ class RecordingEnv final : public EnvWrapper {
   Status SyncDir(const std::string& dir) override {
     Log("syncdir " + dir);
     return target()->SyncDir(dir);
+  }
+  Status RenameFile(const std::string& from, const std::string& to) override {
+    Log("rename " + Basename(from) + " " + Basename(to));
+    return target()->RenameFile(from, to);
   }
 
   void Log(const std::string& entry) {
@@ -146,7 +151,7 @@ class LogWriterTest : public ::testing::Test {
 
   ParsedSegment Parse(uint64_t segment_no) {
     ParsedSegment out;
-    const std::string path = kDir + "/" + SegmentFileName(segment_no);
+    const std::string path = kDir + "/" + WalSegmentFileName(segment_no);
     std::unique_ptr<RandomAccessFile> f;
     EXPECT_TRUE(mem_->NewRandomAccessFile(path, &f).ok());
     if (!f) return out;
@@ -177,11 +182,15 @@ class LogWriterTest : public ::testing::Test {
   std::unique_ptr<IoQueue> io_;
 };
 
+// The header is written and synced under a temporary name, then renamed: a segment under its
+// real name always has a durable header.
 TEST_F(LogWriterTest, StartSegmentWritesADurableHeaderBeforeAnyRecord) {
   auto w = NewWriter();
   ASSERT_TRUE(w->StartSegment(5, 100, 0xabcdef).ok());
-  EXPECT_EQ(env_.TakeLog(), (std::vector<std::string>{"write wal-00000005.log 0 4096",
-                                                      "sync wal-00000005.log", "syncdir /db"}));
+  EXPECT_EQ(env_.TakeLog(),
+            (std::vector<std::string>{"write wal-00000005.new 0 4096", "sync wal-00000005.new",
+                                      "rename wal-00000005.new wal-00000005.log",
+                                      "syncdir /db"}));
   ParsedSegment seg = Parse(5);
   EXPECT_EQ(seg.header.db_uuid, test::TestUuid(4));
   EXPECT_EQ(seg.header.segment_no, 5u);
@@ -435,7 +444,7 @@ TEST_F(LogWriterTest, RotationSyncsTheOldSegmentBeforeCreatingTheNext) {
   ASSERT_TRUE(Append(w.get(), {std::string(2000, 'c')}, false).ok());  // rotates
   std::vector<std::string> log = env_.TakeLog();
   const auto sync_old = std::find(log.begin(), log.end(), "sync wal-00000001.log");
-  const auto create_new = std::find(log.begin(), log.end(), "write wal-00000002.log 0 4096");
+  const auto create_new = std::find(log.begin(), log.end(), "write wal-00000002.new 0 4096");
   ASSERT_NE(sync_old, log.end());
   ASSERT_NE(create_new, log.end());
   EXPECT_LT(sync_old, create_new);
@@ -524,7 +533,8 @@ TEST_F(LogWriterTest, ResumeSegmentOfAMissingOrHeaderlessFileFails) {
   EXPECT_FALSE(w->ResumeSegment(3, kSegmentHeaderBlock, 1, 0).ok());
   std::unique_ptr<WritableFile> f;
   ASSERT_TRUE(
-      mem_->NewWritableFile(kDir + "/" + SegmentFileName(4), Env::OpenMode::kCreateNew, &f).ok());
+      mem_->NewWritableFile(kDir + "/" + WalSegmentFileName(4), Env::OpenMode::kCreateNew, &f)
+          .ok());
   ASSERT_TRUE(f->Write(0, std::string(8192, '\0')).ok());
   auto w2 = NewWriter();
   EXPECT_TRUE(w2->ResumeSegment(4, kSegmentHeaderBlock, 1, 0).IsCorruption());

@@ -13,6 +13,7 @@
 #include "loci/db.h"
 #include "loci/env.h"
 #include "tests/sim/sim_env.h"
+#include "common/file_names.h"
 #include "tests/testutil.h"
 #include "wal/format.h"
 #include "wal/segment_scan.h"
@@ -77,9 +78,9 @@ class RecoveryDamageTest : public ::testing::Test {
     uint64_t highest = 0;
     for (const std::string& n : names) {
       uint64_t number;
-      if (wal::ParseSegmentFileName(n, &number)) highest = std::max(highest, number);
+      if (ParseWalSegmentFileName(n, &number)) highest = std::max(highest, number);
     }
-    *path = kDir + "/" + wal::SegmentFileName(highest);
+    *path = kDir + "/" + WalSegmentFileName(highest);
     *image = Contents(*path);
     wal::SegmentScan scan;
     EXPECT_TRUE(wal::ScanSegment(*image, *path, &scan).ok());
@@ -110,10 +111,10 @@ TEST_F(RecoveryDamageTest, EitherSuperblockCopyAloneMayBeDamaged) {
       const std::string recovery = db_->Stats().recovery;
       EXPECT_TRUE(Contains(recovery, "SUPERBLOCK slot " + std::to_string(slot))) << recovery;
       for (CubeId id : ids) ASSERT_NE(Read(id).find('/'), std::string::npos) << Read(id);
-      IntegrityReport report;  // what `loci check` reports
-      Status verified = db_->Verify(&report);
-      EXPECT_TRUE(verified.IsCorruption()) << verified.ToString();
-      EXPECT_TRUE(Contains(verified.message(), "SUPERBLOCK slot")) << verified.ToString();
+      // A crash during a superblock update leaves one copy torn too: like a torn WAL tail, it
+      // is reported (`loci check` prints the recovery line), not a failure of Verify.
+      IntegrityReport report;
+      EXPECT_TRUE(db_->Verify(&report).ok());
     }
     // The next checkpoint rewrites both copies, even with nothing new to write.
     ASSERT_TRUE(db_->Checkpoint().ok());

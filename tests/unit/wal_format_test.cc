@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/coding.h"
+#include "common/file_names.h"
 #include "common/hash.h"
 #include "wal/format.h"
 
@@ -434,20 +435,20 @@ TEST(WalFormatTest, UnknownFormatVersionIsNotSupported) {
 }
 
 TEST(WalFormatTest, SegmentFileNamesFormatAndParse) {
-  EXPECT_EQ(SegmentFileName(12), "wal-00000012.log");
-  EXPECT_EQ(SegmentFileName(0), "wal-00000000.log");
-  EXPECT_EQ(SegmentFileName(123456789), "wal-123456789.log");
+  EXPECT_EQ(WalSegmentFileName(12), "wal-00000012.log");
+  EXPECT_EQ(WalSegmentFileName(0), "wal-00000000.log");
+  EXPECT_EQ(WalSegmentFileName(123456789), "wal-123456789.log");
   for (uint64_t n :
        {uint64_t{0}, uint64_t{1}, uint64_t{99999999}, uint64_t{100000000}, uint64_t{UINT64_MAX}}) {
     uint64_t got = 7;
-    ASSERT_TRUE(ParseSegmentFileName(SegmentFileName(n), &got)) << n;
+    ASSERT_TRUE(ParseWalSegmentFileName(WalSegmentFileName(n), &got)) << n;
     EXPECT_EQ(got, n);
   }
   for (const char* bad : {"", "wal-.log", "wal-12.lo", "wal-12.log.tmp", "xwal-12.log",
                           "wal--1.log", "wal-+1.log", "wal-1a.log", "wal- 1.log", "WAL-1.log",
                           "wal-18446744073709551616.log", "arena-00000001.blob", "wal-12"}) {
     uint64_t got;
-    EXPECT_FALSE(ParseSegmentFileName(bad, &got)) << bad;
+    EXPECT_FALSE(ParseWalSegmentFileName(bad, &got)) << bad;
   }
 }
 

@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "common/file_names.h"
 #include "loci/env.h"
 #include "tests/testutil.h"
 #include "wal/format.h"
@@ -47,7 +48,7 @@ std::string Payload(size_t n, uint32_t seed) {
   return test::RandomBytes(n, seed * 7919 + static_cast<uint32_t>(n));
 }
 
-std::string SegPath(uint64_t segment_no) { return kDir + "/" + SegmentFileName(segment_no); }
+std::string SegPath(uint64_t segment_no) { return kDir + "/" + WalSegmentFileName(segment_no); }
 
 // memcmp-based, so the sweep stays fast in unoptimised builds.
 bool AllZero(std::string_view s) {
@@ -871,6 +872,30 @@ TEST_F(WalReplayTest, HeaderlessLastSegmentIsSetAside) {
   }
 }
 
+// After a guarded segment, the next one was created by rename (LogWriter::StartSegment): under
+// its real name its header was durable, so a missing header is damage, and a creation a crash
+// cut short is only a temporary file replay does not read.
+TEST_F(WalReplayTest, ASegmentCreatedByRenameCannotBeHeaderless) {
+  auto w = StartLog(1 << 20, /*preallocate_bytes=*/1 << 16);
+  AppendSome(w.get(), 2, true);
+  ASSERT_TRUE(w->Rotate().ok());
+  w.reset();
+  const std::string pristine = ReadAll(env_.get(), SegPath(2));
+  WriteAll(env_.get(), kDir + "/" + WalSegmentTempFileName(3), std::string(100, 'x'));
+  ReplayRun run = Replay();
+  ASSERT_TRUE(run.status.ok()) << run.status.ToString();
+  EXPECT_EQ(run.result.live_segments, (std::vector<uint64_t>{1, 2}));
+  for (size_t size : {size_t{0}, size_t{100}, size_t{4096}}) {
+    SCOPED_TRACE("segment 2 is " + std::to_string(size) + " zero bytes");
+    WriteAll(env_.get(), SegPath(2), std::string(size, '\0'));
+    run = Replay();
+    EXPECT_TRUE(run.status.IsCorruption()) << run.status.ToString();
+    EXPECT_TRUE(Contains(run.status.message(), SegPath(2))) << run.status.ToString();
+  }
+  WriteAll(env_.get(), SegPath(2), pristine);
+  EXPECT_TRUE(Replay().status.ok());
+}
+
 TEST_F(WalReplayTest, DamagedHeaderOfALastSegmentWithRecordsIsCorruption) {
   auto w = StartLog();
   AppendSome(w.get(), 2, true);
@@ -1043,6 +1068,7 @@ struct SweepSegment {
   size_t batches_before = 0;  // batch records in earlier segments
   uint64_t records_end = kSegmentHeaderBlock;
   Lsn last_lsn = 0;
+  bool guarded = false;  // the header has kGuardedTailFlag
 };
 
 // A handful of failures of one kind, with the total count.
@@ -1189,6 +1215,7 @@ void WalCorruptionSweep::Build(State* st) {
       st->setup_error = "pristine header";
       return;
     }
+    seg.guarded = (h.flags & kGuardedTailFlag) != 0;
     uint64_t pos = kSegmentHeaderBlock;
     seg.last_lsn = h.first_lsn - 1;
     while (pos < seg.image.size()) {
@@ -1251,7 +1278,9 @@ Prediction WalCorruptionSweep::Predict(const State& st, size_t k, std::string_vi
   }
 
   if (first_changed < kSegmentHeaderSize || damaged.size() < kSegmentHeaderBlock) {
-    if (last && k > 0 && zero_from(kSegmentHeaderBlock)) {
+    // Only a segment created before segments were created by rename can lack its header: one
+    // that follows a guarded segment cannot (LogWriter::StartSegment).
+    if (last && k > 0 && !st.segments[k - 1].guarded && zero_from(kSegmentHeaderBlock)) {
       p.category = Category::kHeaderlessLast;
       p.headerless = true;
       p.delivered = seg.batches_before;
@@ -1561,10 +1590,11 @@ TEST_F(WalCorruptionSweep, FlipABitAtEveryOffset) {
 }
 
 TEST_F(WalCorruptionSweep, TruncateAtEveryOffset) {
-  // In the last segment a truncation that loses anything is never a torn tail: it is cut short.
+  // In the last segment a truncation that loses anything is never a torn tail: it is cut short
+  // (or, inside the header, header damage: the segment was created by rename).
   SweepAndCheck(DamageKind::kTruncate,
-                {Category::kHeaderDamage, Category::kHeaderlessLast, Category::kCleanEndNonLast,
-                 Category::kNonLastDamage, Category::kCutShort});
+                {Category::kHeaderDamage, Category::kCleanEndNonLast, Category::kNonLastDamage,
+                 Category::kCutShort});
 }
 
 TEST_F(WalCorruptionSweep, ZeroSixteenBytesAtEveryOffset) {

@@ -48,6 +48,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/file_names.h"
 #include "common/hash.h"
 #include "loci/db.h"
 #include "tools/bench/scenarios.h"
@@ -880,7 +881,7 @@ Status Crashloop::Run() {
   Status failure;
   // A database left by an earlier run is checked first: the model starts from what it holds,
   // and this run's payloads get a run id none of its versions has.
-  if (std::filesystem::exists(config_.dir + "/SUPERBLOCK")) {
+  if (std::filesystem::exists(DbPaths(config_.dir).superblock())) {
     RoundResult r;
     failure = Check(kInitialCheck, &r);
     if (failure.ok()) {

@@ -1,8 +1,8 @@
 // loci wal-dump: prints every record of every WAL segment, decoding batch records, and judges
 // damage the way recovery does (wal/replay.h): damage in the last segment with nothing durable
 // after it is a torn tail (reported, exit 0); any other damage, a broken link between segments
-// or a record that does not decode is corruption (exit 2). Reads the files directly, under the
-// shared lock a read-only open takes, so it works on a database that no longer opens.
+// or a record that does not decode is corruption (exit 2). Reads the files directly, taking no
+// lock (like a read-only open), so it works on a database that no longer opens.
 
 #include <algorithm>
 #include <cstring>
@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/file_names.h"
 #include "engine/record_codec.h"
 #include "engine/superblock.h"
 #include "index/vector_field.h"
@@ -29,11 +30,6 @@
 namespace loci::cli {
 
 namespace {
-
-// File names of the engine (engine/db_impl.h), not part of any header this tool includes.
-constexpr char kSuperblockFile[] = "SUPERBLOCK";
-constexpr char kLockFile[] = "LOCK";
-// Largest segment file read: a full segment of the largest configured size plus one record.
 
 struct WalDumpArgs {
   std::string dir;
@@ -139,8 +135,8 @@ std::optional<Chain> DumpSegment(Env* env, const std::string& dir, uint64_t segm
                                  bool obsolete, const engine::Superblock* sb,
                                  std::optional<Chain> chain, CatalogNames* names,
                                  Findings* findings, uint64_t* records) {
-  const std::string name = wal::SegmentFileName(segment_no);
-  const std::string file = dir + "/" + name;
+  const std::string name = WalSegmentFileName(segment_no);
+  const std::string file = JoinPath(dir, name);
   std::string image;
   Status s = wal::ReadSegmentFile(env, file, &image);
   if (!s.ok()) {
@@ -235,19 +231,16 @@ std::optional<Chain> DumpSegment(Env* env, const std::string& dir, uint64_t segm
 
 int RunWalDump(const WalDumpArgs& a) {
   Env* env = Env::Default();
-  const std::string superblock_path = a.dir + "/" + kSuperblockFile;
+  const DbPaths paths(a.dir);
+  const std::string superblock_path = paths.superblock();
   if (!env->FileExists(superblock_path)) {
     return ReportFailure("wal-dump",
                          Status::NotFound(a.dir + ": no Loci database here (no SUPERBLOCK)"));
   }
-  // The shared lock of a read-only open: no writer changes the files while they are read.
-  std::unique_ptr<FileLock> lock;
-  Status s = env->LockFile(a.dir + "/" + kLockFile, /*exclusive=*/false, &lock);
-  if (!s.ok()) return ReportFailure("wal-dump", s);
-
+  // No lock, like a read-only open: a dump neither waits for nor blocks a writer.
   Findings findings;
   engine::Superblock sb;
-  s = engine::ReadSuperblock(env, superblock_path, &sb);
+  Status s = engine::ReadSuperblock(env, superblock_path, &sb);
   const bool have_sb = s.ok();
   if (have_sb) {
     std::cout << "superblock: seq " << sb.seq << ", checkpoint_lsn " << sb.checkpoint_lsn
@@ -266,7 +259,7 @@ int RunWalDump(const WalDumpArgs& a) {
   if (!s.ok()) return ReportFailure("wal-dump", s);
   const uint64_t first_live = have_sb ? sb.wal_first_segment : 0;
   if (have_sb && std::find(segments.begin(), segments.end(), first_live) == segments.end()) {
-    findings.Add(a.dir + "/" + wal::SegmentFileName(first_live) +
+    findings.Add(paths.wal_segment(first_live) +
                  ": WAL segment recorded in the superblock is missing");
   }
   CatalogNames names;
@@ -278,9 +271,8 @@ int RunWalDump(const WalDumpArgs& a) {
     const bool obsolete = segments[i] < first_live;
     const bool last = i + 1 == segments.size();
     if (!obsolete && i > 0 && segments[i - 1] >= first_live && segments[i] != segments[i - 1] + 1) {
-      findings.Add(a.dir + "/" + wal::SegmentFileName(segments[i - 1] + 1) +
-                   ": WAL segment missing (found " + wal::SegmentFileName(segments[i]) +
-                   " after it)");
+      findings.Add(paths.wal_segment(segments[i - 1] + 1) + ": WAL segment missing (found " +
+                   WalSegmentFileName(segments[i]) + " after it)");
     }
     std::optional<Chain> after =
         DumpSegment(env, a.dir, segments[i], last, obsolete, have_sb ? &sb : nullptr,

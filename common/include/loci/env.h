@@ -5,6 +5,13 @@
 // All Env implementations are safe for concurrent use from multiple threads. Files are created
 // with mode 0600 and directories with 0700. Nothing here retries a failed sync: after a Sync()
 // error the caller must treat everything written since the last successful sync as lost.
+//
+// A database directory holds only regular files, so every call that opens or sizes a file
+// refuses anything else: a symbolic link is never followed (the directory's own path may go
+// through links; only the last component is checked), and a FIFO, socket, device or directory
+// is reported at once, never waited on. These refusals are Corruption, naming the path and
+// what is there (e.g. "d/SUPERBLOCK: not a regular file (a FIFO); a Loci database holds only
+// regular files", "d/LOCK: is a symbolic link; database files are never opened through links").
 
 #ifndef LOCI_ENV_H_
 #define LOCI_ENV_H_
@@ -90,7 +97,7 @@ class IoQueue {
   virtual bool uses_io_uring() const = 0;
 };
 
-// Held while the process owns a lock on a file; releasing happens in the destructor.
+// Held while the process owns a lock (see Env::LockDir); destroying it releases the lock.
 class FileLock {
  public:
   virtual ~FileLock() = default;
@@ -110,19 +117,30 @@ class Env {
   // variable LOCI_FORCE_PWRITE=1 forces the pwrite + fdatasync fallback). Never deleted.
   static Env* Default();
 
+  // Opens regular file `path` for writing as `mode` says. On success stores the file in
+  // *result. Failure: IOError (kCreateNew and the name exists) or NotFound (kOpenExisting and
+  // it does not, or a missing parent), Corruption if `path` is a symlink (dangling or not: its
+  // target is never created) or not a regular file, IOError for other file system errors.
   virtual Status NewWritableFile(const std::string& path, OpenMode mode,
                                  std::unique_ptr<WritableFile>* result) = 0;
+  // Opens regular file `path` for reading. Failure: NotFound, Corruption if it is a symlink or
+  // not a regular file, IOError.
   virtual Status NewRandomAccessFile(const std::string& path,
                                      std::unique_ptr<RandomAccessFile>* result) = 0;
-  // Reserves `reserve_bytes` of address space for a read-only view of `path`, initially
-  // covering min(file size, reserve_bytes) rounded down to what is mapped safely.
+  // Reserves `reserve_bytes` of address space for a read-only view of regular file `path`,
+  // initially covering min(file size, reserve_bytes) rounded down to what is mapped safely.
+  // Failures as NewRandomAccessFile, plus InvalidArgument for a reservation of 0 or > 2^56.
   virtual Status NewMappedRegion(const std::string& path, uint64_t reserve_bytes,
                                  std::unique_ptr<MappedRegion>* result) = 0;
   virtual std::unique_ptr<IoQueue> NewIoQueue() = 0;
 
+  // Whether the entry `path` exists, whatever it is; a symlink exists even if its target does
+  // not (it is not followed).
   virtual bool FileExists(const std::string& path) = 0;
   // Names (not paths) of the entries of `dir`, excluding "." and "..".
   virtual Status GetChildren(const std::string& dir, std::vector<std::string>* names) = 0;
+  // The size of regular file `path` (not followed if a symlink). Failure: NotFound,
+  // Corruption if it is not a regular file, IOError.
   virtual Status GetFileSize(const std::string& path, uint64_t* size) = 0;
   virtual Status RemoveFile(const std::string& path) = 0;
   virtual Status RenameFile(const std::string& from, const std::string& to) = 0;
@@ -131,10 +149,17 @@ class Env {
   // Makes creations, renames and removals of `dir`'s entries durable.
   virtual Status SyncDir(const std::string& dir) = 0;
 
-  // Locks `path` (creating it) exclusively or shared. An exclusive holder records its pid in
-  // the file; when the lock is taken, returns Busy naming the holder.
-  virtual Status LockFile(const std::string& path, bool exclusive,
-                          std::unique_ptr<FileLock>* lock) = 0;
+  // Locks directory `dir` exclusively: the one-writer lock of a database. The lock belongs to
+  // the directory itself, not to a file in it, so removing, replacing or symlinking any of its
+  // entries neither releases nor duplicates it. It conflicts with every other LockDir of the
+  // same directory, from this process or another; a read needs no lock. The holder's pid is
+  // also written to `dir`/LOCK (see common/file_names.h) so a second locker can be told who
+  // holds it: best effort, never through a link, never a reason to fail.
+  // Success: *lock holds the lock until it is destroyed (or, posix, the process exits).
+  // Failure: Busy "<dir> is locked by process N" ("by another process" when the holder is not
+  // known) if it is held; NotFound or IOError if `dir` is not a directory that can be opened.
+  // *lock is left unchanged.
+  virtual Status LockDir(const std::string& dir, std::unique_ptr<FileLock>* lock) = 0;
 
   // Wall-clock microseconds since the Unix epoch (not steady_clock: timestamps must mean the
   // same thing across restarts).
@@ -179,9 +204,8 @@ class EnvWrapper : public Env {
   }
   Status CreateDir(const std::string& dir) override { return target_->CreateDir(dir); }
   Status SyncDir(const std::string& dir) override { return target_->SyncDir(dir); }
-  Status LockFile(const std::string& path, bool exclusive,
-                  std::unique_ptr<FileLock>* lock) override {
-    return target_->LockFile(path, exclusive, lock);
+  Status LockDir(const std::string& dir, std::unique_ptr<FileLock>* lock) override {
+    return target_->LockDir(dir, lock);
   }
   int64_t NowMicros() override { return target_->NowMicros(); }
 

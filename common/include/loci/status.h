@@ -25,7 +25,7 @@ class [[nodiscard]] Status {
     kNotSupported = 3,
     kInvalidArgument = 4,
     kIOError = 5,
-    kBusy = 6,      // the resource (e.g. the LOCK file) is held by someone else
+    kBusy = 6,      // the resource (e.g. the database's writer lock) is held by someone else
     kPoisoned = 7,  // an earlier fsync failed: the instance refuses further writes
   };
 

@@ -5,10 +5,10 @@
 //   std::unique_ptr<loci::Db> db;
 //   loci::Status s = loci::Db::Open(options, "/path/to/db", &db);
 //
-// One process writes a database at a time (the LOCK file); inside it, any number of threads may
-// call any method concurrently. Reads never block on writes. Every method validates its input
-// and reports problems through Status; nothing a caller passes may crash the engine or corrupt
-// the database.
+// One process writes a database at a time (a lock on its directory, see Env::LockDir); inside
+// it, any number of threads may call any method concurrently. A read-only open takes no lock.
+// Reads never block on writes. Every method validates its input and reports problems through
+// Status; nothing a caller passes may crash the engine or corrupt the database.
 
 #ifndef LOCI_DB_H_
 #define LOCI_DB_H_
@@ -95,7 +95,8 @@ class Db {
  public:
   // Opens (or, with create_if_missing, creates) the database in directory `path`.
   // On success stores the database in *db and returns OK. On failure stores nullptr and returns:
-  // Busy if another process holds the writer lock (naming it), NotFound if there is no database
+  // Busy if another writer holds the directory's lock (naming its process; a read-only open
+  // takes no lock, so it is never Busy), NotFound if there is no database
   // and create_if_missing is false, Corruption naming file and offset if the files are damaged
   // beyond a torn WAL tail, IOError for file system failures.
   static Status Open(const Options& options, const std::string& path, std::unique_ptr<Db>* db);
@@ -161,14 +162,15 @@ class Db {
   virtual Timestamp Now() = 0;
 
   // Reads and verifies every blob of every version and the record table's invariants (the WAL,
-  // checkpoints and superblock were verified by Open), and lists the damage Open worked around
-  // (a superblock copy that did not verify while the other did). Fills *report; returns
-  // Corruption summarising the problems if there are any.
+  // checkpoints and superblock were verified by Open; what Open worked around, a torn WAL tail
+  // or one superblock copy that did not verify, is in Stats().recovery). Fills *report;
+  // returns Corruption summarising the problems if there are any.
   virtual Status Verify(IntegrityReport* report) = 0;
 };
 
-// Destroys the database in `path`: removes every file Loci created there, then the directory if
-// it is empty. NotFound if there is no database.
+// Destroys the database in `path`: removes every file Loci created there, under the writer lock;
+// the directory and anything else in it stay. NotFound if there is no database, Busy if a writer
+// has it open.
 Status DestroyDb(const std::string& path, Env* env = nullptr);
 
 }  // namespace loci

@@ -76,8 +76,9 @@ struct Options {
   // Default: false
   bool error_if_exists = false;
 
-  // Open without the writer lock: writes return NotSupported, nothing on disk is modified
-  // (a torn WAL tail is ignored in memory, not truncated).
+  // Open without any lock, so it neither waits for nor blocks a writer: writes return
+  // NotSupported, nothing on disk is modified (a torn WAL tail is ignored in memory, not
+  // truncated).
   // Default: false
   bool read_only = false;
 
