@@ -562,10 +562,16 @@ TEST_F(SimCrashTest, SyncCommitWaitsForAnEarlierNonSyncGroupsWrite) {
   std::thread slow(
       [&] { ASSERT_TRUE(db->Put(nosync, CubeDraft{.space = "s", .payload = "non-sync"}).ok()); });
   while (env.held_writes() == 0) std::this_thread::yield();  // its WAL write is in flight
+  const uint64_t ops_before = env.stats().mutating_ops;
   Result<CubeId> sync_id = Status::NotFound("not yet");
   std::thread fast(
       [&] { sync_id = db->Put(WriteOptions(), CubeDraft{.space = "s", .payload = "sync"}); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // its chain could run meanwhile
+  // Give its chain the time to run ahead, counted from when its blob reached the arena (a
+  // mutating operation) rather than from the thread's start, which a loaded machine delays.
+  for (int ms = 0; ms < 10000 && env.stats().mutating_ops == ops_before; ++ms) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
   env.ReleaseWrites();
   slow.join();
   fast.join();
