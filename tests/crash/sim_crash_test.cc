@@ -13,18 +13,30 @@
 //     acknowledged commit time;
 //   - recovering again (a clean reopen) gives the same state; Verify finds nothing.
 //
-// SIM_SEED=<n> reproduces a run (it is printed on failure); SIM_ITERATIONS=<n> sets the number
-// of extra random crashes after the sweep (default 200).
+// Seeds. One seed derives everything a test does with it (script, crash points, damage, faults,
+// flipped bits), so a seed reproduces a run exactly. Each seeded test runs on:
+//   - by default, its fixed seeds (the same at every run: a regression fails the same way);
+//   - SIM_SEED=<s>: s alone — the seed a failure (or the line before a crash or hang) named;
+//   - SIM_EXPLORE=<n>: n fresh seeds drawn from std::random_device and the clock, the same n
+//     for every test in the process, to explore runs nobody made before.
+// Every seed is printed before it runs ("sim seed: <test> <s>"), and the process ends with a
+// summary of the seeds each test ran. SIM_ITERATIONS=<n> sets the iterations per seed of the
+// fault soak (default 200); SIM_SEED=<s> with the same SIM_ITERATIONS reruns all of them.
 
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <random>
+#include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "loci/db.h"
 #include "tests/sim/sim_env.h"
@@ -34,6 +46,73 @@ namespace loci {
 namespace {
 
 constexpr char kDir[] = "/db";
+
+// ---- Seeds (see the file comment).
+
+// SIM_EXPLORE's fresh seeds, drawn once per process so that every test runs on the same ones.
+// random_device alone may be a fixed sequence on some platforms, hence the clock mixed in.
+// Never 0, which SIM_SEED reads as unset.
+const std::vector<uint64_t>& FreshSeeds() {
+  static const std::vector<uint64_t> seeds = [] {
+    std::vector<uint64_t> fresh;
+    std::random_device device;
+    std::mt19937_64 mix(uint64_t{device()} << 32 ^ device() ^
+                        static_cast<uint64_t>(
+                            std::chrono::high_resolution_clock::now().time_since_epoch().count()));
+    for (uint64_t i = test::EnvU64("SIM_EXPLORE", 0); i > 0; --i) {
+      // Below 2^48: short enough to type, and `seed + i` derivations never wrap.
+      fresh.push_back(1 + mix() % ((uint64_t{1} << 48) - 1));
+    }
+    return fresh;
+  }();
+  return seeds;
+}
+
+// The seeds a test runs: SIM_SEED's, else SIM_EXPLORE's fresh ones, else the test's `fixed`.
+std::vector<uint64_t> SeedsToRun(std::vector<uint64_t> fixed) {
+  if (const uint64_t seed = test::EnvU64("SIM_SEED", 0); seed != 0) return {seed};
+  if (!FreshSeeds().empty()) return FreshSeeds();
+  return fixed;
+}
+
+// Which seeds each test ran, for the summary at the end of the process.
+std::mutex seeds_run_mu;
+std::vector<std::pair<std::string, uint64_t>> seeds_run;
+
+// Announces `seed` before the current test runs it (so that even a crash or a hang names the
+// seed that reproduces it) and records it for the summary.
+void AnnounceSeed(uint64_t seed) {
+  const std::string test = testing::UnitTest::GetInstance()->current_test_info()->name();
+  std::printf("sim seed: %s %llu (SIM_SEED=%llu reruns it)\n", test.c_str(),
+              static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed));
+  std::fflush(stdout);
+  std::lock_guard<std::mutex> lock(seeds_run_mu);
+  seeds_run.emplace_back(test, seed);
+}
+
+const char* SeedSource() {
+  if (test::EnvU64("SIM_SEED", 0) != 0) return "SIM_SEED";
+  return FreshSeeds().empty() ? "fixed" : "fresh (SIM_EXPLORE)";
+}
+
+// Prints, once every test ran, which seeds each one ran.
+class SeedSummary : public testing::Environment {
+ public:
+  void TearDown() override {
+    std::lock_guard<std::mutex> lock(seeds_run_mu);
+    if (seeds_run.empty()) return;
+    std::printf("sim seeds run (%s):\n", SeedSource());
+    std::string test;
+    for (const auto& [name, seed] : seeds_run) {
+      if (name != test) std::printf("%s  %s:", test.empty() ? "" : "\n", name.c_str());
+      test = name;
+      std::printf(" %llu", static_cast<unsigned long long>(seed));
+    }
+    std::printf("\n");
+  }
+};
+[[maybe_unused]] testing::Environment* const seed_summary =
+    testing::AddGlobalTestEnvironment(new SeedSummary);
 
 // ---- The workload: a script of operations, each one Db::Write (or a checkpoint).
 
@@ -181,6 +260,9 @@ struct RunResult {
 
 class SimCrashTest : public testing::Test {
  protected:
+  static void CheckEarlierBlobsSurviveASyncCommit(uint64_t seed);
+  static void CheckBitFlips(uint64_t seed);
+
   static Options SimOptions(sim::SimEnv* env) {
     Options o;
     o.env = env;
@@ -338,13 +420,31 @@ class SimCrashTest : public testing::Test {
   }
 };
 
+// A floor on the mutating operations of a clean run of `script`, which holds for any script:
+// a write acknowledged as durable has reached the disk through at least a WAL write and an
+// fdatasync. (Creating the database, blobs and checkpoints add more: 40-step scripts measured
+// 249 to 299 over 33 fresh seeds, against a floor of about 74.) Fewer means the workload stopped
+// doing its I/O, and the sweep, which crashes 3 times at each of these operations (so 3 x floor
+// crashes per seed at least), stopped testing anything.
+uint64_t MinMutatingOps(const std::vector<Step>& script) {
+  uint64_t writes = 0;
+  for (const Step& step : script) writes += step.front().kind != ScriptOp::kCheckpoint;
+  return 2 * writes;
+}
+
+void AddDamage(const sim::SimStats& st, sim::SimStats* sum) {
+  sum->writes_applied += st.writes_applied;
+  sum->writes_dropped += st.writes_dropped;
+  sum->writes_torn += st.writes_torn;
+  sum->writes_garbled += st.writes_garbled;
+  sum->dir_ops_undone += st.dir_ops_undone;
+}
+
 TEST_F(SimCrashTest, PowerLossAtEveryOperationOfTheWorkload) {
-  const uint64_t base_seed = test::EnvU64("SIM_SEED", 0);
-  const std::vector<uint64_t> seeds =
-      base_seed != 0 ? std::vector<uint64_t>{base_seed} : std::vector<uint64_t>{1, 2, 3};
   uint64_t crashes = 0;
   sim::SimStats damage_done;  // what the crashes did to unsynced operations, summed
-  for (uint64_t script_seed : seeds) {
+  for (uint64_t script_seed : SeedsToRun({1, 2, 3})) {
+    AnnounceSeed(script_seed);
     const std::vector<Step> script = MakeScript(script_seed, 40);
     // A clean run tells how many mutating operations the workload does.
     uint64_t total;
@@ -354,6 +454,8 @@ TEST_F(SimCrashTest, PowerLossAtEveryOperationOfTheWorkload) {
       total = RunScript(&env, script, 0, &times).ops_until_power_off;
       ASSERT_EQ(times.size(), script.size()) << "the workload fails without any crash";
     }
+    ASSERT_GE(total, MinMutatingOps(script)) << "SIM_SEED=" << script_seed;
+    sim::SimStats seed_damage;
     for (uint64_t k = 1; k <= total + 2; ++k) {
       for (uint64_t damage = 0; damage < 3; ++damage) {
         const uint64_t seed = script_seed * 1000003 + k * 7 + damage;
@@ -364,21 +466,28 @@ TEST_F(SimCrashTest, PowerLossAtEveryOperationOfTheWorkload) {
         ++crashes;
         if (!CrashAndVerify(&env, script, times, seed, &rng)) {
           FAIL() << "power off at operation " << k << " of " << total << ", damage " << damage
-                 << " (rerun this script alone with SIM_SEED=" << script_seed << ")";
+                 << " (SIM_SEED=" << script_seed << " reruns this sweep)";
         }
-        const sim::SimStats st = env.stats();
-        damage_done.writes_applied += st.writes_applied;
-        damage_done.writes_dropped += st.writes_dropped;
-        damage_done.writes_torn += st.writes_torn;
-        damage_done.writes_garbled += st.writes_garbled;
-        damage_done.dir_ops_undone += st.dir_ops_undone;
+        AddDamage(env.stats(), &seed_damage);
       }
     }
+    std::printf(
+        "seed %llu: %llu mutating operations, %llu crashes; unsynced writes applied %llu, "
+        "dropped %llu, torn %llu, garbled %llu; directory operations undone %llu\n",
+        static_cast<unsigned long long>(script_seed), static_cast<unsigned long long>(total),
+        static_cast<unsigned long long>(3 * (total + 2)),
+        static_cast<unsigned long long>(seed_damage.writes_applied),
+        static_cast<unsigned long long>(seed_damage.writes_dropped),
+        static_cast<unsigned long long>(seed_damage.writes_torn),
+        static_cast<unsigned long long>(seed_damage.writes_garbled),
+        static_cast<unsigned long long>(seed_damage.dir_ops_undone));
+    AddDamage(seed_damage, &damage_done);
   }
   std::printf("simulated crashes: %llu\n", static_cast<unsigned long long>(crashes));
-  EXPECT_GE(crashes, 2000u);
   // The sweep is only worth its time if the crashes really kept, dropped, tore and garbled
-  // unsynced writes and undid directory operations.
+  // unsynced writes and undid directory operations. These hold for a single seed too: over 33
+  // fresh seeds each seed's sweep (753 to 903 crashes) garbled at least 9 writes, tore 24,
+  // applied 131, dropped 216 and undid 137 directory operations.
   EXPECT_GT(damage_done.writes_applied, 0u);
   EXPECT_GT(damage_done.writes_dropped, 0u);
   EXPECT_GT(damage_done.writes_torn, 0u);
@@ -388,39 +497,52 @@ TEST_F(SimCrashTest, PowerLossAtEveryOperationOfTheWorkload) {
 
 // A sync commit makes every earlier WAL record durable, non-sync ones included, so the blobs
 // those records refer to must be durable too — even when they sit in an older arena
-// generation than the sync commit's own blobs.
+// generation than the sync commit's own blobs. Each seed s runs the 20 environment seeds
+// s .. s + 19, each of which draws how many non-sync blobs there are and their sizes (spanning
+// several 16 KiB generations).
 TEST_F(SimCrashTest, SyncCommitAlsoMakesEarlierNonSyncBlobsDurable) {
-  for (uint64_t seed = 1; seed <= 20; ++seed) {
-    sim::SimEnv env(seed);
-    Options o = SimOptions(&env);
-    o.arena_generation_bytes = 16 << 10;  // a few blobs per generation
-    std::unique_ptr<Db> db;
-    ASSERT_TRUE(Db::Open(o, kDir, &db).ok());
-    WriteOptions nosync;
-    nosync.sync = false;
-    std::vector<CubeId> ids;
-    for (int i = 0; i < 12; ++i) {
-      Result<CubeId> id =
-          db->Put(nosync, CubeDraft{.space = "s", .payload = std::string(3000, 'a' + i)});
-      ASSERT_TRUE(id.ok());
-      ids.push_back(*id);
+  for (uint64_t base_seed : SeedsToRun({1})) {
+    AnnounceSeed(base_seed);
+    for (uint64_t seed = base_seed; seed < base_seed + 20; ++seed) {
+      ASSERT_NO_FATAL_FAILURE(CheckEarlierBlobsSurviveASyncCommit(seed))
+          << "SIM_SEED=" << base_seed << " reruns this";
     }
-    // This one lands in the newest generation; its commit syncs the WAL, and with it the
-    // records of the twelve before.
-    Result<CubeId> last = db->Put(WriteOptions(), CubeDraft{.space = "s", .payload = "sync"});
-    ASSERT_TRUE(last.ok());
-    env.PowerOffAfter(1);  // nothing more reaches the disk
-    db.reset();
-    env.Crash(sim::CrashMode::kDropAll);
-    ASSERT_TRUE(Db::Open(o, kDir, &db).ok());
-    IntegrityReport report;
-    Status v = db->Verify(&report);
-    ASSERT_TRUE(v.ok()) << "seed " << seed << ": " << v.ToString();
-    for (int i = 0; i < 12; ++i) {
-      MemCube c;
-      ASSERT_TRUE(db->Get(ReadOptions(), ids[i], &c).ok());
-      EXPECT_EQ(c.payload, std::string(3000, 'a' + i));
-    }
+  }
+}
+
+void SimCrashTest::CheckEarlierBlobsSurviveASyncCommit(uint64_t seed) {
+  sim::SimEnv env(seed);
+  std::mt19937_64 rng(seed);
+  Options o = SimOptions(&env);
+  o.arena_generation_bytes = 16 << 10;  // a few blobs per generation
+  std::unique_ptr<Db> db;
+  ASSERT_TRUE(Db::Open(o, kDir, &db).ok());
+  WriteOptions nosync;
+  nosync.sync = false;
+  std::vector<std::pair<CubeId, std::string>> written;
+  for (uint64_t i = 0, n = 8 + rng() % 13; i < n; ++i) {
+    std::string payload(2000 + rng() % 4000, static_cast<char>('a' + i));
+    Result<CubeId> id = db->Put(nosync, CubeDraft{.space = "s", .payload = payload});
+    ASSERT_TRUE(id.ok());
+    written.emplace_back(*id, std::move(payload));
+  }
+  // This one lands in the newest generation; its commit syncs the WAL, and with it the records
+  // of those before.
+  Result<CubeId> last = db->Put(WriteOptions(), CubeDraft{.space = "s", .payload = "sync"});
+  ASSERT_TRUE(last.ok());
+  env.PowerOffAfter(1);  // nothing more reaches the disk
+  db.reset();
+  // Half the seeds drop everything unsynced, which loses any blob the sync left out for sure;
+  // the others let the seed choose what survives.
+  env.Crash(seed % 2 == 0 ? sim::CrashMode::kDropAll : sim::CrashMode::kAny);
+  ASSERT_TRUE(Db::Open(o, kDir, &db).ok());
+  IntegrityReport report;
+  Status v = db->Verify(&report);
+  ASSERT_TRUE(v.ok()) << "seed " << seed << ": " << v.ToString();
+  for (const auto& [id, payload] : written) {
+    MemCube c;
+    ASSERT_TRUE(db->Get(ReadOptions(), id, &c).ok()) << "seed " << seed << ", cube " << id;
+    ASSERT_EQ(c.payload, payload) << "seed " << seed << ", cube " << id;
   }
 }
 
@@ -440,10 +562,16 @@ TEST_F(SimCrashTest, SyncCommitWaitsForAnEarlierNonSyncGroupsWrite) {
   std::thread slow(
       [&] { ASSERT_TRUE(db->Put(nosync, CubeDraft{.space = "s", .payload = "non-sync"}).ok()); });
   while (env.held_writes() == 0) std::this_thread::yield();  // its WAL write is in flight
+  const uint64_t ops_before = env.stats().mutating_ops;
   Result<CubeId> sync_id = Status::NotFound("not yet");
   std::thread fast(
       [&] { sync_id = db->Put(WriteOptions(), CubeDraft{.space = "s", .payload = "sync"}); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // its chain could run meanwhile
+  // Give its chain the time to run ahead, counted from when its blob reached the arena (a
+  // mutating operation) rather than from the thread's start, which a loaded machine delays.
+  for (int ms = 0; ms < 10000 && env.stats().mutating_ops == ops_before; ++ms) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
   env.ReleaseWrites();
   slow.join();
   fast.join();
@@ -460,40 +588,59 @@ TEST_F(SimCrashTest, SyncCommitWaitsForAnEarlierNonSyncGroupsWrite) {
 // Random crash points with faults injected before them: fsync EIO (once and forever), ENOSPC,
 // short writes, read errors, a misdirected write. After a fault the instance is poisoned or
 // the write fails; whatever was acknowledged must still survive the crash that follows.
+// Each seed s runs SIM_ITERATIONS (default 200) iterations, iteration i with seed s + i: so
+// SIM_SEED=<s> reruns them all, and SIM_SEED=<s + i> SIM_ITERATIONS=1 iteration i alone.
 TEST_F(SimCrashTest, RandomCrashesAfterInjectedFaults) {
   const uint64_t iterations = test::EnvU64("SIM_ITERATIONS", 200);
-  const uint64_t base_seed = test::EnvU64("SIM_SEED", 0);
-  for (uint64_t i = 0; i < iterations; ++i) {
-    const uint64_t seed = base_seed != 0 ? base_seed : 0x5eed0000 + i;
-    std::mt19937_64 rng(seed);
-    const std::vector<Step> script = MakeScript(seed, 30);
-    sim::SimEnv env(seed);
-    std::mt19937_64 fault_rng(seed ^ 0xfa17);
-    std::vector<std::optional<Timestamp>> times;
-    RunScript(&env, script, 1 + rng() % 250, &times, &fault_rng);
-    // Only a misdirected write is silent: every other fault is reported to the engine, which
-    // must then keep the files consistent.
-    const bool may_corrupt = env.stats().writes_misdirected > 0;
-    ASSERT_TRUE(CrashAndVerify(&env, script, times, seed, &rng, may_corrupt))
-        << "SIM_SEED=" << seed;
-    if (base_seed != 0) break;
+  for (uint64_t base_seed : SeedsToRun({0x5eed0000})) {
+    AnnounceSeed(base_seed);
+    for (uint64_t i = 0; i < iterations; ++i) {
+      const uint64_t seed = base_seed + i;
+      std::mt19937_64 rng(seed);
+      const std::vector<Step> script = MakeScript(seed, 30);
+      sim::SimEnv env(seed);
+      std::mt19937_64 fault_rng(seed ^ 0xfa17);
+      std::vector<std::optional<Timestamp>> times;
+      RunScript(&env, script, 1 + rng() % 250, &times, &fault_rng);
+      // Only a misdirected write is silent: every other fault is reported to the engine, which
+      // must then keep the files consistent.
+      const bool may_corrupt = env.stats().writes_misdirected > 0;
+      ASSERT_TRUE(CrashAndVerify(&env, script, times, seed, &rng, may_corrupt))
+          << "iteration " << i << " of SIM_SEED=" << base_seed << " SIM_ITERATIONS=" << iterations
+          << "; SIM_SEED=" << seed
+          << " SIM_ITERATIONS=1 --gtest_filter=*RandomCrashesAfterInjectedFaults reruns it alone";
+    }
   }
 }
 
 // Bit rot in durable bytes: a flipped bit anywhere in any file is reported as Corruption (at
 // open, by Verify, or by the read that meets it), or lands where it changes nothing — never wrong
-// data.
+// data. One exception, the known gap README's caveats name: damage to the last synced group, with
+// nothing written after it, cannot be told from a torn write, and recovery drops it as a torn
+// tail; that is accepted only as exactly that (a torn tail reported, the state being the model
+// without the last write). Each seed draws the script, then 300 flips.
 TEST_F(SimCrashTest, BitFlipsInDurableBytesAreNeverWrongData) {
-  const std::vector<Step> script = MakeScript(77, 30);
+  for (uint64_t seed : SeedsToRun({77})) {
+    AnnounceSeed(seed);
+    ASSERT_NO_FATAL_FAILURE(CheckBitFlips(seed)) << "SIM_SEED=" << seed << " reruns this";
+  }
+}
+
+void SimCrashTest::CheckBitFlips(uint64_t seed) {
+  const std::vector<Step> script = MakeScript(seed, 30);
   std::vector<std::optional<Timestamp>> times;
-  sim::SimEnv clean(77);
+  sim::SimEnv clean(seed);
   RunScript(&clean, script, 0, &times);
-  Model model;
+  ASSERT_EQ(times.size(), script.size()) << "the workload fails without any fault";
+  Model model, without_last_write;
   for (size_t i = 0; i < times.size(); ++i) ApplyStep(script[i], times[i], &model);
-  uint64_t flips = 0, detected = 0, harmless = 0;
-  std::mt19937_64 rng(7);
+  size_t last_write = script.size() - 1;
+  while (script[last_write].front().kind == ScriptOp::kCheckpoint) --last_write;
+  for (size_t i = 0; i < last_write; ++i) ApplyStep(script[i], times[i], &without_last_write);
+  uint64_t flips = 0, detected = 0, harmless = 0, tail_dropped = 0;
+  std::mt19937_64 rng(~seed);
   for (int trial = 0; trial < 300; ++trial) {
-    sim::SimEnv env(77);
+    sim::SimEnv env(seed);
     std::vector<std::optional<Timestamp>> again;
     RunScript(&env, script, 0, &again);
     ASSERT_EQ(again, times);  // the simulation is deterministic
@@ -502,7 +649,8 @@ TEST_F(SimCrashTest, BitFlipsInDurableBytesAreNeverWrongData) {
     uint64_t size = 0;
     ASSERT_TRUE(env.GetFileSize(file, &size).ok());
     if (size == 0 || file.ends_with("LOCK")) continue;
-    if (!env.FlipDurableBit(file, rng() % size, static_cast<int>(rng() % 8))) continue;
+    const uint64_t offset = rng() % size;
+    if (!env.FlipDurableBit(file, offset, static_cast<int>(rng() % 8))) continue;
     ++flips;
     std::unique_ptr<Db> db;
     Status s = Db::Open(SimOptions(&env), kDir, &db);
@@ -516,14 +664,30 @@ TEST_F(SimCrashTest, BitFlipsInDurableBytesAreNeverWrongData) {
       ++detected;
       continue;
     }
-    const std::string diff = Compare(ReadState(db.get()), model);
-    ASSERT_EQ(diff, "") << "a flipped bit in " << file << " changed what reads return";
+    const State state = ReadState(db.get());
+    const std::string recovery = db->Stats().recovery;
+    if (recovery.find("torn") != std::string::npos && Compare(state, without_last_write).empty()) {
+      ++tail_dropped;
+      continue;
+    }
+    ASSERT_EQ(Compare(state, model), "")
+        << "a flipped bit in " << file << " at offset " << offset << " of " << size
+        << " changed what reads return; recovery: " << recovery;
     ++harmless;
   }
-  std::printf("bit flips: %llu, detected: %llu, harmless: %llu\n",
-              static_cast<unsigned long long>(flips), static_cast<unsigned long long>(detected),
-              static_cast<unsigned long long>(harmless));
-  EXPECT_GT(detected, flips / 4);
+  std::printf(
+      "seed %llu: bit flips: %llu, detected: %llu, harmless: %llu, last write dropped as a torn "
+      "tail: %llu\n",
+      static_cast<unsigned long long>(seed), static_cast<unsigned long long>(flips),
+      static_cast<unsigned long long>(detected), static_cast<unsigned long long>(harmless),
+      static_cast<unsigned long long>(tail_dropped));
+  // How many flips matter depends on the layout a script leaves (zero-filled segment and arena
+  // tails, a superblock copy that is not the newest...): 32% to 60% were detected over 80 fresh
+  // seeds. The floor only checks that the flips really reach bytes that are checked: an eighth
+  // of ~200 flips is far below what any seed detects, and far above what a broken FlipDurableBit
+  // or a layout of zeros would.
+  EXPECT_GT(flips, 100u);
+  EXPECT_GE(detected, flips / 8);
 }
 
 }  // namespace

@@ -30,18 +30,32 @@ TEST(DbConcurrencyTest, ReadersSeeConsistentStateWhileWritersAndCheckpointsRun) 
   std::atomic<int> writers_done{0};
   std::atomic<uint64_t> reads{0}, checkpoints{0};
   std::vector<std::thread> threads;
+  // The readers and the checkpointer run until the writers are done, and on a loaded machine
+  // they may not have started by then: so writers stop halfway until every reader has read and a
+  // checkpoint was taken, and the second half of the writes always runs alongside both. A
+  // reader or the checkpointer that quits (a failed ASSERT) opens the gate too, so that its
+  // failure is reported instead of a hang.
+  std::atomic<int> readers_started{0}, others_quit{0};
+  struct CountOnExit {
+    std::atomic<int>& n;
+    ~CountOnExit() { ++n; }
+  };
+  auto wait_for_others = [&] {
+    while ((readers_started.load() < kReaders || checkpoints.load() == 0) &&
+           others_quit.load() == 0) {
+      std::this_thread::yield();
+    }
+  };
 
   for (int w = 0; w < kWriters; ++w) {
     threads.emplace_back([&, w] {
       // Counted however the writer ends (a failed ASSERT returns early), so the checkpoint
       // and reader threads stop and the failure is reported instead of a hang.
-      struct CountOnExit {
-        std::atomic<int>& n;
-        ~CountOnExit() { ++n; }
-      } count_on_exit{writers_done};
+      CountOnExit count_on_exit{writers_done};
       std::mt19937 rng(w);
       std::vector<CubeId> mine;
       for (int i = 0; i < kOpsPerWriter; ++i) {
+        if (i == kOpsPerWriter / 2) wait_for_others();
         WriteOptions wo;
         wo.sync = rng() % 2 == 0;
         const int choice = rng() % 4;
@@ -67,6 +81,7 @@ TEST(DbConcurrencyTest, ReadersSeeConsistentStateWhileWritersAndCheckpointsRun) 
   }
 
   threads.emplace_back([&] {
+    CountOnExit count_on_exit{others_quit};
     while (writers_done.load() < kWriters) {
       ASSERT_TRUE(db->Checkpoint().ok());
       ++checkpoints;
@@ -76,8 +91,10 @@ TEST(DbConcurrencyTest, ReadersSeeConsistentStateWhileWritersAndCheckpointsRun) 
 
   for (int r = 0; r < kReaders; ++r) {
     threads.emplace_back([&, r] {
+      CountOnExit count_on_exit{others_quit};
       std::mt19937 rng(100 + r);
       std::map<CubeId, uint32_t> seen;  // highest version observed per id
+      bool started = false;
       while (writers_done.load() < kWriters) {
         const CubeId end = db->Stats().cubes + 1;
         if (end <= 1) continue;
@@ -118,6 +135,10 @@ TEST(DbConcurrencyTest, ReadersSeeConsistentStateWhileWritersAndCheckpointsRun) 
           ASSERT_EQ(a.payload, b.payload);
         }
         ++reads;
+        if (!started) {
+          started = true;
+          ++readers_started;
+        }
       }
     });
   }

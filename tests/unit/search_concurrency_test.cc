@@ -63,9 +63,17 @@ TEST(SearchConcurrencyTest, SearchesWhileWriting) {
   ASSERT_EQ(reference.size(), 10u);
 
   std::atomic<bool> done{false};
+  std::atomic<uint64_t> searches{0};
+  std::atomic<int> readers_quit{0};
   std::thread writer([&] {
     std::mt19937_64 rng(6);
     for (int i = 0; i < 1500; ++i) {
+      // On a loaded machine the readers may not have started before the writer is done: it
+      // waits halfway for two searches (or a reader that quit on a failure), so that the
+      // second half of the writes always runs alongside searches.
+      while (i == 750 && searches.load() < 2 && readers_quit.load() == 0) {
+        std::this_thread::yield();
+      }
       if (i % 4 == 3) {
         CubePatch p;
         p.set_vectors.push_back({"v", RandomVector(rng, kDim)});
@@ -80,9 +88,12 @@ TEST(SearchConcurrencyTest, SearchesWhileWriting) {
     done = true;
   });
   std::vector<std::thread> readers;
-  std::atomic<uint64_t> searches{0};
   for (int t = 0; t < 2; ++t) {
     readers.emplace_back([&, t] {
+      struct CountOnExit {
+        std::atomic<int>& n;
+        ~CountOnExit() { ++n; }
+      } count_on_exit{readers_quit};
       std::mt19937_64 rng(100 + t);
       while (!done) {
         SearchRequest r;
@@ -191,8 +202,11 @@ TEST(SearchConcurrencyTest, SearchesWhileAFieldIsDropped) {
         std::lock_guard<std::mutex> lock(round_mu);
         current = {dim, db->GetSnapshot()};
       }
+      // Each reader may have one search in flight that took the previous round (and finds A
+      // dropped): waiting for one more search than there are readers makes sure at least one
+      // searched this round's A, so `answered` cannot stay 0 whatever the timing.
       const int start = searched;
-      while (searched < start + 3 && !testing::Test::HasFailure()) std::this_thread::yield();
+      while (searched < start + 4 && !testing::Test::HasFailure()) std::this_thread::yield();
       WriteBatch drop;
       drop.DropVectorField("s", "A");
       EXPECT_TRUE(db->Write(WriteOptions{.sync = false}, drop, nullptr).ok());
