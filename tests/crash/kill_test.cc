@@ -115,10 +115,9 @@ class KillingEnv : public EnvWrapper {
     Tick();
     return target()->SyncDir(dir);
   }
-  Status LockFile(const std::string& path, bool exclusive,
-                  std::unique_ptr<FileLock>* lock) override {
+  Status LockDir(const std::string& dir, std::unique_ptr<FileLock>* lock) override {
     Tick();
-    return target()->LockFile(path, exclusive, lock);
+    return target()->LockDir(dir, lock);
   }
 
  private:
