@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "common/time_format.h"
 #include "index/vector_field.h"
 
 namespace loci::engine {
@@ -132,8 +133,8 @@ Status Resolver::LatestLive(CubeId id, const Version** v) const {
 Status Resolver::Finish(std::unique_ptr<Version> v) {
   if (v->valid_from >= v->valid_to) {
     return Status::InvalidArgument("valid interval is empty or inverted (valid_from " +
-                                   std::to_string(v->valid_from) + " >= valid_to " +
-                                   std::to_string(v->valid_to) + ")");
+                                   FormatRfc3339(v->valid_from) + " >= valid_to " +
+                                   FormatRfc3339(v->valid_to) + ")");
   }
   // An update or retirement copies its predecessor's vectors: not those of dropped fields.
   const SpaceDef* space = catalog().SpaceById(v->space_id);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/time_format.h"
 #include "engine/db_impl.h"
 #include "index/vector_field.h"
 
@@ -120,15 +121,15 @@ Status DbImpl::Get(const ReadOptions& options, CubeId id, MemCube* cube) {
   const Version* seen = head;
   while (seen != nullptr && !query::Candidate(seen->times(), p)) seen = seen->prev;
   if (seen == nullptr) {
-    return Status::NotFound(CubeName(id) + " has no version valid at " +
-                            std::to_string(p.valid_at) + " as of " + std::to_string(p.as_of));
+    return Status::NotFound(CubeName(id) + " has no version valid at " + FormatRfc3339(p.valid_at) +
+                            " as of " + FormatRfc3339(p.as_of));
   }
   if (seen->state == CubeState::kRetired) {
     return Status::NotFound(CubeName(id) + " is retired (from valid time " +
-                            std::to_string(seen->valid_from) + ")");
+                            FormatRfc3339(seen->valid_from) + ")");
   }
   if (query::Expired(seen->times(), read_time)) {
-    return Status::NotFound(CubeName(id) + " expired at " + std::to_string(seen->expires_at));
+    return Status::NotFound(CubeName(id) + " expired at " + FormatRfc3339(seen->expires_at));
   }
   // The blobs are the only memory a Get touches that is likely cold: start fetching them while
   // the rest of the result is assembled.
@@ -154,7 +155,7 @@ Status DbImpl::History(const ReadOptions& options, CubeId id, std::vector<MemCub
     if (query::CommittedBy(v->times(), p.as_of)) chain.push_back(v);
   }
   if (chain.empty()) {
-    return Status::NotFound(CubeName(id) + " has no version as of " + std::to_string(p.as_of));
+    return Status::NotFound(CubeName(id) + " has no version as of " + FormatRfc3339(p.as_of));
   }
   versions->resize(chain.size());
   for (size_t i = 0; i < chain.size(); ++i) {

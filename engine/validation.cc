@@ -6,6 +6,7 @@
 #include <set>
 #include <string>
 
+#include "common/time_format.h"
 #include "index/vector_field.h"
 
 namespace loci::engine {
@@ -93,8 +94,8 @@ Status CheckParents(const std::vector<CubeId>& parents, const Options& o) {
 
 Status CheckInterval(const std::optional<Timestamp>& from, const std::optional<Timestamp>& to) {
   if (from && to && *from >= *to) {
-    return Invalid("valid interval is empty or inverted (valid_from " + std::to_string(*from) +
-                   " >= valid_to " + std::to_string(*to) + ")");
+    return Invalid("valid interval is empty or inverted (valid_from " + FormatRfc3339(*from) +
+                   " >= valid_to " + FormatRfc3339(*to) + ")");
   }
   if (to && *to == kBeginningOfTime) return Invalid("valid_to is the beginning of time");
   if (from && *from == kForever) return Invalid("valid_from is the end of time");

@@ -213,6 +213,48 @@ TEST_F(DbTest, RetireAtAnExplicitValidTime) {
   EXPECT_NE(s.message().find("retired"), std::string::npos) << s.ToString();
 }
 
+// Every time a message shows is RFC 3339, never a raw microsecond count.
+TEST_F(DbTest, MessagesShowTimesAsRfc3339) {
+  constexpr Timestamp kSecond = 1'000'000;
+  Open();
+  const CubeId id = Put("s", "member of the club", Utc(2020, 1, 1));
+  ASSERT_TRUE(db_->Retire(WriteOptions(), id, Utc(2022, 1, 1)).ok());
+  MemCube cube;
+  ReadOptions in2023;
+  in2023.valid_at = Utc(2023, 6, 1);
+  EXPECT_EQ(db_->Get(in2023, id, &cube).ToString(),
+            "NotFound: cube " + std::to_string(id) +
+                " is retired (from valid time 2022-01-01T00:00:00Z)");
+
+  ReadOptions before;
+  before.as_of = Utc(2023, 5, 8) + (13 * 60 + 56) * 60 * kSecond;
+  before.valid_at = Utc(1969, 12, 31);
+  EXPECT_EQ(db_->Get(before, id, &cube).ToString(),
+            "NotFound: cube " + std::to_string(id) +
+                " has no version valid at 1969-12-31T00:00:00Z as of 2023-05-08T13:56:00Z");
+  std::vector<MemCube> history;
+  EXPECT_EQ(db_->History(before, id, &history).ToString(),
+            "NotFound: cube " + std::to_string(id) + " has no version as of 2023-05-08T13:56:00Z");
+
+  CubeDraft expiring{.space = "s", .payload = "soon gone"};
+  expiring.expires_at = Utc(2024, 2, 29) + 12 * 3600 * kSecond;
+  const CubeId gone = *db_->Put(WriteOptions(), expiring);
+  EXPECT_EQ(db_->Get(ReadOptions(), gone, &cube).ToString(),
+            "NotFound: cube " + std::to_string(gone) + " expired at 2024-02-29T12:00:00Z");
+
+  CubeDraft inverted{.space = "s"};
+  inverted.valid_from = Utc(2024, 1, 1);
+  inverted.valid_to = Utc(2023, 1, 1);
+  EXPECT_EQ(db_->Put(WriteOptions(), inverted).status().ToString(),
+            "InvalidArgument: valid interval is empty or inverted (valid_from "
+            "2024-01-01T00:00:00Z >= valid_to 2023-01-01T00:00:00Z)");
+  // Inverted only against the default valid_from, the commit time: judged by the leader.
+  CubeDraft ended{.space = "s"};
+  ended.valid_to = Utc(2000, 1, 1);
+  const std::string message = db_->Put(WriteOptions(), ended).status().message();
+  EXPECT_NE(message.find(">= valid_to 2000-01-01T00:00:00Z)"), std::string::npos) << message;
+}
+
 TEST_F(DbTest, OperationsOnMissingOrRetiredCubesFail) {
   Open();
   CubePatch p;
