@@ -26,6 +26,11 @@ expect_exit() {
     fail "$what: stderr is not one line: $(cat "$T/err")"
     return
   fi
+  # "loci: <command>: " is said once: engine messages do not repeat the command.
+  if [ "$want" -ne 0 ] && grep -Eq '^loci: ([a-z-]+): \1: ' "$T/err"; then
+    fail "$what: the error repeats its prefix: $(cat "$T/err")"
+    return
+  fi
   pass "$what (exit $got)"
 }
 
