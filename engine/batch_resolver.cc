@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "common/time_format.h"
+#include "engine/space_scope.h"
 #include "index/vector_field.h"
 
 namespace loci::engine {
@@ -33,8 +34,8 @@ class Resolver {
       : state_(state), commit_time_(commit_time), out_(out), next_id_(state->next_id()) {}
 
   Status Put(const CubeDraft& d, const OpBlobs& blobs);
-  Status Update(CubeId id, const CubePatch& p, const OpBlobs& blobs);
-  Status Retire(CubeId id, std::optional<Timestamp> valid_to);
+  Status Update(const WriteBatch::UpdateOp& op, const OpBlobs& blobs);
+  Status Retire(const WriteBatch::RetireOp& op);
   Status DefineField(const WriteBatch::DefineFieldOp& op);
   Status DropField(const WriteBatch::DropFieldOp& op);
   CubeId next_id() const { return next_id_; }
@@ -53,8 +54,10 @@ class Resolver {
   Status FieldFor(uint32_t space_id, const NamedVector& v, const FieldDef** field);
   Status SetVectors(uint32_t space_id, const std::vector<NamedVector>& vectors,
                     const std::vector<blob::BlobRef>& refs, std::vector<VectorRef>* out);
-  Status CheckParents(const std::vector<CubeId>& parents) const;
-  Status LatestLive(CubeId id, const Version** v) const;
+  // Every parent must exist in space `space_id` (the cube's own).
+  Status CheckParents(const std::vector<CubeId>& parents, uint32_t space_id) const;
+  // The latest version of `id`, which must exist (in `space`, if given) and not be retired.
+  Status LatestLive(CubeId id, const std::optional<std::string>& space, const Version** v) const;
   Status Finish(std::unique_ptr<Version> v);
 
   const GroupState* const state_;
@@ -112,18 +115,24 @@ Status Resolver::SetVectors(uint32_t space_id, const std::vector<NamedVector>& v
   return Status::OK();
 }
 
-Status Resolver::CheckParents(const std::vector<CubeId>& parents) const {
+Status Resolver::CheckParents(const std::vector<CubeId>& parents, uint32_t space_id) const {
   for (CubeId p : parents) {
-    if (Latest(p) == nullptr) {
+    // Another space's cube is refused exactly like a missing one: the message must not tell a
+    // writer confined to one space which ids exist elsewhere.
+    const Version* parent = Latest(p);
+    if (parent == nullptr || parent->space_id != space_id) {
       return Status::InvalidArgument("parent cube " + std::to_string(p) + " does not exist");
     }
   }
   return Status::OK();
 }
 
-Status Resolver::LatestLive(CubeId id, const Version** v) const {
+Status Resolver::LatestLive(CubeId id, const std::optional<std::string>& space,
+                            const Version** v) const {
   *v = Latest(id);
-  if (*v == nullptr) return Status::NotFound("cube " + std::to_string(id) + " does not exist");
+  // Another space's cube is not there for an operation confined to a space (space_scope.h).
+  if (*v != nullptr && space && !InSpace(**v, *space, catalog())) *v = nullptr;
+  if (*v == nullptr) return CubeNotFound(id);
   if ((*v)->state == CubeState::kRetired) {
     return Status::InvalidArgument("cube " + std::to_string(id) + " is retired");
   }
@@ -149,11 +158,11 @@ Status Resolver::Finish(std::unique_ptr<Version> v) {
 
 Status Resolver::Put(const CubeDraft& d, const OpBlobs& blobs) {
   if (next_id_ > RecordTable::kMaxId) return Status::InvalidArgument("cube id space exhausted");
-  LOCI_RETURN_IF_ERROR(CheckParents(d.parents));
   auto v = std::make_unique<Version>();
   v->id = next_id_;
   v->number = 1;
   v->space_id = SpaceFor(d.space)->id;
+  LOCI_RETURN_IF_ERROR(CheckParents(d.parents, v->space_id));
   v->kind = d.kind;
   v->state = d.state;
   v->valid_from = d.valid_from.value_or(commit_time_);
@@ -173,10 +182,11 @@ Status Resolver::Put(const CubeDraft& d, const OpBlobs& blobs) {
   return Finish(std::move(v));
 }
 
-Status Resolver::Update(CubeId id, const CubePatch& p, const OpBlobs& blobs) {
+Status Resolver::Update(const WriteBatch::UpdateOp& op, const OpBlobs& blobs) {
+  const CubePatch& p = op.patch;
   const Version* prev;
-  LOCI_RETURN_IF_ERROR(LatestLive(id, &prev));
-  if (p.parents) LOCI_RETURN_IF_ERROR(CheckParents(*p.parents));
+  LOCI_RETURN_IF_ERROR(LatestLive(op.id, op.space, &prev));
+  if (p.parents) LOCI_RETURN_IF_ERROR(CheckParents(*p.parents, prev->space_id));
   auto v = std::make_unique<Version>(*prev);
   v->number = prev->number + 1;
   v->prev = prev;
@@ -214,16 +224,16 @@ Status Resolver::Update(CubeId id, const CubePatch& p, const OpBlobs& blobs) {
   return Finish(std::move(v));
 }
 
-Status Resolver::Retire(CubeId id, std::optional<Timestamp> valid_to) {
+Status Resolver::Retire(const WriteBatch::RetireOp& op) {
   const Version* prev;
-  LOCI_RETURN_IF_ERROR(LatestLive(id, &prev));
+  LOCI_RETURN_IF_ERROR(LatestLive(op.id, op.space, &prev));
   auto v = std::make_unique<Version>(*prev);
   v->number = prev->number + 1;
   v->prev = prev;
   v->state = CubeState::kRetired;
   // The retirement is itself a version valid from the end of validity on: reads at later valid
   // times find it (and report the cube as not found), reads at earlier ones pass it by.
-  v->valid_from = valid_to.value_or(commit_time_);
+  v->valid_from = op.valid_to.value_or(commit_time_);
   v->valid_to = kForever;
   return Finish(std::move(v));
 }
@@ -280,9 +290,9 @@ Status ResolveBatch(const WriteBatch& batch, std::span<const OpBlobs> blobs, Tim
     if (const auto* put = std::get_if<WriteBatch::PutOp>(&op)) {
       s = r.Put(put->draft, blobs[i]);
     } else if (const auto* update = std::get_if<WriteBatch::UpdateOp>(&op)) {
-      s = r.Update(update->id, update->patch, blobs[i]);
+      s = r.Update(*update, blobs[i]);
     } else if (const auto* retire = std::get_if<WriteBatch::RetireOp>(&op)) {
-      s = r.Retire(retire->id, retire->valid_to);
+      s = r.Retire(*retire);
     } else if (const auto* define = std::get_if<WriteBatch::DefineFieldOp>(&op)) {
       s = r.DefineField(*define);
     } else {

@@ -2,8 +2,8 @@
 // the versions and catalog changes it logs and publishes. It assigns ids and version numbers,
 // applies patches to the latest versions, creates spaces and vector fields on first use, drops
 // vector fields (new versions never carry a dropped field's vectors) and checks everything that
-// needs the catalog or the record table (dimensions, existence, retirement, parents, time
-// intervals).
+// needs the catalog or the record table (dimensions, existence and space, retirement, parents,
+// time intervals).
 //
 // A group of batches is resolved in order against a GroupState, so a batch sees the effects of
 // the batches before it in the same group; a batch that fails leaves the GroupState untouched.
@@ -77,7 +77,8 @@ class GroupState {
 // Resolves `batch` (already validated by ValidateBatch) with commit time `commit_time` against
 // `state`, which it does not change: on success fills *out, which the caller passes to
 // state->Accept if it keeps the batch; on failure returns InvalidArgument or NotFound naming the
-// operation.
+// operation. An operation confined to a space (UpdateOp/RetireOp::space) on a cube of another
+// space gets the NotFound of a missing id (space_scope.h).
 Status ResolveBatch(const WriteBatch& batch, std::span<const OpBlobs> blobs, Timestamp commit_time,
                     GroupState* state, ResolvedBatch* out);
 

@@ -113,8 +113,9 @@ class DbImpl final : public Db {
   // Pinned catalog: valid while the caller holds an epoch guard.
   const Catalog* LoadCatalog() const { return catalog_.load(std::memory_order_acquire); }
   // The newest version of `id` if it exists and, when options.space is set, belongs to that
-  // space: NotFound otherwise (another space's cube looks missing), InvalidArgument for an
-  // unknown space. REQUIRES: an epoch pinned, `catalog` loaded under it.
+  // space; otherwise NotFound, the same for a missing cube, another space's and any cube of a
+  // space that does not exist (space_scope.h). REQUIRES: an epoch pinned, `catalog` loaded
+  // under it.
   Status FindChain(const ReadOptions& options, CubeId id, const Catalog* catalog,
                    const Version** head) const;
   // The read point of `options`, and the time expiry is judged at (*read_time).

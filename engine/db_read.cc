@@ -5,6 +5,7 @@
 
 #include "common/time_format.h"
 #include "engine/db_impl.h"
+#include "engine/space_scope.h"
 #include "index/vector_field.h"
 
 namespace loci::engine {
@@ -96,15 +97,11 @@ Status DbImpl::FillCube(const Version& v, Timestamp tx_to, const Catalog& catalo
 Status DbImpl::FindChain(const ReadOptions& options, CubeId id, const Catalog* catalog,
                          const Version** head) const {
   const Version* h = table_.Head(id);
-  if (options.space) {
-    const SpaceDef* only_space = catalog->FindSpace(*options.space);
-    if (only_space == nullptr) {
-      return Status::InvalidArgument("unknown space '" + *options.space + "'");
-    }
-    // Another space's cube is reported exactly like a missing one: reads never cross spaces.
-    if (h != nullptr && h->space_id != only_space->id) h = nullptr;
-  }
-  if (h == nullptr) return Status::NotFound(CubeName(id) + " does not exist");
+  // Another space's cube is reported exactly like a missing one, and so is any cube when the
+  // space does not exist: reads never cross spaces, and their errors say nothing of what
+  // another space holds.
+  if (options.space && h != nullptr && !InSpace(*h, *options.space, *catalog)) h = nullptr;
+  if (h == nullptr) return CubeNotFound(id);
   *head = h;
   return Status::OK();
 }

@@ -7,7 +7,10 @@
 // batch changes nothing). The logic of tests/property/db_model_test.cc, extended to vectors,
 // attributes, parents, kinds, states, expiry, spaces and vector-field definitions and drops (a
 // drop removes the field's vectors from every version, is refused for an unknown field, and
-// leaves the name refused on first use until it is defined again, under a new id).
+// leaves the name refused on first use until it is defined again, under a new id). Spaces
+// scope: a read, update or retire confined to a space finds no cube of another space
+// (NotFound, as for a missing id, also when the space does not exist), and a parent must be in
+// the cube's own space.
 //
 // It is a model, not a second engine: maps and vectors, linear scans, no concurrency.
 
@@ -20,6 +23,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -105,7 +109,7 @@ class DbModel {
   Status::Code Get(CubeId id, Timestamp as_of, Timestamp valid_at, Timestamp read_time,
                    const std::optional<std::string>& space, MemCube* out) const {
     const ModelCube* cube = Find(id, space);
-    if (cube == nullptr) return SpaceKnown(space) ? Status::Code::kNotFound : UnknownSpace();
+    if (cube == nullptr) return Status::Code::kNotFound;
     const auto& vs = cube->versions;
     for (size_t i = vs.size(); i-- > 0;) {
       const ModelVersion& v = vs[i];
@@ -124,7 +128,7 @@ class DbModel {
                        std::vector<MemCube>* out) const {
     out->clear();
     const ModelCube* cube = Find(id, space);
-    if (cube == nullptr) return SpaceKnown(space) ? Status::Code::kNotFound : UnknownSpace();
+    if (cube == nullptr) return Status::Code::kNotFound;
     for (size_t i = 0; i < cube->versions.size(); ++i) {
       if (cube->versions[i].tx_from <= as_of) out->push_back(ToCube(id, *cube, i, as_of));
     }
@@ -132,16 +136,14 @@ class DbModel {
   }
 
  private:
-  static Status::Code UnknownSpace() { return Status::Code::kInvalidArgument; }
-  bool SpaceKnown(const std::optional<std::string>& space) const {
-    return !space || spaces_.count(*space) != 0;
-  }
-
+  // The cube, if it exists and (when `space` is given) belongs to that space.
   const ModelCube* Find(CubeId id, const std::optional<std::string>& space) const {
-    if (!SpaceKnown(space)) return nullptr;
     auto it = cubes_.find(id);
     if (it == cubes_.end() || (space && it->second.space != *space)) return nullptr;
     return &it->second;
+  }
+  ModelCube* Find(CubeId id, const std::optional<std::string>& space) {
+    return const_cast<ModelCube*>(std::as_const(*this).Find(id, space));
   }
 
   MemCube ToCube(CubeId id, const ModelCube& cube, size_t i, Timestamp as_of) const {
@@ -276,9 +278,10 @@ class DbModel {
     return true;
   }
 
-  bool ParentsExist(const std::vector<CubeId>& parents) const {
+  // Every parent exists in `space` (another space's cube is as good as missing).
+  bool ParentsExist(const std::vector<CubeId>& parents, const std::string& space) const {
     for (CubeId p : parents) {
-      if (cubes_.count(p) == 0) return false;
+      if (Find(p, space) == nullptr) return false;
     }
     return true;
   }
@@ -310,7 +313,7 @@ class DbModel {
                        std::vector<WriteResult::OpResult>* results) {
     if (const auto* put = std::get_if<WriteBatch::PutOp>(&op)) {
       const CubeDraft& d = put->draft;
-      if (!ParentsExist(d.parents)) return Status::Code::kInvalidArgument;
+      if (!ParentsExist(d.parents, d.space)) return Status::Code::kInvalidArgument;
       ModelVersion v;
       v.number = 1;
       v.kind = d.kind;
@@ -333,12 +336,14 @@ class DbModel {
       return c;
     }
     if (const auto* update = std::get_if<WriteBatch::UpdateOp>(&op)) {
-      auto it = cubes_.find(update->id);
-      if (it == cubes_.end()) return Status::Code::kNotFound;
-      const ModelVersion& prev = it->second.versions.back();
+      ModelCube* cube = Find(update->id, update->space);
+      if (cube == nullptr) return Status::Code::kNotFound;
+      const ModelVersion& prev = cube->versions.back();
       if (prev.state == CubeState::kRetired) return Status::Code::kInvalidArgument;
       const CubePatch& p = update->patch;
-      if (p.parents && !ParentsExist(*p.parents)) return Status::Code::kInvalidArgument;
+      if (p.parents && !ParentsExist(*p.parents, cube->space)) {
+        return Status::Code::kInvalidArgument;
+      }
       ModelVersion v = prev;
       v.number = prev.number + 1;
       if (p.kind) v.kind = *p.kind;
@@ -349,7 +354,7 @@ class DbModel {
       if (p.importance) v.importance = *p.importance;
       if (p.trust) v.trust = *p.trust;
       if (p.payload) v.payload = *p.payload;
-      const std::string space = it->second.space;
+      const std::string space = cube->space;
       for (const std::string& name : p.remove_vectors) {
         const ModelSpace& s = SpaceFor(space);
         auto f = s.fields.find(name);
@@ -367,9 +372,9 @@ class DbModel {
       return Finish(update->id, std::move(v), ts, results);
     }
     if (const auto* retire = std::get_if<WriteBatch::RetireOp>(&op)) {
-      auto it = cubes_.find(retire->id);
-      if (it == cubes_.end()) return Status::Code::kNotFound;
-      const ModelVersion& prev = it->second.versions.back();
+      const ModelCube* cube = Find(retire->id, retire->space);
+      if (cube == nullptr) return Status::Code::kNotFound;
+      const ModelVersion& prev = cube->versions.back();
       if (prev.state == CubeState::kRetired) return Status::Code::kInvalidArgument;
       ModelVersion v = prev;
       v.number = prev.number + 1;

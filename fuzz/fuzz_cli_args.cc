@@ -101,29 +101,13 @@ class Sandbox {
           "--valid-from",  "2023-05-08T13:56:00Z"});
     Must({"update", db_, "1", "--text", "likes black coffee", "--vector", "e=0.3,0.2,0.1",
           "--valid-from", "2023-06-01T00:00:00Z"});
-    Must({"put",
-          db_,
-          "--space",
-          "bob",
-          "--payload-file",
-          payload_,
-          "--kind",
-          "activation",
-          "--agent",
-          "a\"gent\\\x01",
-          "--importance",
-          "0.5",
-          "--trust",
-          "-1e3",
-          "--parent",
-          "1",
-          "--expires-at",
-          "2999-01-01T00:00:00.5+02:00",
-          "--state",
-          "archived"});
+    Must({"put", db_, "--space", "bob", "--payload-file", payload_, "--kind", "activation",
+          "--agent", "a\"gent\\\x01", "--importance", "0.5", "--trust", "-1e3", "--expires-at",
+          "2999-01-01T00:00:00.5+02:00", "--state", "archived"});
     Must({"checkpoint", db_});
+    // A parent must be in the cube's own space.
     Must({"put", db_, "--space", "alice", "--text", "after the checkpoint", "--valid-to", "forever",
-          "--metric", "l2", "--vector", "f=1,2"});
+          "--metric", "l2", "--vector", "f=1,2", "--parent", "1"});
     Must({"retire", db_, "1", "--valid-to", "2024-01-01T00:00:00Z"});
   }
   ~Sandbox() {

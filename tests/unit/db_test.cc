@@ -689,19 +689,96 @@ TEST_F(DbTest, ReadsNeverCrossSpaces) {
   Open();
   const CubeId alice = Put("alice", "alice's secret");
   Put("bob", "bob's note");
+  const std::string missing = "NotFound: cube " + std::to_string(alice) + " does not exist";
   ReadOptions as_bob;
   as_bob.space = "bob";
   MemCube cube;
   Status s = db_->Get(as_bob, alice, &cube);
-  EXPECT_TRUE(s.IsNotFound());
-  EXPECT_EQ(s.message().find("alice"), std::string::npos);
+  EXPECT_EQ(s.ToString(), missing);
   std::vector<MemCube> history;
-  EXPECT_TRUE(db_->History(as_bob, alice, &history).IsNotFound());
+  EXPECT_EQ(db_->History(as_bob, alice, &history).ToString(), missing);
+  // A space that does not exist says nothing different: the cube does not exist for it.
   as_bob.space = "carol";
-  EXPECT_TRUE(db_->Get(as_bob, alice, &cube).IsInvalidArgument());
+  EXPECT_EQ(db_->Get(as_bob, alice, &cube).ToString(), missing);
+  EXPECT_EQ(db_->History(as_bob, alice, &history).ToString(), missing);
+  as_bob.space = "";
+  EXPECT_EQ(db_->Get(as_bob, alice, &cube).ToString(), missing);
   ReadOptions as_alice;
   as_alice.space = "alice";
   EXPECT_EQ(Read(alice, as_alice), "alice's secret");
+}
+
+// What a write confined to a space, or a parent list, gets for an id that exists in another
+// space is, byte for byte, what it gets for an id never assigned.
+TEST_F(DbTest, AnotherSpacesCubeLooksExactlyLikeAMissingOne) {
+  Open();
+  const CubeId alice = Put("alice", "alice's secret");
+  const CubeId bob = Put("bob", "bob's note");
+  const CubeId never = 1000;
+  // `status` with the id it names replaced by `never`'s: what a missing id gets, if the
+  // message says nothing else.
+  auto as_if_missing = [&](const Status& status, CubeId id) {
+    std::string text = status.ToString();
+    const std::string from = "cube " + std::to_string(id) + " ";
+    const size_t at = text.find(from);
+    if (at != std::string::npos)
+      text.replace(at, from.size(), "cube " + std::to_string(never) + " ");
+    return text;
+  };
+  auto write = [&](WriteBatch batch) { return db_->Write(WriteOptions(), batch, nullptr); };
+  auto update = [&](CubeId id, std::optional<std::string> space) {
+    WriteBatch b;
+    b.Update(id, CubePatch{.payload = "changed"}, std::move(space));
+    return write(std::move(b));
+  };
+  auto retire = [&](CubeId id, std::optional<std::string> space) {
+    WriteBatch b;
+    b.Retire(id, std::nullopt, std::move(space));
+    return write(std::move(b));
+  };
+  for (const char* space : {"bob", "carol", ""}) {
+    SCOPED_TRACE(space);
+    EXPECT_EQ(as_if_missing(update(alice, space), alice), update(never, space).ToString());
+    EXPECT_EQ(as_if_missing(retire(alice, space), alice), retire(never, space).ToString());
+    EXPECT_TRUE(update(never, space).IsNotFound());
+  }
+  // Retired in its own space: another space still sees nothing, not "is retired".
+  ASSERT_TRUE(retire(bob, "bob").ok());
+  EXPECT_EQ(as_if_missing(update(bob, "alice"), bob), update(never, "alice").ToString());
+  EXPECT_EQ(as_if_missing(retire(bob, "alice"), bob), retire(never, "alice").ToString());
+  EXPECT_TRUE(update(bob, "bob").IsInvalidArgument());  // its own space is told it is retired
+  // Nothing was written for any of them.
+  EXPECT_EQ(Read(alice), "alice's secret");
+  EXPECT_EQ(db_->Stats().versions, 3u);
+  EXPECT_TRUE(update(alice, "alice").ok());
+}
+
+TEST_F(DbTest, AParentMustBeInTheCubesOwnSpace) {
+  Open();
+  const CubeId alice = Put("alice", "alice's note");
+  const CubeId bob = Put("bob", "bob's note");
+  const CubeId never = 1000;
+  auto put = [&](const std::string& space, CubeId parent) {
+    return db_->Put(WriteOptions(), CubeDraft{.space = space, .parents = {parent}}).status();
+  };
+  auto expected = [](CubeId id) {
+    return "InvalidArgument: parent cube " + std::to_string(id) + " does not exist";
+  };
+  EXPECT_EQ(put("bob", never).ToString(), expected(never));
+  EXPECT_EQ(put("bob", alice).ToString(), expected(alice));
+  EXPECT_EQ(put("dave", alice).ToString(), expected(alice));  // a new space holds no parent
+  EXPECT_TRUE(put("alice", alice).ok());
+  CubePatch patch;
+  patch.parents = std::vector<CubeId>{alice};
+  EXPECT_EQ(db_->Update(WriteOptions(), bob, patch).status().ToString(), expected(alice));
+  patch.parents = std::vector<CubeId>{never};
+  EXPECT_EQ(db_->Update(WriteOptions(), bob, patch).status().ToString(), expected(never));
+  // A parent put earlier in the same batch, in the same space, is there.
+  WriteBatch batch;
+  batch.Put(CubeDraft{.space = "erin", .payload = "source"});
+  const CubeId next = db_->Stats().cubes + 1;
+  batch.Put(CubeDraft{.space = "erin", .payload = "summary", .parents = {next}});
+  EXPECT_TRUE(db_->Write(WriteOptions(), batch, nullptr).ok());
 }
 
 TEST_F(DbTest, SnapshotKeepsItsReadPoint) {

@@ -62,7 +62,7 @@ struct CubeDraft {
   std::vector<NamedVector> vectors;      // at most one per field
   std::vector<Attr> attrs;               // keys unique
   std::string source;                    // provenance: message id, file, URL...
-  std::vector<CubeId> parents;           // cubes this one was derived from
+  std::vector<CubeId> parents;           // cubes this one was derived from, of the same space
   std::string agent;                     // who wrote it
   float importance = 0.0f;
   float trust = 1.0f;
@@ -81,7 +81,7 @@ struct CubePatch {
   std::vector<Attr> set_attrs;              // replaces or adds these keys
   std::vector<std::string> remove_attrs;    // drops these keys
   std::optional<std::string> source;
-  std::optional<std::vector<CubeId>> parents;
+  std::optional<std::vector<CubeId>> parents;  // of the same space
   std::optional<std::string> agent;
   std::optional<float> importance;
   std::optional<float> trust;

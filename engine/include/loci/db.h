@@ -109,7 +109,8 @@ class Db {
 
   // Stores a new cube and returns its id (stable forever). Its version is 1.
   // InvalidArgument names what is wrong with the draft (empty space, a vector whose dimension
-  // differs from its field's, NaN/Inf, payload over the maximum, inverted valid interval...).
+  // differs from its field's, NaN/Inf, payload over the maximum, inverted valid interval, a
+  // parent that does not exist in the draft's space...).
   // A vector field the space does not have yet is created by this put with this dimension and
   // metric cosine, unless the name was dropped (WriteBatch::DropVectorField): that is
   // InvalidArgument until DefineVectorField defines it again.
@@ -117,13 +118,15 @@ class Db {
 
   // Writes a new version of cube `id`, applying `patch` to its latest version, and returns the
   // new version number. NotFound if `id` does not exist; InvalidArgument if it is retired or the
-  // patch is invalid.
+  // patch is invalid (new parents must exist in the cube's space). Not confined to a space: use
+  // WriteBatch::Update with a space to act for one tenant.
   virtual Result<uint32_t> Update(const WriteOptions& options, CubeId id,
                                   const CubePatch& patch) = 0;
 
   // Ends the validity of cube `id` at `valid_to` (default: the commit time): reads at valid times
   // from then on do not find it; reads of earlier valid times still see the past. Creates a new
-  // version. NotFound if `id` does not exist; InvalidArgument if already retired.
+  // version. NotFound if `id` does not exist; InvalidArgument if already retired. Not confined
+  // to a space, like Update.
   virtual Status Retire(const WriteOptions& options, CubeId id,
                         std::optional<Timestamp> valid_to = std::nullopt) = 0;
 
@@ -134,11 +137,13 @@ class Db {
 
   // Reads the version of `id` visible at the read point of `options` into *cube.
   // NotFound if the cube does not exist, is not visible then (not yet committed, not valid at
-  // that valid time, retired) or belongs to another space than options.space.
+  // that valid time, retired) or belongs to another space than options.space (then, as when no
+  // such space exists, with the message of an id never assigned: "cube <id> does not exist").
   virtual Status Get(const ReadOptions& options, CubeId id, MemCube* cube) = 0;
 
   // Every version of `id` committed at or before the read point (as_of / snapshot), oldest
-  // first, with tx_to as seen at that point. NotFound if there is none.
+  // first, with tx_to as seen at that point. NotFound if there is none, or if the cube is not
+  // in options.space (as for Get).
   virtual Status History(const ReadOptions& options, CubeId id, std::vector<MemCube>* versions) = 0;
 
   // The k cubes nearest to request.query by vector field request.field, among the versions
