@@ -16,11 +16,13 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "loci/cube.h"
 #include "loci/options.h"
 #include "loci/search.h"
+#include "loci/space.h"
 #include "loci/status.h"
 #include "loci/write_batch.h"
 
@@ -107,6 +109,12 @@ class Db {
   // destroying a Db without a checkpoint (the WAL is replayed at the next Open).
   virtual ~Db() = default;
 
+  // A handle whose every call is confined to space `name` (loci/space.h): what an application
+  // acting for one user of many should use, so that it cannot read or change another user's
+  // cubes by leaving a space out. Never fails; a space that does not exist yet is created by
+  // the handle's first Put. REQUIRES: this Db outlives the handle.
+  SpaceHandle Space(std::string name) { return SpaceHandle(this, std::move(name)); }
+
   // Stores a new cube and returns its id (stable forever). Its version is 1.
   // InvalidArgument names what is wrong with the draft (empty space, a vector whose dimension
   // differs from its field's, NaN/Inf, payload over the maximum, inverted valid interval, a
@@ -119,7 +127,7 @@ class Db {
   // Writes a new version of cube `id`, applying `patch` to its latest version, and returns the
   // new version number. NotFound if `id` does not exist; InvalidArgument if it is retired or the
   // patch is invalid (new parents must exist in the cube's space). Not confined to a space: use
-  // WriteBatch::Update with a space to act for one tenant.
+  // Space(name).Update, or WriteBatch::Update with a space, to act for one tenant.
   virtual Result<uint32_t> Update(const WriteOptions& options, CubeId id,
                                   const CubePatch& patch) = 0;
 
