@@ -187,6 +187,43 @@ expect_exit 0 "check after drop-field" "$L" check "$M"
 expect_exit 1 "search of the dropped field after a checkpoint" "$L" search "$M" --space s --field e \
   --vector 1,0,0
 
+# --space on every command that names a cube: another space's cube, or any cube for a space
+# that does not exist, is refused exactly as an id never assigned is (same exit, same message).
+P=$T/space-db
+"$L" init "$P" >/dev/null || fail "init for --space"
+pa=$("$L" put "$P" --space alice --text "alice's note") || fail "put in alice"
+"$L" put "$P" --space bob --text "bob's note" >/dev/null || fail "put in bob"
+# same_as_missing DESCRIPTION ARGS...: runs "loci ARGS" once with the cube $pa and once with the
+# unknown id 999999 (the word ID stands for it); both must fail alike.
+same_as_missing() {
+  local what=$1
+  shift
+  expect_exit 1 "$what" "$L" "${@/#ID/$pa}"
+  local got
+  got=$(sed "s/cube $pa /cube N /" "$T/err")
+  expect_exit 1 "$what, for an unknown id" "$L" "${@/#ID/999999}"
+  local want
+  want=$(sed "s/cube 999999 /cube N /" "$T/err")
+  [ "$got" = "$want" ] && [[ "$got" == *"cube N does not exist"* ]] &&
+    pass "$what: the same error as an unknown id" ||
+    fail "$what: '$got' differs from an unknown id's '$want'"
+}
+for space in bob nobody; do
+  same_as_missing "get --space $space" get "$P" ID --space "$space"
+  same_as_missing "history --space $space" history "$P" ID --space "$space"
+  same_as_missing "update --space $space" update "$P" ID --space "$space" --text changed
+  same_as_missing "retire --space $space" retire "$P" ID --space "$space"
+done
+"$L" history "$P" "$pa" --json | python3 -c '
+import json, sys
+sys.exit(0 if [v["text"] for v in json.load(sys.stdin)] == ["alice'"'"'s note"] else 1)' &&
+  pass "nothing was written through another space" || fail "another space changed alice's cube"
+expect_exit 0 "get --space of the cube's own space" "$L" get "$P" "$pa" --space alice
+expect_exit 0 "history --space of the cube's own space" "$L" history "$P" "$pa" --space alice
+expect_exit 0 "update --space of the cube's own space" "$L" update "$P" "$pa" --space alice \
+  --text "alice's second note"
+expect_exit 0 "retire --space of the cube's own space" "$L" retire "$P" "$pa" --space alice
+
 # A checkpoint keeps everything readable.
 expect_exit 0 "checkpoint" "$L" checkpoint "$D"
 "$L" get "$D" "$id" --json | grep -q "v3 text" && pass "get after checkpoint" ||
