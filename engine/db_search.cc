@@ -232,6 +232,9 @@ Status DbImpl::Search(const SearchRequest& request, std::vector<SearchHit>* hits
   fill.fill_vectors = request.fill_vectors;
   for (const Found& f : found) {
     if (hits->size() == request.k) break;
+    // Only a vector stored before loci/metric.h's norm bounds were enforced can be at no finite
+    // distance (ranked last by the scan): it is never a hit, so no score is infinite or NaN.
+    if (!std::isfinite(f.distance)) continue;
     const Target& target = targets[f.target];
     const index::EntryInfo& entry = target.partition->entries().at(f.entry);
     const Version* v = target.filter->Visible(entry.cube);

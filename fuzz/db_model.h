@@ -4,13 +4,13 @@
 // interval contains valid_at, the one committed last; retired or expired means not found),
 // tx_to, version numbering, validation and the order of errors in a batch (every operation is
 // validated first, then resolved in order; the first failure decides the status; a failed
-// batch changes nothing). The logic of tests/property/db_model_test.cc, extended to vectors,
-// attributes, parents, kinds, states, expiry, spaces and vector-field definitions and drops (a
-// drop removes the field's vectors from every version, is refused for an unknown field, and
-// leaves the name refused on first use until it is defined again, under a new id). Spaces
-// scope: a read, update or retire confined to a space finds no cube of another space
-// (NotFound, as for a missing id, also when the space does not exist), and a parent must be in
-// the cube's own space.
+// batch changes nothing). The logic of tests/property/db_model_test.cc, extended to vectors
+// (and their norm bounds), attributes, parents, kinds, states, expiry, spaces and vector-field
+// definitions and drops (a drop removes the field's vectors from every version, is refused for
+// an unknown field, and leaves the name refused on first use until it is defined again, under a
+// new id). Spaces scope: a read, update or retire confined to a space finds no cube of another
+// space (NotFound, as for a missing id, also when the space does not exist), and a parent must
+// be in the cube's own space.
 //
 // It is a model, not a second engine: maps and vectors, linear scans, no concurrency.
 
@@ -179,6 +179,11 @@ class DbModel {
 
   // engine/validation.cc: what is wrong with an operation on its own.
   static bool ValidName(const std::string& s) { return !s.empty() && s.size() <= 256; }
+  static double SquaredNorm(const std::vector<float>& values) {
+    double sum = 0;
+    for (float x : values) sum += double{x} * x;
+    return sum;
+  }
   static bool ValidVectors(const std::vector<NamedVector>& vectors) {
     std::set<std::string> seen;
     for (const NamedVector& v : vectors) {
@@ -187,6 +192,7 @@ class DbModel {
       for (float x : v.values) {
         if (!std::isfinite(x)) return false;
       }
+      if (SquaredNorm(v.values) > kMaxVectorSquaredNorm) return false;
     }
     return true;
   }
@@ -270,9 +276,9 @@ class DbModel {
               ? it->second
               : s.AddField(vec.field, static_cast<uint32_t>(vec.values.size()), Metric::kCosine);
       if (vec.values.size() != f.dim) return false;
-      const bool all_zero =
-          std::all_of(vec.values.begin(), vec.values.end(), [](float x) { return x == 0.0f; });
-      if (f.metric == Metric::kCosine && all_zero) return false;
+      if (f.metric == Metric::kCosine && SquaredNorm(vec.values) < kMinCosineSquaredNorm) {
+        return false;
+      }
       v->vectors[f.id] = vec;
     }
     return true;

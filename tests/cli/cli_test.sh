@@ -224,6 +224,23 @@ expect_exit 0 "update --space of the cube's own space" "$L" update "$P" "$pa" --
   --text "alice's second note"
 expect_exit 0 "retire --space of the cube's own space" "$L" retire "$P" "$pa" --space alice
 
+# Vectors whose norm overflows float, or (cosine) is too small to normalise, are refused.
+expect_exit 1 "a put of a vector whose norm overflows" "$L" put "$D" --space alice \
+  --vector e=3e38,3e38,3e38
+grep -q "vector field 'e'.*norm" "$T/err" && pass "the overflow error names the field" ||
+  fail "error: $(cat "$T/err")"
+expect_exit 1 "a search query whose norm overflows" "$L" search "$D" --space alice --field e \
+  --vector 3e38,3e38,3e38
+expect_exit 1 "a cosine query too small to normalise" "$L" search "$D" --space alice --field e \
+  --vector 1e-45,0,0
+expect_exit 0 "a tiny query of an l2 field" "$L" search "$S" --space s --field v --vector 1e-45,0,0
+grep -qi "nan" "$T/out" && fail "a search printed a NaN score: $(cat "$T/out")" ||
+  pass "no NaN score"
+expect_exit 0 "a search among the vectors that were accepted" "$L" search "$D" --space alice \
+  --field e --vector 1,1,1
+grep -qi "nan" "$T/out" && fail "a search printed a NaN score: $(cat "$T/out")" ||
+  pass "no NaN score among the accepted vectors"
+
 # A checkpoint keeps everything readable.
 expect_exit 0 "checkpoint" "$L" checkpoint "$D"
 "$L" get "$D" "$id" --json | grep -q "v3 text" && pass "get after checkpoint" ||

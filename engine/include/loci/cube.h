@@ -13,6 +13,8 @@
 #include <variant>
 #include <vector>
 
+#include "loci/metric.h"
+
 namespace loci {
 
 using CubeId = uint64_t;
@@ -46,7 +48,9 @@ struct Attr {
   bool operator==(const Attr&) const = default;
 };
 
-// A named embedding, e.g. {"minilm-384", 384 floats}.
+// A named embedding, e.g. {"minilm-384", 384 floats}. Its components must be finite and its
+// norm within kMaxVectorSquaredNorm (and, in a cosine field, kMinCosineSquaredNorm): see
+// loci/metric.h.
 struct NamedVector {
   std::string field;
   std::vector<float> values;
