@@ -3,6 +3,7 @@
 #include "engine/batch_resolver.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "common/time_format.h"
 #include "engine/space_scope.h"
@@ -10,12 +11,22 @@
 
 namespace loci::engine {
 
-GroupState::GroupState(const Catalog* catalog, LatestFn latest, CubeId next_id)
-    : base_catalog_(catalog), latest_(std::move(latest)), next_id_(next_id) {}
+GroupState::GroupState(const Catalog* catalog, LatestFn latest, BlobFn blob, CubeId next_id)
+    : base_catalog_(catalog),
+      latest_(std::move(latest)),
+      blob_(std::move(blob)),
+      next_id_(next_id) {}
 
 const Version* GroupState::Latest(CubeId id) const {
   auto it = pending_.find(id);
   return it != pending_.end() ? it->second : latest_(id);
+}
+
+bool GroupState::BlobHolds(const blob::BlobRef& ref, std::string_view bytes) const {
+  if (ref.length != bytes.size()) return false;
+  if (bytes.empty()) return true;  // an empty payload has no blob
+  const char* stored = blob_(ref);
+  return stored != nullptr && std::memcmp(stored, bytes.data(), bytes.size()) == 0;
 }
 
 void GroupState::Accept(ResolvedBatch* batch) {
@@ -58,6 +69,10 @@ class Resolver {
   Status CheckParents(const std::vector<CubeId>& parents, uint32_t space_id) const;
   // The latest version of `id`, which must exist (in `space`, if given) and not be retired.
   Status LatestLive(CubeId id, const std::optional<std::string>& space, const Version** v) const;
+  // Whether `v`, made by applying `op`'s patch to `prev`, says nothing `prev` does not: the
+  // same content (payload and vector bytes included) over valid times `prev` covers already.
+  bool ChangesNothing(const Version& prev, const Version& v, const WriteBatch::UpdateOp& op,
+                      const OpBlobs& blobs) const;
   Status Finish(std::unique_ptr<Version> v);
 
   const GroupState* const state_;
@@ -137,6 +152,38 @@ Status Resolver::LatestLive(CubeId id, const std::optional<std::string>& space,
     return Status::InvalidArgument("cube " + std::to_string(id) + " is retired");
   }
   return Status::OK();
+}
+
+bool Resolver::ChangesNothing(const Version& prev, const Version& v, const WriteBatch::UpdateOp& op,
+                              const OpBlobs& blobs) const {
+  const CubePatch& p = op.patch;
+  // A patch that sets a valid interval says when the content holds: that is information even
+  // when the content is the same.
+  if (p.valid_from || p.valid_to) return false;
+  if (v.valid_from < prev.valid_from || v.valid_to > prev.valid_to) return false;
+  if (v.kind != prev.kind || v.state != prev.state || v.expires_at != prev.expires_at ||
+      v.importance != prev.importance || v.trust != prev.trust || v.attrs != prev.attrs ||
+      v.source != prev.source || v.agent != prev.agent || v.parents != prev.parents) {
+    return false;
+  }
+  if (p.payload ? !state_->BlobHolds(prev.payload, *p.payload) : v.payload != prev.payload) {
+    return false;
+  }
+  if (v.vectors.size() != prev.vectors.size()) return false;
+  for (size_t i = 0; i < v.vectors.size(); ++i) {
+    const VectorRef& now = v.vectors[i];
+    const VectorRef& before = prev.vectors[i];
+    if (now.field_id != before.field_id) return false;
+    if (now.blob == before.blob) continue;  // kept from prev
+    // Set by the patch: compare the floats given with the ones stored.
+    const auto set = std::find(blobs.vectors.begin(), blobs.vectors.end(), now.blob);
+    if (set == blobs.vectors.end()) return false;
+    const std::vector<float>& values = p.set_vectors[set - blobs.vectors.begin()].values;
+    const std::string_view bytes(reinterpret_cast<const char*>(values.data()),
+                                 values.size() * sizeof(float));
+    if (!state_->BlobHolds(before.blob, bytes)) return false;
+  }
+  return true;
 }
 
 Status Resolver::Finish(std::unique_ptr<Version> v) {
@@ -221,6 +268,12 @@ Status Resolver::Update(const WriteBatch::UpdateOp& op, const OpBlobs& blobs) {
   if (p.source) v->source = *p.source;
   if (p.agent) v->agent = *p.agent;
   if (p.parents) v->parents = *p.parents;
+  if (ChangesNothing(*prev, *v, op, blobs)) {
+    // A version identical to the latest over the valid times it covers already would carry no
+    // information, only noise in the history.
+    return Status::InvalidArgument("nothing to change: the update gives cube " +
+                                   std::to_string(op.id) + " the content it has");
+  }
   return Finish(std::move(v));
 }
 

@@ -104,6 +104,9 @@ class DbImpl final : public Db {
   void FinishGroup(GroupInFlight* flight);
   // The newest version of `id`, including versions of groups prepared but not yet published.
   const Version* LatestIncludingPending(CubeId id);
+  // The bytes of blob `ref` of such a version (or a published one), unverified; nullptr if
+  // they cannot be read. For comparing an update with its predecessor (GroupState::BlobFn).
+  const char* UnpublishedBlob(const blob::BlobRef& ref);
   void Publish(GroupInFlight* flight);
   // Blocks until every prepared group is published. Called with the leadership held.
   void DrainPipeline();

@@ -10,7 +10,9 @@
 // an unknown field, and leaves the name refused on first use until it is defined again, under a
 // new id). Spaces scope: a read, update or retire confined to a space finds no cube of another
 // space (NotFound, as for a missing id, also when the space does not exist), and a parent must
-// be in the cube's own space.
+// be in the cube's own space. An update may not name its cube as a parent, must set something,
+// and is refused when it would repeat the latest version's content over valid times that
+// version covers already.
 //
 // It is a model, not a second engine: maps and vectors, linear scans, no concurrency.
 
@@ -19,6 +21,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <optional>
 #include <set>
@@ -216,6 +219,11 @@ class DbModel {
   static bool ValidState(CubeState s) {
     return s == CubeState::kActive || s == CubeState::kArchived;
   }
+  static bool SetsNothing(const CubePatch& p) {
+    return !p.kind && !p.state && !p.payload && p.set_vectors.empty() && p.remove_vectors.empty() &&
+           p.set_attrs.empty() && p.remove_attrs.empty() && !p.source && !p.parents && !p.agent &&
+           !p.importance && !p.trust && !p.valid_from && !p.valid_to && !p.expires_at;
+  }
 
   static bool Valid(const WriteBatch::Op& op) {
     if (const auto* put = std::get_if<WriteBatch::PutOp>(&op)) {
@@ -226,6 +234,7 @@ class DbModel {
     }
     if (const auto* update = std::get_if<WriteBatch::UpdateOp>(&op)) {
       const CubePatch& p = update->patch;
+      if (SetsNothing(p)) return false;
       if (p.state && !ValidState(*p.state)) return false;
       if (!ValidVectors(p.set_vectors) || !ValidAttrs(p.set_attrs)) return false;
       for (const std::string& f : p.remove_vectors) {
@@ -245,7 +254,9 @@ class DbModel {
           (p.trust && !std::isfinite(*p.trust))) {
         return false;
       }
-      return ValidInterval(p.valid_from, p.valid_to);
+      if (!ValidInterval(p.valid_from, p.valid_to)) return false;
+      return !p.parents ||
+             std::find(p.parents->begin(), p.parents->end(), update->id) == p.parents->end();
     }
     if (const auto* retire = std::get_if<WriteBatch::RetireOp>(&op)) {
       return !(retire->valid_to && *retire->valid_to == kForever);
@@ -288,6 +299,29 @@ class DbModel {
   bool ParentsExist(const std::vector<CubeId>& parents, const std::string& space) const {
     for (CubeId p : parents) {
       if (Find(p, space) == nullptr) return false;
+    }
+    return true;
+  }
+
+  static bool SameBits(const std::vector<float>& a, const std::vector<float>& b) {
+    return a.size() == b.size() &&
+           (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+  }
+
+  // Whether `v`, made from the latest version `prev` by `p`, repeats it: the same content over
+  // valid times `prev` covers, and `p` sets no valid interval.
+  static bool ChangesNothing(const ModelVersion& prev, const ModelVersion& v, const CubePatch& p) {
+    if (p.valid_from || p.valid_to) return false;
+    if (v.valid_from < prev.valid_from || v.valid_to > prev.valid_to) return false;
+    if (v.kind != prev.kind || v.state != prev.state || v.payload != prev.payload ||
+        v.attrs != prev.attrs || v.source != prev.source || v.agent != prev.agent ||
+        v.parents != prev.parents || v.importance != prev.importance || v.trust != prev.trust ||
+        v.expires_at != prev.expires_at || v.vectors.size() != prev.vectors.size()) {
+      return false;
+    }
+    for (const auto& [field_id, vec] : v.vectors) {
+      auto it = prev.vectors.find(field_id);
+      if (it == prev.vectors.end() || !SameBits(vec.values, it->second.values)) return false;
     }
     return true;
   }
@@ -375,6 +409,7 @@ class DbModel {
       if (p.source) v.source = *p.source;
       if (p.agent) v.agent = *p.agent;
       if (p.parents) v.parents = *p.parents;
+      if (ChangesNothing(prev, v, p)) return Status::Code::kInvalidArgument;
       return Finish(update->id, std::move(v), ts, results);
     }
     if (const auto* retire = std::get_if<WriteBatch::RetireOp>(&op)) {

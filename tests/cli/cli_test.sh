@@ -224,6 +224,19 @@ expect_exit 0 "update --space of the cube's own space" "$L" update "$P" "$pa" --
   --text "alice's second note"
 expect_exit 0 "retire --space of the cube's own space" "$L" retire "$P" "$pa" --space alice
 
+# An update that changes nothing is refused, not made a new version.
+pn=$("$L" put "$P" --space alice --text "same" --attr n=1) || fail "put for no-op updates"
+expect_exit 1 "update with no option" "$L" update "$P" "$pn"
+grep -q "nothing to change" "$T/err" && pass "update with no option says why" ||
+  fail "error: $(cat "$T/err")"
+expect_exit 1 "update to the content it has" "$L" update "$P" "$pn" --text "same" --attr n=1
+grep -q "nothing to change" "$T/err" && pass "a no-op update says why" ||
+  fail "error: $(cat "$T/err")"
+expect_exit 0 "the same text with a valid time is a change" "$L" update "$P" "$pn" \
+  --text "same" --valid-from 2023-05-08T13:56:00Z
+[ "$("$L" history "$P" "$pn" --json | grep -o '"version"' | wc -l)" -eq 2 ] &&
+  pass "refused updates made no version" || fail "history: $("$L" history "$P" "$pn")"
+
 # Vectors whose norm overflows float, or (cosine) is too small to normalise, are refused.
 expect_exit 1 "a put of a vector whose norm overflows" "$L" put "$D" --space alice \
   --vector e=3e38,3e38,3e38

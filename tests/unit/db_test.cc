@@ -781,6 +781,80 @@ TEST_F(DbTest, AParentMustBeInTheCubesOwnSpace) {
   EXPECT_TRUE(db_->Write(WriteOptions(), batch, nullptr).ok());
 }
 
+TEST_F(DbTest, ACubeCannotBeItsOwnParent) {
+  Open();
+  const CubeId id = Put("s", "x");
+  CubePatch patch;
+  patch.parents = std::vector<CubeId>{id};
+  Status s = db_->Update(WriteOptions(), id, patch).status();
+  EXPECT_EQ(s.ToString(),
+            "InvalidArgument: cube " + std::to_string(id) + " cannot be its own parent");
+  patch.parents = std::vector<CubeId>{Put("s", "y"), id};
+  EXPECT_TRUE(db_->Update(WriteOptions(), id, patch).status().IsInvalidArgument());
+  // A put cannot name the id it is about to get: that cube does not exist yet.
+  const CubeId next = db_->Stats().cubes + 1;
+  EXPECT_EQ(
+      db_->Put(WriteOptions(), CubeDraft{.space = "s", .parents = {next}}).status().ToString(),
+      "InvalidArgument: parent cube " + std::to_string(next) + " does not exist");
+  EXPECT_EQ(db_->Stats().versions, 2u);
+}
+
+// An update that would only repeat the latest version is refused: it carries no information.
+TEST_F(DbTest, AnUpdateThatChangesNothingIsRefused) {
+  Open();
+  CubeDraft d{.space = "s", .payload = "likes tea"};
+  d.vectors = {{"e", {0.1f, 0.2f, 0.3f}}};
+  d.attrs = {{"topic", std::string("drinks")}, {"n", int64_t{3}}};
+  d.source = "chat:1";
+  d.parents = {Put("s", "parent")};
+  d.valid_from = Utc(2023, 5, 8);
+  const CubeId id = *db_->Put(WriteOptions(), d);
+  auto update = [&](const CubePatch& p) { return db_->Update(WriteOptions(), id, p).status(); };
+  const uint64_t versions = db_->Stats().versions;
+
+  Status s = update(CubePatch());
+  EXPECT_TRUE(s.IsInvalidArgument());
+  EXPECT_TRUE(test::Contains(s.message(), "nothing to change")) << s.ToString();
+  s = update(CubePatch{.payload = "likes tea"});
+  EXPECT_TRUE(s.IsInvalidArgument());
+  EXPECT_TRUE(test::Contains(s.message(), "nothing to change")) << s.ToString();
+  EXPECT_TRUE(update(CubePatch{.set_vectors = {{"e", {0.1f, 0.2f, 0.3f}}}}).IsInvalidArgument());
+  EXPECT_TRUE(update(CubePatch{.set_attrs = {{"n", int64_t{3}}}}).IsInvalidArgument());
+  EXPECT_TRUE(update(CubePatch{.remove_attrs = {"absent"}}).IsInvalidArgument());
+  EXPECT_TRUE(update(CubePatch{.source = "chat:1", .parents = d.parents}).IsInvalidArgument());
+  EXPECT_TRUE(
+      update(CubePatch{.state = CubeState::kActive, .importance = 0.0f}).IsInvalidArgument());
+  EXPECT_EQ(db_->Stats().versions, versions);
+
+  // Any difference, in content or in a validity the patch sets, is a change.
+  EXPECT_TRUE(update(CubePatch{.set_vectors = {{"e", {0.1f, 0.2f, 0.4f}}}}).ok());
+  EXPECT_TRUE(update(CubePatch{.set_attrs = {{"n", 3.0}}}).ok());  // a double, not an int
+  EXPECT_TRUE(update(CubePatch{.payload = "likes tea", .valid_from = Utc(2023, 1, 1)}).ok());
+  EXPECT_TRUE(update(CubePatch{.payload = "likes tea", .valid_to = Utc(2030, 1, 1)}).ok());
+  // The latest version ends in 2030: the same content from now on, for good, says something.
+  EXPECT_TRUE(update(CubePatch{.payload = "likes tea"}).ok());
+  EXPECT_TRUE(update(CubePatch{.payload = "likes tea"}).IsInvalidArgument());
+  EXPECT_TRUE(update(CubePatch{.payload = ""}).ok());
+  EXPECT_TRUE(update(CubePatch{.payload = ""}).IsInvalidArgument());
+  EXPECT_TRUE(update(CubePatch{.remove_vectors = {"e"}}).ok());
+  EXPECT_EQ(db_->Stats().versions, versions + 7);
+
+  // The same against blobs an earlier process wrote.
+  ASSERT_TRUE(update(CubePatch{.payload = "likes coffee", .set_vectors = {{"e", {1, 2, 3}}}}).ok());
+  Reopen();
+  EXPECT_TRUE(update(CubePatch{.payload = "likes coffee"}).IsInvalidArgument());
+  EXPECT_TRUE(update(CubePatch{.set_vectors = {{"e", {1, 2, 3}}}}).IsInvalidArgument());
+  // And in one batch, against the version the batch itself just wrote (its blobs not yet
+  // published).
+  WriteBatch batch;
+  batch.Update(id, CubePatch{.payload = "likes juice"});
+  batch.Update(id, CubePatch{.payload = "likes juice"});
+  s = db_->Write(WriteOptions(), batch, nullptr);
+  EXPECT_EQ(s.ToString(),
+            "InvalidArgument: operation 1: nothing to change: the update gives cube " +
+                std::to_string(id) + " the content it has");
+}
+
 TEST_F(DbTest, SnapshotKeepsItsReadPoint) {
   Open();
   const CubeId id = Put("s", "before");

@@ -75,7 +75,8 @@ struct CubeDraft {
   std::optional<Timestamp> expires_at;  // TTL; default: never
 };
 
-// Changes an Update applies to the latest version; unset fields are inherited.
+// Changes an Update applies to the latest version; unset fields are inherited. A patch must
+// change something (see Db::Update).
 struct CubePatch {
   std::optional<uint16_t> kind;
   std::optional<CubeState> state;  // kActive or kArchived (use Retire to retire)
@@ -85,7 +86,7 @@ struct CubePatch {
   std::vector<Attr> set_attrs;              // replaces or adds these keys
   std::vector<std::string> remove_attrs;    // drops these keys
   std::optional<std::string> source;
-  std::optional<std::vector<CubeId>> parents;  // of the same space
+  std::optional<std::vector<CubeId>> parents;  // of the same space, not the cube itself
   std::optional<std::string> agent;
   std::optional<float> importance;
   std::optional<float> trust;

@@ -126,8 +126,13 @@ class Db {
 
   // Writes a new version of cube `id`, applying `patch` to its latest version, and returns the
   // new version number. NotFound if `id` does not exist; InvalidArgument if it is retired or the
-  // patch is invalid (new parents must exist in the cube's space). Not confined to a space: use
-  // Space(name).Update, or WriteBatch::Update with a space, to act for one tenant.
+  // patch is invalid: it sets nothing, names the cube itself or a cube that does not exist in
+  // the cube's space as a parent, or would change nothing — a patch that sets neither
+  // valid_from nor valid_to and leaves every field (payload and vector bytes included) as the
+  // latest version has it, over valid times that version covers already, carries no
+  // information, and is refused ("nothing to change") rather than recorded as a version. Not
+  // confined to a space: use Space(name).Update, or WriteBatch::Update with a space, to act for
+  // one tenant.
   virtual Result<uint32_t> Update(const WriteOptions& options, CubeId id,
                                   const CubePatch& patch) = 0;
 
