@@ -16,9 +16,9 @@
 //       that parses to the same time; FormatTime of the first 8 bytes parses back too.
 //  5    value_parse.h numbers: ParseFloat and ParseVectorArg; FormatFloat reads back to the same
 //       float (NaN stays NaN).
-//  6    value_parse.h: ParseAttrArg (typed and as string), ParseKind/KindName, ParseCubeId,
-//       ParseWritableState, ParseMetric: whatever parses prints back to something that parses
-//       to the same value.
+//  6    value_parse.h: ParseAttrArg (typed and as string; an integer is an exact int64 or
+//       refused, never a double), ParseKind/KindName, ParseCubeId, ParseWritableState,
+//       ParseMetric: whatever parses prints back to something that parses to the same value.
 //  7    text_encoding.h / json_output.h: IsValidUtf8 against a reference decoder, Base64Encode
 //       against a decoder, and DumpJson of a cube holding the bytes is valid JSON.
 
@@ -37,6 +37,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "index/vector_field.h"
@@ -244,13 +245,26 @@ void FuzzNumbers(std::string_view text) {
   }
 }
 
+// An optional sign and decimal digits: text ParseAttrArg must type as an exact int64 or refuse.
+bool LooksInteger(std::string_view s) {
+  if (!s.empty() && (s[0] == '-' || s[0] == '+')) s.remove_prefix(1);
+  return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
 void FuzzValues(std::string_view text) {
   for (bool as_string : {false, true}) {
     loci::Result<loci::Attr> a = cli::ParseAttrArg(text, as_string);
-    if (!a.ok()) continue;
     const size_t eq = text.find('=');
+    if (!a.ok()) {
+      if (!a.status().IsInvalidArgument()) __builtin_trap();
+      continue;
+    }
     if (eq == std::string_view::npos || a->key != text.substr(0, eq)) __builtin_trap();
     const std::string_view value = text.substr(eq + 1);
+    // An integer is never rounded into a double.
+    if (!as_string && LooksInteger(value) && !std::holds_alternative<int64_t>(a->value)) {
+      __builtin_trap();
+    }
     if (as_string) {
       if (a->value != loci::AttrValue(std::string(value))) __builtin_trap();
     } else if (const auto* i = std::get_if<int64_t>(&a->value)) {

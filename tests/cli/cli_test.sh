@@ -254,6 +254,23 @@ expect_exit 0 "a search among the vectors that were accepted" "$L" search "$D" -
 grep -qi "nan" "$T/out" && fail "a search printed a NaN score: $(cat "$T/out")" ||
   pass "no NaN score among the accepted vectors"
 
+# Integers are stored exactly or refused, never rounded to a double.
+expect_exit 1 "an integer attribute beyond int64" "$L" put "$D" --space alice \
+  --attr acct=18446744073709551615
+grep -q -- "--attr-string" "$T/err" && pass "the error suggests --attr-string" ||
+  fail "error: $(cat "$T/err")"
+big=$("$L" put "$D" --space alice --attr acct=9223372036854775807 --attr n=+5) ||
+  fail "put of int64 max"
+"$L" get "$D" "$big" --json | python3 -c '
+import json, sys
+a = json.load(sys.stdin)["attrs"]
+sys.exit(0 if a["acct"] == 9223372036854775807 and a["n"] == 5 else 1)' &&
+  pass "int64 attributes stay exact" || fail "int64 attributes: $("$L" get "$D" "$big" --json)"
+expect_exit 0 "a digit string with --attr-string" "$L" put "$D" --space alice \
+  --attr-string acct=18446744073709551615
+expect_exit 0 "search --attr-string" "$L" search "$D" --space alice --field e --vector 1,0,0 \
+  --attr-string acct=18446744073709551615
+
 # A checkpoint keeps everything readable.
 expect_exit 0 "checkpoint" "$L" checkpoint "$D"
 "$L" get "$D" "$id" --json | grep -q "v3 text" && pass "get after checkpoint" ||

@@ -62,6 +62,32 @@ TEST(ValueParseTest, AttributesAreTypedByForm) {
   EXPECT_FALSE(ParseAttrArg("novalue", false).ok());
 }
 
+// An integer is stored exactly or refused: read as the nearest double, 2^64 - 1 would be stored
+// (and matched in searches) as 2^64, a different integer.
+TEST(ValueParseTest, IntegersStayExactOrAreRefused) {
+  EXPECT_EQ(ParseAttrArg("k=9223372036854775807", false)->value,
+            AttrValue(int64_t{9223372036854775807}));
+  EXPECT_EQ(ParseAttrArg("k=-9223372036854775808", false)->value,
+            AttrValue(std::numeric_limits<int64_t>::min()));
+  EXPECT_EQ(ParseAttrArg("k=9007199254740993", false)->value,
+            AttrValue(int64_t{9007199254740993}));  // 2^53 + 1: no double holds it
+  EXPECT_EQ(ParseAttrArg("k=+5", false)->value, AttrValue(int64_t{5}));
+  EXPECT_EQ(ParseAttrArg("k=007", false)->value, AttrValue(int64_t{7}));
+  for (const char* text : {"acct=18446744073709551615", "acct=9223372036854775808",
+                           "acct=-9223372036854775809", "acct=+99999999999999999999"}) {
+    Result<Attr> attr = ParseAttrArg(text, false);
+    ASSERT_FALSE(attr.ok()) << text;
+    EXPECT_TRUE(attr.status().IsInvalidArgument());
+    EXPECT_NE(attr.status().message().find("--attr-string"), std::string::npos)
+        << attr.status().message();
+  }
+  EXPECT_EQ(ParseAttrArg("acct=18446744073709551615", true)->value,
+            AttrValue(std::string("18446744073709551615")));
+  // Decimals and exponents are still doubles.
+  EXPECT_EQ(ParseAttrArg("k=1.8446744073709552e19", false)->value,
+            AttrValue(1.8446744073709552e19));
+}
+
 TEST(ValueParseTest, KindsStatesMetrics) {
   EXPECT_EQ(*ParseKind("activation"), kActivation);
   EXPECT_EQ(*ParseKind("1001"), 1001);
