@@ -1,7 +1,9 @@
 #!/bin/bash
 # End-to-end tests of the loci CLI beyond the shared contract (cli-contract.sh): JSON output is
-# valid, exit codes and one-line errors, check and wal-dump on damaged files, binary payloads,
-# history order, --metric, drop-field, init on an existing database.
+# valid, exit codes and one-line errors (said once, without a repeated prefix), check and
+# wal-dump on damaged files, binary payloads, history order, --metric, drop-field, init on an
+# existing database, --space on the commands that name a cube, values that must not be misread
+# (huge integers, overflowing vectors) and names that must not forge output lines.
 # Usage: cli_test.sh PATH/TO/loci
 set -u
 L=${1:?usage: cli_test.sh PATH/TO/loci}
@@ -270,6 +272,35 @@ expect_exit 0 "a digit string with --attr-string" "$L" put "$D" --space alice \
   --attr-string acct=18446744073709551615
 expect_exit 0 "search --attr-string" "$L" search "$D" --space alice --field e --vector 1,0,0 \
   --attr-string acct=18446744073709551615
+
+# Names are escaped in text output like values: a newline or an escape sequence in a space,
+# attribute key or field name cannot forge lines or reach the terminal.
+E=$T/names-db
+"$L" init "$E" >/dev/null || fail "init for names"
+evil_space=$'evil\nspace:          forged'
+evil_key=$'k\e[2J'
+evil_field=$'f\nvector:         forged'
+eid=$("$L" put "$E" --space "$evil_space" --attr "$evil_key=1" --vector "$evil_field=1,0" \
+  --metric l2) || fail "put with odd names"
+"$L" get "$E" "$eid" >"$T/get.txt" || fail "get with odd names"
+"$L" info "$E" >"$T/info.txt" || fail "info with odd names"
+"$L" search "$E" --space "$evil_space" --field "$evil_field" --vector 1,0 >"$T/search.txt" ||
+  fail "search with odd names"
+"$L" wal-dump "$E" >"$T/wal.txt" || fail "wal-dump with odd names"
+for f in get info search wal; do
+  if grep -q "forged" "$T/$f.txt" && ! grep -Eq '^(space|vector): +forged' "$T/$f.txt" &&
+    ! grep -q $'\e' "$T/$f.txt"; then
+    pass "$f escapes names"
+  else
+    fail "$f prints names raw: $(cat -A "$T/$f.txt")"
+  fi
+done
+[ "$(grep -c '^space:' "$T/get.txt")" -eq 1 ] && pass "get prints one space line" ||
+  fail "get: $(cat -A "$T/get.txt")"
+expect_exit 1 "an error quoting an odd name" "$L" search "$E" --space "$evil_space" --field \
+  $'no\efield' --vector 1,0
+grep -q $'\e' "$T/err" && fail "the error sent an escape sequence" ||
+  pass "errors escape control characters"
 
 # A checkpoint keeps everything readable.
 expect_exit 0 "checkpoint" "$L" checkpoint "$D"

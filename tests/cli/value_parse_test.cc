@@ -129,5 +129,13 @@ TEST(TextEncodingTest, Base64) {
   EXPECT_EQ(Base64Encode(std::string("\0\xFF\xFE", 3)), "AP/+");
 }
 
+TEST(TextEncodingTest, EscapeTextKeepsEverythingOnOneLine) {
+  EXPECT_EQ(EscapeText("alice"), "alice");
+  EXPECT_EQ(EscapeText("caf\xC3\xA9"), "caf\xC3\xA9");  // UTF-8 passes through
+  EXPECT_EQ(EscapeText("a\nspace:          forged"), "a\\nspace:          forged");
+  EXPECT_EQ(EscapeText("\x1b[31mred\r\t\"q\"\\"), "\\x1b[31mred\\x0d\\t\\\"q\\\"\\\\");
+  EXPECT_EQ(EscapeText(std::string("\0\x7f", 2)), "\\x00\\x7f");
+}
+
 }  // namespace
 }  // namespace loci::cli

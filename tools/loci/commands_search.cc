@@ -12,6 +12,7 @@
 #include "tools/loci/cli_support.h"
 #include "tools/loci/commands.h"
 #include "tools/loci/json_output.h"
+#include "tools/loci/text_encoding.h"
 #include "tools/loci/time_format.h"
 #include "tools/loci/value_parse.h"
 
@@ -139,7 +140,7 @@ int RunSearch(const SearchArgs& a) {
             << "space\n";
   for (const SearchHit& h : hits) {
     std::cout << std::left << std::setw(12) << h.id << std::setw(9) << h.version << std::setw(14)
-              << h.score << h.space << '\n';
+              << h.score << EscapeText(h.space) << '\n';
   }
   return kExitOk;
 }
