@@ -3,17 +3,30 @@
 #include "engine/batch_resolver.h"
 
 #include <algorithm>
+#include <cstring>
 
+#include "common/time_format.h"
+#include "engine/space_scope.h"
 #include "index/vector_field.h"
 
 namespace loci::engine {
 
-GroupState::GroupState(const Catalog* catalog, LatestFn latest, CubeId next_id)
-    : base_catalog_(catalog), latest_(std::move(latest)), next_id_(next_id) {}
+GroupState::GroupState(const Catalog* catalog, LatestFn latest, BlobFn blob, CubeId next_id)
+    : base_catalog_(catalog),
+      latest_(std::move(latest)),
+      blob_(std::move(blob)),
+      next_id_(next_id) {}
 
 const Version* GroupState::Latest(CubeId id) const {
   auto it = pending_.find(id);
   return it != pending_.end() ? it->second : latest_(id);
+}
+
+bool GroupState::BlobHolds(const blob::BlobRef& ref, std::string_view bytes) const {
+  if (ref.length != bytes.size()) return false;
+  if (bytes.empty()) return true;  // an empty payload has no blob
+  const char* stored = blob_(ref);
+  return stored != nullptr && std::memcmp(stored, bytes.data(), bytes.size()) == 0;
 }
 
 void GroupState::Accept(ResolvedBatch* batch) {
@@ -32,8 +45,8 @@ class Resolver {
       : state_(state), commit_time_(commit_time), out_(out), next_id_(state->next_id()) {}
 
   Status Put(const CubeDraft& d, const OpBlobs& blobs);
-  Status Update(CubeId id, const CubePatch& p, const OpBlobs& blobs);
-  Status Retire(CubeId id, std::optional<Timestamp> valid_to);
+  Status Update(const WriteBatch::UpdateOp& op, const OpBlobs& blobs);
+  Status Retire(const WriteBatch::RetireOp& op);
   Status DefineField(const WriteBatch::DefineFieldOp& op);
   Status DropField(const WriteBatch::DropFieldOp& op);
   CubeId next_id() const { return next_id_; }
@@ -52,8 +65,14 @@ class Resolver {
   Status FieldFor(uint32_t space_id, const NamedVector& v, const FieldDef** field);
   Status SetVectors(uint32_t space_id, const std::vector<NamedVector>& vectors,
                     const std::vector<blob::BlobRef>& refs, std::vector<VectorRef>* out);
-  Status CheckParents(const std::vector<CubeId>& parents) const;
-  Status LatestLive(CubeId id, const Version** v) const;
+  // Every parent must exist in space `space_id` (the cube's own).
+  Status CheckParents(const std::vector<CubeId>& parents, uint32_t space_id) const;
+  // The latest version of `id`, which must exist (in `space`, if given) and not be retired.
+  Status LatestLive(CubeId id, const std::optional<std::string>& space, const Version** v) const;
+  // Whether `v`, made by applying `op`'s patch to `prev`, says nothing `prev` does not: the
+  // same content (payload and vector bytes included) over valid times `prev` covers already.
+  bool ChangesNothing(const Version& prev, const Version& v, const WriteBatch::UpdateOp& op,
+                      const OpBlobs& blobs) const;
   Status Finish(std::unique_ptr<Version> v);
 
   const GroupState* const state_;
@@ -111,29 +130,67 @@ Status Resolver::SetVectors(uint32_t space_id, const std::vector<NamedVector>& v
   return Status::OK();
 }
 
-Status Resolver::CheckParents(const std::vector<CubeId>& parents) const {
+Status Resolver::CheckParents(const std::vector<CubeId>& parents, uint32_t space_id) const {
   for (CubeId p : parents) {
-    if (Latest(p) == nullptr) {
+    // Another space's cube is refused exactly like a missing one: the message must not tell a
+    // writer confined to one space which ids exist elsewhere.
+    const Version* parent = Latest(p);
+    if (parent == nullptr || parent->space_id != space_id) {
       return Status::InvalidArgument("parent cube " + std::to_string(p) + " does not exist");
     }
   }
   return Status::OK();
 }
 
-Status Resolver::LatestLive(CubeId id, const Version** v) const {
+Status Resolver::LatestLive(CubeId id, const std::optional<std::string>& space,
+                            const Version** v) const {
   *v = Latest(id);
-  if (*v == nullptr) return Status::NotFound("cube " + std::to_string(id) + " does not exist");
+  // Another space's cube is not there for an operation confined to a space (space_scope.h).
+  if (*v != nullptr && space && !InSpace(**v, *space, catalog())) *v = nullptr;
+  if (*v == nullptr) return CubeNotFound(id);
   if ((*v)->state == CubeState::kRetired) {
     return Status::InvalidArgument("cube " + std::to_string(id) + " is retired");
   }
   return Status::OK();
 }
 
+bool Resolver::ChangesNothing(const Version& prev, const Version& v, const WriteBatch::UpdateOp& op,
+                              const OpBlobs& blobs) const {
+  const CubePatch& p = op.patch;
+  // A patch that sets a valid interval says when the content holds: that is information even
+  // when the content is the same.
+  if (p.valid_from || p.valid_to) return false;
+  if (v.valid_from < prev.valid_from || v.valid_to > prev.valid_to) return false;
+  if (v.kind != prev.kind || v.state != prev.state || v.expires_at != prev.expires_at ||
+      v.importance != prev.importance || v.trust != prev.trust || v.attrs != prev.attrs ||
+      v.source != prev.source || v.agent != prev.agent || v.parents != prev.parents) {
+    return false;
+  }
+  if (p.payload ? !state_->BlobHolds(prev.payload, *p.payload) : v.payload != prev.payload) {
+    return false;
+  }
+  if (v.vectors.size() != prev.vectors.size()) return false;
+  for (size_t i = 0; i < v.vectors.size(); ++i) {
+    const VectorRef& now = v.vectors[i];
+    const VectorRef& before = prev.vectors[i];
+    if (now.field_id != before.field_id) return false;
+    if (now.blob == before.blob) continue;  // kept from prev
+    // Set by the patch: compare the floats given with the ones stored.
+    const auto set = std::find(blobs.vectors.begin(), blobs.vectors.end(), now.blob);
+    if (set == blobs.vectors.end()) return false;
+    const std::vector<float>& values = p.set_vectors[set - blobs.vectors.begin()].values;
+    const std::string_view bytes(reinterpret_cast<const char*>(values.data()),
+                                 values.size() * sizeof(float));
+    if (!state_->BlobHolds(before.blob, bytes)) return false;
+  }
+  return true;
+}
+
 Status Resolver::Finish(std::unique_ptr<Version> v) {
   if (v->valid_from >= v->valid_to) {
     return Status::InvalidArgument("valid interval is empty or inverted (valid_from " +
-                                   std::to_string(v->valid_from) + " >= valid_to " +
-                                   std::to_string(v->valid_to) + ")");
+                                   FormatRfc3339(v->valid_from) + " >= valid_to " +
+                                   FormatRfc3339(v->valid_to) + ")");
   }
   // An update or retirement copies its predecessor's vectors: not those of dropped fields.
   const SpaceDef* space = catalog().SpaceById(v->space_id);
@@ -148,11 +205,11 @@ Status Resolver::Finish(std::unique_ptr<Version> v) {
 
 Status Resolver::Put(const CubeDraft& d, const OpBlobs& blobs) {
   if (next_id_ > RecordTable::kMaxId) return Status::InvalidArgument("cube id space exhausted");
-  LOCI_RETURN_IF_ERROR(CheckParents(d.parents));
   auto v = std::make_unique<Version>();
   v->id = next_id_;
   v->number = 1;
   v->space_id = SpaceFor(d.space)->id;
+  LOCI_RETURN_IF_ERROR(CheckParents(d.parents, v->space_id));
   v->kind = d.kind;
   v->state = d.state;
   v->valid_from = d.valid_from.value_or(commit_time_);
@@ -172,10 +229,11 @@ Status Resolver::Put(const CubeDraft& d, const OpBlobs& blobs) {
   return Finish(std::move(v));
 }
 
-Status Resolver::Update(CubeId id, const CubePatch& p, const OpBlobs& blobs) {
+Status Resolver::Update(const WriteBatch::UpdateOp& op, const OpBlobs& blobs) {
+  const CubePatch& p = op.patch;
   const Version* prev;
-  LOCI_RETURN_IF_ERROR(LatestLive(id, &prev));
-  if (p.parents) LOCI_RETURN_IF_ERROR(CheckParents(*p.parents));
+  LOCI_RETURN_IF_ERROR(LatestLive(op.id, op.space, &prev));
+  if (p.parents) LOCI_RETURN_IF_ERROR(CheckParents(*p.parents, prev->space_id));
   auto v = std::make_unique<Version>(*prev);
   v->number = prev->number + 1;
   v->prev = prev;
@@ -210,19 +268,25 @@ Status Resolver::Update(CubeId id, const CubePatch& p, const OpBlobs& blobs) {
   if (p.source) v->source = *p.source;
   if (p.agent) v->agent = *p.agent;
   if (p.parents) v->parents = *p.parents;
+  if (ChangesNothing(*prev, *v, op, blobs)) {
+    // A version identical to the latest over the valid times it covers already would carry no
+    // information, only noise in the history.
+    return Status::InvalidArgument("nothing to change: the update gives cube " +
+                                   std::to_string(op.id) + " the content it has");
+  }
   return Finish(std::move(v));
 }
 
-Status Resolver::Retire(CubeId id, std::optional<Timestamp> valid_to) {
+Status Resolver::Retire(const WriteBatch::RetireOp& op) {
   const Version* prev;
-  LOCI_RETURN_IF_ERROR(LatestLive(id, &prev));
+  LOCI_RETURN_IF_ERROR(LatestLive(op.id, op.space, &prev));
   auto v = std::make_unique<Version>(*prev);
   v->number = prev->number + 1;
   v->prev = prev;
   v->state = CubeState::kRetired;
   // The retirement is itself a version valid from the end of validity on: reads at later valid
   // times find it (and report the cube as not found), reads at earlier ones pass it by.
-  v->valid_from = valid_to.value_or(commit_time_);
+  v->valid_from = op.valid_to.value_or(commit_time_);
   v->valid_to = kForever;
   return Finish(std::move(v));
 }
@@ -279,9 +343,9 @@ Status ResolveBatch(const WriteBatch& batch, std::span<const OpBlobs> blobs, Tim
     if (const auto* put = std::get_if<WriteBatch::PutOp>(&op)) {
       s = r.Put(put->draft, blobs[i]);
     } else if (const auto* update = std::get_if<WriteBatch::UpdateOp>(&op)) {
-      s = r.Update(update->id, update->patch, blobs[i]);
+      s = r.Update(*update, blobs[i]);
     } else if (const auto* retire = std::get_if<WriteBatch::RetireOp>(&op)) {
-      s = r.Retire(retire->id, retire->valid_to);
+      s = r.Retire(*retire);
     } else if (const auto* define = std::get_if<WriteBatch::DefineFieldOp>(&op)) {
       s = r.DefineField(*define);
     } else {

@@ -2,8 +2,8 @@
 // the versions and catalog changes it logs and publishes. It assigns ids and version numbers,
 // applies patches to the latest versions, creates spaces and vector fields on first use, drops
 // vector fields (new versions never carry a dropped field's vectors) and checks everything that
-// needs the catalog or the record table (dimensions, existence, retirement, parents, time
-// intervals).
+// needs the catalog or the record table (dimensions, existence and space, retirement, parents,
+// time intervals, updates that would change nothing).
 //
 // A group of batches is resolved in order against a GroupState, so a batch sees the effects of
 // the batches before it in the same group; a batch that fails leaves the GroupState untouched.
@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -51,13 +52,18 @@ class GroupState {
  public:
   // The newest version of an id, including those of earlier groups not yet published.
   using LatestFn = std::function<const Version*(CubeId)>;
+  // The bytes of a non-empty blob that a version refers to (a payload or a vector), unverified,
+  // or nullptr if they cannot be read; the blob may belong to a version not yet published.
+  using BlobFn = std::function<const char*(const blob::BlobRef&)>;
 
   // `catalog` is the newest catalog (with the changes of groups still in flight).
-  GroupState(const Catalog* catalog, LatestFn latest, CubeId next_id);
+  GroupState(const Catalog* catalog, LatestFn latest, BlobFn blob, CubeId next_id);
 
   const Catalog& catalog() const { return changed_catalog_ ? *changed_catalog_ : *base_catalog_; }
   // The newest version of `id` including this group's, or nullptr.
   const Version* Latest(CubeId id) const;
+  // Whether blob `ref` holds exactly `bytes` (false if it cannot be read).
+  bool BlobHolds(const blob::BlobRef& ref, std::string_view bytes) const;
   CubeId next_id() const { return next_id_; }
   // The catalog to publish after the group, or nullptr if unchanged.
   std::unique_ptr<Catalog> TakeChangedCatalog() { return std::move(changed_catalog_); }
@@ -69,6 +75,7 @@ class GroupState {
  private:
   const Catalog* const base_catalog_;
   const LatestFn latest_;
+  const BlobFn blob_;
   std::unique_ptr<Catalog> changed_catalog_;
   std::unordered_map<CubeId, const Version*> pending_;
   CubeId next_id_;
@@ -77,7 +84,10 @@ class GroupState {
 // Resolves `batch` (already validated by ValidateBatch) with commit time `commit_time` against
 // `state`, which it does not change: on success fills *out, which the caller passes to
 // state->Accept if it keeps the batch; on failure returns InvalidArgument or NotFound naming the
-// operation.
+// operation. An operation confined to a space (UpdateOp/RetireOp::space) on a cube of another
+// space gets the NotFound of a missing id (space_scope.h). An Update that sets neither
+// valid_from nor valid_to and would give the cube the content of its latest version, over
+// valid times that version covers already, is InvalidArgument ("nothing to change").
 Status ResolveBatch(const WriteBatch& batch, std::span<const OpBlobs> blobs, Timestamp commit_time,
                     GroupState* state, ResolvedBatch* out);
 

@@ -116,6 +116,9 @@ class DbImpl final : public Db {
   void FinishGroup(GroupInFlight* flight);
   // The newest version of `id`, including versions of groups prepared but not yet published.
   const Version* LatestIncludingPending(CubeId id);
+  // The bytes of blob `ref` of such a version (or a published one), unverified; nullptr if
+  // they cannot be read. For comparing an update with its predecessor (GroupState::BlobFn).
+  const char* UnpublishedBlob(const blob::BlobRef& ref);
   void Publish(GroupInFlight* flight);
   // Blocks until every prepared group is published. Called with the leadership held.
   void DrainPipeline();
@@ -125,8 +128,9 @@ class DbImpl final : public Db {
   // Pinned catalog: valid while the caller holds an epoch guard.
   const Catalog* LoadCatalog() const { return catalog_.load(std::memory_order_acquire); }
   // The newest version of `id` if it exists and, when options.space is set, belongs to that
-  // space: NotFound otherwise (another space's cube looks missing), InvalidArgument for an
-  // unknown space. REQUIRES: an epoch pinned, `catalog` loaded under it.
+  // space; otherwise NotFound, the same for a missing cube, another space's and any cube of a
+  // space that does not exist (space_scope.h). REQUIRES: an epoch pinned, `catalog` loaded
+  // under it.
   Status FindChain(const ReadOptions& options, CubeId id, const Catalog* catalog,
                    const Version** head) const;
   // The read point of `options`, and the time expiry is judged at (*read_time).

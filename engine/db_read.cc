@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/time_format.h"
 #include "engine/db_impl.h"
+#include "engine/space_scope.h"
 #include "index/vector_field.h"
 
 namespace loci::engine {
@@ -95,15 +97,11 @@ Status DbImpl::FillCube(const Version& v, Timestamp tx_to, const Catalog& catalo
 Status DbImpl::FindChain(const ReadOptions& options, CubeId id, const Catalog* catalog,
                          const Version** head) const {
   const Version* h = table_.Head(id);
-  if (options.space) {
-    const SpaceDef* only_space = catalog->FindSpace(*options.space);
-    if (only_space == nullptr) {
-      return Status::InvalidArgument("unknown space '" + *options.space + "'");
-    }
-    // Another space's cube is reported exactly like a missing one: reads never cross spaces.
-    if (h != nullptr && h->space_id != only_space->id) h = nullptr;
-  }
-  if (h == nullptr) return Status::NotFound(CubeName(id) + " does not exist");
+  // Another space's cube is reported exactly like a missing one, and so is any cube when the
+  // space does not exist: reads never cross spaces, and their errors say nothing of what
+  // another space holds.
+  if (options.space && h != nullptr && !InSpace(*h, *options.space, *catalog)) h = nullptr;
+  if (h == nullptr) return CubeNotFound(id);
   *head = h;
   return Status::OK();
 }
@@ -120,15 +118,15 @@ Status DbImpl::Get(const ReadOptions& options, CubeId id, MemCube* cube) {
   const Version* seen = head;
   while (seen != nullptr && !query::Candidate(seen->times(), p)) seen = seen->prev;
   if (seen == nullptr) {
-    return Status::NotFound(CubeName(id) + " has no version valid at " +
-                            std::to_string(p.valid_at) + " as of " + std::to_string(p.as_of));
+    return Status::NotFound(CubeName(id) + " has no version valid at " + FormatRfc3339(p.valid_at) +
+                            " as of " + FormatRfc3339(p.as_of));
   }
   if (seen->state == CubeState::kRetired) {
     return Status::NotFound(CubeName(id) + " is retired (from valid time " +
-                            std::to_string(seen->valid_from) + ")");
+                            FormatRfc3339(seen->valid_from) + ")");
   }
   if (query::Expired(seen->times(), read_time)) {
-    return Status::NotFound(CubeName(id) + " expired at " + std::to_string(seen->expires_at));
+    return Status::NotFound(CubeName(id) + " expired at " + FormatRfc3339(seen->expires_at));
   }
   // The blobs are the only memory a Get touches that is likely cold: start fetching them while
   // the rest of the result is assembled.
@@ -154,7 +152,7 @@ Status DbImpl::History(const ReadOptions& options, CubeId id, std::vector<MemCub
     if (query::CommittedBy(v->times(), p.as_of)) chain.push_back(v);
   }
   if (chain.empty()) {
-    return Status::NotFound(CubeName(id) + " has no version as of " + std::to_string(p.as_of));
+    return Status::NotFound(CubeName(id) + " has no version as of " + FormatRfc3339(p.as_of));
   }
   versions->resize(chain.size());
   for (size_t i = 0; i < chain.size(); ++i) {

@@ -83,9 +83,11 @@ namespace {
 constexpr uint32_t kMinSearchCandidates = 20;
 
 Status CheckRequest(const SearchRequest& r) {
-  auto invalid = [](const std::string& what) { return Status::InvalidArgument("search: " + what); };
-  if (r.spaces.empty()) return invalid("no space given");
-  if (r.field.empty()) return invalid("no vector field given");
+  // The messages name what is wrong, not the operation: callers add their own context (the CLI
+  // prints "loci: search: ..."), so a prefix here would be said twice.
+  auto invalid = [](const std::string& what) { return Status::InvalidArgument(what); };
+  if (r.spaces.empty()) return invalid("no space to search");
+  if (r.field.empty()) return invalid("no vector field to search");
   if (r.k == 0 || r.k > kMaxSearchK) {
     return invalid("k must be 1.." + std::to_string(kMaxSearchK) + ", not " + std::to_string(r.k));
   }
@@ -131,15 +133,15 @@ Status DbImpl::Search(const SearchRequest& request, std::vector<SearchHit>* hits
     targets.clear();
     for (const std::string& name : request.spaces) {
       const SpaceDef* space = catalog->FindSpace(name);
-      if (space == nullptr) return Status::InvalidArgument("search: unknown space '" + name + "'");
+      if (space == nullptr) return Status::InvalidArgument("unknown space '" + name + "'");
       const FieldDef* field = space->FindField(request.field);
       if (field == nullptr) {
-        return Status::InvalidArgument("search: space '" + name + "' has no vector field '" +
+        return Status::InvalidArgument("space '" + name + "' has no vector field '" +
                                        request.field + "'");
       }
       if (!targets.empty() &&
           (field->dim != targets[0].field->dim || field->metric != targets[0].field->metric)) {
-        return Status::InvalidArgument("search: field '" + request.field +
+        return Status::InvalidArgument("vector field '" + request.field +
                                        "' differs in dimension or metric between spaces '" +
                                        targets[0].space->name + "' and '" + name + "'");
       }
@@ -163,7 +165,7 @@ Status DbImpl::Search(const SearchRequest& request, std::vector<SearchHit>* hits
   }
   const FieldDef& field = *targets[0].field;
   LOCI_RETURN_IF_ERROR(index::ValidateVector(request.field, request.query, field.dim, field.metric)
-                           .WithContext("search query"));
+                           .WithContext("query"));
 
   index::PreparedQuery query;
   query.Prepare(request.query.data(), field.dim, field.metric);
@@ -230,6 +232,9 @@ Status DbImpl::Search(const SearchRequest& request, std::vector<SearchHit>* hits
   fill.fill_vectors = request.fill_vectors;
   for (const Found& f : found) {
     if (hits->size() == request.k) break;
+    // Only a vector stored before loci/metric.h's norm bounds were enforced can be at no finite
+    // distance (ranked last by the scan): it is never a hit, so no score is infinite or NaN.
+    if (!std::isfinite(f.distance)) continue;
     const Target& target = targets[f.target];
     const index::EntryInfo& entry = target.partition->entries().at(f.entry);
     const Version* v = target.filter->Visible(entry.cube);

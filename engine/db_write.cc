@@ -143,6 +143,14 @@ const Version* DbImpl::LatestIncludingPending(CubeId id) {
   return table_.Head(id);
 }
 
+const char* DbImpl::UnpublishedBlob(const blob::BlobRef& ref) {
+  // The blob of a version not yet published is in its file but may lie past the readable part
+  // of the mapping: extend it first (harmless if the version's group fails: nothing refers to
+  // the bytes then).
+  if (!arena_->MakeReadable(ref).ok()) return nullptr;
+  return arena_->Locate(ref);
+}
+
 void DbImpl::DrainPipeline() {
   std::unique_lock<std::mutex> lock(pipeline_mu_);
   pipeline_cv_.wait(lock, [&] { return published_groups_ == prepared_groups_; });
@@ -155,7 +163,8 @@ void DbImpl::PrepareGroup(std::span<wal::CommitQueue::Writer* const> group, Grou
     return;
   }
   GroupState state(
-      working_catalog_.get(), [this](CubeId id) { return LatestIncludingPending(id); }, next_id_);
+      working_catalog_.get(), [this](CubeId id) { return LatestIncludingPending(id); },
+      [this](const blob::BlobRef& ref) { return UnpublishedBlob(ref); }, next_id_);
   std::vector<std::string> payloads;
   std::vector<WritableFile*> sync_first;
   size_t bytes = 0;

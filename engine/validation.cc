@@ -2,10 +2,12 @@
 
 #include "engine/validation.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 #include <string>
 
+#include "common/time_format.h"
 #include "index/vector_field.h"
 
 namespace loci::engine {
@@ -93,12 +95,19 @@ Status CheckParents(const std::vector<CubeId>& parents, const Options& o) {
 
 Status CheckInterval(const std::optional<Timestamp>& from, const std::optional<Timestamp>& to) {
   if (from && to && *from >= *to) {
-    return Invalid("valid interval is empty or inverted (valid_from " + std::to_string(*from) +
-                   " >= valid_to " + std::to_string(*to) + ")");
+    return Invalid("valid interval is empty or inverted (valid_from " + FormatRfc3339(*from) +
+                   " >= valid_to " + FormatRfc3339(*to) + ")");
   }
   if (to && *to == kBeginningOfTime) return Invalid("valid_to is the beginning of time");
   if (from && *from == kForever) return Invalid("valid_from is the end of time");
   return Status::OK();
+}
+
+// A patch that sets nothing would only repeat the latest version.
+bool SetsNothing(const CubePatch& p) {
+  return !p.kind && !p.state && !p.payload && p.set_vectors.empty() && p.remove_vectors.empty() &&
+         p.set_attrs.empty() && p.remove_attrs.empty() && !p.source && !p.parents && !p.agent &&
+         !p.importance && !p.trust && !p.valid_from && !p.valid_to && !p.expires_at;
 }
 
 Status CheckState(CubeState state) {
@@ -125,6 +134,7 @@ Status ValidateDraft(const CubeDraft& d, const Options& o) {
 }
 
 Status ValidatePatch(const CubePatch& p, const Options& o) {
+  if (SetsNothing(p)) return Invalid("nothing to change: the patch sets no field");
   if (p.state) LOCI_RETURN_IF_ERROR(CheckState(*p.state));
   if (p.payload) LOCI_RETURN_IF_ERROR(CheckPayload(*p.payload, o));
   LOCI_RETURN_IF_ERROR(CheckVectors(p.set_vectors, o));
@@ -177,6 +187,11 @@ Status ValidateBatch(const WriteBatch& batch, const Options& o) {
       s = ValidateDraft(put->draft, o);
     } else if (const auto* update = std::get_if<WriteBatch::UpdateOp>(&op)) {
       s = ValidatePatch(update->patch, o);
+      const std::optional<std::vector<CubeId>>& parents = update->patch.parents;
+      if (s.ok() && parents &&
+          std::find(parents->begin(), parents->end(), update->id) != parents->end()) {
+        s = Invalid("cube " + std::to_string(update->id) + " cannot be its own parent");
+      }
     } else if (const auto* retire = std::get_if<WriteBatch::RetireOp>(&op)) {
       if (retire->valid_to && *retire->valid_to == kForever) {
         s = Invalid("retire at the end of time");

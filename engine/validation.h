@@ -14,10 +14,12 @@ namespace loci::engine {
 
 // OK or InvalidArgument naming the offending field of the draft.
 Status ValidateDraft(const CubeDraft& draft, const Options& options);
+// OK or InvalidArgument naming the offending field of the patch, or saying that it sets none.
 Status ValidatePatch(const CubePatch& patch, const Options& options);
 Status ValidateFieldDefinition(const WriteBatch::DefineFieldOp& op, const Options& options);
 Status ValidateFieldDrop(const WriteBatch::DropFieldOp& op, const Options& options);
-// Validates every operation of a batch; the message names the failing operation's index.
+// Validates every operation of a batch (an update may not name its own cube as a parent); the
+// message names the failing operation's index.
 Status ValidateBatch(const WriteBatch& batch, const Options& options);
 
 }  // namespace loci::engine

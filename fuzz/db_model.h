@@ -4,10 +4,15 @@
 // interval contains valid_at, the one committed last; retired or expired means not found),
 // tx_to, version numbering, validation and the order of errors in a batch (every operation is
 // validated first, then resolved in order; the first failure decides the status; a failed
-// batch changes nothing). The logic of tests/property/db_model_test.cc, extended to vectors,
-// attributes, parents, kinds, states, expiry, spaces and vector-field definitions and drops (a
-// drop removes the field's vectors from every version, is refused for an unknown field, and
-// leaves the name refused on first use until it is defined again, under a new id).
+// batch changes nothing). The logic of tests/property/db_model_test.cc, extended to vectors
+// (and their norm bounds), attributes, parents, kinds, states, expiry, spaces and vector-field
+// definitions and drops (a drop removes the field's vectors from every version, is refused for
+// an unknown field, and leaves the name refused on first use until it is defined again, under a
+// new id). Spaces scope: a read, update or retire confined to a space finds no cube of another
+// space (NotFound, as for a missing id, also when the space does not exist), and a parent must
+// be in the cube's own space. An update may not name its cube as a parent, must set something,
+// and is refused when it would repeat the latest version's content over valid times that
+// version covers already.
 //
 // It is a model, not a second engine: maps and vectors, linear scans, no concurrency.
 
@@ -16,10 +21,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -105,7 +112,7 @@ class DbModel {
   Status::Code Get(CubeId id, Timestamp as_of, Timestamp valid_at, Timestamp read_time,
                    const std::optional<std::string>& space, MemCube* out) const {
     const ModelCube* cube = Find(id, space);
-    if (cube == nullptr) return SpaceKnown(space) ? Status::Code::kNotFound : UnknownSpace();
+    if (cube == nullptr) return Status::Code::kNotFound;
     const auto& vs = cube->versions;
     for (size_t i = vs.size(); i-- > 0;) {
       const ModelVersion& v = vs[i];
@@ -124,7 +131,7 @@ class DbModel {
                        std::vector<MemCube>* out) const {
     out->clear();
     const ModelCube* cube = Find(id, space);
-    if (cube == nullptr) return SpaceKnown(space) ? Status::Code::kNotFound : UnknownSpace();
+    if (cube == nullptr) return Status::Code::kNotFound;
     for (size_t i = 0; i < cube->versions.size(); ++i) {
       if (cube->versions[i].tx_from <= as_of) out->push_back(ToCube(id, *cube, i, as_of));
     }
@@ -132,16 +139,14 @@ class DbModel {
   }
 
  private:
-  static Status::Code UnknownSpace() { return Status::Code::kInvalidArgument; }
-  bool SpaceKnown(const std::optional<std::string>& space) const {
-    return !space || spaces_.count(*space) != 0;
-  }
-
+  // The cube, if it exists and (when `space` is given) belongs to that space.
   const ModelCube* Find(CubeId id, const std::optional<std::string>& space) const {
-    if (!SpaceKnown(space)) return nullptr;
     auto it = cubes_.find(id);
     if (it == cubes_.end() || (space && it->second.space != *space)) return nullptr;
     return &it->second;
+  }
+  ModelCube* Find(CubeId id, const std::optional<std::string>& space) {
+    return const_cast<ModelCube*>(std::as_const(*this).Find(id, space));
   }
 
   MemCube ToCube(CubeId id, const ModelCube& cube, size_t i, Timestamp as_of) const {
@@ -177,6 +182,11 @@ class DbModel {
 
   // engine/validation.cc: what is wrong with an operation on its own.
   static bool ValidName(const std::string& s) { return !s.empty() && s.size() <= 256; }
+  static double SquaredNorm(const std::vector<float>& values) {
+    double sum = 0;
+    for (float x : values) sum += double{x} * x;
+    return sum;
+  }
   static bool ValidVectors(const std::vector<NamedVector>& vectors) {
     std::set<std::string> seen;
     for (const NamedVector& v : vectors) {
@@ -185,6 +195,7 @@ class DbModel {
       for (float x : v.values) {
         if (!std::isfinite(x)) return false;
       }
+      if (SquaredNorm(v.values) > kMaxVectorSquaredNorm) return false;
     }
     return true;
   }
@@ -208,6 +219,11 @@ class DbModel {
   static bool ValidState(CubeState s) {
     return s == CubeState::kActive || s == CubeState::kArchived;
   }
+  static bool SetsNothing(const CubePatch& p) {
+    return !p.kind && !p.state && !p.payload && p.set_vectors.empty() && p.remove_vectors.empty() &&
+           p.set_attrs.empty() && p.remove_attrs.empty() && !p.source && !p.parents && !p.agent &&
+           !p.importance && !p.trust && !p.valid_from && !p.valid_to && !p.expires_at;
+  }
 
   static bool Valid(const WriteBatch::Op& op) {
     if (const auto* put = std::get_if<WriteBatch::PutOp>(&op)) {
@@ -218,6 +234,7 @@ class DbModel {
     }
     if (const auto* update = std::get_if<WriteBatch::UpdateOp>(&op)) {
       const CubePatch& p = update->patch;
+      if (SetsNothing(p)) return false;
       if (p.state && !ValidState(*p.state)) return false;
       if (!ValidVectors(p.set_vectors) || !ValidAttrs(p.set_attrs)) return false;
       for (const std::string& f : p.remove_vectors) {
@@ -237,7 +254,9 @@ class DbModel {
           (p.trust && !std::isfinite(*p.trust))) {
         return false;
       }
-      return ValidInterval(p.valid_from, p.valid_to);
+      if (!ValidInterval(p.valid_from, p.valid_to)) return false;
+      return !p.parents ||
+             std::find(p.parents->begin(), p.parents->end(), update->id) == p.parents->end();
     }
     if (const auto* retire = std::get_if<WriteBatch::RetireOp>(&op)) {
       return !(retire->valid_to && *retire->valid_to == kForever);
@@ -268,17 +287,41 @@ class DbModel {
               ? it->second
               : s.AddField(vec.field, static_cast<uint32_t>(vec.values.size()), Metric::kCosine);
       if (vec.values.size() != f.dim) return false;
-      const bool all_zero =
-          std::all_of(vec.values.begin(), vec.values.end(), [](float x) { return x == 0.0f; });
-      if (f.metric == Metric::kCosine && all_zero) return false;
+      if (f.metric == Metric::kCosine && SquaredNorm(vec.values) < kMinCosineSquaredNorm) {
+        return false;
+      }
       v->vectors[f.id] = vec;
     }
     return true;
   }
 
-  bool ParentsExist(const std::vector<CubeId>& parents) const {
+  // Every parent exists in `space` (another space's cube is as good as missing).
+  bool ParentsExist(const std::vector<CubeId>& parents, const std::string& space) const {
     for (CubeId p : parents) {
-      if (cubes_.count(p) == 0) return false;
+      if (Find(p, space) == nullptr) return false;
+    }
+    return true;
+  }
+
+  static bool SameBits(const std::vector<float>& a, const std::vector<float>& b) {
+    return a.size() == b.size() &&
+           (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+  }
+
+  // Whether `v`, made from the latest version `prev` by `p`, repeats it: the same content over
+  // valid times `prev` covers, and `p` sets no valid interval.
+  static bool ChangesNothing(const ModelVersion& prev, const ModelVersion& v, const CubePatch& p) {
+    if (p.valid_from || p.valid_to) return false;
+    if (v.valid_from < prev.valid_from || v.valid_to > prev.valid_to) return false;
+    if (v.kind != prev.kind || v.state != prev.state || v.payload != prev.payload ||
+        v.attrs != prev.attrs || v.source != prev.source || v.agent != prev.agent ||
+        v.parents != prev.parents || v.importance != prev.importance || v.trust != prev.trust ||
+        v.expires_at != prev.expires_at || v.vectors.size() != prev.vectors.size()) {
+      return false;
+    }
+    for (const auto& [field_id, vec] : v.vectors) {
+      auto it = prev.vectors.find(field_id);
+      if (it == prev.vectors.end() || !SameBits(vec.values, it->second.values)) return false;
     }
     return true;
   }
@@ -310,7 +353,7 @@ class DbModel {
                        std::vector<WriteResult::OpResult>* results) {
     if (const auto* put = std::get_if<WriteBatch::PutOp>(&op)) {
       const CubeDraft& d = put->draft;
-      if (!ParentsExist(d.parents)) return Status::Code::kInvalidArgument;
+      if (!ParentsExist(d.parents, d.space)) return Status::Code::kInvalidArgument;
       ModelVersion v;
       v.number = 1;
       v.kind = d.kind;
@@ -333,12 +376,14 @@ class DbModel {
       return c;
     }
     if (const auto* update = std::get_if<WriteBatch::UpdateOp>(&op)) {
-      auto it = cubes_.find(update->id);
-      if (it == cubes_.end()) return Status::Code::kNotFound;
-      const ModelVersion& prev = it->second.versions.back();
+      ModelCube* cube = Find(update->id, update->space);
+      if (cube == nullptr) return Status::Code::kNotFound;
+      const ModelVersion& prev = cube->versions.back();
       if (prev.state == CubeState::kRetired) return Status::Code::kInvalidArgument;
       const CubePatch& p = update->patch;
-      if (p.parents && !ParentsExist(*p.parents)) return Status::Code::kInvalidArgument;
+      if (p.parents && !ParentsExist(*p.parents, cube->space)) {
+        return Status::Code::kInvalidArgument;
+      }
       ModelVersion v = prev;
       v.number = prev.number + 1;
       if (p.kind) v.kind = *p.kind;
@@ -349,7 +394,7 @@ class DbModel {
       if (p.importance) v.importance = *p.importance;
       if (p.trust) v.trust = *p.trust;
       if (p.payload) v.payload = *p.payload;
-      const std::string space = it->second.space;
+      const std::string space = cube->space;
       for (const std::string& name : p.remove_vectors) {
         const ModelSpace& s = SpaceFor(space);
         auto f = s.fields.find(name);
@@ -364,12 +409,13 @@ class DbModel {
       if (p.source) v.source = *p.source;
       if (p.agent) v.agent = *p.agent;
       if (p.parents) v.parents = *p.parents;
+      if (ChangesNothing(prev, v, p)) return Status::Code::kInvalidArgument;
       return Finish(update->id, std::move(v), ts, results);
     }
     if (const auto* retire = std::get_if<WriteBatch::RetireOp>(&op)) {
-      auto it = cubes_.find(retire->id);
-      if (it == cubes_.end()) return Status::Code::kNotFound;
-      const ModelVersion& prev = it->second.versions.back();
+      const ModelCube* cube = Find(retire->id, retire->space);
+      if (cube == nullptr) return Status::Code::kNotFound;
+      const ModelVersion& prev = cube->versions.back();
       if (prev.state == CubeState::kRetired) return Status::Code::kInvalidArgument;
       ModelVersion v = prev;
       v.number = prev.number + 1;

@@ -16,9 +16,9 @@
 //       that parses to the same time; FormatTime of the first 8 bytes parses back too.
 //  5    value_parse.h numbers: ParseFloat and ParseVectorArg; FormatFloat reads back to the same
 //       float (NaN stays NaN).
-//  6    value_parse.h: ParseAttrArg (typed and as string), ParseKind/KindName, ParseCubeId,
-//       ParseWritableState, ParseMetric: whatever parses prints back to something that parses
-//       to the same value.
+//  6    value_parse.h: ParseAttrArg (typed and as string; an integer is an exact int64 or
+//       refused, never a double), ParseKind/KindName, ParseCubeId, ParseWritableState,
+//       ParseMetric: whatever parses prints back to something that parses to the same value.
 //  7    text_encoding.h / json_output.h: IsValidUtf8 against a reference decoder, Base64Encode
 //       against a decoder, and DumpJson of a cube holding the bytes is valid JSON.
 
@@ -37,6 +37,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "index/vector_field.h"
@@ -101,29 +102,13 @@ class Sandbox {
           "--valid-from",  "2023-05-08T13:56:00Z"});
     Must({"update", db_, "1", "--text", "likes black coffee", "--vector", "e=0.3,0.2,0.1",
           "--valid-from", "2023-06-01T00:00:00Z"});
-    Must({"put",
-          db_,
-          "--space",
-          "bob",
-          "--payload-file",
-          payload_,
-          "--kind",
-          "activation",
-          "--agent",
-          "a\"gent\\\x01",
-          "--importance",
-          "0.5",
-          "--trust",
-          "-1e3",
-          "--parent",
-          "1",
-          "--expires-at",
-          "2999-01-01T00:00:00.5+02:00",
-          "--state",
-          "archived"});
+    Must({"put", db_, "--space", "bob", "--payload-file", payload_, "--kind", "activation",
+          "--agent", "a\"gent\\\x01", "--importance", "0.5", "--trust", "-1e3", "--expires-at",
+          "2999-01-01T00:00:00.5+02:00", "--state", "archived"});
     Must({"checkpoint", db_});
+    // A parent must be in the cube's own space.
     Must({"put", db_, "--space", "alice", "--text", "after the checkpoint", "--valid-to", "forever",
-          "--metric", "l2", "--vector", "f=1,2"});
+          "--metric", "l2", "--vector", "f=1,2", "--parent", "1"});
     Must({"retire", db_, "1", "--valid-to", "2024-01-01T00:00:00Z"});
   }
   ~Sandbox() {
@@ -260,13 +245,26 @@ void FuzzNumbers(std::string_view text) {
   }
 }
 
+// An optional sign and decimal digits: text ParseAttrArg must type as an exact int64 or refuse.
+bool LooksInteger(std::string_view s) {
+  if (!s.empty() && (s[0] == '-' || s[0] == '+')) s.remove_prefix(1);
+  return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
 void FuzzValues(std::string_view text) {
   for (bool as_string : {false, true}) {
     loci::Result<loci::Attr> a = cli::ParseAttrArg(text, as_string);
-    if (!a.ok()) continue;
     const size_t eq = text.find('=');
+    if (!a.ok()) {
+      if (!a.status().IsInvalidArgument()) __builtin_trap();
+      continue;
+    }
     if (eq == std::string_view::npos || a->key != text.substr(0, eq)) __builtin_trap();
     const std::string_view value = text.substr(eq + 1);
+    // An integer is never rounded into a double.
+    if (!as_string && LooksInteger(value) && !std::holds_alternative<int64_t>(a->value)) {
+      __builtin_trap();
+    }
     if (as_string) {
       if (a->value != loci::AttrValue(std::string(value))) __builtin_trap();
     } else if (const auto* i = std::get_if<int64_t>(&a->value)) {

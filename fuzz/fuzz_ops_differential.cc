@@ -1,12 +1,12 @@
 // libFuzzer target: differential testing of the Db API against DbModel (fuzz/db_model.h), in the
-// style of RocksDB's db_map_fuzzer. The input drives at most 64 operations — Put, Update,
-// Retire, DefineVectorField, DropVectorField, multi-operation batches, Get and History at (as_of,
-// valid_at) points and through snapshots, Checkpoint, Reopen — against a database on an in-memory
-// Env with a deterministic clock, and the same operations against the model. Any disagreement
-// (status code, assigned id or version, any field of any cube read back, Stats counts and vector
-// fields) prints
-// both sides and traps. At the end, and after a final reopen, every cube's history and a few
-// reads are compared in full, so what was acknowledged must survive recovery unchanged.
+// style of RocksDB's db_map_fuzzer. The input drives at most 64 operations — Put, Update and
+// Retire (some confined to a space), DefineVectorField, DropVectorField, multi-operation
+// batches, Get and History at (as_of, valid_at) points and through snapshots, Checkpoint,
+// Reopen — against a database on an in-memory Env with a deterministic clock, and the same
+// operations against the model. Any disagreement (status code, assigned id or version, any
+// field of any cube read back, Stats counts and vector fields) prints both sides and traps. At
+// the end, and after a final reopen, every cube's history and a few reads are compared in full,
+// so what was acknowledged must survive recovery unchanged.
 //
 // Input (fuzz_input.h): config:u8 (bit 0: sync off; bits 1-2: WAL segment size; bit 3:
 // automatic checkpoints every 16 KiB of WAL; bit 4: 64 KiB arena generations), then operations,
@@ -140,15 +140,13 @@ class Driver {
       case 2:
       case 3: {
         loci::WriteBatch b;
-        const CubeId id = PickId();
-        b.Update(id, Patch());
+        AddUpdate(&b);
         Commit(b);
         break;
       }
       case 4: {
         loci::WriteBatch b;
-        const CubeId id = PickId();
-        b.Retire(id, PickTime());
+        AddRetire(&b);
         Commit(b);
         break;
       }
@@ -377,21 +375,38 @@ class Driver {
     b->DropVectorField(std::move(space), kFields[in_.Pick(8)]);
   }
 
+  // The space an update or retire is confined to: mostly none, else one of the spaces writes
+  // use or one that never exists.
+  std::optional<std::string> Scope() {
+    static const char* kSpaces[] = {"a", "b", "c", "zz"};
+    const uint8_t b = in_.U8();
+    if (b < 160) return std::nullopt;
+    return kSpaces[b & 3];
+  }
+
+  void AddUpdate(loci::WriteBatch* b) {
+    const CubeId id = PickId();
+    loci::CubePatch patch = Patch();
+    b->Update(id, std::move(patch), Scope());
+  }
+
+  void AddRetire(loci::WriteBatch* b) {
+    const CubeId id = PickId();
+    const std::optional<Timestamp> valid_to = PickTime();
+    b->Retire(id, valid_to, Scope());
+  }
+
   void AddOp(loci::WriteBatch* b) {
     switch (in_.Pick(5)) {
       case 0:
         b->Put(Draft());
         break;
-      case 1: {
-        const CubeId id = PickId();
-        b->Update(id, Patch());
+      case 1:
+        AddUpdate(b);
         break;
-      }
-      case 2: {
-        const CubeId id = PickId();
-        b->Retire(id, PickTime());
+      case 2:
+        AddRetire(b);
         break;
-      }
       case 3:
         AddDefine(b);
         break;

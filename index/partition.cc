@@ -909,6 +909,9 @@ void Partition::Search(const PreparedQuery& query, const ScanParams& params,
         d = -kernels_.dot_f32(q, info.vector, dim_) * info.inv_norm;
         break;
     }
+    // Vectors within loci/metric.h's norm bounds never give a NaN; one stored before they were
+    // enforced might, and must neither break the sort below nor rank first: it ranks last.
+    if (std::isnan(d)) d = std::numeric_limits<float>::infinity();
     hits->push_back({d, cand.entry});
   }
   std::sort(hits->begin() + static_cast<std::ptrdiff_t>(first), hits->end(),

@@ -87,7 +87,7 @@ struct ScanParams {
 // A result: an entry and its exact distance (lower is better: |q - x|^2 for L2, -q.x for inner
 // product, -cos(q, x) for cosine).
 struct ScanHit {
-  float distance;
+  float distance;  // exact; never NaN (+infinity for a vector no distance can be computed to)
   uint32_t entry;
 };
 

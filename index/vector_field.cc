@@ -2,11 +2,10 @@
 
 #include "index/vector_field.h"
 
-#include <simde/x86/sse2.h>
-
 #include <algorithm>
 #include <cmath>
-#include <cstring>
+#include <cstdio>
+#include <string>
 
 namespace loci::index {
 
@@ -31,33 +30,6 @@ std::optional<Metric> ParseMetric(std::string_view name) {
 
 namespace {
 
-// Scans `values` four at a time (SIMDe SSE2: native on x86-64, portable elsewhere) for a
-// component whose exponent bits are all ones (NaN or infinity) and for any non-zero component.
-// Returns the index of the first non-finite component, or values.size().
-size_t FirstNonFinite(std::span<const float> values, bool* all_zero) {
-  const simde__m128i exponent = simde_mm_set1_epi32(0x7f800000);
-  const simde__m128i magnitude = simde_mm_set1_epi32(0x7fffffff);
-  simde__m128i any_bits = simde_mm_setzero_si128();
-  size_t i = 0;
-  for (; i + 4 <= values.size(); i += 4) {
-    const simde__m128i v = simde_mm_loadu_si128(reinterpret_cast<const simde__m128i*>(&values[i]));
-    const simde__m128i bad = simde_mm_cmpeq_epi32(simde_mm_and_si128(v, exponent), exponent);
-    if (simde_mm_movemask_epi8(bad) != 0) break;  // find the exact component below
-    any_bits = simde_mm_or_si128(any_bits, simde_mm_and_si128(v, magnitude));
-  }
-  *all_zero =
-      simde_mm_movemask_epi8(simde_mm_cmpeq_epi32(any_bits, simde_mm_setzero_si128())) == 0xffff;
-  for (; i < values.size(); ++i) {
-    if (!std::isfinite(values[i])) return i;
-    if (values[i] != 0.0f) *all_zero = false;
-  }
-  return values.size();
-}
-
-}  // namespace
-
-namespace {
-
 Status CheckDimension(std::string_view field, std::span<const float> values, uint32_t dim) {
   if (values.size() == dim) return Status::OK();
   return Status::InvalidArgument("vector field '" + std::string(field) + "' has dimension " +
@@ -65,34 +37,69 @@ Status CheckDimension(std::string_view field, std::span<const float> values, uin
                                  " values");
 }
 
-Status NoDirection(std::string_view field) {
-  return Status::InvalidArgument("vector field '" + std::string(field) +
-                                 "': an all-zero vector has no direction (metric cosine)");
+std::string Number(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.3g", x);
+  return buf;
+}
+
+// What a cosine field needs beyond the common bounds: a direction float arithmetic can
+// normalise. REQUIRES: squared_norm finite.
+Status CheckDirection(std::string_view field, double squared_norm) {
+  if (squared_norm == 0) {
+    return Status::InvalidArgument("vector field '" + std::string(field) +
+                                   "': an all-zero vector has no direction (metric cosine)");
+  }
+  if (squared_norm < kMinCosineSquaredNorm) {
+    return Status::InvalidArgument("vector field '" + std::string(field) + "': norm " +
+                                   Number(std::sqrt(squared_norm)) + " is below the minimum " +
+                                   Number(std::sqrt(kMinCosineSquaredNorm)) +
+                                   " of metric cosine (too small to normalise in float)");
+  }
+  return Status::OK();
 }
 
 }  // namespace
 
+double SquaredNorm(std::span<const float> values) {
+  // Eight partial sums, so the loop is not one chain of dependent additions (and vectorizes),
+  // combined in a fixed order: the verdict on a vector never depends on the machine.
+  double partial[8] = {};
+  size_t i = 0;
+  for (; i + 8 <= values.size(); i += 8) {
+    for (size_t j = 0; j < 8; ++j) partial[j] += double{values[i + j]} * values[i + j];
+  }
+  for (size_t j = 0; i < values.size(); ++i, ++j) partial[j] += double{values[i]} * values[i];
+  return ((partial[0] + partial[1]) + (partial[2] + partial[3])) +
+         ((partial[4] + partial[5]) + (partial[6] + partial[7]));
+}
+
 Status ValidateVector(std::string_view field, std::span<const float> values, uint32_t dim,
                       Metric metric) {
   LOCI_RETURN_IF_ERROR(CheckDimension(field, values, dim));
-  bool all_zero = true;
-  const size_t bad = FirstNonFinite(values, &all_zero);
-  if (bad != values.size()) {
+  // The squares of finite floats are at most 1.2e77 and exact in double, so their sum is
+  // finite: a NaN or infinite norm means a NaN or infinite component.
+  const double squared_norm = SquaredNorm(values);
+  if (!std::isfinite(squared_norm)) {
+    const auto bad =
+        std::find_if(values.begin(), values.end(), [](float x) { return !std::isfinite(x); });
     return Status::InvalidArgument("vector field '" + std::string(field) + "': component " +
-                                   std::to_string(bad) + " is NaN or infinite");
+                                   std::to_string(bad - values.begin()) + " is NaN or infinite");
   }
-  if (metric == Metric::kCosine && all_zero && dim > 0) return NoDirection(field);
+  if (squared_norm > kMaxVectorSquaredNorm) {
+    return Status::InvalidArgument("vector field '" + std::string(field) + "': norm " +
+                                   Number(std::sqrt(squared_norm)) + " is above the maximum " +
+                                   Number(std::sqrt(kMaxVectorSquaredNorm)) +
+                                   " (distances would overflow float)");
+  }
+  if (metric == Metric::kCosine) return CheckDirection(field, squared_norm);
   return Status::OK();
 }
 
 Status ValidateVectorFits(std::string_view field, std::span<const float> values, uint32_t dim,
                           Metric metric) {
   LOCI_RETURN_IF_ERROR(CheckDimension(field, values, dim));
-  // Stops at the first non-zero component: almost always the first.
-  if (metric == Metric::kCosine && dim > 0 &&
-      std::all_of(values.begin(), values.end(), [](float x) { return x == 0.0f; })) {
-    return NoDirection(field);
-  }
+  if (metric == Metric::kCosine) return CheckDirection(field, SquaredNorm(values));
   return Status::OK();
 }
 

@@ -1,7 +1,9 @@
 #!/bin/bash
 # End-to-end tests of the loci CLI beyond the shared contract (cli-contract.sh): JSON output is
-# valid, exit codes and one-line errors, check and wal-dump on damaged files, binary payloads,
-# history order, --metric, drop-field, init on an existing database.
+# valid, exit codes and one-line errors (said once, without a repeated prefix), check and
+# wal-dump on damaged files, binary payloads, history order, --metric, drop-field, init on an
+# existing database, --space on the commands that name a cube, values that must not be misread
+# (huge integers, overflowing vectors) and names that must not forge output lines.
 # Usage: cli_test.sh PATH/TO/loci
 set -u
 L=${1:?usage: cli_test.sh PATH/TO/loci}
@@ -24,6 +26,11 @@ expect_exit() {
   fi
   if [ "$want" -ne 0 ] && [ "$(wc -l <"$T/err")" -ne 1 ]; then
     fail "$what: stderr is not one line: $(cat "$T/err")"
+    return
+  fi
+  # "loci: <command>: " is said once: engine messages do not repeat the command.
+  if [ "$want" -ne 0 ] && grep -Eq '^loci: ([a-z-]+): \1: ' "$T/err"; then
+    fail "$what: the error repeats its prefix: $(cat "$T/err")"
     return
   fi
   pass "$what (exit $got)"
@@ -181,6 +188,119 @@ expect_exit 0 "checkpoint after drop-field" "$L" checkpoint "$M"
 expect_exit 0 "check after drop-field" "$L" check "$M"
 expect_exit 1 "search of the dropped field after a checkpoint" "$L" search "$M" --space s --field e \
   --vector 1,0,0
+
+# --space on every command that names a cube: another space's cube, or any cube for a space
+# that does not exist, is refused exactly as an id never assigned is (same exit, same message).
+P=$T/space-db
+"$L" init "$P" >/dev/null || fail "init for --space"
+pa=$("$L" put "$P" --space alice --text "alice's note") || fail "put in alice"
+"$L" put "$P" --space bob --text "bob's note" >/dev/null || fail "put in bob"
+# same_as_missing DESCRIPTION ARGS...: runs "loci ARGS" once with the cube $pa and once with the
+# unknown id 999999 (the word ID stands for it); both must fail alike.
+same_as_missing() {
+  local what=$1
+  shift
+  expect_exit 1 "$what" "$L" "${@/#ID/$pa}"
+  local got
+  got=$(sed "s/cube $pa /cube N /" "$T/err")
+  expect_exit 1 "$what, for an unknown id" "$L" "${@/#ID/999999}"
+  local want
+  want=$(sed "s/cube 999999 /cube N /" "$T/err")
+  [ "$got" = "$want" ] && [[ "$got" == *"cube N does not exist"* ]] &&
+    pass "$what: the same error as an unknown id" ||
+    fail "$what: '$got' differs from an unknown id's '$want'"
+}
+for space in bob nobody; do
+  same_as_missing "get --space $space" get "$P" ID --space "$space"
+  same_as_missing "history --space $space" history "$P" ID --space "$space"
+  same_as_missing "update --space $space" update "$P" ID --space "$space" --text changed
+  same_as_missing "retire --space $space" retire "$P" ID --space "$space"
+done
+"$L" history "$P" "$pa" --json | python3 -c '
+import json, sys
+sys.exit(0 if [v["text"] for v in json.load(sys.stdin)] == ["alice'"'"'s note"] else 1)' &&
+  pass "nothing was written through another space" || fail "another space changed alice's cube"
+expect_exit 0 "get --space of the cube's own space" "$L" get "$P" "$pa" --space alice
+expect_exit 0 "history --space of the cube's own space" "$L" history "$P" "$pa" --space alice
+expect_exit 0 "update --space of the cube's own space" "$L" update "$P" "$pa" --space alice \
+  --text "alice's second note"
+expect_exit 0 "retire --space of the cube's own space" "$L" retire "$P" "$pa" --space alice
+
+# An update that changes nothing is refused, not made a new version.
+pn=$("$L" put "$P" --space alice --text "same" --attr n=1) || fail "put for no-op updates"
+expect_exit 1 "update with no option" "$L" update "$P" "$pn"
+grep -q "nothing to change" "$T/err" && pass "update with no option says why" ||
+  fail "error: $(cat "$T/err")"
+expect_exit 1 "update to the content it has" "$L" update "$P" "$pn" --text "same" --attr n=1
+grep -q "nothing to change" "$T/err" && pass "a no-op update says why" ||
+  fail "error: $(cat "$T/err")"
+expect_exit 0 "the same text with a valid time is a change" "$L" update "$P" "$pn" \
+  --text "same" --valid-from 2023-05-08T13:56:00Z
+[ "$("$L" history "$P" "$pn" --json | grep -o '"version"' | wc -l)" -eq 2 ] &&
+  pass "refused updates made no version" || fail "history: $("$L" history "$P" "$pn")"
+
+# Vectors whose norm overflows float, or (cosine) is too small to normalise, are refused.
+expect_exit 1 "a put of a vector whose norm overflows" "$L" put "$D" --space alice \
+  --vector e=3e38,3e38,3e38
+grep -q "vector field 'e'.*norm" "$T/err" && pass "the overflow error names the field" ||
+  fail "error: $(cat "$T/err")"
+expect_exit 1 "a search query whose norm overflows" "$L" search "$D" --space alice --field e \
+  --vector 3e38,3e38,3e38
+expect_exit 1 "a cosine query too small to normalise" "$L" search "$D" --space alice --field e \
+  --vector 1e-45,0,0
+expect_exit 0 "a tiny query of an l2 field" "$L" search "$S" --space s --field v --vector 1e-45,0,0
+grep -qi "nan" "$T/out" && fail "a search printed a NaN score: $(cat "$T/out")" ||
+  pass "no NaN score"
+expect_exit 0 "a search among the vectors that were accepted" "$L" search "$D" --space alice \
+  --field e --vector 1,1,1
+grep -qi "nan" "$T/out" && fail "a search printed a NaN score: $(cat "$T/out")" ||
+  pass "no NaN score among the accepted vectors"
+
+# Integers are stored exactly or refused, never rounded to a double.
+expect_exit 1 "an integer attribute beyond int64" "$L" put "$D" --space alice \
+  --attr acct=18446744073709551615
+grep -q -- "--attr-string" "$T/err" && pass "the error suggests --attr-string" ||
+  fail "error: $(cat "$T/err")"
+big=$("$L" put "$D" --space alice --attr acct=9223372036854775807 --attr n=+5) ||
+  fail "put of int64 max"
+"$L" get "$D" "$big" --json | python3 -c '
+import json, sys
+a = json.load(sys.stdin)["attrs"]
+sys.exit(0 if a["acct"] == 9223372036854775807 and a["n"] == 5 else 1)' &&
+  pass "int64 attributes stay exact" || fail "int64 attributes: $("$L" get "$D" "$big" --json)"
+expect_exit 0 "a digit string with --attr-string" "$L" put "$D" --space alice \
+  --attr-string acct=18446744073709551615
+expect_exit 0 "search --attr-string" "$L" search "$D" --space alice --field e --vector 1,0,0 \
+  --attr-string acct=18446744073709551615
+
+# Names are escaped in text output like values: a newline or an escape sequence in a space,
+# attribute key or field name cannot forge lines or reach the terminal.
+E=$T/names-db
+"$L" init "$E" >/dev/null || fail "init for names"
+evil_space=$'evil\nspace:          forged'
+evil_key=$'k\e[2J'
+evil_field=$'f\nvector:         forged'
+eid=$("$L" put "$E" --space "$evil_space" --attr "$evil_key=1" --vector "$evil_field=1,0" \
+  --metric l2) || fail "put with odd names"
+"$L" get "$E" "$eid" >"$T/get.txt" || fail "get with odd names"
+"$L" info "$E" >"$T/info.txt" || fail "info with odd names"
+"$L" search "$E" --space "$evil_space" --field "$evil_field" --vector 1,0 >"$T/search.txt" ||
+  fail "search with odd names"
+"$L" wal-dump "$E" >"$T/wal.txt" || fail "wal-dump with odd names"
+for f in get info search wal; do
+  if grep -q "forged" "$T/$f.txt" && ! grep -Eq '^(space|vector): +forged' "$T/$f.txt" &&
+    ! grep -q $'\e' "$T/$f.txt"; then
+    pass "$f escapes names"
+  else
+    fail "$f prints names raw: $(cat -A "$T/$f.txt")"
+  fi
+done
+[ "$(grep -c '^space:' "$T/get.txt")" -eq 1 ] && pass "get prints one space line" ||
+  fail "get: $(cat -A "$T/get.txt")"
+expect_exit 1 "an error quoting an odd name" "$L" search "$E" --space "$evil_space" --field \
+  $'no\efield' --vector 1,0
+grep -q $'\e' "$T/err" && fail "the error sent an escape sequence" ||
+  pass "errors escape control characters"
 
 # A checkpoint keeps everything readable.
 expect_exit 0 "checkpoint" "$L" checkpoint "$D"

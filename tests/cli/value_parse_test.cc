@@ -62,6 +62,32 @@ TEST(ValueParseTest, AttributesAreTypedByForm) {
   EXPECT_FALSE(ParseAttrArg("novalue", false).ok());
 }
 
+// An integer is stored exactly or refused: read as the nearest double, 2^64 - 1 would be stored
+// (and matched in searches) as 2^64, a different integer.
+TEST(ValueParseTest, IntegersStayExactOrAreRefused) {
+  EXPECT_EQ(ParseAttrArg("k=9223372036854775807", false)->value,
+            AttrValue(int64_t{9223372036854775807}));
+  EXPECT_EQ(ParseAttrArg("k=-9223372036854775808", false)->value,
+            AttrValue(std::numeric_limits<int64_t>::min()));
+  EXPECT_EQ(ParseAttrArg("k=9007199254740993", false)->value,
+            AttrValue(int64_t{9007199254740993}));  // 2^53 + 1: no double holds it
+  EXPECT_EQ(ParseAttrArg("k=+5", false)->value, AttrValue(int64_t{5}));
+  EXPECT_EQ(ParseAttrArg("k=007", false)->value, AttrValue(int64_t{7}));
+  for (const char* text : {"acct=18446744073709551615", "acct=9223372036854775808",
+                           "acct=-9223372036854775809", "acct=+99999999999999999999"}) {
+    Result<Attr> attr = ParseAttrArg(text, false);
+    ASSERT_FALSE(attr.ok()) << text;
+    EXPECT_TRUE(attr.status().IsInvalidArgument());
+    EXPECT_NE(attr.status().message().find("--attr-string"), std::string::npos)
+        << attr.status().message();
+  }
+  EXPECT_EQ(ParseAttrArg("acct=18446744073709551615", true)->value,
+            AttrValue(std::string("18446744073709551615")));
+  // Decimals and exponents are still doubles.
+  EXPECT_EQ(ParseAttrArg("k=1.8446744073709552e19", false)->value,
+            AttrValue(1.8446744073709552e19));
+}
+
 TEST(ValueParseTest, KindsStatesMetrics) {
   EXPECT_EQ(*ParseKind("activation"), kActivation);
   EXPECT_EQ(*ParseKind("1001"), 1001);
@@ -101,6 +127,14 @@ TEST(TextEncodingTest, Base64) {
   EXPECT_EQ(Base64Encode("foo"), "Zm9v");
   EXPECT_EQ(Base64Encode("foobar"), "Zm9vYmFy");
   EXPECT_EQ(Base64Encode(std::string("\0\xFF\xFE", 3)), "AP/+");
+}
+
+TEST(TextEncodingTest, EscapeTextKeepsEverythingOnOneLine) {
+  EXPECT_EQ(EscapeText("alice"), "alice");
+  EXPECT_EQ(EscapeText("caf\xC3\xA9"), "caf\xC3\xA9");  // UTF-8 passes through
+  EXPECT_EQ(EscapeText("a\nspace:          forged"), "a\\nspace:          forged");
+  EXPECT_EQ(EscapeText("\x1b[31mred\r\t\"q\"\\"), "\\x1b[31mred\\x0d\\t\\\"q\\\"\\\\");
+  EXPECT_EQ(EscapeText(std::string("\0\x7f", 2)), "\\x00\\x7f");
 }
 
 }  // namespace

@@ -3,6 +3,9 @@
 // every operation the result (success or the kind of failure) must match, and reads at random
 // (as_of, valid_at) points — including every commit time and the instant before it — must
 // return what the model says. History (versions, intervals, tx_from, tx_to) must match exactly.
+// Updates and retires are sometimes confined to a space (another space's cube is NotFound),
+// updates sometimes name a parent (which must be in the cube's space, and not the cube itself),
+// and an update that would repeat the latest version is refused.
 //
 // RC_PARAMS="seed=N max_success=M" reproduces or lengthens a run.
 
@@ -36,22 +39,31 @@ struct OpSpec {
   int to;      // -1: default (forever)
   int payload;
   int space;
+  int scope;   // update, retire: -1 any space; else confined to ScopeName(scope)
+  int parent;  // update: 0 the cube itself, 1 the next cube (any space); else no parents
 };
 
 std::ostream& operator<<(std::ostream& os, const OpSpec& o) {
   return os << "{kind " << o.kind << " target " << o.target << " from " << o.from << " to " << o.to
-            << " payload " << o.payload << " space " << o.space << "}";
+            << " payload " << o.payload << " space " << o.space << " scope " << o.scope
+            << " parent " << o.parent << "}";
 }
+
+std::string SpaceName(int space) { return space == 0 ? "a" : "b"; }
+// The spaces writes use, and one that never exists.
+std::string ScopeName(int scope) { return scope == 2 ? "zz" : SpaceName(scope); }
 
 struct ModelVersion {
   uint32_t number;
   std::string payload;
   Timestamp valid_from, valid_to, tx_from;
   bool retired;
+  std::vector<CubeId> parents;
 };
 
 struct Model {
   std::map<CubeId, std::vector<ModelVersion>> cubes;  // oldest first
+  std::map<CubeId, std::string> spaces;               // of each cube
   std::vector<Timestamp> commit_times;
 
   // The version a read at (as_of, valid_at) sees, or nullptr.
@@ -84,7 +96,9 @@ rc::Gen<OpSpec> GenOp() {
                                 rc::gen::set(&OpSpec::from, rc::gen::inRange(-1, 5)),
                                 rc::gen::set(&OpSpec::to, rc::gen::inRange(-1, 5)),
                                 rc::gen::set(&OpSpec::payload, rc::gen::inRange(0, 1000)),
-                                rc::gen::set(&OpSpec::space, rc::gen::inRange(0, 2)));
+                                rc::gen::set(&OpSpec::space, rc::gen::inRange(0, 2)),
+                                rc::gen::set(&OpSpec::scope, rc::gen::inRange(-3, 3)),
+                                rc::gen::set(&OpSpec::parent, rc::gen::inRange(0, 8)));
 }
 
 class Harness {
@@ -179,7 +193,7 @@ class Harness {
 
   CubeDraft Draft(const OpSpec& op) {
     CubeDraft d;
-    d.space = op.space == 0 ? "a" : "b";
+    d.space = SpaceName(op.space);
     d.payload = Payload(op.payload);
     if (op.from >= 0) d.valid_from = ValidTimes()[op.from];
     if (op.to >= 0) d.valid_to = ValidTimes()[op.to];
@@ -193,41 +207,77 @@ class Harness {
   }
 
   void AddChange(const OpSpec& op, WriteBatch* batch) {
+    std::optional<std::string> scope;
+    if (op.scope >= 0) scope = ScopeName(op.scope);
     if (op.kind == 6) {
       std::optional<Timestamp> to;
       if (op.to >= 0) to = ValidTimes()[op.to];
-      batch->Retire(Target(op), to);
+      batch->Retire(Target(op), to, scope);
       return;
     }
     CubePatch p;
     p.payload = Payload(op.payload);
     if (op.from >= 0) p.valid_from = ValidTimes()[op.from];
     if (op.to >= 0) p.valid_to = ValidTimes()[op.to];
-    batch->Update(Target(op), p);
+    if (op.parent == 0) p.parents = std::vector<CubeId>{Target(op)};
+    if (op.parent == 1) {
+      OpSpec next = op;
+      next.target = op.target + 1;
+      p.parents = std::vector<CubeId>{Target(next)};
+    }
+    batch->Update(Target(op), p, scope);
   }
 
-  // Applies `specs` (the ops of one batch) to a copy of the model at commit time `ts`; false if
-  // the model says the batch must fail.
-  bool ApplyToModel(const WriteBatch& batch, Timestamp ts, Model* m, CubeId next_id) {
+  // Applies the ops of one batch to a copy of the model at commit time `ts`; the status code
+  // the model says the batch must get (every operation is validated before any is resolved).
+  Status::Code ApplyToModel(const WriteBatch& batch, Timestamp ts, Model* m, CubeId next_id) {
+    for (const WriteBatch::Op& op : batch.ops()) {
+      const auto* update = std::get_if<WriteBatch::UpdateOp>(&op);
+      if (update != nullptr && update->patch.parents && (*update->patch.parents)[0] == update->id) {
+        return Status::Code::kInvalidArgument;  // its own parent
+      }
+    }
+    // A cube that is not there for an operation confined to `scope`.
+    auto hidden = [&](CubeId id, const std::optional<std::string>& scope) {
+      return scope && m->spaces.at(id) != *scope;
+    };
     for (const WriteBatch::Op& op : batch.ops()) {
       if (const auto* put = std::get_if<WriteBatch::PutOp>(&op)) {
         const CubeDraft& d = put->draft;
         ModelVersion v{1,  d.payload, d.valid_from.value_or(ts), d.valid_to.value_or(kForever),
                        ts, false};
-        if (v.valid_from >= v.valid_to) return false;
+        if (v.valid_from >= v.valid_to) return Status::Code::kInvalidArgument;
+        m->spaces[next_id] = d.space;
         m->cubes[next_id++] = {v};
       } else if (const auto* update = std::get_if<WriteBatch::UpdateOp>(&op)) {
+        if (hidden(update->id, update->space)) return Status::Code::kNotFound;
         auto& versions = m->cubes.at(update->id);
-        if (versions.back().retired) return false;
+        const ModelVersion& latest = versions.back();
+        if (latest.retired) return Status::Code::kInvalidArgument;
         const CubePatch& p = update->patch;
-        ModelVersion v{versions.back().number + 1,    *p.payload, p.valid_from.value_or(ts),
-                       p.valid_to.value_or(kForever), ts,         false};
-        if (v.valid_from >= v.valid_to) return false;
+        if (p.parents && m->spaces.at((*p.parents)[0]) != m->spaces.at(update->id)) {
+          return Status::Code::kInvalidArgument;  // a parent of another space does not exist
+        }
+        ModelVersion v{latest.number + 1,
+                       *p.payload,
+                       p.valid_from.value_or(ts),
+                       p.valid_to.value_or(kForever),
+                       ts,
+                       false,
+                       p.parents.value_or(latest.parents)};
+        // The same content over valid times the latest version covers: nothing to change.
+        if (!p.valid_from && !p.valid_to && v.payload == latest.payload &&
+            v.parents == latest.parents && latest.valid_from <= v.valid_from &&
+            latest.valid_to == kForever) {
+          return Status::Code::kInvalidArgument;
+        }
+        if (v.valid_from >= v.valid_to) return Status::Code::kInvalidArgument;
         versions.push_back(v);
       } else {
         const auto& retire = std::get<WriteBatch::RetireOp>(op);
+        if (hidden(retire.id, retire.space)) return Status::Code::kNotFound;
         auto& versions = m->cubes.at(retire.id);
-        if (versions.back().retired) return false;
+        if (versions.back().retired) return Status::Code::kInvalidArgument;
         ModelVersion v = versions.back();
         v.number++;
         v.valid_from = retire.valid_to.value_or(ts);
@@ -237,7 +287,7 @@ class Harness {
         versions.push_back(v);
       }
     }
-    return true;
+    return Status::Code::kOk;
   }
 
   void Commit(const WriteBatch& batch, const std::vector<OpSpec>&) {
@@ -247,12 +297,9 @@ class Harness {
     Model after = model_;
     // The commit time is the engine's; everything else the model predicts.
     const Timestamp ts = s.ok() ? result.commit_time : db_->Now() + 1;
-    const bool expect_ok = ApplyToModel(batch, ts, &after, next_id);
-    RC_ASSERT(s.ok() == expect_ok);
-    if (!s.ok()) {
-      RC_ASSERT(s.IsInvalidArgument());
-      return;
-    }
+    const Status::Code expected = ApplyToModel(batch, ts, &after, next_id);
+    RC_ASSERT(s.code() == expected);
+    if (!s.ok()) return;
     // (RC_ASSERT decomposes its expression and would not short-circuit an ||.)
     if (!model_.commit_times.empty()) RC_ASSERT(ts > model_.commit_times.back());
     after.commit_times.push_back(ts);

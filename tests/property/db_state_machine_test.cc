@@ -211,6 +211,9 @@ struct Update : WriteCommand {
   void checkPreconditions(const Model& m) const override {
     const std::vector<CubeId> live = m.LiveIds();
     RC_PRE(std::find(live.begin(), live.end(), op.target) != live.end());
+    // The engine refuses an update that repeats the latest version (same payload, no valid
+    // time: every version here is open-ended and valid from before now); it is no write.
+    RC_PRE(op.valid_from.has_value() || op.payload != m.State().at(op.target).back().payload);
   }
   void show(std::ostream& os) const override {
     os << "Update(" << op.target << (op.sync ? ", sync" : "") << ")";

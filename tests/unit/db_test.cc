@@ -216,6 +216,48 @@ TEST_F(DbTest, RetireAtAnExplicitValidTime) {
   EXPECT_NE(s.message().find("retired"), std::string::npos) << s.ToString();
 }
 
+// Every time a message shows is RFC 3339, never a raw microsecond count.
+TEST_F(DbTest, MessagesShowTimesAsRfc3339) {
+  constexpr Timestamp kSecond = 1'000'000;
+  Open();
+  const CubeId id = Put("s", "member of the club", Utc(2020, 1, 1));
+  ASSERT_TRUE(db_->Retire(WriteOptions(), id, Utc(2022, 1, 1)).ok());
+  MemCube cube;
+  ReadOptions in2023;
+  in2023.valid_at = Utc(2023, 6, 1);
+  EXPECT_EQ(db_->Get(in2023, id, &cube).ToString(),
+            "NotFound: cube " + std::to_string(id) +
+                " is retired (from valid time 2022-01-01T00:00:00Z)");
+
+  ReadOptions before;
+  before.as_of = Utc(2023, 5, 8) + (13 * 60 + 56) * 60 * kSecond;
+  before.valid_at = Utc(1969, 12, 31);
+  EXPECT_EQ(db_->Get(before, id, &cube).ToString(),
+            "NotFound: cube " + std::to_string(id) +
+                " has no version valid at 1969-12-31T00:00:00Z as of 2023-05-08T13:56:00Z");
+  std::vector<MemCube> history;
+  EXPECT_EQ(db_->History(before, id, &history).ToString(),
+            "NotFound: cube " + std::to_string(id) + " has no version as of 2023-05-08T13:56:00Z");
+
+  CubeDraft expiring{.space = "s", .payload = "soon gone"};
+  expiring.expires_at = Utc(2024, 2, 29) + 12 * 3600 * kSecond;
+  const CubeId gone = *db_->Put(WriteOptions(), expiring);
+  EXPECT_EQ(db_->Get(ReadOptions(), gone, &cube).ToString(),
+            "NotFound: cube " + std::to_string(gone) + " expired at 2024-02-29T12:00:00Z");
+
+  CubeDraft inverted{.space = "s"};
+  inverted.valid_from = Utc(2024, 1, 1);
+  inverted.valid_to = Utc(2023, 1, 1);
+  EXPECT_EQ(db_->Put(WriteOptions(), inverted).status().ToString(),
+            "InvalidArgument: valid interval is empty or inverted (valid_from "
+            "2024-01-01T00:00:00Z >= valid_to 2023-01-01T00:00:00Z)");
+  // Inverted only against the default valid_from, the commit time: judged by the leader.
+  CubeDraft ended{.space = "s"};
+  ended.valid_to = Utc(2000, 1, 1);
+  const std::string message = db_->Put(WriteOptions(), ended).status().message();
+  EXPECT_NE(message.find(">= valid_to 2000-01-01T00:00:00Z)"), std::string::npos) << message;
+}
+
 TEST_F(DbTest, OperationsOnMissingOrRetiredCubesFail) {
   Open();
   CubePatch p;
@@ -657,19 +699,170 @@ TEST_F(DbTest, ReadsNeverCrossSpaces) {
   Open();
   const CubeId alice = Put("alice", "alice's secret");
   Put("bob", "bob's note");
+  const std::string missing = "NotFound: cube " + std::to_string(alice) + " does not exist";
   ReadOptions as_bob;
   as_bob.space = "bob";
   MemCube cube;
   Status s = db_->Get(as_bob, alice, &cube);
-  EXPECT_TRUE(s.IsNotFound());
-  EXPECT_EQ(s.message().find("alice"), std::string::npos);
+  EXPECT_EQ(s.ToString(), missing);
   std::vector<MemCube> history;
-  EXPECT_TRUE(db_->History(as_bob, alice, &history).IsNotFound());
+  EXPECT_EQ(db_->History(as_bob, alice, &history).ToString(), missing);
+  // A space that does not exist says nothing different: the cube does not exist for it.
   as_bob.space = "carol";
-  EXPECT_TRUE(db_->Get(as_bob, alice, &cube).IsInvalidArgument());
+  EXPECT_EQ(db_->Get(as_bob, alice, &cube).ToString(), missing);
+  EXPECT_EQ(db_->History(as_bob, alice, &history).ToString(), missing);
+  as_bob.space = "";
+  EXPECT_EQ(db_->Get(as_bob, alice, &cube).ToString(), missing);
   ReadOptions as_alice;
   as_alice.space = "alice";
   EXPECT_EQ(Read(alice, as_alice), "alice's secret");
+}
+
+// What a write confined to a space, or a parent list, gets for an id that exists in another
+// space is, byte for byte, what it gets for an id never assigned.
+TEST_F(DbTest, AnotherSpacesCubeLooksExactlyLikeAMissingOne) {
+  Open();
+  const CubeId alice = Put("alice", "alice's secret");
+  const CubeId bob = Put("bob", "bob's note");
+  const CubeId never = 1000;
+  // `status` with the id it names replaced by `never`'s: what a missing id gets, if the
+  // message says nothing else.
+  auto as_if_missing = [&](const Status& status, CubeId id) {
+    std::string text = status.ToString();
+    const std::string from = "cube " + std::to_string(id) + " ";
+    const size_t at = text.find(from);
+    if (at != std::string::npos)
+      text.replace(at, from.size(), "cube " + std::to_string(never) + " ");
+    return text;
+  };
+  auto write = [&](WriteBatch batch) { return db_->Write(WriteOptions(), batch, nullptr); };
+  auto update = [&](CubeId id, std::optional<std::string> space) {
+    WriteBatch b;
+    b.Update(id, CubePatch{.payload = "changed"}, std::move(space));
+    return write(std::move(b));
+  };
+  auto retire = [&](CubeId id, std::optional<std::string> space) {
+    WriteBatch b;
+    b.Retire(id, std::nullopt, std::move(space));
+    return write(std::move(b));
+  };
+  for (const char* space : {"bob", "carol", ""}) {
+    SCOPED_TRACE(space);
+    EXPECT_EQ(as_if_missing(update(alice, space), alice), update(never, space).ToString());
+    EXPECT_EQ(as_if_missing(retire(alice, space), alice), retire(never, space).ToString());
+    EXPECT_TRUE(update(never, space).IsNotFound());
+  }
+  // Retired in its own space: another space still sees nothing, not "is retired".
+  ASSERT_TRUE(retire(bob, "bob").ok());
+  EXPECT_EQ(as_if_missing(update(bob, "alice"), bob), update(never, "alice").ToString());
+  EXPECT_EQ(as_if_missing(retire(bob, "alice"), bob), retire(never, "alice").ToString());
+  EXPECT_TRUE(update(bob, "bob").IsInvalidArgument());  // its own space is told it is retired
+  // Nothing was written for any of them.
+  EXPECT_EQ(Read(alice), "alice's secret");
+  EXPECT_EQ(db_->Stats().versions, 3u);
+  EXPECT_TRUE(update(alice, "alice").ok());
+}
+
+TEST_F(DbTest, AParentMustBeInTheCubesOwnSpace) {
+  Open();
+  const CubeId alice = Put("alice", "alice's note");
+  const CubeId bob = Put("bob", "bob's note");
+  const CubeId never = 1000;
+  auto put = [&](const std::string& space, CubeId parent) {
+    return db_->Put(WriteOptions(), CubeDraft{.space = space, .parents = {parent}}).status();
+  };
+  auto expected = [](CubeId id) {
+    return "InvalidArgument: parent cube " + std::to_string(id) + " does not exist";
+  };
+  EXPECT_EQ(put("bob", never).ToString(), expected(never));
+  EXPECT_EQ(put("bob", alice).ToString(), expected(alice));
+  EXPECT_EQ(put("dave", alice).ToString(), expected(alice));  // a new space holds no parent
+  EXPECT_TRUE(put("alice", alice).ok());
+  CubePatch patch;
+  patch.parents = std::vector<CubeId>{alice};
+  EXPECT_EQ(db_->Update(WriteOptions(), bob, patch).status().ToString(), expected(alice));
+  patch.parents = std::vector<CubeId>{never};
+  EXPECT_EQ(db_->Update(WriteOptions(), bob, patch).status().ToString(), expected(never));
+  // A parent put earlier in the same batch, in the same space, is there.
+  WriteBatch batch;
+  batch.Put(CubeDraft{.space = "erin", .payload = "source"});
+  const CubeId next = db_->Stats().cubes + 1;
+  batch.Put(CubeDraft{.space = "erin", .payload = "summary", .parents = {next}});
+  EXPECT_TRUE(db_->Write(WriteOptions(), batch, nullptr).ok());
+}
+
+TEST_F(DbTest, ACubeCannotBeItsOwnParent) {
+  Open();
+  const CubeId id = Put("s", "x");
+  CubePatch patch;
+  patch.parents = std::vector<CubeId>{id};
+  Status s = db_->Update(WriteOptions(), id, patch).status();
+  EXPECT_EQ(s.ToString(),
+            "InvalidArgument: cube " + std::to_string(id) + " cannot be its own parent");
+  patch.parents = std::vector<CubeId>{Put("s", "y"), id};
+  EXPECT_TRUE(db_->Update(WriteOptions(), id, patch).status().IsInvalidArgument());
+  // A put cannot name the id it is about to get: that cube does not exist yet.
+  const CubeId next = db_->Stats().cubes + 1;
+  EXPECT_EQ(
+      db_->Put(WriteOptions(), CubeDraft{.space = "s", .parents = {next}}).status().ToString(),
+      "InvalidArgument: parent cube " + std::to_string(next) + " does not exist");
+  EXPECT_EQ(db_->Stats().versions, 2u);
+}
+
+// An update that would only repeat the latest version is refused: it carries no information.
+TEST_F(DbTest, AnUpdateThatChangesNothingIsRefused) {
+  Open();
+  CubeDraft d{.space = "s", .payload = "likes tea"};
+  d.vectors = {{"e", {0.1f, 0.2f, 0.3f}}};
+  d.attrs = {{"topic", std::string("drinks")}, {"n", int64_t{3}}};
+  d.source = "chat:1";
+  d.parents = {Put("s", "parent")};
+  d.valid_from = Utc(2023, 5, 8);
+  const CubeId id = *db_->Put(WriteOptions(), d);
+  auto update = [&](const CubePatch& p) { return db_->Update(WriteOptions(), id, p).status(); };
+  const uint64_t versions = db_->Stats().versions;
+
+  Status s = update(CubePatch());
+  EXPECT_TRUE(s.IsInvalidArgument());
+  EXPECT_TRUE(test::Contains(s.message(), "nothing to change")) << s.ToString();
+  s = update(CubePatch{.payload = "likes tea"});
+  EXPECT_TRUE(s.IsInvalidArgument());
+  EXPECT_TRUE(test::Contains(s.message(), "nothing to change")) << s.ToString();
+  EXPECT_TRUE(update(CubePatch{.set_vectors = {{"e", {0.1f, 0.2f, 0.3f}}}}).IsInvalidArgument());
+  EXPECT_TRUE(update(CubePatch{.set_attrs = {{"n", int64_t{3}}}}).IsInvalidArgument());
+  EXPECT_TRUE(update(CubePatch{.remove_attrs = {"absent"}}).IsInvalidArgument());
+  EXPECT_TRUE(update(CubePatch{.source = "chat:1", .parents = d.parents}).IsInvalidArgument());
+  EXPECT_TRUE(
+      update(CubePatch{.state = CubeState::kActive, .importance = 0.0f}).IsInvalidArgument());
+  EXPECT_EQ(db_->Stats().versions, versions);
+
+  // Any difference, in content or in a validity the patch sets, is a change.
+  EXPECT_TRUE(update(CubePatch{.set_vectors = {{"e", {0.1f, 0.2f, 0.4f}}}}).ok());
+  EXPECT_TRUE(update(CubePatch{.set_attrs = {{"n", 3.0}}}).ok());  // a double, not an int
+  EXPECT_TRUE(update(CubePatch{.payload = "likes tea", .valid_from = Utc(2023, 1, 1)}).ok());
+  EXPECT_TRUE(update(CubePatch{.payload = "likes tea", .valid_to = Utc(2030, 1, 1)}).ok());
+  // The latest version ends in 2030: the same content from now on, for good, says something.
+  EXPECT_TRUE(update(CubePatch{.payload = "likes tea"}).ok());
+  EXPECT_TRUE(update(CubePatch{.payload = "likes tea"}).IsInvalidArgument());
+  EXPECT_TRUE(update(CubePatch{.payload = ""}).ok());
+  EXPECT_TRUE(update(CubePatch{.payload = ""}).IsInvalidArgument());
+  EXPECT_TRUE(update(CubePatch{.remove_vectors = {"e"}}).ok());
+  EXPECT_EQ(db_->Stats().versions, versions + 7);
+
+  // The same against blobs an earlier process wrote.
+  ASSERT_TRUE(update(CubePatch{.payload = "likes coffee", .set_vectors = {{"e", {1, 2, 3}}}}).ok());
+  Reopen();
+  EXPECT_TRUE(update(CubePatch{.payload = "likes coffee"}).IsInvalidArgument());
+  EXPECT_TRUE(update(CubePatch{.set_vectors = {{"e", {1, 2, 3}}}}).IsInvalidArgument());
+  // And in one batch, against the version the batch itself just wrote (its blobs not yet
+  // published).
+  WriteBatch batch;
+  batch.Update(id, CubePatch{.payload = "likes juice"});
+  batch.Update(id, CubePatch{.payload = "likes juice"});
+  s = db_->Write(WriteOptions(), batch, nullptr);
+  EXPECT_EQ(s.ToString(),
+            "InvalidArgument: operation 1: nothing to change: the update gives cube " +
+                std::to_string(id) + " the content it has");
 }
 
 TEST_F(DbTest, SnapshotKeepsItsReadPoint) {

@@ -194,8 +194,8 @@ TEST_F(DropFieldTest, MigrationToANewEmbeddingField) {
   Status never = Search(db_.get(), "s", "never", queries_a[0], &hits);
   EXPECT_TRUE(dropped.IsInvalidArgument()) << dropped.ToString();
   EXPECT_TRUE(hits.empty());
-  EXPECT_EQ(dropped.ToString(), "InvalidArgument: search: space 's' has no vector field 'A'");
-  EXPECT_EQ(never.ToString(), "InvalidArgument: search: space 's' has no vector field 'never'");
+  EXPECT_EQ(dropped.ToString(), "InvalidArgument: space 's' has no vector field 'A'");
+  EXPECT_EQ(never.ToString(), "InvalidArgument: space 's' has no vector field 'never'");
   // Also at a read point before the drop: the drop is not versioned.
   SearchRequest old_point;
   old_point.spaces = {"s"};

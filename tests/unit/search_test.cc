@@ -154,6 +154,9 @@ TEST_F(SearchTest, RejectsBadRequests) {
     Status s = search(cases[i].mutate);
     EXPECT_TRUE(s.IsInvalidArgument()) << i << ": " << s.ToString();
     EXPECT_TRUE(Contains(s.ToString(), cases[i].says)) << i << ": " << s.ToString();
+    // The message says what is wrong, not which call it was: callers (the CLI's "loci:
+    // search: ") add that, and must not find it said twice.
+    EXPECT_FALSE(s.message().starts_with("search")) << i << ": " << s.ToString();
   }
   // A space that has the field but no vectors yet: no hits, no error.
   ASSERT_TRUE(DefineField(db_.get(), "u", "v", 4, "l2").ok());
@@ -164,6 +167,56 @@ TEST_F(SearchTest, RejectsBadRequests) {
   r.query = {1, 2, 3, 4};
   EXPECT_TRUE(db_->Search(r, &hits).ok());
   EXPECT_TRUE(hits.empty());
+}
+
+// A vector whose norm overflows float (or, for cosine, is too small to normalise) would score
+// NaN or infinity: refused at put and at search, for every metric, naming the field and why.
+TEST_F(SearchTest, VectorsWhoseNormOverflowsAreRefused) {
+  Open(SmallIndexOptions());
+  const std::vector<float> huge = {3e38f, 3e38f, 3e38f};
+  const std::vector<float> tiny = {1e-45f, 0, 0};
+  const std::vector<float> fine = {1, 2, 3};
+  for (const std::string metric : {"cosine", "l2", "ip"}) {
+    SCOPED_TRACE(metric);
+    const std::string space = "s-" + metric;
+    ASSERT_TRUE(DefineField(db_.get(), space, "e", 3, metric).ok());
+    auto put = [&](const std::vector<float>& v) {
+      return db_->Put(WriteOptions(), CubeDraft{.space = space, .vectors = {{"e", v}}}).status();
+    };
+    auto search = [&](const std::vector<float>& q, std::vector<SearchHit>* hits) {
+      SearchRequest r;
+      r.spaces = {space};
+      r.field = "e";
+      r.query = q;
+      r.k = 10;
+      return db_->Search(r, hits);
+    };
+    ASSERT_TRUE(put(fine).ok());
+    std::vector<SearchHit> hits;
+    for (Status s : {put(huge), search(huge, &hits)}) {
+      EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+      EXPECT_TRUE(Contains(s.message(), "vector field 'e'")) << s.ToString();
+      EXPECT_TRUE(Contains(s.message(), "above the maximum")) << s.ToString();
+    }
+    // Each component is a finite float; only the norm overflows.
+    EXPECT_TRUE(put({3e18f, 3e18f, 3e18f}).IsInvalidArgument());
+    EXPECT_TRUE(put({5e14f, 5e14f, 5e14f}).ok());
+    if (metric == "cosine") {
+      for (Status s : {put(tiny), search(tiny, &hits)}) {
+        EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+        EXPECT_TRUE(Contains(s.message(), "vector field 'e'")) << s.ToString();
+        EXPECT_TRUE(Contains(s.message(), "below the minimum")) << s.ToString();
+      }
+    } else {
+      // l2 and ip need no direction: a tiny vector is a vector near zero.
+      ASSERT_TRUE(put(tiny).ok());
+      ASSERT_TRUE(search(tiny, &hits).ok());
+      EXPECT_EQ(hits.size(), 3u);
+    }
+    ASSERT_TRUE(search(fine, &hits).ok());
+    EXPECT_EQ(hits.size(), metric == "cosine" ? 2u : 3u);  // every cube stored is found
+    for (const SearchHit& h : hits) EXPECT_TRUE(std::isfinite(h.score)) << h.score;
+  }
 }
 
 TEST_F(SearchTest, IndexOptionsAreChecked) {

@@ -37,7 +37,20 @@ void PrintErrorLine(std::string_view command, std::string_view message) {
     line += command;
     line += ": ";
   }
-  for (char c : message) line += (c == '\n' || c == '\r') ? ' ' : c;
+  // One line, and nothing a terminal would act on: messages quote names and values the caller
+  // or the database gave (a space name may hold an escape sequence).
+  for (char c : message) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\n' || c == '\r') {
+      line += ' ';
+    } else if ((u < 0x20 && c != '\t') || u == 0x7F) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\x%02x", u);
+      line += buf;
+    } else {
+      line += c;
+    }
+  }
   std::cout.flush();
   std::cerr << line << '\n';
   std::cerr.flush();

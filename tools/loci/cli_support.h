@@ -23,7 +23,8 @@ inline constexpr int kExitIo = 3;          // I/O failure, database busy, poison
 int ExitCodeFor(const Status& status);
 
 // Prints "loci: <command>: <message>" as one line on stderr (newlines in the message are
-// flattened) and returns the exit code for `status`. REQUIRES: !status.ok().
+// flattened, other control characters escaped as \xNN) and returns the exit code for `status`.
+// REQUIRES: !status.ok().
 int ReportFailure(std::string_view command, const Status& status);
 
 // Prints "loci: <command>: <message>" as one line on stderr and returns kExitUsage.

@@ -12,6 +12,7 @@
 #include "tools/loci/cli_support.h"
 #include "tools/loci/commands.h"
 #include "tools/loci/json_output.h"
+#include "tools/loci/text_encoding.h"
 #include "tools/loci/time_format.h"
 #include "tools/loci/value_parse.h"
 
@@ -30,6 +31,7 @@ struct SearchArgs {
   std::optional<std::string> vector_file;
   uint32_t k = 10;
   std::vector<std::string> attrs;
+  std::vector<std::string> string_attrs;
   std::vector<std::string> kinds;
   std::vector<std::string> states;
   std::optional<std::string> as_of;
@@ -85,10 +87,12 @@ Status BuildRequest(const SearchArgs& a, SearchRequest* r) {
     if (!q.ok()) return q.status();
     r->query = std::move(*q);
   }
-  for (const std::string& text : a.attrs) {
-    Result<Attr> attr = ParseAttrArg(text, /*as_string=*/false);
-    if (!attr.ok()) return attr.status();
-    r->attrs.push_back(std::move(*attr));
+  for (bool as_string : {false, true}) {
+    for (const std::string& text : as_string ? a.string_attrs : a.attrs) {
+      Result<Attr> attr = ParseAttrArg(text, as_string);
+      if (!attr.ok()) return attr.status().WithContext(as_string ? "--attr-string" : "--attr");
+      r->attrs.push_back(std::move(*attr));
+    }
   }
   for (const std::string& text : a.kinds) {
     Result<uint16_t> kind = ParseKind(text);
@@ -136,7 +140,7 @@ int RunSearch(const SearchArgs& a) {
             << "space\n";
   for (const SearchHit& h : hits) {
     std::cout << std::left << std::setw(12) << h.id << std::setw(9) << h.version << std::setw(14)
-              << h.score << h.space << '\n';
+              << h.score << EscapeText(h.space) << '\n';
   }
   return kExitOk;
 }
@@ -163,7 +167,11 @@ void RegisterSearchCommand(CLI::App* app, std::vector<Command>* commands) {
       ->type_name("FILE");
   cmd->add_option("--k", a->k, "How many hits (1.." + std::to_string(kMaxSearchK) + ")")
       ->type_name("N");
-  cmd->add_option("--attr", a->attrs, "Only cubes with this attribute value (repeatable)")
+  cmd->add_option("--attr", a->attrs,
+                  "Only cubes with this attribute value, typed as put types it (repeatable)")
+      ->type_name("KEY=VALUE");
+  cmd->add_option("--attr-string", a->string_attrs,
+                  "Only cubes with this attribute value, always a string (repeatable)")
       ->type_name("KEY=VALUE");
   cmd->add_option("--kind", a->kinds, "Only cubes of this kind (repeatable)")->type_name("KIND");
   cmd->add_option("--state", a->states, "Only cubes in this state: active, archived (repeatable)")

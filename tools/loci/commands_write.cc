@@ -4,6 +4,7 @@
 
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "loci/db.h"
@@ -71,8 +72,18 @@ int RunPut(const PutArgs& a) {
 struct UpdateArgs {
   std::string dir;
   std::string id;
+  std::optional<std::string> space;  // confine the update to this space
   CubeArgs cube;
 };
+
+// Adds --space: the space the cube must belong to. Optional, so that scripts written before it
+// keep working; with it, a cube of another space is "cube ID does not exist".
+void AddScopeOption(CLI::App* cmd, std::optional<std::string>* space) {
+  cmd->add_option_function<std::string>(
+         "--space", [space](const std::string& v) { *space = v; },
+         "Only act on the cube if it belongs to this space")
+      ->type_name("SPACE");
+}
 
 int RunUpdate(const UpdateArgs& a) {
   Result<CubeId> id = ParseCubeId(a.id);
@@ -88,16 +99,23 @@ int RunUpdate(const UpdateArgs& a) {
   if (!s.ok()) return ReportFailure("update", s);
   WriteBatch batch;
   if (*metric && !patch.set_vectors.empty()) {
-    // The fields belong to the cube's space, which only its versions know.
-    ReadOptions latest;
-    latest.fill_payload = false;
-    latest.fill_vectors = false;
-    std::vector<MemCube> versions;
-    s = db->History(latest, *id, &versions);
-    if (!s.ok()) return ReportFailure("update", s);
-    DefineFields(versions.back().space, patch.set_vectors, **metric, &batch);
+    // The fields belong to the cube's space: the one named, or the one its versions name.
+    // (With --space, a cube of another space fails the update, and so the whole batch.)
+    std::string space;
+    if (a.space) {
+      space = *a.space;
+    } else {
+      ReadOptions latest;
+      latest.fill_payload = false;
+      latest.fill_vectors = false;
+      std::vector<MemCube> versions;
+      s = db->History(latest, *id, &versions);
+      if (!s.ok()) return ReportFailure("update", s);
+      space = versions.back().space;
+    }
+    DefineFields(space, patch.set_vectors, **metric, &batch);
   }
-  batch.Update(*id, std::move(patch));
+  batch.Update(*id, std::move(patch), a.space);
   WriteResult result;
   s = db->Write(WriteOptionsFor(a.cube), batch, &result);
   if (!s.ok()) return ReportFailure("update", s);
@@ -109,6 +127,7 @@ struct RetireArgs {
   std::string dir;
   std::string id;
   std::optional<std::string> valid_to;
+  std::optional<std::string> space;  // confine the retirement to this space
   bool no_sync = false;
 };
 
@@ -125,7 +144,7 @@ int RunRetire(const RetireArgs& a) {
   Status s = OpenDb(a.dir, OpenMode::kReadWrite, &db);
   if (!s.ok()) return ReportFailure("retire", s);
   WriteBatch batch;
-  batch.Retire(*id, valid_to);
+  batch.Retire(*id, valid_to, a.space);
   WriteOptions options;
   options.sync = !a.no_sync;
   WriteResult result;
@@ -191,6 +210,7 @@ void RegisterWriteCommands(CLI::App* app, std::vector<Command>* commands) {
   cmd = app->add_subcommand("update", "Write a new version of cube ID; prints its number");
   cmd->add_option("DIR", update->dir, "Database directory")->required();
   cmd->add_option("ID", update->id, "Cube id")->required();
+  AddScopeOption(cmd, &update->space);
   AddCubeOptions(cmd, &update->cube, /*for_update=*/true);
   commands->push_back({cmd, [update] { return RunUpdate(*update); }});
 
@@ -202,6 +222,7 @@ void RegisterWriteCommands(CLI::App* app, std::vector<Command>* commands) {
          "--valid-to", [retire](const std::string& v) { retire->valid_to = v; },
          "Valid time the cube stops being valid (default: commit time)")
       ->type_name("TIME");
+  AddScopeOption(cmd, &retire->space);
   cmd->add_flag("--no-sync", retire->no_sync,
                 "Acknowledge before the write is durable against power loss");
   commands->push_back({cmd, [retire] { return RunRetire(*retire); }});

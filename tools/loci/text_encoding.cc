@@ -3,6 +3,7 @@
 #include "tools/loci/text_encoding.h"
 
 #include <cstdint>
+#include <cstdio>
 
 namespace loci::cli {
 
@@ -61,6 +62,28 @@ std::string Base64Encode(std::string_view bytes) {
     out += kAlphabet[(group >> 12) & 63];
     out += rest == 2 ? kAlphabet[(group >> 6) & 63] : '=';
     out += '=';
+  }
+  return out;
+}
+
+std::string EscapeText(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\\' || c == '"') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (u < 0x20 || u == 0x7F) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\x%02x", u);
+      out += buf;
+    } else {
+      out += c;
+    }
   }
   return out;
 }

@@ -1,4 +1,5 @@
-// Byte-string helpers for showing payloads: UTF-8 validation and base64.
+// Byte-string helpers for showing stored bytes on a terminal: UTF-8 validation, base64, and
+// the escaping that keeps a value or a name on one line.
 
 #ifndef LOCI_TOOLS_LOCI_TEXT_ENCODING_H_
 #define LOCI_TOOLS_LOCI_TEXT_ENCODING_H_
@@ -14,6 +15,11 @@ bool IsValidUtf8(std::string_view bytes);
 
 // Standard base64 (RFC 4648 §4) with '=' padding.
 std::string Base64Encode(std::string_view bytes);
+
+// `s` with backslashes, double quotes and control characters escaped (\\, \", \n, \t,
+// \xNN), so that a stored value or name, whatever it holds, prints as part of one line and
+// cannot forge lines or send terminal escape sequences.
+std::string EscapeText(std::string_view s);
 
 }  // namespace loci::cli
 

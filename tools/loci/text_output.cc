@@ -17,29 +17,6 @@ namespace {
 
 std::string TimeText(Timestamp t) { return t == kForever ? "forever" : FormatTime(t); }
 
-// `s` with backslashes, quotes and control characters escaped, so one value stays on one line.
-std::string Escaped(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '\\' || c == '"') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (u < 0x20 || u == 0x7F) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\x%02x", u);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 std::string AttrText(const AttrValue& value) {
   return std::visit(
       [](const auto& v) -> std::string {
@@ -53,7 +30,7 @@ std::string AttrText(const AttrValue& value) {
           std::snprintf(buf, sizeof(buf), "%.17g", v);
           return buf;
         } else {
-          return "\"" + Escaped(v) + "\"";
+          return "\"" + EscapeText(v) + "\"";
         }
       },
       value);
@@ -66,23 +43,27 @@ void Line(std::ostream& out, std::string_view label, std::string_view value) {
 
 }  // namespace
 
+// Names (spaces, attribute keys, vector fields) are stored bytes like any value and are escaped
+// like values, so that a name holding a newline or an escape sequence cannot forge or hide lines.
 void PrintCube(const MemCube& cube, std::ostream& out) {
   Line(out, "id", std::to_string(cube.id));
   Line(out, "version", std::to_string(cube.version));
-  Line(out, "space", cube.space);
+  Line(out, "space", EscapeText(cube.space));
   Line(out, "kind", KindName(cube.kind));
   Line(out, "state", CubeStateName(cube.state));
   Line(out, "valid", TimeText(cube.valid_from) + " .. " + TimeText(cube.valid_to));
   Line(out, "tx", TimeText(cube.tx_from) + " .. " + TimeText(cube.tx_to));
   Line(out, "payload", std::to_string(cube.payload_size) + " bytes");
   if (IsValidUtf8(cube.payload)) {
-    Line(out, "text", Escaped(cube.payload));
+    Line(out, "text", EscapeText(cube.payload));
   } else {
     Line(out, "base64", Base64Encode(cube.payload));
   }
-  for (const Attr& a : cube.attrs) Line(out, "attr", a.key + " = " + AttrText(a.value));
-  if (!cube.source.empty()) Line(out, "source", Escaped(cube.source));
-  if (!cube.agent.empty()) Line(out, "agent", Escaped(cube.agent));
+  for (const Attr& a : cube.attrs) {
+    Line(out, "attr", EscapeText(a.key) + " = " + AttrText(a.value));
+  }
+  if (!cube.source.empty()) Line(out, "source", EscapeText(cube.source));
+  if (!cube.agent.empty()) Line(out, "agent", EscapeText(cube.agent));
   if (!cube.parents.empty()) {
     std::string parents;
     for (CubeId p : cube.parents) parents += (parents.empty() ? "" : " ") + std::to_string(p);
@@ -94,7 +75,8 @@ void PrintCube(const MemCube& cube, std::ostream& out) {
   for (const NamedVector& v : cube.vectors) {
     std::string values;
     for (float x : v.values) values += (values.empty() ? "" : ",") + FormatFloat(x);
-    Line(out, "vector", v.field + " (" + std::to_string(v.values.size()) + " dims) = " + values);
+    Line(out, "vector",
+         EscapeText(v.field) + " (" + std::to_string(v.values.size()) + " dims) = " + values);
   }
 }
 
@@ -122,9 +104,11 @@ void PrintStats(const DbStats& s, std::ostream& out) {
   Line(out, "io_uring", s.io_uring ? "yes" : "no");
   Line(out, "mode",
        std::string(s.read_only ? "read-only" : "read-write") + (s.poisoned ? ", poisoned" : ""));
-  Line(out, "recovery", s.recovery.empty() ? "clean" : Escaped(s.recovery));
+  Line(out, "recovery", s.recovery.empty() ? "clean" : EscapeText(s.recovery));
   for (const VectorFieldInfo& f : s.vector_fields) {
-    Line(out, "field", f.space + "/" + f.name + " dim " + std::to_string(f.dim) + " " + f.metric);
+    Line(out, "field",
+         EscapeText(f.space) + "/" + EscapeText(f.name) + " dim " + std::to_string(f.dim) + " " +
+             f.metric);
   }
 }
 

@@ -1,11 +1,13 @@
-// RFC 3339 and integer-microsecond times: a strict hand-written parser and formatter over the
-// proleptic Gregorian calendar.
+// RFC 3339 and integer-microsecond times: a strict hand-written parser over the proleptic
+// Gregorian calendar; formatting is common/time_format.h's.
 
 #include "tools/loci/time_format.h"
 
 #include <charconv>
 #include <cstdint>
-#include <cstdio>
+#include <string>
+
+#include "common/time_format.h"
 
 namespace loci::cli {
 
@@ -15,7 +17,6 @@ constexpr int64_t kMicrosPerSecond = 1'000'000;
 constexpr int64_t kSecondsPerDay = 86'400;
 // Days from 0000-01-01 to 1970-01-01 in the proleptic Gregorian calendar.
 constexpr int64_t kEpochDayFromYearZero = 719'528;
-constexpr int64_t kDaysPer400Years = 146'097;
 
 bool IsLeapYear(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
@@ -35,27 +36,6 @@ int64_t DaysFromCivil(int64_t y, int month, int day) {
   int64_t days = DaysBeforeYear(y) - kEpochDayFromYearZero;
   for (int m = 1; m < month; ++m) days += DaysInMonth(y, m);
   return days + day - 1;
-}
-
-struct CivilDate {
-  int64_t year;
-  int month;
-  int day;
-};
-
-// The date `days` after 1970-01-01. REQUIRES: the date is on or after 0000-01-01.
-CivilDate CivilFromDays(int64_t days) {
-  const int64_t n = days + kEpochDayFromYearZero;  // days since 0000-01-01, >= 0
-  const int64_t cycles = n / kDaysPer400Years;
-  const int64_t rest = n % kDaysPer400Years;  // day within a 400-year cycle
-  // Every cycle starts like year 0, so the year within it follows from DaysBeforeYear.
-  // rest / 366 never overshoots and is at most two years short.
-  int64_t y = rest / 366;
-  while (DaysBeforeYear(y + 1) <= rest) ++y;
-  int64_t day_of_year = rest - DaysBeforeYear(y);
-  int month = 1;
-  while (day_of_year >= DaysInMonth(y, month)) day_of_year -= DaysInMonth(y, month++);
-  return {cycles * 400 + y, month, static_cast<int>(day_of_year) + 1};
 }
 
 Status Invalid(std::string_view text, std::string_view why) {
@@ -161,33 +141,10 @@ Result<Timestamp> ParseTime(std::string_view text) {
 }
 
 std::string FormatTime(Timestamp t) {
-  // Floor division, so that times before 1970 split into a day and a non-negative remainder.
-  int64_t seconds = t / kMicrosPerSecond;
-  int64_t micros = t % kMicrosPerSecond;
-  if (micros < 0) {
-    micros += kMicrosPerSecond;
-    --seconds;
-  }
-  int64_t days = seconds / kSecondsPerDay;
-  int64_t second_of_day = seconds % kSecondsPerDay;
-  if (second_of_day < 0) {
-    second_of_day += kSecondsPerDay;
-    --days;
-  }
-  constexpr int64_t kFirstDay = -kEpochDayFromYearZero;              // 0000-01-01
-  constexpr int64_t kLastDay = 10'000 * 365 + 2425 - 1 + kFirstDay;  // 9999-12-31
-  if (days < kFirstDay || days > kLastDay) return std::to_string(t);
-  const CivilDate date = CivilFromDays(days);
-  char buf[48];
-  int n = std::snprintf(
-      buf, sizeof(buf), "%04lld-%02d-%02dT%02d:%02d:%02d", static_cast<long long>(date.year),
-      date.month, date.day, static_cast<int>(second_of_day / 3600),
-      static_cast<int>(second_of_day / 60 % 60), static_cast<int>(second_of_day % 60));
-  if (micros != 0) {
-    n += std::snprintf(buf + n, sizeof(buf) - n, ".%06lld", static_cast<long long>(micros));
-  }
-  std::snprintf(buf + n, sizeof(buf) - n, "Z");
-  return buf;
+  // The shared formatter writes the two ends of time as words for people; here they stay the
+  // microsecond counts ParseTime reads back (and JSON consumers already expect).
+  if (t == kForever || t == kBeginningOfTime) return std::to_string(t);
+  return FormatRfc3339(t);
 }
 
 }  // namespace loci::cli

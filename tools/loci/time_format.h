@@ -22,9 +22,10 @@ namespace loci::cli {
 // cannot represent them. On failure returns InvalidArgument saying what is wrong with `text`.
 Result<Timestamp> ParseTime(std::string_view text);
 
-// Formats `t` as RFC 3339 UTC ("2023-05-08T13:56:00Z", "2023-05-08T13:56:00.000001Z").
-// Times outside years 0000-9999 (including kForever and kBeginningOfTime) come out as the
-// decimal microsecond count, which ParseTime reads back to the same value.
+// Formats `t` as RFC 3339 UTC ("2023-05-08T13:56:00Z", "2023-05-08T13:56:00.000001Z") with
+// FormatRfc3339 (common/time_format.h), the formatter engine messages use too. Times outside
+// years 0000-9999 (including kForever and kBeginningOfTime) come out as the decimal microsecond
+// count, which ParseTime reads back to the same value.
 std::string FormatTime(Timestamp t);
 
 }  // namespace loci::cli

@@ -17,9 +17,10 @@ Status Invalid(std::string_view what, std::string_view text, std::string_view wh
                                  "': " + std::string(why));
 }
 
-bool ParseWholeInt64(std::string_view text, int64_t* value) {
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *value);
-  return ec == std::errc() && end == text.data() + text.size();
+// An optional sign and decimal digits, nothing else: text that means an integer.
+bool LooksInteger(std::string_view text) {
+  if (!text.empty() && (text[0] == '-' || text[0] == '+')) text.remove_prefix(1);
+  return !text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos;
 }
 
 // A plain decimal number: digits, optional fraction, optional exponent (no inf/nan/hex).
@@ -104,12 +105,21 @@ Result<Attr> ParseAttrArg(std::string_view text, bool as_string) {
   Attr attr;
   attr.key = std::string(text.substr(0, eq));
   const std::string_view value = text.substr(eq + 1);
-  int64_t integer = 0;
   if (as_string) {
     attr.value = std::string(value);
   } else if (value == "true" || value == "false") {
     attr.value = value == "true";
-  } else if (ParseWholeInt64(value, &integer)) {
+  } else if (LooksInteger(value)) {
+    // Exact, or refused: an integer outside int64 read as the nearest double would match, and
+    // store, a different integer.
+    const std::string_view digits = value[0] == '+' ? value.substr(1) : value;
+    int64_t integer = 0;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), integer);
+    if (ec != std::errc() || end != digits.data() + digits.size()) {
+      return Invalid("attribute", text,
+                     "integer outside the signed 64-bit range (use --attr-string to store it as a "
+                     "string)");
+    }
     attr.value = integer;
   } else if (double d = 0;
              LooksDecimal(value) &&

@@ -27,8 +27,9 @@ Result<float> ParseFloat(std::string_view text);
 Result<NamedVector> ParseVectorArg(std::string_view text);
 
 // "KEY=VALUE". Unless `as_string`, the value is typed by its form: true/false -> bool, a
-// decimal integer that fits int64 -> int, a finite decimal number -> double, anything else ->
-// string. With `as_string` it is always the string as written.
+// decimal integer (optional sign, digits only) -> int64, exactly, and InvalidArgument if it
+// does not fit; another finite decimal number -> double; anything else -> string. With
+// `as_string` it is always the string as written.
 Result<Attr> ParseAttrArg(std::string_view text, bool as_string);
 
 // "plaintext", "activation", "parametric" or an integer code 0-65535.

@@ -21,6 +21,7 @@
 #include "loci/env.h"
 #include "tools/loci/cli_support.h"
 #include "tools/loci/commands.h"
+#include "tools/loci/text_encoding.h"
 #include "tools/loci/time_format.h"
 #include "tools/loci/value_parse.h"
 #include "wal/format.h"
@@ -67,9 +68,10 @@ const char* RecordTypeName(uint8_t type) {
 // segment shown (covered by a checkpoint) are shown by id.
 class CatalogNames {
  public:
-  void AddSpace(uint32_t id, const std::string& name) { spaces_[id] = name; }
+  // Names are kept escaped (text_encoding.h): a stored name must not forge dump lines.
+  void AddSpace(uint32_t id, const std::string& name) { spaces_[id] = EscapeText(name); }
   void AddField(uint32_t space_id, uint32_t field_id, const std::string& name) {
-    fields_[{space_id, field_id}] = name;
+    fields_[{space_id, field_id}] = EscapeText(name);
   }
   std::string Space(uint32_t id) const {
     auto it = spaces_.find(id);
@@ -94,7 +96,7 @@ std::string BatchSummary(const engine::BatchContents& b, CatalogNames* names) {
     out += " new-spaces [";
     for (size_t i = 0; i < b.spaces.size(); ++i) {
       names->AddSpace(b.spaces[i].id, b.spaces[i].name);
-      out += (i ? ", " : "") + std::to_string(b.spaces[i].id) + ":" + b.spaces[i].name;
+      out += (i ? ", " : "") + std::to_string(b.spaces[i].id) + ":" + names->Space(b.spaces[i].id);
     }
     out += "]";
   }

@@ -13,6 +13,8 @@
 #include <variant>
 #include <vector>
 
+#include "loci/metric.h"
+
 namespace loci {
 
 using CubeId = uint64_t;
@@ -46,7 +48,9 @@ struct Attr {
   bool operator==(const Attr&) const = default;
 };
 
-// A named embedding, e.g. {"minilm-384", 384 floats}.
+// A named embedding, e.g. {"minilm-384", 384 floats}. Its components must be finite and its
+// norm within kMaxVectorSquaredNorm (and, in a cosine field, kMinCosineSquaredNorm): see
+// loci/metric.h.
 struct NamedVector {
   std::string field;
   std::vector<float> values;
@@ -62,7 +66,7 @@ struct CubeDraft {
   std::vector<NamedVector> vectors;      // at most one per field
   std::vector<Attr> attrs;               // keys unique
   std::string source;                    // provenance: message id, file, URL...
-  std::vector<CubeId> parents;           // cubes this one was derived from
+  std::vector<CubeId> parents;           // cubes this one was derived from, of the same space
   std::string agent;                     // who wrote it
   float importance = 0.0f;
   float trust = 1.0f;
@@ -71,7 +75,8 @@ struct CubeDraft {
   std::optional<Timestamp> expires_at;  // TTL; default: never
 };
 
-// Changes an Update applies to the latest version; unset fields are inherited.
+// Changes an Update applies to the latest version; unset fields are inherited. A patch must
+// change something (see Db::Update).
 struct CubePatch {
   std::optional<uint16_t> kind;
   std::optional<CubeState> state;  // kActive or kArchived (use Retire to retire)
@@ -81,7 +86,7 @@ struct CubePatch {
   std::vector<Attr> set_attrs;              // replaces or adds these keys
   std::vector<std::string> remove_attrs;    // drops these keys
   std::optional<std::string> source;
-  std::optional<std::vector<CubeId>> parents;
+  std::optional<std::vector<CubeId>> parents;  // of the same space, not the cube itself
   std::optional<std::string> agent;
   std::optional<float> importance;
   std::optional<float> trust;

@@ -16,11 +16,13 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "loci/cube.h"
 #include "loci/options.h"
 #include "loci/search.h"
+#include "loci/space.h"
 #include "loci/status.h"
 #include "loci/write_batch.h"
 
@@ -108,9 +110,16 @@ class Db {
   // destroying a Db without a checkpoint (the WAL is replayed at the next Open).
   virtual ~Db() = default;
 
+  // A handle whose every call is confined to space `name` (loci/space.h): what an application
+  // acting for one user of many should use, so that it cannot read or change another user's
+  // cubes by leaving a space out. Never fails; a space that does not exist yet is created by
+  // the handle's first Put. REQUIRES: this Db outlives the handle.
+  SpaceHandle Space(std::string name) { return SpaceHandle(this, std::move(name)); }
+
   // Stores a new cube and returns its id (stable forever). Its version is 1.
   // InvalidArgument names what is wrong with the draft (empty space, a vector whose dimension
-  // differs from its field's, NaN/Inf, payload over the maximum, inverted valid interval...).
+  // differs from its field's, NaN/Inf, payload over the maximum, inverted valid interval, a
+  // parent that does not exist in the draft's space...).
   // A vector field the space does not have yet is created by this put with this dimension and
   // metric cosine, unless the name was dropped (WriteBatch::DropVectorField): that is
   // InvalidArgument until DefineVectorField defines it again.
@@ -118,13 +127,20 @@ class Db {
 
   // Writes a new version of cube `id`, applying `patch` to its latest version, and returns the
   // new version number. NotFound if `id` does not exist; InvalidArgument if it is retired or the
-  // patch is invalid.
+  // patch is invalid: it sets nothing, names the cube itself or a cube that does not exist in
+  // the cube's space as a parent, or would change nothing — a patch that sets neither
+  // valid_from nor valid_to and leaves every field (payload and vector bytes included) as the
+  // latest version has it, over valid times that version covers already, carries no
+  // information, and is refused ("nothing to change") rather than recorded as a version. Not
+  // confined to a space: use Space(name).Update, or WriteBatch::Update with a space, to act for
+  // one tenant.
   virtual Result<uint32_t> Update(const WriteOptions& options, CubeId id,
                                   const CubePatch& patch) = 0;
 
   // Ends the validity of cube `id` at `valid_to` (default: the commit time): reads at valid times
   // from then on do not find it; reads of earlier valid times still see the past. Creates a new
-  // version. NotFound if `id` does not exist; InvalidArgument if already retired.
+  // version. NotFound if `id` does not exist; InvalidArgument if already retired. Not confined
+  // to a space, like Update.
   virtual Status Retire(const WriteOptions& options, CubeId id,
                         std::optional<Timestamp> valid_to = std::nullopt) = 0;
 
@@ -135,11 +151,13 @@ class Db {
 
   // Reads the version of `id` visible at the read point of `options` into *cube.
   // NotFound if the cube does not exist, is not visible then (not yet committed, not valid at
-  // that valid time, retired) or belongs to another space than options.space.
+  // that valid time, retired) or belongs to another space than options.space (then, as when no
+  // such space exists, with the message of an id never assigned: "cube <id> does not exist").
   virtual Status Get(const ReadOptions& options, CubeId id, MemCube* cube) = 0;
 
   // Every version of `id` committed at or before the read point (as_of / snapshot), oldest
-  // first, with tx_to as seen at that point. NotFound if there is none.
+  // first, with tx_to as seen at that point. NotFound if there is none, or if the cube is not
+  // in options.space (as for Get).
   virtual Status History(const ReadOptions& options, CubeId id, std::vector<MemCube>* versions) = 0;
 
   // The k cubes nearest to request.query by vector field request.field, among the versions

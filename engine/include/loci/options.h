@@ -137,7 +137,9 @@ struct ReadOptions {
   std::optional<Timestamp> valid_at;
   // Read as of this snapshot's point (overrides as_of). Default: none.
   const Snapshot* snapshot = nullptr;
-  // Restrict the read to this space: cubes of other spaces are NotFound. Default: any space.
+  // Restrict the read to this space: a cube of another space, or any cube when no space of this
+  // name exists, is NotFound with exactly the message of an id never assigned ("cube <id> does
+  // not exist"). Db::Space(name) sets it on every read. Default: any space.
   std::optional<std::string> space;
   // Copy the payload bytes / the vectors into the result. Default: true.
   bool fill_payload = true;

@@ -36,6 +36,8 @@ struct SearchRequest {
   std::vector<std::string> spaces;
   // The vector field, by name; every listed space must have it, with the query's dimension.
   std::string field;
+  // Finite components, the field's dimension, and a norm within the bounds of loci/metric.h
+  // (kMaxVectorSquaredNorm; for a cosine field also kMinCosineSquaredNorm).
   std::vector<float> query;
   // How many hits to return, 1..kMaxSearchK.
   uint32_t k = 10;

@@ -22,10 +22,14 @@ class WriteBatch {
   struct UpdateOp {
     CubeId id;
     CubePatch patch;
+    // The space the cube must belong to; nullopt: any. See Update below.
+    std::optional<std::string> space;
   };
   struct RetireOp {
     CubeId id;
     std::optional<Timestamp> valid_to;  // default: the commit time
+    // The space the cube must belong to; nullopt: any. See Retire below.
+    std::optional<std::string> space;
   };
   struct DefineFieldOp {
     std::string space;
@@ -41,9 +45,20 @@ class WriteBatch {
 
   // Appends a Put; its id is reported in WriteResult::ops at the same index.
   void Put(CubeDraft draft) { ops_.push_back(PutOp{std::move(draft)}); }
-  void Update(CubeId id, CubePatch patch) { ops_.push_back(UpdateOp{id, std::move(patch)}); }
-  void Retire(CubeId id, std::optional<Timestamp> valid_to = std::nullopt) {
-    ops_.push_back(RetireOp{id, valid_to});
+
+  // Appends an Update of cube `id` (see Db::Update); its new version number is reported in
+  // WriteResult::ops at the same index. With `space`, the update is confined to that space: a
+  // cube of another space, or any cube if the space does not exist, fails the batch with
+  // exactly the NotFound ("cube <id> does not exist") of an id that was never assigned.
+  void Update(CubeId id, CubePatch patch, std::optional<std::string> space = std::nullopt) {
+    ops_.push_back(UpdateOp{id, std::move(patch), std::move(space)});
+  }
+
+  // Appends a Retire of cube `id` at valid time `valid_to` (default: the commit time; see
+  // Db::Retire). `space` confines it as it does an Update.
+  void Retire(CubeId id, std::optional<Timestamp> valid_to = std::nullopt,
+              std::optional<std::string> space = std::nullopt) {
+    ops_.push_back(RetireOp{id, valid_to, std::move(space)});
   }
 
   // Declares vector field `field` of `space` (creating the space if needed) with its dimension

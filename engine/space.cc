@@ -1,0 +1,137 @@
+// SpaceHandle: every call confined to one space, over Db's public methods.
+
+#include "loci/space.h"
+
+#include <string>
+#include <utility>
+#include <variant>
+
+#include "loci/db.h"
+
+namespace loci {
+
+namespace {
+
+// The space `op` names, or nullptr if it names none (an empty draft or field space, an Update
+// or Retire without one).
+const std::string* NamedSpace(const WriteBatch::Op& op) {
+  if (const auto* put = std::get_if<WriteBatch::PutOp>(&op)) {
+    return put->draft.space.empty() ? nullptr : &put->draft.space;
+  }
+  if (const auto* update = std::get_if<WriteBatch::UpdateOp>(&op)) {
+    return update->space ? &*update->space : nullptr;
+  }
+  if (const auto* retire = std::get_if<WriteBatch::RetireOp>(&op)) {
+    return retire->space ? &*retire->space : nullptr;
+  }
+  if (const auto* define = std::get_if<WriteBatch::DefineFieldOp>(&op)) {
+    return define->space.empty() ? nullptr : &define->space;
+  }
+  const auto& drop = std::get<WriteBatch::DropFieldOp>(op);
+  return drop.space.empty() ? nullptr : &drop.space;
+}
+
+// Appends a copy of `op` to *out with its space set to `space`.
+void AppendConfined(const WriteBatch::Op& op, const std::string& space, WriteBatch* out) {
+  if (const auto* put = std::get_if<WriteBatch::PutOp>(&op)) {
+    CubeDraft draft = put->draft;
+    draft.space = space;
+    out->Put(std::move(draft));
+  } else if (const auto* update = std::get_if<WriteBatch::UpdateOp>(&op)) {
+    out->Update(update->id, update->patch, space);
+  } else if (const auto* retire = std::get_if<WriteBatch::RetireOp>(&op)) {
+    out->Retire(retire->id, retire->valid_to, space);
+  } else if (const auto* define = std::get_if<WriteBatch::DefineFieldOp>(&op)) {
+    out->DefineVectorField(space, define->field, define->dim, define->metric);
+  } else {
+    out->DropVectorField(space, std::get<WriteBatch::DropFieldOp>(op).field);
+  }
+}
+
+}  // namespace
+
+Status SpaceHandle::Confined(const std::string& what, const std::string& space) const {
+  if (space == name_) return Status::OK();
+  return Status::InvalidArgument(what + " names space '" + space +
+                                 "', but this handle is confined to space '" + name_ + "'");
+}
+
+Status SpaceHandle::Scoped(const ReadOptions& options, ReadOptions* scoped) const {
+  if (options.space) LOCI_RETURN_IF_ERROR(Confined("ReadOptions", *options.space));
+  *scoped = options;
+  scoped->space = name_;
+  return Status::OK();
+}
+
+Result<CubeId> SpaceHandle::Put(const WriteOptions& options, const CubeDraft& draft) {
+  if (!draft.space.empty()) LOCI_RETURN_IF_ERROR(Confined("the draft", draft.space));
+  WriteBatch batch;
+  CubeDraft confined = draft;
+  confined.space = name_;
+  batch.Put(std::move(confined));
+  WriteResult result;
+  LOCI_RETURN_IF_ERROR(db_->Write(options, batch, &result));
+  return result.ops[0].id;
+}
+
+Result<uint32_t> SpaceHandle::Update(const WriteOptions& options, CubeId id,
+                                     const CubePatch& patch) {
+  WriteBatch batch;
+  batch.Update(id, patch, name_);
+  WriteResult result;
+  LOCI_RETURN_IF_ERROR(db_->Write(options, batch, &result));
+  return result.ops[0].version;
+}
+
+Status SpaceHandle::Retire(const WriteOptions& options, CubeId id,
+                           std::optional<Timestamp> valid_to) {
+  WriteBatch batch;
+  batch.Retire(id, valid_to, name_);
+  return db_->Write(options, batch, nullptr);
+}
+
+Status SpaceHandle::Write(const WriteOptions& options, const WriteBatch& batch,
+                          WriteResult* result) {
+  bool complete = true;  // every operation names this space already
+  for (size_t i = 0; i < batch.ops().size(); ++i) {
+    const std::string* named = NamedSpace(batch.ops()[i]);
+    if (named == nullptr) {
+      complete = false;
+      continue;
+    }
+    Status s = Confined("operation " + std::to_string(i), *named);
+    if (!s.ok()) return s;
+  }
+  if (complete) return db_->Write(options, batch, result);
+  WriteBatch confined;
+  for (const WriteBatch::Op& op : batch.ops()) AppendConfined(op, name_, &confined);
+  return db_->Write(options, confined, result);
+}
+
+Status SpaceHandle::Get(const ReadOptions& options, CubeId id, MemCube* cube) {
+  ReadOptions scoped;
+  LOCI_RETURN_IF_ERROR(Scoped(options, &scoped));
+  return db_->Get(scoped, id, cube);
+}
+
+Status SpaceHandle::History(const ReadOptions& options, CubeId id, std::vector<MemCube>* versions) {
+  ReadOptions scoped;
+  LOCI_RETURN_IF_ERROR(Scoped(options, &scoped));
+  return db_->History(scoped, id, versions);
+}
+
+Status SpaceHandle::Search(const SearchRequest& request, std::vector<SearchHit>* hits) {
+  for (const std::string& space : request.spaces) {
+    Status s = Confined("the search request", space);
+    if (!s.ok()) {
+      hits->clear();
+      return s;
+    }
+  }
+  if (!request.spaces.empty()) return db_->Search(request, hits);
+  SearchRequest scoped = request;
+  scoped.spaces = {name_};
+  return db_->Search(scoped, hits);
+}
+
+}  // namespace loci
