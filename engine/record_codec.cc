@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <map>
 #include <cstring>
 #include <type_traits>
 #include <variant>
@@ -12,9 +14,11 @@ namespace loci::engine {
 
 namespace {
 
-// A batch without drops, and one with (which adds the drop section).
+// A batch without drops, one with (which adds the drop section), and one that also logs blob
+// copies (the drop section, possibly empty, and the copy section).
 constexpr uint8_t kBatchFormat = 1;
 constexpr uint8_t kBatchFormatWithDrops = 2;
+constexpr uint8_t kBatchFormatWithCopies = 3;
 
 enum AttrTag : uint8_t { kBool = 0, kInt = 1, kDouble = 2, kString = 3 };
 
@@ -88,6 +92,67 @@ bool GetCount(Decoder* d, uint64_t* n, size_t min_bytes_each) {
 }
 
 bool GetTime(Decoder* d, Timestamp* t) { return d->GetVarsint64(t); }
+
+bool CopyOrder(const BlobCopy& a, const BlobCopy& b) {
+  return a.ref.generation != b.ref.generation ? a.ref.generation < b.ref.generation
+                                              : a.ref.offset < b.ref.offset;
+}
+
+void EncodeCopies(std::span<const BlobCopy> copies, std::string* dst) {
+  std::vector<const BlobCopy*> sorted;
+  for (const BlobCopy& c : copies) sorted.push_back(&c);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const BlobCopy* a, const BlobCopy* b) { return CopyOrder(*a, *b); });
+  PutVarint64(dst, sorted.size());
+  for (const BlobCopy* c : sorted) {
+    PutVarint64(dst, c->ref.generation);
+    PutVarint64(dst, c->ref.offset);
+    PutLengthPrefixed(dst, c->bytes);
+  }
+}
+
+// The blob refs of `versions` by (generation, offset).
+std::map<std::pair<uint32_t, uint64_t>, const blob::BlobRef*> RefsByPlace(
+    const std::vector<std::unique_ptr<Version>>& versions) {
+  std::map<std::pair<uint32_t, uint64_t>, const blob::BlobRef*> refs;
+  auto add = [&](const blob::BlobRef& r) {
+    if (!r.empty()) refs.emplace(std::make_pair(r.generation, r.offset), &r);
+  };
+  for (const auto& v : versions) {
+    add(v->payload);
+    for (const VectorRef& r : v->vectors) add(r.blob);
+  }
+  return refs;
+}
+
+// Decodes the copy section: each copy must be a blob of `out->versions`, whole, and in order.
+Status DecodeCopies(Decoder* d, BatchContents* out, const std::function<Status(std::string)>& bad) {
+  uint64_t n;
+  if (!GetCount(d, &n, 3) || n == 0) return bad("blob copy count");
+  const auto refs = RefsByPlace(out->versions);
+  out->copies.reserve(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    uint32_t generation;
+    uint64_t offset;
+    std::string_view bytes;
+    if (!d->GetVarint32(&generation) || !d->GetVarint64(&offset) ||
+        !d->GetLengthPrefixed(&bytes, blob::kMaxBlobLength)) {
+      return bad("blob copy " + std::to_string(i));
+    }
+    const auto it = refs.find({generation, offset});
+    const blob::BlobRef* ref = it == refs.end() ? nullptr : it->second;
+    if (ref == nullptr || ref->length != bytes.size() ||
+        blob::PayloadChecksum(bytes, generation, offset) != ref->checksum) {
+      return bad("blob copy " + std::to_string(i) + " matches no blob of the batch");
+    }
+    BlobCopy copy{*ref, bytes};
+    if (!out->copies.empty() && !CopyOrder(out->copies.back(), copy)) {
+      return bad("blob copies out of order");
+    }
+    out->copies.push_back(copy);
+  }
+  return Status::OK();
+}
 
 }  // namespace
 
@@ -253,19 +318,24 @@ bool DecodeVersionBody(Decoder* d, Version* v) {
 
 void EncodeBatch(Timestamp commit_time, const std::vector<SpaceEntry>& spaces,
                  const std::vector<FieldEntry>& fields, const std::vector<FieldDropEntry>& drops,
-                 const std::vector<const Version*>& versions, std::string* dst) {
-  dst->push_back(static_cast<char>(drops.empty() ? kBatchFormat : kBatchFormatWithDrops));
+                 const std::vector<const Version*>& versions, std::string* dst,
+                 std::span<const BlobCopy> copies) {
+  const uint8_t format = !copies.empty()  ? kBatchFormatWithCopies
+                         : !drops.empty() ? kBatchFormatWithDrops
+                                          : kBatchFormat;
+  dst->push_back(static_cast<char>(format));
   PutVarsint64(dst, commit_time);
   PutVarint64(dst, spaces.size());
   for (const SpaceEntry& s : spaces) EncodeSpace(s.id, s.name, dst);
   PutVarint64(dst, fields.size());
   for (const FieldEntry& f : fields) EncodeField(f.space_id, f.field, dst);
-  if (!drops.empty()) {
+  if (format != kBatchFormat) {
     PutVarint64(dst, drops.size());
     for (const FieldDropEntry& drop : drops) EncodeFieldDrop(drop, dst);
   }
   PutVarint64(dst, versions.size());
   for (const Version* v : versions) EncodeVersionBody(*v, dst);
+  if (format == kBatchFormatWithCopies) EncodeCopies(copies, dst);
 }
 
 Status DecodeBatch(std::string_view payload, const std::string& where, BatchContents* out) {
@@ -275,7 +345,7 @@ Status DecodeBatch(std::string_view payload, const std::string& where, BatchCont
     return Status::Corruption(where + ": malformed batch (" + what + ")");
   };
   uint8_t format;
-  if (!d.GetU8(&format) || (format != kBatchFormat && format != kBatchFormatWithDrops)) {
+  if (!d.GetU8(&format) || format < kBatchFormat || format > kBatchFormatWithCopies) {
     return corrupt("unknown batch format");
   }
   if (!GetTime(&d, &out->commit_time)) return corrupt("commit time");
@@ -290,9 +360,11 @@ Status DecodeBatch(std::string_view payload, const std::string& where, BatchCont
   for (FieldEntry& f : out->fields) {
     if (!DecodeField(&d, &f)) return corrupt("field entry");
   }
-  if (format == kBatchFormatWithDrops) {
-    // At least one: a batch without drops has exactly one encoding, format 1.
-    if (!GetCount(&d, &n, 2) || n == 0) return corrupt("field drop count");
+  if (format != kBatchFormat) {
+    // Format 2 has at least one: a batch without drops or copies has one encoding, format 1.
+    if (!GetCount(&d, &n, 2) || (format == kBatchFormatWithDrops && n == 0)) {
+      return corrupt("field drop count");
+    }
     out->drops.resize(n);
     for (size_t i = 0; i < out->drops.size(); ++i) {
       if (!DecodeFieldDrop(&d, &out->drops[i])) {
@@ -308,6 +380,7 @@ Status DecodeBatch(std::string_view payload, const std::string& where, BatchCont
     v->tx_from = out->commit_time;
     out->versions.push_back(std::move(v));
   }
+  if (format == kBatchFormatWithCopies) LOCI_RETURN_IF_ERROR(DecodeCopies(&d, out, corrupt));
   if (!d.empty()) return corrupt("trailing bytes");
   return Status::OK();
 }

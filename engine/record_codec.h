@@ -4,8 +4,9 @@
 //   format:u8 commit_time:varsint
 //   n_spaces:varint  (space_id:varint name:lp)*
 //   n_fields:varint  (space_id:varint field_id:varint name:lp dim:varint metric:u8)*
-//   [n_drops:varint  (space_id:varint field_id:varint)*]          format 2 only
+//   [n_drops:varint  (space_id:varint field_id:varint)*]          formats 2 and 3
 //   n_versions:varint version_body*
+//   [n_copies:varint (generation:varint offset:varint bytes:lp)*]  format 3 only
 // and a version body is
 //   id number space kind:varint state:u8 valid_from valid_to expires_at:varsint
 //   importance trust:f32 payload:blobref n_vectors (field_id blobref)* n_attrs (key:lp tag:u8
@@ -13,7 +14,11 @@
 // with blobref = generation:varint [offset:varint length:varint checksum:u64 unless
 // generation is 0]. Format 1 is a batch that drops no vector field, format 2 one that drops at
 // least one (n_drops > 0): a batch without drops is still written in format 1, so a database
-// that never drops a field stays readable by a build that knows only format 1. Vectors are
+// that never drops a field stays readable by a build that knows only format 1. Format 3 also
+// carries copies of blobs the batch wrote (n_copies > 0; n_drops may be 0): the bytes of each,
+// named by the generation and offset of a blob ref of one of its versions, in increasing
+// (generation, offset) order. The WAL record is then their durable copy until a checkpoint has
+// synced the arena's (see BlobCopy). Vectors are
 // sorted by field and attributes by key, so every version (and every batch) has exactly one
 // encoding. Decoders bound every length and count by the input and check every invariant;
 // anything else is Corruption.
@@ -22,6 +27,7 @@
 #define LOCI_ENGINE_RECORD_CODEC_H_
 
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,6 +63,15 @@ struct FieldDropEntry {
   bool operator==(const FieldDropEntry&) const = default;
 };
 
+// A blob's bytes logged in the WAL record of the batch that wrote it. Small blobs travel so, so
+// that a durable commit needs one flush (the record's) instead of two (the arena's, then the
+// record's): the record is the blob's durable copy until a checkpoint syncs the arena, and
+// recovery rewrites an arena copy that does not verify from it.
+struct BlobCopy {
+  blob::BlobRef ref;       // as the batch's version refers to it
+  std::string_view bytes;  // ref.length bytes
+};
+
 // What one committed batch contains.
 struct BatchContents {
   Timestamp commit_time = 0;
@@ -64,12 +79,18 @@ struct BatchContents {
   std::vector<FieldEntry> fields;                  // created by the batch, in order
   std::vector<FieldDropEntry> drops;               // dropped by the batch, in order
   std::vector<std::unique_ptr<Version>> versions;  // tx_from = commit_time; lsn left 0
+  // Blobs logged with the batch (format 3), each verified against its version's ref: views into
+  // the decoded payload.
+  std::vector<BlobCopy> copies;
 };
 
-// Appends the WAL payload of a batch to *dst (format 1 if `drops` is empty, else 2).
+// Appends the WAL payload of a batch to *dst: format 3 if it logs blob copies, else 2 if it
+// drops a field, else 1. REQUIRES: each copy is a blob one of `versions` refers to (same
+// generation, offset and length; bytes that hash to its checksum), no two copies of one blob.
 void EncodeBatch(Timestamp commit_time, const std::vector<SpaceEntry>& spaces,
                  const std::vector<FieldEntry>& fields, const std::vector<FieldDropEntry>& drops,
-                 const std::vector<const Version*>& versions, std::string* dst);
+                 const std::vector<const Version*>& versions, std::string* dst,
+                 std::span<const BlobCopy> copies = {});
 // Corruption (with `where` as context) if `payload` is not a well-formed batch.
 Status DecodeBatch(std::string_view payload, const std::string& where, BatchContents* out);
 

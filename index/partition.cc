@@ -150,6 +150,29 @@ void PreparedQuery::Prepare(const float* q, uint32_t dim, Metric metric) {
   quantized.SplitForNibbles();
 }
 
+float ExactDistance(const PreparedQuery& query, const float* vector, uint32_t dim, Metric metric) {
+  const Kernels& k = BestKernels();
+  const float* q = query.vector.data();
+  float d;
+  switch (metric) {
+    case Metric::kL2:
+      d = k.l2sq_f32(q, vector, dim);
+      break;
+    case Metric::kInnerProduct:
+      d = -k.dot_f32(q, vector, dim);
+      break;
+    case Metric::kCosine:
+    default: {
+      // As AddEntry and the re-rank compute it.
+      const float norm = std::sqrt(NormSq(k, vector, dim));
+      const float inv_norm = norm > 0 ? 1.0f / norm : 0.0f;
+      d = -k.dot_f32(q, vector, dim) * inv_norm;
+      break;
+    }
+  }
+  return std::isnan(d) ? std::numeric_limits<float>::infinity() : d;
+}
+
 Partition::Partition(Metric metric, uint32_t dim, const PartitionOptions& options,
                      gc::EpochDomain* epochs)
     : metric_(metric),

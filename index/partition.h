@@ -68,6 +68,12 @@ struct PreparedQuery {
   void Prepare(const float* q, uint32_t dim, Metric metric);
 };
 
+// The exact distance a partition's re-rank gives the full-precision `vector` for `query`
+// (lower is better; see ScanHit), computed with the same kernels and cosine normalisation, so a
+// vector scored outside the index (one not indexed yet) ranks exactly as it would inside.
+// +infinity where a NaN would come out (vectors stored before the norm bounds).
+float ExactDistance(const PreparedQuery& query, const float* vector, uint32_t dim, Metric metric);
+
 struct ScanParams {
   uint32_t probes = 24;  // lists probed at most (clustered partitions)
   // Candidates ranked by their exact INT8 distance (a two-pass scan picks kRefineFactor times

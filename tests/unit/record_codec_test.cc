@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
@@ -105,14 +106,35 @@ struct SampleBatch {
   Timestamp commit_time = -1234567890123;
   std::vector<FieldDropEntry> drops;
   std::vector<Version> versions = {FullVersion(), MinimalVersion(), RetiredVersion()};
+  std::vector<BlobCopy> copies;
   std::string Encode() const {
     std::vector<const Version*> ptrs;
     for (const Version& v : versions) ptrs.push_back(&v);
     std::string out;
-    EncodeBatch(commit_time, SampleSpaces(), SampleFields(), drops, ptrs, &out);
+    EncodeBatch(commit_time, SampleSpaces(), SampleFields(), drops, ptrs, &out, copies);
     return out;
   }
 };
+
+// Blob bytes a batch logs, and refs that really describe them (checksum seeded by place).
+const std::string kLoggedPayload = "likes green tea";
+const std::string kLoggedVector = std::string("\x00\x00\x80\x3f\x00\x00\x00\x40", 8);
+blob::BlobRef RefTo(const std::string& bytes, uint32_t generation, uint64_t offset) {
+  return Ref(generation, offset, static_cast<uint32_t>(bytes.size()),
+             blob::PayloadChecksum(bytes, generation, offset));
+}
+
+// A batch whose first version's payload and second vector are logged with it (format 3),
+// listed out of order: the encoder sorts them.
+SampleBatch SampleBatchWithCopies(bool with_drops) {
+  SampleBatch b;
+  if (with_drops) b.drops = SampleDrops();
+  b.versions[0].payload = RefTo(kLoggedPayload, 3, 4096);
+  b.versions[0].vectors[1].blob = RefTo(kLoggedVector, 2, 8200);
+  b.copies = {BlobCopy{b.versions[0].payload, kLoggedPayload},
+              BlobCopy{b.versions[0].vectors[1].blob, kLoggedVector}};
+  return b;
+}
 
 SampleBatch SampleBatchWithDrops() {
   SampleBatch b;
@@ -124,7 +146,7 @@ std::string ReEncode(const BatchContents& b) {
   std::vector<const Version*> ptrs;
   for (const auto& v : b.versions) ptrs.push_back(v.get());
   std::string out;
-  EncodeBatch(b.commit_time, b.spaces, b.fields, b.drops, ptrs, &out);
+  EncodeBatch(b.commit_time, b.spaces, b.fields, b.drops, ptrs, &out, b.copies);
   return out;
 }
 
@@ -331,6 +353,66 @@ TEST(RecordCodecTest, BatchWithDropsRoundTripsInFormat2) {
   EXPECT_EQ(expected, without);
 }
 
+// Blob copies (format 3): they come back as views of the payload, sorted by place, each tied to
+// the ref of its version; drops may be absent or present.
+TEST(RecordCodecTest, BatchWithBlobCopiesRoundTripsInFormat3) {
+  for (bool with_drops : {false, true}) {
+    const SampleBatch b = SampleBatchWithCopies(with_drops);
+    const std::string payload = b.Encode();
+    EXPECT_EQ(payload[0], 3);
+    BatchContents out;
+    ASSERT_TRUE(DecodeBatch(payload, "w", &out).ok());
+    EXPECT_EQ(out.drops, b.drops);
+    ASSERT_EQ(out.copies.size(), 2u);
+    EXPECT_EQ(out.copies[0].ref, b.versions[0].vectors[1].blob);  // generation 2 first
+    EXPECT_EQ(out.copies[0].bytes, kLoggedVector);
+    EXPECT_EQ(out.copies[1].ref, b.versions[0].payload);
+    EXPECT_EQ(out.copies[1].bytes, kLoggedPayload);
+    EXPECT_GE(out.copies[1].bytes.data(), payload.data());  // a view, not a copy
+    EXPECT_EQ(ReEncode(out), payload);
+  }
+  SampleBatch without = SampleBatchWithCopies(false);
+  without.copies.clear();
+  EXPECT_EQ(without.Encode()[0], 1);
+}
+
+TEST(RecordCodecTest, BlobCopiesThatDoNotMatchTheirBlobAreCorruption) {
+  struct Case {
+    const char* what;
+    std::function<void(SampleBatch*)> damage;
+  };
+  const std::vector<Case> cases = {
+      {"other bytes", [](SampleBatch* b) { b->copies[1].bytes = "likes green tex"; }},
+      {"shorter", [](SampleBatch* b) { b->copies[1].bytes = "likes green te"; }},
+      {"no such blob", [](SampleBatch* b) { b->copies[1].ref.offset += 8; }},
+      {"twice", [](SampleBatch* b) { b->copies.push_back(b->copies[0]); }},
+  };
+  for (const Case& c : cases) {
+    SampleBatch b = SampleBatchWithCopies(true);
+    c.damage(&b);
+    BatchContents out;
+    Status s = DecodeBatch(b.Encode(), "WAL record LSN 9", &out);
+    EXPECT_TRUE(s.IsCorruption()) << c.what << ": " << s.ToString();
+    EXPECT_TRUE(Contains(s.message(), "WAL record LSN 9")) << s.ToString();
+  }
+  // Format 3 with no copy at all is not the one encoding of its batch (that is format 1).
+  const SampleBatch b = SampleBatchWithCopies(false);
+  const std::string payload = b.Encode();
+  std::string section;  // the copy section as the format lays it out, sorted by place
+  PutVarint64(&section, 2);
+  for (const BlobCopy* c : {&b.copies[1], &b.copies[0]}) {
+    PutVarint64(&section, c->ref.generation);
+    PutVarint64(&section, c->ref.offset);
+    PutLengthPrefixed(&section, c->bytes);
+  }
+  ASSERT_EQ(payload.substr(payload.size() - section.size()), section);
+  const std::string no_copies = payload.substr(0, payload.size() - section.size()) + '\0';
+  BatchContents out;
+  Status s = DecodeBatch(no_copies, "w", &out);
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+  EXPECT_TRUE(Contains(s.message(), "blob copy count")) << s.ToString();
+}
+
 TEST(RecordCodecTest, MalformedDropSectionsAreCorruptionNamingWhat) {
   const SampleBatch batch = SampleBatchWithDrops();
   const std::string payload = batch.Encode();
@@ -486,7 +568,9 @@ TEST(RecordCodecTest, EveryVersionInvariantIsEnforced) {
 }
 
 TEST(RecordCodecTest, EveryTruncationOfABatchFailsCleanly) {
-  for (const std::string& payload : {SampleBatch().Encode(), SampleBatchWithDrops().Encode()}) {
+  for (const std::string& payload :
+       {SampleBatch().Encode(), SampleBatchWithDrops().Encode(),
+        SampleBatchWithCopies(false).Encode(), SampleBatchWithCopies(true).Encode()}) {
     for (size_t len = 0; len < payload.size(); ++len) {
       std::unique_ptr<char[]> exact(new char[len + 1]);
       std::memcpy(exact.get(), payload.data(), len);
@@ -541,6 +625,10 @@ TEST(RecordCodecTest, EveryBitFlipOfABatchFailsOrIsCanonical) {
 
 TEST(RecordCodecTest, EveryBitFlipOfABatchWithDropsFailsOrIsCanonical) {
   ExpectEveryBitFlipFailsOrIsCanonical(SampleBatchWithDrops().Encode());
+}
+
+TEST(RecordCodecTest, EveryBitFlipOfABatchWithBlobCopiesFailsOrIsCanonical) {
+  ExpectEveryBitFlipFailsOrIsCanonical(SampleBatchWithCopies(false).Encode());
 }
 
 // Replay applies a batch's catalog changes with the effect they had in batch order, whatever

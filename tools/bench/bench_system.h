@@ -98,7 +98,9 @@ class BenchSystem {
 
 // Factories. A peer that was not found at configure time has no factory; MakeSystem then
 // reports why.
-std::unique_ptr<BenchSystem> NewLociSystem(const SystemConfig& config);
+// "loci": Loci with its default Options; "loci-uring": durable WAL groups submitted through
+// io_uring instead (Options::wal_submission), to compare the two on the same load.
+std::unique_ptr<BenchSystem> NewLociSystem(const SystemConfig& config, bool io_uring = false);
 #ifdef LOCI_BENCH_HAVE_ROCKSDB
 std::unique_ptr<BenchSystem> NewRocksDbSystem(const SystemConfig& config);
 #endif

@@ -82,6 +82,9 @@ struct DbStats {
   // Index snapshots this instance failed to write (I/O errors, a full disk): each costs the
   // next open a rebuild of what it would have restored, never the checkpoint it went with.
   uint64_t index_snapshots_failed = 0;
+  // Versions and field drops published but not yet absorbed by the vector index (a search
+  // scans those versions exactly; see Options::max_index_backlog).
+  uint64_t index_backlog = 0;
 };
 
 // What Db::Verify checked and found.

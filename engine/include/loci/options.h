@@ -124,6 +124,31 @@ struct Options {
   // Default: 1 MiB
   size_t max_group_bytes = 1 << 20;
 
+  // Blobs (payloads and vectors) up to this size also travel inside the WAL record of the commit
+  // that stores them. The record is then their durable copy, so a durable commit makes one flush
+  // (the record's) instead of two (the blob arena's, then the record's); the arena copy becomes
+  // durable at the next checkpoint, and recovery rewrites any arena copy that does not verify
+  // from the record. Larger blobs are made durable in the arena before their record is written.
+  // 0: every blob takes the two-flush path.
+  // Default: 64 KiB
+  uint64_t max_logged_blob_bytes = 64 << 10;
+
+  // How a durable group's WAL write and fdatasync are submitted: with pwrite and fdatasync on
+  // the committing thread, or as one linked io_uring submission (falls back to pwrite where
+  // io_uring is unavailable). Groups that are not durable are always written with a plain
+  // pwrite: io_uring hands buffered writes to a kernel worker thread, which cost a put about
+  // four times its time (loci-bench write, see the README).
+  // Default: WalSubmission::kPwrite
+  enum class WalSubmission { kPwrite, kIoUring };
+  WalSubmission wal_submission = WalSubmission::kPwrite;
+
+  // Versions published but not yet absorbed by the vector index, at most. Indexing runs on a
+  // background thread, off the commit path; a search scans what it has not absorbed yet exactly
+  // (every such vector of the searched field is scored in full precision), so this bounds that
+  // extra work. A write waits while the backlog is full.
+  // Default: 16384
+  uint64_t max_index_backlog = 16384;
+
   // Default: see VectorIndexOptions.
   VectorIndexOptions vector_index;
 };
