@@ -11,7 +11,9 @@ struct BlobArena::Generation {
   std::string path;
   std::unique_ptr<WritableFile> file;  // null when read-only
   std::unique_ptr<MappedRegion> region;
-  std::mutex map_mu;                  // serializes Extend
+  // Serializes MakeReadable's and ExtendMappings' check-then-Extend. Guards no field: the
+  // region's size is atomic and the region itself set before the generation is published.
+  Mutex map_mu;
   std::atomic<bool> unsynced{false};  // appended to since the last TakeUnsyncedFiles
 };
 
@@ -102,7 +104,7 @@ Status BlobArena::Open() {
     if (ParseArenaGenerationFileName(name, &n)) numbers.push_back(n);
   }
   std::sort(numbers.begin(), numbers.end());
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (uint32_t n : numbers) {
     Generation* g;
     bool bad_header;
@@ -192,7 +194,7 @@ Status BlobArena::Append(std::span<const std::string_view> payloads, std::span<B
   Generation* gen;
   uint64_t offset;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     LOCI_RETURN_IF_ERROR(Reserve(total, &gen, &offset));
   }
   thread_local std::string buf;
@@ -248,7 +250,7 @@ Status BlobArena::MakeReadable(const BlobRef& ref) {
                               ": arena generation missing");
   }
   if (ref.end() <= g->region->size()) return Status::OK();
-  std::lock_guard<std::mutex> lock(g->map_mu);
+  MutexLock lock(&g->map_mu);
   if (ref.end() <= g->region->size()) return Status::OK();
   uint64_t size = 0;
   LOCI_RETURN_IF_ERROR(env_->GetFileSize(g->path, &size));
@@ -268,7 +270,7 @@ void BlobArena::ExtendMappings() {
     if (g == nullptr) continue;
     uint64_t size = 0;
     if (!env_->GetFileSize(g->path, &size).ok()) continue;
-    std::lock_guard<std::mutex> lock(g->map_mu);
+    MutexLock lock(&g->map_mu);
     size = std::min(size, g->region->reserved());
     if (size > g->region->size()) g->region->Extend(size).PermitUncheckedError();
   }

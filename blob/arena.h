@@ -11,7 +11,6 @@
 
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -19,6 +18,7 @@
 
 #include "blob/format.h"
 #include "common/file_names.h"
+#include "common/mutex.h"
 #include "common/zero_filler.h"
 #include "loci/env.h"
 #include "loci/status.h"
@@ -115,9 +115,9 @@ class BlobArena {
   // Opens (or creates) and registers a generation. *bad_header (if given) tells whether a
   // failure was an existing file's header not being valid.
   Status OpenGeneration(uint32_t number, uint64_t reserve, bool create, Generation** out,
-                        bool* bad_header = nullptr);
-  // Reserves `span` bytes in the active generation (rotating if full). Holds mu_.
-  Status Reserve(uint64_t span, Generation** gen, uint64_t* offset);
+                        bool* bad_header = nullptr) REQUIRES(mu_);
+  // Reserves `span` bytes in the active generation (rotating if full).
+  Status Reserve(uint64_t span, Generation** gen, uint64_t* offset) REQUIRES(mu_);
 
   Env* const env_;
   const DbPaths paths_;
@@ -126,12 +126,17 @@ class BlobArena {
   // Generations by number; a slot is written once (under mu_) and then only read.
   std::unique_ptr<std::atomic<Generation*>[]> generations_;
 
-  mutable std::mutex mu_;  // guards the append state below
-  Generation* active_ = nullptr;
-  uint64_t next_offset_ = 0;              // in active_
-  std::atomic<uint32_t> highest_{0};      // written under mu_, read anywhere
-  std::unique_ptr<ZeroFiller> filler_;    // of active_; stopped first in the destructor
-  std::vector<uint64_t> referenced_end_;  // per generation, from NoteReferenced
+  mutable Mutex mu_;  // the append state below
+  Generation* active_ GUARDED_BY(mu_) = nullptr;
+  uint64_t next_offset_ GUARDED_BY(mu_) = 0;  // in active_
+  std::atomic<uint32_t> highest_{0};          // written under mu_, read anywhere
+  // Of active_; stopped first in the destructor. The filler is thread-safe itself, but it is
+  // switched to a new generation (Reset) together with active_.
+  std::unique_ptr<ZeroFiller> filler_ PT_GUARDED_BY(mu_);
+  // Recovery's: filled by NoteReferenced and set_aside_ by Open, emptied by
+  // RemoveUnreferencedDamaged, all before the first Append, on the opening thread; only read
+  // after that (by Reserve, under mu_). Not guarded.
+  std::vector<uint64_t> referenced_end_;                // per generation, from NoteReferenced
   std::vector<std::pair<uint32_t, Status>> set_aside_;  // generations with a bad header
 };
 

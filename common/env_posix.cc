@@ -26,11 +26,11 @@
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
 #include <string>
 
 #include "common/file_names.h"
 #include "common/io_uring_queue.h"
+#include "common/mutex.h"
 #include "loci/env.h"
 
 namespace loci {
@@ -276,7 +276,7 @@ class PosixMappedRegion final : public MappedRegion {
     auto region = std::unique_ptr<PosixMappedRegion>(
         new PosixMappedRegion(path, fd, static_cast<char*>(base), reserve_bytes, span));
     {
-      std::lock_guard<std::mutex> guard(region->mu_);
+      MutexLock guard(&region->mu_);
       LOCI_RETURN_IF_ERROR(region->MapPrefixLocked(std::min(file_size, reserve_bytes)));
     }
     *result = std::move(region);
@@ -300,7 +300,7 @@ class PosixMappedRegion final : public MappedRegion {
                                      std::to_string(new_size) + " bytes, only " +
                                      std::to_string(reserved_) + " are reserved");
     }
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(&mu_);
     if (new_size <= size_.load(std::memory_order_relaxed)) return Status::OK();
     // Checked rather than trusted: mapping a page the file does not reach would turn a caller
     // bug into a SIGBUS in some unrelated reader later.
@@ -318,9 +318,9 @@ class PosixMappedRegion final : public MappedRegion {
   PosixMappedRegion(std::string path, int fd, char* base, uint64_t reserved, uint64_t span)
       : path_(std::move(path)), fd_(fd), base_(base), reserved_(reserved), span_(span) {}
 
-  // Maps the pages covering [0, new_size) and publishes new_size. REQUIRES: mu_ held, the file
-  // holds at least new_size bytes, new_size <= reserved_.
-  Status MapPrefixLocked(uint64_t new_size) {
+  // Maps the pages covering [0, new_size) and publishes new_size. REQUIRES: the file holds at
+  // least new_size bytes, new_size <= reserved_.
+  Status MapPrefixLocked(uint64_t new_size) REQUIRES(mu_) {
     const uint64_t want = RoundUpToPage(new_size);
     if (want > mapped_) {
       void* p = ::mmap(base_ + mapped_, want - mapped_, PROT_READ, MAP_SHARED | MAP_FIXED, fd_,
@@ -348,8 +348,9 @@ class PosixMappedRegion final : public MappedRegion {
   char* const base_;
   const uint64_t reserved_;  // as requested
   const uint64_t span_;      // reserved_ rounded up to a page: what the destructor unmaps
-  std::mutex mu_;            // serialises Extend
-  uint64_t mapped_ = 0;      // bytes mapped from the file, a page multiple. Guarded by mu_.
+  Mutex mu_;                 // serialises Extend
+  uint64_t mapped_ GUARDED_BY(mu_) = 0;  // bytes mapped from the file, a page multiple
+  // Written under mu_, read without it: a reader that sees it also sees the mapping.
   std::atomic<uint64_t> size_{0};
 };
 

@@ -22,14 +22,13 @@
 #include <chrono>
 #include <cstring>
 #include <map>
-#include <mutex>
 #include <set>
-#include <shared_mutex>
 #include <string>
 #include <vector>
 
 #include "common/file_names.h"
 #include "common/io_uring_queue.h"
+#include "common/mutex.h"
 #include "loci/env.h"
 
 namespace loci {
@@ -46,9 +45,13 @@ struct MemFile {
     char* base;
     const std::atomic<uint64_t>* size;
   };
-  mutable std::shared_mutex mu;
-  std::string data;         // Guarded by mu.
-  std::vector<View> views;  // Guarded by mu.
+  MemFile() = default;
+  // A file with `contents`, before anyone else can see it.
+  explicit MemFile(std::string contents) : data(std::move(contents)) {}
+
+  mutable SharedMutex mu;
+  std::string data GUARDED_BY(mu);
+  std::vector<View> views GUARDED_BY(mu);
 };
 
 std::string NormalizePath(std::string_view path) {
@@ -91,7 +94,7 @@ class MemWritableFile final : public WritableFile {
     }
     if (data.empty()) return Status::OK();  // like pwrite: does not grow the file
     // Exclusive even for disjoint ranges: growing the string may move it.
-    std::unique_lock<std::shared_mutex> lock(file_->mu);
+    WriterMutexLock lock(&file_->mu);
     const size_t end = static_cast<size_t>(offset + data.size());
     if (end > file_->data.size()) file_->data.resize(end, '\0');
     std::memcpy(file_->data.data() + offset, data.data(), data.size());
@@ -110,7 +113,7 @@ class MemWritableFile final : public WritableFile {
     if (size > kMaxFileSize) {
       return PosixError(path_ + ": ftruncate to " + std::to_string(size), EFBIG);
     }
-    std::unique_lock<std::shared_mutex> lock(file_->mu);
+    WriterMutexLock lock(&file_->mu);
     file_->data.resize(static_cast<size_t>(size), '\0');
     return Status::OK();
   }
@@ -119,14 +122,14 @@ class MemWritableFile final : public WritableFile {
     if (offset > kMaxFileSize || len > kMaxFileSize - offset) {
       return PosixError(path_ + ": fallocate at offset " + std::to_string(offset), EFBIG);
     }
-    std::unique_lock<std::shared_mutex> lock(file_->mu);
+    WriterMutexLock lock(&file_->mu);
     if (offset + len > file_->data.size())
       file_->data.resize(static_cast<size_t>(offset + len), '\0');
     return Status::OK();
   }
 
   Result<uint64_t> Size() override {
-    std::shared_lock<std::shared_mutex> lock(file_->mu);
+    ReaderMutexLock lock(&file_->mu);
     return static_cast<uint64_t>(file_->data.size());
   }
 
@@ -143,18 +146,17 @@ class MemRandomAccessFile final : public RandomAccessFile {
       : path_(std::move(path)), file_(std::move(file)) {}
 
   Status Read(uint64_t offset, size_t n, std::string* out) const override {
-    std::shared_lock<std::shared_mutex> lock(file_->mu);
-    const std::string& data = file_->data;
-    if (offset >= data.size()) {
+    ReaderMutexLock lock(&file_->mu);
+    if (offset >= file_->data.size()) {
       out->clear();
     } else {
-      out->assign(data, static_cast<size_t>(offset), n);  // clamps at end of file
+      out->assign(file_->data, static_cast<size_t>(offset), n);  // clamps at end of file
     }
     return Status::OK();
   }
 
   Result<uint64_t> Size() const override {
-    std::shared_lock<std::shared_mutex> lock(file_->mu);
+    ReaderMutexLock lock(&file_->mu);
     return static_cast<uint64_t>(file_->data.size());
   }
 
@@ -187,8 +189,8 @@ class MemMappedRegion final : public MappedRegion {
     auto region = std::unique_ptr<MemMappedRegion>(
         new MemMappedRegion(path, std::move(file), static_cast<char*>(base), reserve_bytes, span));
     {
-      std::lock_guard<std::mutex> guard(region->mu_);
-      std::unique_lock<std::shared_mutex> lock(region->file_->mu);
+      MutexLock guard(&region->mu_);
+      WriterMutexLock lock(&region->file_->mu);
       region->CopyPrefixLocked(std::min<uint64_t>(region->file_->data.size(), reserve_bytes));
       region->file_->views.push_back(MemFile::View{region->base_, &region->size_});
     }
@@ -198,7 +200,7 @@ class MemMappedRegion final : public MappedRegion {
 
   ~MemMappedRegion() override {
     {
-      std::unique_lock<std::shared_mutex> lock(file_->mu);
+      WriterMutexLock lock(&file_->mu);
       std::erase_if(file_->views, [&](const MemFile::View& v) { return v.base == base_; });
     }
     ::munmap(base_, span_);
@@ -216,9 +218,9 @@ class MemMappedRegion final : public MappedRegion {
                                      std::to_string(new_size) + " bytes, only " +
                                      std::to_string(reserved_) + " are reserved");
     }
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(&mu_);
     if (new_size <= size_.load(std::memory_order_relaxed)) return Status::OK();
-    std::shared_lock<std::shared_mutex> lock(file_->mu);
+    ReaderMutexLock lock(&file_->mu);
     if (file_->data.size() < new_size) {
       return Status::InvalidArgument(path_ + ": cannot extend mapping to " +
                                      std::to_string(new_size) + " bytes, the file holds only " +
@@ -237,10 +239,10 @@ class MemMappedRegion final : public MappedRegion {
         reserved_(reserved),
         span_(span) {}
 
-  // Copies file bytes [size(), new_size) and publishes new_size. REQUIRES: mu_ and file_->mu
-  // held, new_size <= min(file size, reserved_). Readers only touch bytes below size(), so the
-  // copy never races with them.
-  void CopyPrefixLocked(uint64_t new_size) {
+  // Copies file bytes [size(), new_size) and publishes new_size. REQUIRES: new_size <=
+  // min(file size, reserved_). Readers only touch bytes below size(), so the copy never races
+  // with them.
+  void CopyPrefixLocked(uint64_t new_size) REQUIRES(mu_) REQUIRES_SHARED(file_->mu) {
     const uint64_t old_size = size_.load(std::memory_order_relaxed);
     if (new_size <= old_size) return;
     std::memcpy(base_ + old_size, file_->data.data() + old_size, new_size - old_size);
@@ -252,7 +254,9 @@ class MemMappedRegion final : public MappedRegion {
   char* const base_;
   const uint64_t reserved_;
   const uint64_t span_;
-  std::mutex mu_;  // serialises Extend
+  // Serialises Extend: the copy into base_ past size_, and size_'s increase. size_ is read
+  // without it.
+  Mutex mu_;
   std::atomic<uint64_t> size_{0};
 };
 
@@ -281,7 +285,7 @@ class MemEnv final : public Env {
     const std::string key = NormalizePath(path);
     std::shared_ptr<MemFile> file;
     {
-      std::lock_guard<std::mutex> guard(mu_);
+      MutexLock guard(&mu_);
       auto it = nodes_.find(key);
       if (it != nodes_.end()) {
         if (it->second.is_dir()) return NotARegularFile(path, "a directory");
@@ -316,14 +320,14 @@ class MemEnv final : public Env {
   std::unique_ptr<IoQueue> NewIoQueue() override { return NewSequentialIoQueue(); }
 
   bool FileExists(const std::string& path) override {
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(&mu_);
     return nodes_.count(NormalizePath(path)) != 0;
   }
 
   Status GetChildren(const std::string& dir, std::vector<std::string>* names) override {
     names->clear();
     const std::string key = NormalizePath(dir);
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(&mu_);
     LOCI_RETURN_IF_ERROR(CheckDirLocked(key, dir + ": open directory"));
     const std::string prefix = key == "/" ? key : key + "/";
     // Descendants of `dir` sort contiguously right after `prefix`.
@@ -336,18 +340,18 @@ class MemEnv final : public Env {
   }
 
   Status GetFileSize(const std::string& path, uint64_t* size) override {
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(&mu_);
     auto it = nodes_.find(NormalizePath(path));
     if (it == nodes_.end()) return PosixError(path + ": stat", ENOENT);
     if (it->second.is_dir()) return NotARegularFile(path, "a directory");
-    std::shared_lock<std::shared_mutex> lock(it->second.file->mu);
+    ReaderMutexLock lock(&it->second.file->mu);
     *size = it->second.file->data.size();
     return Status::OK();
   }
 
   Status RemoveFile(const std::string& path) override {
     const std::string context = path + ": unlink";
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(&mu_);
     auto it = nodes_.find(NormalizePath(path));
     if (it == nodes_.end()) return PosixError(context, ENOENT);
     if (it->second.is_dir()) return PosixError(context, EISDIR);
@@ -359,7 +363,7 @@ class MemEnv final : public Env {
     const std::string context = from + ": rename to " + to;
     const std::string src = NormalizePath(from);
     const std::string dst = NormalizePath(to);
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(&mu_);
     auto src_it = nodes_.find(src);
     if (src_it == nodes_.end()) return PosixError(context, ENOENT);
     if (src == dst) return Status::OK();
@@ -397,7 +401,7 @@ class MemEnv final : public Env {
 
   Status CreateDir(const std::string& dir) override {
     const std::string key = NormalizePath(dir);
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(&mu_);
     auto it = nodes_.find(key);
     if (it != nodes_.end()) {
       if (it->second.is_dir()) return Status::OK();
@@ -409,7 +413,7 @@ class MemEnv final : public Env {
   }
 
   Status SyncDir(const std::string& dir) override {
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(&mu_);
     return CheckDirLocked(NormalizePath(dir), dir + ": open directory");
   }
 
@@ -418,7 +422,7 @@ class MemEnv final : public Env {
   Status LockDir(const std::string& dir, std::unique_ptr<FileLock>* lock) override {
     const std::string key = NormalizePath(dir);
     const std::string holder = "process " + std::to_string(::getpid());
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(&mu_);
     LOCI_RETURN_IF_ERROR(CheckDirLocked(key, dir + ": open directory to lock it"));
     const uint64_t dir_id = nodes_.at(key).dir_id;
     if (!locked_dirs_.insert(dir_id).second) return Status::Busy(dir + " is locked by " + holder);
@@ -426,9 +430,7 @@ class MemEnv final : public Env {
     const std::string note = JoinPath(key, kLockFileName);
     auto it = nodes_.find(note);
     if (it == nodes_.end() || !it->second.is_dir()) {
-      auto file = std::make_shared<MemFile>();
-      file->data = "pid " + std::to_string(::getpid()) + "\n";
-      nodes_[note] = Node{std::move(file)};
+      nodes_[note] = Node{std::make_shared<MemFile>("pid " + std::to_string(::getpid()) + "\n")};
     }
     *lock = std::make_unique<MemDirLock>(this, dir_id);
     return Status::OK();
@@ -441,8 +443,8 @@ class MemEnv final : public Env {
   }
 
   // Called by ~MemDirLock.
-  void Unlock(uint64_t dir_id) {
-    std::lock_guard<std::mutex> guard(mu_);
+  void Unlock(uint64_t dir_id) EXCLUDES(mu_) {
+    MutexLock guard(&mu_);
     [[maybe_unused]] const size_t erased = locked_dirs_.erase(dir_id);
     assert(erased == 1);
   }
@@ -455,12 +457,11 @@ class MemEnv final : public Env {
     bool is_dir() const { return file == nullptr; }
   };
 
-  // REQUIRES: mu_ held (or the constructor running).
-  Node NewDirNodeLocked() { return Node{nullptr, ++last_dir_id_}; }
+  // Also called by the constructor, which the analysis does not check.
+  Node NewDirNodeLocked() REQUIRES(mu_) { return Node{nullptr, ++last_dir_id_}; }
 
   // OK when normalised `key` names a directory; else ENOENT or ENOTDIR under `context`.
-  // REQUIRES: mu_ held.
-  Status CheckDirLocked(const std::string& key, const std::string& context) const {
+  Status CheckDirLocked(const std::string& key, const std::string& context) const REQUIRES(mu_) {
     auto it = nodes_.find(key);
     if (it == nodes_.end()) return PosixError(context, ENOENT);
     if (!it->second.is_dir()) return PosixError(context, ENOTDIR);
@@ -468,14 +469,13 @@ class MemEnv final : public Env {
   }
 
   // What open(O_CREAT), mkdir and rename(2) check: the new entry's parent is a directory.
-  // REQUIRES: mu_ held.
-  Status CheckParentLocked(const std::string& key, const std::string& context) const {
+  Status CheckParentLocked(const std::string& key, const std::string& context) const REQUIRES(mu_) {
     return CheckDirLocked(ParentOf(key), context);
   }
 
   Status FindFile(const std::string& path, const std::string& context,
-                  std::shared_ptr<MemFile>* file) {
-    std::lock_guard<std::mutex> guard(mu_);
+                  std::shared_ptr<MemFile>* file) EXCLUDES(mu_) {
+    MutexLock guard(&mu_);
     auto it = nodes_.find(NormalizePath(path));
     if (it == nodes_.end()) return PosixError(context, ENOENT);
     if (it->second.is_dir()) return NotARegularFile(path, "a directory");
@@ -483,12 +483,12 @@ class MemEnv final : public Env {
     return Status::OK();
   }
 
-  std::mutex mu_;
-  // Every file and directory by normalised path; "/" is always present. Guarded by mu_.
-  std::map<std::string, Node> nodes_;
-  uint64_t last_dir_id_ = 0;  // Guarded by mu_.
-  // Identities of the directories LockDir holds. Guarded by mu_.
-  std::set<uint64_t> locked_dirs_;
+  Mutex mu_;
+  // Every file and directory by normalised path; "/" is always present.
+  std::map<std::string, Node> nodes_ GUARDED_BY(mu_);
+  uint64_t last_dir_id_ GUARDED_BY(mu_) = 0;
+  // Identities of the directories LockDir holds.
+  std::set<uint64_t> locked_dirs_ GUARDED_BY(mu_);
 };
 
 MemDirLock::~MemDirLock() { env_->Unlock(dir_id_); }

@@ -19,16 +19,16 @@ ZeroFiller::ZeroFiller(uint64_t max_step, uint64_t limit, bool background)
 
 ZeroFiller::~ZeroFiller() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     stop_ = true;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   if (thread_.joinable()) thread_.join();
 }
 
 void ZeroFiller::Reset(WritableFile* file, uint64_t in_use, uint64_t end) {
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [&] { return !busy_; });
+  MutexLock lock(&mu_);
+  while (busy_) cv_.Wait(&mu_);
   file_ = file;
   filled_to_ = std::max(in_use, end);
   wanted_to_ = filled_to_;
@@ -36,7 +36,7 @@ void ZeroFiller::Reset(WritableFile* file, uint64_t in_use, uint64_t end) {
 
 Status ZeroFiller::Reserve(uint64_t end) {
   if (max_step_ == 0) return Status::OK();
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (!error_.ok()) return error_;
   if (file_ == nullptr) return Status::InvalidArgument("ZeroFiller::Reserve before Reset");
   // Keep a step ahead of the appends: once they come within half a step of what the thread
@@ -44,44 +44,46 @@ Status ZeroFiller::Reserve(uint64_t end) {
   const uint64_t step = std::min(std::max(filled_to_, kMinStep), max_step_);
   if (end + step / 2 > wanted_to_) {
     wanted_to_ = std::max(end, std::min(end + step, limit_));
-    cv_.notify_all();
+    cv_.SignalAll();
   }
   if (!background_) {
-    if (wanted_to_ > filled_to_) FillLocked(lock);
+    if (wanted_to_ > filled_to_) FillLocked();
     return error_;
   }
-  cv_.wait(lock, [&] { return end <= filled_to_ || !error_.ok(); });
+  while (end > filled_to_ && error_.ok()) cv_.Wait(&mu_);
   return error_;
 }
 
-void ZeroFiller::FillLocked(std::unique_lock<std::mutex>& lock) {
+void ZeroFiller::FillLocked() {
   static const std::string kZeros(kWriteChunk, '\0');
   WritableFile* file = file_;
   const uint64_t from = filled_to_, to = wanted_to_;
   busy_ = true;
-  lock.unlock();
   Status s;
-  for (uint64_t at = from; s.ok() && at < to; at += kWriteChunk) {
-    s = file->Write(at,
-                    std::string_view(kZeros).substr(0, std::min<uint64_t>(kWriteChunk, to - at)));
+  {
+    // busy_ keeps Reset from switching files under the writes.
+    MutexUnlock unlock(&mu_);
+    for (uint64_t at = from; s.ok() && at < to; at += kWriteChunk) {
+      s = file->Write(at,
+                      std::string_view(kZeros).substr(0, std::min<uint64_t>(kWriteChunk, to - at)));
+    }
+    if (s.ok()) s = file->Sync();
   }
-  if (s.ok()) s = file->Sync();
-  lock.lock();
   busy_ = false;
   if (s.ok()) {
     filled_to_ = std::max(filled_to_, to);
   } else {
     error_ = s.WithContext("filling " + file->path() + " with zeros ahead of appends");
   }
-  cv_.notify_all();
+  cv_.SignalAll();
 }
 
 void ZeroFiller::Run() {
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (;;) {
-    cv_.wait(lock, [&] { return stop_ || (error_.ok() && wanted_to_ > filled_to_); });
+    while (!(stop_ || (error_.ok() && wanted_to_ > filled_to_))) cv_.Wait(&mu_);
     if (stop_) return;
-    FillLocked(lock);
+    FillLocked();
   }
 }
 

@@ -10,12 +10,11 @@
 #ifndef LOCI_COMMON_ZERO_FILLER_H_
 #define LOCI_COMMON_ZERO_FILLER_H_
 
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <thread>
 
+#include "common/mutex.h"
 #include "loci/env.h"
 #include "loci/status.h"
 
@@ -35,32 +34,31 @@ class ZeroFiller {
 
   // Starts filling `file` (which must outlive the filler or the next Reset) from `end`, its
   // current size; appends will go at or after `in_use`. Waits for work on a previous file.
-  void Reset(WritableFile* file, uint64_t in_use, uint64_t end);
+  void Reset(WritableFile* file, uint64_t in_use, uint64_t end) EXCLUDES(mu_);
 
   // Returns once [in_use, end) is filled, waiting for the background thread if appends have
   // caught up with it, and starts the next step early. Thread-safe. A failure of the
   // background write or sync is returned here, and by every later call: after a failed sync
   // the file's unsynced bytes are unknown.
-  Status Reserve(uint64_t end);
+  Status Reserve(uint64_t end) EXCLUDES(mu_);
 
  private:
-  void Run();
-  // Writes and syncs zeros over [filled_to_, wanted_to_). Called with mu_ held via `lock`,
-  // which it releases while writing.
-  void FillLocked(std::unique_lock<std::mutex>& lock);
+  void Run() EXCLUDES(mu_);
+  // Writes and syncs zeros over [filled_to_, wanted_to_). Releases mu_ while writing.
+  void FillLocked() REQUIRES(mu_);
 
   const uint64_t max_step_;
   const uint64_t limit_;
   const bool background_;
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  WritableFile* file_ = nullptr;  // guarded by mu_
-  uint64_t filled_to_ = 0;        // zeros written and synced below this; guarded by mu_
-  uint64_t wanted_to_ = 0;        // the background thread fills up to this; guarded by mu_
-  bool busy_ = false;             // the thread is writing; guarded by mu_
-  bool stop_ = false;             // guarded by mu_
-  Status error_;                  // guarded by mu_
+  Mutex mu_;
+  CondVar cv_;  // on mu_: the thread waits for work, Reserve for zeros, Reset for an idle thread
+  WritableFile* file_ GUARDED_BY(mu_) = nullptr;
+  uint64_t filled_to_ GUARDED_BY(mu_) = 0;  // zeros written and synced below this
+  uint64_t wanted_to_ GUARDED_BY(mu_) = 0;  // the background thread fills up to this
+  bool busy_ GUARDED_BY(mu_) = false;       // a fill is writing (with mu_ released)
+  bool stop_ GUARDED_BY(mu_) = false;
+  Status error_ GUARDED_BY(mu_);
   std::thread thread_;
 };
 

@@ -6,10 +6,8 @@
 #define LOCI_ENGINE_DB_IMPL_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -107,21 +105,22 @@ class DbImpl final : public Db {
   // room for more) before any of them is handed out.
   Status ReserveIds(CubeId next_id);
   // --- write (db_write.cc)
-  Status CheckWritable() const;
-  void Poison(const Status& cause);
+  Status CheckWritable() const EXCLUDES(poison_mu_);
+  void Poison(const Status& cause) EXCLUDES(poison_mu_);
   Status AppendBlobs(const WriteBatch& batch, std::vector<OpBlobs>* blobs);
   // Leader, serialized: resolves the group's batches and places their records in the WAL.
-  void PrepareGroup(std::span<wal::CommitQueue::Writer* const> group, GroupInFlight* flight);
+  void PrepareGroup(std::span<wal::CommitQueue::Writer* const> group, GroupInFlight* flight)
+      EXCLUDES(pipeline_mu_, pending_mu_);
   // Runs the group's I/O (overlapping other groups'), then publishes it in LSN order.
-  void FinishGroup(GroupInFlight* flight);
+  void FinishGroup(GroupInFlight* flight) EXCLUDES(pipeline_mu_);
   // The newest version of `id`, including versions of groups prepared but not yet published.
-  const Version* LatestIncludingPending(CubeId id);
+  const Version* LatestIncludingPending(CubeId id) EXCLUDES(pending_mu_);
   // The bytes of blob `ref` of such a version (or a published one), unverified; nullptr if
   // they cannot be read. For comparing an update with its predecessor (GroupState::BlobFn).
   const char* UnpublishedBlob(const blob::BlobRef& ref);
-  void Publish(GroupInFlight* flight);
+  void Publish(GroupInFlight* flight) EXCLUDES(dirty_mu_, pending_mu_);
   // Blocks until every prepared group is published. Called with the leadership held.
-  void DrainPipeline();
+  void DrainPipeline() EXCLUDES(pipeline_mu_);
   void MaybeCheckpoint();
 
   // --- read (db_read.cc)
@@ -211,17 +210,19 @@ class DbImpl final : public Db {
 
   // The commit pipeline: groups are prepared in order by the leader, their I/O overlaps, and
   // they are published in the same order.
-  std::mutex pipeline_mu_;
-  std::condition_variable pipeline_cv_;
-  uint64_t prepared_groups_ = 0;                     // the leader's
-  uint64_t published_groups_ = 0;                    // guarded by pipeline_mu_
-  uint64_t unpublished_nonsync_groups_ = 0;          // prepared, not published; pipeline_mu_
-  std::vector<IoQueue*> free_io_;                    // guarded by pipeline_mu_
-  std::vector<std::unique_ptr<Version>> abandoned_;  // of failed groups; guarded by pipeline_mu_
+  Mutex pipeline_mu_;
+  CondVar pipeline_cv_;  // on pipeline_mu_: signalled when a group is published
+  // Counted by the leader alone, but under pipeline_mu_: DrainPipeline compares it with
+  // published_groups_.
+  uint64_t prepared_groups_ GUARDED_BY(pipeline_mu_) = 0;
+  uint64_t published_groups_ GUARDED_BY(pipeline_mu_) = 0;
+  uint64_t unpublished_nonsync_groups_ GUARDED_BY(pipeline_mu_) = 0;  // prepared, not published
+  std::vector<IoQueue*> free_io_ GUARDED_BY(pipeline_mu_);
+  std::vector<std::unique_ptr<Version>> abandoned_ GUARDED_BY(pipeline_mu_);  // of failed groups
 
   // Newest versions of groups prepared but not yet published, for the next groups' resolution.
-  std::mutex pending_mu_;
-  std::unordered_map<CubeId, const Version*> pending_heads_;  // guarded by pending_mu_
+  Mutex pending_mu_;
+  std::unordered_map<CubeId, const Version*> pending_heads_ GUARDED_BY(pending_mu_);
 
   std::unique_ptr<Catalog> recovery_catalog_;  // built during recovery, then published
   std::string recovery_notes_;                 // what recovery dropped or stopped at

@@ -521,7 +521,7 @@ Status DbImpl::PrepareForWrites(const wal::ReplayResult& replay) {
   log_ = std::make_unique<wal::LogWriter>(env_, paths_.dir(), LogOptions(options_, current), io_.get());
   working_catalog_ = std::make_unique<Catalog>(*catalog_.load());
   {
-    std::lock_guard<std::mutex> lock(pipeline_mu_);
+    MutexLock lock(&pipeline_mu_);
     for (int i = 0; i < kGroupsInFlight; ++i) {
       io_pool_.push_back(env_->NewIoQueue());
       free_io_.push_back(io_pool_.back().get());

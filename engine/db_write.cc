@@ -136,7 +136,7 @@ Status DbImpl::Write(const WriteOptions& options, const WriteBatch& batch, Write
 
 const Version* DbImpl::LatestIncludingPending(CubeId id) {
   {
-    std::lock_guard<std::mutex> lock(pending_mu_);
+    MutexLock lock(&pending_mu_);
     auto it = pending_heads_.find(id);
     if (it != pending_heads_.end()) return it->second;
   }
@@ -152,8 +152,8 @@ const char* DbImpl::UnpublishedBlob(const blob::BlobRef& ref) {
 }
 
 void DbImpl::DrainPipeline() {
-  std::unique_lock<std::mutex> lock(pipeline_mu_);
-  pipeline_cv_.wait(lock, [&] { return published_groups_ == prepared_groups_; });
+  MutexLock lock(&pipeline_mu_);
+  while (published_groups_ != prepared_groups_) pipeline_cv_.Wait(&pipeline_mu_);
 }
 
 void DbImpl::PrepareGroup(std::span<wal::CommitQueue::Writer* const> group, GroupInFlight* flight) {
@@ -201,7 +201,7 @@ void DbImpl::PrepareGroup(std::span<wal::CommitQueue::Writer* const> group, Grou
     // group may still be writing: a non-sync group has no sync of its own to wait for.
     bool nonsync_in_flight;
     {
-      std::lock_guard<std::mutex> lock(pipeline_mu_);
+      MutexLock lock(&pipeline_mu_);
       nonsync_in_flight = unpublished_nonsync_groups_ > 0;
     }
     if (nonsync_in_flight) DrainPipeline();
@@ -239,13 +239,13 @@ void DbImpl::PrepareGroup(std::span<wal::CommitQueue::Writer* const> group, Grou
     working_catalog_ = std::move(changed);
   }
   {
-    std::lock_guard<std::mutex> lock(pending_mu_);
+    MutexLock lock(&pending_mu_);
     for (const ResolvedBatch& batch : flight->resolved) {
       for (const auto& v : batch.versions) pending_heads_[v->id] = v.get();
     }
   }
-  std::unique_lock<std::mutex> lock(pipeline_mu_);
-  pipeline_cv_.wait(lock, [&] { return !free_io_.empty(); });
+  MutexLock lock(&pipeline_mu_);
+  while (free_io_.empty()) pipeline_cv_.Wait(&pipeline_mu_);
   flight->io = free_io_.back();
   free_io_.pop_back();
   flight->seq = prepared_groups_++;
@@ -257,8 +257,8 @@ void DbImpl::FinishGroup(GroupInFlight* flight) {
   // The I/O overlaps other groups'; publication waits for this group's turn.
   const Status io = flight->io->SubmitLinked(flight->wal.Ops());
   {
-    std::unique_lock<std::mutex> lock(pipeline_mu_);
-    pipeline_cv_.wait(lock, [&] { return published_groups_ == flight->seq; });
+    MutexLock lock(&pipeline_mu_);
+    while (published_groups_ != flight->seq) pipeline_cv_.Wait(&pipeline_mu_);
   }
   log_->CompleteGroup(flight->wal, io);
   if (!io.ok()) Poison(io);
@@ -269,7 +269,7 @@ void DbImpl::FinishGroup(GroupInFlight* flight) {
   } else {
     for (wal::CommitQueue::Writer* w : flight->committed) w->status = writable;
   }
-  std::lock_guard<std::mutex> lock(pipeline_mu_);
+  MutexLock lock(&pipeline_mu_);
   if (!writable.ok()) {
     // The next groups' resolution may have seen these versions: keep them until close.
     for (ResolvedBatch& batch : flight->resolved) {
@@ -279,7 +279,7 @@ void DbImpl::FinishGroup(GroupInFlight* flight) {
   free_io_.push_back(flight->io);
   if (!flight->wal.sync) --unpublished_nonsync_groups_;
   ++published_groups_;
-  pipeline_cv_.notify_all();
+  pipeline_cv_.SignalAll();
 }
 
 void DbImpl::Publish(GroupInFlight* flight) {
@@ -336,7 +336,7 @@ void DbImpl::Publish(GroupInFlight* flight) {
   }
   {
     // Now in the table: later groups find them there (unless they have newer ones pending).
-    std::lock_guard<std::mutex> lock(pending_mu_);
+    MutexLock lock(&pending_mu_);
     for (const auto& [id, v] : published) {
       auto it = pending_heads_.find(id);
       if (it != pending_heads_.end() && it->second == v) pending_heads_.erase(it);

@@ -191,7 +191,7 @@ class EpochDomain {
   internal::Participant* LocalParticipantSlow();
   static void ReleaseUnownedParticipant(internal::Participant* p);
   void Publish(internal::Participant* p);
-  void Enqueue(RetireEntry* entry, RetireEntry::ReclaimFn reclaim, size_t charge);
+  void Enqueue(RetireEntry* entry, RetireEntry::ReclaimFn reclaim, size_t charge) EXCLUDES(mu_);
   void ApplyBackpressure(size_t pending_bytes, bool collect_due);
   // Advances the global epoch by one if every pinned participant is in the current epoch.
   // Returns true if the epoch moved (by this thread or another).

@@ -43,7 +43,7 @@ PageArena::~PageArena() {
 void* PageArena::Allocate(size_t bytes) {
   if (bytes > kMaxBlockBytes) throw std::bad_alloc();
   bytes = (bytes + kAlign - 1) & ~(kAlign - 1);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = free_.find(bytes);
   if (it != free_.end() && !it->second.empty()) {
     void* block = it->second.back();
@@ -63,7 +63,7 @@ void* PageArena::Allocate(size_t bytes) {
 
 void PageArena::Free(void* block, size_t bytes) {
   bytes = (bytes + kAlign - 1) & ~(kAlign - 1);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   try {
     free_[bytes].push_back(block);
   } catch (const std::bad_alloc&) {
@@ -73,7 +73,7 @@ void PageArena::Free(void* block, size_t bytes) {
 }
 
 size_t PageArena::reserved_bytes() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return chunks_.size() * kChunkBytes;
 }
 

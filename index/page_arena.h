@@ -11,9 +11,10 @@
 #define LOCI_INDEX_PAGE_ARENA_H_
 
 #include <cstddef>
-#include <mutex>
 #include <unordered_map>
 #include <vector>
+
+#include "common/mutex.h"
 
 namespace loci::index {
 
@@ -32,18 +33,18 @@ class PageArena {
   // A block of `bytes`, 64-byte aligned: a freed block of that size, or a new one from the
   // current chunk. Throws std::bad_alloc if the system has no memory to give. REQUIRES: bytes
   // <= kMaxBlockBytes (Page::New gives larger pages to operator new).
-  void* Allocate(size_t bytes);
+  void* Allocate(size_t bytes) EXCLUDES(mu_);
   // Gives back a block Allocate(bytes) returned.
-  void Free(void* block, size_t bytes);
+  void Free(void* block, size_t bytes) EXCLUDES(mu_);
   // The bytes of the chunks mapped (blocks in use, free blocks and the current chunk's tail).
-  size_t reserved_bytes() const;
+  size_t reserved_bytes() const EXCLUDES(mu_);
 
  private:
-  mutable std::mutex mu_;
-  std::vector<char*> chunks_;
-  char* next_ = nullptr;  // the current chunk's unused tail: [next_, end_)
-  char* end_ = nullptr;
-  std::unordered_map<size_t, std::vector<void*>> free_;  // by block size
+  mutable Mutex mu_;
+  std::vector<char*> chunks_ GUARDED_BY(mu_);
+  char* next_ GUARDED_BY(mu_) = nullptr;  // the current chunk's unused tail: [next_, end_)
+  char* end_ GUARDED_BY(mu_) = nullptr;
+  std::unordered_map<size_t, std::vector<void*>> free_ GUARDED_BY(mu_);  // by block size
 };
 
 }  // namespace loci::index

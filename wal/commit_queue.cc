@@ -22,25 +22,27 @@ std::vector<CommitQueue::Writer*> CommitQueue::BuildGroup() {
 }
 
 Status CommitQueue::Commit(Writer* w, const GroupProcessor& prepare, const GroupProcessor& finish) {
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   queue_.push_back(*w);
-  w->cv.wait(lock, [&] { return w->done || (!queue_.empty() && &queue_.front() == w); });
+  while (!w->done && (queue_.empty() || &queue_.front() != w)) w->cv.Wait(&mu_);
   if (w->done) return w->status;
 
   std::vector<Writer*> group = BuildGroup();
-  lock.unlock();
-  prepare(group);
-  lock.lock();
+  {
+    MutexUnlock unlock(&mu_);
+    prepare(group);
+  }
   // Hand the leadership on; the members stay asleep until their group is finished.
   for (size_t i = 0; i < group.size(); ++i) queue_.pop_front();
-  if (!queue_.empty()) queue_.front().cv.notify_one();
-  lock.unlock();
-  finish(group);
-  lock.lock();
+  if (!queue_.empty()) queue_.front().cv.Signal();
+  {
+    MutexUnlock unlock(&mu_);
+    finish(group);
+  }
   for (Writer* member : group) {
     if (member != w) {
       member->done = true;
-      member->cv.notify_one();
+      member->cv.Signal();
     }
   }
   return w->status;
@@ -49,14 +51,16 @@ Status CommitQueue::Commit(Writer* w, const GroupProcessor& prepare, const Group
 Status CommitQueue::RunExclusive(const std::function<Status()>& fn) {
   Writer w;
   w.request = nullptr;
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   queue_.push_back(w);
-  w.cv.wait(lock, [&] { return !queue_.empty() && &queue_.front() == &w; });
-  lock.unlock();
-  Status s = fn();
-  lock.lock();
+  while (queue_.empty() || &queue_.front() != &w) w.cv.Wait(&mu_);
+  Status s;
+  {
+    MutexUnlock unlock(&mu_);
+    s = fn();
+  }
   queue_.pop_front();
-  if (!queue_.empty()) queue_.front().cv.notify_one();
+  if (!queue_.empty()) queue_.front().cv.Signal();
   return s;
 }
 

@@ -16,13 +16,12 @@
 #define LOCI_WAL_COMMIT_QUEUE_H_
 
 #include <boost/intrusive/list.hpp>
-#include <condition_variable>
 #include <cstddef>
 #include <functional>
-#include <mutex>
 #include <span>
 #include <vector>
 
+#include "common/mutex.h"
 #include "loci/status.h"
 
 namespace loci::wal {
@@ -31,13 +30,18 @@ class CommitQueue {
  public:
   // One writer's request. Lives on the writer's stack for the duration of Commit, linked into
   // the queue in place (no allocation per commit).
+  //
+  // sync, bytes and request are set by the writer before Commit and only read after. status is
+  // written by the group's leader, outside the queue lock, and read by the writer once it sees
+  // `done` (set under the lock after the status) or leads the group itself. `done` is guarded by
+  // the queue's mutex, which a Writer does not know: it is not annotated.
   struct Writer : boost::intrusive::list_base_hook<> {
     bool sync = true;
     size_t bytes = 0;         // estimated WAL bytes, for the group cap
     void* request = nullptr;  // the caller's batch; opaque here
     Status status;            // set for every member of a processed group
-    bool done = false;
-    std::condition_variable cv;
+    bool done = false;        // under the queue's mu_
+    CondVar cv;               // on the queue's mu_
   };
 
   // Runs on the leader's thread for its group (leader first); together, prepare and finish set
@@ -49,22 +53,23 @@ class CommitQueue {
   // REQUIRES: w->request != nullptr.
   // Enqueues `w` and blocks until a leader (possibly this thread) has committed it. Returns
   // w->status. Neither phase runs with the queue lock held; no two `prepare`s run at once.
-  Status Commit(Writer* w, const GroupProcessor& prepare, const GroupProcessor& finish);
+  Status Commit(Writer* w, const GroupProcessor& prepare, const GroupProcessor& finish)
+      EXCLUDES(mu_);
   // A commit whose whole work happens in `process`, with the leadership held.
-  Status Commit(Writer* w, const GroupProcessor& process) {
+  Status Commit(Writer* w, const GroupProcessor& process) EXCLUDES(mu_) {
     return Commit(w, process, [](std::span<Writer* const>) {});
   }
 
   // Runs `fn` in place of a group's prepare: after every earlier group's prepare and before
   // any later one (used for WAL rotation at checkpoint).
-  Status RunExclusive(const std::function<Status()>& fn);
+  Status RunExclusive(const std::function<Status()>& fn) EXCLUDES(mu_);
 
  private:
-  std::vector<Writer*> BuildGroup();
+  std::vector<Writer*> BuildGroup() REQUIRES(mu_);
 
   const size_t max_group_bytes_;
-  std::mutex mu_;
-  boost::intrusive::list<Writer> queue_;  // guarded by mu_
+  Mutex mu_;
+  boost::intrusive::list<Writer> queue_ GUARDED_BY(mu_);
 };
 
 }  // namespace loci::wal

@@ -30,13 +30,13 @@ LogWriter::LogWriter(Env* env, std::string dir, LogWriterOptions options, IoQueu
 LogWriter::~LogWriter() = default;
 
 Status LogWriter::Fail(Status s) {
-  std::lock_guard<std::mutex> lock(failed_mu_);
+  MutexLock lock(&failed_mu_);
   if (failed_.ok()) failed_ = s;
   return s;
 }
 
 Status LogWriter::failed() const {
-  std::lock_guard<std::mutex> lock(failed_mu_);
+  MutexLock lock(&failed_mu_);
   return failed_;
 }
 

@@ -20,13 +20,13 @@
 
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/file_names.h"
+#include "common/mutex.h"
 #include "common/zero_filler.h"
 #include "loci/env.h"
 #include "loci/status.h"
@@ -122,8 +122,8 @@ class LogWriter {
   bool uses_io_uring() const { return io_->uses_io_uring(); }
 
  private:
-  Status Fail(Status s);
-  Status failed() const;
+  Status Fail(Status s) EXCLUDES(failed_mu_);
+  Status failed() const EXCLUDES(failed_mu_);
   // Encodes one record of `type` per payload into *records, padding a sync group to the next
   // 4 KiB boundary.
   void EncodeGroup(uint8_t type, std::span<const std::string_view> payloads, bool sync,
@@ -154,8 +154,8 @@ class LogWriter {
 
   // Advanced by CompleteGroup, read when encoding.
   std::atomic<Lsn> synced_lsn_{0};
-  mutable std::mutex failed_mu_;
-  Status failed_;  // guarded by failed_mu_
+  mutable Mutex failed_mu_;
+  Status failed_ GUARDED_BY(failed_mu_);
 };
 
 }  // namespace loci::wal
