@@ -14,7 +14,9 @@ struct BlobArena::Generation {
   // Serializes MakeReadable's and ExtendMappings' check-then-Extend. Guards no field: the
   // region's size is atomic and the region itself set before the generation is published.
   Mutex map_mu;
-  std::atomic<bool> unsynced{false};  // appended to since the last TakeUnsyncedFiles
+  // Appended to since the last sync of the file: any blob, or one not logged in the WAL.
+  std::atomic<bool> unsynced{false};
+  std::atomic<bool> unlogged{false};
 };
 
 BlobArena::BlobArena(Env* env, std::string dir, ArenaOptions options)
@@ -212,24 +214,42 @@ Status BlobArena::Append(std::span<const std::string_view> payloads, std::span<B
   }
   LOCI_RETURN_IF_ERROR(gen->file->Write(offset, buf));
   // Set after the write: a group that takes the flag later covers this write with its sync.
+  const bool unlogged = std::any_of(payloads.begin(), payloads.end(), [&](std::string_view p) {
+    return p.size() > options_.logged_blob_bytes;
+  });
+  if (unlogged) gen->unlogged.store(true, std::memory_order_release);
   gen->unsynced.store(true, std::memory_order_release);
   return Status::OK();
 }
 
-void BlobArena::TakeUnsyncedFiles(std::vector<WritableFile*>* files) {
+void BlobArena::TakeUnloggedFiles(std::vector<WritableFile*>* files) {
   const uint32_t highest = highest_.load();
   for (uint32_t i = 1; i <= highest; ++i) {
     Generation* g = Find(i);
-    if (g != nullptr && g->file && g->unsynced.exchange(false, std::memory_order_acq_rel)) {
+    if (g != nullptr && g->file && g->unlogged.exchange(false, std::memory_order_acq_rel)) {
       files->push_back(g->file.get());
     }
   }
 }
 
-Status BlobArena::SyncUnsynced() {
+Status BlobArena::SyncUnlogged() {
   std::vector<WritableFile*> files;
-  TakeUnsyncedFiles(&files);
+  TakeUnloggedFiles(&files);
   for (WritableFile* f : files) LOCI_RETURN_IF_ERROR(f->Sync());
+  return Status::OK();
+}
+
+Status BlobArena::SyncUnsynced() {
+  const uint32_t highest = highest_.load();
+  for (uint32_t i = 1; i <= highest; ++i) {
+    Generation* g = Find(i);
+    if (g == nullptr || !g->file) continue;
+    // Both flags go before the sync: an append after it sets them again.
+    const bool unlogged = g->unlogged.exchange(false, std::memory_order_acq_rel);
+    if (g->unsynced.exchange(false, std::memory_order_acq_rel) || unlogged) {
+      LOCI_RETURN_IF_ERROR(g->file->Sync());
+    }
+  }
   return Status::OK();
 }
 
@@ -276,6 +296,28 @@ void BlobArena::ExtendMappings() {
   }
 }
 
+Status BlobArena::RestoreFromLog(const BlobRef& ref, std::string_view bytes) {
+  Generation* g = Find(ref.generation);
+  if (g == nullptr) {
+    return Status::Corruption(paths_.arena_generation(ref.generation) +
+                              ": arena generation missing");
+  }
+  MakeReadable(ref).PermitUncheckedError();  // a live writer may have grown the file since Open
+  std::string_view mapped;
+  if (View(ref, &mapped).ok()) return Status::OK();
+  ++restored_from_log_;
+  if (options_.read_only) {
+    restored_[{ref.generation, ref.offset}] = std::string(bytes);
+    return Status::OK();
+  }
+  std::string frame;
+  AppendFrame(&frame, bytes, ref.generation, ref.offset, ref.checksum);
+  LOCI_RETURN_IF_ERROR(g->file->Write(ref.offset, frame).WithContext("restoring a logged blob"));
+  g->unsynced.store(true, std::memory_order_release);
+  LOCI_RETURN_IF_ERROR(MakeReadable(ref));
+  return View(ref, &mapped);
+}
+
 void BlobArena::Prefetch(const BlobRef& ref) const {
   Generation* g = Find(ref.generation);
   if (g == nullptr || ref.end() > g->region->size()) return;
@@ -294,6 +336,13 @@ Status BlobArena::View(const BlobRef& ref, std::string_view* payload) const {
     return Status::Corruption(paths_.arena_generation(ref.generation) +
                               ": arena generation missing");
   }
+  if (!restored_.empty()) {
+    auto it = restored_.find({ref.generation, ref.offset});
+    if (it != restored_.end() && it->second.size() == ref.length) {
+      *payload = it->second;
+      return Status::OK();
+    }
+  }
   const uint64_t mapped = g->region->size();
   if (ref.offset < kGenerationHeaderBlock || ref.end() > mapped || ref.end() < ref.offset) {
     return Status::Corruption(g->path + ": blob at offset " + std::to_string(ref.offset) +
@@ -306,6 +355,10 @@ Status BlobArena::View(const BlobRef& ref, std::string_view* payload) const {
 
 const char* BlobArena::Locate(const BlobRef& ref) const {
   if (ref.empty()) return nullptr;
+  if (!restored_.empty()) {
+    auto it = restored_.find({ref.generation, ref.offset});
+    if (it != restored_.end()) return it->second.data();
+  }
   Generation* g = Find(ref.generation);
   if (g == nullptr || ref.offset < kGenerationHeaderBlock || ref.end() > g->region->size() ||
       ref.end() < ref.offset) {

@@ -3,13 +3,19 @@
 // Writers append with pwrite at offsets reserved under a short mutex, many threads at once;
 // readers read through a read-only mapping of a range reserved once per generation, so a view
 // never moves and needs no lock. A blob becomes readable when the group-commit leader calls
-// MakeReadable, before the record that refers to it is published, and durable when the leader
-// syncs the files that hold it, before the WAL write that refers to it.
+// MakeReadable, before the record that refers to it is published.
+//
+// Durability comes two ways. A blob larger than ArenaOptions::logged_blob_bytes is made
+// durable here — its file synced — before the durable WAL write that refers to it. A blob up to
+// that size travels in the WAL record too (engine/record_codec.h, BlobCopy), which is its
+// durable copy until a checkpoint syncs the arena (SyncUnsynced) and deletes the record; a
+// recovery that finds the arena copy damaged rewrites it from the record (RestoreFromLog).
 
 #ifndef LOCI_BLOB_ARENA_H_
 #define LOCI_BLOB_ARENA_H_
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -36,6 +42,10 @@ struct ArenaOptions {
   // Preallocate on the calling thread instead of a background one (deterministic I/O).
   bool preallocate_inline = false;
   bool read_only = false;
+  // Blobs up to this size are logged in the WAL records that refer to them (the caller's
+  // promise): they need not be synced before the next durable WAL write, only before a
+  // checkpoint drops those records.
+  uint64_t logged_blob_bytes = 0;
 };
 
 struct ArenaStats {
@@ -69,13 +79,20 @@ class BlobArena {
   // read-only. The blobs are neither durable nor readable yet.
   Status Append(std::span<const std::string_view> payloads, std::span<BlobRef> refs);
 
-  // Adds to *files every generation file with appends not yet covered by a sync, and marks
-  // them covered: the caller syncs them before a WAL write that makes records durable — its
-  // own and every earlier one, whose blobs may sit in any generation.
-  void TakeUnsyncedFiles(std::vector<WritableFile*>* files);
+  // Adds to *files every generation file holding an unlogged blob (one larger than
+  // logged_blob_bytes) not yet covered by a sync, and marks them covered: the caller syncs
+  // them before a WAL write that makes records durable — its own and every earlier one, whose
+  // blobs may sit in any generation.
+  void TakeUnloggedFiles(std::vector<WritableFile*>* files);
 
-  // Syncs the files TakeUnsyncedFiles would list. On failure the caller must poison: the
-  // unsynced bytes are now unknown.
+  // Syncs the files TakeUnloggedFiles would list (before a WAL segment is closed: its records
+  // are then certified durable). On failure the caller must poison: the unsynced bytes are now
+  // unknown.
+  Status SyncUnlogged();
+
+  // Syncs every file with appends not yet covered by a sync, logged blobs included (before a
+  // checkpoint drops the WAL records holding their copies, and at a clean close). On failure
+  // the caller must poison.
   Status SyncUnsynced();
 
   // Syncs every generation file (recovery: blobs a crashed process wrote but did not sync may be
@@ -90,6 +107,15 @@ class BlobArena {
   // blobs were appended after Open mapped the files. Best effort: a blob still out of reach
   // fails View with Corruption as before.
   void ExtendMappings();
+
+  // Recovery: `bytes` are blob `ref`'s payload as a WAL record logged it (verified against
+  // ref's checksum by the caller's decoder). If the arena's copy does not verify — the arena was
+  // not synced when the crash came — it is written again at its place (read-write; synced by
+  // the next SyncUnsynced) or, read-only, kept in memory and returned by View and Locate.
+  // Errors: the write's, or Corruption if the generation is missing.
+  Status RestoreFromLog(const BlobRef& ref, std::string_view bytes);
+  // Blobs RestoreFromLog found damaged and restored since Open.
+  uint64_t restored_from_log() const { return restored_from_log_; }
 
   // Hints that `ref` will be read soon (prefetches its first cache lines). Never fails.
   void Prefetch(const BlobRef& ref) const;
@@ -138,6 +164,10 @@ class BlobArena {
   // after that (by Reserve, under mu_). Not guarded.
   std::vector<uint64_t> referenced_end_;                // per generation, from NoteReferenced
   std::vector<std::pair<uint32_t, Status>> set_aside_;  // generations with a bad header
+  // A read-only instance's restored blobs, by (generation, offset): filled by RestoreFromLog
+  // during recovery, on the opening thread; only read after that. Not guarded.
+  std::map<std::pair<uint32_t, uint64_t>, std::string> restored_;
+  uint64_t restored_from_log_ = 0;  // recovery's, like restored_
 };
 
 }  // namespace loci::blob

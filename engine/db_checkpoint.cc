@@ -57,7 +57,8 @@ Status DbImpl::WriteCheckpoint() {
       return Status::OK();
     }
     // The checkpoint makes every version up to `lsn` durable, non-sync ones included, and the
-    // rotation certifies every record before it: their blobs must be on disk first.
+    // rotation certifies every record before it: their blobs must be on disk first — logged
+    // ones too, since the records holding their copies are about to be deleted.
     LOCI_RETURN_IF_ERROR(arena_->SyncUnsynced());
     Result<uint64_t> rotated = log_->Rotate();
     if (!rotated.ok()) return rotated.status();
@@ -112,6 +113,9 @@ Status DbImpl::WriteCheckpoint() {
   // the snapshot file only), and the previous snapshot, still a valid cache, is kept.
   bool snapshot_written = false;
   if (base) {
+    // The snapshot is to hold what was published by now: let the indexer catch up. (It is a
+    // cache: an entry it lacks only costs the next open that entry's indexing.)
+    WaitForIndexer();
     snapshot_written = WriteIndexSnapshot(file_number, catalog).ok();
     if (!snapshot_written) {
       index_snapshots_failed_.fetch_add(1, std::memory_order_relaxed);

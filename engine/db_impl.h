@@ -11,6 +11,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "engine/batch_resolver.h"
 #include "engine/catalog.h"
 #include "engine/hybrid_clock.h"
+#include "engine/index_queue.h"
 #include "engine/record_table.h"
 #include "engine/superblock.h"
 #include "gc/epoch.h"
@@ -61,7 +63,8 @@ class DbImpl final : public Db {
   // A batch on its way through the commit queue.
   struct PendingBatch {
     const WriteBatch* batch;
-    std::vector<OpBlobs> blobs;  // appended by the writer before queueing
+    std::vector<OpBlobs> blobs;    // appended by the writer before queueing
+    std::vector<BlobCopy> copies;  // those blobs small enough to log with the record
     WriteResult* result;
   };
 
@@ -94,6 +97,9 @@ class DbImpl final : public Db {
   // cube_id_limit, above every id ever handed out.
   void ResumeIdAssignment(const wal::ReplayResult& replay, const Superblock& sb);
 
+  // A queue for the WAL's durable writes, of the kind Options::wal_submission asks for.
+  std::unique_ptr<IoQueue> NewWalIoQueue();
+
   // --- superblock (db_open.cc)
   // A copy of the installed superblock.
   Superblock CurrentSuperblock() const EXCLUDES(superblock_mu_);
@@ -107,7 +113,10 @@ class DbImpl final : public Db {
   // --- write (db_write.cc)
   Status CheckWritable() const EXCLUDES(poison_mu_);
   void Poison(const Status& cause) EXCLUDES(poison_mu_);
-  Status AppendBlobs(const WriteBatch& batch, std::vector<OpBlobs>* blobs);
+  // Appends the batch's payloads and vectors to the arena; *copies gets those small enough to
+  // be logged in its WAL record (Options::max_logged_blob_bytes), as views into `batch`.
+  Status AppendBlobs(const WriteBatch& batch, std::vector<OpBlobs>* blobs,
+                     std::vector<BlobCopy>* copies);
   // Leader, serialized: resolves the group's batches and places their records in the WAL.
   void PrepareGroup(std::span<wal::CommitQueue::Writer* const> group, GroupInFlight* flight)
       EXCLUDES(pipeline_mu_, pending_mu_);
@@ -138,12 +147,41 @@ class DbImpl final : public Db {
                   const ReadOptions& options, MemCube* cube) const;
 
   // --- vector index (db_index.cc)
-  // Applies `v`, just published or recovered, to the partitions of the live fields it or its
-  // predecessor has (`catalog`'s dropped fields are skipped). Called by the single writer (the
-  // commit leader, or recovery) before v's commit time becomes readable. With `verify`, each vector
-  // blob is checksummed first (blobs of an earlier process); fails if one does not verify or does
-  // not fit its field.
+  // A field a version is applied to, as the catalog defined it when looked up.
+  struct FieldToIndex {
+    uint32_t id;
+    std::string name;
+    uint32_t dim;
+    Metric metric;
+  };
+  // The live fields `v` or its predecessor has a vector of (`catalog`'s dropped fields are
+  // skipped): where IndexVersion applies it. Corruption if the catalog does not know one.
+  Status ResolveIndexFields(const Version& v, const Catalog& catalog,
+                            std::vector<FieldToIndex>* fields) const;
+  // Applies `v` to the partitions of `fields`. Called by the index's single writer: recovery,
+  // then the indexer thread. With `verify`, each vector blob is checksummed first (blobs of an
+  // earlier process); fails if one does not verify or does not fit its field.
+  Status ApplyToIndex(const Version& v, const std::vector<FieldToIndex>& fields, bool verify);
+  // ResolveIndexFields, then ApplyToIndex. REQUIRES: `catalog` outlives the call.
   Status IndexVersion(const Version& v, const Catalog& catalog, bool verify);
+
+  // Leader, as a batch is published: queues its field drops and those of its `versions` that
+  // touch vectors for the indexer, in the order recovery's rebuild applies them.
+  void QueueForIndex(const std::vector<FieldDropEntry>& drops,
+                     std::vector<const Version*> versions);
+  // Leader, after a group is queued: wakes the indexer if it sleeps.
+  void WakeIndexer() EXCLUDES(indexer_mu_);
+  // Indexer: applies one queued entry to Atlas; a failure poisons the instance.
+  void ApplyIndexEntry(const IndexEntry& entry);
+  // The indexer thread's body: applies queued entries in order until StopIndexer.
+  void RunIndexer() EXCLUDES(indexer_mu_);
+  void StartIndexer();
+  // Stops the indexer (what it has not applied stays queued: the next open rebuilds it).
+  void StopIndexer() EXCLUDES(indexer_mu_);
+  // Writers: waits while the backlog is at Options::max_index_backlog.
+  void WaitForIndexBacklog() EXCLUDES(indexer_mu_);
+  // Waits until the index holds every entry queued before the call (or the indexer stopped).
+  void WaitForIndexer() EXCLUDES(indexer_mu_);
   // Recovery: indexes every version in commit order, so the index has the same shape as the
   // one the previous instance built. Vectors that do not verify are left out (noted).
   void RebuildIndex(const Catalog& catalog);
@@ -164,6 +202,28 @@ class DbImpl final : public Db {
 
   // --- search (db_search.cc)
   class SearchFilter;
+  struct SearchTarget;     // a space and its field, as one search covers it
+  struct SearchCandidate;  // a hit before its visibility is checked again
+  // The spaces and field of `request`, against *catalog (reloaded if a field looks dropped
+  // meanwhile). InvalidArgument names an unknown space or field, or fields that differ.
+  // REQUIRES: an epoch pinned, *catalog loaded under it.
+  Status ResolveSearchTargets(const SearchRequest& request, const query::ReadPoint& point,
+                              Timestamp read_time, const Catalog** catalog,
+                              std::vector<SearchTarget>* targets) const;
+  // Scores, exactly, the queued versions the index has not absorbed that are visible at the
+  // read point in one of `targets` with a vector of the field; returns how many.
+  // REQUIRES: an epoch pinned.
+  uint64_t ScorePending(const index::PreparedQuery& query, const FieldDef& field,
+                        const std::vector<SearchTarget>& targets,
+                        std::vector<SearchCandidate>* found) const;
+  // The index's effort and filters for `request` at `point`.
+  index::ScanParams ScanParamsFor(const SearchRequest& request,
+                                  const query::ReadPoint& point) const;
+  // The best request.k of `found` (sorted best first) that are still visible, one per cube.
+  Status EmitHits(const SearchRequest& request, const query::ReadPoint& point,
+                  const Catalog& catalog, const FieldDef& field,
+                  const std::vector<SearchTarget>& targets,
+                  const std::vector<SearchCandidate>& found, std::vector<SearchHit>* hits) const;
 
   // --- checkpoint (db_checkpoint.cc)
   Status WriteCheckpoint() REQUIRES(checkpoint_mu_);
@@ -174,8 +234,12 @@ class DbImpl final : public Db {
 
   std::unique_ptr<FileLock> lock_;  // the writer lock (Env::LockDir); none when read-only
   std::unique_ptr<IoQueue> io_;  // recovery, rotation and other synchronous I/O
-  // One IoQueue per group in flight: each group's linked I/O runs on its own.
+  // One IoQueue per group in flight: each durable group's linked I/O runs on its own
+  // (Options::wal_submission says which kind).
   std::vector<std::unique_ptr<IoQueue>> io_pool_;
+  // Plain pwrites on the calling thread, for groups that are not durable. A sequential queue
+  // holds no state, so every finishing group may use it at once.
+  std::unique_ptr<IoQueue> inline_io_ = NewSequentialIoQueue();
   std::unique_ptr<WritableFile> superblock_file_;
   std::unique_ptr<blob::BlobArena> arena_;
   std::unique_ptr<wal::LogWriter> log_;  // touched only by the commit leader
@@ -185,6 +249,15 @@ class DbImpl final : public Db {
   RecordTable table_;
   // After arena_ and epochs_: destroyed before them, while what it points into still exists.
   std::unique_ptr<index::Atlas> atlas_;
+  // Published versions and field drops Atlas has not absorbed yet, and the indexer thread that
+  // absorbs them (read-write instances only; started after recovery, stopped first at close).
+  IndexQueue index_queue_{&epochs_};
+  Mutex indexer_mu_;
+  CondVar indexer_cv_;   // on indexer_mu_: work queued, or stop
+  CondVar progress_cv_;  // on indexer_mu_: entries applied, or stop
+  bool stop_indexer_ GUARDED_BY(indexer_mu_) = false;
+  bool indexer_idle_ GUARDED_BY(indexer_mu_) = false;  // waiting on indexer_cv_
+  std::thread indexer_;
 
   // The published catalog; replaced by the commit leader, old ones retired through epochs_.
   std::atomic<const Catalog*> catalog_{nullptr};

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <set>
 #include <thread>
 
 #include "common/coding.h"
@@ -212,6 +213,7 @@ DbImpl::DbImpl(const Options& options, std::string dir)
 }
 
 DbImpl::~DbImpl() {
+  StopIndexer();  // it writes the index, which points into the arena
   if (log_ && !poisoned_.load()) {
     // A clean close makes non-sync writes durable too, blobs before the records that refer to
     // them, then seals the log so the next open knows nothing was lost (ResumeIdAssignment).
@@ -310,7 +312,7 @@ Status DbImpl::Recover() {
   }
   db_uuid_ = sb.db_uuid;
   recovery_id_bound_ = sb.cube_id_limit + kMaxIdReservation;
-  io_ = env_->NewIoQueue();
+  io_ = NewWalIoQueue();
 
   blob::ArenaOptions arena_options;
   arena_options.db_uuid = sb.db_uuid;
@@ -318,6 +320,7 @@ Status DbImpl::Recover() {
   arena_options.preallocate_bytes = std::min<uint64_t>(2ull << 20, options_.arena_generation_bytes);
   arena_options.preallocate_inline = options_.deterministic_io;
   arena_options.read_only = options_.read_only;
+  arena_options.logged_blob_bytes = options_.max_logged_blob_bytes;
   arena_ = std::make_unique<blob::BlobArena>(env_, paths_.dir(), arena_options);
   LOCI_RETURN_IF_ERROR(arena_->Open());
 
@@ -366,6 +369,11 @@ Status DbImpl::Recover() {
                     ")");
   }
   if (replay.stopped_at) AddRecoveryNote("replay stopped at damage: " + *replay.stopped_at);
+  if (const uint64_t n = arena_->restored_from_log(); n > 0) {
+    AddRecoveryNote(std::to_string(n) + " blob(s) restored from their WAL copies (the arena's " +
+                    "did not verify: not yet synced when a crash came, or damaged)" +
+                    (options_.read_only ? "; read-only: held in memory" : ""));
+  }
   ResumeIdAssignment(replay, sb);
   RebuildIndex(*LoadCatalog());
   if (options_.read_only) return Status::OK();
@@ -451,10 +459,17 @@ bool DbImpl::BlobsSurvived(wal::Lsn lsn, std::string_view payload) {
   if (!DecodeBatch(payload, "WAL record LSN " + std::to_string(lsn), &batch).ok()) return true;
   std::string_view bytes;
   arena_->ExtendMappings();  // a live writer's blobs may postdate the mapping (read-only opens)
+  // A logged blob survived with the record itself.
+  std::set<std::pair<uint32_t, uint64_t>> logged;
+  for (const BlobCopy& c : batch.copies) logged.emplace(c.ref.generation, c.ref.offset);
+  auto survived = [&](const blob::BlobRef& ref) {
+    return ref.empty() || logged.count({ref.generation, ref.offset}) != 0 ||
+           arena_->View(ref, &bytes).ok();
+  };
   for (const auto& v : batch.versions) {
-    if (!arena_->View(v->payload, &bytes).ok()) return false;
+    if (!survived(v->payload)) return false;
     for (const VectorRef& r : v->vectors) {
-      if (!arena_->View(r.blob, &bytes).ok()) return false;
+      if (!survived(r.blob)) return false;
     }
   }
   return true;
@@ -466,6 +481,11 @@ Status DbImpl::ApplyLoggedBatch(wal::Lsn lsn, std::string_view payload) {
   LOCI_RETURN_IF_ERROR(DecodeBatch(payload, where, &batch));
   LOCI_RETURN_IF_ERROR(ApplyCatalogChanges(batch, where, recovery_catalog_.get()));
   clock_.Observe(batch.commit_time);
+  // The record is the durable copy of its logged blobs: an arena copy the crash took is
+  // written again from it.
+  for (const BlobCopy& c : batch.copies) {
+    LOCI_RETURN_IF_ERROR(arena_->RestoreFromLog(c.ref, c.bytes).WithContext(where));
+  }
   for (std::unique_ptr<Version>& v : batch.versions) {
     v->lsn = lsn;
     const Version* applied = nullptr;
@@ -523,13 +543,16 @@ Status DbImpl::PrepareForWrites(const wal::ReplayResult& replay) {
   {
     MutexLock lock(&pipeline_mu_);
     for (int i = 0; i < kGroupsInFlight; ++i) {
-      io_pool_.push_back(env_->NewIoQueue());
+      io_pool_.push_back(NewWalIoQueue());
       free_io_.push_back(io_pool_.back().get());
     }
   }
   const uint64_t last_segment = replay.live_segments.back();
   const uint64_t end = replay.torn_tail ? replay.torn_tail->offset : replay.end_offset;
-  return log_->ResumeSegment(last_segment, end, replay.last_lsn + 1, replay.last_checksum);
+  LOCI_RETURN_IF_ERROR(
+      log_->ResumeSegment(last_segment, end, replay.last_lsn + 1, replay.last_checksum));
+  StartIndexer();
+  return Status::OK();
 }
 
 void DbImpl::ResumeIdAssignment(const wal::ReplayResult& replay, const Superblock& sb) {
@@ -539,6 +562,11 @@ void DbImpl::ResumeIdAssignment(const wal::ReplayResult& replay, const Superbloc
   seal_pending_ = sealed_at_open_;
   cube_id_limit_ = sb.cube_id_limit;
   if (!sealed_at_open_) next_id_ = std::max(next_id_, sb.cube_id_limit);
+}
+
+std::unique_ptr<IoQueue> DbImpl::NewWalIoQueue() {
+  return options_.wal_submission == Options::WalSubmission::kIoUring ? env_->NewIoQueue()
+                                                                       : NewSequentialIoQueue();
 }
 
 Superblock DbImpl::CurrentSuperblock() const {

@@ -193,6 +193,7 @@ DbStats DbImpl::Stats() {
   s.index_restored_vectors = index_restored_vectors_;
   s.index_rebuilt_vectors = index_rebuilt_vectors_;
   s.index_snapshots_failed = index_snapshots_failed_.load(std::memory_order_relaxed);
+  s.index_backlog = index_queue_.backlog();
   s.searches = searches_.load(std::memory_order_relaxed);
   s.search_vectors_scanned = search_vectors_scanned_.load(std::memory_order_relaxed);
   s.search_bytes_scanned = search_bytes_scanned_.load(std::memory_order_relaxed);

@@ -107,6 +107,89 @@ Status CheckRequest(const SearchRequest& r) {
 
 }  // namespace
 
+struct DbImpl::SearchTarget {
+  const SpaceDef* space;
+  const FieldDef* field;
+  const index::Partition* partition;  // nullptr: nothing indexed in the space yet
+  std::unique_ptr<SearchFilter> filter;
+};
+
+// A candidate hit: an index entry of a target's partition, or a version the index has not
+// absorbed yet (scored exactly, already checked visible).
+struct DbImpl::SearchCandidate {
+  float distance;
+  size_t target;
+  uint32_t entry;                    // the index entry, when `pending` is null
+  const Version* pending = nullptr;  // the queued version
+};
+
+Status DbImpl::ResolveSearchTargets(const SearchRequest& request, const query::ReadPoint& point,
+                                    Timestamp read_time, const Catalog** catalog,
+                                    std::vector<SearchTarget>* targets) const {
+  for (bool stale = true; stale;) {
+    stale = false;
+    targets->clear();
+    for (const std::string& name : request.spaces) {
+      const SpaceDef* space = (*catalog)->FindSpace(name);
+      if (space == nullptr) return Status::InvalidArgument("unknown space '" + name + "'");
+      const FieldDef* field = space->FindField(request.field);
+      if (field == nullptr) {
+        return Status::InvalidArgument("space '" + name + "' has no vector field '" +
+                                       request.field + "'");
+      }
+      const SearchTarget* first = targets->empty() ? nullptr : &targets->front();
+      if (first != nullptr &&
+          (field->dim != first->field->dim || field->metric != first->field->metric)) {
+        return Status::InvalidArgument("vector field '" + request.field +
+                                       "' differs in dimension or metric between spaces '" +
+                                       first->space->name + "' and '" + name + "'");
+      }
+      if (std::any_of(targets->begin(), targets->end(),
+                      [&](const SearchTarget& t) { return t.space == space; })) {
+        continue;
+      }
+      const index::Partition* partition = atlas_->Find(space->id, field->id);
+      if (partition == nullptr && LoadCatalog() != *catalog) {
+        // The field may have been dropped meanwhile (its partition leaves the index after the
+        // catalog without it is published): resolve again against the newer catalog rather
+        // than answer from a partition that looks empty. Catalogs change rarely: this ends.
+        *catalog = LoadCatalog();
+        stale = true;
+        break;
+      }
+      targets->push_back(
+          {space, field, partition,
+           std::make_unique<SearchFilter>(*this, request, point, read_time, space->id, field->id)});
+    }
+  }
+  return Status::OK();
+}
+
+uint64_t DbImpl::ScorePending(const index::PreparedQuery& query, const FieldDef& field,
+                              const std::vector<SearchTarget>& targets,
+                              std::vector<SearchCandidate>* found) const {
+  uint64_t scored = 0;
+  index_queue_.ForEachPending([&](const IndexEntry& e) {
+    const Version* v = e.version;
+    if (v == nullptr) return;  // a field drop
+    for (size_t t = 0; t < targets.size(); ++t) {
+      if (v->space_id != targets[t].space->id) continue;
+      const VectorRef* r = nullptr;
+      for (const VectorRef& ref : v->vectors) {
+        if (ref.field_id == targets[t].field->id) r = &ref;
+      }
+      if (r == nullptr || targets[t].filter->Visible(v->id) != v) continue;
+      const char* bytes = arena_->Locate(r->blob);
+      if (bytes == nullptr || r->blob.length != field.dim * sizeof(float)) continue;
+      ++scored;
+      found->push_back({index::ExactDistance(query, reinterpret_cast<const float*>(bytes),
+                                             field.dim, field.metric),
+                        t, 0, v});
+    }
+  });
+  return scored;
+}
+
 Status DbImpl::Search(const SearchRequest& request, std::vector<SearchHit>* hits) {
   hits->clear();
   LOCI_RETURN_IF_ERROR(CheckRequest(request));
@@ -121,54 +204,49 @@ Status DbImpl::Search(const SearchRequest& request, std::vector<SearchHit>* hits
   const Catalog* catalog = LoadCatalog();
 
   // Resolve every space and its field first: a bad name fails the whole request.
-  struct Target {
-    const SpaceDef* space;
-    const FieldDef* field;
-    const index::Partition* partition;  // nullptr: nothing indexed in the space yet
-    std::unique_ptr<SearchFilter> filter;
-  };
-  std::vector<Target> targets;
-  for (bool stale = true; stale;) {
-    stale = false;
-    targets.clear();
-    for (const std::string& name : request.spaces) {
-      const SpaceDef* space = catalog->FindSpace(name);
-      if (space == nullptr) return Status::InvalidArgument("unknown space '" + name + "'");
-      const FieldDef* field = space->FindField(request.field);
-      if (field == nullptr) {
-        return Status::InvalidArgument("space '" + name + "' has no vector field '" +
-                                       request.field + "'");
-      }
-      if (!targets.empty() &&
-          (field->dim != targets[0].field->dim || field->metric != targets[0].field->metric)) {
-        return Status::InvalidArgument("vector field '" + request.field +
-                                       "' differs in dimension or metric between spaces '" +
-                                       targets[0].space->name + "' and '" + name + "'");
-      }
-      if (std::any_of(targets.begin(), targets.end(),
-                      [&](const Target& t) { return t.space == space; })) {
-        continue;
-      }
-      const index::Partition* partition = atlas_->Find(space->id, field->id);
-      if (partition == nullptr && LoadCatalog() != catalog) {
-        // The field may have been dropped meanwhile (its partition leaves the index after the
-        // catalog without it is published): resolve again against the newer catalog rather
-        // than answer from a partition that looks empty. Catalogs change rarely: this ends.
-        catalog = LoadCatalog();
-        stale = true;
-        break;
-      }
-      targets.push_back(
-          {space, field, partition,
-           std::make_unique<SearchFilter>(*this, request, point, read_time, space->id, field->id)});
-    }
-  }
+  std::vector<SearchTarget> targets;
+  LOCI_RETURN_IF_ERROR(ResolveSearchTargets(request, point, read_time, &catalog, &targets));
   const FieldDef& field = *targets[0].field;
   LOCI_RETURN_IF_ERROR(index::ValidateVector(request.field, request.query, field.dim, field.metric)
                            .WithContext("query"));
 
   index::PreparedQuery query;
   query.Prepare(request.query.data(), field.dim, field.metric);
+  index::ScanParams params = ScanParamsFor(request, point);
+
+  // What the indexer has not absorbed yet first: scored exactly, so an acknowledged write is
+  // found at once. The index then lags the queue: an entry's live_from may not yet say that a
+  // newer version superseded it, so nothing is accepted without the filter.
+  std::vector<SearchCandidate> found;
+  const uint64_t pending = ScorePending(query, field, targets, &found);
+  if (pending > 0) params.fast_accept = false;
+  uint64_t vectors_scanned = pending;
+  uint64_t bytes_scanned = pending * field.dim * sizeof(float);
+  std::vector<index::ScanHit> scan;
+  for (size_t t = 0; t < targets.size(); ++t) {
+    if (targets[t].partition == nullptr) continue;
+    params.filter = targets[t].filter.get();
+    scan.clear();
+    index::ScanStats scanned;
+    targets[t].partition->Search(query, params, &scan, &scanned);
+    vectors_scanned += scanned.vectors_scanned;
+    bytes_scanned += scanned.bytes_scanned;
+    for (const index::ScanHit& h : scan) found.push_back({h.distance, t, h.entry});
+  }
+  searches_.fetch_add(1, std::memory_order_relaxed);
+  search_vectors_scanned_.fetch_add(vectors_scanned, std::memory_order_relaxed);
+  search_bytes_scanned_.fetch_add(bytes_scanned, std::memory_order_relaxed);
+  std::sort(found.begin(), found.end(), [](const SearchCandidate& a, const SearchCandidate& b) {
+    if (a.distance != b.distance) return a.distance < b.distance;
+    if (a.target != b.target) return a.target < b.target;
+    if ((a.pending == nullptr) != (b.pending == nullptr)) return a.pending == nullptr;
+    return a.pending == nullptr ? a.entry < b.entry : a.pending->id < b.pending->id;
+  });
+  return EmitHits(request, point, *catalog, field, targets, found, hits);
+}
+
+index::ScanParams DbImpl::ScanParamsFor(const SearchRequest& request,
+                                        const query::ReadPoint& point) const {
   const VectorIndexOptions& defaults = options_.vector_index;
   index::ScanParams params;
   params.probes = request.probes != 0 ? request.probes : defaults.probes;
@@ -183,34 +261,14 @@ Status DbImpl::Search(const SearchRequest& request, std::vector<SearchHit>* hits
                                            CubeState::kArchived) != request.states.end());
   params.fast_accept =
       request.kinds.empty() && request.attrs.empty() && all_states && point.valid_at >= point.as_of;
+  return params;
+}
 
-  struct Found {
-    float distance;
-    uint32_t entry;
-    size_t target;
-  };
-  std::vector<Found> found;
-  uint64_t vectors_scanned = 0;
-  uint64_t bytes_scanned = 0;
-  std::vector<index::ScanHit> scan;
-  for (size_t t = 0; t < targets.size(); ++t) {
-    if (targets[t].partition == nullptr) continue;
-    params.filter = targets[t].filter.get();
-    scan.clear();
-    index::ScanStats scanned;
-    targets[t].partition->Search(query, params, &scan, &scanned);
-    vectors_scanned += scanned.vectors_scanned;
-    bytes_scanned += scanned.bytes_scanned;
-    for (const index::ScanHit& h : scan) found.push_back({h.distance, h.entry, t});
-  }
-  searches_.fetch_add(1, std::memory_order_relaxed);
-  search_vectors_scanned_.fetch_add(vectors_scanned, std::memory_order_relaxed);
-  search_bytes_scanned_.fetch_add(bytes_scanned, std::memory_order_relaxed);
-  std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) {
-    if (a.distance != b.distance) return a.distance < b.distance;
-    return a.target != b.target ? a.target < b.target : a.entry < b.entry;
-  });
-
+Status DbImpl::EmitHits(const SearchRequest& request, const query::ReadPoint& point,
+                        const Catalog& catalog, const FieldDef& field,
+                        const std::vector<SearchTarget>& targets,
+                        const std::vector<SearchCandidate>& found,
+                        std::vector<SearchHit>* hits) const {
   // The record table is cold to the scan: the hits' head versions, and their vector lists that
   // HasVector reads, are fetched all at once (independent loads the processor overlaps) before
   // the hits are checked one by one.
@@ -219,8 +277,10 @@ Status DbImpl::Search(const SearchRequest& request, std::vector<SearchHit>* hits
     std::array<const Version*, 32> heads;
     const size_t checked = std::min(found.size(), heads.size());
     for (size_t i = 0; i < checked; ++i) {
-      const Target& target = targets[found[i].target];
-      heads[i] = table_.Head(target.partition->entries().at(found[i].entry).cube);
+      const SearchTarget& target = targets[found[i].target];
+      heads[i] = found[i].pending != nullptr
+                     ? found[i].pending
+                     : table_.Head(target.partition->entries().at(found[i].entry).cube);
     }
     for (size_t i = 0; i < checked; ++i) {
       if (heads[i] != nullptr) __builtin_prefetch(heads[i]->vectors.data());
@@ -230,24 +290,29 @@ Status DbImpl::Search(const SearchRequest& request, std::vector<SearchHit>* hits
   ReadOptions fill;
   fill.fill_payload = request.fill_payload;
   fill.fill_vectors = request.fill_vectors;
-  for (const Found& f : found) {
+  // A vector indexed while this search ran may be met twice (in the queue and in the index):
+  // one hit per cube.
+  std::vector<CubeId> returned;
+  for (const SearchCandidate& f : found) {
     if (hits->size() == request.k) break;
-    // Only a vector stored before loci/metric.h's norm bounds were enforced can be at no finite
-    // distance (ranked last by the scan): it is never a hit, so no score is infinite or NaN.
-    if (!std::isfinite(f.distance)) continue;
-    const Target& target = targets[f.target];
-    const index::EntryInfo& entry = target.partition->entries().at(f.entry);
-    const Version* v = target.filter->Visible(entry.cube);
-    // Accepted in the scan, so visible; checked again because a fast-accepted entry's version
-    // is only found here.
-    if (v == nullptr || !target.filter->HasVector(*v, entry.vector)) continue;
+    const SearchTarget& target = targets[f.target];
+    const Version* v = f.pending;
+    if (v == nullptr) {
+      const index::EntryInfo& entry = target.partition->entries().at(f.entry);
+      v = target.filter->Visible(entry.cube);
+      // Accepted in the scan, so visible; checked again because a fast-accepted entry's
+      // version is only found here.
+      if (v == nullptr || !target.filter->HasVector(*v, entry.vector)) continue;
+    }
+    if (std::find(returned.begin(), returned.end(), v->id) != returned.end()) continue;
+    returned.push_back(v->id);
     SearchHit& hit = hits->emplace_back();
     hit.id = v->id;
     hit.version = v->number;
     hit.space = target.space->name;
     hit.score = field.metric == Metric::kL2 ? f.distance : -f.distance;
     if (request.fill_cubes) {
-      Status s = FillCube(*v, TxTo(*v, table_.Head(v->id), point.as_of), *catalog, fill, &hit.cube);
+      Status s = FillCube(*v, TxTo(*v, table_.Head(v->id), point.as_of), catalog, fill, &hit.cube);
       if (!s.ok()) {
         hits->clear();
         return s;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <set>
 
 #include "engine/db_impl.h"
 #include "engine/record_codec.h"
@@ -33,6 +34,23 @@ size_t EstimateBytes(const WriteBatch& batch) {
 std::string_view FloatBytes(const std::vector<float>& values) {
   return std::string_view(reinterpret_cast<const char*>(values.data()),
                           values.size() * sizeof(float));
+}
+
+// The copies among `copies` of blobs that `versions` refer to (an operation refused by the
+// resolver leaves blobs no version names: they are not logged).
+std::vector<BlobCopy> CopiesOfVersions(const std::vector<BlobCopy>& copies,
+                                       const std::vector<std::unique_ptr<Version>>& versions) {
+  std::vector<BlobCopy> used;
+  if (copies.empty()) return used;
+  std::set<std::pair<uint32_t, uint64_t>> referred;
+  for (const auto& v : versions) {
+    referred.emplace(v->payload.generation, v->payload.offset);
+    for (const VectorRef& r : v->vectors) referred.emplace(r.blob.generation, r.blob.offset);
+  }
+  for (const BlobCopy& c : copies) {
+    if (referred.count({c.ref.generation, c.ref.offset}) != 0) used.push_back(c);
+  }
+  return used;
 }
 
 }  // namespace
@@ -77,7 +95,8 @@ Status DbImpl::Retire(const WriteOptions& options, CubeId id, std::optional<Time
   return Write(options, batch, nullptr);
 }
 
-Status DbImpl::AppendBlobs(const WriteBatch& batch, std::vector<OpBlobs>* blobs) {
+Status DbImpl::AppendBlobs(const WriteBatch& batch, std::vector<OpBlobs>* blobs,
+                           std::vector<BlobCopy>* copies) {
   std::vector<std::string_view> payloads;
   // Where each op's blobs start in `payloads`: payload first (if the op sets one), then vectors.
   std::vector<size_t> starts;
@@ -97,6 +116,13 @@ Status DbImpl::AppendBlobs(const WriteBatch& batch, std::vector<OpBlobs>* blobs)
   }
   std::vector<blob::BlobRef> refs(payloads.size());
   LOCI_RETURN_IF_ERROR(arena_->Append(payloads, refs));
+  // The small ones are logged with the batch's record too (its single flush makes them durable).
+  copies->clear();
+  for (size_t i = 0; i < refs.size(); ++i) {
+    if (!refs[i].empty() && payloads[i].size() <= options_.max_logged_blob_bytes) {
+      copies->push_back(BlobCopy{refs[i], payloads[i]});
+    }
+  }
   for (size_t i = 0; i < batch.size(); ++i) {
     const WriteBatch::Op& op = batch.ops()[i];
     size_t vectors = 0;
@@ -117,13 +143,15 @@ Status DbImpl::AppendBlobs(const WriteBatch& batch, std::vector<OpBlobs>* blobs)
 Status DbImpl::Write(const WriteOptions& options, const WriteBatch& batch, WriteResult* result) {
   LOCI_RETURN_IF_ERROR(CheckWritable());
   LOCI_RETURN_IF_ERROR(ValidateBatch(batch, options_));
+  WaitForIndexBacklog();
   WriteResult local;
-  PendingBatch pending{&batch, {}, result != nullptr ? result : &local};
-  LOCI_RETURN_IF_ERROR(AppendBlobs(batch, &pending.blobs));
+  PendingBatch pending{&batch, {}, {}, result != nullptr ? result : &local};
+  LOCI_RETURN_IF_ERROR(AppendBlobs(batch, &pending.blobs, &pending.copies));
 
   wal::CommitQueue::Writer writer;
   writer.sync = options.sync;
   writer.bytes = EstimateBytes(batch);
+  for (const BlobCopy& c : pending.copies) writer.bytes += c.bytes.size();
   writer.request = &pending;
   GroupInFlight flight;  // used only if this writer leads its group
   Status s = commit_queue_.Commit(
@@ -176,7 +204,8 @@ void DbImpl::PrepareGroup(std::span<wal::CommitQueue::Writer* const> group, Grou
     std::vector<const Version*> versions;
     for (const auto& v : batch.versions) versions.push_back(v.get());
     std::string payload;
-    EncodeBatch(batch.commit_time, batch.spaces, batch.fields, batch.drops, versions, &payload);
+    EncodeBatch(batch.commit_time, batch.spaces, batch.fields, batch.drops, versions, &payload,
+                CopiesOfVersions(pending->copies, batch.versions));
     if (payload.size() > wal::kMaxRecordPayload) {
       // One batch is one WAL record, which recovery would refuse past this size.
       w->status = Status::InvalidArgument("batch of " + std::to_string(pending->batch->size()) +
@@ -206,8 +235,8 @@ void DbImpl::PrepareGroup(std::span<wal::CommitQueue::Writer* const> group, Grou
     }
     if (nonsync_in_flight) DrainPipeline();
     // It makes every earlier record durable, non-sync ones included: their blobs must reach the
-    // disk first, whichever generation holds them.
-    arena_->TakeUnsyncedFiles(&sync_first);
+    // disk first, whichever generation holds them — unless the records carry them (logged).
+    arena_->TakeUnloggedFiles(&sync_first);
   }
 
   auto fail_all = [&](const Status& s) {
@@ -222,8 +251,8 @@ void DbImpl::PrepareGroup(std::span<wal::CommitQueue::Writer* const> group, Grou
     // A closed segment must hold only complete records: let the groups in flight finish.
     DrainPipeline();
     // Closing the segment makes its records durable, and the next segment's records say so:
-    // their blobs must be durable first.
-    Status synced = arena_->SyncUnsynced();
+    // their blobs must be durable first (logged ones are, in the records).
+    Status synced = arena_->SyncUnlogged();
     if (!synced.ok()) return fail_all(synced);
     Result<uint64_t> rotated = log_->Rotate();
     if (!rotated.ok()) return fail_all(rotated.status());
@@ -254,8 +283,9 @@ void DbImpl::PrepareGroup(std::span<wal::CommitQueue::Writer* const> group, Grou
 
 void DbImpl::FinishGroup(GroupInFlight* flight) {
   if (flight->committed.empty()) return;  // every member failed in prepare
-  // The I/O overlaps other groups'; publication waits for this group's turn.
-  const Status io = flight->io->SubmitLinked(flight->wal.Ops());
+  // The I/O overlaps other groups'; publication waits for this group's turn. A group that is
+  // not durable is one plain write: io_uring would hand it to a kernel worker thread.
+  const Status io = (flight->wal.sync ? flight->io : inline_io_.get())->SubmitLinked(flight->wal.Ops());
   {
     MutexLock lock(&pipeline_mu_);
     while (published_groups_ != flight->seq) pipeline_cv_.Wait(&pipeline_mu_);
@@ -287,14 +317,11 @@ void DbImpl::Publish(GroupInFlight* flight) {
     const Catalog* old = catalog_.exchange(flight->catalog.release(), std::memory_order_acq_rel);
     epochs_.RetireDelete(const_cast<Catalog*>(old));
   }
-  const Catalog* catalog = LoadCatalog();  // this group's, published just above
-  // Dropped fields' partitions leave the index after the catalog that no longer has the fields
-  // is published: a search that finds no partition for a field its catalog still has can tell,
-  // by loading the catalog again, whether the field was dropped meanwhile (db_search.cc). The
-  // catalog also makes IndexVersion skip them, so nothing recreates them.
-  for (const ResolvedBatch& batch : flight->resolved) {
-    for (const FieldDropEntry& drop : batch.drops) atlas_->Drop(drop.space_id, drop.field_id);
-  }
+  // Dropped fields' partitions leave the index (the indexer drops them, in queue order) after
+  // the catalog that no longer has the fields is published: a search that finds no partition
+  // for a field its catalog still has can tell, by loading the catalog again, whether the field
+  // was dropped meanwhile (db_search.cc). The catalog also makes indexing skip them, so nothing
+  // recreates them.
   wal::Lsn lsn = flight->wal.first_lsn;
   std::vector<std::pair<CubeId, const Version*>> published;
   for (size_t i = 0; i < flight->resolved.size(); ++i) {
@@ -307,26 +334,20 @@ void DbImpl::Publish(GroupInFlight* flight) {
       }
       if (!s.ok()) Poison(s);
     }
-    std::vector<const Version*> to_index;
+    std::vector<const Version*> versions;
     {
       MutexLock lock(&dirty_mu_);
       for (auto& v : batch.versions) {
         v->lsn = lsn;
         dirty_.push_back(v.get());
         published.emplace_back(v->id, v.get());
-        to_index.push_back(v.get());
+        versions.push_back(v.get());
         table_.Publish(v.release());
       }
     }
-    // The vector index, before the commit time becomes readable; in the order recovery's
-    // rebuild uses, so a reopened database has the same index.
-    std::sort(to_index.begin(), to_index.end(), IndexOrder);
-    for (const Version* v : to_index) {
-      if (!TouchesVectors(*v)) continue;
-      // This process wrote the blobs in this group: nothing to verify.
-      Status s = IndexVersion(*v, *catalog, /*verify=*/false);
-      if (!s.ok()) Poison(s);
-    }
+    // For the vector index, before the commit time becomes readable: a search at a read point
+    // that sees the batch finds its vectors in the index or in the queue.
+    QueueForIndex(batch.drops, versions);
     published_ts_.store(batch.commit_time, std::memory_order_release);
     ++lsn;
     auto* pending = static_cast<PendingBatch*>(flight->committed[i]->request);
@@ -342,6 +363,7 @@ void DbImpl::Publish(GroupInFlight* flight) {
       if (it != pending_heads_.end() && it->second == v) pending_heads_.erase(it);
     }
   }
+  WakeIndexer();
   wal_bytes_.fetch_add(flight->wal.records.size(), std::memory_order_relaxed);
   group_commits_.fetch_add(1, std::memory_order_relaxed);
   batches_committed_.fetch_add(flight->committed.size(), std::memory_order_relaxed);

@@ -588,26 +588,79 @@ TEST_F(BlobArenaTest, SetAsideGenerationIsNeverReusedAndCanBeRemoved) {
   EXPECT_TRUE(env_->FileExists(GenPath(2)));
 }
 
-TEST_F(BlobArenaTest, TakeUnsyncedFilesListsEveryGenerationAppendedToOnce) {
-  auto a = Open(Options(16 << 10, 4096));
+TEST_F(BlobArenaTest, TakeUnloggedFilesListsEveryGenerationAppendedToOnce) {
+  auto a = Open(Options(16 << 10, 4096));  // logged_blob_bytes 0: no blob is logged
   std::vector<WritableFile*> files;
-  a->TakeUnsyncedFiles(&files);
+  a->TakeUnloggedFiles(&files);
   EXPECT_TRUE(files.empty());
   AppendOne(a.get(), "a");
   AppendOne(a.get(), "b");
   BlobRef big = AppendOne(a.get(), Payload(20 << 10, 1));
   ASSERT_EQ(big.generation, 2u);
-  a->TakeUnsyncedFiles(&files);
+  a->TakeUnloggedFiles(&files);
   ASSERT_EQ(files.size(), 2u);  // both generations, each once
   EXPECT_EQ(files[0]->path(), GenPath(1));
   EXPECT_EQ(files[1]->path(), GenPath(2));
   files.clear();
-  a->TakeUnsyncedFiles(&files);
+  a->TakeUnloggedFiles(&files);
   EXPECT_TRUE(files.empty()) << "taken files are covered until the next append";
   AppendOne(a.get(), "c");
-  a->TakeUnsyncedFiles(&files);
+  a->TakeUnloggedFiles(&files);
   ASSERT_EQ(files.size(), 1u);
   EXPECT_TRUE(a->SyncAll().ok());
+}
+
+// Logged blobs (up to logged_blob_bytes) never make a file need a sync before a WAL write; an
+// unlogged one does.
+TEST_F(BlobArenaTest, LoggedBlobsWaitForSyncUnsyncedOnly) {
+  ArenaOptions o = Options();
+  o.logged_blob_bytes = 100;
+  auto a = Open(o);
+  AppendOne(a.get(), std::string(100, 'l'));
+  std::vector<WritableFile*> files;
+  a->TakeUnloggedFiles(&files);
+  EXPECT_TRUE(files.empty());
+  AppendOne(a.get(), std::string(101, 'u'));
+  a->TakeUnloggedFiles(&files);
+  EXPECT_EQ(files.size(), 1u);
+  ASSERT_TRUE(a->SyncUnsynced().ok());
+}
+
+// Recovery restores a logged blob whose arena copy does not verify: read-write by writing the
+// frame again (the next open finds it intact), read-only in memory (the file is left alone).
+TEST_F(BlobArenaTest, RestoreFromLogRewritesOrHoldsADamagedCopy) {
+  BlobRef ref;
+  {
+    auto a = Open(Options());
+    ref = AppendOne(a.get(), "the logged bytes");
+    ASSERT_TRUE(a->SyncAll().ok());
+  }
+  const std::string pristine = ReadFile(GenPath(1));
+  WriteAt(GenPath(1), ref.offset + kFrameHeaderSize + 2, "X");
+  {
+    ArenaOptions ro = Options();
+    ro.read_only = true;
+    auto a = Open(ro);
+    std::string out;
+    EXPECT_TRUE(a->Read(ref, &out).IsCorruption());
+    ASSERT_TRUE(a->RestoreFromLog(ref, "the logged bytes").ok());
+    EXPECT_EQ(a->restored_from_log(), 1u);
+    ASSERT_TRUE(a->Read(ref, &out).ok());
+    EXPECT_EQ(out, "the logged bytes");
+    EXPECT_EQ(std::string_view(a->Locate(ref), ref.length), "the logged bytes");
+    EXPECT_NE(ReadFile(GenPath(1)), pristine) << "read-only: the file is not written";
+  }
+  {
+    auto a = Open(Options());
+    ASSERT_TRUE(a->NoteReferenced(ref).ok());
+    ASSERT_TRUE(a->RestoreFromLog(ref, "the logged bytes").ok());
+    EXPECT_EQ(a->restored_from_log(), 1u);
+    ASSERT_TRUE(a->SyncUnsynced().ok());
+  }
+  EXPECT_EQ(ReadFile(GenPath(1)).substr(0, ref.end()), pristine.substr(0, ref.end()));
+  auto a = Open(Options());
+  ASSERT_TRUE(a->RestoreFromLog(ref, "the logged bytes").ok());
+  EXPECT_EQ(a->restored_from_log(), 0u) << "intact copies are left alone";
 }
 
 TEST(BlobFormatTest, VerifyFrameRejectsAShortFrameWithoutReadingPastIt) {

@@ -166,9 +166,10 @@ class Env {
   virtual int64_t NowMicros() = 0;
 };
 
-// An IoQueue that runs each op through WritableFile::Write / Sync in order (no io_uring). It
-// works with files of any Env: an Env that wraps another's files must return this from
-// NewIoQueue(), since the posix io_uring queue needs posix files.
+// An IoQueue that runs each op through WritableFile::Write / Sync in order, on the calling
+// thread (no io_uring). It works with files of any Env: an Env that wraps another's files must
+// return this from NewIoQueue(), since the posix io_uring queue needs posix files. It holds no
+// state, so unlike other queues any number of threads may submit through one at once.
 std::unique_ptr<IoQueue> NewSequentialIoQueue();
 
 // Forwards every call to another Env; a test overrides only what it changes (a clock, an error).
