@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test suite: builds and runs every test (unit, property, crash, fuzz-corpus replay), the
-# power-loss simulator's tests once more on fresh seeds, then the unit and property tests again
-# under ASan+UBSan, the concurrency tests under TSan, and finally every libFuzzer target for a
-# short run.
+# power-loss simulator's tests once more on fresh seeds, then builds the library and tools with
+# clang's thread-safety analysis as errors, runs the unit and property tests again under
+# ASan+UBSan, the concurrency tests under TSan, and finally every libFuzzer target for a short
+# run.
 #
 # Usage: tools/test.sh [--quick] [--long]
 #   --quick  the debug build's tests only (fresh simulator seeds included)
@@ -60,6 +61,11 @@ cmake --build --preset debug --target loci-bench  # built on demand otherwise; k
 run_ctest debug
 explore_sim
 [ $quick -eq 1 ] && exit 0
+
+# clang-14 -Wthread-safety -Werror (with -Wall -Wextra -Wshadow): the lock annotations
+# (GUARDED_BY, REQUIRES...) are checked only by clang. Library and tools only, no tests: a
+# compile check: 1 min 55 s on 2 cores from nothing, 11 s when ccache has it.
+tools/setup.sh clang-tsa
 
 tools/setup.sh asan
 run_ctest asan -L 'unit|property'

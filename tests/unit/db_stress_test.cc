@@ -51,7 +51,6 @@ constexpr int kWriters = 7;
 constexpr int kReaders = 8;  // + 1 checkpointer = 16 threads
 constexpr char kSpace[] = "stress";
 constexpr char kField[] = "e";
-constexpr uint32_t kDim = 4;
 constexpr CubeId kMissingId = CubeId{1} << 40;  // never assigned
 
 uint64_t Mix(uint64_t x) {
