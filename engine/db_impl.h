@@ -204,12 +204,15 @@ class DbImpl final : public Db {
   class SearchFilter;
   struct SearchTarget;     // a space and its field, as one search covers it
   struct SearchCandidate;  // a hit before its visibility is checked again
-  // The spaces and field of `request`, against *catalog (reloaded if a field looks dropped
-  // meanwhile). InvalidArgument names an unknown space or field, or fields that differ.
-  // REQUIRES: an epoch pinned, *catalog loaded under it.
+  // The spaces and field of `request` in `catalog`, partitions not yet found. InvalidArgument
+  // names an unknown space or field, or fields that differ. REQUIRES: an epoch pinned,
+  // `catalog` loaded under it.
   Status ResolveSearchTargets(const SearchRequest& request, const query::ReadPoint& point,
-                              Timestamp read_time, const Catalog** catalog,
+                              Timestamp read_time, const Catalog& catalog,
                               std::vector<SearchTarget>* targets) const;
+  // Finds each target's partition; false if one is missing and the published catalog is no
+  // longer `catalog` (the field may have been dropped: resolve again). REQUIRES: an epoch pinned.
+  bool FindPartitions(const Catalog* catalog, std::vector<SearchTarget>* targets) const;
   // Scores, exactly, the queued versions the index has not absorbed that are visible at the
   // read point in one of `targets` with a vector of the field; returns how many.
   // REQUIRES: an epoch pinned.

@@ -124,46 +124,56 @@ struct DbImpl::SearchCandidate {
 };
 
 Status DbImpl::ResolveSearchTargets(const SearchRequest& request, const query::ReadPoint& point,
-                                    Timestamp read_time, const Catalog** catalog,
+                                    Timestamp read_time, const Catalog& catalog,
                                     std::vector<SearchTarget>* targets) const {
-  for (bool stale = true; stale;) {
-    stale = false;
-    targets->clear();
-    for (const std::string& name : request.spaces) {
-      const SpaceDef* space = (*catalog)->FindSpace(name);
-      if (space == nullptr) return Status::InvalidArgument("unknown space '" + name + "'");
-      const FieldDef* field = space->FindField(request.field);
-      if (field == nullptr) {
-        return Status::InvalidArgument("space '" + name + "' has no vector field '" +
-                                       request.field + "'");
-      }
-      const SearchTarget* first = targets->empty() ? nullptr : &targets->front();
-      if (first != nullptr &&
-          (field->dim != first->field->dim || field->metric != first->field->metric)) {
-        return Status::InvalidArgument("vector field '" + request.field +
-                                       "' differs in dimension or metric between spaces '" +
-                                       first->space->name + "' and '" + name + "'");
-      }
-      if (std::any_of(targets->begin(), targets->end(),
-                      [&](const SearchTarget& t) { return t.space == space; })) {
-        continue;
-      }
-      const index::Partition* partition = atlas_->Find(space->id, field->id);
-      if (partition == nullptr && LoadCatalog() != *catalog) {
-        // The field may have been dropped meanwhile (its partition leaves the index after the
-        // catalog without it is published): resolve again against the newer catalog rather
-        // than answer from a partition that looks empty. Catalogs change rarely: this ends.
-        *catalog = LoadCatalog();
-        stale = true;
-        break;
-      }
-      targets->push_back(
-          {space, field, partition,
-           std::make_unique<SearchFilter>(*this, request, point, read_time, space->id, field->id)});
+  targets->clear();
+  for (const std::string& name : request.spaces) {
+    const SpaceDef* space = catalog.FindSpace(name);
+    if (space == nullptr) return Status::InvalidArgument("unknown space '" + name + "'");
+    const FieldDef* field = space->FindField(request.field);
+    if (field == nullptr) {
+      return Status::InvalidArgument("space '" + name + "' has no vector field '" +
+                                     request.field + "'");
     }
+    const SearchTarget* first = targets->empty() ? nullptr : &targets->front();
+    if (first != nullptr &&
+        (field->dim != first->field->dim || field->metric != first->field->metric)) {
+      return Status::InvalidArgument("vector field '" + request.field +
+                                     "' differs in dimension or metric between spaces '" +
+                                     first->space->name + "' and '" + name + "'");
+    }
+    if (std::any_of(targets->begin(), targets->end(),
+                    [&](const SearchTarget& t) { return t.space == space; })) {
+      continue;
+    }
+    targets->push_back(
+        {space, field, nullptr,
+         std::make_unique<SearchFilter>(*this, request, point, read_time, space->id, field->id)});
   }
   return Status::OK();
 }
+
+bool DbImpl::FindPartitions(const Catalog* catalog, std::vector<SearchTarget>* targets) const {
+  for (SearchTarget& t : *targets) {
+    t.partition = atlas_->Find(t.space->id, t.field->id);
+    // The field may have been dropped meanwhile (its partition leaves the index after the
+    // catalog without it is published): resolve again against the newer catalog rather than
+    // answer from a partition that looks empty. Catalogs change rarely: retries end.
+    if (t.partition == nullptr && LoadCatalog() != catalog) return false;
+  }
+  return true;
+}
+
+namespace {
+
+// Whether `r` is a vector `v` took over unchanged from its previous version.
+bool KeptFromPredecessor(const Version& v, const VectorRef& r) {
+  if (v.prev == nullptr) return false;
+  return std::any_of(v.prev->vectors.begin(), v.prev->vectors.end(),
+                     [&](const VectorRef& p) { return p.field_id == r.field_id && p.blob == r.blob; });
+}
+
+}  // namespace
 
 uint64_t DbImpl::ScorePending(const index::PreparedQuery& query, const FieldDef& field,
                               const std::vector<SearchTarget>& targets,
@@ -179,8 +189,13 @@ uint64_t DbImpl::ScorePending(const index::PreparedQuery& query, const FieldDef&
         if (ref.field_id == targets[t].field->id) r = &ref;
       }
       if (r == nullptr || targets[t].filter->Visible(v->id) != v) continue;
+      if (r->blob.length != field.dim * sizeof(float)) continue;
       const char* bytes = arena_->Locate(r->blob);
-      if (bytes == nullptr || r->blob.length != field.dim * sizeof(float)) continue;
+      // A vector the version kept from its predecessor may be one an earlier process wrote
+      // and recovery left out of the index as damaged: verified, as indexing would.
+      std::string_view verified;
+      if (KeptFromPredecessor(*v, *r) && !arena_->View(r->blob, &verified).ok()) continue;
+      if (bytes == nullptr) continue;
       ++scored;
       found->push_back({index::ExactDistance(query, reinterpret_cast<const float*>(bytes),
                                              field.dim, field.metric),
@@ -203,22 +218,30 @@ Status DbImpl::Search(const SearchRequest& request, std::vector<SearchHit>* hits
   const query::ReadPoint point = ReadPointFor(read, &read_time);
   const Catalog* catalog = LoadCatalog();
 
-  // Resolve every space and its field first: a bad name fails the whole request.
+  // Resolve every space and its field first: a bad name fails the whole request. Then what the
+  // indexer has not absorbed yet: scored exactly, so an acknowledged write is found at once.
+  // Then the partitions, found only now, since the indexer may have created them meanwhile
+  // (IndexQueue::ForEachPending's contract).
   std::vector<SearchTarget> targets;
-  LOCI_RETURN_IF_ERROR(ResolveSearchTargets(request, point, read_time, &catalog, &targets));
-  const FieldDef& field = *targets[0].field;
-  LOCI_RETURN_IF_ERROR(index::ValidateVector(request.field, request.query, field.dim, field.metric)
-                           .WithContext("query"));
-
-  index::PreparedQuery query;
-  query.Prepare(request.query.data(), field.dim, field.metric);
-  index::ScanParams params = ScanParamsFor(request, point);
-
-  // What the indexer has not absorbed yet first: scored exactly, so an acknowledged write is
-  // found at once. The index then lags the queue: an entry's live_from may not yet say that a
-  // newer version superseded it, so nothing is accepted without the filter.
   std::vector<SearchCandidate> found;
-  const uint64_t pending = ScorePending(query, field, targets, &found);
+  index::PreparedQuery query;
+  uint64_t pending = 0;
+  for (bool resolved = false; !resolved;) {
+    LOCI_RETURN_IF_ERROR(ResolveSearchTargets(request, point, read_time, *catalog, &targets));
+    const FieldDef& field = *targets[0].field;
+    LOCI_RETURN_IF_ERROR(
+        index::ValidateVector(request.field, request.query, field.dim, field.metric)
+            .WithContext("query"));
+    query.Prepare(request.query.data(), field.dim, field.metric);
+    found.clear();
+    pending = ScorePending(query, field, targets, &found);
+    resolved = FindPartitions(catalog, &targets);
+    if (!resolved) catalog = LoadCatalog();
+  }
+  const FieldDef& field = *targets[0].field;
+  index::ScanParams params = ScanParamsFor(request, point);
+  // The index lags the queue: an entry's live_from may not yet say that a newer version
+  // superseded it, so nothing is accepted without the filter.
   if (pending > 0) params.fast_accept = false;
   uint64_t vectors_scanned = pending;
   uint64_t bytes_scanned = pending * field.dim * sizeof(float);

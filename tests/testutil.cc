@@ -4,12 +4,15 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <stdexcept>
+#include <thread>
 
+#include "loci/db.h"
 #include "loci/options.h"
 #include "loci/search.h"
 
@@ -96,6 +99,17 @@ std::vector<float> LowRankVectors::Next(std::mt19937_64& rng) const {
     for (uint32_t i = 0; i < dim_; ++i) x[i] += z * d[i];
   }
   return x;
+}
+
+void WaitForIndex(Db* db) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+  while (db->Stats().index_backlog > 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ADD_FAILURE() << "the vector index did not catch up in a minute";
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
 }
 
 uint64_t EnvU64(const char* name, uint64_t fallback) {

@@ -14,6 +14,7 @@
 #include "loci/env.h"
 
 namespace loci {
+class Db;
 struct Options;
 struct SearchHit;
 }  // namespace loci
@@ -41,6 +42,11 @@ std::string HitsLine(const std::vector<SearchHit>& hits);
 // Options on `env` (created if missing) with a small vector index: partitions cluster early and
 // split often, with replicas, so that the clustered paths and the scan's deduplication run.
 Options SmallIndexOptions(Env* env);
+
+// Waits until `db`'s vector index has absorbed every version published so far (indexing runs on
+// a background thread): for tests that compare answers or index statistics across reopens,
+// where the index must have its final shape. Fails the test after a minute.
+void WaitForIndex(Db* db);
 
 // `dim` standard-normal floats drawn from `rng`.
 std::vector<float> RandomVector(std::mt19937_64& rng, uint32_t dim);

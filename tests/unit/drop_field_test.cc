@@ -25,6 +25,14 @@
 namespace loci {
 namespace {
 
+// Stats once the background indexer has absorbed every version published so far: the index's
+// sizes and answers are compared across reopens, where it must have its final shape.
+DbStats IndexedStats(Db* db) {
+  test::WaitForIndex(db);
+  return db->Stats();
+}
+
+
 using test::Contains;
 using test::HitsLine;
 using test::RandomVector;
@@ -62,6 +70,7 @@ Status Search(Db* db, const std::string& space, const std::string& field,
 std::vector<std::string> Answers(Db* db, const std::string& space, const std::string& field,
                                  const std::vector<std::vector<float>>& queries) {
   std::vector<std::string> out;
+  test::WaitForIndex(db);  // answers from the index in its final shape
   for (const auto& q : queries) {
     std::vector<SearchHit> hits;
     Status s = Search(db, space, field, q, &hits);
@@ -73,7 +82,7 @@ std::vector<std::string> Answers(Db* db, const std::string& space, const std::st
 // Every version of every cube with its vectors: "space id vN: field/dim/first value ...".
 std::string VectorsOfAllVersions(Db* db, const ReadOptions& ro = ReadOptions()) {
   std::string out;
-  const uint64_t cubes = db->Stats().cubes;
+  const uint64_t cubes = IndexedStats(db).cubes;
   for (CubeId id = 1; id <= cubes; ++id) {
     std::vector<MemCube> versions;
     Status s = db->History(ro, id, &versions);
@@ -94,7 +103,7 @@ std::string VectorsOfAllVersions(Db* db, const ReadOptions& ro = ReadOptions()) 
 // "space/field dim metric vectors" per listed vector field.
 std::set<std::string> FieldList(Db* db) {
   std::set<std::string> out;
-  for (const VectorFieldInfo& f : db->Stats().vector_fields) {
+  for (const VectorFieldInfo& f : IndexedStats(db).vector_fields) {
     out.insert(f.space + "/" + f.name + " " + std::to_string(f.dim) + " " + f.metric + " " +
                std::to_string(f.vectors));
   }
@@ -170,7 +179,7 @@ TEST_F(DropFieldTest, MigrationToANewEmbeddingField) {
   std::vector<SearchHit> hits;
   ASSERT_TRUE(Search(db_.get(), "s", "A", queries_a[0], &hits).ok());
   ASSERT_EQ(hits.size(), 10u);
-  const DbStats stats_before = db_->Stats();
+  const DbStats stats_before = IndexedStats(db_.get());
   uint64_t a_vectors = 0;
   for (const VectorFieldInfo& f : stats_before.vector_fields) {
     if (f.space == "s" && f.name == "A") a_vectors = f.vectors;
@@ -233,7 +242,7 @@ TEST_F(DropFieldTest, MigrationToANewEmbeddingField) {
   EXPECT_TRUE(HasVector(cube, "A"));
 
   // Stats: s/A is gone, its index memory released.
-  const DbStats stats_after = db_->Stats();
+  const DbStats stats_after = IndexedStats(db_.get());
   for (const VectorFieldInfo& f : stats_after.vector_fields) {
     EXPECT_FALSE(f.space == "s" && f.name == "A");
   }
@@ -265,7 +274,7 @@ TEST_F(DropFieldTest, MigrationToANewEmbeddingField) {
     EXPECT_TRUE(Contains(s.message(), std::string("'") + field + "'")) << s.ToString();
     EXPECT_TRUE(Contains(s.message(), says)) << s.ToString();
   }
-  EXPECT_EQ(db_->Stats().spaces, 2u) << "a failed drop created no space";
+  EXPECT_EQ(IndexedStats(db_.get()).spaces, 2u) << "a failed drop created no space";
 
   EXPECT_EQ(Answers(db_.get(), "s", "B", queries_b), b_before);
 
@@ -426,8 +435,8 @@ TEST_F(DropFieldTest, RefusedDropsNameWhatIsWrong) {
   b.DropVectorField("s", "nope");
   Status s = db_->Write(WriteOptions(), b, nullptr);
   EXPECT_TRUE(s.IsInvalidArgument() && Contains(s.message(), "operation 1")) << s.ToString();
-  EXPECT_EQ(db_->Stats().cubes, 0u) << "the batch failed as a whole";
-  EXPECT_EQ(db_->Stats().spaces, 1u);
+  EXPECT_EQ(IndexedStats(db_.get()).cubes, 0u) << "the batch failed as a whole";
+  EXPECT_EQ(IndexedStats(db_.get()).spaces, 1u);
 }
 
 // What the persistence tests compare: every read the drop changes.
@@ -450,7 +459,7 @@ Observation Observe(Db* db, const std::vector<std::vector<float>>& qa,
   o.a_answers = Answers(db, "s", "A", qa4);
   o.vectors = VectorsOfAllVersions(db);
   o.fields = FieldList(db);
-  const DbStats stats = db->Stats();
+  const DbStats stats = IndexedStats(db);
   o.index_bytes = stats.index_bytes;
   o.index_vectors = stats.index_vectors;
   return o;
@@ -504,13 +513,13 @@ TEST_F(DropFieldTest, DropSurvivesReopenAndCheckpoints) {
 
   // A base checkpoint after the drop no longer refers to the dropped vectors at all (their
   // blobs stay in the arena: there is no blob GC yet).
-  for (int i = 0; i < 60 && db_->Stats().checkpoint_files > 1; ++i) {
+  for (int i = 0; i < 60 && IndexedStats(db_.get()).checkpoint_files > 1; ++i) {
     CubeDraft d;  // no payload, no vector: no blob
     d.space = "u";
     ASSERT_TRUE(db_->Put(WriteOptions{.sync = false}, d).ok());
     ASSERT_TRUE(db_->Checkpoint().ok());
   }
-  ASSERT_EQ(db_->Stats().checkpoint_files, 1u) << "no new base checkpoint was written";
+  ASSERT_EQ(IndexedStats(db_.get()).checkpoint_files, 1u) << "no new base checkpoint was written";
   ASSERT_NO_FATAL_FAILURE(Open());
   const Observation base = Observe(db_.get(), qa, qb);
   EXPECT_EQ(base.b_answers, want.b_answers);

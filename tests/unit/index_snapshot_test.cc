@@ -23,6 +23,14 @@
 namespace loci {
 namespace {
 
+// Stats once the background indexer has absorbed every version published so far: the index's
+// sizes and answers are compared across reopens, where it must have its final shape.
+DbStats IndexedStats(Db* db) {
+  test::WaitForIndex(db);
+  return db->Stats();
+}
+
+
 using test::Contains;
 using test::RandomVector;
 
@@ -322,6 +330,7 @@ TEST_F(SnapshotFormatTest, ImpossibleContentsAreCorruptionNamingThePlace) {
 std::vector<std::string> Answers(Db* db, const std::string& field,
                                  const std::vector<std::vector<float>>& queries) {
   std::vector<std::string> out;
+  test::WaitForIndex(db);  // answers from the index in its final shape
   for (const auto& q : queries) {
     SearchRequest r;
     r.spaces = {"s"};
@@ -403,12 +412,12 @@ TEST_F(IndexSnapshotTest, ReopenRestoresTheIndexWithTheSameAnswers) {
   Write(700);
   ASSERT_TRUE(db_->Checkpoint().ok());
   ASSERT_EQ(Snapshots().size(), 1u);
-  const DbStats live = db_->Stats();
+  const DbStats live = IndexedStats(db_.get());
   ASSERT_GT(live.vector_fields.at(0).index_lists, 10u);  // clustered
   const std::vector<std::string> before = Answers();
   Open();
   EXPECT_EQ(Answers(), before);
-  const DbStats after = db_->Stats();
+  const DbStats after = IndexedStats(db_.get());
   EXPECT_EQ(after.index_restored_vectors, live.vector_fields[0].vectors);
   EXPECT_EQ(after.index_rebuilt_vectors, 0u);
   EXPECT_EQ(after.index_vectors, live.index_vectors);
@@ -419,14 +428,14 @@ TEST_F(IndexSnapshotTest, ReopenRestoresTheIndexWithTheSameAnswers) {
   // every version.
   Write(300);
   const std::vector<std::string> grown = Answers();
-  const DbStats grown_stats = db_->Stats();
+  const DbStats grown_stats = IndexedStats(db_.get());
   db_.reset();
   for (const std::string& name : Snapshots()) ASSERT_TRUE(env_->RemoveFile(dir_ + "/" + name).ok());
   Open();  // a rebuild from the versions: the shape the live index had
-  EXPECT_EQ(db_->Stats().index_restored_vectors, 0u);
+  EXPECT_EQ(IndexedStats(db_.get()).index_restored_vectors, 0u);
   EXPECT_EQ(Answers(), grown);
-  EXPECT_EQ(db_->Stats().index_vectors, grown_stats.index_vectors);
-  EXPECT_EQ(db_->Stats().vector_fields.at(0).index_lists, grown_stats.vector_fields[0].index_lists);
+  EXPECT_EQ(IndexedStats(db_.get()).index_vectors, grown_stats.index_vectors);
+  EXPECT_EQ(IndexedStats(db_.get()).vector_fields.at(0).index_lists, grown_stats.vector_fields[0].index_lists);
 }
 
 // The same with a projection and prefix planes (wide, low-rank vectors): restored, not learned
@@ -451,13 +460,13 @@ TEST_F(IndexSnapshotTest, ReopenRestoresAPrefixedIndex) {
   ASSERT_TRUE(db_->Write(WriteOptions(), define, nullptr).ok());
   write(500);
   ASSERT_TRUE(db_->Checkpoint().ok());
-  const DbStats live = db_->Stats();
+  const DbStats live = IndexedStats(db_.get());
   ASSERT_EQ(live.vector_fields.size(), 1u);
   ASSERT_GT(live.vector_fields[0].index_prefix_width, 0u);
   const std::vector<std::string> before = loci::Answers(db_.get(), "w", queries);
   Open();
   EXPECT_EQ(loci::Answers(db_.get(), "w", queries), before);
-  const DbStats after = db_->Stats();
+  const DbStats after = IndexedStats(db_.get());
   EXPECT_EQ(after.index_restored_vectors, 500u);
   EXPECT_EQ(after.index_rebuilt_vectors, 0u);
   EXPECT_EQ(after.vector_fields.at(0).index_prefix_width, live.vector_fields[0].index_prefix_width);
@@ -467,7 +476,7 @@ TEST_F(IndexSnapshotTest, ReopenRestoresAPrefixedIndex) {
   db_.reset();
   for (const std::string& name : Snapshots()) ASSERT_TRUE(env_->RemoveFile(dir_ + "/" + name).ok());
   Open();  // rebuilt from the versions
-  EXPECT_EQ(db_->Stats().index_restored_vectors, 0u);
+  EXPECT_EQ(IndexedStats(db_.get()).index_restored_vectors, 0u);
   EXPECT_EQ(loci::Answers(db_.get(), "w", queries), grown);
 }
 
@@ -486,12 +495,12 @@ TEST_F(IndexSnapshotTest, AFailedSnapshotWriteCostsOnlyARebuild) {
   env.ReleaseWrites();
   checkpoint.join();
   EXPECT_TRUE(checkpointed.ok()) << checkpointed.ToString();
-  EXPECT_EQ(db_->Stats().index_snapshots_failed, 1u);
+  EXPECT_EQ(IndexedStats(db_.get()).index_snapshots_failed, 1u);
   EXPECT_TRUE(Snapshots(&env).empty());
   Write(10);  // still writable
   const std::vector<std::string> live = Answers();
   Open(&env);
-  EXPECT_EQ(db_->Stats().index_restored_vectors, 0u);
+  EXPECT_EQ(IndexedStats(db_.get()).index_restored_vectors, 0u);
   EXPECT_EQ(Answers(), live);
   db_.reset();  // before `env`
 }
@@ -500,7 +509,7 @@ TEST_F(IndexSnapshotTest, WritesAfterTheSnapshotAreAppliedFromTheWal) {
   Open();
   Write(400);
   ASSERT_TRUE(db_->Checkpoint().ok());
-  const uint64_t snapshot_vectors = db_->Stats().vector_fields.at(0).vectors;
+  const uint64_t snapshot_vectors = IndexedStats(db_.get()).vector_fields.at(0).vectors;
   // After the snapshot: new cubes, new vectors, an attribute-only update and a retire of cubes
   // the snapshot holds.
   Write(60);
@@ -514,11 +523,11 @@ TEST_F(IndexSnapshotTest, WritesAfterTheSnapshotAreAppliedFromTheWal) {
   MemCube updated;
   ASSERT_TRUE(db_->Get(ReadOptions(), ids_[3], &updated).ok());
   const std::vector<std::string> live = Answers();
-  const uint64_t vectors = db_->Stats().vector_fields.at(0).vectors;
+  const uint64_t vectors = IndexedStats(db_.get()).vector_fields.at(0).vectors;
   Open();
   EXPECT_EQ(Answers(), live);
-  EXPECT_EQ(db_->Stats().index_restored_vectors, snapshot_vectors);
-  EXPECT_EQ(db_->Stats().index_rebuilt_vectors, vectors - snapshot_vectors);
+  EXPECT_EQ(IndexedStats(db_.get()).index_restored_vectors, snapshot_vectors);
+  EXPECT_EQ(IndexedStats(db_.get()).index_rebuilt_vectors, vectors - snapshot_vectors);
   // The retired cube is not found by its own vector; the updated one is, at its new version.
   for (const SearchHit& h : Nearest(retired.vectors.at(0).values, 3)) EXPECT_NE(h.id, ids_[5]);
   const std::vector<SearchHit> hits = Nearest(updated.vectors.at(0).values, 3);
@@ -533,7 +542,7 @@ TEST_F(IndexSnapshotTest, VersionsTheCrashLostAreNotRestored) {
   sim::SimEnv env(5);
   Open(&env);
   Write(300);
-  const uint64_t durable = db_->Stats().vector_fields.at(0).vectors;
+  const uint64_t durable = IndexedStats(db_.get()).vector_fields.at(0).vectors;
   // The checkpoint (the first: a base) is held at its file's first write, after the WAL was
   // cut; non-sync puts published meanwhile are in the index it then exports.
   env.HoldNextWrite("ckpt-");
@@ -571,9 +580,9 @@ TEST_F(IndexSnapshotTest, VersionsTheCrashLostAreNotRestored) {
 
   Open(&env);
   ASSERT_EQ(Snapshots(&env).size(), 1u);
-  EXPECT_EQ(db_->Stats().cubes, ids_.size());  // the non-sync puts are gone
-  EXPECT_EQ(db_->Stats().index_restored_vectors, durable);
-  EXPECT_EQ(db_->Stats().index_rebuilt_vectors, 0u);
+  EXPECT_EQ(IndexedStats(db_.get()).cubes, ids_.size());  // the non-sync puts are gone
+  EXPECT_EQ(IndexedStats(db_.get()).index_restored_vectors, durable);
+  EXPECT_EQ(IndexedStats(db_.get()).index_rebuilt_vectors, 0u);
   for (const auto& q : lost) {
     const std::vector<SearchHit> hits = Nearest(q, 1);
     ASSERT_EQ(hits.size(), 1u);
@@ -590,8 +599,8 @@ TEST_F(IndexSnapshotTest, VersionsTheCrashLostAreNotRestored) {
   }
   const std::vector<std::string> live = Answers();
   Open(&env);
-  EXPECT_EQ(db_->Stats().index_restored_vectors, durable);
-  EXPECT_EQ(db_->Stats().index_rebuilt_vectors, 10u);
+  EXPECT_EQ(IndexedStats(db_.get()).index_restored_vectors, durable);
+  EXPECT_EQ(IndexedStats(db_.get()).index_rebuilt_vectors, 10u);
   EXPECT_EQ(Answers(), live);
   for (const auto& q : fresh) {
     const std::vector<SearchHit> hits = Nearest(q, 1);
@@ -627,7 +636,7 @@ TEST_F(IndexSnapshotTest, AnUnusableSnapshotMeansARebuild) {
                         Case{good.substr(0, 1000), " at offset "}, Case{"", "bad magic"}}) {
     replace(c.contents);
     Open();
-    const DbStats stats = db_->Stats();
+    const DbStats stats = IndexedStats(db_.get());
     EXPECT_TRUE(Contains(stats.recovery, "index snapshot not used")) << stats.recovery;
     EXPECT_TRUE(Contains(stats.recovery, names[0])) << stats.recovery;
     EXPECT_TRUE(Contains(stats.recovery, c.says)) << stats.recovery;
@@ -648,15 +657,15 @@ TEST_F(IndexSnapshotTest, DamagedVectorBlobIsNotRestored) {
   Result<CubeId> damaged = db_->Put(WriteOptions(), d);
   ASSERT_TRUE(damaged.ok());
   ASSERT_TRUE(db_->Checkpoint().ok());
-  const uint64_t vectors = db_->Stats().vector_fields.at(0).vectors;
+  const uint64_t vectors = IndexedStats(db_.get()).vector_fields.at(0).vectors;
   db_.reset();
   test::DamageVectorInFile(env_.get(), dir_ + "/arena-00000001.blob", marked);
   ASSERT_FALSE(HasFatalFailure());
 
   Open();
-  EXPECT_TRUE(Contains(db_->Stats().recovery, "not fully indexed")) << db_->Stats().recovery;
-  EXPECT_EQ(db_->Stats().index_restored_vectors, vectors - 1);
-  EXPECT_EQ(db_->Stats().index_rebuilt_vectors, 0u);
+  EXPECT_TRUE(Contains(IndexedStats(db_.get()).recovery, "not fully indexed")) << IndexedStats(db_.get()).recovery;
+  EXPECT_EQ(IndexedStats(db_.get()).index_restored_vectors, vectors - 1);
+  EXPECT_EQ(IndexedStats(db_.get()).index_rebuilt_vectors, 0u);
   SearchRequest r;
   r.spaces = {"s"};
   r.field = "v";
@@ -701,8 +710,8 @@ TEST_F(IndexSnapshotTest, ADroppedFieldsPartitionIsIgnored) {
   const auto a = loci::Answers(db_.get(), "a", qa);
   const auto b = loci::Answers(db_.get(), "b", qb);
   Open();
-  EXPECT_EQ(db_->Stats().index_restored_vectors, 150u);  // b's
-  EXPECT_EQ(db_->Stats().index_rebuilt_vectors, 10u);    // the new a's
+  EXPECT_EQ(IndexedStats(db_.get()).index_restored_vectors, 150u);  // b's
+  EXPECT_EQ(IndexedStats(db_.get()).index_rebuilt_vectors, 10u);    // the new a's
   EXPECT_EQ(loci::Answers(db_.get(), "a", qa), a);
   EXPECT_EQ(loci::Answers(db_.get(), "b", qb), b);
 }
@@ -734,8 +743,8 @@ TEST_F(IndexSnapshotTest, OneSnapshotWithTheBase) {
   ASSERT_TRUE(f->Write(0, "stray").ok());
   f.reset();
   Open();
-  EXPECT_TRUE(Contains(db_->Stats().recovery, "atlas-00000099.idx")) << db_->Stats().recovery;
-  EXPECT_GT(db_->Stats().index_restored_vectors, 0u);  // from the older, valid one
+  EXPECT_TRUE(Contains(IndexedStats(db_.get()).recovery, "atlas-00000099.idx")) << IndexedStats(db_.get()).recovery;
+  EXPECT_GT(IndexedStats(db_.get()).index_restored_vectors, 0u);  // from the older, valid one
   EXPECT_EQ(Snapshots(), second);
 }
 
@@ -817,12 +826,12 @@ TEST(IndexSnapshotConcurrencyTest, SnapshotsTakenDuringWritesRestoreExactly) {
     return out;
   };
   const std::vector<std::string> live = answers();
-  const uint64_t vectors = db->Stats().vector_fields.at(0).vectors;
+  const uint64_t vectors = IndexedStats(db.get()).vector_fields.at(0).vectors;
   db.reset();
   ASSERT_TRUE(Db::Open(o, "/db", &db).ok());
-  EXPECT_GT(db->Stats().index_restored_vectors, 0u);
-  EXPECT_EQ(db->Stats().index_restored_vectors + db->Stats().index_rebuilt_vectors, vectors);
-  EXPECT_EQ(db->Stats().recovery, "");
+  EXPECT_GT(IndexedStats(db.get()).index_restored_vectors, 0u);
+  EXPECT_EQ(IndexedStats(db.get()).index_restored_vectors + IndexedStats(db.get()).index_rebuilt_vectors, vectors);
+  EXPECT_EQ(IndexedStats(db.get()).recovery, "");
   EXPECT_EQ(answers(), live);
   db.reset();
   std::vector<std::string> names;
@@ -834,7 +843,7 @@ TEST(IndexSnapshotConcurrencyTest, SnapshotsTakenDuringWritesRestoreExactly) {
     }
   }
   ASSERT_TRUE(Db::Open(o, "/db", &db).ok());
-  EXPECT_EQ(db->Stats().index_restored_vectors, 0u);
+  EXPECT_EQ(IndexedStats(db.get()).index_restored_vectors, 0u);
   EXPECT_EQ(answers(), live);
 }
 
