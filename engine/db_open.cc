@@ -145,6 +145,7 @@ wal::LogWriterOptions LogOptions(const Options& o, const Superblock& sb) {
   w.segment_bytes = o.wal_segment_bytes;
   w.preallocate_bytes = std::min<uint64_t>(1ull << 20, o.wal_segment_bytes);
   w.preallocate_inline = o.deterministic_io;
+  w.sync_alignment = o.wal_sync_alignment;
   return w;
 }
 
@@ -172,6 +173,10 @@ Status CheckOptions(const Options& o) {
     return invalid("wal_segment_bytes and arena_generation_bytes must be at least 16 KiB");
   }
   if (o.max_group_bytes == 0) return invalid("max_group_bytes must be positive");
+  const uint64_t a = o.wal_sync_alignment;
+  if (a != 0 && (a < 512 || a > 65536 || (a & (a - 1)) != 0)) {
+    return invalid("wal_sync_alignment must be 0 or a power of two from 512 to 65536");
+  }
   const VectorIndexOptions& v = o.vector_index;
   if (v.flat_limit == 0 || v.list_target == 0 || v.max_replicas == 0 || v.probes == 0 ||
       v.rerank == 0) {

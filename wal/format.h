@@ -43,8 +43,9 @@ inline constexpr size_t kTailGuard = 4096;
 
 inline constexpr size_t kRecordHeaderSize = 40;
 inline constexpr size_t kRecordAlignment = 8;
-// Sync groups are padded to this boundary, so a later write never shares a sector with bytes
-// that were acknowledged durable (SQLite's powersafe-overwrite concern).
+// Sync groups are padded to this boundary by default, so a later write never shares a sector
+// with bytes that were acknowledged durable (SQLite's powersafe-overwrite concern; the padding
+// unit is an option, Options::wal_sync_alignment).
 inline constexpr size_t kSyncAlignment = 4096;
 // No single record may exceed this (a batch of small cube records is far below it).
 inline constexpr uint32_t kMaxRecordPayload = 256u << 20;

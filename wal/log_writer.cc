@@ -138,12 +138,13 @@ void LogWriter::EncodeGroup(uint8_t type, std::span<const std::string_view> payl
     prev_checksum_ = AppendRecord(records, h, payload, seed);
   };
   for (std::string_view p : payloads) append(type, p);
-  if (sync) {
+  const uint64_t unit = options_.sync_alignment;
+  if (sync && unit != 0) {
     // Pad to a sync boundary so the next group never rewrites a sector holding durable bytes.
     uint64_t end = offset_ + records->size();
-    uint64_t gap = (kSyncAlignment - end % kSyncAlignment) % kSyncAlignment;
+    uint64_t gap = (unit - end % unit) % unit;
     if (gap != 0) {
-      if (gap < kRecordHeaderSize) gap += kSyncAlignment;
+      if (gap < kRecordHeaderSize) gap += unit;
       if (zeros_.size() < gap) zeros_.resize(gap, '\0');
       append(kPaddingRecord, std::string_view(zeros_).substr(0, gap - kRecordHeaderSize));
     }

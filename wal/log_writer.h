@@ -44,6 +44,9 @@ struct LogWriterOptions {
   uint64_t preallocate_bytes = 4ull << 20;
   // Preallocate on the calling thread instead of a background one (deterministic I/O).
   bool preallocate_inline = false;
+  // A sync group is padded to end on a multiple of this (0: not padded). See
+  // Options::wal_sync_alignment.
+  uint64_t sync_alignment = kSyncAlignment;
 };
 
 // A prepared group: its records, where they go, and the files to sync before them.

@@ -792,10 +792,21 @@ TEST(IndexSnapshotConcurrencyTest, SnapshotsTakenDuringWritesRestoreExactly) {
       if (!s.ok() && !s.IsInvalidArgument()) ++failures;  // before the field exists
     }
   };
-  std::thread w1(writer, 1), w2(writer, 2), r1(reader);
+  std::atomic<int> writers_done{0};
+  auto writer_then_done = [&](uint64_t seed) {
+    writer(seed);
+    ++writers_done;
+  };
+  std::thread w1(writer_then_done, 1), w2(writer_then_done, 2), r1(reader);
+  // The first checkpoint (a base, with the index snapshot) only once there is something to
+  // snapshot, and then checkpoints for as long as the writers write, however the threads are
+  // scheduled (a fixed number of checkpoints could all come before the first write).
+  while (db->Stats().cubes < 50 && writers_done < 2) std::this_thread::yield();
   Status checkpointed;
-  for (int i = 0; i < 40 && checkpointed.ok(); ++i) {
+  int checkpoints = 0;
+  while (checkpointed.ok() && (writers_done < 2 || checkpoints < 5)) {
     checkpointed = db->Checkpoint();
+    ++checkpoints;
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   if (!checkpointed.ok()) stop = true;  // the writers stop early too
@@ -852,7 +863,8 @@ TEST(IndexSnapshotPosixTest, SnapshotFileIsOwnerOnly) {
   Options o;
   o.create_if_missing = true;
   std::unique_ptr<Db> db;
-  ASSERT_TRUE(Db::Open(o, dir.path(), &db).ok());
+  Status opened = Db::Open(o, dir.path(), &db);
+  ASSERT_TRUE(opened.ok()) << opened.ToString();
   CubeDraft d;
   d.space = "s";
   d.vectors.push_back({"v", {1, 2, 3}});

@@ -11,8 +11,9 @@ uint64_t BenchSystem::DiskBytes() const { return DirectoryBytes(dir_); }
 
 std::unique_ptr<BenchSystem> MakeSystem(const std::string& name, const SystemConfig& config,
                                         std::string* why_not) {
-  if (name == "loci") return NewLociSystem(config);
-  if (name == "loci-uring") return NewLociSystem(config, /*io_uring=*/true);
+  if (name == "loci" || name == "loci-uring" || name == "loci-psow") {
+    return NewLociSystem(config, name);
+  }
   if (name == "rocksdb") {
 #ifdef LOCI_BENCH_HAVE_ROCKSDB
     return NewRocksDbSystem(config);
@@ -33,7 +34,7 @@ std::unique_ptr<BenchSystem> MakeSystem(const std::string& name, const SystemCon
     return nullptr;
 #endif
   }
-  *why_not = "unknown system (known: loci, loci-uring, rocksdb, sqlite)";
+  *why_not = "unknown system (known: loci, loci-uring, loci-psow, rocksdb, sqlite)";
   return nullptr;
 }
 

@@ -98,9 +98,11 @@ class BenchSystem {
 
 // Factories. A peer that was not found at configure time has no factory; MakeSystem then
 // reports why.
-// "loci": Loci with its default Options; "loci-uring": durable WAL groups submitted through
-// io_uring instead (Options::wal_submission), to compare the two on the same load.
-std::unique_ptr<BenchSystem> NewLociSystem(const SystemConfig& config, bool io_uring = false);
+// "loci": Loci with its default Options. Variants to compare on the same load:
+// "loci-uring": durable WAL groups submitted through io_uring (Options::wal_submission);
+// "loci-psow": durable groups not padded to 4 KiB (Options::wal_sync_alignment = 0).
+std::unique_ptr<BenchSystem> NewLociSystem(const SystemConfig& config,
+                                           const std::string& variant = "loci");
 #ifdef LOCI_BENCH_HAVE_ROCKSDB
 std::unique_ptr<BenchSystem> NewRocksDbSystem(const SystemConfig& config);
 #endif

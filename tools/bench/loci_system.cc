@@ -42,15 +42,19 @@ class LociSession final : public BenchSession {
 
 class LociSystem final : public BenchSystem {
  public:
-  LociSystem(const SystemConfig& config, bool io_uring) : io_uring_(io_uring) { (void)config; }
+  LociSystem(const SystemConfig& config, std::string variant) : variant_(std::move(variant)) {
+    (void)config;
+  }
 
-  const char* name() const override { return io_uring_ ? "loci-uring" : "loci"; }
+  const char* name() const override { return variant_.c_str(); }
   std::string Describe() const override {
-    return std::string(name()) +
+    const char* options = variant_ == "loci-uring"  ? "durable WAL groups through io_uring"
+                          : variant_ == "loci-psow" ? "wal_sync_alignment 0 (no padding)"
+                                                    : "Options at their defaults";
+    return variant_ +
            ": Db::Put/Get/Update, space \"bench\", vector field \"emb\" (cosine); durable = "
            "WriteOptions::sync=true, nosync = sync=false; Get names its space; " +
-           (io_uring_ ? "durable WAL groups through io_uring, other Options at their defaults"
-                      : "Options at their defaults") +
+           options +
            "; rows note the time the vector index took to absorb the backlog after the last put "
            "(index +S s) and the WAL bytes per put";
   }
@@ -61,7 +65,8 @@ class LociSystem final : public BenchSystem {
     Options options;
     options.create_if_missing = true;
     options.error_if_exists = true;
-    if (io_uring_) options.wal_submission = Options::WalSubmission::kIoUring;
+    if (variant_ == "loci-uring") options.wal_submission = Options::WalSubmission::kIoUring;
+    if (variant_ == "loci-psow") options.wal_sync_alignment = 0;
     LOCI_RETURN_IF_ERROR(Db::Open(options, dir, &db_));
     durable_ = durable;
     ids_.clear();
@@ -142,7 +147,7 @@ class LociSystem final : public BenchSystem {
     return static_cast<double>(NowNanos() - start) / 1e9;
   }
 
-  const bool io_uring_;
+  const std::string variant_;
   std::unique_ptr<Db> db_;
   bool durable_ = true;
   WriteOptions sync_{.sync = true};
@@ -213,8 +218,8 @@ Status LociSession::Get(uint64_t key, ReadMode mode, GetResult* result) {
 
 }  // namespace
 
-std::unique_ptr<BenchSystem> NewLociSystem(const SystemConfig& config, bool io_uring) {
-  return std::make_unique<LociSystem>(config, io_uring);
+std::unique_ptr<BenchSystem> NewLociSystem(const SystemConfig& config, const std::string& variant) {
+  return std::make_unique<LociSystem>(config, variant);
 }
 
 }  // namespace loci::bench

@@ -124,6 +124,18 @@ struct Options {
   // Default: 1 MiB
   size_t max_group_bytes = 1 << 20;
 
+  // A durable group's WAL write is padded to end on a multiple of this many bytes, so that the
+  // next write never shares a disk sector with acknowledged data: were that write torn by a
+  // power loss, a device that does not write sectors atomically could damage the whole sector.
+  // 4096 covers every disk; on a device whose physical sectors are 512 bytes
+  // (/sys/block/*/queue/physical_block_size), 512 keeps the guarantee and pads less; 0 assumes
+  // the device never changes bytes a write does not cover (powersafe overwrite, which SQLite
+  // assumes by default) and pads nothing. The padding costs log space, not flushes: a 100-byte
+  // durable put takes 4 KiB of WAL with 4096, about 200 bytes with 0. 0 or a power of two from
+  // 512 to 65536.
+  // Default: 4096
+  uint64_t wal_sync_alignment = 4096;
+
   // Blobs (payloads and vectors) up to this size also travel inside the WAL record of the commit
   // that stores them. The record is then their durable copy, so a durable commit makes one flush
   // (the record's) instead of two (the blob arena's, then the record's); the arena copy becomes
