@@ -182,15 +182,28 @@ TEST_F(RecoveryDamageTest, AFlippedByteInTheLastBatchOfASealedLogIsCorruption) {
       << s.ToString();
 }
 
+// Options on the power-loss simulator, which loses what was not synced at a Crash.
+Options SimOptions(sim::SimEnv* env) {
+  Options o;
+  o.env = env;
+  o.create_if_missing = true;
+  o.deterministic_io = true;
+  return o;
+}
+
+// The process dies before its clean close and the power goes: what was not synced is lost.
+void PowerLoss(sim::SimEnv* env, std::unique_ptr<Db>* db) {
+  env->PowerOffAfter(1);
+  db->reset();
+  env->Crash(sim::CrashMode::kDropAll);
+}
+
 // Defect 5: after tail damage dropped acknowledged puts, their ids were handed out again, even
 // to another space. Non-sync puts are acknowledged before they are durable; a power loss takes
 // them, and the ids they had are never assigned again.
 TEST(RecoveryIdsTest, IdsOfLostAcknowledgedWritesAreNeverReassigned) {
   sim::SimEnv env(7);
-  Options o;
-  o.env = &env;
-  o.create_if_missing = true;
-  o.deterministic_io = true;
+  const Options o = SimOptions(&env);
   std::unique_ptr<Db> db;
   ASSERT_TRUE(Db::Open(o, "/db", &db).ok());
   ASSERT_TRUE(db->Put(WriteOptions(), CubeDraft{.space = "alice", .payload = "durable"}).ok());
@@ -202,9 +215,7 @@ TEST(RecoveryIdsTest, IdsOfLostAcknowledgedWritesAreNeverReassigned) {
     ASSERT_TRUE(id.ok());
     highest = *id;
   }
-  env.PowerOffAfter(1);  // the process dies before its clean close
-  db.reset();
-  env.Crash(sim::CrashMode::kDropAll);
+  PowerLoss(&env, &db);
   ASSERT_TRUE(Db::Open(o, "/db", &db).ok());
   EXPECT_EQ(db->Stats().cubes, 1u);  // the non-sync puts are gone
   Result<CubeId> bob = db->Put(WriteOptions(), CubeDraft{.space = "bob", .payload = "new"});
@@ -222,10 +233,7 @@ TEST(RecoveryIdsTest, IdsOfLostAcknowledgedWritesAreNeverReassigned) {
 // sync: were it lost with the seal still last, the next open would reissue its ids.
 TEST(RecoveryIdsTest, ANonSyncPutAfterACleanCloseKeepsItsIdThroughAPowerLoss) {
   sim::SimEnv env(8);
-  Options o;
-  o.env = &env;
-  o.create_if_missing = true;
-  o.deterministic_io = true;
+  const Options o = SimOptions(&env);
   std::unique_ptr<Db> db;
   ASSERT_TRUE(Db::Open(o, "/db", &db).ok());
   ASSERT_TRUE(db->Put(WriteOptions(), CubeDraft{.space = "s", .payload = "a"}).ok());
@@ -236,9 +244,7 @@ TEST(RecoveryIdsTest, ANonSyncPutAfterACleanCloseKeepsItsIdThroughAPowerLoss) {
   Result<CubeId> first = db->Put(no_sync, CubeDraft{.space = "s", .payload = "b"});
   Result<CubeId> second = db->Put(no_sync, CubeDraft{.space = "s", .payload = "c"});
   ASSERT_TRUE(first.ok() && second.ok());
-  env.PowerOffAfter(1);
-  db.reset();
-  env.Crash(sim::CrashMode::kDropAll);
+  PowerLoss(&env, &db);
   ASSERT_TRUE(Db::Open(o, "/db", &db).ok());
   MemCube cube;
   EXPECT_TRUE(db->Get(ReadOptions(), *first, &cube).ok()) << "the forced sync made it durable";

@@ -71,6 +71,22 @@ class SearchTest : public testing::Test {
     Status s = Db::Open(o, dir_, &db_);
     ASSERT_TRUE(s.ok()) << s.ToString();
   }
+  // A cube of space "s" with `vector` in field "v".
+  Result<CubeId> PutVector(const std::vector<float>& vector) {
+    CubeDraft d;
+    d.space = "s";
+    d.vectors.push_back({"v", vector});
+    return db_->Put(WriteOptions(), d);
+  }
+  // The 10 nearest to `query` in field "v" of space "s".
+  static SearchRequest SearchFor(const std::vector<float>& query) {
+    SearchRequest r;
+    r.spaces = {"s"};
+    r.field = "v";
+    r.query = query;
+    r.k = 10;
+    return r;
+  }
 
   std::unique_ptr<Env> env_;
   std::string dir_ = "/db";
@@ -264,10 +280,7 @@ TEST_F(SearchTest, IndexOptionsAreChecked) {
 TEST_F(SearchTest, DamagedVectorBlobIsRestoredFromItsWalCopy) {
   Open(SmallIndexOptions());
   const std::vector<float> marked = {1234.5f, -77.25f, 3.5f, 9.0f};
-  CubeDraft d;
-  d.space = "s";
-  d.vectors.push_back({"v", marked});
-  Result<CubeId> damaged = db_->Put(WriteOptions(), d);
+  Result<CubeId> damaged = PutVector(marked);
   ASSERT_TRUE(damaged.ok());
   db_.reset();
   test::DamageVectorInFile(env_.get(), dir_ + "/arena-00000001.blob", marked);
@@ -275,11 +288,7 @@ TEST_F(SearchTest, DamagedVectorBlobIsRestoredFromItsWalCopy) {
   Open(SmallIndexOptions());
   EXPECT_TRUE(Contains(db_->Stats().recovery, "1 blob(s) restored from their WAL copies"))
       << db_->Stats().recovery;
-  SearchRequest r;
-  r.spaces = {"s"};
-  r.field = "v";
-  r.query = marked;
-  r.k = 10;
+  const SearchRequest r = SearchFor(marked);
   std::vector<SearchHit> hits;
   ASSERT_TRUE(db_->Search(r, &hits).ok());
   ASSERT_EQ(hits.size(), 1u);
@@ -297,12 +306,11 @@ TEST_F(SearchTest, DamagedVectorBlobIsRestoredFromItsWalCopy) {
 TEST_F(SearchTest, DamagedVectorBlobIsLeftOutOfTheRebuiltIndex) {
   Open(SmallIndexOptions());
   const std::vector<float> marked = {1234.5f, -77.25f, 3.5f, 9.0f};
+  Result<CubeId> damaged = PutVector(marked);
+  ASSERT_TRUE(damaged.ok());
   CubeDraft d;
   d.space = "s";
-  d.vectors.push_back({"v", marked});
-  Result<CubeId> damaged = db_->Put(WriteOptions(), d);
-  ASSERT_TRUE(damaged.ok());
-  d.vectors[0].values = {1234.0f, -77.0f, 3.0f, 9.0f};
+  d.vectors.push_back({"v", {1234.0f, -77.0f, 3.0f, 9.0f}});
   Result<CubeId> intact = db_->Put(WriteOptions(), d);
   ASSERT_TRUE(intact.ok());
   ASSERT_TRUE(db_->Checkpoint().ok());
@@ -313,11 +321,7 @@ TEST_F(SearchTest, DamagedVectorBlobIsLeftOutOfTheRebuiltIndex) {
 
   Open(SmallIndexOptions());
   EXPECT_TRUE(Contains(IndexedStats(db_.get()).recovery, "not fully indexed")) << IndexedStats(db_.get()).recovery;
-  SearchRequest r;
-  r.spaces = {"s"};
-  r.field = "v";
-  r.query = marked;
-  r.k = 10;
+  SearchRequest r = SearchFor(marked);
   std::vector<SearchHit> hits;
   ASSERT_TRUE(db_->Search(r, &hits).ok());
   ASSERT_EQ(hits.size(), 1u);
