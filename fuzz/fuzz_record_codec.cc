@@ -15,7 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const auto& v : batch.versions) versions.push_back(v.get());
   std::string again;
   loci::engine::EncodeBatch(batch.commit_time, batch.spaces, batch.fields, batch.drops, versions,
-                            &again);
+                            &again, batch.copies);
   if (again != input) __builtin_trap();
   return 0;
 }

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Regenerates the seed corpora of wal_record, blob_frame, wal_replay, cli_args and
 ops_differential (fuzz/seeds/<what>/) from small real databases made with the loci CLI, and
-hand-written operation scripts, and the dropped-field seeds of record_codec, checkpoint and
+hand-written operation scripts, the dropped-field seeds of record_codec, checkpoint and
 index_page (a batch record that drops a field, a checkpoint with a dropped field and its index
-snapshot). The older targets' other
+snapshot), and record_codec's batch that logs its blobs (format 3). The older targets' other
 seeds were harvested by hand and are left alone. Seeds are kilobytes: preallocated zero tails
 are cut.
 
@@ -57,6 +57,15 @@ def records(segment):
         out.append((pos, segment[pos:pos + span]))
         pos += span
     return out
+
+
+def batches(segment):
+    """records(segment) of type batch (1): not padding, not the seal a clean close appends."""
+    return [(pos, rec) for pos, rec in records(segment) if rec[12] == 1]
+
+
+def payload(rec):
+    return rec[40:40 + struct.unpack_from("<I", rec, 8)[0]]
 
 
 def trim_segment(segment):
@@ -176,15 +185,18 @@ def main():
         write_seed("wal_replay", "drop_field_checkpoint", image(
             sd1["SUPERBLOCK"], [(2, sd1[seg(2)])], (1, sd1[gen]), [(1, sd1[ckpt(1)])], probes=probes))
         # record_codec: the batch payload that drops the field (format 2); checkpoint: the file.
-        drops = [r for _, r in records(sd0[seg(1)])
-                 if r[40:41] == b"\2" and struct.unpack_from("<I", r, 8)[0] > 0]
+        drops = [r for _, r in batches(sd0[seg(1)]) if payload(r)[:1] == b"\2"]
         assert len(drops) == 1, "expected one batch record in format 2"
-        write_seed("record_codec", "drop_batch", drops[0][40:40 + struct.unpack_from("<I", drops[0], 8)[0]])
+        write_seed("record_codec", "drop_batch", payload(drops[0]))
+        # record_codec: a put's batch, which logs its payload's bytes (format 3).
+        logged = [r for _, r in batches(sa[seg(1)]) if payload(r)[:1] == b"\3"]
+        assert logged, "expected a batch record in format 3"
+        write_seed("record_codec", "logged_blobs_batch", payload(logged[0]))
         write_seed("checkpoint", "ckpt_drop", sd1[ckpt(1)])
         # index_page: the index snapshot written with that checkpoint (two flat partitions; the
         # clustered seed is written by index_snapshot_test, see fuzz/README.md).
         write_seed("index_page", "flat_two_fields", b"\0" + sd1["atlas-00000001.idx"])  # mode 0
-        last = records(sa[seg(1)])[-3]  # the last batch record before the final padding
+        last = batches(sa[seg(1)])[-1]
         torn = sa[seg(1)][:last[0] + 60]
         write_seed("wal_replay", "torn_tail", image(sa["SUPERBLOCK"], [(1, torn)], (1, sa[gen]), probes=probes))
         damaged = bytearray(sa[seg(1)])
