@@ -120,6 +120,16 @@ class DbImpl final : public Db {
   // Leader, serialized: resolves the group's batches and places their records in the WAL.
   void PrepareGroup(std::span<wal::CommitQueue::Writer* const> group, GroupInFlight* flight)
       EXCLUDES(pipeline_mu_, pending_mu_);
+  // Leader: resolves the group's batches in order against *state and encodes the records of
+  // those that resolve (their writers and batches go to *flight, their payloads to
+  // *payloads); a member that fails gets its status. Returns the records' WAL bytes.
+  size_t ResolveGroup(std::span<wal::CommitQueue::Writer* const> group, GroupState* state,
+                      GroupInFlight* flight, std::vector<std::string>* payloads);
+  // Leader: reserves the ids below `next_id`, rotates the WAL if the group does not fit, and
+  // places the group's records in it. A failure must poison the instance.
+  Status PlaceGroup(CubeId next_id, const std::vector<std::string>& payloads, size_t bytes,
+                    bool sync, const std::vector<WritableFile*>& sync_first,
+                    GroupInFlight* flight);
   // Runs the group's I/O (overlapping other groups'), then publishes it in LSN order.
   void FinishGroup(GroupInFlight* flight) EXCLUDES(pipeline_mu_);
   // The newest version of `id`, including versions of groups prepared but not yet published.

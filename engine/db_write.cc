@@ -194,37 +194,14 @@ void DbImpl::PrepareGroup(std::span<wal::CommitQueue::Writer* const> group, Grou
       working_catalog_.get(), [this](CubeId id) { return LatestIncludingPending(id); },
       [this](const blob::BlobRef& ref) { return UnpublishedBlob(ref); }, next_id_);
   std::vector<std::string> payloads;
-  std::vector<WritableFile*> sync_first;
-  size_t bytes = 0;
-  for (wal::CommitQueue::Writer* w : group) {
-    auto* pending = static_cast<PendingBatch*>(w->request);
-    ResolvedBatch batch;
-    w->status = ResolveBatch(*pending->batch, pending->blobs, clock_.Next(), &state, &batch);
-    if (!w->status.ok()) continue;
-    std::vector<const Version*> versions;
-    for (const auto& v : batch.versions) versions.push_back(v.get());
-    std::string payload;
-    EncodeBatch(batch.commit_time, batch.spaces, batch.fields, batch.drops, versions, &payload,
-                CopiesOfVersions(pending->copies, batch.versions));
-    if (payload.size() > wal::kMaxRecordPayload) {
-      // One batch is one WAL record, which recovery would refuse past this size.
-      w->status = Status::InvalidArgument("batch of " + std::to_string(pending->batch->size()) +
-                                          " operations is too large (" +
-                                          std::to_string(payload.size()) + " bytes of records)");
-      continue;
-    }
-    state.Accept(&batch);
-    payloads.push_back(std::move(payload));
-    bytes += wal::RecordSpan(payloads.back().size());
-    flight->committed.push_back(w);
-    flight->resolved.push_back(std::move(batch));
-  }
+  const size_t bytes = ResolveGroup(group, &state, flight, &payloads);
   if (flight->committed.empty()) return;
 
   const bool assigns_ids = state.next_id() != next_id_;
   // After a sealed open, the first group that hands out ids is synced: were it lost, the seal
   // would still end the log and the next open would hand the same ids out again.
   const bool sync = group.front()->sync || (assigns_ids && seal_pending_);
+  std::vector<WritableFile*> sync_first;
   if (sync) {
     // This group's fdatasync will be taken as covering every earlier record, so no earlier
     // group may still be writing: a non-sync group has no sync of its own to wait for.
@@ -238,28 +215,14 @@ void DbImpl::PrepareGroup(std::span<wal::CommitQueue::Writer* const> group, Grou
     // disk first, whichever generation holds them — unless the records carry them (logged).
     arena_->TakeUnloggedFiles(&sync_first);
   }
-
-  auto fail_all = [&](const Status& s) {
-    Poison(s);
-    for (wal::CommitQueue::Writer* w : flight->committed) w->status = s;
+  Status placed = PlaceGroup(state.next_id(), payloads, bytes, sync, sync_first, flight);
+  if (!placed.ok()) {
+    Poison(placed);
+    for (wal::CommitQueue::Writer* w : flight->committed) w->status = placed;
     flight->committed.clear();
     flight->resolved.clear();
-  };
-  // The ids are reserved durably before any of them can be acknowledged.
-  if (Status reserved = ReserveIds(state.next_id()); !reserved.ok()) return fail_all(reserved);
-  if (log_->NeedsRotation(bytes)) {
-    // A closed segment must hold only complete records: let the groups in flight finish.
-    DrainPipeline();
-    // Closing the segment makes its records durable, and the next segment's records say so:
-    // their blobs must be durable first (logged ones are, in the records).
-    Status synced = arena_->SyncUnlogged();
-    if (!synced.ok()) return fail_all(synced);
-    Result<uint64_t> rotated = log_->Rotate();
-    if (!rotated.ok()) return fail_all(rotated.status());
+    return;
   }
-  std::vector<std::string_view> views(payloads.begin(), payloads.end());
-  Status s = log_->PrepareGroup(views, sync, sync_first, &flight->wal);
-  if (!s.ok()) return fail_all(s);
 
   if (assigns_ids) seal_pending_ = false;
   next_id_ = state.next_id();
@@ -279,6 +242,53 @@ void DbImpl::PrepareGroup(std::span<wal::CommitQueue::Writer* const> group, Grou
   free_io_.pop_back();
   flight->seq = prepared_groups_++;
   if (!flight->wal.sync) ++unpublished_nonsync_groups_;
+}
+
+size_t DbImpl::ResolveGroup(std::span<wal::CommitQueue::Writer* const> group, GroupState* state,
+                            GroupInFlight* flight, std::vector<std::string>* payloads) {
+  size_t bytes = 0;
+  for (wal::CommitQueue::Writer* w : group) {
+    auto* pending = static_cast<PendingBatch*>(w->request);
+    ResolvedBatch batch;
+    w->status = ResolveBatch(*pending->batch, pending->blobs, clock_.Next(), state, &batch);
+    if (!w->status.ok()) continue;
+    std::vector<const Version*> versions;
+    for (const auto& v : batch.versions) versions.push_back(v.get());
+    std::string payload;
+    EncodeBatch(batch.commit_time, batch.spaces, batch.fields, batch.drops, versions, &payload,
+                CopiesOfVersions(pending->copies, batch.versions));
+    if (payload.size() > wal::kMaxRecordPayload) {
+      // One batch is one WAL record, which recovery would refuse past this size.
+      w->status = Status::InvalidArgument("batch of " + std::to_string(pending->batch->size()) +
+                                          " operations is too large (" +
+                                          std::to_string(payload.size()) + " bytes of records)");
+      continue;
+    }
+    state->Accept(&batch);
+    payloads->push_back(std::move(payload));
+    bytes += wal::RecordSpan(payloads->back().size());
+    flight->committed.push_back(w);
+    flight->resolved.push_back(std::move(batch));
+  }
+  return bytes;
+}
+
+Status DbImpl::PlaceGroup(CubeId next_id, const std::vector<std::string>& payloads, size_t bytes,
+                          bool sync, const std::vector<WritableFile*>& sync_first,
+                          GroupInFlight* flight) {
+  // The ids are reserved durably before any of them can be acknowledged.
+  LOCI_RETURN_IF_ERROR(ReserveIds(next_id));
+  if (log_->NeedsRotation(bytes)) {
+    // A closed segment must hold only complete records: let the groups in flight finish.
+    DrainPipeline();
+    // Closing the segment makes its records durable, and the next segment's records say so:
+    // their blobs must be durable first (logged ones are, in the records).
+    LOCI_RETURN_IF_ERROR(arena_->SyncUnlogged());
+    Result<uint64_t> rotated = log_->Rotate();
+    if (!rotated.ok()) return rotated.status();
+  }
+  std::vector<std::string_view> views(payloads.begin(), payloads.end());
+  return log_->PrepareGroup(views, sync, sync_first, &flight->wal);
 }
 
 void DbImpl::FinishGroup(GroupInFlight* flight) {
