@@ -106,17 +106,19 @@ uint64_t RenumberLsns(const std::vector<std::unique_ptr<Version>>& kept) {
   return lsns.size();
 }
 
-// Per cube, the version numbers kept, ascending (`kept` is in cube and number order).
-std::map<CubeId, std::vector<uint32_t>> NumbersByCube(
-    const std::vector<std::unique_ptr<Version>>& kept) {
-  std::map<CubeId, std::vector<uint32_t>> numbers;
-  for (const auto& v : kept) numbers[v->id].push_back(v->number);
-  return numbers;
+using CopiedVersions = std::map<CubeId, std::vector<engine::CopiedVersion>>;
+
+// Per cube, the versions kept, ascending (`kept` is in cube and number order), with the LSNs
+// the source logged them at.
+CopiedVersions ByCube(const std::vector<std::unique_ptr<Version>>& kept) {
+  CopiedVersions copied;
+  for (const auto& v : kept) copied[v->id].push_back({v->number, v->lsn});
+  return copied;
 }
 
-bool HasGaps(const std::map<CubeId, std::vector<uint32_t>>& numbers) {
-  return std::any_of(numbers.begin(), numbers.end(), [](const auto& cube) {
-    return cube.second.front() != 1 || cube.second.back() != cube.second.size();
+bool HasGaps(const CopiedVersions& copied) {
+  return std::any_of(copied.begin(), copied.end(), [](const auto& cube) {
+    return cube.second.front().number != 1 || cube.second.back().number != cube.second.size();
   });
 }
 
@@ -191,19 +193,19 @@ Status Db::Salvage(const Options& options, const std::string& src, const std::st
   LOCI_RETURN_IF_ERROR(CopyBlobs(std::move(selected), &copier, &kept));
   for (SalvageLoss& loss : copier.TakeLosses()) finds.losses.push_back(std::move(loss));
 
-  const std::map<CubeId, std::vector<uint32_t>> numbers = NumbersByCube(kept);
+  const CopiedVersions copied = ByCube(kept);  // before the LSNs are renumbered
   engine::SalvageRoot root = RootFor(env, finds, newest_commit, kept);
   root.last_lsn = RenumberLsns(kept);
-  report->version_gaps = HasGaps(numbers);
+  report->version_gaps = HasGaps(copied);
   if (report->version_gaps) root.flags |= engine::kVersionGapsFlag;
   std::vector<const Version*> versions;
   for (const auto& v : kept) versions.push_back(v.get());
   LOCI_RETURN_IF_ERROR(writer.Finish(catalog, versions, root));
   LOCI_RETURN_IF_ERROR(CheckCopy(options, dst, kept.size()));
 
-  engine::AccountLosses(numbers, &finds.losses);
+  engine::AccountLosses(copied, finds.wal_windows, &finds.losses);
   report->spaces = catalog.spaces().size();
-  report->cubes = numbers.size();
+  report->cubes = copied.size();
   report->versions = kept.size();
   report->blobs = copier.blobs();
   report->blob_bytes = copier.blob_bytes();

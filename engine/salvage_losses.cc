@@ -4,6 +4,7 @@
 #include "engine/salvage_losses.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 namespace loci::engine {
@@ -15,10 +16,13 @@ namespace {
 constexpr uint64_t kMaxListedPerGap = 1024;
 
 using VersionKey = std::pair<CubeId, uint32_t>;
+using Copied = std::map<CubeId, std::vector<CopiedVersion>>;
 
-bool WasCopied(const std::map<CubeId, std::vector<uint32_t>>& copied, const LostVersion& v) {
+bool WasCopied(const Copied& copied, const LostVersion& v) {
   auto it = copied.find(v.id);
-  return it != copied.end() && std::binary_search(it->second.begin(), it->second.end(), v.version);
+  return it != copied.end() &&
+         std::any_of(it->second.begin(), it->second.end(),
+                     [&v](const CopiedVersion& c) { return c.number == v.version; });
 }
 
 // Versions struck from a loss that are still named in its text.
@@ -40,8 +44,7 @@ std::string Name(const std::vector<LostVersion>& versions) {
 // Strikes from each loss the versions it only appears to hold that were copied from another
 // copy. The loss itself stays, now naming no version: damage that changed the bytes naming a
 // version makes it appear to hold another one, which may well have been copied.
-void StrikeRecovered(const std::map<CubeId, std::vector<uint32_t>>& copied,
-                     std::vector<SalvageLoss>* losses) {
+void StrikeRecovered(const Copied& copied, std::vector<SalvageLoss>* losses) {
   for (SalvageLoss& loss : *losses) {
     std::vector<LostVersion> struck;
     std::erase_if(loss.versions, [&](const LostVersion& v) {
@@ -55,61 +58,105 @@ void StrikeRecovered(const std::map<CubeId, std::vector<uint32_t>>& copied,
   }
 }
 
-// The versions of cube `id` numbered in (after, before) that no loss names, as a loss without
-// a file, or nothing; marks those some loss names certain.
-void ListGap(CubeId id, uint32_t after, uint32_t before,
-             std::map<VersionKey, std::vector<LostVersion*>>* named, SalvageLoss* gap,
-             uint64_t* unlisted) {
+// Accounts for the versions missing between two copied versions of one cube.
+class GapFinder {
+ public:
+  GapFinder(const std::vector<LsnWindow>& windows, std::vector<SalvageLoss>* losses)
+      : windows_(windows), losses_(losses) {
+    for (SalvageLoss& loss : *losses) {
+      for (LostVersion& v : loss.versions) named_[{v.id, v.version}].push_back(&v);
+    }
+  }
+
+  // Versions of cube `id` numbered strictly between those of `after` (number 0 when the cube's
+  // first version is missing) and `before`.
+  void Gap(CubeId id, const CopiedVersion& after, const CopiedVersion& before);
+
+  // Adds what Gap attributed to the losses of WAL damage, and returns the losses of their own.
+  std::vector<SalvageLoss> Finish();
+
+ private:
+  // The one WAL damage whose records' LSNs overlap (after, before), if there is exactly one.
+  std::optional<size_t> OnlyWindow(uint64_t after, uint64_t before) const;
+
+  const std::vector<LsnWindow>& windows_;
+  std::vector<SalvageLoss>* const losses_;
+  std::map<VersionKey, std::vector<LostVersion*>> named_;  // into *losses_ (not resized)
+  std::vector<std::pair<size_t, LostVersion>> attributed_;
+  std::map<CubeId, SalvageLoss> own_;
+  std::map<CubeId, uint64_t> unlisted_;
+};
+
+void GapFinder::Gap(CubeId id, const CopiedVersion& after, const CopiedVersion& before) {
   uint64_t named_in_gap = 0;
-  for (auto it = named->lower_bound({id, after + 1});
-       it != named->end() && it->first < VersionKey{id, before}; ++it) {
+  for (auto it = named_.lower_bound({id, after.number + 1});
+       it != named_.end() && it->first < VersionKey{id, before.number}; ++it) {
     ++named_in_gap;
     for (LostVersion* v : it->second) v->certain = true;
   }
-  const uint64_t unnamed = uint64_t{before} - after - 1 - named_in_gap;
+  const std::optional<size_t> window = OnlyWindow(after.lsn, before.lsn);
   uint64_t listed = 0;
-  for (uint64_t n = uint64_t{after} + 1; n < before && listed < kMaxListedPerGap; ++n) {
-    if (named->count({id, static_cast<uint32_t>(n)}) != 0) continue;
-    gap->versions.push_back(LostVersion{id, static_cast<uint32_t>(n), std::nullopt, true});
+  for (uint64_t n = uint64_t{after.number} + 1; n < before.number && listed < kMaxListedPerGap;
+       ++n) {
+    if (named_.count({id, static_cast<uint32_t>(n)}) != 0) continue;
+    const LostVersion lost{id, static_cast<uint32_t>(n), std::nullopt, true};
+    if (window) {
+      attributed_.emplace_back(*window, lost);
+    } else {
+      own_[id].versions.push_back(lost);
+    }
     ++listed;
   }
-  *unlisted += unnamed - listed;
+  const uint64_t unnamed = uint64_t{before.number} - after.number - 1 - named_in_gap;
+  if (unnamed > listed) unlisted_[id] += unnamed - listed;
 }
 
-// Losses without a file for the versions missing below copied ones that no damage names.
-std::vector<SalvageLoss> FindGaps(const std::map<CubeId, std::vector<uint32_t>>& copied,
-                                  std::vector<SalvageLoss>* losses) {
-  std::map<VersionKey, std::vector<LostVersion*>> named;
-  for (SalvageLoss& loss : *losses) {
-    for (LostVersion& v : loss.versions) named[{v.id, v.version}].push_back(&v);
+std::optional<size_t> GapFinder::OnlyWindow(uint64_t after, uint64_t before) const {
+  std::optional<size_t> only;
+  for (const LsnWindow& w : windows_) {
+    // Some LSN x with after < x < before and w.after < x < w.before?
+    const uint64_t low = std::max(after, w.after);
+    const uint64_t high = std::min(before, w.before);
+    if (high <= low || high - low < 2) continue;
+    if (only) return std::nullopt;
+    only = w.loss;
   }
-  std::vector<SalvageLoss> gaps;
-  for (const auto& [id, numbers] : copied) {
-    SalvageLoss gap;
-    uint64_t unlisted = 0;
-    uint32_t after = 0;
-    for (uint32_t n : numbers) {
-      if (n > after + 1) ListGap(id, after, n, &named, &gap, &unlisted);
-      after = n;
+  return only;
+}
+
+std::vector<SalvageLoss> GapFinder::Finish() {
+  for (auto& [loss, version] : attributed_) (*losses_)[loss].versions.push_back(version);
+  for (const auto& [id, count] : unlisted_) own_[id];
+  std::vector<SalvageLoss> own;
+  for (auto& [id, loss] : own_) {
+    loss.what = "no intact copy found anywhere (later versions of the cube were copied)";
+    if (unlisted_.count(id) != 0) {
+      loss.what +=
+          "; and " + std::to_string(unlisted_[id]) + " more versions of cube " + std::to_string(id);
     }
-    if (gap.versions.empty() && unlisted == 0) continue;
-    gap.what = "no intact copy found anywhere (later versions of the cube were copied)";
-    if (unlisted > 0) gap.what += "; and " + std::to_string(unlisted) + " more versions";
-    gaps.push_back(std::move(gap));
+    own.push_back(std::move(loss));
   }
-  return gaps;
+  return own;
 }
 
 }  // namespace
 
-void AccountLosses(const std::map<CubeId, std::vector<uint32_t>>& copied,
+void AccountLosses(const Copied& copied, const std::vector<LsnWindow>& windows,
                    std::vector<SalvageLoss>* losses) {
   StrikeRecovered(copied, losses);
-  std::vector<SalvageLoss> gaps = FindGaps(copied, losses);
+  GapFinder gaps(windows, losses);
+  for (const auto& [id, versions] : copied) {
+    CopiedVersion after;  // number 0, LSN 0: before the cube's first version
+    for (const CopiedVersion& v : versions) {
+      if (v.number > after.number + 1) gaps.Gap(id, after, v);
+      after = v;
+    }
+  }
+  std::vector<SalvageLoss> own = gaps.Finish();
   std::stable_sort(losses->begin(), losses->end(), [](const SalvageLoss& a, const SalvageLoss& b) {
     return std::tie(a.file, a.offset) < std::tie(b.file, b.offset);
   });
-  for (SalvageLoss& gap : gaps) losses->push_back(std::move(gap));
+  for (SalvageLoss& loss : own) losses->push_back(std::move(loss));
 }
 
 }  // namespace loci::engine

@@ -32,6 +32,7 @@
 
 #include "common/db_uuid.h"
 #include "engine/salvage_catalog.h"
+#include "engine/salvage_losses.h"
 #include "engine/superblock.h"
 #include "engine/version.h"
 #include "loci/env.h"
@@ -59,6 +60,7 @@ struct SourceFinds {
   CatalogFacts catalog;
   std::vector<FoundVersion> versions;  // in the order found
   std::vector<SalvageLoss> losses;     // damage; LostVersion::certain false for what it names
+  std::vector<LsnWindow> wal_windows;  // where in the log the damage to WAL records lies
   std::vector<std::string> notes;      // damage that costs nothing by itself
 };
 

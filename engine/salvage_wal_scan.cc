@@ -1,5 +1,6 @@
 // Salvage's scan of one WAL segment image: every record that verifies, wherever it lies.
 
+#include <algorithm>
 #include <optional>
 
 #include "common/coding.h"
@@ -23,6 +24,9 @@ constexpr size_t kSegmentNoOffset = 32;
 constexpr size_t kSaltOffset = 40;
 // Records a candidate salt is tried against.
 constexpr size_t kSaltProbes = 4;
+// A damaged padding record is told apart by its payload of zeros: a few bytes may be damaged,
+// but a batch's payload (a commit time, ids, counts) is never this empty.
+constexpr size_t kMaxDamagedPaddingBytes = 8;
 
 const char* Describe(wal::ParseResult r) {
   switch (r) {
@@ -49,9 +53,15 @@ uint64_t ParseCost(std::string_view rest) {
 // Reads the records of one segment image under one record seed.
 class SegmentScanner {
  public:
-  SegmentScanner(std::string_view image, uint64_t seed, const std::string& file, HashBudget* budget,
-                 SourceFinds* finds)
-      : image_(image), seed_(seed), file_(file), budget_(budget), finds_(finds) {}
+  // `first_lsn`: of the segment's first record, 0 if not known.
+  SegmentScanner(std::string_view image, uint64_t seed, uint64_t first_lsn, const std::string& file,
+                 HashBudget* budget, SourceFinds* finds)
+      : image_(image),
+        seed_(seed),
+        file_(file),
+        budget_(budget),
+        finds_(finds),
+        last_lsn_(first_lsn > 0 ? first_lsn - 1 : 0) {}
 
   // Scans from the end of the header block to the end of the image.
   void Run();
@@ -61,11 +71,16 @@ class SegmentScanner {
   bool RecordAt(size_t offset, wal::RecordHeader* h, std::string_view* payload,
                 wal::ParseResult* result = nullptr);
   // The first aligned offset from `from` on where a record verifies, or the image's size.
-  // *exhausted tells whether the budget ran out before the search ended.
-  size_t NextRecord(size_t from, bool* exhausted);
+  // *exhausted tells whether the budget ran out before the search ended; *lsn is the record's
+  // LSN (UINT64_MAX if there is none).
+  size_t NextRecord(size_t from, bool* exhausted, uint64_t* lsn);
   void TakeRecord(const wal::RecordHeader& h, std::string_view payload, size_t offset);
-  // Reports [start, next) as damage; next is where a record verifies again (or the end).
-  void ReportDamage(size_t start, size_t next, const std::string& why);
+  // Reports [start, next) as damage; next is where a record verifies again (or the end), with
+  // LSN `next_lsn`.
+  void ReportDamage(size_t start, size_t next, uint64_t next_lsn, const std::string& why);
+  // Whether [start, next) is one padding record, damaged, and unwritten zeros: filler that
+  // held no data (sync groups are padded to 4 KiB, so half a segment may be padding).
+  bool IsDamagedPadding(size_t start, size_t next) const;
   // Adds to *loss the versions the records in [start, end) appear to hold.
   void NameSuspects(size_t start, size_t end, SalvageLoss* loss) const;
 
@@ -74,6 +89,7 @@ class SegmentScanner {
   const std::string& file_;
   HashBudget* const budget_;
   SourceFinds* const finds_;
+  uint64_t last_lsn_;  // of the last intact record (or the one before the segment's first)
 };
 
 void SegmentScanner::Run() {
@@ -88,17 +104,19 @@ void SegmentScanner::Run() {
       continue;
     }
     bool exhausted = false;
-    const size_t next = NextRecord(pos + wal::kRecordAlignment, &exhausted);
+    uint64_t next_lsn = UINT64_MAX;
+    const size_t next = NextRecord(pos + wal::kRecordAlignment, &exhausted, &next_lsn);
     // Zeros with nothing valid after them are the unwritten end of the log. Zeros with a
     // record after them are where records were: records are written back to back.
     if (next == image_.size() && EndOfNonZero(image_, pos, next) == pos) return;
     std::string why = Describe(result);
     if (exhausted) why += "; the rest of the segment was not searched (too much garbage)";
-    ReportDamage(pos, next, why);
+    ReportDamage(pos, next, next_lsn, why);
     pos = next;
   }
   if (EndOfNonZero(image_, pos, image_.size()) > pos) {
-    ReportDamage(pos, image_.size(), "bytes too short to be a record at the end of the segment");
+    ReportDamage(pos, image_.size(), UINT64_MAX,
+                 "bytes too short to be a record at the end of the segment");
   }
 }
 
@@ -119,7 +137,7 @@ bool SegmentScanner::RecordAt(size_t offset, wal::RecordHeader* h, std::string_v
   return r == wal::ParseResult::kOk;
 }
 
-size_t SegmentScanner::NextRecord(size_t from, bool* exhausted) {
+size_t SegmentScanner::NextRecord(size_t from, bool* exhausted, uint64_t* lsn) {
   for (size_t q = from; q + wal::kRecordHeaderSize <= image_.size(); q += wal::kRecordAlignment) {
     std::string_view rest = image_.substr(q);
     const uint64_t cost = ParseCost(rest);
@@ -130,7 +148,10 @@ size_t SegmentScanner::NextRecord(size_t from, bool* exhausted) {
     }
     wal::RecordHeader h;
     std::string_view payload;
-    if (wal::ParseRecord(rest, seed_, &h, &payload) == wal::ParseResult::kOk) return q;
+    if (wal::ParseRecord(rest, seed_, &h, &payload) == wal::ParseResult::kOk) {
+      *lsn = h.lsn;
+      return q;
+    }
   }
   return image_.size();
 }
@@ -138,6 +159,7 @@ size_t SegmentScanner::NextRecord(size_t from, bool* exhausted) {
 void SegmentScanner::TakeRecord(const wal::RecordHeader& h, std::string_view payload,
                                 size_t offset) {
   finds_->read_anything = true;
+  last_lsn_ = h.lsn;
   if (h.type == wal::kSealRecord) {
     CubeId next_id;
     if (DecodeSealPayload(payload, &next_id)) {
@@ -172,7 +194,13 @@ void SegmentScanner::TakeRecord(const wal::RecordHeader& h, std::string_view pay
   }
 }
 
-void SegmentScanner::ReportDamage(size_t start, size_t next, const std::string& why) {
+void SegmentScanner::ReportDamage(size_t start, size_t next, uint64_t next_lsn,
+                                  const std::string& why) {
+  if (IsDamagedPadding(start, next)) {
+    finds_->notes.push_back(file_ + " at offset " + std::to_string(start) + ": WAL " + why +
+                            " in a padding record (filler, which holds no data)");
+    return;
+  }
   const size_t written_end = EndOfNonZero(image_, start, next);
   // All zeros before an intact record: a zeroed stretch, as long as it is.
   const size_t length = (written_end > start ? written_end : next) - start;
@@ -180,7 +208,21 @@ void SegmentScanner::ReportDamage(size_t start, size_t next, const std::string& 
       Damage(file_, start, length,
              written_end > start ? "WAL " + why : "WAL records zeroed (an intact record follows)");
   NameSuspects(start, next, &loss);
+  finds_->wal_windows.push_back(LsnWindow{finds_->losses.size(), last_lsn_, next_lsn});
   finds_->losses.push_back(std::move(loss));
+}
+
+bool SegmentScanner::IsDamagedPadding(size_t start, size_t next) const {
+  wal::RecordHeader h;
+  if (!wal::PeekRecordHeader(image_.substr(start), &h) || h.type != wal::kPaddingRecord) {
+    return false;
+  }
+  const size_t span = wal::RecordSpan(h.length);
+  if (span > next - start || EndOfNonZero(image_, start + span, next) > start + span) return false;
+  std::string_view payload = image_.substr(start + wal::kRecordHeaderSize, h.length);
+  return static_cast<size_t>(std::count_if(payload.begin(), payload.end(), [](char c) {
+           return c != 0;
+         })) <= kMaxDamagedPaddingBytes;
 }
 
 void SegmentScanner::NameSuspects(size_t start, size_t end, SalvageLoss* loss) const {
@@ -241,10 +283,11 @@ std::optional<uint64_t> FindSeed(std::string_view image, uint64_t segment_no, Ha
   return std::nullopt;
 }
 
-// The record seed of the segment, or nullopt if it is not to be read (noted in *finds).
+// The record seed of the segment, or nullopt if it is not to be read (noted in *finds);
+// *first_lsn is the LSN of its first record when its header says (else 0).
 std::optional<uint64_t> SegmentSeed(std::string_view image, uint64_t segment_no,
-                                    const std::string& file, HashBudget* budget,
-                                    SourceFinds* finds) {
+                                    const std::string& file, HashBudget* budget, SourceFinds* finds,
+                                    uint64_t* first_lsn) {
   wal::SegmentHeader h;
   Status s = wal::DecodeSegmentHeader(image.substr(0, wal::kSegmentHeaderBlock), file, &h);
   if (s.ok()) {
@@ -253,6 +296,7 @@ std::optional<uint64_t> SegmentSeed(std::string_view image, uint64_t segment_no,
       return std::nullopt;
     }
     finds->read_anything = true;
+    *first_lsn = h.first_lsn;
     return wal::RecordSeed(h);
   }
   const std::string why = WithoutFile(s.message(), file);
@@ -291,8 +335,9 @@ void ScanWalSegmentImage(std::string_view image, uint64_t segment_no, const std:
     return;
   }
   HashBudget budget(image.size());
-  std::optional<uint64_t> seed = SegmentSeed(image, segment_no, file, &budget, finds);
-  if (seed) SegmentScanner(image, *seed, file, &budget, finds).Run();
+  uint64_t first_lsn = 0;
+  std::optional<uint64_t> seed = SegmentSeed(image, segment_no, file, &budget, finds, &first_lsn);
+  if (seed) SegmentScanner(image, *seed, first_lsn, file, &budget, finds).Run();
 }
 
 }  // namespace loci::engine
