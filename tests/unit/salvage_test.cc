@@ -78,6 +78,7 @@ class SalvageTest : public ::testing::Test {
     o.checkpoint_wal_bytes = 0;  // checkpoints only where a test takes them
     o.deterministic_io = true;
     o.arena_generation_bytes = 1 << 20;  // the address range each open reserves
+    o.wal_segment_bytes = 64 << 10;       // and the zeros each new segment is given
     return o;
   }
   void OpenSrc() { ASSERT_TRUE(Db::Open(DbOptions(), kSrc, &db_).ok()); }
@@ -139,6 +140,14 @@ class SalvageTest : public ::testing::Test {
     end_id_ = db_->Stats().cubes + 2;
     pristine_ = AllVersions(db_.get(), end_id_);
     db_.reset();
+    int checkpoints = 0, segments = 0;
+    for (const std::string& name : SrcFiles()) {
+      uint64_t n;
+      checkpoints += ParseCheckpointFileName(name, &n);
+      segments += ParseWalSegmentFileName(name, &n);
+    }
+    ASSERT_EQ(checkpoints, 2);  // the base and the delta
+    ASSERT_GE(segments, 1);
   }
 
   Status Salvage(SalvageReport* report, const std::string& dst = kDst) {
@@ -214,8 +223,12 @@ class SalvageTest : public ::testing::Test {
   std::map<VersionKey, std::string> pristine_;
 };
 
-bool Names(const SalvageReport& report, CubeId id, uint32_t version, bool certain_only) {
+// Whether a loss names version `version` of cube `id` (for certain, if `certain_only`; with
+// the damaged file, if `with_file`).
+bool Names(const SalvageReport& report, CubeId id, uint32_t version, bool certain_only,
+           bool with_file = false) {
   for (const SalvageLoss& loss : report.losses) {
+    if (with_file && loss.file.empty()) continue;
     for (const LostVersion& v : loss.versions) {
       if (v.id == id && v.version == version && (v.certain || !certain_only)) return true;
     }
@@ -314,7 +327,7 @@ TEST_F(SalvageTest, BitFlipSweep) {
   BuildSmallDatabase();
   const auto start = std::chrono::steady_clock::now();
   uint64_t flips = 0, versions_copied = 0, losses = 0, flips_losing = 0, missing = 0, named = 0,
-           named_certain = 0;
+           named_certain = 0, named_with_file = 0;
   for (const std::string& name : SrcFiles()) {
     const std::string path = kSrc + "/" + name;
     const std::string image = test::ReadWholeFile(env_.get(), path);
@@ -344,6 +357,7 @@ TEST_F(SalvageTest, BitFlipSweep) {
         const bool is_named = Names(report, key.first, key.second, /*certain_only=*/false);
         named += is_named;
         named_certain += Names(report, key.first, key.second, /*certain_only=*/true);
+        named_with_file += Names(report, key.first, key.second, false, /*with_file=*/true);
         ASSERT_TRUE(is_named || HasVagueLoss(report))
             << where << ": cube " << key.first << " version " << key.second
             << " is missing and no loss accounts for it\n"
@@ -363,12 +377,13 @@ TEST_F(SalvageTest, BitFlipSweep) {
   std::printf(
       "bit-flip sweep: %llu flips in %.1f s; versions copied %.2f of %zu on average; %llu flips "
       "lost versions; %llu losses reported; %llu versions missing, %llu named by a loss (%llu "
-      "for certain)\n",
+      "for certain, %llu with the damaged file)\n",
       static_cast<unsigned long long>(flips), seconds,
       static_cast<double>(versions_copied) / static_cast<double>(flips), pristine_.size(),
       static_cast<unsigned long long>(flips_losing), static_cast<unsigned long long>(losses),
       static_cast<unsigned long long>(missing), static_cast<unsigned long long>(named),
-      static_cast<unsigned long long>(named_certain));
+      static_cast<unsigned long long>(named_certain),
+      static_cast<unsigned long long>(named_with_file));
   EXPECT_GT(flips, 1000u);
 }
 
