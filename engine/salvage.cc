@@ -46,11 +46,20 @@ namespace {
 using engine::FoundVersion;
 using engine::Version;
 
-// Without a valid superblock copy the source's id limit is unknown: new ids then start this
-// far above the highest one its files name. It is the most the engine ever reserves ahead
-// (db_open.cc), so ids stay above every id the source could have issued unless every one of
-// its latest reservation's were lost with their records.
-constexpr CubeId kUnknownLimitMargin = CubeId{1} << 20;
+// The most ids the engine reserves ahead of the limit it last recorded (db_open.cc): its
+// recovery refuses a new cube whose id is this far above the superblock's cube_id_limit.
+constexpr CubeId kMaxIdReservation = CubeId{1} << 20;
+
+// Ids the source could have issued are below this: what its own recovery allows (the
+// superblock's limit plus one reservation), or, without a valid superblock copy, the next id
+// its checkpoints or seals recorded plus one reservation. A version above it was never written
+// by the engine, and copying it would make every walk over ids (Verify, a base checkpoint)
+// cover billions of ids. Never above the largest id a database holds.
+CubeId IdBound(const engine::SourceFinds& finds) {
+  const CubeId base = finds.superblock ? finds.superblock_id_limit : finds.recorded_next_id;
+  const CubeId end = engine::RecordTable::kMaxId + 1;
+  return base >= end - kMaxIdReservation ? end : base + kMaxIdReservation;
+}
 
 // `path` without "." components, repeated or trailing separators (no link or ".." is
 // resolved: this only catches the same path written twice, or a subdirectory of it).
@@ -128,12 +137,10 @@ engine::SalvageRoot RootFor(Env* env, const engine::SourceFinds& finds, Timestam
   root.created = finds.superblock ? finds.superblock->created : env->NowMicros();
   root.clock_high_water = std::max(finds.clock_high_water, newest_commit);
   root.next_cube_id = kept.empty() ? 1 : kept.back()->id + 1;
-  const CubeId max_id = engine::RecordTable::kMaxId + 1;
-  CubeId limit = finds.id_limit;
-  if (!finds.superblock) {
-    limit = limit > max_id - kUnknownLimitMargin ? max_id : limit + kUnknownLimitMargin;
-  }
-  root.cube_id_limit = std::clamp(limit, root.next_cube_id, std::max(max_id, root.next_cube_id));
+  // New ids of the copy start above every id the source may have issued: its superblock's
+  // limit or, without one, the whole bound its ids were checked against.
+  const CubeId limit = finds.superblock ? finds.superblock_id_limit : IdBound(finds);
+  root.cube_id_limit = std::max(root.next_cube_id, limit);
   return root;
 }
 
@@ -176,14 +183,13 @@ Status Db::Salvage(const Options& options, const std::string& src, const std::st
   Timestamp newest_commit = 0;
   for (const FoundVersion& f : finds.versions) {
     newest_commit = std::max(newest_commit, f.version->tx_from);
-    finds.id_limit = std::max(finds.id_limit, f.version->id + 1);
   }
 
   engine::Catalog catalog;
   engine::CatalogMap map;
   finds.catalog.Build(&catalog, &map, &finds.notes);
   std::vector<FoundVersion> selected =
-      engine::SelectVersions(std::move(finds.versions), map, &finds.losses);
+      engine::SelectVersions(std::move(finds.versions), map, IdBound(finds), &finds.losses);
 
   engine::SalvageWriter writer(env, options, dst);
   LOCI_RETURN_IF_ERROR(writer.Create());

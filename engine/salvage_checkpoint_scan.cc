@@ -129,7 +129,7 @@ bool CheckpointScanner::DecodeEntry(const CheckpointEntry& entry, uint64_t offse
       uint64_t entries, next_cube_id;
       int64_t clock;
       if (!DecodeCheckpointEnd(entry.body, &entries, &next_cube_id, &clock)) return false;
-      finds_->id_limit = std::max(finds_->id_limit, next_cube_id);
+      finds_->recorded_next_id = std::max(finds_->recorded_next_id, next_cube_id);
       finds_->clock_high_water = std::max(finds_->clock_high_water, clock);
       return true;
     }
@@ -203,7 +203,7 @@ Status ScanSuperblockImage(std::string_view image, const std::string& file, Sour
   for (int i = 0; i < 2; ++i) {
     if (!status[i].ok()) continue;
     finds->read_anything = true;
-    finds->id_limit = std::max(finds->id_limit, copies[i].cube_id_limit);
+    finds->superblock_id_limit = std::max(finds->superblock_id_limit, copies[i].cube_id_limit);
     finds->clock_high_water = std::max(finds->clock_high_water, copies[i].clock_high_water);
     if (best < 0 || copies[i].seq > copies[best].seq) best = i;
   }

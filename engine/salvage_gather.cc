@@ -159,6 +159,9 @@ Status GatherSource(Env* env, const std::string& dir, SourceFinds* finds) {
                                           UINT64_MAX, &image, &finds->losses)) {
     LOCI_RETURN_IF_ERROR(ScanSuperblockImage(image, paths.superblock(), finds));
   }
+  if (!listing.superblock) {
+    finds->notes.push_back(paths.superblock() + ": missing; the files were read by their names");
+  }
   if (finds->superblock) {
     ReportMissing(paths, listing, finds);
   } else {

@@ -53,9 +53,11 @@ struct SourceFinds {
   std::optional<DbUuid> uuid;            // the database's, once known
   std::optional<Superblock> superblock;  // the newest valid copy
   bool read_anything = false;            // some header, entry or record verified
-  // Every id the source may have issued is below this (superblock limits, checkpoint end
-  // entries, seals, the versions found).
-  CubeId id_limit = 1;
+  // No id at or above this was ever issued: the highest cube_id_limit of the valid superblock
+  // copies (0 without one).
+  CubeId superblock_id_limit = 0;
+  // The highest next cube id a checkpoint's end entry or a seal recorded (1 without one).
+  CubeId recorded_next_id = 1;
   Timestamp clock_high_water = 0;  // the highest commit time seen or recorded
   CatalogFacts catalog;
   std::vector<FoundVersion> versions;  // in the order found

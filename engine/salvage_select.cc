@@ -4,8 +4,6 @@
 
 #include <algorithm>
 
-#include "engine/record_table.h"
-
 namespace loci::engine {
 
 namespace {
@@ -25,14 +23,15 @@ std::string Where(const FoundVersion& f) {
 
 // Maps every version through `map`; those it cannot map are losses.
 std::vector<FoundVersion> MapAll(std::vector<FoundVersion> found, const CatalogMap& map,
-                                 std::vector<SalvageLoss>* losses) {
+                                 CubeId id_bound, std::vector<SalvageLoss>* losses) {
   std::vector<FoundVersion> mapped;
   mapped.reserve(found.size());
   for (FoundVersion& f : found) {
     const Version original = *f.version;
     std::string why;
-    if (f.version->id > RecordTable::kMaxId) {
-      why = "its cube id is beyond the largest a database holds";
+    if (f.version->id >= id_bound) {
+      why = "its cube id is beyond any the database could have issued (" +
+            std::to_string(id_bound) + " and above)";
     } else {
       map.Map(f.version.get(), &why);
     }
@@ -105,8 +104,8 @@ SalvageLoss LostCopy(const Version& v, const std::string& file, uint64_t offset,
 }
 
 std::vector<FoundVersion> SelectVersions(std::vector<FoundVersion> found, const CatalogMap& map,
-                                         std::vector<SalvageLoss>* losses) {
-  std::vector<FoundVersion> mapped = MapAll(std::move(found), map, losses);
+                                         CubeId id_bound, std::vector<SalvageLoss>* losses) {
+  std::vector<FoundVersion> mapped = MapAll(std::move(found), map, id_bound, losses);
   // Stable: of equal copies the first found (checkpoints before the WAL) is kept.
   std::stable_sort(mapped.begin(), mapped.end(), ByCubeAndNumber);
   return CheckCubes(MergeCopies(std::move(mapped), losses), losses);

@@ -23,12 +23,13 @@ namespace loci::engine {
 
 // Chooses, among `found` (the source's ids), the versions to copy, mapped through `map` to the
 // new catalog's ids, in the order the new checkpoint holds them: by cube id, then version
-// number. Every version left out is added to *losses with the reason: its space or a field
-// unknown, a vector that does not fit its field or an id beyond the largest (CatalogMap::Map,
-// RecordTable::kMaxId); copies that disagree; a space other than its cube's first copied
-// version's, or a commit time before the one of the version it would follow.
+// number. Every version left out is added to *losses with the reason: an id at or above
+// `id_bound` (one the source could not have issued); its space or a field unknown, a vector
+// that does not fit its field (CatalogMap::Map); copies that disagree; a space other than its
+// cube's first copied version's, or a commit time before the one of the version it would
+// follow.
 std::vector<FoundVersion> SelectVersions(std::vector<FoundVersion> found, const CatalogMap& map,
-                                         std::vector<SalvageLoss>* losses);
+                                         CubeId id_bound, std::vector<SalvageLoss>* losses);
 
 // The loss of version `v`, found at `file` and `offset`, for the reason `why`.
 SalvageLoss LostCopy(const Version& v, const std::string& file, uint64_t offset,

@@ -163,7 +163,7 @@ void SegmentScanner::TakeRecord(const wal::RecordHeader& h, std::string_view pay
   if (h.type == wal::kSealRecord) {
     CubeId next_id;
     if (DecodeSealPayload(payload, &next_id)) {
-      finds_->id_limit = std::max(finds_->id_limit, next_id);
+      finds_->recorded_next_id = std::max(finds_->recorded_next_id, next_id);
     }
     return;
   }
