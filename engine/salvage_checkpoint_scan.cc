@@ -166,7 +166,9 @@ void ScanCheckpointImage(std::string_view image, uint64_t file_number, const std
   uint64_t covers_lsn = std::numeric_limits<uint64_t>::max();
   if (s.ok()) {
     if (finds->uuid && header.db_uuid != *finds->uuid) {
-      finds->notes.push_back(file + ": checkpoint of another database; not read");
+      // Not copied, whatever it holds: a loss, so that a wrong superblock cannot hide it.
+      finds->losses.push_back(Damage(file, 0, image.size(),
+                                     "checkpoint of another database (its header says); not read"));
       return;
     }
     finds->read_anything = true;

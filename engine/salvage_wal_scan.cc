@@ -292,7 +292,9 @@ std::optional<uint64_t> SegmentSeed(std::string_view image, uint64_t segment_no,
   Status s = wal::DecodeSegmentHeader(image.substr(0, wal::kSegmentHeaderBlock), file, &h);
   if (s.ok()) {
     if (finds->uuid && h.db_uuid != *finds->uuid) {
-      finds->notes.push_back(file + ": WAL segment of another database; not read");
+      // Not copied, whatever it holds: a loss, so that a wrong superblock cannot hide it.
+      finds->losses.push_back(Damage(
+          file, 0, image.size(), "WAL segment of another database (its header says); not read"));
       return std::nullopt;
     }
     finds->read_anything = true;

@@ -78,7 +78,7 @@ class SalvageTest : public ::testing::Test {
     o.checkpoint_wal_bytes = 0;  // checkpoints only where a test takes them
     o.deterministic_io = true;
     o.arena_generation_bytes = 1 << 20;  // the address range each open reserves
-    o.wal_segment_bytes = 64 << 10;       // and the zeros each new segment is given
+    o.wal_segment_bytes = 64 << 10;      // and the zeros each new segment is given
     return o;
   }
   void OpenSrc() { ASSERT_TRUE(Db::Open(DbOptions(), kSrc, &db_).ok()); }
@@ -545,6 +545,25 @@ TEST_F(SalvageTest, ASegmentHeaderWithADamagedSaltStillYieldsItsRecords) {
   ASSERT_EQ(report.notes.size(), 1u) << ReportText(report);
   EXPECT_TRUE(Contains(report.notes[0], "corrected by one bit")) << report.notes[0];
   EXPECT_EQ(report.versions, pristine_.size());
+}
+
+// A file of another database among the source's (its header says so) is not copied, and the
+// report says so: a loss, not a note, so that a wrong superblock cannot hide the whole log.
+TEST_F(SalvageTest, AFileOfAnotherDatabaseIsALossNotCopied) {
+  BuildSmallDatabase();
+  Options other = DbOptions();
+  std::unique_ptr<Db> db;
+  ASSERT_TRUE(Db::Open(other, "/other", &db).ok());
+  ASSERT_TRUE(db->Put(WriteOptions(), CubeDraft{.space = "x", .payload = "foreign"}).ok());
+  db.reset();
+  const std::string foreign = kSrc + "/" + WalSegmentFileName(LastSegment() + 1);
+  CreateFile(foreign, test::ReadWholeFile(env_.get(), "/other/" + WalSegmentFileName(1)));
+  SalvageReport report;
+  ASSERT_TRUE(Salvage(&report).ok());
+  EXPECT_EQ(report.versions, pristine_.size());
+  ASSERT_EQ(report.losses.size(), 1u) << ReportText(report);
+  EXPECT_EQ(report.losses[0].file, foreign);
+  EXPECT_TRUE(Contains(report.losses[0].what, "another database")) << report.losses[0].what;
 }
 
 // 3. The source is only read, whatever its state; the destination must be new or empty.
