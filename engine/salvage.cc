@@ -209,7 +209,7 @@ Status Db::Salvage(const Options& options, const std::string& src, const std::st
   LOCI_RETURN_IF_ERROR(writer.Finish(catalog, versions, root));
   LOCI_RETURN_IF_ERROR(CheckCopy(options, dst, kept.size()));
 
-  engine::AccountLosses(copied, finds.wal_windows, &finds.losses);
+  engine::AccountLosses(copied, finds.lsn_windows, &finds.losses);
   report->spaces = catalog.spaces().size();
   report->cubes = copied.size();
   report->versions = kept.size();

@@ -153,6 +153,9 @@ void CheckpointScanner::ReportDamage(uint64_t start, uint64_t next, bool exhaust
     Version v;
     if (DecodeCheckpointVersion(entry.body, &v)) loss.versions.push_back(salvage_scan::Suspect(v));
   }
+  // Its versions were committed at or before the LSN the checkpoint covers.
+  const uint64_t before = covers_lsn_ == UINT64_MAX ? UINT64_MAX : covers_lsn_ + 1;
+  finds_->lsn_windows.push_back(LsnWindow{finds_->losses.size(), 0, before});
   finds_->losses.push_back(std::move(loss));
 }
 

@@ -139,12 +139,26 @@ std::vector<SalvageLoss> GapFinder::Finish() {
   return own;
 }
 
+// `windows`, and a window open to every LSN for each loss that has none and names no version:
+// what it held is not known, so any missing version may have been there.
+std::vector<LsnWindow> AllWindows(const std::vector<LsnWindow>& windows,
+                                  const std::vector<SalvageLoss>& losses) {
+  std::vector<bool> has_window(losses.size());
+  for (const LsnWindow& w : windows) has_window[w.loss] = true;
+  std::vector<LsnWindow> all = windows;
+  for (size_t i = 0; i < losses.size(); ++i) {
+    if (!has_window[i] && losses[i].versions.empty()) all.push_back(LsnWindow{i, 0, UINT64_MAX});
+  }
+  return all;
+}
+
 }  // namespace
 
 void AccountLosses(const Copied& copied, const std::vector<LsnWindow>& windows,
                    std::vector<SalvageLoss>* losses) {
   StrikeRecovered(copied, losses);
-  GapFinder gaps(windows, losses);
+  const std::vector<LsnWindow> all_windows = AllWindows(windows, *losses);
+  GapFinder gaps(all_windows, losses);
   for (const auto& [id, versions] : copied) {
     CopiedVersion after;  // number 0, LSN 0: before the cube's first version
     for (const CopiedVersion& v : versions) {

@@ -19,8 +19,9 @@ struct CopiedVersion {
   uint64_t lsn = 0;  // of the record that committed it, in the source
 };
 
-// Damage in a WAL segment (losses[loss]) between intact records: the records it destroyed had
-// LSNs strictly between `after` and `before`.
+// Damage (losses[loss]) to WAL records or checkpoint entries: the versions it destroyed were
+// committed at LSNs strictly between `after` and `before` (between the intact records around
+// the damage; up to the LSN a checkpoint covers).
 struct LsnWindow {
   size_t loss = 0;
   uint64_t after = 0;
@@ -34,9 +35,10 @@ struct LsnWindow {
 //    so the loss stays, as one whose content is not known);
 //  - a version number missing below a copied one of its cube is lost for certain. It is
 //    marked so in the loss of the damage that appears to hold it; or else added to the loss of
-//    the one WAL damage whose LSNs (`windows`) fall between those of the copied versions
-//    around it, since its record must have been there; or else listed in a loss of its own,
-//    without a file (one per cube);
+//    the one damage that can have held it — whose LSNs (`windows`) fall between those of the
+//    copied versions around it, every loss without a window and naming no version (a missing
+//    or unreadable file) counting as one that can hold anything; or else listed in a loss of
+//    its own, without a file (one per cube);
 // and orders the losses by file and offset, those without a file last.
 void AccountLosses(const std::map<CubeId, std::vector<CopiedVersion>>& copied,
                    const std::vector<LsnWindow>& windows, std::vector<SalvageLoss>* losses);

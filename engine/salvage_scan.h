@@ -62,7 +62,7 @@ struct SourceFinds {
   CatalogFacts catalog;
   std::vector<FoundVersion> versions;  // in the order found
   std::vector<SalvageLoss> losses;     // damage; LostVersion::certain false for what it names
-  std::vector<LsnWindow> wal_windows;  // where in the log the damage to WAL records lies
+  std::vector<LsnWindow> lsn_windows;  // the LSNs of what damaged entries and records held
   std::vector<std::string> notes;      // damage that costs nothing by itself
 };
 

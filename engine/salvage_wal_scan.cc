@@ -208,7 +208,7 @@ void SegmentScanner::ReportDamage(size_t start, size_t next, uint64_t next_lsn,
       Damage(file_, start, length,
              written_end > start ? "WAL " + why : "WAL records zeroed (an intact record follows)");
   NameSuspects(start, next, &loss);
-  finds_->wal_windows.push_back(LsnWindow{finds_->losses.size(), last_lsn_, next_lsn});
+  finds_->lsn_windows.push_back(LsnWindow{finds_->losses.size(), last_lsn_, next_lsn});
   finds_->losses.push_back(std::move(loss));
 }
 
