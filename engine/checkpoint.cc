@@ -248,4 +248,76 @@ Status ReadCheckpoint(Env* env, const std::string& path, const DbUuid& uuid, uin
   return Status::OK();
 }
 
+static_assert(static_cast<uint8_t>(CheckpointEntryType::kSpace) == kSpace &&
+              static_cast<uint8_t>(CheckpointEntryType::kField) == kField &&
+              static_cast<uint8_t>(CheckpointEntryType::kVersion) == kVersion &&
+              static_cast<uint8_t>(CheckpointEntryType::kEnd) == kEnd &&
+              static_cast<uint8_t>(CheckpointEntryType::kFieldDrop) == kFieldDrop);
+
+uint64_t CheckpointEntriesOffset() { return kHeaderSize; }
+
+Status DecodeCheckpointHeader(std::string_view image, CheckpointHeader* header) {
+  if (image.size() < kHeaderSize || std::memcmp(image.data(), kMagic, sizeof(kMagic)) != 0) {
+    return Status::Corruption("not a checkpoint file (bad magic)");
+  }
+  if (Hash64(image.substr(0, kHeaderSize - 8), kHeaderSeed) !=
+      DecodeFixed64(image.data() + kHeaderSize - 8)) {
+    return Status::Corruption("checkpoint header checksum mismatch");
+  }
+  header->format = DecodeFixed32(image.data() + 8);
+  if (header->format != kFormat && header->format != kFormatWithDrops) {
+    return Status::Corruption("unknown checkpoint format " + std::to_string(header->format));
+  }
+  std::memcpy(header->db_uuid.data(), image.data() + 12, header->db_uuid.size());
+  header->file_number = DecodeFixed64(image.data() + 28);
+  header->covers_lsn = DecodeFixed64(image.data() + 36);
+  return Status::OK();
+}
+
+uint64_t CheckpointEntryCost(std::string_view image, uint64_t offset) {
+  if (offset > image.size() || image.size() - offset < kEntryOverhead) return 0;
+  const uint32_t len = DecodeFixed32(image.data() + offset);
+  const uint8_t type = static_cast<uint8_t>(image[offset + 4]);
+  if (len > image.size() - offset - kEntryOverhead || type < kSpace || type > kFieldDrop) return 0;
+  return 1 + uint64_t{len};
+}
+
+bool ParseCheckpointEntry(std::string_view image, uint64_t file_number, uint64_t offset,
+                          CheckpointEntry* entry) {
+  if (CheckpointEntryCost(image, offset) == 0) return false;
+  const uint32_t len = DecodeFixed32(image.data() + offset);
+  std::string_view hashed = image.substr(offset + 4, 1 + len);
+  if (Hash64(hashed, EntrySeed(file_number, offset)) !=
+      DecodeFixed64(image.data() + offset + 5 + len)) {
+    return false;
+  }
+  *entry = CheckpointEntry{static_cast<uint8_t>(hashed[0]), hashed.substr(1),
+                           kEntryOverhead + uint64_t{len}};
+  return true;
+}
+
+bool PeekCheckpointEntry(std::string_view image, uint64_t offset, uint64_t end,
+                         CheckpointEntry* entry) {
+  end = std::min<uint64_t>(end, image.size());
+  if (offset > end || end - offset < kEntryOverhead) return false;
+  const uint64_t len =
+      std::min<uint64_t>(DecodeFixed32(image.data() + offset), end - offset - kEntryOverhead);
+  *entry = CheckpointEntry{static_cast<uint8_t>(image[offset + 4]), image.substr(offset + 5, len),
+                           kEntryOverhead + len};
+  return true;
+}
+
+bool DecodeCheckpointVersion(std::string_view body, Version* v) {
+  Decoder d(body);
+  return d.GetVarsint64(&v->tx_from) && d.GetVarint64(&v->lsn) && DecodeVersionBody(&d, v) &&
+         d.empty();
+}
+
+bool DecodeCheckpointEnd(std::string_view body, uint64_t* entries, uint64_t* next_cube_id,
+                         int64_t* clock_high_water) {
+  Decoder d(body);
+  return d.GetVarint64(entries) && d.GetVarint64(next_cube_id) &&
+         d.GetVarsint64(clock_high_water) && d.empty();
+}
+
 }  // namespace loci::engine

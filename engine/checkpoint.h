@@ -83,6 +83,51 @@ Status ReadCheckpoint(Env* env, const std::string& path, const DbUuid& uuid, uin
                       const std::function<Status(std::unique_ptr<Version>)>& on_version,
                       CheckpointContents* contents);
 
+// Entry by entry, for salvage (engine/salvage_scan.h), which takes every entry that verifies
+// where ReadCheckpoint stops at the first that does not. Nothing here reads outside `image`.
+
+enum class CheckpointEntryType : uint8_t {
+  kSpace = 1,
+  kField = 2,
+  kVersion = 3,
+  kEnd = 4,
+  kFieldDrop = 5,
+};
+
+struct CheckpointHeader {
+  uint32_t format = 0;
+  DbUuid db_uuid{};
+  uint64_t file_number = 0;
+  uint64_t covers_lsn = 0;
+};
+
+struct CheckpointEntry {
+  uint8_t type = 0;       // a CheckpointEntryType, unless read unverified
+  std::string_view body;  // a view into the image
+  uint64_t size = 0;      // bytes the entry takes: length, type, body and checksum
+};
+
+// Where the first entry starts: just past the header.
+uint64_t CheckpointEntriesOffset();
+// Decodes and verifies the header at the start of `image`. Corruption saying what is wrong.
+Status DecodeCheckpointHeader(std::string_view image, CheckpointHeader* header);
+// The bytes that verifying the entry at `offset` would hash, or 0 when its length or type
+// alone rule it out (cheap: lets a caller bound its work before ParseCheckpointEntry).
+uint64_t CheckpointEntryCost(std::string_view image, uint64_t offset);
+// Whether the bytes at `offset` are an entry of checkpoint file `file_number` that verifies
+// (its checksum is seeded with both); fills *entry if so.
+bool ParseCheckpointEntry(std::string_view image, uint64_t file_number, uint64_t offset,
+                          CheckpointEntry* entry);
+// The entry at `offset` as its bytes claim, unverified, its body cut so that it ends by `end`
+// (for naming what damaged bytes held). False if fewer than an entry's overhead remain.
+bool PeekCheckpointEntry(std::string_view image, uint64_t offset, uint64_t end,
+                         CheckpointEntry* entry);
+// Decode the bodies of a version entry (tx_from and lsn set) and of the end entry; false if
+// malformed.
+bool DecodeCheckpointVersion(std::string_view body, Version* v);
+bool DecodeCheckpointEnd(std::string_view body, uint64_t* entries, uint64_t* next_cube_id,
+                         int64_t* clock_high_water);
+
 }  // namespace loci::engine
 
 #endif  // LOCI_ENGINE_CHECKPOINT_H_

@@ -285,6 +285,9 @@ class DbImpl final : public Db {
   // Recovery: new cube ids must stay below this (a damaged or forged record cannot make the
   // engine walk an unbounded range of ids).
   CubeId recovery_id_bound_ = 1;
+  // The superblock has kVersionGapsFlag (a salvaged database): a cube's version numbers need
+  // only increase. Set by recovery, then constant.
+  bool version_gaps_ = false;
   // The log ended with a seal at open and no group has assigned an id since: the first group
   // that does is written as a sync group, so that a crash cannot lose its ids while leaving
   // the seal last (which would make the next open resume right after the sealed ids).

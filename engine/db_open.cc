@@ -316,6 +316,7 @@ Status DbImpl::Recover() {
                     (options_.read_only ? "" : " (the next checkpoint rewrites both)"));
   }
   db_uuid_ = sb.db_uuid;
+  version_gaps_ = (sb.flags & kVersionGapsFlag) != 0;
   recovery_id_bound_ = sb.cube_id_limit + kMaxIdReservation;
   io_ = NewWalIoQueue();
 
@@ -439,16 +440,19 @@ Status DbImpl::ApplyRecoveredVersion(std::unique_ptr<Version> v, const Catalog& 
     }
     LOCI_RETURN_IF_ERROR(arena_->NoteReferenced(r.blob).WithContext(what));
   }
+  const Version* head = table_.Head(v->id);
   // Ids grow: a new cube takes an id above every earlier one, and below the bound the
-  // superblock sets. (This also bounds every loop over ids, whatever the input.)
-  if (v->number == 1 && (v->id < next_id_ || v->id >= recovery_id_bound_)) {
+  // superblock sets. (This also bounds every loop over ids, whatever the input.) In a
+  // database with version gaps (kVersionGapsFlag) a cube may begin above version 1.
+  const bool new_cube = version_gaps_ ? head == nullptr : v->number == 1;
+  if (new_cube && (v->id < next_id_ || v->id >= recovery_id_bound_)) {
     return Status::Corruption(what + ": a new cube's id must be at least " +
                               std::to_string(next_id_) + " and below " +
                               std::to_string(recovery_id_bound_));
   }
-  const Version* head = table_.Head(v->id);
   const uint32_t expected = head == nullptr ? 1 : head->number + 1;
-  if (v->number != expected) {
+  const bool in_order = version_gaps_ ? v->number >= expected : v->number == expected;
+  if (!in_order) {
     return Status::Corruption(what + " follows version " + std::to_string(head ? head->number : 0));
   }
   LOCI_RETURN_IF_ERROR(arena_->NoteReferenced(v->payload).WithContext(what));

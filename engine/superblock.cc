@@ -14,6 +14,8 @@ namespace loci::engine {
 namespace {
 constexpr char kMagic[8] = {'L', 'O', 'C', 'I', 'S', 'U', 'P', '1'};
 constexpr uint32_t kOldestFormat = 1;
+// The newest format without flags (see superblock.h: a state without flags is written in it).
+constexpr uint32_t kFormatWithoutFlags = 2;
 constexpr uint64_t kSeed = 0x4c4f434953555042ull;
 constexpr size_t kSlotHeader = 8 + 4 + 4;
 constexpr size_t kMaxCheckpoints = 64;
@@ -58,12 +60,16 @@ Status EncodeSuperblockSlot(const Superblock& sb, std::string* slot) {
     PutVarint64(&body, c.bytes);
   }
   PutVarint64(&body, sb.cube_id_limit);
+  if (sb.flags != 0) PutVarint64(&body, sb.flags);
+  if ((sb.flags & ~uint64_t{kKnownSuperblockFlags}) != 0) {
+    return Status::InvalidArgument("unknown superblock flags");
+  }
   if (sb.checkpoints.size() > kMaxCheckpoints ||
       kSlotHeader + body.size() + 8 > kSuperblockSlotSize) {
     return Status::InvalidArgument("superblock does not fit its slot");
   }
   slot->assign(kMagic, sizeof(kMagic));
-  PutFixed32(slot, kSuperblockFormat);
+  PutFixed32(slot, sb.flags != 0 ? kSuperblockFormat : kFormatWithoutFlags);
   PutFixed32(slot, static_cast<uint32_t>(body.size()));
   slot->append(body);
   PutFixed64(slot, Hash64(*slot, kSeed));
@@ -114,9 +120,16 @@ Status DecodeSuperblockSlot(std::string_view slot, Superblock* sb) {
   }
   out.cube_id_limit = out.next_cube_id;
   if (format >= 2) d.GetVarint64(&out.cube_id_limit);
+  if (format >= 3) d.GetVarint64(&out.flags);
+  // Format 3 exists to carry flags: without any it is not this build's encoding of anything.
   if (!d.ok() || !d.empty() || out.wal_first_segment == 0 || out.next_cube_id == 0 ||
-      out.cube_id_limit < out.next_cube_id) {
+      out.cube_id_limit < out.next_cube_id || (format >= 3 && out.flags == 0)) {
     return Status::Corruption("malformed body");
+  }
+  if ((out.flags & ~uint64_t{kKnownSuperblockFlags}) != 0) {
+    return Status::NotSupported("written by a newer Loci: superblock flags " +
+                                std::to_string(out.flags) + ", this build knows " +
+                                std::to_string(kKnownSuperblockFlags));
   }
   std::memcpy(out.db_uuid.data(), uuid.data(), out.db_uuid.size());
   *sb = out;

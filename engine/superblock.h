@@ -16,10 +16,14 @@
 //   slot: magic[8] format:u32 body_length:u32 body checksum:u64
 //   body: seq db_uuid[16] created checkpoint_lsn checkpoint_checksum wal_first_segment
 //         next_file_number clock_high_water next_cube_id n_checkpoints (file_number bytes)*
-//         cube_id_limit                                                   (format 2 only)
+//         cube_id_limit                                                   (format 2 and 3)
+//         flags                                                           (format 3 only)
 //
-// Format 1 (no cube_id_limit) is still read, as if cube_id_limit were next_cube_id. A copy of a
-// later format is refused with NotSupported saying that a newer Loci wrote it.
+// Format 1 (no cube_id_limit) is still read, as if cube_id_limit were next_cube_id. Format 3
+// is written only when some flag is set (a database without flags stays readable by a build
+// that knows only format 2, and each state has one encoding); a format 3 copy without flags,
+// or with a flag this build does not know, is refused. A copy of a later format is refused
+// with NotSupported saying that a newer Loci wrote it.
 
 #ifndef LOCI_ENGINE_SUPERBLOCK_H_
 #define LOCI_ENGINE_SUPERBLOCK_H_
@@ -36,7 +40,18 @@
 namespace loci::engine {
 
 inline constexpr size_t kSuperblockSlotSize = 4096;
-inline constexpr uint32_t kSuperblockFormat = 2;
+// The newest format this build reads and writes.
+inline constexpr uint32_t kSuperblockFormat = 3;
+
+// Superblock::flags.
+enum SuperblockFlags : uint64_t {
+  // Some cube's version numbers skip: Db::Salvage copied a database whose damage lost versions
+  // of a cube but not the later ones (complete versions, not deltas), and kept their numbers
+  // rather than renumber them. Recovery and Verify then require a cube's version numbers to
+  // increase, not to run 1, 2, 3... Set only by salvage; it stays set.
+  kVersionGapsFlag = 0x1,
+  kKnownSuperblockFlags = kVersionGapsFlag,
+};
 
 struct CheckpointFile {
   uint64_t file_number = 0;
@@ -59,12 +74,13 @@ struct Superblock {
   // non-sync writes a power loss took) resumes at or above it and never reissues an id.
   uint64_t cube_id_limit = 1;
   std::vector<CheckpointFile> checkpoints;  // the base first, then deltas in order
+  uint64_t flags = 0;                       // SuperblockFlags
 
   bool operator==(const Superblock&) const = default;
 };
 
-// Encodes one slot (kSuperblockSlotSize bytes) in the current format. InvalidArgument if it
-// does not fit.
+// Encodes one slot (kSuperblockSlotSize bytes): format 3 if sb.flags is not 0, else format 2.
+// InvalidArgument if it does not fit or sb.flags has a bit this build does not know.
 Status EncodeSuperblockSlot(const Superblock& sb, std::string* slot);
 // Decodes one slot; Corruption with a reason if it is not a valid copy, NotSupported if it is
 // a valid copy of a later format than this build reads.

@@ -9,9 +9,9 @@
 //       "payload" a small binary file. So that nothing outside is ever written, '/' becomes '_'
 //       (arguments cannot leave the working directory), '-' alone (standard input) becomes '_',
 //       inputs naming "init" are skipped, and when a write command (put, update, retire,
-//       checkpoint) is named anywhere, every argument that names an existing path, "db"
+//       checkpoint, salvage) is named anywhere, every argument that names an existing path, "db"
 //       included, is replaced by a path that does not exist: writes always fail at opening, after
-//       their arguments were parsed.
+//       their arguments were parsed (salvage finds no source before it creates anything).
 //  4    time_format.h: ParseTime on the rest; a parsed time formats back (FormatTime) to text
 //       that parses to the same time; FormatTime of the first 8 bytes parses back too.
 //  5    value_parse.h numbers: ParseFloat and ParseVectorArg; FormatFloat reads back to the same
@@ -133,7 +133,7 @@ class Sandbox {
 };
 
 bool IsWriteCommand(const std::string& a) {
-  return a == "put" || a == "update" || a == "retire" || a == "checkpoint";
+  return a == "put" || a == "update" || a == "retire" || a == "checkpoint" || a == "salvage";
 }
 
 bool PathExists(const std::string& p) {

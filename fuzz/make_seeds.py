@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regenerates the seed corpora of wal_record, blob_frame, wal_replay, cli_args and
+"""Regenerates the seed corpora of wal_record, blob_frame, wal_replay, salvage, cli_args and
 ops_differential (fuzz/seeds/<what>/) from small real databases made with the loci CLI, and
 hand-written operation scripts, the dropped-field seeds of record_codec, checkpoint and
 index_page (a batch record that drops a field, a checkpoint with a dropped field and its index
@@ -179,6 +179,18 @@ def main():
             s0["SUPERBLOCK"], [(1, s0[seg(1)]), (2, s1[seg(2)]), (3, s2[seg(3)])], (1, s2[gen]), flags=0x60, probes=probes))
         write_seed("wal_replay", "base_and_delta", image(
             s2["SUPERBLOCK"], [(3, s2[seg(3)])], (1, s2[gen]), [(1, s2[ckpt(1)]), (2, s2[ckpt(2)])], probes=probes))
+        # salvage reads the wal_replay images too (fuzz/CMakeLists.txt); its own are two of them
+        # damaged where salvage goes on and recovery stops: a checkpoint entry (resynchronised
+        # past), a segment's salt (corrected by one bit) and a record after it (lost).
+        damaged_ckpt = bytearray(s2[ckpt(1)])
+        damaged_ckpt[len(damaged_ckpt) // 2] ^= 0x04
+        write_seed("salvage", "damaged_checkpoint_entry", image(
+            s2["SUPERBLOCK"], [(3, s2[seg(3)])], (1, s2[gen]), [(1, bytes(damaged_ckpt)), (2, s2[ckpt(2)])]))
+        damaged_live = bytearray(s2[seg(3)])
+        damaged_live[43] ^= 0x20
+        damaged_live[BLOCK + 50] ^= 0x01
+        write_seed("salvage", "damaged_salt_and_record", image(
+            s2["SUPERBLOCK"], [(3, bytes(damaged_live))], (1, s2[gen]), [(1, s2[ckpt(1)]), (2, s2[ckpt(2)])]))
         write_seed("wal_replay", "obsolete_segment", image(
             s1["SUPERBLOCK"], [(1, s0[seg(1)]), (2, s1[seg(2)])], (1, s1[gen]), [(1, s1[ckpt(1)])], flags=0x20))
         write_seed("wal_replay", "drop_field", image(sd0["SUPERBLOCK"], [(1, sd0[seg(1)])], (1, sd0[gen]), probes=probes))

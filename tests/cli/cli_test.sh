@@ -1,8 +1,8 @@
 #!/bin/bash
 # End-to-end tests of the loci CLI beyond the shared contract (cli-contract.sh): JSON output is
 # valid, exit codes and one-line errors (said once, without a repeated prefix), check and
-# wal-dump on damaged files, binary payloads, history order, --metric, drop-field, init on an
-# existing database, --space on the commands that name a cube, values that must not be misread
+# wal-dump on damaged files, salvage, binary payloads, history order, --metric, drop-field, init
+# on an existing database, --space on the commands that name a cube, values that must not be misread
 # (huge integers, overflowing vectors) and names that must not forge output lines.
 # Usage: cli_test.sh PATH/TO/loci
 set -u
@@ -382,6 +382,45 @@ rm "$M"/ckpt-*.ckpt
 expect_exit 2 "open with its checkpoint file missing" "$L" info "$M"
 grep -q "ckpt-00000001.ckpt: checkpoint file named by the superblock is missing" "$T/err" &&
   pass "the missing checkpoint is named" || fail "missing checkpoint error: $(cat "$T/err")"
+
+# salvage: a flipped byte in a WAL record makes check fail (exit 2); salvage copies everything
+# else into a new database (exit 0) and names the loss; the copy checks clean and reads; the
+# source is untouched; an existing destination, an empty directory and unreadable files are
+# refused (exit 1, 1, 2).
+V=$T/salvagedb
+"$L" init "$V" >/dev/null
+keep=$("$L" put "$V" --space s --text "intact cube") || fail "put into salvagedb"
+lost=$("$L" put "$V" --space s --text "first") || fail "put into salvagedb"
+"$L" update "$V" "$lost" --text "second" >/dev/null || fail "update in salvagedb"
+"$L" update "$V" "$lost" --text "third" >/dev/null || fail "update in salvagedb"
+record=$("$L" wal-dump "$V" | grep "versions \[id $lost v2 " | sed -E 's/.* offset ([0-9]+) .*/\1/')
+if [ -z "$record" ]; then
+  fail "wal-dump does not show cube $lost version 2"
+else
+  printf '\x5A' | dd of="$V/wal-00000001.log" bs=1 seek=$((record + 60)) conv=notrunc status=none
+  expect_exit 2 "check of the database to salvage" "$L" check "$V"
+  before=$(cat "$V"/* | md5sum)
+  expect_exit 0 "salvage of a damaged database" "$L" salvage "$V" "$T/salvaged"
+  grep -q "^lost: $V/wal-00000001.log at offset $record .*cube $lost version 2" "$T/out" &&
+    pass "salvage names the file, offset and version lost" || fail "salvage output: $(cat "$T/out")"
+  [ "$(cat "$V"/* | md5sum)" = "$before" ] && pass "salvage left the source untouched" ||
+    fail "salvage changed the source"
+  expect_exit 0 "check of the salvaged copy" "$L" check "$T/salvaged"
+  "$L" get "$T/salvaged" "$keep" | grep -q "intact cube" && pass "get of an intact cube" ||
+    fail "get of an intact cube from the copy"
+  versions=$("$L" history "$T/salvaged" "$lost" --json | python3 -c '
+import json, sys
+print(" ".join("%d:%s" % (v["version"], v["text"]) for v in json.load(sys.stdin)))')
+  [ "$versions" = "1:first 3:third" ] && pass "the versions after the lost one were copied" ||
+    fail "history of the copy: $versions"
+  expect_exit 1 "salvage into an existing database" "$L" salvage "$V" "$T/salvaged"
+fi
+mkdir "$T/emptydir"
+expect_exit 1 "salvage of a directory without a database" "$L" salvage "$T/emptydir" "$T/s2"
+mkdir "$T/junkdb"
+head -c 8192 /dev/zero | tr '\0' 'j' >"$T/junkdb/SUPERBLOCK"
+expect_exit 2 "salvage when nothing can be read" "$L" salvage "$T/junkdb" "$T/s3"
+[ ! -e "$T/s3" ] && pass "nothing readable: no copy made" || fail "salvage made $T/s3"
 
 if [ "$failures" -ne 0 ]; then
   echo "$failures failure(s)"

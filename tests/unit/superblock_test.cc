@@ -51,7 +51,7 @@ std::string Encode(const Superblock& sb) {
 }
 
 // A slot in `format`, built field by field as the on-disk format says (pinning it): format 1 has
-// no cube_id_limit; later formats append it.
+// no cube_id_limit; later formats append it, and format 3 the flags after it.
 std::string SlotOfFormat(const Superblock& sb, uint32_t format) {
   std::string body;
   PutVarint64(&body, sb.seq);
@@ -69,6 +69,7 @@ std::string SlotOfFormat(const Superblock& sb, uint32_t format) {
     PutVarint64(&body, c.bytes);
   }
   if (format >= 2) PutVarint64(&body, sb.cube_id_limit);
+  if (format >= 3) PutVarint64(&body, sb.flags);
   std::string slot = "LOCISUP1";
   PutFixed32(&slot, format);
   PutFixed32(&slot, static_cast<uint32_t>(body.size()));
@@ -302,6 +303,31 @@ TEST_F(SuperblockTest, TheEncoderWritesFormatTwo) {
   EXPECT_EQ(Encode(Sample(3)), SlotOfFormat(Sample(3), 2));
 }
 
+// Flags (a salvaged database's version gaps) need format 3, written only when one is set.
+TEST_F(SuperblockTest, FlagsAreWrittenInFormatThree) {
+  Superblock sb = Sample(3);
+  sb.flags = kVersionGapsFlag;
+  EXPECT_EQ(Encode(sb), SlotOfFormat(sb, 3));
+  Superblock out;
+  ASSERT_TRUE(DecodeSuperblockSlot(Encode(sb), &out).ok());
+  EXPECT_EQ(out, sb);
+  // One encoding per state: format 3 without flags is not one.
+  sb.flags = 0;
+  EXPECT_TRUE(DecodeSuperblockSlot(SlotOfFormat(sb, 3), &out).IsCorruption());
+}
+
+TEST_F(SuperblockTest, AnUnknownFlagSaysItWasWrittenByANewerLoci) {
+  Superblock sb = Sample(3);
+  sb.flags = kVersionGapsFlag | 0x100;
+  Superblock out;
+  Status s = DecodeSuperblockSlot(SlotOfFormat(sb, 3), &out);
+  EXPECT_TRUE(s.IsNotSupported()) << s.ToString();
+  EXPECT_TRUE(Contains(s.message(), "written by a newer Loci: superblock flags 257"))
+      << s.ToString();
+  std::string slot;
+  EXPECT_TRUE(EncodeSuperblockSlot(sb, &slot).IsInvalidArgument());
+}
+
 // A database written before cube_id_limit existed: no id was ever reserved beyond the next one.
 TEST_F(SuperblockTest, FormatOneReadsWithTheLimitAtTheNextId) {
   Superblock sb;
@@ -323,12 +349,12 @@ TEST_F(SuperblockTest, ALimitBelowTheNextIdIsMalformed) {
 // format this build reads: the newer build may have changed what the state means.
 TEST_F(SuperblockTest, ANewerFormatSaysItWasWrittenByANewerLoci) {
   Superblock out;
-  Status s = DecodeSuperblockSlot(SlotOfFormat(Sample(3), 3), &out);
+  Status s = DecodeSuperblockSlot(SlotOfFormat(Sample(3), 4), &out);
   EXPECT_TRUE(s.IsNotSupported()) << s.ToString();
-  EXPECT_TRUE(Contains(s.message(), "written by a newer Loci: superblock format 3, this build "
-                                    "reads formats 1 to 2"))
+  EXPECT_TRUE(Contains(s.message(), "written by a newer Loci: superblock format 4, this build "
+                                    "reads formats 1 to 3"))
       << s.ToString();
-  WriteFile(Encode(Sample(2)) + SlotOfFormat(Sample(3), 3));
+  WriteFile(Encode(Sample(2)) + SlotOfFormat(Sample(3), 4));
   s = Read(&out);
   EXPECT_TRUE(s.IsNotSupported()) << s.ToString();
   EXPECT_TRUE(Contains(s.message(), kPath)) << s.ToString();

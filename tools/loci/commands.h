@@ -29,6 +29,9 @@ void RegisterSearchCommand(CLI::App* app, std::vector<Command>* commands);
 // wal-dump.
 void RegisterWalDump(CLI::App* app, std::vector<Command>* commands);
 
+// salvage.
+void RegisterSalvageCommand(CLI::App* app, std::vector<Command>* commands);
+
 }  // namespace loci::cli
 
 #endif  // LOCI_TOOLS_LOCI_COMMANDS_H_

@@ -28,6 +28,7 @@ int RunLoci(int argc, const char* const* argv) {
   RegisterReadCommands(&app, &commands);
   RegisterSearchCommand(&app, &commands);
   RegisterWalDump(&app, &commands);
+  RegisterSalvageCommand(&app, &commands);
 
   try {
     app.parse(argc, argv);

@@ -21,6 +21,7 @@
 
 #include "loci/cube.h"
 #include "loci/options.h"
+#include "loci/salvage.h"
 #include "loci/search.h"
 #include "loci/space.h"
 #include "loci/status.h"
@@ -105,6 +106,31 @@ class Db {
   // and create_if_missing is false, Corruption naming file and offset if the files are damaged
   // beyond a torn WAL tail, IOError for file system failures.
   static Status Open(const Options& options, const std::string& path, std::unique_ptr<Db>* db);
+
+  // Copies every version that verifies out of the database in `src` — one Open refuses, or
+  // any other — into a new database in `dst`, and fills *report with what it copied and what
+  // it could not (file, offset and the versions lost, where known). `src` is only read: it
+  // takes no lock, and nothing in it is written, truncated, renamed or created.
+  //
+  // Every superblock copy, checkpoint file and WAL segment in `src` is read, skipping what
+  // fails its checksum and resuming at the next piece that verifies; a version is copied only
+  // if every blob it refers to verifies. Copied versions keep their cube ids, version numbers,
+  // commit and valid times; new cube ids in `dst` start above every id `src` may have issued.
+  // When a version of a cube is lost but later ones are not, the later ones are copied with
+  // their numbers: they are whole versions, and renumbering would make `dst` contradict every
+  // id and version number an application kept. `dst` then records that its version numbers
+  // may skip (report->version_gaps), and a build without salvage support refuses to open it.
+  // `dst` opens with a plain Open and passes Verify.
+  //
+  // Uses options.env, and options' file sizes for `dst`; the rest of `options` is ignored.
+  // REQUIRES: report != nullptr.
+  // On success (whatever was lost) returns OK. Errors: InvalidArgument if `dst` exists and is
+  // not an empty directory, or lies inside `src`; NotFound if `src` holds no Loci file at all;
+  // Corruption if nothing in it could be read (then `dst` is not created); NotSupported if a
+  // newer Loci wrote `src`; IOError for file system failures (`dst` may then hold a partial
+  // copy, and no SUPERBLOCK).
+  static Status Salvage(const Options& options, const std::string& src, const std::string& dst,
+                        SalvageReport* report);
 
   Db() = default;
   Db(const Db&) = delete;
