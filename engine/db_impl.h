@@ -22,6 +22,7 @@
 #include "engine/catalog.h"
 #include "engine/hybrid_clock.h"
 #include "engine/index_queue.h"
+#include "engine/pinned_files_env.h"
 #include "engine/record_table.h"
 #include "engine/superblock.h"
 #include "gc/epoch.h"
@@ -81,7 +82,11 @@ class DbImpl final : public Db {
   // --- open (db_open.cc)
   Status CreateDatabase();
   Status Recover();
-  Status LoadCheckpoints(const Superblock& sb);
+  // Opens the checkpoint files `sb` names and the WAL segments from its first on (read-only
+  // opens: see PinnedFilesEnv); one already gone is skipped (loading then reports it).
+  Status PinFilesNamedBy(const Superblock& sb, PinnedFilesEnv* pinned);
+  // Loads the checkpoints `sb` names, reading them through `env`.
+  Status LoadCheckpoints(const Superblock& sb, Env* env);
   Status ApplyLoggedBatch(wal::Lsn lsn, std::string_view payload);
   // Recovery, for a WAL record no later record certifies as durable: whether every blob it
   // refers to is intact (a non-sync write can reach the disk without its blobs).

@@ -288,21 +288,7 @@ Status DbImpl::CreateDatabase() {
   std::unique_ptr<IoQueue> io = env_->NewIoQueue();
   wal::LogWriter log(env_, paths_.dir(), LogOptions(options_, sb), io.get());
   LOCI_RETURN_IF_ERROR(log.StartSegment(1, 1, 0));
-
-  // Both copies, installed with a rename so a crash leaves either no SUPERBLOCK or a whole one.
-  const std::string tmp = paths_.superblock_temp();
-  std::unique_ptr<WritableFile> file;
-  LOCI_RETURN_IF_ERROR(env_->NewWritableFile(tmp, Env::OpenMode::kCreateNew, &file));
-  for (uint64_t seq : {0, 1}) {
-    sb.seq = seq;
-    std::string slot;
-    LOCI_RETURN_IF_ERROR(EncodeSuperblockSlot(sb, &slot));
-    LOCI_RETURN_IF_ERROR(file->Write(seq * kSuperblockSlotSize, slot));
-  }
-  LOCI_RETURN_IF_ERROR(file->Sync());
-  file.reset();
-  LOCI_RETURN_IF_ERROR(env_->RenameFile(tmp, paths_.superblock()));
-  return env_->SyncDir(paths_.dir());
+  return CreateSuperblockFile(env_, paths_, sb);
 }
 
 Status DbImpl::Recover() {
@@ -336,8 +322,13 @@ Status DbImpl::Recover() {
     // A damaged copy is rewritten by the next checkpoint, even one with nothing new to write.
     superblock_damaged_ = !damaged_copy.empty();
   }
+  // A read-only open reads what the superblock names through descriptors opened now, before a
+  // live writer's next checkpoint can delete them.
+  PinnedFilesEnv pinned(env_);
+  if (options_.read_only) LOCI_RETURN_IF_ERROR(PinFilesNamedBy(sb, &pinned));
+  Env* const recovery_env = options_.read_only ? &pinned : env_;
   recovery_catalog_ = std::make_unique<Catalog>();
-  LOCI_RETURN_IF_ERROR(LoadCheckpoints(sb));
+  LOCI_RETURN_IF_ERROR(LoadCheckpoints(sb, recovery_env));
   clock_.Observe(sb.clock_high_water);
   if (sb.next_cube_id != next_id_) {
     return Status::Corruption(paths_.superblock() + ": next cube id " +
@@ -355,7 +346,7 @@ Status DbImpl::Recover() {
   };
   wal::ReplayResult replay;
   LOCI_RETURN_IF_ERROR(wal::ReplayWal(
-      env_, paths_.dir(), sb.db_uuid, replay_options,
+      recovery_env, paths_.dir(), sb.db_uuid, replay_options,
       [this](wal::Lsn lsn, std::string_view payload) { return ApplyLoggedBatch(lsn, payload); },
       &replay));
 
@@ -386,13 +377,33 @@ Status DbImpl::Recover() {
   return PrepareForWrites(replay);
 }
 
-Status DbImpl::LoadCheckpoints(const Superblock& sb) {
+Status DbImpl::PinFilesNamedBy(const Superblock& sb, PinnedFilesEnv* pinned) {
+  // A file already gone is left to the loading, which says what is missing.
+  auto pin = [pinned](const std::string& path) {
+    Status s = pinned->Pin(path);
+    return s.IsNotFound() ? Status::OK() : s;
+  };
+  for (const CheckpointFile& file : sb.checkpoints) {
+    LOCI_RETURN_IF_ERROR(pin(paths_.checkpoint(file.file_number)));
+  }
+  std::vector<std::string> names;
+  LOCI_RETURN_IF_ERROR(env_->GetChildren(paths_.dir(), &names));
+  for (const std::string& name : names) {
+    uint64_t n;
+    if (ParseWalSegmentFileName(name, &n) && n >= sb.wal_first_segment) {
+      LOCI_RETURN_IF_ERROR(pin(paths_.file(name)));
+    }
+  }
+  return Status::OK();
+}
+
+Status DbImpl::LoadCheckpoints(const Superblock& sb, Env* env) {
   uint64_t covered = 0;
   for (size_t i = 0; i < sb.checkpoints.size(); ++i) {
     const CheckpointFile& file = sb.checkpoints[i];
     CheckpointContents contents;
     LOCI_RETURN_IF_ERROR(ReadCheckpoint(
-        env_, paths_.checkpoint(file.file_number), sb.db_uuid, file.file_number, file.bytes,
+        env, paths_.checkpoint(file.file_number), sb.db_uuid, file.file_number, file.bytes,
         [&](std::unique_ptr<Version> v) {
           return ApplyRecoveredVersion(std::move(v), contents.catalog, nullptr);
         },

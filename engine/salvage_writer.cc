@@ -98,20 +98,7 @@ Status SalvageWriter::WriteSuperblock(const SalvageRoot& root, uint64_t checkpoi
   sb.cube_id_limit = root.cube_id_limit;
   sb.checkpoints = {CheckpointFile{kCheckpointFileNumber, checkpoint_bytes}};
   sb.flags = root.flags;
-  // Both copies, installed by a rename, as a new database's are.
-  const std::string tmp = paths_.superblock_temp();
-  std::unique_ptr<WritableFile> file;
-  LOCI_RETURN_IF_ERROR(env_->NewWritableFile(tmp, Env::OpenMode::kCreateNew, &file));
-  for (uint64_t seq : {0, 1}) {
-    sb.seq = seq;
-    std::string slot;
-    LOCI_RETURN_IF_ERROR(EncodeSuperblockSlot(sb, &slot));
-    LOCI_RETURN_IF_ERROR(file->Write(seq * kSuperblockSlotSize, slot));
-  }
-  LOCI_RETURN_IF_ERROR(file->Sync());
-  file.reset();
-  LOCI_RETURN_IF_ERROR(env_->RenameFile(tmp, paths_.superblock()));
-  return env_->SyncDir(paths_.dir());
+  return CreateSuperblockFile(env_, paths_, sb);  // as a new database's
 }
 
 }  // namespace loci::engine

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <memory>
 #include <thread>
 
 #include "common/coding.h"
@@ -181,6 +182,22 @@ Status WriteSuperblockCopies(WritableFile* file, Superblock* sb) {
     LOCI_RETURN_IF_ERROR(WriteSuperblock(file, *sb));
   }
   return Status::OK();
+}
+
+Status CreateSuperblockFile(Env* env, const DbPaths& paths, Superblock sb) {
+  const std::string tmp = paths.superblock_temp();
+  std::unique_ptr<WritableFile> file;
+  LOCI_RETURN_IF_ERROR(env->NewWritableFile(tmp, Env::OpenMode::kCreateNew, &file));
+  for (uint64_t seq : {0, 1}) {
+    sb.seq = seq;
+    std::string slot;
+    LOCI_RETURN_IF_ERROR(EncodeSuperblockSlot(sb, &slot));
+    LOCI_RETURN_IF_ERROR(file->Write(seq * kSuperblockSlotSize, slot));
+  }
+  LOCI_RETURN_IF_ERROR(file->Sync());
+  file.reset();
+  LOCI_RETURN_IF_ERROR(env->RenameFile(tmp, paths.superblock()));
+  return env->SyncDir(paths.dir());
 }
 
 }  // namespace loci::engine

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "common/db_uuid.h"
+#include "common/file_names.h"
 #include "loci/env.h"
 #include "loci/status.h"
 
@@ -108,6 +109,12 @@ Status WriteSuperblock(WritableFile* file, const Superblock& sb);
 // failure the caller must poison its instance (what the file holds is unknown) and must not
 // delete anything the previous state named.
 Status WriteSuperblockCopies(WritableFile* file, Superblock* sb);
+
+// Creates the SUPERBLOCK of a new database in `paths.dir()`: both copies of `sb` (sequence
+// numbers 0 and 1) written to a temporary file and synced, then renamed into place and the
+// directory synced, so a crash leaves either no SUPERBLOCK or a whole one. Fails if the
+// temporary file exists.
+Status CreateSuperblockFile(Env* env, const DbPaths& paths, Superblock sb);
 
 }  // namespace loci::engine
 
