@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <latch>
 #include <thread>
 
@@ -115,6 +116,7 @@ Status MeasureReads(BenchSystem* system, const ReadConfig& config, const RecordS
     threads.emplace_back([&] {
       Rng rng(config.seed * 0xbf58476d1ce4e5b9ull + 7);
       std::vector<float> vec;
+      std::string update_payload;
       const bool needs_vector = system->UpdateRewritesVector();
       start.arrive_and_wait();
       // With a rate limit, update n is due at paced_start + n * interval; a late writer does not
@@ -136,8 +138,13 @@ Status MeasureReads(BenchSystem* system, const ReadConfig& config, const RecordS
         }
         const uint64_t key = rng.Uniform(config.cubes);
         if (needs_vector) source.FillVector(key, &vec);
-        Status s =
-            writer_session->UpdatePayload(key, update_payloads[n % update_payloads.size()], vec);
+        // Stamped with a number no update of this process had before: every update changes its
+        // cube, in every row (Loci refuses an update that changes nothing).
+        static std::atomic<uint64_t> next_stamp{0};
+        const uint64_t stamp = next_stamp.fetch_add(1, std::memory_order_relaxed);
+        update_payload = update_payloads[n % update_payloads.size()];
+        std::memcpy(update_payload.data(), &stamp, std::min(sizeof(stamp), update_payload.size()));
+        Status s = writer_session->UpdatePayload(key, update_payload, vec);
         if (!s.ok()) {
           ++writer_errors;
           if (writer_error.ok())
