@@ -82,9 +82,8 @@ bool IsDataFileName(std::string_view name) {
   uint64_t n64;
   uint32_t n32;
   return ParseWalSegmentFileName(name, &n64) || ParseWalSegmentTempFileName(name, &n64) ||
-         ParseArenaGenerationFileName(name, &n32) ||
-         ParseCheckpointFileName(name, &n64) || ParseIndexSnapshotFileName(name, &n64) ||
-         name == kSuperblockTempFileName;
+         ParseArenaGenerationFileName(name, &n32) || ParseCheckpointFileName(name, &n64) ||
+         ParseIndexSnapshotFileName(name, &n64) || name == kSuperblockTempFileName;
 }
 
 std::string JoinPath(std::string_view dir, std::string_view name) {

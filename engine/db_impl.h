@@ -110,8 +110,7 @@ class DbImpl final : public Db {
   Superblock CurrentSuperblock() const EXCLUDES(superblock_mu_);
   // Applies `change` to a copy of the installed superblock and installs it durably (both
   // copies, WriteSuperblockCopies). On failure poisons the instance and returns the error.
-  Status InstallSuperblock(const std::function<void(Superblock*)>& change)
-      EXCLUDES(superblock_mu_);
+  Status InstallSuperblock(const std::function<void(Superblock*)>& change) EXCLUDES(superblock_mu_);
   // Leader: makes every id below `next_id` assignable by raising cube_id_limit durably (with
   // room for more) before any of them is handed out.
   Status ReserveIds(CubeId next_id);
@@ -133,8 +132,7 @@ class DbImpl final : public Db {
   // Leader: reserves the ids below `next_id`, rotates the WAL if the group does not fit, and
   // places the group's records in it. A failure must poison the instance.
   Status PlaceGroup(CubeId next_id, const std::vector<std::string>& payloads, size_t bytes,
-                    bool sync, const std::vector<WritableFile*>& sync_first,
-                    GroupInFlight* flight);
+                    bool sync, const std::vector<WritableFile*>& sync_first, GroupInFlight* flight);
   // Runs the group's I/O (overlapping other groups'), then publishes it in LSN order.
   void FinishGroup(GroupInFlight* flight) EXCLUDES(pipeline_mu_);
   // The newest version of `id`, including versions of groups prepared but not yet published.
@@ -251,7 +249,7 @@ class DbImpl final : public Db {
   const DbPaths paths_;
 
   std::unique_ptr<FileLock> lock_;  // the writer lock (Env::LockDir); none when read-only
-  std::unique_ptr<IoQueue> io_;  // recovery, rotation and other synchronous I/O
+  std::unique_ptr<IoQueue> io_;     // recovery, rotation and other synchronous I/O
   // One IoQueue per group in flight: each durable group's linked I/O runs on its own
   // (Options::wal_submission says which kind).
   std::vector<std::unique_ptr<IoQueue>> io_pool_;

@@ -162,7 +162,9 @@ void DbImpl::RunIndexer() {
   }
 }
 
-void DbImpl::StartIndexer() { indexer_ = std::thread([this] { RunIndexer(); }); }
+void DbImpl::StartIndexer() {
+  indexer_ = std::thread([this] { RunIndexer(); });
+}
 
 void DbImpl::StopIndexer() {
   if (!indexer_.joinable()) return;

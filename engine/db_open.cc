@@ -36,14 +36,14 @@ bool MayBeRacingAWriter(const Options& options, const std::string& path, const S
 }
 
 // `retried`: the failures of earlier attempts (noted in the opened database's Stats().recovery).
-Status OpenOnce(const Options& options, const std::string& path,
-                const std::vector<Status>& retried, std::unique_ptr<Db>* db) {
+Status OpenOnce(const Options& options, const std::string& path, const std::vector<Status>& retried,
+                std::unique_ptr<Db>* db) {
   auto impl = std::make_unique<engine::DbImpl>(options, path);
   LOCI_RETURN_IF_ERROR(impl->Open());
   if (!retried.empty()) {
-    impl->AddRecoveryNote("read the files " + std::to_string(retried.size() + 1) +
-                          " times while a writer changed them (first try: " +
-                          retried.front().ToString() + ")");
+    impl->AddRecoveryNote(
+        "read the files " + std::to_string(retried.size() + 1) +
+        " times while a writer changed them (first try: " + retried.front().ToString() + ")");
   }
   *db = std::move(impl);
   return Status::OK();
@@ -556,9 +556,10 @@ Status DbImpl::PrepareForWrites(const wal::ReplayResult& replay) {
   // Blobs first, then the WAL: the order a commit makes them durable in.
   LOCI_RETURN_IF_ERROR(arena_->SyncAll());
 
-  LOCI_RETURN_IF_ERROR(env_->NewWritableFile(paths_.superblock(),
-                                             Env::OpenMode::kOpenExisting, &superblock_file_));
-  log_ = std::make_unique<wal::LogWriter>(env_, paths_.dir(), LogOptions(options_, current), io_.get());
+  LOCI_RETURN_IF_ERROR(
+      env_->NewWritableFile(paths_.superblock(), Env::OpenMode::kOpenExisting, &superblock_file_));
+  log_ = std::make_unique<wal::LogWriter>(env_, paths_.dir(), LogOptions(options_, current),
+                                          io_.get());
   working_catalog_ = std::make_unique<Catalog>(*catalog_.load());
   {
     MutexLock lock(&pipeline_mu_);
@@ -577,7 +578,8 @@ Status DbImpl::PrepareForWrites(const wal::ReplayResult& replay) {
 
 void DbImpl::ResumeIdAssignment(const wal::ReplayResult& replay, const Superblock& sb) {
   CubeId sealed_next = 0;
-  sealed_at_open_ = replay.seal && DecodeSealPayload(*replay.seal, &sealed_next) && sealed_next == next_id_;
+  sealed_at_open_ =
+      replay.seal && DecodeSealPayload(*replay.seal, &sealed_next) && sealed_next == next_id_;
   lsn_at_open_ = replay.last_lsn;
   seal_pending_ = sealed_at_open_;
   cube_id_limit_ = sb.cube_id_limit;
@@ -586,7 +588,7 @@ void DbImpl::ResumeIdAssignment(const wal::ReplayResult& replay, const Superbloc
 
 std::unique_ptr<IoQueue> DbImpl::NewWalIoQueue() {
   return options_.wal_submission == Options::WalSubmission::kIoUring ? env_->NewIoQueue()
-                                                                       : NewSequentialIoQueue();
+                                                                     : NewSequentialIoQueue();
 }
 
 Superblock DbImpl::CurrentSuperblock() const {
@@ -612,9 +614,8 @@ Status DbImpl::ReserveIds(CubeId next_id) {
   if (next_id <= cube_id_limit_) return Status::OK();
   const CubeId room = std::clamp(next_id / 4, kMinIdReservation, kMaxIdReservation);
   const CubeId limit = std::min(next_id + room, RecordTable::kMaxId + 1);
-  LOCI_RETURN_IF_ERROR(InstallSuperblock([limit](Superblock* sb) {
-    sb->cube_id_limit = std::max(sb->cube_id_limit, limit);
-  }));
+  LOCI_RETURN_IF_ERROR(InstallSuperblock(
+      [limit](Superblock* sb) { sb->cube_id_limit = std::max(sb->cube_id_limit, limit); }));
   cube_id_limit_ = limit;
   return Status::OK();
 }

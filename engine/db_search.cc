@@ -132,8 +132,8 @@ Status DbImpl::ResolveSearchTargets(const SearchRequest& request, const query::R
     if (space == nullptr) return Status::InvalidArgument("unknown space '" + name + "'");
     const FieldDef* field = space->FindField(request.field);
     if (field == nullptr) {
-      return Status::InvalidArgument("space '" + name + "' has no vector field '" +
-                                     request.field + "'");
+      return Status::InvalidArgument("space '" + name + "' has no vector field '" + request.field +
+                                     "'");
     }
     const SearchTarget* first = targets->empty() ? nullptr : &targets->front();
     if (first != nullptr &&
@@ -169,8 +169,9 @@ namespace {
 // Whether `r` is a vector `v` took over unchanged from its previous version.
 bool KeptFromPredecessor(const Version& v, const VectorRef& r) {
   if (v.prev == nullptr) return false;
-  return std::any_of(v.prev->vectors.begin(), v.prev->vectors.end(),
-                     [&](const VectorRef& p) { return p.field_id == r.field_id && p.blob == r.blob; });
+  return std::any_of(v.prev->vectors.begin(), v.prev->vectors.end(), [&](const VectorRef& p) {
+    return p.field_id == r.field_id && p.blob == r.blob;
+  });
 }
 
 }  // namespace

@@ -295,7 +295,8 @@ void DbImpl::FinishGroup(GroupInFlight* flight) {
   if (flight->committed.empty()) return;  // every member failed in prepare
   // The I/O overlaps other groups'; publication waits for this group's turn. A group that is
   // not durable is one plain write: io_uring would hand it to a kernel worker thread.
-  const Status io = (flight->wal.sync ? flight->io : inline_io_.get())->SubmitLinked(flight->wal.Ops());
+  const Status io =
+      (flight->wal.sync ? flight->io : inline_io_.get())->SubmitLinked(flight->wal.Ops());
   {
     MutexLock lock(&pipeline_mu_);
     while (published_groups_ != flight->seq) pipeline_cv_.Wait(&pipeline_mu_);

@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <map>
-#include <cstring>
 #include <type_traits>
 #include <variant>
 

@@ -200,8 +200,9 @@ Status Db::Salvage(const Options& options, const std::string& src, const std::st
   LOCI_RETURN_IF_ERROR(CopyBlobs(std::move(selected), &copier, &kept));
   for (SalvageLoss& loss : copier.TakeLosses()) finds.losses.push_back(std::move(loss));
   if (source.read_from_log() > 0) {
-    finds.notes.push_back(std::to_string(source.read_from_log()) +
-                          " blob(s) whose arena copy did not verify were taken from their WAL copies");
+    finds.notes.push_back(
+        std::to_string(source.read_from_log()) +
+        " blob(s) whose arena copy did not verify were taken from their WAL copies");
   }
 
   const CopiedVersions copied = ByCube(kept);  // before the LSNs are renumbered

@@ -27,9 +27,8 @@ constexpr auto kSettlePause = std::chrono::microseconds(300);
 // Decodes a slot into copies[i], with the check that it sits in the slot of its sequence number.
 Status DecodeCopy(std::string_view file_bytes, int i, Superblock* copy) {
   const size_t start = i * kSuperblockSlotSize;
-  std::string_view slot = start < file_bytes.size()
-                              ? file_bytes.substr(start, kSuperblockSlotSize)
-                              : std::string_view();
+  std::string_view slot = start < file_bytes.size() ? file_bytes.substr(start, kSuperblockSlotSize)
+                                                    : std::string_view();
   Status s = DecodeSuperblockSlot(slot, copy);
   if (s.ok() && copy->seq % 2 != static_cast<uint64_t>(i)) {
     return Status::Corruption("copy in the wrong slot");
@@ -38,8 +37,7 @@ Status DecodeCopy(std::string_view file_bytes, int i, Superblock* copy) {
 }
 
 std::string CopyName(int i) {
-  return "slot " + std::to_string(i) + " (offset " + std::to_string(i * kSuperblockSlotSize) +
-         ")";
+  return "slot " + std::to_string(i) + " (offset " + std::to_string(i * kSuperblockSlotSize) + ")";
 }
 
 }  // namespace
@@ -158,8 +156,9 @@ Status ReadSuperblock(Env* env, const std::string& path, Superblock* sb, std::st
                               status[0].message() + "; " + CopyName(1) + ": " +
                               status[1].message() + ")");
   }
-  const int best =
-      !status[0].ok() ? 1 : !status[1].ok() ? 0 : (copies[1].seq > copies[0].seq ? 1 : 0);
+  const int best = !status[0].ok()   ? 1
+                   : !status[1].ok() ? 0
+                                     : (copies[1].seq > copies[0].seq ? 1 : 0);
   if (damaged_copy != nullptr) {
     damaged_copy->clear();
     const int other = 1 - best;

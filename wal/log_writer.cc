@@ -76,8 +76,7 @@ Status LogWriter::StartSegment(uint64_t segment_no, Lsn next_lsn, uint64_t prev_
   if (s.ok()) s = env_->NewWritableFile(path, Env::OpenMode::kOpenExisting, &file);
   if (!s.ok()) return Fail(s.WithContext("creating WAL segment " + path));
 
-  filler_.Reset(file.get(), kSegmentHeaderBlock,
-                kSegmentHeaderBlock + (guarded ? kTailGuard : 0));
+  filler_.Reset(file.get(), kSegmentHeaderBlock, kSegmentHeaderBlock + (guarded ? kTailGuard : 0));
   file_ = std::move(file);
   header_ = header;
   guarded_ = guarded;

@@ -147,7 +147,7 @@ class LogWriter {
   std::unique_ptr<WritableFile> file_;
   SegmentHeader header_;
   uint64_t segment_no_ = 0;
-  uint64_t offset_ = 0;  // where the next group goes
+  uint64_t offset_ = 0;   // where the next group goes
   bool guarded_ = false;  // the open segment keeps the tail guard
   Lsn next_lsn_ = 1;
   uint64_t prev_checksum_ = 0;

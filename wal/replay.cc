@@ -63,8 +63,8 @@ std::optional<std::string> CutShort(const SegmentScan& scan, uint64_t file_size,
   if (file_size < log_end + kTailGuard) {
     return file + ": WAL segment of " + std::to_string(file_size) + " bytes ends " +
            std::to_string(file_size - log_end) + " bytes after its last record (offset " +
-           std::to_string(log_end) + "), but a segment always keeps " +
-           std::to_string(kTailGuard) + " zero bytes after it: the segment was cut short";
+           std::to_string(log_end) + "), but a segment always keeps " + std::to_string(kTailGuard) +
+           " zero bytes after it: the segment was cut short";
   }
   return std::nullopt;
 }

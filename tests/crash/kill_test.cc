@@ -434,8 +434,8 @@ TEST(KillTest, AcknowledgedWritesSurviveSigkill) {
     const CubeId highest_acked = acked.empty() ? 0 : acked.rbegin()->first;
     uint64_t found = 0;
     for (CubeId id = 1; found < stats.cubes; ++id) {
-      ASSERT_LT(id, highest_acked + (CubeId{1} << 22)) << "only " << found << " of "
-                                                       << stats.cubes << " cubes found";
+      ASSERT_LT(id, highest_acked + (CubeId{1} << 22))
+          << "only " << found << " of " << stats.cubes << " cubes found";
       std::vector<MemCube> history;
       if (!db->History(ReadOptions(), id, &history).ok()) continue;
       ++found;

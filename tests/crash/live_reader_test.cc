@@ -47,9 +47,9 @@ std::vector<float> VectorFor(CubeId id) {
 Options WriterOptions() {
   Options o;
   o.create_if_missing = true;
-  o.wal_segment_bytes = 64 << 10;       // rotate often
-  o.checkpoint_wal_bytes = 192 << 10;   // and checkpoint on the way
-  o.arena_generation_bytes = 1 << 20;   // and open new arena generations
+  o.wal_segment_bytes = 64 << 10;      // rotate often
+  o.checkpoint_wal_bytes = 192 << 10;  // and checkpoint on the way
+  o.arena_generation_bytes = 1 << 20;  // and open new arena generations
   return o;
 }
 
@@ -164,7 +164,8 @@ class LiveReaderTest : public ::testing::Test {
   // Takes the acknowledgements written so far.
   void DrainAcks() {
     Ack a;
-    while (read(ack_fd_, &a, sizeof(a)) == sizeof(a)) acked_[a.id] = std::max(acked_[a.id], a.version);
+    while (read(ack_fd_, &a, sizeof(a)) == sizeof(a))
+      acked_[a.id] = std::max(acked_[a.id], a.version);
   }
   void StopWriter() {
     close(stop_fd_);
@@ -278,11 +279,11 @@ TEST_F(LiveReaderTest, ReadOnlyOpensSeeCommittedStatesWhileAWriterWrites) {
   }
   StopWriter();
   ASSERT_FALSE(HasFatalFailure());
-  std::printf("%llu read-only opens (%llu read the files again) and %llu rounds of CLI commands "
-              "against a live writer; %zu cubes acknowledged\n",
-              static_cast<unsigned long long>(api_rounds),
-              static_cast<unsigned long long>(retried_opens_),
-              static_cast<unsigned long long>(cli_rounds), acked_.size());
+  std::printf(
+      "%llu read-only opens (%llu read the files again) and %llu rounds of CLI commands "
+      "against a live writer; %zu cubes acknowledged\n",
+      static_cast<unsigned long long>(api_rounds), static_cast<unsigned long long>(retried_opens_),
+      static_cast<unsigned long long>(cli_rounds), acked_.size());
   EXPECT_GT(cli_rounds, 0u);
   // The writer lost nothing.
   std::unique_ptr<Db> db;

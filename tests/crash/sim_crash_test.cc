@@ -470,8 +470,8 @@ class SimCrashTest : public testing::Test {
       Status s = db->Search(r, &hits);
       if (!s.ok()) return "search for cube " + std::to_string(id) + ": " + s.ToString();
       if (hits.size() != 1 || hits[0].id != id || hits[0].version != now.version) {
-        return "search for cube " + std::to_string(id) + " version " +
-               std::to_string(now.version) + " found " + test::HitsLine(hits);
+        return "search for cube " + std::to_string(id) + " version " + std::to_string(now.version) +
+               " found " + test::HitsLine(hits);
       }
     }
     return "";

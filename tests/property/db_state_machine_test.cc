@@ -132,8 +132,7 @@ struct System {
     }
     const CubeId target = ids.at(op.target - 1);
     if (op.kind == Op::kUpdate) {
-      return db
-          ->Update(wo, target, CubePatch{.payload = op.payload, .valid_from = op.valid_from})
+      return db->Update(wo, target, CubePatch{.payload = op.payload, .valid_from = op.valid_from})
           .ok();
     }
     return db->Retire(wo, target, op.valid_to).ok();

@@ -139,7 +139,7 @@ class SimEnv : public Env {
   std::vector<DirOp> pending_dir_ops_;
   std::vector<std::string> dirs_;
   std::set<std::string> locked_dirs_;  // what LockDir holds; a crash releases everything
-  uint64_t power_off_at_ = 0;  // 0: never
+  uint64_t power_off_at_ = 0;          // 0: never
   bool powered_off_ = false;
   int sync_failures_ = 0;
   uint64_t space_limit_ = UINT64_MAX;

@@ -571,7 +571,7 @@ TEST_F(CheckpointFileTest, MissingFileIsCorruptionNamingIt) {
   ReadBack r = Read(PathOf(99), 100);
   EXPECT_TRUE(r.status.IsCorruption()) << r.status.ToString();
   EXPECT_TRUE(Contains(r.status.message(), PathOf(99) + ": checkpoint file named by the "
-                                                         "superblock is missing"))
+                                                        "superblock is missing"))
       << r.status.ToString();
 }
 

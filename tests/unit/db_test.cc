@@ -16,9 +16,9 @@
 #include <set>
 #include <thread>
 
+#include "common/file_names.h"
 #include "loci/env.h"
 #include "tests/sim/sim_env.h"
-#include "common/file_names.h"
 #include "tests/testutil.h"
 #include "wal/format.h"
 #include "wal/segment_scan.h"
@@ -518,7 +518,8 @@ TEST_F(DbTest, RecoveringTwiceGivesTheSameState) {
   std::unique_ptr<WritableFile> writer;
   ASSERT_TRUE(env_->NewWritableFile(segment, Env::OpenMode::kOpenExisting, &writer).ok());
   ASSERT_TRUE(writer->Write(seal->offset, std::string(image.size() - seal->offset, '\0')).ok());
-  const uint64_t tear = last_batch->offset + wal::kRecordHeaderSize + last_batch->payload.size() / 2;
+  const uint64_t tear =
+      last_batch->offset + wal::kRecordHeaderSize + last_batch->payload.size() / 2;
   ASSERT_TRUE(writer->Write(tear, std::string(16, '\x5a')).ok());
 
   auto snapshot = [&] {

@@ -32,7 +32,6 @@ DbStats IndexedStats(Db* db) {
   return db->Stats();
 }
 
-
 using test::Contains;
 using test::HitsLine;
 using test::RandomVector;

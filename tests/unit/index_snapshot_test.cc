@@ -30,7 +30,6 @@ DbStats IndexedStats(Db* db) {
   return db->Stats();
 }
 
-
 using test::Contains;
 using test::RandomVector;
 
@@ -435,7 +434,8 @@ TEST_F(IndexSnapshotTest, ReopenRestoresTheIndexWithTheSameAnswers) {
   EXPECT_EQ(IndexedStats(db_.get()).index_restored_vectors, 0u);
   EXPECT_EQ(Answers(), grown);
   EXPECT_EQ(IndexedStats(db_.get()).index_vectors, grown_stats.index_vectors);
-  EXPECT_EQ(IndexedStats(db_.get()).vector_fields.at(0).index_lists, grown_stats.vector_fields[0].index_lists);
+  EXPECT_EQ(IndexedStats(db_.get()).vector_fields.at(0).index_lists,
+            grown_stats.vector_fields[0].index_lists);
 }
 
 // The same with a projection and prefix planes (wide, low-rank vectors): restored, not learned
@@ -663,7 +663,8 @@ TEST_F(IndexSnapshotTest, DamagedVectorBlobIsNotRestored) {
   ASSERT_FALSE(HasFatalFailure());
 
   Open();
-  EXPECT_TRUE(Contains(IndexedStats(db_.get()).recovery, "not fully indexed")) << IndexedStats(db_.get()).recovery;
+  EXPECT_TRUE(Contains(IndexedStats(db_.get()).recovery, "not fully indexed"))
+      << IndexedStats(db_.get()).recovery;
   EXPECT_EQ(IndexedStats(db_.get()).index_restored_vectors, vectors - 1);
   EXPECT_EQ(IndexedStats(db_.get()).index_rebuilt_vectors, 0u);
   SearchRequest r;
@@ -743,7 +744,8 @@ TEST_F(IndexSnapshotTest, OneSnapshotWithTheBase) {
   ASSERT_TRUE(f->Write(0, "stray").ok());
   f.reset();
   Open();
-  EXPECT_TRUE(Contains(IndexedStats(db_.get()).recovery, "atlas-00000099.idx")) << IndexedStats(db_.get()).recovery;
+  EXPECT_TRUE(Contains(IndexedStats(db_.get()).recovery, "atlas-00000099.idx"))
+      << IndexedStats(db_.get()).recovery;
   EXPECT_GT(IndexedStats(db_.get()).index_restored_vectors, 0u);  // from the older, valid one
   EXPECT_EQ(Snapshots(), second);
 }
@@ -841,7 +843,9 @@ TEST(IndexSnapshotConcurrencyTest, SnapshotsTakenDuringWritesRestoreExactly) {
   db.reset();
   ASSERT_TRUE(Db::Open(o, "/db", &db).ok());
   EXPECT_GT(IndexedStats(db.get()).index_restored_vectors, 0u);
-  EXPECT_EQ(IndexedStats(db.get()).index_restored_vectors + IndexedStats(db.get()).index_rebuilt_vectors, vectors);
+  EXPECT_EQ(
+      IndexedStats(db.get()).index_restored_vectors + IndexedStats(db.get()).index_rebuilt_vectors,
+      vectors);
   EXPECT_EQ(IndexedStats(db.get()).recovery, "");
   EXPECT_EQ(answers(), live);
   db.reset();

@@ -189,8 +189,7 @@ TEST_F(LogWriterTest, StartSegmentWritesADurableHeaderBeforeAnyRecord) {
   ASSERT_TRUE(w->StartSegment(5, 100, 0xabcdef).ok());
   EXPECT_EQ(env_.TakeLog(),
             (std::vector<std::string>{"write wal-00000005.new 0 4096", "sync wal-00000005.new",
-                                      "rename wal-00000005.new wal-00000005.log",
-                                      "syncdir /db"}));
+                                      "rename wal-00000005.new wal-00000005.log", "syncdir /db"}));
   ParsedSegment seg = Parse(5);
   EXPECT_EQ(seg.header.db_uuid, test::TestUuid(4));
   EXPECT_EQ(seg.header.segment_no, 5u);

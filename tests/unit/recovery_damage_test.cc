@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "common/file_names.h"
 #include "engine/superblock.h"
 #include "loci/db.h"
 #include "loci/env.h"
 #include "tests/sim/sim_env.h"
-#include "common/file_names.h"
 #include "tests/testutil.h"
 #include "wal/format.h"
 #include "wal/segment_scan.h"
@@ -100,8 +100,8 @@ TEST_F(RecoveryDamageTest, EitherSuperblockCopyAloneMayBeDamaged) {
     Open();
     std::vector<CubeId> ids;
     for (int round = 0; round < 3; ++round) {
-      for (int i = 0; i < 5; ++i) ids.push_back(Put("s", "r" + std::to_string(round) + "/" +
-                                                          std::to_string(i)));
+      for (int i = 0; i < 5; ++i)
+        ids.push_back(Put("s", "r" + std::to_string(round) + "/" + std::to_string(i)));
       ASSERT_TRUE(db_->Checkpoint().ok());  // deletes the segments the previous state named
     }
     db_.reset();

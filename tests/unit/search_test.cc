@@ -32,7 +32,6 @@ DbStats IndexedStats(Db* db) {
   return db->Stats();
 }
 
-
 using test::Contains;
 using test::RandomVector;
 
@@ -320,7 +319,8 @@ TEST_F(SearchTest, DamagedVectorBlobIsLeftOutOfTheRebuiltIndex) {
   ASSERT_FALSE(HasFatalFailure());
 
   Open(SmallIndexOptions());
-  EXPECT_TRUE(Contains(IndexedStats(db_.get()).recovery, "not fully indexed")) << IndexedStats(db_.get()).recovery;
+  EXPECT_TRUE(Contains(IndexedStats(db_.get()).recovery, "not fully indexed"))
+      << IndexedStats(db_.get()).recovery;
   SearchRequest r = SearchFor(marked);
   std::vector<SearchHit> hits;
   ASSERT_TRUE(db_->Search(r, &hits).ok());

@@ -351,8 +351,9 @@ TEST_F(SuperblockTest, ANewerFormatSaysItWasWrittenByANewerLoci) {
   Superblock out;
   Status s = DecodeSuperblockSlot(SlotOfFormat(Sample(3), 4), &out);
   EXPECT_TRUE(s.IsNotSupported()) << s.ToString();
-  EXPECT_TRUE(Contains(s.message(), "written by a newer Loci: superblock format 4, this build "
-                                    "reads formats 1 to 3"))
+  EXPECT_TRUE(Contains(s.message(),
+                       "written by a newer Loci: superblock format 4, this build "
+                       "reads formats 1 to 3"))
       << s.ToString();
   WriteFile(Encode(Sample(2)) + SlotOfFormat(Sample(3), 4));
   s = Read(&out);

@@ -292,8 +292,8 @@ TEST_F(WalReplayTest, CuttingAGuardedLastSegmentShortIsCorruption) {
   ASSERT_GE(pristine.size(), log_end + kTailGuard);
   const std::optional<RecordLocation> third = Locate(3);
   ASSERT_TRUE(third.has_value());
-  for (uint64_t size : {uint64_t{kSegmentHeaderBlock}, third->offset, third->offset + 50,
-                        log_end, log_end + kTailGuard - 1}) {
+  for (uint64_t size : {uint64_t{kSegmentHeaderBlock}, third->offset, third->offset + 50, log_end,
+                        log_end + kTailGuard - 1}) {
     WriteAll(env_.get(), SegPath(1), pristine.substr(0, size));
     ReplayRun run = Replay();
     EXPECT_TRUE(run.status.IsCorruption()) << size << ": " << run.status.ToString();
@@ -1228,8 +1228,8 @@ void WalCorruptionSweep::Build(State* st) {
       // The parser checks the whole span: the checksum covers header and payload, and the
       // alignment padding must be zero.
       seg.records.push_back(SweepRecord{pos, pos + RecordSpan(rh.length),
-                                        pos + RecordSpan(rh.length), rh.type, rh.lsn,
-                                        rh.synced_lsn, rh.prev_checksum});
+                                        pos + RecordSpan(rh.length), rh.type, rh.lsn, rh.synced_lsn,
+                                        rh.prev_checksum});
       if (rh.type == kBatchRecord) ++batches;
       seg.last_lsn = rh.lsn;
       pos += RecordSpan(rh.length);
@@ -1309,11 +1309,10 @@ Prediction WalCorruptionSweep::Predict(const State& st, size_t k, std::string_vi
   if (last) {
     const uint64_t log_end = stop != nullptr ? stop->offset : seg.records_end;
     RecordHeader h;
-    const bool runs_past_end =
-        stop != nullptr && stop->offset < damaged.size() &&
-        PeekRecordHeader(damaged.substr(stop->offset), &h) && h.lsn == stop->lsn &&
-        h.prev_checksum == stop->prev_checksum &&
-        stop->offset + RecordSpan(h.length) > damaged.size();
+    const bool runs_past_end = stop != nullptr && stop->offset < damaged.size() &&
+                               PeekRecordHeader(damaged.substr(stop->offset), &h) &&
+                               h.lsn == stop->lsn && h.prev_checksum == stop->prev_checksum &&
+                               stop->offset + RecordSpan(h.length) > damaged.size();
     if (runs_past_end || damaged.size() < log_end + kTailGuard) {
       p.category = Category::kCutShort;
       p.ok = false;
@@ -1592,9 +1591,8 @@ TEST_F(WalCorruptionSweep, FlipABitAtEveryOffset) {
 TEST_F(WalCorruptionSweep, TruncateAtEveryOffset) {
   // In the last segment a truncation that loses anything is never a torn tail: it is cut short
   // (or, inside the header, header damage: the segment was created by rename).
-  SweepAndCheck(DamageKind::kTruncate,
-                {Category::kHeaderDamage, Category::kCleanEndNonLast, Category::kNonLastDamage,
-                 Category::kCutShort});
+  SweepAndCheck(DamageKind::kTruncate, {Category::kHeaderDamage, Category::kCleanEndNonLast,
+                                        Category::kNonLastDamage, Category::kCutShort});
 }
 
 TEST_F(WalCorruptionSweep, ZeroSixteenBytesAtEveryOffset) {

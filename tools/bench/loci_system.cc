@@ -114,9 +114,11 @@ class LociSystem final : public BenchSystem {
                             row->seconds + index_s > 0 ? row->ops / (row->seconds + index_s) : 0);
     if (wal_per_put > 0) row->extra.emplace_back("wal_bytes_per_put", wal_per_put);
     char buf[160];
-    std::snprintf(buf, sizeof(buf), "group %.2f batches/commit (%llu commits)%s, index +%.2f s, "
-                  "WAL %.0f B/put", size, static_cast<unsigned long long>(groups),
-                  now.io_uring ? ", io_uring" : "", index_s, wal_per_put);
+    std::snprintf(buf, sizeof(buf),
+                  "group %.2f batches/commit (%llu commits)%s, index +%.2f s, "
+                  "WAL %.0f B/put",
+                  size, static_cast<unsigned long long>(groups), now.io_uring ? ", io_uring" : "",
+                  index_s, wal_per_put);
     row->notes = buf;
   }
 
