@@ -301,6 +301,11 @@ Status DbImpl::Recover() {
     AddRecoveryNote("SUPERBLOCK " + damaged_copy + ": damaged, the other copy was used" +
                     (options_.read_only ? "" : " (the next checkpoint rewrites both)"));
   }
+  // A read-only open reads what the superblock names through descriptors opened now, before a
+  // live writer's next checkpoint can delete them.
+  PinnedFilesEnv pinned(env_);
+  if (options_.read_only) LOCI_RETURN_IF_ERROR(PinFilesNamedBy(sb, &pinned));
+  Env* const recovery_env = options_.read_only ? &pinned : env_;
   db_uuid_ = sb.db_uuid;
   version_gaps_ = (sb.flags & kVersionGapsFlag) != 0;
   recovery_id_bound_ = sb.cube_id_limit + kMaxIdReservation;
@@ -322,11 +327,6 @@ Status DbImpl::Recover() {
     // A damaged copy is rewritten by the next checkpoint, even one with nothing new to write.
     superblock_damaged_ = !damaged_copy.empty();
   }
-  // A read-only open reads what the superblock names through descriptors opened now, before a
-  // live writer's next checkpoint can delete them.
-  PinnedFilesEnv pinned(env_);
-  if (options_.read_only) LOCI_RETURN_IF_ERROR(PinFilesNamedBy(sb, &pinned));
-  Env* const recovery_env = options_.read_only ? &pinned : env_;
   recovery_catalog_ = std::make_unique<Catalog>();
   LOCI_RETURN_IF_ERROR(LoadCheckpoints(sb, recovery_env));
   clock_.Observe(sb.clock_high_water);

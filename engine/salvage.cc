@@ -199,9 +199,9 @@ Status Db::Salvage(const Options& options, const std::string& src, const std::st
   std::vector<std::unique_ptr<Version>> kept;
   LOCI_RETURN_IF_ERROR(CopyBlobs(std::move(selected), &copier, &kept));
   for (SalvageLoss& loss : copier.TakeLosses()) finds.losses.push_back(std::move(loss));
-  if (source.read_from_log() > 0) {
+  if (copier.blobs_from_log() > 0) {
     finds.notes.push_back(
-        std::to_string(source.read_from_log()) +
+        std::to_string(copier.blobs_from_log()) +
         " blob(s) whose arena copy did not verify were taken from their WAL copies");
   }
 

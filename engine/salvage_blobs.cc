@@ -34,7 +34,7 @@ SourceArena::Generation* SourceArena::Open(uint32_t generation) {
 }
 
 void SourceArena::AddLoggedCopy(const blob::BlobRef& ref, std::string bytes) {
-  logged_.try_emplace(Key{ref.generation, ref.offset, ref.length, ref.checksum}, std::move(bytes));
+  logged_.try_emplace(KeyOfBlob(ref), std::move(bytes));
 }
 
 Status SourceArena::Read(const blob::BlobRef& ref, std::string* payload) {
@@ -42,10 +42,10 @@ Status SourceArena::Read(const blob::BlobRef& ref, std::string* payload) {
   if (ref.empty()) return Status::OK();
   Status s = ReadFrame(ref, payload);
   if (s.ok()) return s;
-  auto logged = logged_.find(Key{ref.generation, ref.offset, ref.length, ref.checksum});
+  auto logged = logged_.find(KeyOfBlob(ref));
   if (logged == logged_.end()) return s;
   *payload = logged->second;
-  ++read_from_log_;
+  read_from_log_.insert(logged->first);
   return Status::OK();
 }
 
@@ -123,6 +123,7 @@ Status BlobCopier::Copy(Version* v, bool* copied) {
   for (size_t i = 0; i < pending.size(); ++i) {
     done_[pending[i].first] = Outcome{true, copies[i], 0};
     ++blobs_;
+    blobs_from_log_ += source_->ReadFromLog(pending[i].first);
     blob_bytes_ += copies[i].length;
   }
   auto copy_of = [this](const blob::BlobRef& ref) {

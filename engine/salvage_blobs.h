@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -26,6 +27,12 @@
 #include "loci/status.h"
 
 namespace loci::engine {
+
+// A blob's identity: generation, offset, length and checksum.
+using BlobKey = std::tuple<uint32_t, uint64_t, uint32_t, uint64_t>;
+inline BlobKey KeyOfBlob(const blob::BlobRef& ref) {
+  return {ref.generation, ref.offset, ref.length, ref.checksum};
+}
 
 // The arena generation files of a source directory, read-only.
 class SourceArena {
@@ -42,8 +49,8 @@ class SourceArena {
   // NotFound / IOError for a missing or unreadable file), without the file's name, which
   // file(ref) gives. Reads nothing beyond the file's end.
   Status Read(const blob::BlobRef& ref, std::string* payload);
-  // Blobs Read took from their logged copies.
-  uint64_t read_from_log() const { return read_from_log_; }
+  // Whether Read took blob `key` from its logged copy.
+  bool ReadFromLog(const BlobKey& key) const { return read_from_log_.count(key) != 0; }
 
   std::string file(const blob::BlobRef& ref) const {
     return paths_.arena_generation(ref.generation);
@@ -55,15 +62,14 @@ class SourceArena {
     std::unique_ptr<RandomAccessFile> file;
     uint64_t size = 0;
   };
-  using Key = std::tuple<uint32_t, uint64_t, uint32_t, uint64_t>;
   Generation* Open(uint32_t generation);
   Status ReadFrame(const blob::BlobRef& ref, std::string* payload);
 
   Env* const env_;
   const DbPaths paths_;
   std::map<uint32_t, Generation> generations_;
-  std::map<Key, std::string> logged_;
-  uint64_t read_from_log_ = 0;
+  std::map<BlobKey, std::string> logged_;
+  std::set<BlobKey> read_from_log_;
 };
 
 // Copies the blobs of the versions salvage keeps into the new arena, each blob once however
@@ -81,18 +87,18 @@ class BlobCopier {
   // One loss per blob that did not verify, naming the versions it cost.
   std::vector<SalvageLoss> TakeLosses() { return std::move(losses_); }
   uint64_t blobs() const { return blobs_; }
+  // Of those, the blobs copied from their WAL copies (the arena's did not verify).
+  uint64_t blobs_from_log() const { return blobs_from_log_; }
   uint64_t blob_bytes() const { return blob_bytes_; }
 
  private:
-  using Key = std::tuple<uint32_t, uint64_t, uint32_t, uint64_t>;
+  using Key = BlobKey;
   struct Outcome {
     bool ok = false;
     blob::BlobRef copy;  // if ok
     size_t loss = 0;     // index in losses_ if not
   };
-  static Key KeyOf(const blob::BlobRef& ref) {
-    return {ref.generation, ref.offset, ref.length, ref.checksum};
-  }
+  static Key KeyOf(const blob::BlobRef& ref) { return KeyOfBlob(ref); }
   // Reads and verifies the blobs of `refs` not copied yet into *pending (key, payload);
   // false if one of them, or one that failed before, does not verify (v is then in its loss).
   bool ReadNew(const Version& v, const std::vector<const blob::BlobRef*>& refs,
@@ -104,6 +110,7 @@ class BlobCopier {
   std::map<Key, Outcome> done_;
   std::vector<SalvageLoss> losses_;
   uint64_t blobs_ = 0;
+  uint64_t blobs_from_log_ = 0;
   uint64_t blob_bytes_ = 0;
 };
 
