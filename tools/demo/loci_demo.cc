@@ -2,11 +2,17 @@
 // conversation as MemCubes, updates some of what the agent learned, and prints Get, History and
 // as-of results — the bitemporal story of design.md §1 on real API calls.
 //
-// Usage: loci-demo [DIR]   (default ./demo-db; an existing demo database there is replaced)
+// Usage: loci-demo [DIR]   (default ./demo-db). DIR must not exist, be an empty directory, or
+// hold a database an earlier run of the demo created (it is replaced); anything else is refused
+// and left as it is: the demo deletes nothing it did not create.
+
+#include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "loci/db.h"
@@ -85,14 +91,61 @@ const Turn kConversation[] = {
 
 }  // namespace
 
+// The demo's first cube, in a space of its own: what tells a database it created.
+constexpr char kMarkerSpace[] = "loci-demo";
+constexpr char kMarkerPayload[] = "created by loci-demo; a later run may replace this database";
+
+// Whether `dir` holds a database whose first cube is the demo's marker.
+bool IsDemoDatabase(const std::string& dir) {
+  loci::Options options;
+  options.read_only = true;
+  std::unique_ptr<loci::Db> db;
+  if (!loci::Db::Open(options, dir, &db).ok()) return false;
+  ReadOptions in_marker_space;
+  in_marker_space.space = kMarkerSpace;
+  MemCube marker;
+  return db->Get(in_marker_space, 1, &marker).ok() && marker.payload == kMarkerPayload;
+}
+
+// Makes `dir` ready for a new database: nothing there, an empty directory, or a demo database
+// (destroyed). Anything else is refused with a line saying why.
+Status PrepareDirectory(const std::string& dir) {
+  std::error_code ec;
+  const std::filesystem::file_status st = std::filesystem::symlink_status(dir, ec);
+  if (ec || st.type() == std::filesystem::file_type::not_found) return Status::OK();
+  if (st.type() != std::filesystem::file_type::directory) {
+    return Status::InvalidArgument(dir + " exists and is not a directory; give a new path");
+  }
+  if (std::filesystem::is_empty(dir, ec) && !ec) return Status::OK();
+  if (!IsDemoDatabase(dir)) {
+    return Status::InvalidArgument(
+        dir + " is not empty and holds no database loci-demo created; "
+              "the demo deletes nothing it did not create: give a new or empty directory");
+  }
+  return loci::DestroyDb(dir);
+}
+
 int main(int argc, char** argv) {
-  const std::string dir = argc > 1 ? argv[1] : "demo-db";
-  loci::DestroyDb(dir).PermitUncheckedError();  // start from scratch on every run
+  CLI::App app{"loci-demo: stores a short conversation as MemCubes in a new database and shows "
+               "Get, History and as-of reads"};
+  std::string dir = "demo-db";
+  app.add_option("DIR", dir,
+                 "where to create the database: a new path, an empty directory, or a database "
+                 "an earlier run created (replaced)");
+  CLI11_PARSE(app, argc, argv);
+  if (Status s = PrepareDirectory(dir); !s.ok()) {
+    std::fprintf(stderr, "loci-demo: %s\n", s.message().c_str());
+    return 1;
+  }
 
   loci::Options options;
   options.create_if_missing = true;
   std::unique_ptr<loci::Db> db;
   Check(loci::Db::Open(options, dir, &db), "open");
+  CubeDraft marker;
+  marker.space = kMarkerSpace;
+  marker.payload = kMarkerPayload;
+  Check(db->Put(WriteOptions(), marker).status(), "mark the database as the demo's");
   std::printf("Loci demo: database in %s\n\n", dir.c_str());
 
   // 1. The conversation, one episodic cube per turn, in one atomic batch.
