@@ -7,7 +7,6 @@
 // and left as it is: the demo deletes nothing it did not create.
 
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -119,15 +118,17 @@ Status PrepareDirectory(const std::string& dir) {
   if (std::filesystem::is_empty(dir, ec) && !ec) return Status::OK();
   if (!IsDemoDatabase(dir)) {
     return Status::InvalidArgument(
-        dir + " is not empty and holds no database loci-demo created; "
-              "the demo deletes nothing it did not create: give a new or empty directory");
+        dir +
+        " is not empty and holds no database loci-demo created; "
+        "the demo deletes nothing it did not create: give a new or empty directory");
   }
   return loci::DestroyDb(dir);
 }
 
 int main(int argc, char** argv) {
-  CLI::App app{"loci-demo: stores a short conversation as MemCubes in a new database and shows "
-               "Get, History and as-of reads"};
+  CLI::App app{
+      "loci-demo: stores a short conversation as MemCubes in a new database and shows "
+      "Get, History and as-of reads"};
   std::string dir = "demo-db";
   app.add_option("DIR", dir,
                  "where to create the database: a new path, an empty directory, or a database "
