@@ -73,8 +73,8 @@ run_ctest asan -L 'unit|property'
 tools/setup.sh tsan loci_tsan_tests
 run_ctest tsan -L tsan
 
-# Fuzz: build only the libFuzzer binaries (clang-14, ASan+UBSan), then run each smoke test in
-# turn (RESOURCE_LOCK fuzz_cpu): it replays the target's seeds and regressions, fuzzes for
+# Fuzz: build only the libFuzzer binaries (clang-14, ASan+UBSan), then run the smoke tests two
+# at a time, one per core (two RESOURCE_LOCKs): each replays the target's seeds and regressions, fuzzes for
 # LOCI_FUZZ_SECONDS seconds and prints libFuzzer's final stats, summarised below per target.
 tools/setup.sh fuzz loci_fuzzers
 export LOCI_FUZZ_SECONDS=${LOCI_FUZZ_SECONDS:-30}
