@@ -338,13 +338,15 @@ void EncodeBatch(Timestamp commit_time, const std::vector<SpaceEntry>& spaces,
   if (format == kBatchFormatWithCopies) EncodeCopies(copies, dst);
 }
 
-Status DecodeBatch(std::string_view payload, const std::string& where, BatchContents* out) {
+namespace {
+
+// Decodes a batch up to its copy section (everything but the blob copies) into *out and its
+// format into *format.
+Status DecodeBatchHead(Decoder* decoder, const std::function<Status(std::string)>& corrupt,
+                       uint8_t* format_out, BatchContents* out) {
   *out = BatchContents();
-  Decoder d(payload);
-  auto corrupt = [&](const std::string& what) {
-    return Status::Corruption(where + ": malformed batch (" + what + ")");
-  };
-  uint8_t format;
+  Decoder& d = *decoder;
+  uint8_t& format = *format_out;
   if (!d.GetU8(&format) || format < kBatchFormat || format > kBatchFormatWithCopies) {
     return corrupt("unknown batch format");
   }
@@ -380,9 +382,32 @@ Status DecodeBatch(std::string_view payload, const std::string& where, BatchCont
     v->tx_from = out->commit_time;
     out->versions.push_back(std::move(v));
   }
+  return Status::OK();
+}
+
+std::function<Status(std::string)> BatchCorruption(const std::string& where) {
+  return [where](const std::string& what) {
+    return Status::Corruption(where + ": malformed batch (" + what + ")");
+  };
+}
+
+}  // namespace
+
+Status DecodeBatch(std::string_view payload, const std::string& where, BatchContents* out) {
+  const auto corrupt = BatchCorruption(where);
+  Decoder d(payload);
+  uint8_t format;
+  LOCI_RETURN_IF_ERROR(DecodeBatchHead(&d, corrupt, &format, out));
   if (format == kBatchFormatWithCopies) LOCI_RETURN_IF_ERROR(DecodeCopies(&d, out, corrupt));
   if (!d.empty()) return corrupt("trailing bytes");
   return Status::OK();
+}
+
+Status DecodeBatchWithoutCopies(std::string_view payload, const std::string& where,
+                                BatchContents* out) {
+  Decoder d(payload);
+  uint8_t format;
+  return DecodeBatchHead(&d, BatchCorruption(where), &format, out);
 }
 
 Status ApplyCatalogChanges(const BatchContents& batch, const std::string& where, Catalog* catalog) {

@@ -93,6 +93,12 @@ void EncodeBatch(Timestamp commit_time, const std::vector<SpaceEntry>& spaces,
                  std::span<const BlobCopy> copies = {});
 // Corruption (with `where` as context) if `payload` is not a well-formed batch.
 Status DecodeBatch(std::string_view payload, const std::string& where, BatchContents* out);
+// Decodes what a batch held (catalog changes and versions) without its blob copies, which it
+// neither checks nor returns (out->copies stays empty), nor anything after them: for naming
+// what a damaged record held, whose copies (most of its bytes) are where damage usually is.
+// Corruption (with `where`) if the part before the copies is not well formed.
+Status DecodeBatchWithoutCopies(std::string_view payload, const std::string& where,
+                                BatchContents* out);
 
 // Applies the catalog changes of a decoded batch to *catalog, with the effect they had when the
 // batch committed: its spaces, then the drops of fields older than the batch, then its new

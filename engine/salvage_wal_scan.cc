@@ -245,7 +245,8 @@ void SegmentScanner::NameSuspects(size_t start, size_t end, SalvageLoss* loss) c
     }
     for (size_t length : lengths) {
       BatchContents batch;
-      if (!DecodeBatch(image_.substr(p + wal::kRecordHeaderSize, length), "", &batch).ok()) {
+      if (!DecodeBatchWithoutCopies(image_.substr(p + wal::kRecordHeaderSize, length), "", &batch)
+               .ok()) {
         continue;
       }
       for (const auto& v : batch.versions) loss->versions.push_back(salvage_scan::Suspect(*v));

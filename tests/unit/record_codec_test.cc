@@ -376,6 +376,28 @@ TEST(RecordCodecTest, BatchWithBlobCopiesRoundTripsInFormat3) {
   EXPECT_EQ(without.Encode()[0], 1);
 }
 
+// What a record with damaged copies held: DecodeBatchWithoutCopies returns its versions and
+// catalog changes, where DecodeBatch refuses the whole batch.
+TEST(RecordCodecTest, WithoutCopiesDecodesTheVersionsOfABatchWhoseCopiesAreDamaged) {
+  SampleBatch b = SampleBatchWithCopies(true);
+  std::string payload = b.Encode();
+  const size_t at = payload.rfind(kLoggedPayload);
+  ASSERT_NE(at, std::string::npos);
+  payload[at] ^= 0x20;
+  BatchContents strict, lenient;
+  EXPECT_TRUE(DecodeBatch(payload, "w", &strict).IsCorruption());
+  ASSERT_TRUE(DecodeBatchWithoutCopies(payload, "w", &lenient).ok());
+  EXPECT_TRUE(lenient.copies.empty());
+  ASSERT_EQ(lenient.versions.size(), b.versions.size());
+  for (size_t i = 0; i < b.versions.size(); ++i) {
+    EXPECT_EQ(EncodeBody(*lenient.versions[i]), EncodeBody(b.versions[i])) << i;
+  }
+  EXPECT_EQ(lenient.drops.size(), b.drops.size());
+  // The part before the copies is still checked.
+  payload[0] = 9;  // unknown format
+  EXPECT_TRUE(DecodeBatchWithoutCopies(payload, "w", &lenient).IsCorruption());
+}
+
 TEST(RecordCodecTest, BlobCopiesThatDoNotMatchTheirBlobAreCorruption) {
   struct Case {
     const char* what;

@@ -442,6 +442,29 @@ TEST_F(SalvageTest, ALostMiddleVersionKeepsTheLaterOnes) {
 
 // A cube whose first version is lost begins at its first surviving one, even when cubes with
 // higher ids began before it did.
+// Damage to the blob copy a WAL batch carries (most of a record's bytes): the record is lost,
+// and the report still says what it held, read from the intact part before the copies.
+TEST_F(SalvageTest, DamageInALoggedBlobCopyStillNamesTheVersion) {
+  OpenSrc();
+  const CubeId x = Put({.space = "s", .payload = "one"});
+  Update(x, CubePatch{.payload = "a payload long enough to be hit: 0123456789"});
+  db_.reset();
+  std::string image;
+  const std::vector<wal::ScannedRecord> batches = BatchRecords(LastSegment(), &image);
+  ASSERT_EQ(batches.size(), 2u);
+  const size_t at = image.find("long enough to be hit", batches[1].offset);
+  ASSERT_NE(at, std::string::npos);
+  const std::string segment = kSrc + "/" + WalSegmentFileName(LastSegment());
+  FlipBit(segment, at, 3);
+
+  SalvageReport report;
+  ASSERT_TRUE(Salvage(&report).ok());
+  ASSERT_EQ(report.losses.size(), 1u) << ReportText(report);
+  EXPECT_EQ(report.losses[0].offset, batches[1].offset);
+  EXPECT_TRUE(Names(report, x, 2, /*certain_only=*/false)) << ReportText(report);
+  EXPECT_EQ(report.versions, 1u);
+}
+
 TEST_F(SalvageTest, ACubeMayBeginAboveVersionOne) {
   OpenSrc();
   Put({.space = "s", .payload = "creates the space"});
