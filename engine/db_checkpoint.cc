@@ -152,6 +152,9 @@ Status DbImpl::WriteCheckpoint() {
   LOCI_RETURN_IF_ERROR(wal::ListSegments(env_, paths_.dir(), &segments));
   for (uint64_t n : segments) {
     if (n >= new_segment) continue;
+    // The seal the log ended with at open may be in this segment: close must seal again, or the
+    // next open would find no seal and resume ids at the reserved limit.
+    sealed_at_open_.store(false);
     LOCI_RETURN_IF_ERROR(env_->RemoveFile(paths_.wal_segment(n)));
   }
   if (base) {

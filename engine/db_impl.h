@@ -296,8 +296,9 @@ class DbImpl final : public Db {
   // the seal last (which would make the next open resume right after the sealed ids).
   bool seal_pending_ = false;
   // At open: the log ended with a seal, and its last LSN (Close seals again only if the log
-  // grew or did not end with one).
-  bool sealed_at_open_ = false;
+  // grew, did not end with one, or a checkpoint deleted the segment that held it). Cleared by
+  // checkpoints, on whichever thread runs them; read at close.
+  std::atomic<bool> sealed_at_open_{false};
   wal::Lsn lsn_at_open_ = 0;
 
   // The commit pipeline: groups are prepared in order by the leader, their I/O overlaps, and

@@ -224,7 +224,7 @@ DbImpl::~DbImpl() {
     // them, then seals the log so the next open knows nothing was lost (ResumeIdAssignment).
     // Nothing to do on failure: the WAL is replayed at the next open.
     if (arena_->SyncUnsynced().ok()) {
-      if ((sealed_at_open_ && log_->last_lsn() == lsn_at_open_) || log_->last_lsn() == 0) {
+      if ((sealed_at_open_.load() && log_->last_lsn() == lsn_at_open_) || log_->last_lsn() == 0) {
         // Still sealed, or an empty log: nothing to certify, and no id to remember.
         log_->Sync().PermitUncheckedError();
       } else {
@@ -578,12 +578,13 @@ Status DbImpl::PrepareForWrites(const wal::ReplayResult& replay) {
 
 void DbImpl::ResumeIdAssignment(const wal::ReplayResult& replay, const Superblock& sb) {
   CubeId sealed_next = 0;
-  sealed_at_open_ =
+  const bool sealed =
       replay.seal && DecodeSealPayload(*replay.seal, &sealed_next) && sealed_next == next_id_;
+  sealed_at_open_.store(sealed);
   lsn_at_open_ = replay.last_lsn;
-  seal_pending_ = sealed_at_open_;
+  seal_pending_ = sealed;
   cube_id_limit_ = sb.cube_id_limit;
-  if (!sealed_at_open_) next_id_ = std::max(next_id_, sb.cube_id_limit);
+  if (!sealed) next_id_ = std::max(next_id_, sb.cube_id_limit);
 }
 
 std::unique_ptr<IoQueue> DbImpl::NewWalIoQueue() {
