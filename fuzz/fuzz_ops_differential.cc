@@ -1,18 +1,19 @@
-// libFuzzer target: differential testing of the Db API against DbModel (fuzz/db_model.h), in the
-// style of RocksDB's db_map_fuzzer. The input drives at most 64 operations — Put, Update and
-// Retire (some confined to a space), DefineVectorField, DropVectorField, multi-operation
-// batches, Get and History at (as_of, valid_at) points and through snapshots, Checkpoint,
-// Reopen — against a database on an in-memory Env with a deterministic clock, and the same
-// operations against the model. Any disagreement (status code, assigned id or version, any
-// field of any cube read back, Stats counts and vector fields) prints both sides and traps. At
-// the end, and after a final reopen, every cube's history and a few reads are compared in full,
-// so what was acknowledged must survive recovery unchanged.
+// libFuzzer target: differential testing of the Db API against DbModel
+// (tests/model/db_model.h), in the style of RocksDB's db_map_fuzzer. The input drives at most 64
+// operations — Put, Update and Retire (some confined to a space), DefineVectorField,
+// DropVectorField, multi-operation batches, Get and History at (as_of, valid_at) points and through
+// snapshots, Checkpoint, Reopen — against a database on an in-memory Env with a deterministic
+// clock, and the same operations against the model. Any disagreement (status code, assigned id or
+// version, any field of any cube read back, Stats counts and vector fields) prints both sides and
+// traps. At the end, and after a final reopen, every cube's history and a few reads are compared in
+// full, so what was acknowledged must survive recovery unchanged.
 //
 // Input (fuzz_input.h): config:u8 (bit 0: sync off; bits 1-2: WAL segment size; bit 3:
 // automatic checkpoints every 16 KiB of WAL; bit 4: 64 KiB arena generations), then operations,
 // each an opcode byte followed by the bytes its arguments consume.
 
 #include <atomic>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -23,11 +24,11 @@
 #include <string>
 #include <vector>
 
-#include "fuzz/db_model.h"
 #include "fuzz/fuzz_input.h"
 #include "index/vector_field.h"
 #include "loci/db.h"
 #include "loci/env.h"
+#include "tests/model/db_model.h"
 
 namespace {
 
@@ -35,7 +36,7 @@ using loci::CubeId;
 using loci::MemCube;
 using loci::Status;
 using loci::Timestamp;
-using loci::fuzz::DbModel;
+using loci::model::DbModel;
 
 constexpr size_t kMaxOps = 64;
 constexpr Timestamp kClockBase = 1704067200000000;  // 2024-01-01T00:00:00Z
@@ -589,7 +590,7 @@ class Driver {
       for (Timestamp valid_at : {kValidTimes[0], kValidTimes[2], kValidTimes[4], last}) {
         CompareGet(id, last, valid_at);
       }
-      for (const loci::fuzz::ModelVersion& v : cube.versions) {
+      for (const loci::model::ModelVersion& v : cube.versions) {
         for (Timestamp as_of : {Before(v.tx_from), v.tx_from, last}) {
           for (Timestamp valid_at : {Before(v.valid_from), v.valid_from, Before(v.valid_to)}) {
             CompareGet(id, as_of, valid_at);

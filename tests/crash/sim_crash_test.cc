@@ -5,12 +5,13 @@
 // up to past the end of the script, several damage seeds each). The file system is then
 // rebuilt as a reboot would see it (unsynced writes dropped, kept as a prefix, torn, garbled;
 // unsynced directory operations undone), sometimes with a second power loss during recovery,
-// and the recovered database is checked against a model of the script:
+// and the recovered database is checked against the shared reference model
+// (tests/model/db_model.h) after a prefix of the script:
 //   - every write acknowledged as durable is present;
 //   - the state equals the model after exactly the acknowledged writes, or after those plus
 //     the one in flight (a prefix of the history, nothing partial);
-//   - versions, payloads, valid intervals and commit times match, as do as-of reads at each
-//     acknowledged commit time;
+//   - versions, payloads, vectors, states, valid intervals, tx_from and tx_to match, and reads
+//     as of each acknowledged commit time give what the model's read rule says;
 //   - recovering again (a clean reopen) gives the same state; Verify finds nothing.
 //
 // Seeds. One seed derives everything a test does with it (script, crash points, damage, faults,
@@ -39,6 +40,7 @@
 #include <vector>
 
 #include "loci/db.h"
+#include "tests/model/db_model.h"
 #include "tests/sim/sim_env.h"
 #include "tests/testutil.h"
 
@@ -182,44 +184,60 @@ std::vector<Step> MakeScript(uint64_t seed, int steps) {
   return script;
 }
 
-// ---- The model.
-
-struct ModelVersion {
-  uint32_t number;
-  std::string payload;
-  std::vector<float> vector;
-  std::optional<Timestamp> valid_from;  // nullopt: the commit time
-  Timestamp valid_to;
-  bool retired;
-  std::optional<Timestamp> tx_from;  // known for acknowledged writes
-};
-using Model = std::map<CubeId, std::vector<ModelVersion>>;
-
-void ApplyStep(const Step& step, std::optional<Timestamp> commit_time, Model* m) {
+// The batch a step writes (REQUIRES: not a checkpoint).
+WriteBatch BatchFor(const Step& step) {
+  WriteBatch batch;
   for (const ScriptOp& op : step) {
-    if (op.kind == ScriptOp::kCheckpoint) return;
     if (op.kind == ScriptOp::kPut) {
-      const CubeId id = m->empty() ? 1 : m->rbegin()->first + 1;
-      (*m)[id] = {
-          ModelVersion{1, op.payload, op.vector, op.valid_from, kForever, false, commit_time}};
-      continue;
-    }
-    std::vector<ModelVersion>& versions = m->at(op.target);
-    ModelVersion v = versions.back();
-    v.number++;
-    v.tx_from = commit_time;
-    if (op.kind == ScriptOp::kUpdate) {
-      v.payload = op.payload;
-      if (!op.vector.empty()) v.vector = op.vector;
-      v.valid_from = op.valid_from;
-      v.valid_to = kForever;
+      batch.Put(CubeDraft{.space = "s",
+                          .payload = op.payload,
+                          .vectors = {{"v", op.vector}},
+                          .valid_from = op.valid_from});
+    } else if (op.kind == ScriptOp::kUpdate) {
+      CubePatch patch{.payload = op.payload, .valid_from = op.valid_from};
+      if (!op.vector.empty()) patch.set_vectors = {{"v", op.vector}};
+      batch.Update(op.target, patch);
     } else {
-      v.valid_from = op.valid_to;  // the retirement is valid from the end of validity on
-      v.valid_to = kForever;
-      v.retired = true;
+      batch.Retire(op.target, op.valid_to);
     }
-    versions.push_back(v);
   }
+  return batch;
+}
+
+// ---- The model: the shared reference model (tests/model/db_model.h) after a prefix of the
+// script, one per candidate the recovered state may equal. What is particular to crashes —
+// which prefixes are allowed, and the commit time of the step in flight, which nobody
+// acknowledged — stays here.
+
+using Model = model::DbModel;
+
+// Applies `step` (a write, or a checkpoint, which changes nothing) to *m at `commit_time`;
+// the status code the model gives it, and in *touched the cubes it wrote.
+Status::Code ApplyStep(const Step& step, Timestamp commit_time, Model* m,
+                       std::vector<CubeId>* touched = nullptr) {
+  if (step.front().kind == ScriptOp::kCheckpoint) return Status::Code::kOk;
+  std::vector<WriteResult::OpResult> results;
+  const Status::Code c = m->Apply(BatchFor(step), commit_time, &results);
+  if (touched != nullptr) {
+    touched->clear();
+    for (const WriteResult::OpResult& r : results) touched->push_back(r.id);
+  }
+  return c;
+}
+
+// The model after the acknowledged steps, at their commit times; empty with a message in
+// *error if the model refuses one (the engine acknowledged a write the rules forbid).
+Model ModelOfAcknowledged(const std::vector<Step>& script,
+                          const std::vector<std::optional<Timestamp>>& commit_times,
+                          std::string* error) {
+  Model m;
+  for (size_t i = 0; i < commit_times.size(); ++i) {
+    if (ApplyStep(script[i], commit_times[i].value_or(0), &m) != Status::Code::kOk) {
+      *error = "the model refuses acknowledged step " + std::to_string(i);
+      return Model();
+    }
+  }
+  return m;
 }
 
 // What a recovered database holds: every version of every cube.
@@ -235,34 +253,56 @@ State ReadState(Db* db) {
   return state;
 }
 
-// Empty if `state` is what `model` describes, else what differs.
+// Empty if `state` is the history of every cube of `model`, field by field, else what differs.
 std::string Compare(const State& state, const Model& model) {
-  if (state.size() != model.size()) {
-    return std::to_string(state.size()) + " cubes, model has " + std::to_string(model.size());
+  if (state.size() != model.cubes().size()) {
+    return std::to_string(state.size()) + " cubes, model has " +
+           std::to_string(model.cubes().size());
   }
-  for (const auto& [id, expected] : model) {
+  for (const auto& [id, cube] : model.cubes()) {
     auto it = state.find(id);
     if (it == state.end()) return "cube " + std::to_string(id) + " missing";
     const std::vector<MemCube>& got = it->second;
+    std::vector<MemCube> expected;
+    if (model.History(id, kForever, std::nullopt, &expected) != Status::Code::kOk) {
+      return "cube " + std::to_string(id) + " has no history in the model";
+    }
     if (got.size() != expected.size()) {
       return "cube " + std::to_string(id) + " has " + std::to_string(got.size()) +
              " versions, model " + std::to_string(expected.size());
     }
     for (size_t i = 0; i < got.size(); ++i) {
       const MemCube& g = got[i];
-      const ModelVersion& e = expected[i];
+      const MemCube& e = expected[i];
       const std::string where = "cube " + std::to_string(id) + " v" + std::to_string(i + 1);
-      if (g.version != e.number) return where + ": version number";
+      if (g.version != e.version) return where + ": version number";
       if (g.payload != e.payload) return where + ": payload '" + g.payload + "'";
-      if (g.vectors.size() != 1 || g.vectors[0].values != e.vector) return where + ": vector";
-      if ((g.state == CubeState::kRetired) != e.retired) return where + ": state";
-      if (g.valid_from != e.valid_from.value_or(g.tx_from)) return where + ": valid_from";
+      if (g.vectors != e.vectors) return where + ": vector";
+      if (g.state != e.state) return where + ": state";
+      if (g.valid_from != e.valid_from) return where + ": valid_from";
       if (g.valid_to != e.valid_to) return where + ": valid_to";
-      if (e.tx_from && g.tx_from != *e.tx_from) return where + ": tx_from";
+      if (g.tx_from != e.tx_from) return where + ": tx_from";
+      if (g.tx_to != e.tx_to) return where + ": tx_to";
       if (i > 0 && g.tx_from < got[i - 1].tx_from) return where + ": commit time went back";
     }
   }
   return "";
+}
+
+// The commit time the step in flight had if it survived: the newest commit time in `state`
+// when it is after every acknowledged one, else any later time (the step did not survive, and
+// the model with it will not match anyway).
+Timestamp InFlightCommitTime(const State& state,
+                             const std::vector<std::optional<Timestamp>>& commit_times) {
+  Timestamp last_acked = 0;
+  for (const std::optional<Timestamp>& t : commit_times) {
+    last_acked = std::max(last_acked, t.value_or(0));
+  }
+  Timestamp newest = 0;
+  for (const auto& [id, versions] : state) {
+    for (const MemCube& v : versions) newest = std::max(newest, v.tx_from);
+  }
+  return newest > last_acked ? newest : last_acked + 1;
 }
 
 // Recoveries that rewrote arena blobs from their WAL copies (the one-flush commit path: a
@@ -342,21 +382,7 @@ class SimCrashTest : public testing::Test {
           commit_times->push_back(std::nullopt);
           continue;
         }
-        WriteBatch batch;
-        for (const ScriptOp& op : step) {
-          if (op.kind == ScriptOp::kPut) {
-            batch.Put(CubeDraft{.space = "s",
-                                .payload = op.payload,
-                                .vectors = {{"v", op.vector}},
-                                .valid_from = op.valid_from});
-          } else if (op.kind == ScriptOp::kUpdate) {
-            CubePatch patch{.payload = op.payload, .valid_from = op.valid_from};
-            if (!op.vector.empty()) patch.set_vectors = {{"v", op.vector}};
-            batch.Update(op.target, patch);
-          } else {
-            batch.Retire(op.target, op.valid_to);
-          }
-        }
+        const WriteBatch batch = BatchFor(step);
         WriteResult result;
         if (!db->Write(WriteOptions(), batch, &result).ok()) break;
         commit_times->push_back(result.commit_time);
@@ -391,13 +417,6 @@ class SimCrashTest : public testing::Test {
       ADD_FAILURE() << tag << ": recovery failed: " << s.ToString();
       return false;
     }
-    // The model after the acknowledged steps, and after one more (the step in flight).
-    Model acked;
-    for (size_t i = 0; i < commit_times.size(); ++i) ApplyStep(script[i], commit_times[i], &acked);
-    Model with_next = acked;
-    if (commit_times.size() < script.size()) {
-      ApplyStep(script[commit_times.size()], std::nullopt, &with_next);
-    }
     if (db->Stats().recovery.find("restored from their WAL copies") != std::string::npos) {
       ++recoveries_restoring_blobs;
     }
@@ -408,6 +427,17 @@ class SimCrashTest : public testing::Test {
       IntegrityReport pre;
       if (!db->Verify(&pre).ok()) return true;
     }
+    // The model after the acknowledged steps, and after one more (the step in flight).
+    std::string error;
+    const Model acked = ModelOfAcknowledged(script, commit_times, &error);
+    if (!error.empty()) {
+      ADD_FAILURE() << tag << ": " << error;
+      return false;
+    }
+    Model with_next = acked;
+    if (commit_times.size() < script.size()) {
+      ApplyStep(script[commit_times.size()], InFlightCommitTime(state, commit_times), &with_next);
+    }
     const std::string diff_acked = Compare(state, acked);
     const std::string diff_next = Compare(state, with_next);
     if (!diff_acked.empty() && !diff_next.empty()) {
@@ -416,19 +446,37 @@ class SimCrashTest : public testing::Test {
                     << diff_next << ")";
       return false;
     }
-    // As-of reads at every acknowledged commit time see the history up to it.
+    // As-of reads at every acknowledged commit time see the history up to it: each cube the
+    // step wrote has its newest version then from that step, and reads then (at that valid
+    // time, and at one between the script's valid_froms and retirements) give what the model's
+    // read rule says.
+    Model replay;
     for (size_t i = 0; i < commit_times.size(); ++i) {
+      std::vector<CubeId> touched;
+      ApplyStep(script[i], commit_times[i].value_or(0), &replay, &touched);
       if (!commit_times[i]) continue;
-      for (const ScriptOp& op : script[i]) {
-        if (op.kind == ScriptOp::kCheckpoint) continue;
-        const CubeId id = op.kind == ScriptOp::kPut ? 0 : op.target;
-        if (id == 0) continue;
+      const Timestamp t = *commit_times[i];
+      for (CubeId id : touched) {
         ReadOptions ro;
-        ro.as_of = *commit_times[i];
+        ro.as_of = t;
         std::vector<MemCube> h;
-        if (!db->History(ro, id, &h).ok() || h.empty() || h.back().tx_from != *commit_times[i]) {
-          ADD_FAILURE() << tag << ": as-of read of cube " << id << " at step " << i;
+        if (!db->History(ro, id, &h).ok() || h.empty() || h.back().tx_from != t) {
+          ADD_FAILURE() << tag << ": as-of history of cube " << id << " at step " << i;
           return false;
+        }
+        for (Timestamp valid_at : {t, ValidTime(35)}) {
+          ro.valid_at = valid_at;
+          MemCube got, want;
+          const Status read = db->Get(ro, id, &got);
+          const Status::Code c = acked.Get(id, t, valid_at, t, std::nullopt, &want);
+          if (read.code() != c ||
+              (read.ok() && (got.version != want.version || got.payload != want.payload))) {
+            ADD_FAILURE() << tag << ": as-of read of cube " << id << " at step " << i
+                          << " valid at " << valid_at << ": " << read.ToString() << " v"
+                          << got.version << ", the model says code " << static_cast<int>(c) << " v"
+                          << want.version;
+            return false;
+          }
         }
       }
     }
@@ -712,8 +760,9 @@ void SimCrashTest::CheckBitFlips(uint64_t seed) {
   sim::SimEnv clean(seed);
   RunScript(&clean, script, 0, &times);
   ASSERT_EQ(times.size(), script.size()) << "the workload fails without any fault";
-  Model model;
-  for (size_t i = 0; i < times.size(); ++i) ApplyStep(script[i], times[i], &model);
+  std::string error;
+  const Model model = ModelOfAcknowledged(script, times, &error);
+  ASSERT_EQ(error, "");
   uint64_t flips = 0, detected = 0, harmless = 0;
   std::mt19937_64 rng(~seed);
   for (int trial = 0; trial < 300; ++trial) {

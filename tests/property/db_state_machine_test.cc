@@ -1,12 +1,15 @@
-// RapidCheck state-machine test of the Db against a simple model (design.md §10), with Crash and
-// Reopen commands, on the power-loss simulator.
+// RapidCheck state-machine test of the Db against the reference model (design.md §10), with Crash
+// and Reopen commands, on the power-loss simulator.
 //
-// Commands: Put, Update, Retire (each durable or not), Checkpoint, Get/History checks, Reopen
+// Commands: Put, Update, Retire (each durable or not), Checkpoint, Check (every history in full,
+// tx_from and tx_to included, and reads at several valid times), Reopen
 // (a clean close), and Crash (power loss with a random crash mode). The model is the list of
-// acknowledged writes. After a crash the database must hold exactly a prefix of that list that
-// reaches at least the last durable write (nothing acknowledged as durable is lost, nothing
-// partial survives); the lost non-durable writes are then applied again so that the system
-// and the model agree for the commands that follow.
+// acknowledged writes; the state after any prefix of it, at the commit times the engine gave,
+// is the shared reference model's (tests/model/db_model.h), which also decides which updates
+// and retires the engine must accept. After a crash the database must hold exactly a prefix of
+// that list that reaches at least the last durable write (nothing acknowledged as durable is
+// lost, nothing partial survives); the lost non-durable writes are then applied again so that
+// the system and the model agree for the commands that follow.
 //
 // The model names cubes by logical ids (1, 2, 3... in the order of the puts); the system maps
 // them to the ids the engine assigned. Those skip after a crash (ids of lost writes are never
@@ -25,6 +28,7 @@
 #include <optional>
 
 #include "loci/db.h"
+#include "tests/model/db_model.h"
 #include "tests/sim/sim_env.h"
 
 namespace loci {
@@ -32,50 +36,63 @@ namespace {
 
 struct Op {
   enum Kind { kPut, kUpdate, kRetire } kind;
-  CubeId target = 0;  // update, retire
+  CubeId target = 0;  // update, retire: a logical id
   std::string payload;
   std::optional<Timestamp> valid_from;  // put, update
   std::optional<Timestamp> valid_to;    // retire
   bool sync = true;
 };
 
-struct ModelVersion {
-  std::string payload;
-  std::optional<Timestamp> valid_from;  // nullopt: the commit time
-  Timestamp valid_to;
-  bool retired;
-};
-using ModelState = std::map<CubeId, std::vector<ModelVersion>>;
+Timestamp ValidTime(int day) { return 1672531200LL * 1000000 + int64_t{day} * 86400000000LL; }
+
+// The commit times the model uses for writes whose real ones it does not know (while commands
+// are generated): increasing, and after every valid time the commands choose, as the engine's
+// are, so that the rules decide the same way.
+constexpr Timestamp kStandInClock = 2000000000LL * 1000000;  // 2033
+
+// The batch of `op`, naming its target cube `target`.
+WriteBatch BatchFor(const Op& op, CubeId target) {
+  WriteBatch batch;
+  if (op.kind == Op::kPut) {
+    batch.Put(CubeDraft{.space = "s", .payload = op.payload, .valid_from = op.valid_from});
+  } else if (op.kind == Op::kUpdate) {
+    batch.Update(target, CubePatch{.payload = op.payload, .valid_from = op.valid_from});
+  } else {
+    batch.Retire(target, op.valid_to);
+  }
+  return batch;
+}
 
 struct Model {
   std::vector<Op> ops;  // acknowledged writes, in order
 
-  ModelState StateAfter(size_t n) const {
-    ModelState s;
+  // The reference model after the first `n` writes, committed at (*times)[i] (the engine's
+  // commit times) or, without `times`, at the stand-in clock. Logical ids are the model's ids.
+  model::DbModel StateAfter(size_t n, const std::vector<Timestamp>* times = nullptr) const {
+    model::DbModel state;
     for (size_t i = 0; i < n; ++i) {
-      const Op& op = ops[i];
-      if (op.kind == Op::kPut) {
-        const CubeId id = s.empty() ? 1 : s.rbegin()->first + 1;
-        s[id] = {ModelVersion{op.payload, op.valid_from, kForever, false}};
-      } else {
-        ModelVersion v = s.at(op.target).back();
-        if (op.kind == Op::kUpdate) {
-          v = ModelVersion{op.payload, op.valid_from, kForever, false};
-        } else {
-          v.valid_from = op.valid_to;
-          v.valid_to = kForever;
-          v.retired = true;
-        }
-        s.at(op.target).push_back(v);
-      }
+      const Timestamp ts = times != nullptr ? times->at(i) : kStandInClock + i;
+      std::vector<WriteResult::OpResult> results;
+      RC_ASSERT(state.Apply(BatchFor(ops[i], ops[i].target), ts, &results) == Status::Code::kOk);
     }
-    return s;
+    return state;
   }
-  ModelState State() const { return StateAfter(ops.size()); }
+  model::DbModel State(const std::vector<Timestamp>* times = nullptr) const {
+    return StateAfter(ops.size(), times);
+  }
+  // Whether the engine must accept `op` next (by the model's rules: an existing cube, not
+  // retired, not an update that repeats the latest version).
+  bool Accepts(const Op& op) const {
+    model::DbModel state = State();
+    std::vector<WriteResult::OpResult> results;
+    return state.Apply(BatchFor(op, op.target), kStandInClock + ops.size(), &results) ==
+           Status::Code::kOk;
+  }
   std::vector<CubeId> LiveIds() const {
     std::vector<CubeId> ids;
-    for (const auto& [id, versions] : State()) {
-      if (!versions.back().retired) ids.push_back(id);
+    const model::DbModel state = State();
+    for (const auto& [id, cube] : state.cubes()) {
+      if (cube.versions.back().state != CubeState::kRetired) ids.push_back(id);
     }
     return ids;
   }
@@ -92,8 +109,6 @@ struct Model {
     return 0;
   }
 };
-
-Timestamp ValidTime(int day) { return 1672531200LL * 1000000 + int64_t{day} * 86400000000LL; }
 
 struct System {
   explicit System(uint64_t seed) : env(seed) { Open(); }
@@ -113,33 +128,30 @@ struct System {
     RC_ASSERT(s.ok());
   }
 
-  // Runs ops[i] of the model; false if the engine refused it. A put's id must be above every id
-  // acknowledged before, even those of writes a crash lost.
+  // Runs ops[i] of the model and records its commit time in times[i]; false if the engine
+  // refused it. A put's id must be above every id acknowledged before, even those of writes a
+  // crash lost.
   bool Apply(const Model& m, size_t i) {
     const Op& op = m.ops[i];
     WriteOptions wo;
     wo.sync = op.sync;
+    WriteResult result;
+    const CubeId target = op.kind == Op::kPut ? 0 : ids.at(op.target - 1);
+    if (!db->Write(wo, BatchFor(op, target), &result).ok()) return false;
+    if (times.size() <= i) times.resize(i + 1);
+    times[i] = result.commit_time;
     if (op.kind == Op::kPut) {
-      Result<CubeId> id =
-          db->Put(wo, CubeDraft{.space = "s", .payload = op.payload, .valid_from = op.valid_from});
-      if (!id.ok()) return false;
-      RC_ASSERT(*id > highest_id);
-      highest_id = *id;
+      const CubeId id = result.ops.at(0).id;
+      RC_ASSERT(id > highest_id);
+      highest_id = id;
       const CubeId logical = m.LogicalIdOf(i);
       if (ids.size() < logical) ids.resize(logical, 0);
-      ids[logical - 1] = *id;
-      return true;
+      ids[logical - 1] = id;
     }
-    const CubeId target = ids.at(op.target - 1);
-    if (op.kind == Op::kUpdate) {
-      return db->Update(wo, target, CubePatch{.payload = op.payload, .valid_from = op.valid_from})
-          .ok();
-    }
-    return db->Retire(wo, target, op.valid_to).ok();
+    return true;
   }
 
-  // Every version of every cube, by logical id, as (payload, valid_from or "commit", valid_to,
-  // retired); no cube the model does not know may exist.
+  // Every version of every cube, by logical id; no cube the model does not know may exist.
   std::map<CubeId, std::vector<MemCube>> Read() {
     std::map<CubeId, std::vector<MemCube>> out;
     for (size_t i = 0; i < ids.size(); ++i) {
@@ -150,17 +162,24 @@ struct System {
     return out;
   }
 
-  static bool Matches(const std::map<CubeId, std::vector<MemCube>>& got, const ModelState& want) {
-    if (got.size() != want.size()) return false;
-    for (const auto& [id, versions] : want) {
+  // Whether `got` (from Read) is the history of every cube of `want`, field by field.
+  static bool Matches(const std::map<CubeId, std::vector<MemCube>>& got,
+                      const model::DbModel& want) {
+    if (got.size() != want.cubes().size()) return false;
+    for (const auto& [id, cube] : want.cubes()) {
       auto it = got.find(id);
-      if (it == got.end() || it->second.size() != versions.size()) return false;
+      std::vector<MemCube> versions;
+      if (it == got.end() ||
+          want.History(id, kForever, std::nullopt, &versions) != Status::Code::kOk ||
+          it->second.size() != versions.size()) {
+        return false;
+      }
       for (size_t i = 0; i < versions.size(); ++i) {
         const MemCube& g = it->second[i];
-        const ModelVersion& w = versions[i];
-        if (g.version != i + 1 || g.payload != w.payload ||
-            g.valid_from != w.valid_from.value_or(g.tx_from) || g.valid_to != w.valid_to ||
-            (g.state == CubeState::kRetired) != w.retired) {
+        const MemCube& w = versions[i];
+        if (g.version != w.version || g.payload != w.payload || g.valid_from != w.valid_from ||
+            g.valid_to != w.valid_to || g.tx_from != w.tx_from || g.tx_to != w.tx_to ||
+            g.state != w.state) {
           return false;
         }
       }
@@ -168,10 +187,32 @@ struct System {
     return true;
   }
 
+  // Reads of every cube now, at valid times on both sides of those the commands choose, give
+  // what the model's read rule says.
+  void CheckReads(const model::DbModel& want) {
+    const Timestamp now = db->Now();
+    for (const auto& [logical, cube] : want.cubes()) {
+      for (int day : {0, 30, 59, 61, 75, 90}) {
+        for (Timestamp valid_at : {ValidTime(day), now}) {
+          ReadOptions ro;
+          ro.valid_at = valid_at;
+          MemCube g, w;
+          Status s = db->Get(ro, ids.at(logical - 1), &g);
+          RC_ASSERT(s.code() == want.Get(logical, kForever, valid_at, now, std::nullopt, &w));
+          if (s.ok()) {
+            RC_ASSERT(g.version == w.version);
+            RC_ASSERT(g.payload == w.payload);
+          }
+        }
+      }
+    }
+  }
+
   sim::SimEnv env;
   std::unique_ptr<Db> db;
-  std::vector<CubeId> ids;  // ids[L - 1]: the engine's id of logical cube L
-  CubeId highest_id = 0;    // the highest id the engine acknowledged
+  std::vector<CubeId> ids;       // ids[L - 1]: the engine's id of logical cube L
+  std::vector<Timestamp> times;  // times[i]: the commit time of the model's ops[i]
+  CubeId highest_id = 0;         // the highest id the engine acknowledged
 };
 
 using Command = rc::state::Command<Model, System>;
@@ -207,13 +248,9 @@ struct Update : WriteCommand {
     if (*rc::gen::arbitrary<bool>()) op.valid_from = ValidTime(*rc::gen::inRange(0, 60));
     op.sync = *rc::gen::arbitrary<bool>();
   }
-  void checkPreconditions(const Model& m) const override {
-    const std::vector<CubeId> live = m.LiveIds();
-    RC_PRE(std::find(live.begin(), live.end(), op.target) != live.end());
-    // The engine refuses an update that repeats the latest version (same payload, no valid
-    // time: every version here is open-ended and valid from before now); it is no write.
-    RC_PRE(op.valid_from.has_value() || op.payload != m.State().at(op.target).back().payload);
-  }
+  // The engine refuses an update of a retired cube, or one that repeats the latest version
+  // (same payload, no valid time): that is no write.
+  void checkPreconditions(const Model& m) const override { RC_PRE(m.Accepts(op)); }
   void show(std::ostream& os) const override {
     os << "Update(" << op.target << (op.sync ? ", sync" : "") << ")";
   }
@@ -227,10 +264,7 @@ struct Retire : WriteCommand {
     if (*rc::gen::arbitrary<bool>()) op.valid_to = ValidTime(*rc::gen::inRange(61, 90));
     op.sync = *rc::gen::arbitrary<bool>();
   }
-  void checkPreconditions(const Model& m) const override {
-    const std::vector<CubeId> live = m.LiveIds();
-    RC_PRE(std::find(live.begin(), live.end(), op.target) != live.end());
-  }
+  void checkPreconditions(const Model& m) const override { RC_PRE(m.Accepts(op)); }
   void show(std::ostream& os) const override {
     os << "Retire(" << op.target << (op.sync ? ", sync" : "") << ")";
   }
@@ -238,7 +272,9 @@ struct Retire : WriteCommand {
 
 struct Check : Command {
   void run(const Model& m, System& sys) const override {
-    RC_ASSERT(System::Matches(sys.Read(), m.State()));
+    const model::DbModel want = m.State(&sys.times);
+    RC_ASSERT(System::Matches(sys.Read(), want));
+    sys.CheckReads(want);
   }
   void show(std::ostream& os) const override { os << "Check"; }
 };
@@ -252,7 +288,7 @@ struct Reopen : Command {
   void run(const Model& m, System& sys) const override {
     sys.db.reset();  // a clean close makes every write durable
     sys.Open();
-    RC_ASSERT(System::Matches(sys.Read(), m.State()));
+    RC_ASSERT(System::Matches(sys.Read(), m.State(&sys.times)));
   }
   void show(std::ostream& os) const override { os << "Reopen"; }
 };
@@ -268,7 +304,7 @@ struct Crash : Command {
     // Some prefix of the acknowledged writes survived, at least up to the last durable one.
     size_t kept = m.ops.size() + 1;
     for (size_t n = m.DurablePrefix(); n <= m.ops.size(); ++n) {
-      if (System::Matches(got, m.StateAfter(n))) {
+      if (System::Matches(got, m.StateAfter(n, &sys.times))) {
         kept = n;
         break;
       }
@@ -278,7 +314,7 @@ struct Crash : Command {
     RC_ASSERT(sys.db->Verify(&report).ok());
     // Redo the lost writes so that the system matches the model again.
     for (size_t i = kept; i < m.ops.size(); ++i) RC_ASSERT(sys.Apply(m, i));
-    RC_ASSERT(System::Matches(sys.Read(), m.State()));
+    RC_ASSERT(System::Matches(sys.Read(), m.State(&sys.times)));
   }
   void show(std::ostream& os) const override {
     os << "Crash(mode " << static_cast<int>(mode) << ")";

@@ -1,0 +1,141 @@
+// DbModel: the reference model of what a Loci database must answer, shared by every test that
+// checks the Db against the rules (the differential fuzzer fuzz/fuzz_ops_differential.cc, the
+// property tests tests/property/db_model_test.cc and db_state_machine_test.cc, the power-loss
+// sweep tests/crash/sim_crash_test.cc). One copy of the rules, so that a test and the engine
+// cannot agree on a misreading of design.md §1 that another test would have caught.
+//
+// It follows design.md §1 and the contracts of loci/db.h: the bitemporal read rule (among the
+// versions committed at or before as_of whose valid interval contains valid_at, the one
+// committed last; retired or expired means not found), tx_to, version numbering, validation and
+// the order of errors in a batch (every operation is validated first, then resolved in order;
+// the first failure decides the status; a failed batch changes nothing), vectors (and their
+// norm bounds), attributes, parents, kinds, states, expiry, spaces and vector-field definitions
+// and drops (a drop removes the field's vectors from every version, is refused for an unknown
+// field, and leaves the name refused on first use until it is defined again, under a new id).
+// Spaces scope: a read, update or retire confined to a space finds no cube of another space
+// (NotFound, as for a missing id, also when the space does not exist), and a parent must be in
+// the cube's own space. An update may not name its cube as a parent, must set something, and is
+// refused when it would repeat the latest version's content over valid times that version
+// covers already.
+//
+// It is a model, not a second engine: maps and vectors, linear scans, no concurrency. Commit
+// times are the caller's (usually the ones the engine acknowledged): the model never reads a
+// clock, so a test decides what "the state after these writes at these times" is.
+
+#ifndef LOCI_TESTS_MODEL_DB_MODEL_H_
+#define LOCI_TESTS_MODEL_DB_MODEL_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "loci/cube.h"
+#include "loci/metric.h"
+#include "loci/status.h"
+#include "loci/write_batch.h"
+
+namespace loci::model {
+
+struct ModelField {
+  uint32_t id;  // per space, 1, 2, ... in creation order
+  uint32_t dim;
+  Metric metric;
+};
+
+struct ModelSpace {
+  std::map<std::string, ModelField> fields;  // the live ones
+  std::set<std::string> dropped;             // names dropped and not defined again
+  uint32_t field_ids = 0;                    // ids handed out, dropped fields' included
+
+  // Defines (or redefines, under a new id) field `name`; it is no longer dropped.
+  ModelField& AddField(const std::string& name, uint32_t dim, Metric metric);
+};
+
+struct ModelVersion {
+  uint32_t number = 0;
+  uint16_t kind = kPlaintext;
+  CubeState state = CubeState::kActive;
+  std::string payload;
+  std::map<uint32_t, NamedVector> vectors;  // by field id
+  std::vector<Attr> attrs;                  // sorted by key
+  std::string source, agent;
+  std::vector<CubeId> parents;
+  float importance = 0.0f, trust = 1.0f;
+  Timestamp valid_from = 0, valid_to = kForever, tx_from = 0, expires_at = kForever;
+};
+
+struct ModelCube {
+  std::string space;
+  std::vector<ModelVersion> versions;  // oldest first
+};
+
+class DbModel {
+ public:
+  // The largest vector dimension accepted (Options' limit in every test that uses the model).
+  static constexpr uint32_t kMaxVectorDim = 65536;
+
+  const std::map<CubeId, ModelCube>& cubes() const { return cubes_; }
+  const std::map<std::string, ModelSpace>& spaces() const { return spaces_; }
+  // The id the next put gets: ids are 1, 2, 3... in the order of acknowledged puts; a failed
+  // batch hands out none.
+  CubeId next_id() const { return next_id_; }
+  uint64_t version_count() const;
+
+  // The status code Db::Write must return for `batch` committed at `ts`; on kOk the model has
+  // applied it and *results holds (id, version) per operation, else the model is unchanged and
+  // *results is empty. REQUIRES: `ts` is above every commit time applied before.
+  Status::Code Apply(const WriteBatch& batch, Timestamp ts,
+                     std::vector<WriteResult::OpResult>* results);
+
+  // The read rule alone: the index in cube `id`'s versions of the one a read at (as_of,
+  // valid_at) selects — among those committed at or before as_of whose valid interval contains
+  // valid_at, the one committed last — whatever its state or expiry; nullopt if none (or no
+  // such cube).
+  std::optional<size_t> Visible(CubeId id, Timestamp as_of, Timestamp valid_at) const;
+
+  // The tx_to of version `i` of cube `id` as seen at `as_of`: the commit time of the first
+  // later version committed by then whose valid interval overlaps its own; kForever if none.
+  // REQUIRES: the cube exists and has a version `i`.
+  Timestamp TxTo(CubeId id, size_t i, Timestamp as_of) const;
+
+  // What Get must return: the status code, and on kOk the cube (with tx_to as of `as_of`).
+  // `as_of` is the transaction time read at, `read_time` the time expiry is judged at (a
+  // version expires at read times >= its expires_at). A retired or expired visible version,
+  // a missing cube and a cube outside `space` (when given) are all kNotFound.
+  Status::Code Get(CubeId id, Timestamp as_of, Timestamp valid_at, Timestamp read_time,
+                   const std::optional<std::string>& space, MemCube* out) const;
+
+  // What History must return as of `as_of`: every version committed by then, oldest first,
+  // each with its tx_to as of `as_of`; kNotFound (and *out empty) if there is none or the cube
+  // is outside `space` (when given).
+  Status::Code History(CubeId id, Timestamp as_of, const std::optional<std::string>& space,
+                       std::vector<MemCube>* out) const;
+
+ private:
+  // The cube, if it exists and (when `space` is given) belongs to that space.
+  const ModelCube* Find(CubeId id, const std::optional<std::string>& space) const;
+  ModelCube* Find(CubeId id, const std::optional<std::string>& space);
+
+  MemCube ToCube(CubeId id, const ModelCube& cube, size_t i, Timestamp as_of) const;
+
+  // engine/batch_resolver.cc: an operation against the state so far.
+  ModelSpace& SpaceFor(const std::string& name) { return spaces_[name]; }
+  bool SetVectors(const std::string& space, const std::vector<NamedVector>& vectors,
+                  ModelVersion* v);
+  bool ParentsExist(const std::vector<CubeId>& parents, const std::string& space) const;
+  Status::Code Finish(CubeId id, ModelVersion v, Timestamp ts,
+                      std::vector<WriteResult::OpResult>* results);
+  Status::Code Resolve(const WriteBatch::Op& op, Timestamp ts,
+                       std::vector<WriteResult::OpResult>* results);
+
+  std::map<CubeId, ModelCube> cubes_;
+  std::map<std::string, ModelSpace> spaces_;
+  CubeId next_id_ = 1;
+};
+
+}  // namespace loci::model
+
+#endif  // LOCI_TESTS_MODEL_DB_MODEL_H_
