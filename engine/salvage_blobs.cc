@@ -79,10 +79,10 @@ void BlobCopier::NoteLost(size_t loss, const Version& v) {
 }
 
 bool BlobCopier::ReadNew(const Version& v, const std::vector<const blob::BlobRef*>& refs,
-                         std::vector<std::pair<Key, std::string>>* pending) {
+                         std::vector<std::pair<BlobKey, std::string>>* pending) {
   bool all_ok = true;
   for (const blob::BlobRef* ref : refs) {
-    const Key key = KeyOf(*ref);
+    const BlobKey key = KeyOfBlob(*ref);
     auto done = done_.find(key);
     if (done != done_.end()) {
       if (!done->second.ok) {
@@ -113,7 +113,7 @@ Status BlobCopier::Copy(Version* v, bool* copied) {
   std::vector<const blob::BlobRef*> refs;
   if (!v->payload.empty()) refs.push_back(&v->payload);
   for (const VectorRef& r : v->vectors) refs.push_back(&r.blob);
-  std::vector<std::pair<Key, std::string>> pending;
+  std::vector<std::pair<BlobKey, std::string>> pending;
   if (!ReadNew(*v, refs, &pending)) return Status::OK();
 
   std::vector<std::string_view> payloads;
@@ -127,7 +127,7 @@ Status BlobCopier::Copy(Version* v, bool* copied) {
     blob_bytes_ += copies[i].length;
   }
   auto copy_of = [this](const blob::BlobRef& ref) {
-    return ref.empty() ? ref : done_.at(KeyOf(ref)).copy;
+    return ref.empty() ? ref : done_.at(KeyOfBlob(ref)).copy;
   };
   v->payload = copy_of(v->payload);
   for (VectorRef& r : v->vectors) r.blob = copy_of(r.blob);

@@ -92,22 +92,20 @@ class BlobCopier {
   uint64_t blob_bytes() const { return blob_bytes_; }
 
  private:
-  using Key = BlobKey;
   struct Outcome {
     bool ok = false;
     blob::BlobRef copy;  // if ok
     size_t loss = 0;     // index in losses_ if not
   };
-  static Key KeyOf(const blob::BlobRef& ref) { return KeyOfBlob(ref); }
   // Reads and verifies the blobs of `refs` not copied yet into *pending (key, payload);
   // false if one of them, or one that failed before, does not verify (v is then in its loss).
   bool ReadNew(const Version& v, const std::vector<const blob::BlobRef*>& refs,
-               std::vector<std::pair<Key, std::string>>* pending);
+               std::vector<std::pair<BlobKey, std::string>>* pending);
   void NoteLost(size_t loss, const Version& v);
 
   SourceArena* const source_;
   blob::BlobArena* const dest_;
-  std::map<Key, Outcome> done_;
+  std::map<BlobKey, Outcome> done_;
   std::vector<SalvageLoss> losses_;
   uint64_t blobs_ = 0;
   uint64_t blobs_from_log_ = 0;

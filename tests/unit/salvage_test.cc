@@ -566,6 +566,34 @@ TEST_F(SalvageTest, ADamagedBlobWithAWalCopyIsTakenFromTheWal) {
   EXPECT_EQ(history[1].payload, "payload-marker-0123456789");
 }
 
+// The note counts the logged copies salvage copied, not the ones it read: a version whose payload
+// comes from its WAL copy but whose vector (not logged) is damaged is lost, and so is the copy
+// it read.
+TEST_F(SalvageTest, ALoggedCopyOfALostVersionIsNotCountedAsTaken) {
+  Options o = DbOptions();
+  o.max_logged_blob_bytes = 24;  // the payload travels in the WAL, the 8-d vector does not
+  ASSERT_TRUE(Db::Open(o, kSrc, &db_).ok());
+  const std::vector<float> vec = {0.5f, 1, 2, 3, 4, 5, 6, 7};
+  const CubeId x = Put({.space = "s", .payload = "logged-marker", .vectors = {{"e", vec}}});
+  db_.reset();
+  const std::string arena = kSrc + "/" + ArenaGenerationFileName(1);
+  const std::string bytes = test::ReadWholeFile(env_.get(), arena);
+  const size_t payload_at = bytes.find("logged-marker");
+  const size_t vector_at =
+      bytes.find(std::string(reinterpret_cast<const char*>(vec.data()), vec.size() * 4));
+  ASSERT_NE(payload_at, std::string::npos);
+  ASSERT_NE(vector_at, std::string::npos);
+  FlipBit(arena, payload_at + 2, 1);
+  FlipBit(arena, vector_at + 5, 1);
+  SalvageReport report;
+  ASSERT_TRUE(Salvage(&report).ok());
+  EXPECT_TRUE(Names(report, x, 1, /*certain_only=*/true)) << ReportText(report);
+  for (const std::string& note : report.notes) {
+    EXPECT_FALSE(Contains(note, "from their WAL copies")) << ReportText(report);
+  }
+  EXPECT_EQ(report.versions, 0u);
+}
+
 // Both superblock copies damaged: the files are found by name, and new ids start far above
 // every id the source may have issued.
 TEST_F(SalvageTest, WithoutAnySuperblockCopy) {
