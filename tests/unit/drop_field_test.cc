@@ -221,7 +221,9 @@ TEST_F(DropFieldTest, MigrationToANewEmbeddingField) {
     EXPECT_FALSE(HasVector(cube, "A")) << id;
     EXPECT_TRUE(HasVector(cube, "B")) << id;
     std::vector<MemCube> history;
-    for (const ReadOptions& ro : {ReadOptions{.snapshot = before_drop.get()}, ReadOptions{}}) {
+    ReadOptions at_drop;
+    at_drop.snapshot = before_drop.get();
+    for (const ReadOptions& ro : {at_drop, ReadOptions()}) {
       ASSERT_TRUE(db_->History(ro, id, &history).ok());
       ASSERT_GE(history.size(), 2u);
       for (const MemCube& v : history) EXPECT_FALSE(HasVector(v, "A")) << id << " v" << v.version;

@@ -68,6 +68,7 @@ struct CubeDraft {
   std::string source;                    // provenance: message id, file, URL...
   std::vector<CubeId> parents;           // cubes this one was derived from, of the same space
   std::string agent;                     // who wrote it
+  std::string episode;                   // the session or task it belongs to (loci/trace.h)
   float importance = 0.0f;
   float trust = 1.0f;
   std::optional<Timestamp> valid_from;  // default: the commit time
@@ -88,6 +89,7 @@ struct CubePatch {
   std::optional<std::string> source;
   std::optional<std::vector<CubeId>> parents;  // of the same space, not the cube itself
   std::optional<std::string> agent;
+  std::optional<std::string> episode;  // moves the cube to another episode ("" to none)
   std::optional<float> importance;
   std::optional<float> trust;
   std::optional<Timestamp> valid_from;  // default: the commit time
@@ -114,6 +116,7 @@ struct MemCube {
   std::string source;
   std::vector<CubeId> parents;
   std::string agent;
+  std::string episode;
   float importance = 0.0f;
   float trust = 1.0f;
   std::optional<Timestamp> expires_at;

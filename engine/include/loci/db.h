@@ -25,6 +25,7 @@
 #include "loci/search.h"
 #include "loci/space.h"
 #include "loci/status.h"
+#include "loci/trace.h"
 #include "loci/write_batch.h"
 
 namespace loci {
@@ -195,6 +196,40 @@ class Db {
   // space, an unknown space or field, a query of the wrong dimension or with NaN/Inf, k = 0 or
   // above kMaxSearchK, a retired state asked for.
   virtual Status Search(const SearchRequest& request, std::vector<SearchHit>* hits) = 0;
+
+  // --- the trace graph and temporal queries (loci/trace.h)
+
+  // Db::Write of a batch holding one WriteBatch::Link (not confined to a space: the edge is in
+  // the space of `from`). Returns the edge's new version number.
+  Result<uint32_t> Link(const WriteOptions& options, CubeId from, CubeId to, EdgeType type,
+                        float weight = 1.0f, std::optional<Timestamp> valid_from = std::nullopt);
+  // Db::Write of a batch holding one WriteBatch::Unlink.
+  Status Unlink(const WriteOptions& options, CubeId from, CubeId to, EdgeType type,
+                std::optional<Timestamp> valid_to = std::nullopt);
+
+  // The cubes reachable from request.start (see TraceRequest), nearest hop first; within a
+  // hop, in the order the edges were found (by cube stepped from, then edge type, then the
+  // other end's id). The start itself is not reported. NotFound if the start is not visible at
+  // the read point (or not in request.space); InvalidArgument for hops or limit out of range
+  // or an invalid edge type.
+  virtual Status Trace(const TraceRequest& request, std::vector<TraceStep>* steps) = 0;
+
+  // The events of request.id's episode around it, in episode order, the cube itself included:
+  // up to `before` visible events before it and `after` after it. A cube without an episode
+  // is its own only event. NotFound as for Get; InvalidArgument for windows over
+  // kMaxEpisodeWindow.
+  virtual Status Episode(const EpisodeRequest& request, std::vector<MemCube>* events) = 0;
+
+  // See EventsRequest. InvalidArgument for an unknown space, from >= to, valid_at set, or a
+  // limit out of range.
+  virtual Status Events(const EventsRequest& request, std::vector<MemCube>* events) = 0;
+
+  // See ChangesRequest. InvalidArgument for an unknown space, from >= to, or a limit out of
+  // range.
+  virtual Status Changes(const ChangesRequest& request, std::vector<MemCube>* versions) = 0;
+
+  // See ListRequest. InvalidArgument for an unknown space or a limit out of range.
+  virtual Status List(const ListRequest& request, std::vector<MemCube>* cubes) = 0;
 
   // A consistent read point at the current time.
   virtual std::shared_ptr<const Snapshot> GetSnapshot() = 0;

@@ -167,13 +167,18 @@ struct Options {
 
 // Where in (transaction time, valid time) a read looks. A read sees, among the versions
 // committed at or before as_of whose valid interval contains valid_at, the one committed last.
-struct ReadOptions {
+// Where a read looks, on both time axes (design.md §1). Shared by every read: ReadOptions,
+// SearchRequest and the trace requests (loci/trace.h) all are ReadPoints.
+struct ReadPoint {
   // Transaction time: what the database held then. Default: now (everything committed).
   std::optional<Timestamp> as_of;
   // Valid time: when in the world the fact should hold. Default: as_of if set, else now.
   std::optional<Timestamp> valid_at;
   // Read as of this snapshot's point (overrides as_of). Default: none.
   const Snapshot* snapshot = nullptr;
+};
+
+struct ReadOptions : ReadPoint {
   // Restrict the read to this space: a cube of another space, or any cube when no space of this
   // name exists, is NotFound with exactly the message of an id never assigned ("cube <id> does
   // not exist"). Db::Space(name) sets it on every read. Default: any space.

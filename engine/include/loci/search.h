@@ -21,6 +21,8 @@
 #include <vector>
 
 #include "loci/cube.h"
+#include "loci/options.h"
+#include "loci/trace.h"
 
 namespace loci {
 
@@ -31,7 +33,7 @@ inline constexpr uint32_t kMaxSearchK = 1000;
 inline constexpr uint32_t kMaxSearchProbes = 1u << 20;
 inline constexpr uint32_t kMaxSearchRerank = 100000;
 
-struct SearchRequest {
+struct SearchRequest : ReadPoint {
   // The spaces to search (at least one); hits never come from any other space.
   std::vector<std::string> spaces;
   // The vector field, by name; every listed space must have it, with the query's dimension.
@@ -50,10 +52,27 @@ struct SearchRequest {
   std::vector<CubeState> states;
   // Every one of these attributes must be present with an equal value.
   std::vector<Attr> attrs;
-  // The read point, as for Get: transaction time, valid time, or a snapshot (overrides as_of).
-  std::optional<Timestamp> as_of;
-  std::optional<Timestamp> valid_at;
-  const Snapshot* snapshot = nullptr;
+  // The read point (as_of, valid_at, snapshot) is the ReadPoint this request is, as for Get.
+
+  // Valid-time window: only cubes valid at some time in [window_from, window_to) — for each
+  // cube, its versions current at as_of (not overridden by a later correction by then) whose
+  // valid interval meets the window, the newest of them; valid_at must then be unset. Either
+  // bound may be left open. Default: no window (the read point's valid_at decides).
+  std::optional<Timestamp> window_from;
+  std::optional<Timestamp> window_to;
+
+  // --- trace expansion of the hits (loci/trace.h): the cubes up to expand_hops edges away
+  // from each hit (over expand_types, both directions, and the episode order if
+  // expand_episode), visible at the read point, are added to the hits with hop >= 1 and the
+  // edge that reached them, scored hit score x edge weight x expand_decay^hop (l2 scores:
+  // divided instead, lower being better). A cube reached several ways keeps its best score;
+  // a direct hit is never demoted. Expanded hits come after the k direct hits' ranking is
+  // fixed: up to k + expand_limit hits in all, best first. 0..kMaxTraceHops.
+  uint32_t expand_hops = 0;
+  std::vector<EdgeType> expand_types;  // default: every type
+  bool expand_episode = false;
+  float expand_decay = 0.5f;   // in (0, 1]
+  uint32_t expand_limit = 0;   // expanded hits at most (0: k)
 
   // --- effort (0 = the default); see Options for the index's defaults
   // Posting lists probed in a clustered partition, at most.
@@ -74,6 +93,10 @@ struct SearchHit {
   // cosine: cosine similarity; ip: inner product (higher is better for both);
   // l2: squared Euclidean distance (lower is better). Hits come best first.
   float score = 0;
+  // 0 for a direct hit; for a cube added by trace expansion, the hops from the hit that
+  // reached it first, and the edge of the last hop (`via`).
+  uint32_t hop = 0;
+  std::optional<Edge> via;
   MemCube cube;  // only with SearchRequest::fill_cubes
 };
 

@@ -11,8 +11,14 @@
 
 #include "loci/cube.h"
 #include "loci/metric.h"
+#include "loci/trace.h"
 
 namespace loci {
+
+// Ids with this bit set are placeholders, valid inside one batch only: WriteBatch::Put returns
+// kBatchRefBit | i for the Put at operation index i, and a later Link, Unlink or parent list of
+// the same batch may name the cube that Put creates by it. Real ids never have the bit.
+inline constexpr CubeId kBatchRefBit = CubeId{1} << 63;
 
 class WriteBatch {
  public:
@@ -41,10 +47,29 @@ class WriteBatch {
     std::string space;
     std::string field;
   };
-  using Op = std::variant<PutOp, UpdateOp, RetireOp, DefineFieldOp, DropFieldOp>;
+  struct LinkOp {
+    std::optional<std::string> space;  // nullopt: the space of `from`
+    CubeId from;
+    CubeId to;
+    EdgeType type;
+    float weight;
+    std::optional<Timestamp> valid_from;  // default: the commit time
+  };
+  struct UnlinkOp {
+    std::optional<std::string> space;
+    CubeId from;
+    CubeId to;
+    EdgeType type;
+    std::optional<Timestamp> valid_to;  // default: the commit time
+  };
+  using Op = std::variant<PutOp, UpdateOp, RetireOp, DefineFieldOp, DropFieldOp, LinkOp, UnlinkOp>;
 
-  // Appends a Put; its id is reported in WriteResult::ops at the same index.
-  void Put(CubeDraft draft) { ops_.push_back(PutOp{std::move(draft)}); }
+  // Appends a Put; its id is reported in WriteResult::ops at the same index. Returns a
+  // placeholder for that id (see kBatchRefBit) that later operations of this batch may use.
+  CubeId Put(CubeDraft draft) {
+    ops_.push_back(PutOp{std::move(draft)});
+    return kBatchRefBit | (ops_.size() - 1);
+  }
 
   // Appends an Update of cube `id` (see Db::Update); its new version number is reported in
   // WriteResult::ops at the same index. With `space`, the update is confined to that space: a
@@ -86,6 +111,28 @@ class WriteBatch {
   // stay in the blob arena (there is no blob GC yet), but nothing reads them again.
   void DropVectorField(std::string space, std::string field) {
     ops_.push_back(DropFieldOp{std::move(space), std::move(field)});
+  }
+
+  // Appends a Link: edge (from, to, type) between two cubes of one space, with `weight`
+  // (finite), valid from `valid_from` (default: the commit time) on. Linking an edge that
+  // exists writes a new version of it. `from` and `to` are ids or placeholders of Puts earlier
+  // in this batch. The batch fails with InvalidArgument for a self-loop, a reserved or unknown
+  // type, an endpoint in another space than the other (or than `space`, when given: then a cube
+  // of another space is reported as missing), and NotFound for an endpoint that does not
+  // exist. Its WriteResult entry has id `from` and the edge's new version number.
+  void Link(std::optional<std::string> space, CubeId from, CubeId to, EdgeType type,
+            float weight = 1.0f, std::optional<Timestamp> valid_from = std::nullopt) {
+    ops_.push_back(LinkOp{std::move(space), from, to, type, weight, valid_from});
+  }
+
+  // Appends an Unlink: ends the validity of edge (from, to, type) at `valid_to` (default: the
+  // commit time), as Retire ends a cube's: reads at valid times from then on do not see it,
+  // reads of earlier ones still do. NotFound if the edge was never linked (or an endpoint is
+  // outside `space`); InvalidArgument if its latest version is an unlink already. Its
+  // WriteResult entry has id `from` and the edge's new version number.
+  void Unlink(std::optional<std::string> space, CubeId from, CubeId to, EdgeType type,
+              std::optional<Timestamp> valid_to = std::nullopt) {
+    ops_.push_back(UnlinkOp{std::move(space), from, to, type, valid_to});
   }
 
   size_t size() const { return ops_.size(); }
