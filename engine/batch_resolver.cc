@@ -11,15 +11,22 @@
 
 namespace loci::engine {
 
-GroupState::GroupState(const Catalog* catalog, LatestFn latest, BlobFn blob, CubeId next_id)
+GroupState::GroupState(const Catalog* catalog, LatestFn latest, LatestEdgeFn latest_edge,
+                       BlobFn blob, CubeId next_id)
     : base_catalog_(catalog),
       latest_(std::move(latest)),
+      latest_edge_(std::move(latest_edge)),
       blob_(std::move(blob)),
       next_id_(next_id) {}
 
 const Version* GroupState::Latest(CubeId id) const {
   auto it = pending_.find(id);
   return it != pending_.end() ? it->second : latest_(id);
+}
+
+const index::EdgeVersion* GroupState::LatestEdge(const index::EdgeKey& key) const {
+  auto it = pending_edges_.find(key);
+  return it != pending_edges_.end() ? it->second : latest_edge_(key);
 }
 
 bool GroupState::BlobHolds(const blob::BlobRef& ref, std::string_view bytes) const {
@@ -33,6 +40,7 @@ void GroupState::Accept(ResolvedBatch* batch) {
   // Nothing reads the batch's catalog after this: take it instead of copying it.
   if (batch->catalog) changed_catalog_ = std::move(batch->catalog);
   for (const auto& v : batch->versions) pending_[v->id] = v.get();
+  for (const auto& e : batch->edges) pending_edges_[e->key] = e.get();
   next_id_ = batch->next_id;
 }
 
@@ -41,14 +49,21 @@ namespace {
 // Resolution of one batch: a private view over the group state that is merged only on success.
 class Resolver {
  public:
-  Resolver(const GroupState* state, Timestamp commit_time, ResolvedBatch* out)
-      : state_(state), commit_time_(commit_time), out_(out), next_id_(state->next_id()) {}
+  Resolver(const WriteBatch& batch, const GroupState* state, Timestamp commit_time,
+           ResolvedBatch* out)
+      : batch_(batch),
+        state_(state),
+        commit_time_(commit_time),
+        out_(out),
+        next_id_(state->next_id()) {}
 
   Status Put(const CubeDraft& d, const OpBlobs& blobs);
   Status Update(const WriteBatch::UpdateOp& op, const OpBlobs& blobs);
   Status Retire(const WriteBatch::RetireOp& op);
   Status DefineField(const WriteBatch::DefineFieldOp& op);
   Status DropField(const WriteBatch::DropFieldOp& op);
+  Status Link(const WriteBatch::LinkOp& op);
+  Status Unlink(const WriteBatch::UnlinkOp& op);
   CubeId next_id() const { return next_id_; }
 
  private:
@@ -61,6 +76,19 @@ class Resolver {
     auto it = local_.find(id);
     return it != local_.end() ? it->second : state_->Latest(id);
   }
+  const index::EdgeVersion* LatestEdge(const index::EdgeKey& key) const {
+    auto it = local_edges_.find(key);
+    return it != local_edges_.end() ? it->second : state_->LatestEdge(key);
+  }
+  // The id `ref` stands for: itself, or for a placeholder (kBatchRefBit) the id of the Put it
+  // names, which must come earlier in the batch.
+  Status ResolveRef(CubeId ref, CubeId* id) const;
+  Status ResolveRefs(std::vector<CubeId>* ids) const;
+  // The space and ends of an edge operation: both ends must exist in one space (`space`'s,
+  // when given); one that does not — or is in another space — is refused as missing.
+  Status ResolveEdge(const std::optional<std::string>& space, CubeId from, CubeId to,
+                     uint32_t type, index::EdgeKey* key, uint32_t* space_id) const;
+  Status FinishEdge(std::unique_ptr<index::EdgeVersion> e);
   const SpaceDef* SpaceFor(const std::string& name);
   Status FieldFor(uint32_t space_id, const NamedVector& v, const FieldDef** field);
   Status SetVectors(uint32_t space_id, const std::vector<NamedVector>& vectors,
@@ -75,12 +103,109 @@ class Resolver {
                       const OpBlobs& blobs) const;
   Status Finish(std::unique_ptr<Version> v);
 
+  const WriteBatch& batch_;
   const GroupState* const state_;
   const Timestamp commit_time_;
   ResolvedBatch* const out_;
   CubeId next_id_;
   std::unordered_map<CubeId, const Version*> local_;
+  std::unordered_map<index::EdgeKey, const index::EdgeVersion*, index::EdgeKeyHash> local_edges_;
 };
+
+Status Resolver::ResolveRef(CubeId ref, CubeId* id) const {
+  if ((ref & kBatchRefBit) == 0) {
+    *id = ref;
+    return Status::OK();
+  }
+  const uint64_t index = ref & ~kBatchRefBit;
+  // Results so far are one per operation resolved, so the Put must be among them.
+  if (index >= out_->results.size() ||
+      !std::holds_alternative<WriteBatch::PutOp>(batch_.ops()[index])) {
+    return Status::InvalidArgument("placeholder id " + std::to_string(ref) +
+                                   " names no earlier Put of this batch");
+  }
+  *id = out_->results[index].id;
+  return Status::OK();
+}
+
+Status Resolver::ResolveRefs(std::vector<CubeId>* ids) const {
+  for (CubeId& id : *ids) LOCI_RETURN_IF_ERROR(ResolveRef(id, &id));
+  return Status::OK();
+}
+
+Status Resolver::ResolveEdge(const std::optional<std::string>& space, CubeId from, CubeId to,
+                             uint32_t type, index::EdgeKey* key, uint32_t* space_id) const {
+  LOCI_RETURN_IF_ERROR(ResolveRef(from, &key->from));
+  LOCI_RETURN_IF_ERROR(ResolveRef(to, &key->to));
+  key->type = type;
+  if (key->from == key->to) {
+    return Status::InvalidArgument("an edge from cube " + std::to_string(key->from) +
+                                   " to itself");
+  }
+  const Version* a = Latest(key->from);
+  if (a != nullptr && space && !InSpace(*a, *space, catalog())) a = nullptr;
+  if (a == nullptr) {
+    return Status::InvalidArgument("edge end cube " + std::to_string(key->from) +
+                                   " does not exist");
+  }
+  const Version* b = Latest(key->to);
+  // Another space's cube is refused exactly like a missing one (space_scope.h).
+  if (b == nullptr || b->space_id != a->space_id) {
+    return Status::InvalidArgument("edge end cube " + std::to_string(key->to) +
+                                   " does not exist");
+  }
+  *space_id = a->space_id;
+  return Status::OK();
+}
+
+Status Resolver::FinishEdge(std::unique_ptr<index::EdgeVersion> e) {
+  if (e->valid_from >= e->valid_to) {
+    return Status::InvalidArgument("edge valid interval is empty or inverted");
+  }
+  e->tx_from = commit_time_;
+  local_edges_[e->key] = e.get();
+  out_->results.push_back(WriteResult::OpResult{e->key.from, e->number});
+  out_->edges.push_back(std::move(e));
+  return Status::OK();
+}
+
+std::string EdgeName(const index::EdgeKey& key) {
+  return "edge " + std::to_string(key.from) + " -" + EdgeTypeName(static_cast<EdgeType>(key.type)) +
+         "-> " + std::to_string(key.to);
+}
+
+Status Resolver::Link(const WriteBatch::LinkOp& op) {
+  auto e = std::make_unique<index::EdgeVersion>();
+  LOCI_RETURN_IF_ERROR(ResolveEdge(op.space, op.from, op.to, static_cast<uint32_t>(op.type),
+                                   &e->key, &e->space_id));
+  const index::EdgeVersion* prev = LatestEdge(e->key);
+  e->number = prev == nullptr ? 1 : prev->number + 1;
+  e->prev = prev;
+  e->weight = op.weight;
+  e->valid_from = op.valid_from.value_or(commit_time_);
+  return FinishEdge(std::move(e));
+}
+
+Status Resolver::Unlink(const WriteBatch::UnlinkOp& op) {
+  index::EdgeKey key;
+  uint32_t space_id;
+  Status s = ResolveEdge(op.space, op.from, op.to, static_cast<uint32_t>(op.type), &key, &space_id);
+  const index::EdgeVersion* prev = s.ok() ? LatestEdge(key) : nullptr;
+  if (prev == nullptr) {
+    // A missing end, or one in another space, reads as an edge that was never linked.
+    return Status::NotFound("edge " + std::to_string(op.from) + " -" + EdgeTypeName(op.type) +
+                            "-> " + std::to_string(op.to) + " does not exist");
+  }
+  if (prev->unlinked) return Status::InvalidArgument(EdgeName(key) + " is unlinked already");
+  auto e = std::make_unique<index::EdgeVersion>(*prev);
+  e->number = prev->number + 1;
+  e->prev = prev;
+  e->unlinked = true;
+  // Like a retirement: a version valid from the end of validity on, which hides the edge.
+  e->valid_from = op.valid_to.value_or(commit_time_);
+  e->valid_to = kForever;
+  return FinishEdge(std::move(e));
+}
 
 const SpaceDef* Resolver::SpaceFor(const std::string& name) {
   if (const SpaceDef* s = catalog().FindSpace(name)) return s;
@@ -163,7 +288,8 @@ bool Resolver::ChangesNothing(const Version& prev, const Version& v, const Write
   if (v.valid_from < prev.valid_from || v.valid_to > prev.valid_to) return false;
   if (v.kind != prev.kind || v.state != prev.state || v.expires_at != prev.expires_at ||
       v.importance != prev.importance || v.trust != prev.trust || v.attrs != prev.attrs ||
-      v.source != prev.source || v.agent != prev.agent || v.parents != prev.parents) {
+      v.source != prev.source || v.agent != prev.agent || v.parents != prev.parents ||
+      v.episode != prev.episode) {
     return false;
   }
   if (p.payload ? !state_->BlobHolds(prev.payload, *p.payload) : v.payload != prev.payload) {
@@ -209,7 +335,9 @@ Status Resolver::Put(const CubeDraft& d, const OpBlobs& blobs) {
   v->id = next_id_;
   v->number = 1;
   v->space_id = SpaceFor(d.space)->id;
-  LOCI_RETURN_IF_ERROR(CheckParents(d.parents, v->space_id));
+  v->parents = d.parents;
+  LOCI_RETURN_IF_ERROR(ResolveRefs(&v->parents));
+  LOCI_RETURN_IF_ERROR(CheckParents(v->parents, v->space_id));
   v->kind = d.kind;
   v->state = d.state;
   v->valid_from = d.valid_from.value_or(commit_time_);
@@ -224,7 +352,7 @@ Status Resolver::Put(const CubeDraft& d, const OpBlobs& blobs) {
             [](const Attr& a, const Attr& b) { return a.key < b.key; });
   v->source = d.source;
   v->agent = d.agent;
-  v->parents = d.parents;
+  v->episode = d.episode;
   ++next_id_;
   return Finish(std::move(v));
 }
@@ -233,7 +361,12 @@ Status Resolver::Update(const WriteBatch::UpdateOp& op, const OpBlobs& blobs) {
   const CubePatch& p = op.patch;
   const Version* prev;
   LOCI_RETURN_IF_ERROR(LatestLive(op.id, op.space, &prev));
-  if (p.parents) LOCI_RETURN_IF_ERROR(CheckParents(*p.parents, prev->space_id));
+  std::vector<CubeId> parents;
+  if (p.parents) {
+    parents = *p.parents;
+    LOCI_RETURN_IF_ERROR(ResolveRefs(&parents));
+    LOCI_RETURN_IF_ERROR(CheckParents(parents, prev->space_id));
+  }
   auto v = std::make_unique<Version>(*prev);
   v->number = prev->number + 1;
   v->prev = prev;
@@ -267,7 +400,8 @@ Status Resolver::Update(const WriteBatch::UpdateOp& op, const OpBlobs& blobs) {
             [](const Attr& a, const Attr& b) { return a.key < b.key; });
   if (p.source) v->source = *p.source;
   if (p.agent) v->agent = *p.agent;
-  if (p.parents) v->parents = *p.parents;
+  if (p.parents) v->parents = std::move(parents);
+  if (p.episode) v->episode = *p.episode;
   if (ChangesNothing(*prev, *v, op, blobs)) {
     // A version identical to the latest over the valid times it covers already would carry no
     // information, only noise in the history.
@@ -336,7 +470,7 @@ Status ResolveBatch(const WriteBatch& batch, std::span<const OpBlobs> blobs, Tim
                     GroupState* state, ResolvedBatch* out) {
   *out = ResolvedBatch();
   out->commit_time = commit_time;
-  Resolver r(state, commit_time, out);
+  Resolver r(batch, state, commit_time, out);
   for (size_t i = 0; i < batch.ops().size(); ++i) {
     const WriteBatch::Op& op = batch.ops()[i];
     Status s;
@@ -348,8 +482,12 @@ Status ResolveBatch(const WriteBatch& batch, std::span<const OpBlobs> blobs, Tim
       s = r.Retire(*retire);
     } else if (const auto* define = std::get_if<WriteBatch::DefineFieldOp>(&op)) {
       s = r.DefineField(*define);
+    } else if (const auto* drop = std::get_if<WriteBatch::DropFieldOp>(&op)) {
+      s = r.DropField(*drop);
+    } else if (const auto* link = std::get_if<WriteBatch::LinkOp>(&op)) {
+      s = r.Link(*link);
     } else {
-      s = r.DropField(std::get<WriteBatch::DropFieldOp>(op));
+      s = r.Unlink(std::get<WriteBatch::UnlinkOp>(op));
     }
     if (!s.ok()) {
       *out = ResolvedBatch();

@@ -22,7 +22,7 @@
 #include "engine/catalog.h"
 #include "engine/record_codec.h"
 #include "engine/record_table.h"
-#include "engine/version.h"
+#include "query/version.h"
 #include "loci/options.h"
 #include "loci/write_batch.h"
 
@@ -41,6 +41,7 @@ struct ResolvedBatch {
   std::vector<FieldEntry> fields;     // created by this batch
   std::vector<FieldDropEntry> drops;  // dropped by this batch
   std::vector<std::unique_ptr<Version>> versions;
+  std::vector<std::unique_ptr<index::EdgeVersion>> edges;  // linked and unlinked, in order
   std::vector<WriteResult::OpResult> results;  // one per operation
   std::unique_ptr<Catalog> catalog;            // the catalog after this batch, if it changed it
   CubeId next_id = 0;                          // the id allocator after this batch
@@ -52,16 +53,21 @@ class GroupState {
  public:
   // The newest version of an id, including those of earlier groups not yet published.
   using LatestFn = std::function<const Version*(CubeId)>;
+  // The same for an edge.
+  using LatestEdgeFn = std::function<const index::EdgeVersion*(const index::EdgeKey&)>;
   // The bytes of a non-empty blob that a version refers to (a payload or a vector), unverified,
   // or nullptr if they cannot be read; the blob may belong to a version not yet published.
   using BlobFn = std::function<const char*(const blob::BlobRef&)>;
 
   // `catalog` is the newest catalog (with the changes of groups still in flight).
-  GroupState(const Catalog* catalog, LatestFn latest, BlobFn blob, CubeId next_id);
+  GroupState(const Catalog* catalog, LatestFn latest, LatestEdgeFn latest_edge, BlobFn blob,
+             CubeId next_id);
 
   const Catalog& catalog() const { return changed_catalog_ ? *changed_catalog_ : *base_catalog_; }
   // The newest version of `id` including this group's, or nullptr.
   const Version* Latest(CubeId id) const;
+  // The newest version of edge `key` including this group's, or nullptr.
+  const index::EdgeVersion* LatestEdge(const index::EdgeKey& key) const;
   // Whether blob `ref` holds exactly `bytes` (false if it cannot be read).
   bool BlobHolds(const blob::BlobRef& ref, std::string_view bytes) const;
   CubeId next_id() const { return next_id_; }
@@ -75,16 +81,20 @@ class GroupState {
  private:
   const Catalog* const base_catalog_;
   const LatestFn latest_;
+  const LatestEdgeFn latest_edge_;
   const BlobFn blob_;
   std::unique_ptr<Catalog> changed_catalog_;
   std::unordered_map<CubeId, const Version*> pending_;
+  std::unordered_map<index::EdgeKey, const index::EdgeVersion*, index::EdgeKeyHash> pending_edges_;
   CubeId next_id_;
 };
 
 // Resolves `batch` (already validated by ValidateBatch) with commit time `commit_time` against
 // `state`, which it does not change: on success fills *out, which the caller passes to
 // state->Accept if it keeps the batch; on failure returns InvalidArgument or NotFound naming the
-// operation. An operation confined to a space (UpdateOp/RetireOp::space) on a cube of another
+// operation. Placeholder ids (kBatchRefBit) in links and parents are replaced by the ids of
+// the Puts they name; edges are checked against the cubes' spaces (an endpoint of another
+// space is refused exactly like a missing one). An operation confined to a space (UpdateOp/RetireOp::space) on a cube of another
 // space gets the NotFound of a missing id (space_scope.h). An Update that sets neither
 // valid_from nor valid_to and would give the cube the content of its latest version, over
 // valid times that version covers already, is InvalidArgument ("nothing to change").

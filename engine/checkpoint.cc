@@ -21,7 +21,15 @@ constexpr size_t kHeaderSize = 8 + 4 + 16 + 8 + 8 + 8;
 constexpr size_t kEntryOverhead = 4 + 1 + 8;
 constexpr size_t kFlushBytes = 1 << 20;
 
-enum EntryType : uint8_t { kSpace = 1, kField = 2, kVersion = 3, kEnd = 4, kFieldDrop = 5 };
+enum EntryType : uint8_t {
+  kSpace = 1,
+  kField = 2,
+  kVersion = 3,
+  kEnd = 4,
+  kFieldDrop = 5,
+  kEpisodeVersion = 6,
+  kEdge = 7,
+};
 
 bool HasDroppedField(const Catalog& catalog) {
   for (const SpaceDef& space : catalog.spaces()) {
@@ -118,7 +126,20 @@ void CheckpointWriter::AddVersion(const Version& v) {
   } else {
     EncodeVersionBody(v, &body);
   }
-  AddEntry(kVersion, body);
+  if (v.episode.empty()) {
+    AddEntry(kVersion, body);
+  } else {
+    PutLengthPrefixed(&body, v.episode);
+    AddEntry(kEpisodeVersion, body);
+  }
+}
+
+void CheckpointWriter::AddEdge(const index::EdgeVersion& e) {
+  std::string body;
+  PutVarsint64(&body, e.tx_from);
+  PutVarint64(&body, e.lsn);
+  EncodeEdgeBody(e, &body);
+  AddEntry(kEdge, body);
 }
 
 Status CheckpointWriter::Finish(uint64_t next_cube_id, int64_t clock_high_water, uint64_t* bytes) {
@@ -137,6 +158,7 @@ Status CheckpointWriter::Finish(uint64_t next_cube_id, int64_t clock_high_water,
 Status ReadCheckpoint(Env* env, const std::string& path, const DbUuid& uuid, uint64_t file_number,
                       uint64_t expected_bytes,
                       const std::function<Status(std::unique_ptr<Version>)>& on_version,
+                      const std::function<Status(std::unique_ptr<index::EdgeVersion>)>& on_edge,
                       CheckpointContents* contents) {
   std::unique_ptr<RandomAccessFile> file;
   Status opened = env->NewRandomAccessFile(path, &file);
@@ -216,16 +238,30 @@ Status ReadCheckpoint(Env* env, const std::string& path, const DbUuid& uuid, uin
         s = contents->catalog.ApplyFieldDrop(drop.space_id, drop.field_id);
         break;
       }
-      case kVersion: {
+      case kVersion:
+      case kEpisodeVersion: {
         auto v = std::make_unique<Version>();
         if (!d.GetVarsint64(&v->tx_from) || !d.GetVarint64(&v->lsn) ||
-            !DecodeVersionBody(&d, v.get()) || !d.empty() || v->lsn > contents->covers_lsn) {
+            !DecodeVersionBody(&d, v.get()) ||
+            (type == kEpisodeVersion && (!DecodeEpisode(&d, v.get()) || v->episode.empty())) ||
+            !d.empty() || v->lsn > contents->covers_lsn) {
           return corrupt(pos, "malformed version entry");
         }
         if (contents->catalog.SpaceById(v->space_id) == nullptr) {
           return corrupt(pos, "version of unknown space " + std::to_string(v->space_id));
         }
         s = on_version(std::move(v));
+        break;
+      }
+      case kEdge: {
+        auto e = std::make_unique<index::EdgeVersion>();
+        if (!DecodeCheckpointEdge(hashed.substr(1), e.get()) || e->lsn > contents->covers_lsn) {
+          return corrupt(pos, "malformed edge entry");
+        }
+        if (contents->catalog.SpaceById(e->space_id) == nullptr) {
+          return corrupt(pos, "edge of unknown space " + std::to_string(e->space_id));
+        }
+        s = on_edge(std::move(e));
         break;
       }
       case kEnd: {
@@ -252,7 +288,9 @@ static_assert(static_cast<uint8_t>(CheckpointEntryType::kSpace) == kSpace &&
               static_cast<uint8_t>(CheckpointEntryType::kField) == kField &&
               static_cast<uint8_t>(CheckpointEntryType::kVersion) == kVersion &&
               static_cast<uint8_t>(CheckpointEntryType::kEnd) == kEnd &&
-              static_cast<uint8_t>(CheckpointEntryType::kFieldDrop) == kFieldDrop);
+              static_cast<uint8_t>(CheckpointEntryType::kFieldDrop) == kFieldDrop &&
+              static_cast<uint8_t>(CheckpointEntryType::kEpisodeVersion) == kEpisodeVersion &&
+              static_cast<uint8_t>(CheckpointEntryType::kEdge) == kEdge);
 
 uint64_t CheckpointEntriesOffset() { return kHeaderSize; }
 
@@ -278,7 +316,7 @@ uint64_t CheckpointEntryCost(std::string_view image, uint64_t offset) {
   if (offset > image.size() || image.size() - offset < kEntryOverhead) return 0;
   const uint32_t len = DecodeFixed32(image.data() + offset);
   const uint8_t type = static_cast<uint8_t>(image[offset + 4]);
-  if (len > image.size() - offset - kEntryOverhead || type < kSpace || type > kFieldDrop) return 0;
+  if (len > image.size() - offset - kEntryOverhead || type < kSpace || type > kEdge) return 0;
   return 1 + uint64_t{len};
 }
 
@@ -310,6 +348,18 @@ bool PeekCheckpointEntry(std::string_view image, uint64_t offset, uint64_t end,
 bool DecodeCheckpointVersion(std::string_view body, Version* v) {
   Decoder d(body);
   return d.GetVarsint64(&v->tx_from) && d.GetVarint64(&v->lsn) && DecodeVersionBody(&d, v) &&
+         d.empty();
+}
+
+bool DecodeCheckpointEpisodeVersion(std::string_view body, Version* v) {
+  Decoder d(body);
+  return d.GetVarsint64(&v->tx_from) && d.GetVarint64(&v->lsn) && DecodeVersionBody(&d, v) &&
+         DecodeEpisode(&d, v) && !v->episode.empty() && d.empty();
+}
+
+bool DecodeCheckpointEdge(std::string_view body, index::EdgeVersion* e) {
+  Decoder d(body);
+  return d.GetVarsint64(&e->tx_from) && d.GetVarint64(&e->lsn) && DecodeEdgeBody(&d, e) &&
          d.empty();
 }
 

@@ -11,12 +11,14 @@
 //   entry: length:u32 type:u8 body[length] checksum:u64   (XXH3 of type+body, seeded with the
 //                                                          file number and the entry's offset)
 //   types: space (id name), field, field drop (space_id field_id, right after the field's
-//          entry), version (tx_from lsn body), end (entry count, next_cube_id,
-//          clock_high_water)
+//          entry), version (tx_from lsn body), version in an episode (tx_from lsn body
+//          episode:lp), edge (tx_from lsn edge_body, after every version), end (entry count,
+//          next_cube_id, clock_high_water)
 //
 // Format 1 has no field drop entries; format 2 is written when the catalog has a dropped field
 // (so a database that never dropped one stays readable by a build that knows only format 1).
-// Both are read.
+// Both are read. Episode-version and edge entries (the trace graph's) are written in either
+// format, only by databases that use it: a build that predates them refuses them by type.
 
 #ifndef LOCI_ENGINE_CHECKPOINT_H_
 #define LOCI_ENGINE_CHECKPOINT_H_
@@ -28,7 +30,8 @@
 
 #include "common/db_uuid.h"
 #include "engine/catalog.h"
-#include "engine/version.h"
+#include "index/trace_graph.h"
+#include "query/version.h"
 #include "loci/env.h"
 #include "loci/status.h"
 
@@ -47,6 +50,8 @@ class CheckpointWriter {
   // Adds `v`, without its vectors of fields the catalog has dropped (they are never read
   // again; their blobs stay in the arena).
   void AddVersion(const Version& v);
+  // Adds an edge version. REQUIRES: after every AddVersion.
+  void AddEdge(const index::EdgeVersion& e);
   // Writes the end entry and syncs the file. On success *bytes is the file size.
   Status Finish(uint64_t next_cube_id, int64_t clock_high_water, uint64_t* bytes);
 
@@ -81,6 +86,7 @@ struct CheckpointContents {
 Status ReadCheckpoint(Env* env, const std::string& path, const DbUuid& uuid, uint64_t file_number,
                       uint64_t expected_bytes,
                       const std::function<Status(std::unique_ptr<Version>)>& on_version,
+                      const std::function<Status(std::unique_ptr<index::EdgeVersion>)>& on_edge,
                       CheckpointContents* contents);
 
 // Entry by entry, for salvage (engine/salvage_scan.h), which takes every entry that verifies
@@ -92,6 +98,8 @@ enum class CheckpointEntryType : uint8_t {
   kVersion = 3,
   kEnd = 4,
   kFieldDrop = 5,
+  kEpisodeVersion = 6,
+  kEdge = 7,
 };
 
 struct CheckpointHeader {
@@ -125,6 +133,8 @@ bool PeekCheckpointEntry(std::string_view image, uint64_t offset, uint64_t end,
 // Decode the bodies of a version entry (tx_from and lsn set) and of the end entry; false if
 // malformed.
 bool DecodeCheckpointVersion(std::string_view body, Version* v);
+bool DecodeCheckpointEpisodeVersion(std::string_view body, Version* v);
+bool DecodeCheckpointEdge(std::string_view body, index::EdgeVersion* e);
 bool DecodeCheckpointEnd(std::string_view body, uint64_t* entries, uint64_t* next_cube_id,
                          int64_t* clock_high_water);
 

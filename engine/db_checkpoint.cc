@@ -32,6 +32,7 @@ Status DbImpl::WriteCheckpoint() {
   uint64_t new_segment = 0, chain_checksum = 0;
   wal::Lsn lsn = 0;
   size_t dirty_count = 0;
+  size_t dirty_edge_count = 0;
   Catalog catalog;
   CubeId next_id = 0;
   Timestamp clock_high_water = 0;
@@ -51,8 +52,9 @@ Status DbImpl::WriteCheckpoint() {
     {
       MutexLock lock(&dirty_mu_);
       dirty_count = dirty_.size();
+      dirty_edge_count = dirty_edges_.size();
     }
-    if (dirty_count == 0 && log_->last_lsn() == previous_lsn && previous_next_id == next_id_) {
+    if (dirty_count == 0 && dirty_edge_count == 0 && log_->last_lsn() == previous_lsn && previous_next_id == next_id_) {
       nothing_new = true;
       return Status::OK();
     }
@@ -96,13 +98,26 @@ Status DbImpl::WriteCheckpoint() {
       }
       for (auto it = chain.rbegin(); it != chain.rend(); ++it) writer.AddVersion(**it);
     }
+    // Edges after every version, so that recovery finds both of their ends.
+    std::vector<const index::EdgeVersion*> edge_chain;
+    graph_.ForEachChain([&](const index::EdgeVersion* head) {
+      edge_chain.clear();
+      for (const index::EdgeVersion* e = head; e != nullptr; e = e->prev) {
+        if (e->lsn <= lsn) edge_chain.push_back(e);
+      }
+      for (auto it = edge_chain.rbegin(); it != edge_chain.rend(); ++it) writer.AddEdge(**it);
+    });
   } else {
     std::vector<const Version*> changed;
+    std::vector<const index::EdgeVersion*> changed_edges;
     {
       MutexLock lock(&dirty_mu_);
       changed.assign(dirty_.begin(), dirty_.begin() + static_cast<ptrdiff_t>(dirty_count));
+      changed_edges.assign(dirty_edges_.begin(),
+                           dirty_edges_.begin() + static_cast<ptrdiff_t>(dirty_edge_count));
     }
     for (const Version* v : changed) writer.AddVersion(*v);
+    for (const index::EdgeVersion* e : changed_edges) writer.AddEdge(*e);
   }
   uint64_t bytes = 0;
   LOCI_RETURN_IF_ERROR(writer.Finish(next_id, clock_high_water, &bytes));
@@ -140,6 +155,8 @@ Status DbImpl::WriteCheckpoint() {
   {
     MutexLock lock(&dirty_mu_);
     dirty_.erase(dirty_.begin(), dirty_.begin() + static_cast<ptrdiff_t>(dirty_count));
+    dirty_edges_.erase(dirty_edges_.begin(),
+                       dirty_edges_.begin() + static_cast<ptrdiff_t>(dirty_edge_count));
   }
   checkpoint_lsn_.store(lsn);
   checkpoint_files_.store(base ? 1 : previous.checkpoints.size() + 1);

@@ -27,9 +27,12 @@
 #include "engine/superblock.h"
 #include "gc/epoch.h"
 #include "index/atlas.h"
+#include "index/event_index.h"
+#include "index/trace_graph.h"
 #include "loci/db.h"
 #include "loci/env.h"
 #include "query/temporal.h"
+#include "query/trace_query.h"
 #include "wal/commit_queue.h"
 #include "wal/log_writer.h"
 #include "wal/replay.h"
@@ -54,6 +57,11 @@ class DbImpl final : public Db {
   Status Get(const ReadOptions& options, CubeId id, MemCube* cube) override;
   Status History(const ReadOptions& options, CubeId id, std::vector<MemCube>* versions) override;
   Status Search(const SearchRequest& request, std::vector<SearchHit>* hits) override;
+  Status Trace(const TraceRequest& request, std::vector<TraceStep>* steps) override;
+  Status Episode(const EpisodeRequest& request, std::vector<MemCube>* events) override;
+  Status Events(const EventsRequest& request, std::vector<MemCube>* events) override;
+  Status Changes(const ChangesRequest& request, std::vector<MemCube>* versions) override;
+  Status List(const ListRequest& request, std::vector<MemCube>* cubes) override;
   std::shared_ptr<const Snapshot> GetSnapshot() override;
   Status Checkpoint() override;
   DbStats Stats() override;
@@ -95,6 +103,9 @@ class DbImpl final : public Db {
   // against `catalog`; *applied (if not null) points to it afterwards.
   Status ApplyRecoveredVersion(std::unique_ptr<Version> v, const Catalog& catalog,
                                const Version** applied);
+  // The same for an edge version: its space must be known and both its ends exist there.
+  Status ApplyRecoveredEdge(std::unique_ptr<index::EdgeVersion> e, const Catalog& catalog,
+                            const index::EdgeVersion** applied);
   Status PrepareForWrites(const wal::ReplayResult& replay);
   // Recovery, after replay: where id assignment resumes. A log that ends with this writer's
   // seal lost nothing, so the next id follows the last one found; otherwise acknowledged
@@ -137,6 +148,11 @@ class DbImpl final : public Db {
   void FinishGroup(GroupInFlight* flight) EXCLUDES(pipeline_mu_);
   // The newest version of `id`, including versions of groups prepared but not yet published.
   const Version* LatestIncludingPending(CubeId id) EXCLUDES(pending_mu_);
+  const index::EdgeVersion* LatestEdgeIncludingPending(const index::EdgeKey& key)
+      EXCLUDES(pending_mu_);
+  // Enters `v` in the event index (List, Events, Changes, Episode). The index's single writer:
+  // the leader as it publishes, recovery before.
+  void IndexEvents(const Version& v);
   // The bytes of blob `ref` of such a version (or a published one), unverified; nullptr if
   // they cannot be read. For comparing an update with its predecessor (GroupState::BlobFn).
   const char* UnpublishedBlob(const blob::BlobRef& ref);
@@ -155,9 +171,23 @@ class DbImpl final : public Db {
   Status FindChain(const ReadOptions& options, CubeId id, const Catalog* catalog,
                    const Version** head) const;
   // The read point of `options`, and the time expiry is judged at (*read_time).
-  query::ReadPoint ReadPointFor(const ReadOptions& options, Timestamp* read_time) const;
+  query::ReadPoint ReadPointFor(const ReadPoint& options, Timestamp* read_time) const;
   Status FillCube(const Version& v, Timestamp tx_to, const Catalog& catalog,
                   const ReadOptions& options, MemCube* cube) const;
+
+  // --- trace queries (db_trace.cc). REQUIRES of each: an epoch pinned, `catalog` loaded under
+  // it.
+  // A scope over space `space` (InvalidArgument if it does not exist) at `read`'s point.
+  Status ScopeOfSpace(const ReadPoint& read, const std::string& space, const Catalog* catalog,
+                      query::TraceScope* scope) const;
+  // A scope over cube `id`'s space, and its visible version; NotFound as for Get.
+  Status ScopeOfCube(const ReadPoint& read, const std::optional<std::string>& space, CubeId id,
+                     const Catalog* catalog, query::TraceScope* scope,
+                     const Version** visible) const;
+  void FillScope(const ReadPoint& read, query::TraceScope* scope) const;
+  // The cubes of `versions`, tx_to as of `as_of`, without vectors; all or nothing.
+  Status FillVersions(const std::vector<const Version*>& versions, const Catalog& catalog,
+                      Timestamp as_of, bool fill_payload, std::vector<MemCube>* out) const;
 
   // --- vector index (db_index.cc)
   // A field a version is applied to, as the catalog defined it when looked up.
@@ -263,6 +293,20 @@ class DbImpl final : public Db {
   gc::EpochDomain epochs_;
   HybridClock clock_;
   RecordTable table_;
+  // The trace graph's edges and the temporal orderings of versions (index/trace_graph.h,
+  // index/event_index.h): written by the leader as it publishes, read lock-free.
+  index::TraceGraph graph_;
+  index::EventIndex events_;
+  // The record table as the query layer reads it.
+  class TableSource final : public query::VersionSource {
+   public:
+    explicit TableSource(const RecordTable* table) : table_(table) {}
+    const Version* Head(uint64_t id) const override { return table_->Head(id); }
+
+   private:
+    const RecordTable* table_;
+  };
+  const TableSource table_source_{&table_};
   // After arena_ and epochs_: destroyed before them, while what it points into still exists.
   std::unique_ptr<index::Atlas> atlas_;
   // Published versions and field drops Atlas has not absorbed yet, and the indexer thread that
@@ -312,10 +356,13 @@ class DbImpl final : public Db {
   uint64_t unpublished_nonsync_groups_ GUARDED_BY(pipeline_mu_) = 0;  // prepared, not published
   std::vector<IoQueue*> free_io_ GUARDED_BY(pipeline_mu_);
   std::vector<std::unique_ptr<Version>> abandoned_ GUARDED_BY(pipeline_mu_);  // of failed groups
+  std::vector<std::unique_ptr<index::EdgeVersion>> abandoned_edges_ GUARDED_BY(pipeline_mu_);
 
   // Newest versions of groups prepared but not yet published, for the next groups' resolution.
   Mutex pending_mu_;
   std::unordered_map<CubeId, const Version*> pending_heads_ GUARDED_BY(pending_mu_);
+  std::unordered_map<index::EdgeKey, const index::EdgeVersion*, index::EdgeKeyHash> pending_edges_
+      GUARDED_BY(pending_mu_);
 
   std::unique_ptr<Catalog> recovery_catalog_;  // built during recovery, then published
   std::string recovery_notes_;                 // what recovery dropped or stopped at
@@ -346,6 +393,7 @@ class DbImpl final : public Db {
   // Versions published since the last checkpoint, in LSN order: what the next delta holds.
   Mutex dirty_mu_;
   std::vector<const Version*> dirty_ GUARDED_BY(dirty_mu_);
+  std::vector<const index::EdgeVersion*> dirty_edges_ GUARDED_BY(dirty_mu_);
   std::atomic<uint64_t> wal_bytes_{0};  // WAL bytes after the checkpoint
   std::atomic<bool> checkpoint_wanted_{false};
 

@@ -407,6 +407,9 @@ Status DbImpl::LoadCheckpoints(const Superblock& sb, Env* env) {
         [&](std::unique_ptr<Version> v) {
           return ApplyRecoveredVersion(std::move(v), contents.catalog, nullptr);
         },
+        [&](std::unique_ptr<index::EdgeVersion> e) {
+          return ApplyRecoveredEdge(std::move(e), contents.catalog, nullptr);
+        },
         &contents));
     if (contents.covers_lsn < covered) {
       return Status::Corruption(paths_.checkpoint(file.file_number) +
@@ -470,7 +473,28 @@ Status DbImpl::ApplyRecoveredVersion(std::unique_ptr<Version> v, const Catalog& 
   clock_.Observe(v->tx_from);
   next_id_ = std::max(next_id_, v->id + 1);
   if (applied != nullptr) *applied = v.get();
+  IndexEvents(*v);
   return table_.Insert(std::move(v));
+}
+
+Status DbImpl::ApplyRecoveredEdge(std::unique_ptr<index::EdgeVersion> e, const Catalog& catalog,
+                                  const index::EdgeVersion** applied) {
+  const std::string what = "edge " + std::to_string(e->key.from) + " -> " +
+                           std::to_string(e->key.to) + " version " + std::to_string(e->number);
+  if (catalog.SpaceById(e->space_id) == nullptr) {
+    return Status::Corruption(what + " belongs to an unknown space");
+  }
+  // Both ends were written before the edge (earlier in its batch, or in an earlier one).
+  for (CubeId end : {e->key.from, e->key.to}) {
+    const Version* head = table_.Head(end);
+    if (head == nullptr || head->space_id != e->space_id) {
+      return Status::Corruption(what + ": cube " + std::to_string(end) +
+                                " does not exist in its space");
+    }
+  }
+  clock_.Observe(e->tx_from);
+  if (applied != nullptr) *applied = e.get();
+  return graph_.Insert(std::move(e));
 }
 
 bool DbImpl::BlobsSurvived(wal::Lsn lsn, std::string_view payload) {
@@ -514,6 +538,14 @@ Status DbImpl::ApplyLoggedBatch(wal::Lsn lsn, std::string_view payload) {
     // Not in any checkpoint file yet: the next delta must hold it.
     MutexLock lock(&dirty_mu_);
     dirty_.push_back(applied);
+  }
+  for (std::unique_ptr<index::EdgeVersion>& e : batch.edges) {
+    e->lsn = lsn;
+    const index::EdgeVersion* applied = nullptr;
+    LOCI_RETURN_IF_ERROR(
+        ApplyRecoveredEdge(std::move(e), *recovery_catalog_, &applied).WithContext(where));
+    MutexLock lock(&dirty_mu_);
+    dirty_edges_.push_back(applied);
   }
   return Status::OK();
 }

@@ -25,7 +25,7 @@ std::string CubeName(CubeId id) { return "cube " + std::to_string(id); }
 
 }  // namespace
 
-query::ReadPoint DbImpl::ReadPointFor(const ReadOptions& options, Timestamp* read_time) const {
+query::ReadPoint DbImpl::ReadPointFor(const ReadPoint& options, Timestamp* read_time) const {
   const Timestamp published = published_ts_.load(std::memory_order_acquire);
   std::optional<Timestamp> requested;
   if (options.snapshot != nullptr) {
@@ -87,6 +87,7 @@ Status DbImpl::FillCube(const Version& v, Timestamp tx_to, const Catalog& catalo
   cube->source.assign(v.source);
   cube->parents.assign(v.parents.begin(), v.parents.end());
   cube->agent.assign(v.agent);
+  cube->episode.assign(v.episode);
   cube->importance = v.importance;
   cube->trust = v.trust;
   cube->expires_at.reset();
@@ -115,8 +116,7 @@ Status DbImpl::Get(const ReadOptions& options, CubeId id, MemCube* cube) {
   const Catalog* catalog = LoadCatalog();
   const Version* head;
   LOCI_RETURN_IF_ERROR(FindChain(options, id, catalog, &head));
-  const Version* seen = head;
-  while (seen != nullptr && !query::Candidate(seen->times(), p)) seen = seen->prev;
+  const Version* seen = query::SelectAt(head, p);
   if (seen == nullptr) {
     return Status::NotFound(CubeName(id) + " has no version valid at " + FormatRfc3339(p.valid_at) +
                             " as of " + FormatRfc3339(p.as_of));

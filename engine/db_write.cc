@@ -20,7 +20,8 @@ size_t EstimateBytes(const WriteBatch& batch) {
     bytes += 96;
     if (const auto* put = std::get_if<WriteBatch::PutOp>(&op)) {
       const CubeDraft& d = put->draft;
-      bytes += d.source.size() + d.agent.size() + 24 * d.vectors.size() + 10 * d.parents.size();
+      bytes += d.source.size() + d.agent.size() + d.episode.size() + 24 * d.vectors.size() +
+               10 * d.parents.size();
       for (const Attr& a : d.attrs) bytes += a.key.size() + 16;
     } else if (const auto* update = std::get_if<WriteBatch::UpdateOp>(&op)) {
       const CubePatch& p = update->patch;
@@ -171,6 +172,15 @@ const Version* DbImpl::LatestIncludingPending(CubeId id) {
   return table_.Head(id);
 }
 
+const index::EdgeVersion* DbImpl::LatestEdgeIncludingPending(const index::EdgeKey& key) {
+  {
+    MutexLock lock(&pending_mu_);
+    auto it = pending_edges_.find(key);
+    if (it != pending_edges_.end()) return it->second;
+  }
+  return graph_.Latest(key);
+}
+
 const char* DbImpl::UnpublishedBlob(const blob::BlobRef& ref) {
   // The blob of a version not yet published is in its file but may lie past the readable part
   // of the mapping: extend it first (harmless if the version's group fails: nothing refers to
@@ -192,6 +202,7 @@ void DbImpl::PrepareGroup(std::span<wal::CommitQueue::Writer* const> group, Grou
   }
   GroupState state(
       working_catalog_.get(), [this](CubeId id) { return LatestIncludingPending(id); },
+      [this](const index::EdgeKey& key) { return LatestEdgeIncludingPending(key); },
       [this](const blob::BlobRef& ref) { return UnpublishedBlob(ref); }, next_id_);
   std::vector<std::string> payloads;
   const size_t bytes = ResolveGroup(group, &state, flight, &payloads);
@@ -234,6 +245,7 @@ void DbImpl::PrepareGroup(std::span<wal::CommitQueue::Writer* const> group, Grou
     MutexLock lock(&pending_mu_);
     for (const ResolvedBatch& batch : flight->resolved) {
       for (const auto& v : batch.versions) pending_heads_[v->id] = v.get();
+      for (const auto& e : batch.edges) pending_edges_[e->key] = e.get();
     }
   }
   MutexLock lock(&pipeline_mu_);
@@ -254,9 +266,11 @@ size_t DbImpl::ResolveGroup(std::span<wal::CommitQueue::Writer* const> group, Gr
     if (!w->status.ok()) continue;
     std::vector<const Version*> versions;
     for (const auto& v : batch.versions) versions.push_back(v.get());
+    std::vector<const index::EdgeVersion*> edges;
+    for (const auto& e : batch.edges) edges.push_back(e.get());
     std::string payload;
     EncodeBatch(batch.commit_time, batch.spaces, batch.fields, batch.drops, versions, &payload,
-                CopiesOfVersions(pending->copies, batch.versions));
+                CopiesOfVersions(pending->copies, batch.versions), edges);
     if (payload.size() > wal::kMaxRecordPayload) {
       // One batch is one WAL record, which recovery would refuse past this size.
       w->status = Status::InvalidArgument("batch of " + std::to_string(pending->batch->size()) +
@@ -315,6 +329,7 @@ void DbImpl::FinishGroup(GroupInFlight* flight) {
     // The next groups' resolution may have seen these versions: keep them until close.
     for (ResolvedBatch& batch : flight->resolved) {
       for (auto& v : batch.versions) abandoned_.push_back(std::move(v));
+      for (auto& e : batch.edges) abandoned_edges_.push_back(std::move(e));
     }
   }
   free_io_.push_back(flight->io);
@@ -335,6 +350,7 @@ void DbImpl::Publish(GroupInFlight* flight) {
   // recreates them.
   wal::Lsn lsn = flight->wal.first_lsn;
   std::vector<std::pair<CubeId, const Version*>> published;
+  std::vector<const index::EdgeVersion*> published_edges;
   for (size_t i = 0; i < flight->resolved.size(); ++i) {
     ResolvedBatch& batch = flight->resolved[i];
     for (const auto& v : batch.versions) {
@@ -353,7 +369,14 @@ void DbImpl::Publish(GroupInFlight* flight) {
         dirty_.push_back(v.get());
         published.emplace_back(v->id, v.get());
         versions.push_back(v.get());
+        IndexEvents(*v);
         table_.Publish(v.release());
+      }
+      for (auto& e : batch.edges) {
+        e->lsn = lsn;
+        dirty_edges_.push_back(e.get());
+        published_edges.push_back(e.get());
+        graph_.Publish(e.release());
       }
     }
     // For the vector index, before the commit time becomes readable: a search at a read point
@@ -373,6 +396,10 @@ void DbImpl::Publish(GroupInFlight* flight) {
       auto it = pending_heads_.find(id);
       if (it != pending_heads_.end() && it->second == v) pending_heads_.erase(it);
     }
+    for (const index::EdgeVersion* e : published_edges) {
+      auto it = pending_edges_.find(e->key);
+      if (it != pending_edges_.end() && it->second == e) pending_edges_.erase(it);
+    }
   }
   WakeIndexer();
   wal_bytes_.fetch_add(flight->wal.records.size(), std::memory_order_relaxed);
@@ -381,6 +408,11 @@ void DbImpl::Publish(GroupInFlight* flight) {
   last_lsn_.store(flight->wal.last_lsn, std::memory_order_relaxed);
   wal_segments_.store(log_->segment_no() - checkpoint_first_segment_.load() + 1,
                       std::memory_order_relaxed);
+}
+
+void DbImpl::IndexEvents(const Version& v) {
+  events_.Add(index::EventIndex::VersionInfo{v.space_id, v.id, v.number, v.valid_from, v.tx_from,
+                                             v.episode});
 }
 
 void DbImpl::MaybeCheckpoint() {

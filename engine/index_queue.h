@@ -35,7 +35,7 @@
 #include <vector>
 
 #include "common/mutex.h"
-#include "engine/version.h"
+#include "query/version.h"
 #include "gc/epoch.h"
 
 namespace loci::engine {

@@ -10,6 +10,9 @@
 #include <type_traits>
 #include <variant>
 
+#include "loci/trace.h"
+#include "loci/write_batch.h"
+
 namespace loci::engine {
 
 namespace {
@@ -19,6 +22,9 @@ namespace {
 constexpr uint8_t kBatchFormat = 1;
 constexpr uint8_t kBatchFormatWithDrops = 2;
 constexpr uint8_t kBatchFormatWithCopies = 3;
+// Format 4: the trace graph's — every section present (drops and copies possibly none), each
+// version body followed by its episode, and the batch's edge versions before its copies.
+constexpr uint8_t kBatchFormatWithTrace = 4;
 
 enum AttrTag : uint8_t { kBool = 0, kInt = 1, kDouble = 2, kString = 3 };
 
@@ -126,9 +132,10 @@ std::map<std::pair<uint32_t, uint64_t>, const blob::BlobRef*> RefsByPlace(
 }
 
 // Decodes the copy section: each copy must be a blob of `out->versions`, whole, and in order.
-Status DecodeCopies(Decoder* d, BatchContents* out, const std::function<Status(std::string)>& bad) {
+Status DecodeCopies(Decoder* d, BatchContents* out, bool may_be_empty,
+                    const std::function<Status(std::string)>& bad) {
   uint64_t n;
-  if (!GetCount(d, &n, 3) || n == 0) return bad("blob copy count");
+  if (!GetCount(d, &n, 3) || (n == 0 && !may_be_empty)) return bad("blob copy count");
   const auto refs = RefsByPlace(out->versions);
   out->copies.reserve(n);
   for (uint64_t i = 0; i < n; ++i) {
@@ -316,13 +323,55 @@ bool DecodeVersionBody(Decoder* d, Version* v) {
   return true;
 }
 
+bool DecodeEpisode(Decoder* d, Version* v) {
+  std::string_view episode;
+  if (!d->GetLengthPrefixed(&episode, kMaxDecodedName)) return false;
+  v->episode.assign(episode);
+  return true;
+}
+
+void EncodeEdgeBody(const index::EdgeVersion& e, std::string* dst) {
+  PutVarint64(dst, e.space_id);
+  PutVarint64(dst, e.key.from);
+  PutVarint64(dst, e.key.to);
+  PutVarint64(dst, e.key.type);
+  PutVarint64(dst, e.number);
+  PutFloat(dst, e.weight);
+  dst->push_back(static_cast<char>(e.unlinked ? 1 : 0));
+  PutVarsint64(dst, e.valid_from);
+  PutVarsint64(dst, e.valid_to);
+}
+
+bool DecodeEdgeBody(Decoder* d, index::EdgeVersion* e) {
+  uint8_t unlinked;
+  if (!d->GetVarint32(&e->space_id) || !d->GetVarint64(&e->key.from) ||
+      !d->GetVarint64(&e->key.to) || !d->GetVarint32(&e->key.type) ||
+      !d->GetVarint32(&e->number) || !d->GetFloat(&e->weight) || !d->GetU8(&unlinked) ||
+      !GetTime(d, &e->valid_from) || !GetTime(d, &e->valid_to)) {
+    return false;
+  }
+  if (e->space_id == 0 || e->key.from == 0 || e->key.to == 0 || e->key.from == e->key.to ||
+      e->key.from >= kBatchRefBit || e->key.to >= kBatchRefBit ||
+      !IsValidEdgeType(static_cast<EdgeType>(e->key.type)) || e->number == 0 || unlinked > 1 ||
+      !std::isfinite(e->weight) || e->valid_from >= e->valid_to) {
+    return d->Fail();
+  }
+  e->unlinked = unlinked == 1;
+  return true;
+}
+
 void EncodeBatch(Timestamp commit_time, const std::vector<SpaceEntry>& spaces,
                  const std::vector<FieldEntry>& fields, const std::vector<FieldDropEntry>& drops,
                  const std::vector<const Version*>& versions, std::string* dst,
-                 std::span<const BlobCopy> copies) {
-  const uint8_t format = !copies.empty()  ? kBatchFormatWithCopies
-                         : !drops.empty() ? kBatchFormatWithDrops
-                                          : kBatchFormat;
+                 std::span<const BlobCopy> copies,
+                 std::span<const index::EdgeVersion* const> edges) {
+  const bool trace = !edges.empty() || std::any_of(versions.begin(), versions.end(), [](auto* v) {
+                       return !v->episode.empty();
+                     });
+  const uint8_t format = trace             ? kBatchFormatWithTrace
+                         : !copies.empty() ? kBatchFormatWithCopies
+                         : !drops.empty()  ? kBatchFormatWithDrops
+                                           : kBatchFormat;
   dst->push_back(static_cast<char>(format));
   PutVarsint64(dst, commit_time);
   PutVarint64(dst, spaces.size());
@@ -334,8 +383,15 @@ void EncodeBatch(Timestamp commit_time, const std::vector<SpaceEntry>& spaces,
     for (const FieldDropEntry& drop : drops) EncodeFieldDrop(drop, dst);
   }
   PutVarint64(dst, versions.size());
-  for (const Version* v : versions) EncodeVersionBody(*v, dst);
-  if (format == kBatchFormatWithCopies) EncodeCopies(copies, dst);
+  for (const Version* v : versions) {
+    EncodeVersionBody(*v, dst);
+    if (trace) PutLengthPrefixed(dst, v->episode);
+  }
+  if (trace) {
+    PutVarint64(dst, edges.size());
+    for (const index::EdgeVersion* e : edges) EncodeEdgeBody(*e, dst);
+  }
+  if (format >= kBatchFormatWithCopies) EncodeCopies(copies, dst);
 }
 
 namespace {
@@ -347,7 +403,7 @@ Status DecodeBatchHead(Decoder* decoder, const std::function<Status(std::string)
   *out = BatchContents();
   Decoder& d = *decoder;
   uint8_t& format = *format_out;
-  if (!d.GetU8(&format) || format < kBatchFormat || format > kBatchFormatWithCopies) {
+  if (!d.GetU8(&format) || format < kBatchFormat || format > kBatchFormatWithTrace) {
     return corrupt("unknown batch format");
   }
   if (!GetTime(&d, &out->commit_time)) return corrupt("commit time");
@@ -378,9 +434,22 @@ Status DecodeBatchHead(Decoder* decoder, const std::function<Status(std::string)
   out->versions.reserve(n);
   for (uint64_t i = 0; i < n; ++i) {
     auto v = std::make_unique<Version>();
-    if (!DecodeVersionBody(&d, v.get())) return corrupt("version " + std::to_string(i));
+    if (!DecodeVersionBody(&d, v.get()) ||
+        (format == kBatchFormatWithTrace && !DecodeEpisode(&d, v.get()))) {
+      return corrupt("version " + std::to_string(i));
+    }
     v->tx_from = out->commit_time;
     out->versions.push_back(std::move(v));
+  }
+  if (format == kBatchFormatWithTrace) {
+    if (!GetCount(&d, &n, 12)) return corrupt("edge count");
+    out->edges.reserve(n);
+    for (uint64_t i = 0; i < n; ++i) {
+      auto e = std::make_unique<index::EdgeVersion>();
+      if (!DecodeEdgeBody(&d, e.get())) return corrupt("edge " + std::to_string(i));
+      e->tx_from = out->commit_time;
+      out->edges.push_back(std::move(e));
+    }
   }
   return Status::OK();
 }
@@ -398,7 +467,9 @@ Status DecodeBatch(std::string_view payload, const std::string& where, BatchCont
   Decoder d(payload);
   uint8_t format;
   LOCI_RETURN_IF_ERROR(DecodeBatchHead(&d, corrupt, &format, out));
-  if (format == kBatchFormatWithCopies) LOCI_RETURN_IF_ERROR(DecodeCopies(&d, out, corrupt));
+  if (format >= kBatchFormatWithCopies) {
+    LOCI_RETURN_IF_ERROR(DecodeCopies(&d, out, format == kBatchFormatWithTrace, corrupt));
+  }
   if (!d.empty()) return corrupt("trailing bytes");
   return Status::OK();
 }

@@ -6,11 +6,14 @@
 //   n_fields:varint  (space_id:varint field_id:varint name:lp dim:varint metric:u8)*
 //   [n_drops:varint  (space_id:varint field_id:varint)*]          formats 2 and 3
 //   n_versions:varint version_body*
-//   [n_copies:varint (generation:varint offset:varint bytes:lp)*]  format 3 only
+//   [n_edges:varint edge_body*]                                     format 4 only
+//   [n_copies:varint (generation:varint offset:varint bytes:lp)*]  formats 3 and 4
 // and a version body is
 //   id number space kind:varint state:u8 valid_from valid_to expires_at:varsint
 //   importance trust:f32 payload:blobref n_vectors (field_id blobref)* n_attrs (key:lp tag:u8
 //   value)* source:lp agent:lp n_parents parent*
+// (in format 4 each version body is followed by its episode:lp), an edge body is
+//   space from to type number:varint weight:f32 unlinked:u8 valid_from valid_to:varsint
 // with blobref = generation:varint [offset:varint length:varint checksum:u64 unless
 // generation is 0]. Format 1 is a batch that drops no vector field, format 2 one that drops at
 // least one (n_drops > 0): a batch without drops is still written in format 1, so a database
@@ -18,7 +21,10 @@
 // carries copies of blobs the batch wrote (n_copies > 0; n_drops may be 0): the bytes of each,
 // named by the generation and offset of a blob ref of one of its versions, in increasing
 // (generation, offset) order. The WAL record is then their durable copy until a checkpoint has
-// synced the arena's (see BlobCopy). Vectors are
+// synced the arena's (see BlobCopy). Format 4 is written when the batch writes an edge or a
+// version in an episode, with every optional section present (counts may be 0), so a
+// database that never uses the trace graph stays readable by a build that knows only format 3.
+// Vectors are
 // sorted by field and attributes by key, so every version (and every batch) has exactly one
 // encoding. Decoders bound every length and count by the input and check every invariant;
 // anything else is Corruption.
@@ -34,7 +40,8 @@
 
 #include "common/coding.h"
 #include "engine/catalog.h"
-#include "engine/version.h"
+#include "index/trace_graph.h"
+#include "query/version.h"
 #include "loci/status.h"
 
 namespace loci::engine {
@@ -82,15 +89,17 @@ struct BatchContents {
   // Blobs logged with the batch (format 3), each verified against its version's ref: views into
   // the decoded payload.
   std::vector<BlobCopy> copies;
+  std::vector<std::unique_ptr<index::EdgeVersion>> edges;  // tx_from = commit_time; lsn left 0
 };
 
-// Appends the WAL payload of a batch to *dst: format 3 if it logs blob copies, else 2 if it
-// drops a field, else 1. REQUIRES: each copy is a blob one of `versions` refers to (same
+// Appends the WAL payload of a batch to *dst: format 4 if it has edges or a version in an
+// episode, else 3 if it logs blob copies, else 2 if it drops a field, else 1. REQUIRES: each copy is a blob one of `versions` refers to (same
 // generation, offset and length; bytes that hash to its checksum), no two copies of one blob.
 void EncodeBatch(Timestamp commit_time, const std::vector<SpaceEntry>& spaces,
                  const std::vector<FieldEntry>& fields, const std::vector<FieldDropEntry>& drops,
                  const std::vector<const Version*>& versions, std::string* dst,
-                 std::span<const BlobCopy> copies = {});
+                 std::span<const BlobCopy> copies = {},
+                 std::span<const index::EdgeVersion* const> edges = {});
 // Corruption (with `where` as context) if `payload` is not a well-formed batch.
 Status DecodeBatch(std::string_view payload, const std::string& where, BatchContents* out);
 // Decodes what a batch held (catalog changes and versions) without its blob copies, which it
@@ -109,6 +118,13 @@ Status DecodeBatchWithoutCopies(std::string_view payload, const std::string& whe
 Status ApplyCatalogChanges(const BatchContents& batch, const std::string& where, Catalog* catalog);
 
 void EncodeVersionBody(const Version& v, std::string* dst);
+// The episode that follows a version body where the format has one (format 4 batches,
+// checkpoint episode-version entries). Decoding fills v->episode; false if malformed.
+bool DecodeEpisode(Decoder* d, Version* v);
+// An edge version's body (tx_from and lsn are not in it). Decoding checks every field: two
+// different non-placeholder ends, a valid type, a finite weight, a non-empty valid interval.
+void EncodeEdgeBody(const index::EdgeVersion& e, std::string* dst);
+bool DecodeEdgeBody(Decoder* d, index::EdgeVersion* e);
 // Decodes a body into *v (tx_from and lsn untouched). False if malformed.
 bool DecodeVersionBody(Decoder* d, Version* v);
 

@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "engine/version.h"
+#include "query/version.h"
 #include "loci/status.h"
 
 namespace loci::engine {

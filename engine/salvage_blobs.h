@@ -21,7 +21,7 @@
 #include "blob/arena.h"
 #include "blob/format.h"
 #include "common/file_names.h"
-#include "engine/version.h"
+#include "query/version.h"
 #include "loci/env.h"
 #include "loci/salvage.h"
 #include "loci/status.h"

@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "engine/catalog.h"
-#include "engine/version.h"
+#include "query/version.h"
 #include "loci/status.h"
 
 namespace loci::engine {

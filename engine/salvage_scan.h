@@ -36,7 +36,7 @@
 #include "engine/salvage_catalog.h"
 #include "engine/salvage_losses.h"
 #include "engine/superblock.h"
-#include "engine/version.h"
+#include "query/version.h"
 #include "loci/env.h"
 #include "loci/salvage.h"
 #include "loci/status.h"

@@ -11,7 +11,7 @@
 #include <string_view>
 
 #include "engine/salvage_scan.h"
-#include "engine/version.h"
+#include "query/version.h"
 
 namespace loci::engine::salvage_scan {
 

@@ -16,7 +16,7 @@
 
 #include "engine/salvage_catalog.h"
 #include "engine/salvage_scan.h"
-#include "engine/version.h"
+#include "query/version.h"
 #include "loci/salvage.h"
 
 namespace loci::engine {

@@ -24,7 +24,7 @@
 #include "blob/arena.h"
 #include "common/file_names.h"
 #include "engine/catalog.h"
-#include "engine/version.h"
+#include "query/version.h"
 #include "loci/env.h"
 #include "loci/options.h"
 #include "loci/status.h"

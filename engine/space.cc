@@ -27,6 +27,12 @@ const std::string* NamedSpace(const WriteBatch::Op& op) {
   if (const auto* define = std::get_if<WriteBatch::DefineFieldOp>(&op)) {
     return define->space.empty() ? nullptr : &define->space;
   }
+  if (const auto* link = std::get_if<WriteBatch::LinkOp>(&op)) {
+    return link->space ? &*link->space : nullptr;
+  }
+  if (const auto* unlink = std::get_if<WriteBatch::UnlinkOp>(&op)) {
+    return unlink->space ? &*unlink->space : nullptr;
+  }
   const auto& drop = std::get<WriteBatch::DropFieldOp>(op);
   return drop.space.empty() ? nullptr : &drop.space;
 }
@@ -43,6 +49,10 @@ void AppendConfined(const WriteBatch::Op& op, const std::string& space, WriteBat
     out->Retire(retire->id, retire->valid_to, space);
   } else if (const auto* define = std::get_if<WriteBatch::DefineFieldOp>(&op)) {
     out->DefineVectorField(space, define->field, define->dim, define->metric);
+  } else if (const auto* link = std::get_if<WriteBatch::LinkOp>(&op)) {
+    out->Link(space, link->from, link->to, link->type, link->weight, link->valid_from);
+  } else if (const auto* unlink = std::get_if<WriteBatch::UnlinkOp>(&op)) {
+    out->Unlink(space, unlink->from, unlink->to, unlink->type, unlink->valid_to);
   } else {
     out->DropVectorField(space, std::get<WriteBatch::DropFieldOp>(op).field);
   }
@@ -132,6 +142,65 @@ Status SpaceHandle::Search(const SearchRequest& request, std::vector<SearchHit>*
   SearchRequest scoped = request;
   scoped.spaces = {name_};
   return db_->Search(scoped, hits);
+}
+
+Result<uint32_t> SpaceHandle::Link(const WriteOptions& options, CubeId from, CubeId to,
+                                   EdgeType type, float weight,
+                                   std::optional<Timestamp> valid_from) {
+  WriteBatch batch;
+  batch.Link(name_, from, to, type, weight, valid_from);
+  WriteResult result;
+  LOCI_RETURN_IF_ERROR(db_->Write(options, batch, &result));
+  return result.ops[0].version;
+}
+
+Status SpaceHandle::Unlink(const WriteOptions& options, CubeId from, CubeId to, EdgeType type,
+                           std::optional<Timestamp> valid_to) {
+  WriteBatch batch;
+  batch.Unlink(name_, from, to, type, valid_to);
+  return db_->Write(options, batch, nullptr);
+}
+
+Status SpaceHandle::Trace(const TraceRequest& request, std::vector<TraceStep>* steps) {
+  steps->clear();
+  if (request.space) LOCI_RETURN_IF_ERROR(Confined("the trace request", *request.space));
+  TraceRequest scoped = request;
+  scoped.space = name_;
+  return db_->Trace(scoped, steps);
+}
+
+Status SpaceHandle::Episode(const EpisodeRequest& request, std::vector<MemCube>* events) {
+  events->clear();
+  if (request.space) LOCI_RETURN_IF_ERROR(Confined("the episode request", *request.space));
+  EpisodeRequest scoped = request;
+  scoped.space = name_;
+  return db_->Episode(scoped, events);
+}
+
+Status SpaceHandle::Events(const EventsRequest& request, std::vector<MemCube>* events) {
+  events->clear();
+  if (!request.space.empty()) LOCI_RETURN_IF_ERROR(Confined("the events request", request.space));
+  EventsRequest scoped = request;
+  scoped.space = name_;
+  return db_->Events(scoped, events);
+}
+
+Status SpaceHandle::Changes(const ChangesRequest& request, std::vector<MemCube>* versions) {
+  versions->clear();
+  if (!request.space.empty()) {
+    LOCI_RETURN_IF_ERROR(Confined("the changes request", request.space));
+  }
+  ChangesRequest scoped = request;
+  scoped.space = name_;
+  return db_->Changes(scoped, versions);
+}
+
+Status SpaceHandle::List(const ListRequest& request, std::vector<MemCube>* cubes) {
+  cubes->clear();
+  if (!request.space.empty()) LOCI_RETURN_IF_ERROR(Confined("the list request", request.space));
+  ListRequest scoped = request;
+  scoped.space = name_;
+  return db_->List(scoped, cubes);
 }
 
 }  // namespace loci

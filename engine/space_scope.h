@@ -9,7 +9,7 @@
 #include <string>
 
 #include "engine/catalog.h"
-#include "engine/version.h"
+#include "query/version.h"
 #include "loci/cube.h"
 #include "loci/status.h"
 

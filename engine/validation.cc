@@ -93,6 +93,36 @@ Status CheckParents(const std::vector<CubeId>& parents, const Options& o) {
   return Status::OK();
 }
 
+// An episode may be empty (none); otherwise a name.
+Status CheckEpisode(const std::string& episode, const Options& o) {
+  return episode.empty() ? Status::OK() : CheckName("episode", episode, o);
+}
+
+Status CheckEdgeEnds(const std::optional<std::string>& space, CubeId from, CubeId to,
+                     EdgeType type, const Options& o) {
+  if (space) LOCI_RETURN_IF_ERROR(CheckName("space", *space, o));
+  if (from == 0 || to == 0) return Invalid("edge end id 0 does not exist");
+  if (from == to) return Invalid("an edge from cube " + std::to_string(from) + " to itself");
+  if (!IsValidEdgeType(type)) {
+    return Invalid("unknown edge type " + std::to_string(static_cast<uint32_t>(type)) +
+                   " (built-in types are 1 to 6, application types 1000 and up)");
+  }
+  return Status::OK();
+}
+
+Status ValidateLink(const WriteBatch::LinkOp& op, const Options& o) {
+  LOCI_RETURN_IF_ERROR(CheckEdgeEnds(op.space, op.from, op.to, op.type, o));
+  LOCI_RETURN_IF_ERROR(CheckScore("edge weight", op.weight));
+  if (op.valid_from && *op.valid_from == kForever) return Invalid("link at the end of time");
+  return Status::OK();
+}
+
+Status ValidateUnlink(const WriteBatch::UnlinkOp& op, const Options& o) {
+  LOCI_RETURN_IF_ERROR(CheckEdgeEnds(op.space, op.from, op.to, op.type, o));
+  if (op.valid_to && *op.valid_to == kForever) return Invalid("unlink at the end of time");
+  return Status::OK();
+}
+
 Status CheckInterval(const std::optional<Timestamp>& from, const std::optional<Timestamp>& to) {
   if (from && to && *from >= *to) {
     return Invalid("valid interval is empty or inverted (valid_from " + FormatRfc3339(*from) +
@@ -127,6 +157,7 @@ Status ValidateDraft(const CubeDraft& d, const Options& o) {
   LOCI_RETURN_IF_ERROR(CheckAttrs(d.attrs, o));
   LOCI_RETURN_IF_ERROR(CheckText("source", d.source, o));
   LOCI_RETURN_IF_ERROR(CheckText("agent", d.agent, o));
+  LOCI_RETURN_IF_ERROR(CheckEpisode(d.episode, o));
   LOCI_RETURN_IF_ERROR(CheckParents(d.parents, o));
   LOCI_RETURN_IF_ERROR(CheckScore("importance", d.importance));
   LOCI_RETURN_IF_ERROR(CheckScore("trust", d.trust));
@@ -153,6 +184,7 @@ Status ValidatePatch(const CubePatch& p, const Options& o) {
   }
   if (p.source) LOCI_RETURN_IF_ERROR(CheckText("source", *p.source, o));
   if (p.agent) LOCI_RETURN_IF_ERROR(CheckText("agent", *p.agent, o));
+  if (p.episode) LOCI_RETURN_IF_ERROR(CheckEpisode(*p.episode, o));
   if (p.parents) LOCI_RETURN_IF_ERROR(CheckParents(*p.parents, o));
   if (p.importance) LOCI_RETURN_IF_ERROR(CheckScore("importance", *p.importance));
   if (p.trust) LOCI_RETURN_IF_ERROR(CheckScore("trust", *p.trust));
@@ -198,8 +230,12 @@ Status ValidateBatch(const WriteBatch& batch, const Options& o) {
       }
     } else if (const auto* define = std::get_if<WriteBatch::DefineFieldOp>(&op)) {
       s = ValidateFieldDefinition(*define, o);
+    } else if (const auto* drop = std::get_if<WriteBatch::DropFieldOp>(&op)) {
+      s = ValidateFieldDrop(*drop, o);
+    } else if (const auto* link = std::get_if<WriteBatch::LinkOp>(&op)) {
+      s = ValidateLink(*link, o);
     } else {
-      s = ValidateFieldDrop(std::get<WriteBatch::DropFieldOp>(op), o);
+      s = ValidateUnlink(std::get<WriteBatch::UnlinkOp>(op), o);
     }
     if (!s.ok()) {
       return batch.size() == 1 ? s : s.WithContext("operation " + std::to_string(i));

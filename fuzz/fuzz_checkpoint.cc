@@ -25,7 +25,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   loci::engine::CheckpointContents contents;
   loci::Status s = loci::engine::ReadCheckpoint(
       env.get(), "/ckpt", uuid, number, size,
-      [](std::unique_ptr<loci::engine::Version>) { return loci::Status::OK(); }, &contents);
+      [](std::unique_ptr<loci::engine::Version>) { return loci::Status::OK(); },
+      [](std::unique_ptr<loci::index::EdgeVersion>) { return loci::Status::OK(); }, &contents);
   if (!s.ok() && !s.IsCorruption()) __builtin_trap();
   return 0;
 }

@@ -99,6 +99,7 @@ struct ReadBack {
   Status status;
   CheckpointContents contents;
   std::vector<std::unique_ptr<Version>> versions;
+  std::vector<std::unique_ptr<index::EdgeVersion>> edges;
 };
 
 class CheckpointFileTest : public ::testing::Test {
@@ -131,6 +132,10 @@ class CheckpointFileTest : public ::testing::Test {
         env_.get(), path, uuid_, file_number, expected_bytes,
         [&](std::unique_ptr<Version> v) {
           r.versions.push_back(std::move(v));
+          return Status::OK();
+        },
+        [&](std::unique_ptr<index::EdgeVersion> e) {
+          r.edges.push_back(std::move(e));
           return Status::OK();
         },
         &r.contents);
@@ -363,7 +368,7 @@ TEST_F(CheckpointFileTest, CallbackErrorStopsReadingAndNamesWhere) {
       [&](std::unique_ptr<Version>) {
         return ++calls == 3 ? Status::IOError("no room") : Status::OK();
       },
-      &contents);
+      [](std::unique_ptr<index::EdgeVersion>) { return Status::OK(); }, &contents);
   EXPECT_TRUE(s.IsIOError()) << s.ToString();
   EXPECT_TRUE(Contains(s.message(), "no room")) << s.ToString();
   EXPECT_TRUE(Contains(s.message(), PathOf(kFileNumber))) << s.ToString();

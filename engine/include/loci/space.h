@@ -27,6 +27,7 @@
 #include "loci/options.h"
 #include "loci/search.h"
 #include "loci/status.h"
+#include "loci/trace.h"
 #include "loci/write_batch.h"
 
 namespace loci {
@@ -55,9 +56,16 @@ class SpaceHandle {
   Status Retire(const WriteOptions& options, CubeId id,
                 std::optional<Timestamp> valid_to = std::nullopt);
 
+  // WriteBatch::Link confined to this space: an end in another space is refused as missing.
+  Result<uint32_t> Link(const WriteOptions& options, CubeId from, CubeId to, EdgeType type,
+                        float weight = 1.0f, std::optional<Timestamp> valid_from = std::nullopt);
+  // WriteBatch::Unlink confined to this space.
+  Status Unlink(const WriteOptions& options, CubeId from, CubeId to, EdgeType type,
+                std::optional<Timestamp> valid_to = std::nullopt);
+
   // Db::Write of `batch` with every operation confined to this space: a Put's empty
-  // draft.space is set to it; an Update or Retire without a space gets this one; a vector field
-  // definition or drop with an empty space gets this one. InvalidArgument, before anything is
+  // draft.space is set to it; an Update, Retire, Link or Unlink without a space gets this one;
+  // a vector field definition or drop with an empty space gets this one. InvalidArgument, before anything is
   // written, if any operation names another space. The batch is copied only if an operation
   // needs its space filled in.
   Status Write(const WriteOptions& options, const WriteBatch& batch, WriteResult* result);
@@ -72,6 +80,14 @@ class SpaceHandle {
   // Db::Search in this space: an empty request.spaces searches it; InvalidArgument if
   // request.spaces names any other space. Otherwise as Db::Search.
   Status Search(const SearchRequest& request, std::vector<SearchHit>* hits);
+
+  // The trace queries in this space (loci/trace.h): a request's space, if set, must be this
+  // one (else InvalidArgument); a cube of another space is NotFound as in Get.
+  Status Trace(const TraceRequest& request, std::vector<TraceStep>* steps);
+  Status Episode(const EpisodeRequest& request, std::vector<MemCube>* events);
+  Status Events(const EventsRequest& request, std::vector<MemCube>* events);
+  Status Changes(const ChangesRequest& request, std::vector<MemCube>* versions);
+  Status List(const ListRequest& request, std::vector<MemCube>* cubes);
 
  private:
   // OK if `space`, the space argument `what` names, is this space; InvalidArgument otherwise.

@@ -1,10 +1,10 @@
 // Version comparison.
 
-#include "engine/version.h"
+#include "query/version.h"
 
 #include <algorithm>
 
-namespace loci::engine {
+namespace loci::query {
 
 bool Version::SameContent(const Version& o) const {
   return id == o.id && number == o.number && space_id == o.space_id && kind == o.kind &&
@@ -12,7 +12,7 @@ bool Version::SameContent(const Version& o) const {
          tx_from == o.tx_from && expires_at == o.expires_at && lsn == o.lsn &&
          importance == o.importance && trust == o.trust && payload == o.payload &&
          vectors == o.vectors && attrs == o.attrs && source == o.source && agent == o.agent &&
-         parents == o.parents;
+         parents == o.parents && episode == o.episode;
 }
 
 bool TouchesVectors(const Version& v) {
@@ -35,4 +35,10 @@ Timestamp TxTo(const Version& v, const Version* newest, Timestamp as_of) {
   return tx_to;
 }
 
-}  // namespace loci::engine
+const Version* SelectAt(const Version* head, const ReadPoint& p) {
+  const Version* v = head;
+  while (v != nullptr && !Candidate(v->times(), p)) v = v->prev;
+  return v;
+}
+
+}  // namespace loci::query

@@ -1,8 +1,8 @@
 // Version: one committed version of a cube as the record table holds it. Immutable once
 // published; readers reach it without locks by walking a cube's chain from its head.
 
-#ifndef LOCI_ENGINE_VERSION_H_
-#define LOCI_ENGINE_VERSION_H_
+#ifndef LOCI_QUERY_VERSION_H_
+#define LOCI_QUERY_VERSION_H_
 
 #include <cstdint>
 #include <string>
@@ -12,7 +12,7 @@
 #include "loci/cube.h"
 #include "query/temporal.h"
 
-namespace loci::engine {
+namespace loci::query {
 
 // A vector of a version: which field of the cube's space, and the blob holding its floats.
 struct VectorRef {
@@ -40,11 +40,12 @@ struct Version {
   std::string source;
   std::string agent;
   std::vector<CubeId> parents;
+  std::string episode;  // empty: none
 
   // The previous (older) version of the same cube, or nullptr. Set before publication.
   const Version* prev = nullptr;
 
-  query::VersionTimes times() const { return {tx_from, valid_from, valid_to, expires_at}; }
+  VersionTimes times() const { return {tx_from, valid_from, valid_to, expires_at}; }
 
   // Field-by-field equality, chain pointer excluded (used by tests and recovery checks).
   bool SameContent(const Version& other) const;
@@ -63,6 +64,39 @@ bool IndexOrder(const Version* a, const Version* b);
 // v's valid interval; kForever if none.
 Timestamp TxTo(const Version& v, const Version* newest, Timestamp as_of);
 
+// The version of the chain from `head` a read at `p` selects (design.md §1): among those
+// committed by p.as_of whose valid interval contains p.valid_at, the one committed last;
+// nullptr if none. Whether the read may return it is Readable's question. Every read path
+// (Get, Search, the trace queries) walks chains through this one function.
+const Version* SelectAt(const Version* head, const ReadPoint& p);
+
+// Whether a selected version is one a read returns: not a retirement, not expired at
+// `read_time` (the time expiry is judged at).
+inline bool Readable(const Version& v, int64_t read_time) {
+  return v.state != CubeState::kRetired && !Expired(v.times(), read_time);
+}
+
+// The version of the chain from `head` a read at `p` returns: SelectAt's, if Readable.
+inline const Version* VisibleAt(const Version* head, const ReadPoint& p, int64_t read_time) {
+  const Version* v = SelectAt(head, p);
+  return v != nullptr && Readable(*v, read_time) ? v : nullptr;
+}
+
+// Whether `v` is current at transaction time `as_of`: committed by then and not overridden by
+// a later version committed by then (TxTo is kForever). `newest` is its chain's head.
+inline bool CurrentAt(const Version& v, const Version* newest, int64_t as_of) {
+  return v.tx_from <= as_of && TxTo(v, newest, as_of) == kForever;
+}
+
+}  // namespace loci::query
+
+// The engine's record table and codecs use these names unqualified.
+namespace loci::engine {
+using query::IndexOrder;
+using query::TouchesVectors;
+using query::TxTo;
+using query::VectorRef;
+using query::Version;
 }  // namespace loci::engine
 
-#endif  // LOCI_ENGINE_VERSION_H_
+#endif  // LOCI_QUERY_VERSION_H_

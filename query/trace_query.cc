@@ -1,0 +1,203 @@
+// Walks over the trace graph and scans of the event index.
+
+#include "query/trace_query.h"
+
+#include <algorithm>
+#include <unordered_set>
+
+namespace loci::query {
+
+namespace {
+
+VersionTimes EdgeTimes(const index::EdgeVersion& e) {
+  return {e.tx_from, e.valid_from, e.valid_to, INT64_MAX};
+}
+
+bool WantsType(const WalkSpec& spec, uint32_t type) {
+  return spec.types.empty() ||
+         std::find(spec.types.begin(), spec.types.end(), type) != spec.types.end();
+}
+
+// Whether `v`, the visible version of its cube, is the one the episode key (valid_from, id)
+// stands for: the key may be an older version's.
+bool KeyIsCurrent(const Version* v, std::string_view episode, int64_t valid_from) {
+  return v != nullptr && v->episode == episode && v->valid_from == valid_from;
+}
+
+// The visible neighbours of `center` in its episode: up to `count` after it (forward) or
+// before it (backward), nearest first.
+void EpisodeSide(const TraceScope& scope, const Version& center, bool forward, uint32_t count,
+                 std::vector<const Version*>* out) {
+  if (count == 0) return;
+  const index::EpisodeKey at{center.space_id, center.episode, center.valid_from, center.id};
+  index::EventIndex::Episodes::Iterator it(&scope.events->episodes());
+  if (forward) {
+    it.Seek(at);
+    if (it.Valid() && it.key().id == center.id && it.key().valid_from == center.valid_from) it.Next();
+  } else {
+    it.SeekBefore(at);
+  }
+  uint32_t found = 0;
+  for (; it.Valid() && found < count; forward ? it.Next() : it.Prev()) {
+    const index::EpisodeKey& k = it.key();
+    if (k.space_id != center.space_id || k.episode != center.episode) break;
+    const Version* v = VisibleIn(scope, k.id);
+    if (!KeyIsCurrent(v, center.episode, k.valid_from) || v->id == center.id) continue;
+    out->push_back(v);
+    ++found;
+  }
+}
+
+// Appends the cubes one hop from `v` that the walk has not seen.
+void Expand(const TraceScope& scope, const Version& v, uint32_t hop, const WalkSpec& spec,
+            std::unordered_set<uint64_t>* seen, std::vector<Reached>* out) {
+  auto step = [&](const index::TraceGraph::Incidence& inc, bool outgoing) {
+    if (out->size() >= spec.limit) return false;
+    if (!WantsType(spec, inc.type) || seen->count(inc.other) != 0) return true;
+    const index::EdgeVersion* e = VisibleEdge(inc.head, scope.point);
+    if (e == nullptr) return true;
+    const Version* w = VisibleIn(scope, inc.other);
+    if (w == nullptr) return true;
+    seen->insert(inc.other);
+    out->push_back(Reached{w, hop, e, outgoing ? v.id : inc.other, outgoing ? inc.other : v.id});
+    return true;
+  };
+  // One type at a time when few are asked for: a seek each instead of a scan of every type.
+  auto each = [&](index::TraceGraph::Direction dir, bool outgoing) {
+    if (spec.types.empty()) {
+      scope.graph->ForEachEdge(v.id, dir, 0, [&](const auto& inc) { return step(inc, outgoing); });
+      return;
+    }
+    std::vector<uint32_t> types = spec.types;
+    std::sort(types.begin(), types.end());
+    types.erase(std::unique(types.begin(), types.end()), types.end());
+    for (uint32_t type : types) {
+      scope.graph->ForEachEdge(v.id, dir, type, [&](const auto& inc) { return step(inc, outgoing); });
+    }
+  };
+  if (spec.out) each(index::TraceGraph::kOut, true);
+  if (spec.in) each(index::TraceGraph::kIn, false);
+  if (!spec.episode_order || v.episode.empty()) return;
+  std::vector<const Version*> near;
+  if (spec.out) EpisodeSide(scope, v, /*forward=*/true, 1, &near);
+  const size_t next_events = near.size();
+  if (spec.in) EpisodeSide(scope, v, /*forward=*/false, 1, &near);
+  for (size_t i = 0; i < near.size() && out->size() < spec.limit; ++i) {
+    const Version* w = near[i];
+    if (!seen->insert(w->id).second) continue;
+    const bool forward = i < next_events;
+    out->push_back(Reached{w, hop, nullptr, forward ? v.id : w->id, forward ? w->id : v.id});
+  }
+}
+
+}  // namespace
+
+const Version* VisibleIn(const TraceScope& scope, uint64_t id) {
+  const Version* v = VisibleAt(scope.versions->Head(id), scope.point, scope.read_time);
+  return v != nullptr && v->space_id == scope.space_id ? v : nullptr;
+}
+
+const index::EdgeVersion* VisibleEdge(const index::EdgeVersion* head, const ReadPoint& p) {
+  const index::EdgeVersion* e = head;
+  while (e != nullptr && !Candidate(EdgeTimes(*e), p)) e = e->prev;
+  return e != nullptr && !e->unlinked ? e : nullptr;
+}
+
+void Walk(const TraceScope& scope, uint64_t start, const WalkSpec& spec,
+          std::vector<Reached>* out) {
+  out->clear();
+  const Version* origin = VisibleIn(scope, start);
+  if (origin == nullptr) return;
+  std::unordered_set<uint64_t> seen{start};
+  size_t frontier_begin = 0;
+  std::vector<const Version*> frontier{origin};
+  for (uint32_t hop = 1; hop <= spec.hops && !frontier.empty(); ++hop) {
+    frontier_begin = out->size();
+    for (const Version* v : frontier) {
+      if (out->size() >= spec.limit) return;
+      Expand(scope, *v, hop, spec, &seen, out);
+    }
+    frontier.clear();
+    for (size_t i = frontier_begin; i < out->size(); ++i) frontier.push_back((*out)[i].version);
+  }
+}
+
+void EpisodeAround(const TraceScope& scope, const Version& center, uint32_t before,
+                   uint32_t after, std::vector<const Version*>* out) {
+  out->clear();
+  EpisodeSide(scope, center, /*forward=*/false, before, out);
+  std::reverse(out->begin(), out->end());
+  out->push_back(&center);
+  EpisodeSide(scope, center, /*forward=*/true, after, out);
+}
+
+namespace {
+
+// Appends, by version number, the versions of cube `id` with this valid_from that are current
+// at as_of and neither retirements nor expired (an Events answer for one index key).
+void AppendCurrentEvents(const TraceScope& scope, uint64_t id, int64_t valid_from,
+                         std::optional<std::string_view> episode, uint32_t limit,
+                         std::vector<const Version*>* out) {
+  const Version* head = scope.versions->Head(id);
+  const size_t first = out->size();
+  for (const Version* v = head; v != nullptr; v = v->prev) {
+    if (v->valid_from != valid_from || v->space_id != scope.space_id) continue;
+    if (episode && v->episode != *episode) continue;
+    if (!Readable(*v, scope.read_time) || !CurrentAt(*v, head, scope.point.as_of)) continue;
+    out->push_back(v);
+  }
+  std::reverse(out->begin() + static_cast<ptrdiff_t>(first), out->end());
+  if (out->size() > limit) out->resize(limit);
+}
+
+}  // namespace
+
+void EventsIn(const TraceScope& scope, std::optional<std::string_view> episode, int64_t from,
+              int64_t to, uint32_t limit, std::vector<const Version*>* out) {
+  out->clear();
+  if (episode) {
+    index::EventIndex::Episodes::Iterator it(&scope.events->episodes());
+    for (it.Seek(index::EpisodeKey{scope.space_id, *episode, from, 0});
+         it.Valid() && out->size() < limit; it.Next()) {
+      const index::EpisodeKey& k = it.key();
+      if (k.space_id != scope.space_id || k.episode != *episode || k.valid_from >= to) break;
+      AppendCurrentEvents(scope, k.id, k.valid_from, episode, limit, out);
+    }
+    return;
+  }
+  index::EventIndex::ValidTimes::Iterator it(&scope.events->valid_times());
+  for (it.Seek(index::TimeKey{scope.space_id, from, 0, 0}); it.Valid() && out->size() < limit;
+       it.Next()) {
+    const index::TimeKey& k = it.key();
+    if (k.space_id != scope.space_id || k.time >= to) break;
+    AppendCurrentEvents(scope, k.id, k.time, std::nullopt, limit, out);
+  }
+}
+
+void ChangesIn(const TraceScope& scope, int64_t from, int64_t to, uint32_t limit,
+               std::vector<const Version*>* out) {
+  out->clear();
+  index::EventIndex::CommitTimes::Iterator it(&scope.events->commit_times());
+  for (it.Seek(index::TimeKey{scope.space_id, from, 0, 0}); it.Valid() && out->size() < limit;
+       it.Next()) {
+    const index::TimeKey& k = it.key();
+    if (k.space_id != scope.space_id || k.time >= to || k.time > scope.point.as_of) break;
+    const Version* v = scope.versions->Head(k.id);
+    while (v != nullptr && v->number > k.number) v = v->prev;
+    if (v != nullptr && v->number == k.number && v->space_id == scope.space_id) out->push_back(v);
+  }
+}
+
+void ListPage(const TraceScope& scope, uint64_t after, uint32_t limit,
+              std::vector<const Version*>* out) {
+  out->clear();
+  if (after == UINT64_MAX) return;
+  index::EventIndex::Members::Iterator it(&scope.events->members());
+  for (it.Seek(index::MemberKey{scope.space_id, after + 1}); it.Valid() && out->size() < limit;
+       it.Next()) {
+    if (it.key().space_id != scope.space_id) break;
+    if (const Version* v = VisibleIn(scope, it.key().id)) out->push_back(v);
+  }
+}
+
+}  // namespace loci::query
