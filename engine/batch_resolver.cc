@@ -189,6 +189,10 @@ Status Resolver::Link(const WriteBatch::LinkOp& op) {
 Status Resolver::Unlink(const WriteBatch::UnlinkOp& op) {
   index::EdgeKey key;
   uint32_t space_id;
+  CubeId unused;
+  // A bad placeholder is the batch's mistake, not a missing edge.
+  LOCI_RETURN_IF_ERROR(ResolveRef(op.from, &unused));
+  LOCI_RETURN_IF_ERROR(ResolveRef(op.to, &unused));
   Status s = ResolveEdge(op.space, op.from, op.to, static_cast<uint32_t>(op.type), &key, &space_id);
   const index::EdgeVersion* prev = s.ok() ? LatestEdge(key) : nullptr;
   if (prev == nullptr) {

@@ -267,9 +267,18 @@ class DbImpl final : public Db {
                                   const query::ReadPoint& point) const;
   // The best request.k of `found` (sorted best first) that are still visible, one per cube.
   Status EmitHits(const SearchRequest& request, const query::ReadPoint& point,
-                  const Catalog& catalog, const FieldDef& field,
+                  Timestamp read_time, const Catalog& catalog, const FieldDef& field,
                   const std::vector<SearchTarget>& targets,
                   const std::vector<SearchCandidate>& found, std::vector<SearchHit>* hits) const;
+
+  // Fills hit->cube if the request asks for cubes.
+  Status FillHit(const SearchRequest& request, const Version& v, const query::ReadPoint& point,
+                 const Catalog& catalog, SearchHit* hit) const;
+  // Appends the trace expansion of the direct *hits (SearchRequest::expand_hops > 0).
+  // REQUIRES: an epoch pinned, `catalog` loaded under it.
+  Status ExpandSearchHits(const SearchRequest& request, const query::ReadPoint& point,
+                          Timestamp read_time, const Catalog& catalog, const FieldDef& field,
+                          std::vector<SearchHit>* hits) const;
 
   // --- checkpoint (db_checkpoint.cc)
   Status WriteCheckpoint() REQUIRES(checkpoint_mu_);

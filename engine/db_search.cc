@@ -9,6 +9,7 @@
 
 #include "engine/db_impl.h"
 #include "index/vector_field.h"
+#include "query/search_expansion.h"
 
 namespace loci::engine {
 
@@ -24,16 +25,18 @@ class DbImpl::SearchFilter final : public index::EntryFilter {
         point_(point),
         read_time_(read_time),
         space_id_(space_id),
-        field_id_(field_id) {}
+        field_id_(field_id),
+        windowed_(request.window_from || request.window_to),
+        window_from_(request.window_from.value_or(kBeginningOfTime)),
+        window_to_(request.window_to.value_or(kForever)) {}
 
   // The version of `cube` the read sees, or nullptr if none passes.
   const Version* Visible(uint64_t cube) const {
-    const Version* v = db_.table_.Head(cube);
-    while (v != nullptr && !query::Candidate(v->times(), point_)) v = v->prev;
-    if (v == nullptr || v->space_id != space_id_ || v->state == CubeState::kRetired ||
-        query::Expired(v->times(), read_time_)) {
-      return nullptr;
-    }
+    const Version* head = db_.table_.Head(cube);
+    const Version* v =
+        windowed_ ? query::SelectInWindow(head, point_.as_of, window_from_, window_to_, read_time_)
+                  : query::VisibleAt(head, point_, read_time_);
+    if (v == nullptr || v->space_id != space_id_) return nullptr;
     if (!request_.states.empty() && std::find(request_.states.begin(), request_.states.end(),
                                               v->state) == request_.states.end()) {
       return nullptr;
@@ -74,6 +77,9 @@ class DbImpl::SearchFilter final : public index::EntryFilter {
   const Timestamp read_time_;
   const uint32_t space_id_;
   const uint32_t field_id_;
+  const bool windowed_;  // a valid-time window instead of valid_at
+  const Timestamp window_from_;
+  const Timestamp window_to_;
 };
 
 namespace {
@@ -81,6 +87,8 @@ namespace {
 // Candidates a search ranks by INT8 distance, at least (and at least 2k): the hits' recall
 // comes from here; the exact re-rank only orders the best few of them.
 constexpr uint32_t kMinSearchCandidates = 20;
+
+Status CheckExpansionAndWeights(const SearchRequest& r);
 
 Status CheckRequest(const SearchRequest& r) {
   // The messages name what is wrong, not the operation: callers add their own context (the CLI
@@ -102,6 +110,39 @@ Status CheckRequest(const SearchRequest& r) {
       return invalid("states may be active and archived only (retired cubes are never returned)");
     }
   }
+  if (r.window_from || r.window_to) {
+    if (r.valid_at) return invalid("a valid-time window replaces valid_at: set one of them");
+    if (r.window_from.value_or(kBeginningOfTime) >= r.window_to.value_or(kForever)) {
+      return invalid("empty valid-time window (from is not before to)");
+    }
+  }
+  return CheckExpansionAndWeights(r);
+}
+
+Status CheckExpansionAndWeights(const SearchRequest& r) {
+  auto invalid = [](const std::string& what) { return Status::InvalidArgument(what); };
+  if (r.expand_hops > kMaxTraceHops) {
+    return invalid("expand_hops must be at most " + std::to_string(kMaxTraceHops));
+  }
+  if (!(r.expand_decay > 0 && r.expand_decay <= 1)) return invalid("expand_decay must be in (0, 1]");
+  if (r.expand_limit > kMaxSearchK) {
+    return invalid("expand_limit must be at most " + std::to_string(kMaxSearchK));
+  }
+  if (r.expand_episode_only && !r.expand_episode) {
+    return invalid("expand_episode_only needs expand_episode");
+  }
+  for (EdgeType t : r.expand_types) {
+    if (!IsValidEdgeType(t)) {
+      return invalid("unknown edge type " + std::to_string(static_cast<uint32_t>(t)));
+    }
+  }
+  if (!(r.recency_weight >= 0 && r.recency_weight <= 1)) {
+    return invalid("recency_weight must be in [0, 1]");
+  }
+  if (!(r.importance_weight >= 0 && r.importance_weight <= 100)) {
+    return invalid("importance_weight must be in [0, 100]");
+  }
+  if (r.recency_half_life <= 0) return invalid("recency_half_life must be positive");
   return Status::OK();
 }
 
@@ -266,7 +307,12 @@ Status DbImpl::Search(const SearchRequest& request, std::vector<SearchHit>* hits
     if ((a.pending == nullptr) != (b.pending == nullptr)) return a.pending == nullptr;
     return a.pending == nullptr ? a.entry < b.entry : a.pending->id < b.pending->id;
   });
-  return EmitHits(request, point, *catalog, field, targets, found, hits);
+  Status s = EmitHits(request, point, read_time, *catalog, field, targets, found, hits);
+  if (s.ok() && request.expand_hops > 0) {
+    s = ExpandSearchHits(request, point, read_time, *catalog, field, hits);
+  }
+  if (!s.ok()) hits->clear();
+  return s;
 }
 
 index::ScanParams DbImpl::ScanParamsFor(const SearchRequest& request,
@@ -283,13 +329,17 @@ index::ScanParams DbImpl::ScanParamsFor(const SearchRequest& request,
                                            CubeState::kActive) != request.states.end() &&
                                  std::find(request.states.begin(), request.states.end(),
                                            CubeState::kArchived) != request.states.end());
-  params.fast_accept =
-      request.kinds.empty() && request.attrs.empty() && all_states && point.valid_at >= point.as_of;
+  // A window selects versions by their intervals, and weighting reads every candidate's
+  // version: both need the filter.
+  const bool windowed = request.window_from || request.window_to;
+  params.fast_accept = request.kinds.empty() && request.attrs.empty() && all_states &&
+                       point.valid_at >= point.as_of && !windowed &&
+                       request.recency_weight == 0 && request.importance_weight == 0;
   return params;
 }
 
 Status DbImpl::EmitHits(const SearchRequest& request, const query::ReadPoint& point,
-                        const Catalog& catalog, const FieldDef& field,
+                        Timestamp read_time, const Catalog& catalog, const FieldDef& field,
                         const std::vector<SearchTarget>& targets,
                         const std::vector<SearchCandidate>& found,
                         std::vector<SearchHit>* hits) const {
@@ -311,14 +361,22 @@ Status DbImpl::EmitHits(const SearchRequest& request, const query::ReadPoint& po
     }
   }
 
-  ReadOptions fill;
-  fill.fill_payload = request.fill_payload;
-  fill.fill_vectors = request.fill_vectors;
-  // A vector indexed while this search ran may be met twice (in the queue and in the index):
-  // one hit per cube.
+  // One hit per cube: a vector indexed while this search ran may be met twice (in the queue
+  // and in the index). Without weighting the first k visible candidates are the hits; with it,
+  // every visible candidate is re-scored and the best k kept.
+  const bool lower_is_better = field.metric == Metric::kL2;
+  const query::RankWeights weights{request.recency_weight,
+                                   static_cast<int64_t>(request.recency_half_life),
+                                   request.importance_weight};
+  struct Chosen {
+    const Version* version;
+    const SearchTarget* target;
+    float score;
+  };
+  std::vector<Chosen> chosen;
   std::vector<CubeId> returned;
   for (const SearchCandidate& f : found) {
-    if (hits->size() == request.k) break;
+    if (!weights.enabled() && chosen.size() == request.k) break;
     const SearchTarget& target = targets[f.target];
     const Version* v = f.pending;
     if (v == nullptr) {
@@ -330,18 +388,86 @@ Status DbImpl::EmitHits(const SearchRequest& request, const query::ReadPoint& po
     }
     if (std::find(returned.begin(), returned.end(), v->id) != returned.end()) continue;
     returned.push_back(v->id);
+    const float score = lower_is_better ? f.distance : -f.distance;
+    chosen.push_back({v, &target, query::WeightedScore(score, *v, read_time, weights,
+                                                        lower_is_better)});
+  }
+  if (weights.enabled()) {
+    std::stable_sort(chosen.begin(), chosen.end(), [&](const Chosen& a, const Chosen& b) {
+      return lower_is_better ? a.score < b.score : a.score > b.score;
+    });
+    if (chosen.size() > request.k) chosen.resize(request.k);
+  }
+  for (const Chosen& c : chosen) {
     SearchHit& hit = hits->emplace_back();
-    hit.id = v->id;
-    hit.version = v->number;
-    hit.space = target.space->name;
-    hit.score = field.metric == Metric::kL2 ? f.distance : -f.distance;
-    if (request.fill_cubes) {
-      Status s = FillCube(*v, TxTo(*v, table_.Head(v->id), point.as_of), catalog, fill, &hit.cube);
-      if (!s.ok()) {
-        hits->clear();
-        return s;
-      }
+    hit.id = c.version->id;
+    hit.version = c.version->number;
+    hit.space = c.target->space->name;
+    hit.score = c.score;
+    LOCI_RETURN_IF_ERROR(FillHit(request, *c.version, point, catalog, &hit));
+  }
+  return Status::OK();
+}
+
+Status DbImpl::FillHit(const SearchRequest& request, const Version& v,
+                       const query::ReadPoint& point, const Catalog& catalog,
+                       SearchHit* hit) const {
+  if (!request.fill_cubes) return Status::OK();
+  ReadOptions fill;
+  fill.fill_payload = request.fill_payload;
+  fill.fill_vectors = request.fill_vectors;
+  return FillCube(v, TxTo(v, table_.Head(v.id), point.as_of), catalog, fill, &hit->cube);
+}
+
+Status DbImpl::ExpandSearchHits(const SearchRequest& request, const query::ReadPoint& point,
+                                Timestamp read_time, const Catalog& catalog,
+                                const FieldDef& field, std::vector<SearchHit>* hits) const {
+  std::vector<query::DirectHit> direct;
+  for (const SearchHit& h : *hits) {
+    const SpaceDef* space = catalog.FindSpace(h.space);
+    if (space != nullptr) direct.push_back({h.id, space->id, h.score});
+  }
+  query::ExpandSpec spec;
+  for (EdgeType t : request.expand_types) spec.walk.types.push_back(static_cast<uint32_t>(t));
+  // No stored edge has type 0: asking for it alone leaves the episode order.
+  if (request.expand_episode_only) spec.walk.types = {0};
+  spec.walk.episode_order = request.expand_episode;
+  spec.walk.hops = request.expand_hops;
+  spec.walk.limit = kMaxTraceResults;
+  spec.decay = request.expand_decay;
+  spec.lower_is_better = field.metric == Metric::kL2;
+  spec.limit = request.expand_limit != 0 ? request.expand_limit : request.k;
+  query::TraceScope scope;
+  scope.versions = &table_source_;
+  scope.graph = &graph_;
+  scope.events = &events_;
+  scope.point = point;
+  scope.read_time = read_time;
+  std::vector<query::ExpandedHit> expanded;
+  query::ExpandHits(scope, direct, spec, &expanded);
+  for (const query::ExpandedHit& e : expanded) {
+    SearchHit& hit = hits->emplace_back();
+    hit.id = e.version->id;
+    hit.version = e.version->number;
+    const SpaceDef* space = catalog.SpaceById(e.version->space_id);
+    hit.space = space != nullptr ? space->name : std::string();
+    hit.score = e.score;
+    hit.hop = e.reached.hop;
+    Edge via;
+    via.from = e.reached.from;
+    via.to = e.reached.to;
+    if (e.reached.edge != nullptr) {
+      via.type = static_cast<EdgeType>(e.reached.edge->key.type);
+      via.weight = e.reached.edge->weight;
+      via.version = e.reached.edge->number;
+      via.valid_from = e.reached.edge->valid_from;
+      via.valid_to = e.reached.edge->valid_to;
+      via.tx_from = e.reached.edge->tx_from;
+    } else {
+      via.type = EdgeType::kNext;
     }
+    hit.via = via;
+    LOCI_RETURN_IF_ERROR(FillHit(request, *e.version, point, catalog, &hit));
   }
   return Status::OK();
 }

@@ -159,6 +159,10 @@ Status DbImpl::Events(const EventsRequest& request, std::vector<MemCube>* events
     return Status::InvalidArgument("an events query reads a window of valid time: valid_at "
                                    "must be unset");
   }
+  if (request.episode && request.episode->empty()) {
+    return Status::InvalidArgument("an empty episode name (leave the episode unset for every "
+                                   "event of the space)");
+  }
   LOCI_RETURN_IF_ERROR(CheckWindow(request.from, request.to));
   LOCI_RETURN_IF_ERROR(CheckLimit("limit", request.limit, kMaxListResults));
   gc::EpochDomain::Guard guard = epochs_.Pin();

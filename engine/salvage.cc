@@ -102,16 +102,20 @@ Status CopyBlobs(std::vector<FoundVersion> selected, engine::BlobCopier* copier,
   return Status::OK();
 }
 
-// Renumbers the LSNs of `kept` 1, 2, 3... in their order (the new log starts afresh; versions
-// committed together keep one LSN). Returns the last.
-uint64_t RenumberLsns(const std::vector<std::unique_ptr<Version>>& kept) {
+// Renumbers the LSNs of `kept` and `edges` 1, 2, 3... in their order (the new log starts
+// afresh; what was committed together keeps one LSN). Returns the last.
+uint64_t RenumberLsns(const std::vector<std::unique_ptr<Version>>& kept,
+                      const std::vector<std::unique_ptr<index::EdgeVersion>>& edges) {
   std::vector<uint64_t> lsns;
   for (const auto& v : kept) lsns.push_back(v->lsn);
+  for (const auto& e : edges) lsns.push_back(e->lsn);
   std::sort(lsns.begin(), lsns.end());
   lsns.erase(std::unique(lsns.begin(), lsns.end()), lsns.end());
-  for (const auto& v : kept) {
-    v->lsn = std::lower_bound(lsns.begin(), lsns.end(), v->lsn) - lsns.begin() + 1;
-  }
+  auto renumber = [&](uint64_t lsn) {
+    return static_cast<uint64_t>(std::lower_bound(lsns.begin(), lsns.end(), lsn) - lsns.begin() + 1);
+  };
+  for (const auto& v : kept) v->lsn = renumber(v->lsn);
+  for (const auto& e : edges) e->lsn = renumber(e->lsn);
   return lsns.size();
 }
 
@@ -205,14 +209,19 @@ Status Db::Salvage(const Options& options, const std::string& src, const std::st
         " blob(s) whose arena copy did not verify were taken from their WAL copies");
   }
 
+  std::vector<std::unique_ptr<index::EdgeVersion>> edges =
+      engine::SelectEdges(std::move(finds.edges), map, kept, &finds.notes);
+  for (const auto& e : edges) newest_commit = std::max(newest_commit, e->tx_from);
   const CopiedVersions copied = ByCube(kept);  // before the LSNs are renumbered
   engine::SalvageRoot root = RootFor(env, finds, newest_commit, kept);
-  root.last_lsn = RenumberLsns(kept);
+  root.last_lsn = RenumberLsns(kept, edges);
   report->version_gaps = HasGaps(copied);
   if (report->version_gaps) root.flags |= engine::kVersionGapsFlag;
   std::vector<const Version*> versions;
   for (const auto& v : kept) versions.push_back(v.get());
-  LOCI_RETURN_IF_ERROR(writer.Finish(catalog, versions, root));
+  std::vector<const index::EdgeVersion*> edge_versions;
+  for (const auto& e : edges) edge_versions.push_back(e.get());
+  LOCI_RETURN_IF_ERROR(writer.Finish(catalog, versions, edge_versions, root));
   LOCI_RETURN_IF_ERROR(CheckCopy(options, dst, kept.size()));
 
   engine::AccountLosses(copied, finds.lsn_windows, &finds.losses);

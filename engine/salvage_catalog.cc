@@ -88,4 +88,11 @@ bool CatalogMap::Map(Version* v, std::string* why) const {
   return true;
 }
 
+bool CatalogMap::MapSpace(uint32_t* space_id) const {
+  auto it = spaces_.find(*space_id);
+  if (it == spaces_.end()) return false;
+  *space_id = it->second;
+  return true;
+}
+
 }  // namespace loci::engine

@@ -67,6 +67,8 @@ class CatalogMap {
   // leaves *v unspecified and returns false with *why saying what is missing or wrong: an
   // unknown space or field, or a vector whose length does not fit its field.
   bool Map(Version* v, std::string* why) const;
+  // Rewrites *space_id likewise; false if the space is unknown.
+  bool MapSpace(uint32_t* space_id) const;
 
  private:
   friend class CatalogFacts;

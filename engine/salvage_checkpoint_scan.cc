@@ -119,10 +119,20 @@ bool CheckpointScanner::DecodeEntry(const CheckpointEntry& entry, uint64_t offse
       finds_->catalog.AddDrop(drop.space_id, drop.field_id);
       return true;
     }
-    case CheckpointEntryType::kVersion: {
+    case CheckpointEntryType::kVersion:
+    case CheckpointEntryType::kEpisodeVersion: {
       auto v = std::make_unique<Version>();
-      if (!DecodeCheckpointVersion(entry.body, v.get()) || v->lsn > covers_lsn_) return false;
+      const bool decoded = entry.type == static_cast<uint8_t>(CheckpointEntryType::kVersion)
+                               ? DecodeCheckpointVersion(entry.body, v.get())
+                               : DecodeCheckpointEpisodeVersion(entry.body, v.get());
+      if (!decoded || v->lsn > covers_lsn_) return false;
       finds_->versions.push_back(FoundVersion{std::move(v), file_, offset});
+      return true;
+    }
+    case CheckpointEntryType::kEdge: {
+      auto e = std::make_unique<index::EdgeVersion>();
+      if (!DecodeCheckpointEdge(entry.body, e.get()) || e->lsn > covers_lsn_) return false;
+      finds_->edges.push_back(FoundEdge{std::move(e), file_, offset});
       return true;
     }
     case CheckpointEntryType::kEnd: {
@@ -151,7 +161,9 @@ void CheckpointScanner::ReportDamage(uint64_t start, uint64_t next, bool exhaust
   CheckpointEntry entry;
   for (uint64_t p = start; PeekCheckpointEntry(image_, p, next, &entry); p += entry.size) {
     Version v;
-    if (DecodeCheckpointVersion(entry.body, &v)) loss.versions.push_back(salvage_scan::Suspect(v));
+    if (DecodeCheckpointVersion(entry.body, &v) || DecodeCheckpointEpisodeVersion(entry.body, &v)) {
+      loss.versions.push_back(salvage_scan::Suspect(v));
+    }
   }
   // Its versions were committed at or before the LSN the checkpoint covers.
   const uint64_t before = covers_lsn_ == UINT64_MAX ? UINT64_MAX : covers_lsn_ + 1;

@@ -36,6 +36,7 @@
 #include "engine/salvage_catalog.h"
 #include "engine/salvage_losses.h"
 #include "engine/superblock.h"
+#include "index/trace_graph.h"
 #include "query/version.h"
 #include "loci/env.h"
 #include "loci/salvage.h"
@@ -47,6 +48,13 @@ namespace loci::engine {
 struct FoundVersion {
   std::unique_ptr<Version> version;  // with the source's ids; tx_from and lsn set
   std::string file;                  // where it was found
+  uint64_t offset = 0;
+};
+
+// An edge version whose checkpoint entry or WAL record verified.
+struct FoundEdge {
+  std::unique_ptr<index::EdgeVersion> edge;  // with the source's ids; tx_from and lsn set
+  std::string file;
   uint64_t offset = 0;
 };
 
@@ -63,6 +71,7 @@ struct SourceFinds {
   Timestamp clock_high_water = 0;  // the highest commit time seen or recorded
   CatalogFacts catalog;
   std::vector<FoundVersion> versions;  // in the order found
+  std::vector<FoundEdge> edges;        // in the order found
   // Blob copies that verified inside WAL batches (a blob up to Options::max_logged_blob_bytes
   // travels in its batch; the arena copy may never have reached the disk).
   std::vector<std::pair<blob::BlobRef, std::string>> logged_blobs;

@@ -3,6 +3,8 @@
 #include "engine/salvage_select.h"
 
 #include <algorithm>
+#include <map>
+#include <tuple>
 
 namespace loci::engine {
 
@@ -109,6 +111,48 @@ std::vector<FoundVersion> SelectVersions(std::vector<FoundVersion> found, const 
   // Stable: of equal copies the first found (checkpoints before the WAL) is kept.
   std::stable_sort(mapped.begin(), mapped.end(), ByCubeAndNumber);
   return CheckCubes(MergeCopies(std::move(mapped), losses), losses);
+}
+
+std::vector<std::unique_ptr<index::EdgeVersion>> SelectEdges(
+    std::vector<FoundEdge> found, const CatalogMap& map,
+    const std::vector<std::unique_ptr<Version>>& kept, std::vector<std::string>* notes) {
+  std::map<CubeId, uint32_t> space_of;  // every copied cube's (mapped) space
+  for (const auto& v : kept) space_of.emplace(v->id, v->space_id);
+  auto order = [](const FoundEdge& a, const FoundEdge& b) {
+    const index::EdgeKey& x = a.edge->key;
+    const index::EdgeKey& y = b.edge->key;
+    return std::tie(x.from, x.to, x.type, a.edge->number) <
+           std::tie(y.from, y.to, y.type, b.edge->number);
+  };
+  std::sort(found.begin(), found.end(), order);
+  std::vector<std::unique_ptr<index::EdgeVersion>> selected;
+  size_t unknown_space = 0, lost_end = 0, disagree = 0;
+  for (size_t i = 0; i < found.size();) {
+    size_t end = i + 1;
+    while (end < found.size() && !order(found[i], found[end])) ++end;
+    bool agree = true;
+    for (size_t j = i + 1; j < end; ++j) agree = agree && found[j].edge->SameContent(*found[i].edge);
+    std::unique_ptr<index::EdgeVersion> e = std::move(found[i].edge);
+    i = end;
+    if (!agree) {
+      ++disagree;
+    } else if (!map.MapSpace(&e->space_id)) {
+      ++unknown_space;
+    } else if (space_of.count(e->key.from) == 0 || space_of.count(e->key.to) == 0 ||
+               space_of[e->key.from] != e->space_id || space_of[e->key.to] != e->space_id) {
+      ++lost_end;
+    } else {
+      selected.push_back(std::move(e));
+    }
+  }
+  if (unknown_space + lost_end + disagree > 0) {
+    notes->push_back(std::to_string(unknown_space + lost_end + disagree) +
+                     " edge version(s) not copied: " + std::to_string(lost_end) +
+                     " with an end whose cube was lost, " + std::to_string(unknown_space) +
+                     " of an unknown space, " + std::to_string(disagree) +
+                     " with verified copies that differ");
+  }
+  return selected;
 }
 
 }  // namespace loci::engine

@@ -31,6 +31,15 @@ namespace loci::engine {
 std::vector<FoundVersion> SelectVersions(std::vector<FoundVersion> found, const CatalogMap& map,
                                          CubeId id_bound, std::vector<SalvageLoss>* losses);
 
+// Chooses, among `found`, the edge versions to copy, mapped through `map`: one copy per
+// (edge, version number) when every verified copy agrees, whose two ends are cubes of
+// `kept` (the versions copied, mapped) in the edge's space. What is left out is counted in a
+// line of *notes (edges have no place in a SalvageLoss, which names cube versions). Sorted by
+// edge and version number.
+std::vector<std::unique_ptr<index::EdgeVersion>> SelectEdges(
+    std::vector<FoundEdge> found, const CatalogMap& map,
+    const std::vector<std::unique_ptr<Version>>& kept, std::vector<std::string>* notes);
+
 // The loss of version `v`, found at `file` and `offset`, for the reason `why`.
 SalvageLoss LostCopy(const Version& v, const std::string& file, uint64_t offset,
                      const std::string& why);

@@ -195,6 +195,10 @@ void SegmentScanner::TakeRecord(const wal::RecordHeader& h, std::string_view pay
     v->lsn = h.lsn;
     finds_->versions.push_back(FoundVersion{std::move(v), file_, offset});
   }
+  for (std::unique_ptr<index::EdgeVersion>& e : batch.edges) {
+    e->lsn = h.lsn;
+    finds_->edges.push_back(FoundEdge{std::move(e), file_, offset});
+  }
 }
 
 void SegmentScanner::ReportDamage(size_t start, size_t next, uint64_t next_lsn,

@@ -53,12 +53,13 @@ Status SalvageWriter::Create() {
 }
 
 Status SalvageWriter::Finish(const Catalog& catalog, const std::vector<const Version*>& versions,
+                             const std::vector<const index::EdgeVersion*>& edges,
                              const SalvageRoot& root) {
   // Blobs first, then the checkpoint that refers to them.
   LOCI_RETURN_IF_ERROR(arena_->SyncAll());
   arena_.reset();
   uint64_t checkpoint_bytes = 0;
-  LOCI_RETURN_IF_ERROR(WriteCheckpoint(catalog, versions, root, &checkpoint_bytes));
+  LOCI_RETURN_IF_ERROR(WriteCheckpoint(catalog, versions, edges, root, &checkpoint_bytes));
   // The WAL continues the checkpoint, as after any checkpoint: the first record it will hold
   // has the LSN after the last the checkpoint covers and chains to the superblock's checksum.
   wal::LogWriterOptions log_options;
@@ -77,11 +78,13 @@ Status SalvageWriter::Finish(const Catalog& catalog, const std::vector<const Ver
 
 Status SalvageWriter::WriteCheckpoint(const Catalog& catalog,
                                       const std::vector<const Version*>& versions,
+                                      const std::vector<const index::EdgeVersion*>& edges,
                                       const SalvageRoot& root, uint64_t* bytes) {
   CheckpointWriter writer(env_, paths_.checkpoint(kCheckpointFileNumber), uuid_,
                           kCheckpointFileNumber, root.last_lsn);
   LOCI_RETURN_IF_ERROR(writer.Open(catalog));
   for (const Version* v : versions) writer.AddVersion(*v);
+  for (const index::EdgeVersion* e : edges) writer.AddEdge(*e);
   return writer.Finish(root.next_cube_id, root.clock_high_water, bytes);
 }
 

@@ -24,6 +24,7 @@
 #include "blob/arena.h"
 #include "common/file_names.h"
 #include "engine/catalog.h"
+#include "index/trace_graph.h"
 #include "query/version.h"
 #include "loci/env.h"
 #include "loci/options.h"
@@ -65,10 +66,11 @@ class SalvageWriter {
   // number) order, their blobs in arena(), their LSNs at most root.last_lsn, their space and
   // field ids of `catalog`. On failure the directory holds no SUPERBLOCK.
   Status Finish(const Catalog& catalog, const std::vector<const Version*>& versions,
-                const SalvageRoot& root);
+                const std::vector<const index::EdgeVersion*>& edges, const SalvageRoot& root);
 
  private:
   Status WriteCheckpoint(const Catalog& catalog, const std::vector<const Version*>& versions,
+                         const std::vector<const index::EdgeVersion*>& edges,
                          const SalvageRoot& root, uint64_t* bytes);
   Status WriteSuperblock(const SalvageRoot& root, uint64_t checkpoint_bytes);
 

@@ -41,4 +41,13 @@ const Version* SelectAt(const Version* head, const ReadPoint& p) {
   return v;
 }
 
+const Version* SelectInWindow(const Version* head, int64_t as_of, int64_t from, int64_t to,
+                              int64_t read_time) {
+  for (const Version* v = head; v != nullptr; v = v->prev) {
+    if (v->tx_from > as_of || v->valid_from >= to || v->valid_to <= from) continue;
+    if (Readable(*v, read_time) && CurrentAt(*v, head, as_of)) return v;
+  }
+  return nullptr;
+}
+
 }  // namespace loci::query

@@ -82,6 +82,12 @@ inline const Version* VisibleAt(const Version* head, const ReadPoint& p, int64_t
   return v != nullptr && Readable(*v, read_time) ? v : nullptr;
 }
 
+// For a valid-time window [from, to): the newest version of the chain from `head` that is
+// current at `as_of` (CurrentAt), Readable at `read_time`, and valid at some time in the
+// window; nullptr if none.
+const Version* SelectInWindow(const Version* head, int64_t as_of, int64_t from, int64_t to,
+                              int64_t read_time);
+
 // Whether `v` is current at transaction time `as_of`: committed by then and not overridden by
 // a later version committed by then (TxTo is kForever). `newest` is its chain's head.
 inline bool CurrentAt(const Version& v, const Version* newest, int64_t as_of) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <tuple>
 #include <utility>
 #include <variant>
 
@@ -55,7 +56,19 @@ bool ValidState(CubeState s) { return s == CubeState::kActive || s == CubeState:
 bool SetsNothing(const CubePatch& p) {
   return !p.kind && !p.state && !p.payload && p.set_vectors.empty() && p.remove_vectors.empty() &&
          p.set_attrs.empty() && p.remove_attrs.empty() && !p.source && !p.parents && !p.agent &&
-         !p.importance && !p.trust && !p.valid_from && !p.valid_to && !p.expires_at;
+         !p.importance && !p.trust && !p.valid_from && !p.valid_to && !p.expires_at &&
+         !p.episode;
+}
+
+bool ValidEpisode(const std::string& e) { return e.empty() || ValidName(e); }
+
+bool ValidEdgeType(EdgeType t) {
+  const auto c = static_cast<uint32_t>(t);
+  return (c >= 1 && c <= 6) || c >= 1000;
+}
+
+bool ValidEdgeOp(const std::optional<std::string>& space, CubeId from, CubeId to, EdgeType t) {
+  return (!space || ValidName(*space)) && from != 0 && to != 0 && from != to && ValidEdgeType(t);
 }
 
 bool Valid(const WriteBatch::Op& op) {
@@ -63,7 +76,8 @@ bool Valid(const WriteBatch::Op& op) {
     const CubeDraft& d = put->draft;
     return ValidName(d.space) && ValidState(d.state) && ValidVectors(d.vectors) &&
            ValidAttrs(d.attrs) && ValidParents(d.parents) && std::isfinite(d.importance) &&
-           std::isfinite(d.trust) && ValidInterval(d.valid_from, d.valid_to);
+           std::isfinite(d.trust) && ValidInterval(d.valid_from, d.valid_to) &&
+           ValidEpisode(d.episode);
   }
   if (const auto* update = std::get_if<WriteBatch::UpdateOp>(&op)) {
     const CubePatch& p = update->patch;
@@ -83,6 +97,7 @@ bool Valid(const WriteBatch::Op& op) {
       }
     }
     if (p.parents && !ValidParents(*p.parents)) return false;
+    if (p.episode && !ValidEpisode(*p.episode)) return false;
     if ((p.importance && !std::isfinite(*p.importance)) || (p.trust && !std::isfinite(*p.trust))) {
       return false;
     }
@@ -95,6 +110,14 @@ bool Valid(const WriteBatch::Op& op) {
   }
   if (const auto* drop = std::get_if<WriteBatch::DropFieldOp>(&op)) {
     return ValidName(drop->space) && ValidName(drop->field);
+  }
+  if (const auto* link = std::get_if<WriteBatch::LinkOp>(&op)) {
+    return ValidEdgeOp(link->space, link->from, link->to, link->type) &&
+           std::isfinite(link->weight) && !(link->valid_from && *link->valid_from == kForever);
+  }
+  if (const auto* unlink = std::get_if<WriteBatch::UnlinkOp>(&op)) {
+    return ValidEdgeOp(unlink->space, unlink->from, unlink->to, unlink->type) &&
+           !(unlink->valid_to && *unlink->valid_to == kForever);
   }
   const auto& def = std::get<WriteBatch::DefineFieldOp>(op);
   return ValidName(def.space) && ValidName(def.field) && def.dim >= 1 &&
@@ -115,7 +138,8 @@ bool ChangesNothing(const ModelVersion& prev, const ModelVersion& v, const CubeP
   if (v.valid_from < prev.valid_from || v.valid_to > prev.valid_to) return false;
   if (v.kind != prev.kind || v.state != prev.state || v.payload != prev.payload ||
       v.attrs != prev.attrs || v.source != prev.source || v.agent != prev.agent ||
-      v.parents != prev.parents || v.importance != prev.importance || v.trust != prev.trust ||
+      v.parents != prev.parents || v.episode != prev.episode || v.importance != prev.importance ||
+      v.trust != prev.trust ||
       v.expires_at != prev.expires_at || v.vectors.size() != prev.vectors.size()) {
     return false;
   }
@@ -162,8 +186,8 @@ Status::Code DbModel::Apply(const WriteBatch& batch, Timestamp ts,
   }
   // Resolved on a copy: a failed batch changes nothing.
   DbModel after = *this;
-  for (const WriteBatch::Op& op : batch.ops()) {
-    Status::Code c = after.Resolve(op, ts, results);
+  for (size_t i = 0; i < batch.ops().size(); ++i) {
+    Status::Code c = after.Resolve(batch, i, ts, results);
     if (c != Status::Code::kOk) {
       results->clear();
       return c;
@@ -251,6 +275,7 @@ MemCube DbModel::ToCube(CubeId id, const ModelCube& cube, size_t i, Timestamp as
   c.source = v.source;
   c.parents = v.parents;
   c.agent = v.agent;
+  c.episode = v.episode;
   c.importance = v.importance;
   c.trust = v.trust;
   if (v.expires_at != kForever) c.expires_at = v.expires_at;
@@ -295,11 +320,20 @@ Status::Code DbModel::Finish(CubeId id, ModelVersion v, Timestamp ts,
   return Status::Code::kOk;
 }
 
-Status::Code DbModel::Resolve(const WriteBatch::Op& op, Timestamp ts,
+Status::Code DbModel::Resolve(const WriteBatch& batch, size_t op_index, Timestamp ts,
                               std::vector<WriteResult::OpResult>* results) {
+  const WriteBatch::Op& op = batch.ops()[op_index];
+  if (std::holds_alternative<WriteBatch::LinkOp>(op) ||
+      std::holds_alternative<WriteBatch::UnlinkOp>(op)) {
+    return ResolveEdgeOp(batch, op_index, ts, results);
+  }
   if (const auto* put = std::get_if<WriteBatch::PutOp>(&op)) {
     const CubeDraft& d = put->draft;
-    if (!ParentsExist(d.parents, d.space)) return Status::Code::kInvalidArgument;
+    std::vector<CubeId> parents = d.parents;
+    for (CubeId& p : parents) {
+      if (!ResolveRef(p, batch, op_index, *results, &p)) return Status::Code::kInvalidArgument;
+    }
+    if (!ParentsExist(parents, d.space)) return Status::Code::kInvalidArgument;
     ModelVersion v;
     v.number = 1;
     v.kind = d.kind;
@@ -314,7 +348,8 @@ Status::Code DbModel::Resolve(const WriteBatch::Op& op, Timestamp ts,
     SetAttrs(d.attrs, &v);
     v.source = d.source;
     v.agent = d.agent;
-    v.parents = d.parents;
+    v.parents = parents;
+    v.episode = d.episode;
     const CubeId id = next_id_++;
     cubes_[id].space = d.space;
     Status::Code c = Finish(id, std::move(v), ts, results);
@@ -327,8 +362,13 @@ Status::Code DbModel::Resolve(const WriteBatch::Op& op, Timestamp ts,
     const ModelVersion& prev = cube->versions.back();
     if (prev.state == CubeState::kRetired) return Status::Code::kInvalidArgument;
     const CubePatch& p = update->patch;
-    if (p.parents && !ParentsExist(*p.parents, cube->space)) {
-      return Status::Code::kInvalidArgument;
+    std::vector<CubeId> parents;
+    if (p.parents) {
+      parents = *p.parents;
+      for (CubeId& q : parents) {
+        if (!ResolveRef(q, batch, op_index, *results, &q)) return Status::Code::kInvalidArgument;
+      }
+      if (!ParentsExist(parents, cube->space)) return Status::Code::kInvalidArgument;
     }
     ModelVersion v = prev;
     v.number = prev.number + 1;
@@ -354,7 +394,8 @@ Status::Code DbModel::Resolve(const WriteBatch::Op& op, Timestamp ts,
     SetAttrs(p.set_attrs, &v);
     if (p.source) v.source = *p.source;
     if (p.agent) v.agent = *p.agent;
-    if (p.parents) v.parents = *p.parents;
+    if (p.parents) v.parents = parents;
+    if (p.episode) v.episode = *p.episode;
     if (ChangesNothing(prev, v, p)) return Status::Code::kInvalidArgument;
     return Finish(update->id, std::move(v), ts, results);
   }
@@ -397,6 +438,264 @@ Status::Code DbModel::Resolve(const WriteBatch::Op& op, Timestamp ts,
     s.AddField(def.field, def.dim, def.metric);
   }
   results->push_back({0, 0});
+  return Status::Code::kOk;
+}
+
+bool DbModel::ResolveRef(CubeId ref, const WriteBatch& batch, size_t op_index,
+                         const std::vector<WriteResult::OpResult>& results, CubeId* id) const {
+  if ((ref & kBatchRefBit) == 0) {
+    *id = ref;
+    return true;
+  }
+  const uint64_t i = ref & ~kBatchRefBit;
+  if (i >= op_index || !std::holds_alternative<WriteBatch::PutOp>(batch.ops()[i])) return false;
+  *id = results.at(i).id;
+  return true;
+}
+
+Status::Code DbModel::ResolveEdgeOp(const WriteBatch& batch, size_t op_index, Timestamp ts,
+                                    std::vector<WriteResult::OpResult>* results) {
+  const WriteBatch::Op& op = batch.ops()[op_index];
+  const auto* link = std::get_if<WriteBatch::LinkOp>(&op);
+  const auto* unlink = std::get_if<WriteBatch::UnlinkOp>(&op);
+  const std::optional<std::string>& space = link ? link->space : unlink->space;
+  ModelEdgeKey key;
+  key.type = static_cast<uint32_t>(link ? link->type : unlink->type);
+  const bool resolved =
+      ResolveRef(link ? link->from : unlink->from, batch, op_index, *results, &key.from) &&
+      ResolveRef(link ? link->to : unlink->to, batch, op_index, *results, &key.to);
+  if (!resolved) return Status::Code::kInvalidArgument;
+  // Both ends in one space (the op's, when given); otherwise as missing.
+  const ModelCube* a = resolved && key.from != key.to ? Find(key.from, space) : nullptr;
+  const ModelCube* b = a != nullptr ? Find(key.to, a->space) : nullptr;
+  ModelEdge* edge = nullptr;
+  if (auto it = edges_.find(key); it != edges_.end() && b != nullptr) edge = &it->second;
+  if (link) {
+    if (key.from == key.to || b == nullptr) return Status::Code::kInvalidArgument;
+    ModelEdgeVersion v;
+    v.number = edge == nullptr ? 1 : edge->versions.back().number + 1;
+    v.weight = link->weight;
+    v.valid_from = link->valid_from.value_or(ts);
+    v.tx_from = ts;
+    ModelEdge& e = edges_[key];
+    e.space = a->space;
+    e.versions.push_back(v);
+    results->push_back({key.from, v.number});
+    return Status::Code::kOk;
+  }
+  if (edge == nullptr) return Status::Code::kNotFound;
+  const ModelEdgeVersion& prev = edge->versions.back();
+  if (prev.unlinked) return Status::Code::kInvalidArgument;
+  ModelEdgeVersion v = prev;
+  v.number = prev.number + 1;
+  v.unlinked = true;
+  v.valid_from = unlink->valid_to.value_or(ts);
+  v.valid_to = kForever;
+  v.tx_from = ts;
+  edge->versions.push_back(v);
+  results->push_back({key.from, v.number});
+  return Status::Code::kOk;
+}
+
+std::optional<size_t> DbModel::Readable(CubeId id, const ModelRead& read) const {
+  const ModelCube* cube = Find(id, read.space);
+  if (cube == nullptr) return std::nullopt;
+  const std::optional<size_t> i = Visible(id, read.as_of, read.valid_at);
+  if (!i) return std::nullopt;
+  const ModelVersion& v = cube->versions[*i];
+  if (v.state == CubeState::kRetired || v.expires_at <= read.read_time) return std::nullopt;
+  return i;
+}
+
+const ModelEdgeVersion* DbModel::VisibleEdge(const ModelEdgeKey& key,
+                                             const ModelRead& read) const {
+  auto it = edges_.find(key);
+  if (it == edges_.end()) return nullptr;
+  const auto& vs = it->second.versions;
+  for (size_t i = vs.size(); i-- > 0;) {
+    const ModelEdgeVersion& v = vs[i];
+    if (v.tx_from <= read.as_of && v.valid_from <= read.valid_at && read.valid_at < v.valid_to) {
+      return v.unlinked ? nullptr : &v;
+    }
+  }
+  return nullptr;
+}
+
+std::vector<CubeId> DbModel::EpisodeOrder(const std::string& space, const std::string& episode,
+                                          const ModelRead& read) const {
+  std::vector<std::pair<Timestamp, CubeId>> order;
+  ModelRead in_space = read;
+  in_space.space = space;
+  for (const auto& [id, cube] : cubes_) {
+    const std::optional<size_t> i = Readable(id, in_space);
+    if (i && cube.versions[*i].episode == episode) {
+      order.emplace_back(cube.versions[*i].valid_from, id);
+    }
+  }
+  std::sort(order.begin(), order.end());
+  std::vector<CubeId> ids;
+  for (const auto& [t, id] : order) ids.push_back(id);
+  return ids;
+}
+
+Status::Code DbModel::Trace(CubeId start, const ModelRead& read, const std::vector<EdgeType>& types,
+                            TraceDirection direction, bool episode_order, uint32_t hops,
+                            uint32_t limit, std::vector<TraceStep>* out) const {
+  out->clear();
+  if (!Readable(start, read)) return Status::Code::kNotFound;
+  ModelRead in_space = read;
+  in_space.space = cubes_.at(start).space;
+  auto wanted = [&](uint32_t type) {
+    return types.empty() || std::find(types.begin(), types.end(),
+                                      static_cast<EdgeType>(type)) != types.end();
+  };
+  std::set<CubeId> seen{start};
+  std::vector<CubeId> frontier{start};
+  for (uint32_t hop = 1; hop <= hops && !frontier.empty() && out->size() < limit; ++hop) {
+    std::vector<CubeId> next;
+    auto reach = [&](CubeId id, const TraceStep& step) {
+      if (out->size() >= limit || seen.count(id) != 0 || !Readable(id, in_space)) return;
+      seen.insert(id);
+      out->push_back(step);
+      next.push_back(id);
+    };
+    for (CubeId v : frontier) {
+      // Out-edges by (type, to), then in-edges by (type, from): map order is (from, to, type).
+      for (bool outgoing : {true, false}) {
+        if (outgoing ? direction == TraceDirection::kIn : direction == TraceDirection::kOut) {
+          continue;
+        }
+        std::vector<std::pair<uint32_t, CubeId>> near;  // (type, other end)
+        for (const auto& [key, edge] : edges_) {
+          if ((outgoing ? key.from : key.to) != v || !wanted(key.type)) continue;
+          if (VisibleEdge(key, read) != nullptr) {
+            near.emplace_back(key.type, outgoing ? key.to : key.from);
+          }
+        }
+        std::sort(near.begin(), near.end());
+        for (const auto& [type, other] : near) {
+          const ModelEdgeKey key = outgoing ? ModelEdgeKey{v, other, type}
+                                            : ModelEdgeKey{other, v, type};
+          const ModelEdgeVersion* e = VisibleEdge(key, read);
+          TraceStep step;
+          step.via = Edge{key.from, key.to, static_cast<EdgeType>(type), e->weight, e->number,
+                          e->valid_from, e->valid_to, e->tx_from};
+          step.hop = hop;
+          step.id = other;
+          if (auto i = Readable(other, in_space)) step.version = cubes_.at(other).versions[*i].number;
+          reach(other, step);
+        }
+      }
+      const std::optional<size_t> vi = Readable(v, in_space);
+      const std::string& episode = cubes_.at(v).versions[*vi].episode;
+      if (!episode_order || episode.empty()) continue;
+      const std::vector<CubeId> order = EpisodeOrder(in_space.space.value(), episode, read);
+      const auto at = std::find(order.begin(), order.end(), v) - order.begin();
+      auto step_to = [&](size_t j, bool forward) {
+        const CubeId w = order[j];
+        TraceStep step;
+        step.via.from = forward ? v : w;
+        step.via.to = forward ? w : v;
+        step.via.type = EdgeType::kNext;
+        step.hop = hop;
+        step.id = w;
+        step.version = cubes_.at(w).versions[*Readable(w, in_space)].number;
+        reach(w, step);
+      };
+      if (direction != TraceDirection::kIn && static_cast<size_t>(at) + 1 < order.size()) {
+        step_to(static_cast<size_t>(at) + 1, true);
+      }
+      if (direction != TraceDirection::kOut && at > 0) step_to(static_cast<size_t>(at) - 1, false);
+    }
+    frontier = std::move(next);
+  }
+  return Status::Code::kOk;
+}
+
+Status::Code DbModel::Episode(CubeId id, const ModelRead& read, uint32_t before, uint32_t after,
+                              std::vector<MemCube>* out) const {
+  out->clear();
+  const std::optional<size_t> i = Readable(id, read);
+  if (!i) return Status::Code::kNotFound;
+  const ModelCube& cube = cubes_.at(id);
+  const std::string& episode = cube.versions[*i].episode;
+  std::vector<CubeId> order{id};
+  size_t at = 0;
+  if (!episode.empty()) {
+    order = EpisodeOrder(cube.space, episode, read);
+    at = static_cast<size_t>(std::find(order.begin(), order.end(), id) - order.begin());
+  }
+  const size_t first = at >= before ? at - before : 0;
+  const size_t last = std::min(order.size(), at + after + 1);
+  ModelRead in_space = read;
+  in_space.space = cube.space;
+  for (size_t j = first; j < last; ++j) {
+    out->push_back(ToCube(order[j], cubes_.at(order[j]), *Readable(order[j], in_space),
+                          read.as_of));
+  }
+  return Status::Code::kOk;
+}
+
+Status::Code DbModel::Events(const std::string& space, const std::optional<std::string>& episode,
+                             Timestamp from, Timestamp to, const ModelRead& read, uint32_t limit,
+                             std::vector<MemCube>* out) const {
+  out->clear();
+  if (spaces_.count(space) == 0 || (episode && episode->empty()) || from >= to) {
+    return Status::Code::kInvalidArgument;
+  }
+  std::vector<std::tuple<Timestamp, CubeId, uint32_t, size_t>> found;
+  for (const auto& [id, cube] : cubes_) {
+    if (cube.space != space) continue;
+    for (size_t i = 0; i < cube.versions.size(); ++i) {
+      const ModelVersion& v = cube.versions[i];
+      if (v.tx_from > read.as_of || TxTo(id, i, read.as_of) != kForever) continue;
+      if (v.state == CubeState::kRetired || v.expires_at <= read.read_time) continue;
+      if (episode && v.episode != *episode) continue;
+      if (v.valid_from < from || v.valid_from >= to) continue;
+      found.emplace_back(v.valid_from, id, v.number, i);
+    }
+  }
+  std::sort(found.begin(), found.end());
+  for (const auto& [t, id, number, i] : found) {
+    if (out->size() == limit) break;
+    out->push_back(ToCube(id, cubes_.at(id), i, read.as_of));
+  }
+  return Status::Code::kOk;
+}
+
+Status::Code DbModel::Changes(const std::string& space, Timestamp from, Timestamp to,
+                              Timestamp as_of, uint32_t limit, std::vector<MemCube>* out) const {
+  out->clear();
+  if (spaces_.count(space) == 0 || from >= to) return Status::Code::kInvalidArgument;
+  std::vector<std::tuple<Timestamp, CubeId, uint32_t, size_t>> found;
+  for (const auto& [id, cube] : cubes_) {
+    if (cube.space != space) continue;
+    for (size_t i = 0; i < cube.versions.size(); ++i) {
+      const ModelVersion& v = cube.versions[i];
+      if (v.tx_from >= from && v.tx_from < to && v.tx_from <= as_of) {
+        found.emplace_back(v.tx_from, id, v.number, i);
+      }
+    }
+  }
+  std::sort(found.begin(), found.end());
+  for (const auto& [t, id, number, i] : found) {
+    if (out->size() == limit) break;
+    out->push_back(ToCube(id, cubes_.at(id), i, as_of));
+  }
+  return Status::Code::kOk;
+}
+
+Status::Code DbModel::List(const std::string& space, const ModelRead& read, CubeId after,
+                           uint32_t limit, std::vector<MemCube>* out) const {
+  out->clear();
+  if (spaces_.count(space) == 0) return Status::Code::kInvalidArgument;
+  ModelRead in_space = read;
+  in_space.space = space;
+  for (auto it = cubes_.upper_bound(after); it != cubes_.end() && out->size() < limit; ++it) {
+    if (auto i = Readable(it->first, in_space)) {
+      out->push_back(ToCube(it->first, it->second, *i, read.as_of));
+    }
+  }
   return Status::Code::kOk;
 }
 

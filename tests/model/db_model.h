@@ -35,6 +35,7 @@
 #include "loci/cube.h"
 #include "loci/metric.h"
 #include "loci/status.h"
+#include "loci/trace.h"
 #include "loci/write_batch.h"
 
 namespace loci::model {
@@ -63,6 +64,7 @@ struct ModelVersion {
   std::vector<Attr> attrs;                  // sorted by key
   std::string source, agent;
   std::vector<CubeId> parents;
+  std::string episode;
   float importance = 0.0f, trust = 1.0f;
   Timestamp valid_from = 0, valid_to = kForever, tx_from = 0, expires_at = kForever;
 };
@@ -72,6 +74,33 @@ struct ModelCube {
   std::vector<ModelVersion> versions;  // oldest first
 };
 
+// An edge version (loci/trace.h): versioned like a cube's, an unlink hiding it.
+struct ModelEdgeVersion {
+  uint32_t number = 0;
+  float weight = 1.0f;
+  bool unlinked = false;
+  Timestamp valid_from = 0, valid_to = kForever, tx_from = 0;
+};
+
+struct ModelEdgeKey {
+  CubeId from = 0, to = 0;
+  uint32_t type = 0;
+  auto operator<=>(const ModelEdgeKey&) const = default;
+};
+
+struct ModelEdge {
+  std::string space;
+  std::vector<ModelEdgeVersion> versions;  // oldest first
+};
+
+// A read point with the time expiry is judged at, and an optional space confinement.
+struct ModelRead {
+  Timestamp as_of = kForever;
+  Timestamp valid_at = kForever;
+  Timestamp read_time = kForever;
+  std::optional<std::string> space;
+};
+
 class DbModel {
  public:
   // The largest vector dimension accepted (Options' limit in every test that uses the model).
@@ -79,6 +108,7 @@ class DbModel {
 
   const std::map<CubeId, ModelCube>& cubes() const { return cubes_; }
   const std::map<std::string, ModelSpace>& spaces() const { return spaces_; }
+  const std::map<ModelEdgeKey, ModelEdge>& edges() const { return edges_; }
   // The id the next put gets: ids are 1, 2, 3... in the order of acknowledged puts; a failed
   // batch hands out none.
   CubeId next_id() const { return next_id_; }
@@ -114,12 +144,49 @@ class DbModel {
   Status::Code History(CubeId id, Timestamp as_of, const std::optional<std::string>& space,
                        std::vector<MemCube>* out) const;
 
+  // --- the trace graph (loci/trace.h, loci/db.h), by linear scans.
+
+  // Db::Trace: breadth first from `start`; within a hop, by the cube stepped from, then its
+  // out-edges by (type, to), its in-edges by (type, from), then its next and previous events
+  // (episode_order). `types` empty: every type.
+  Status::Code Trace(CubeId start, const ModelRead& read, const std::vector<EdgeType>& types,
+                     TraceDirection direction, bool episode_order, uint32_t hops, uint32_t limit,
+                     std::vector<TraceStep>* out) const;
+  // Db::Episode: the visible cubes of `id`'s episode by (valid_from, id), `before` before it
+  // and `after` after it.
+  Status::Code Episode(CubeId id, const ModelRead& read, uint32_t before, uint32_t after,
+                       std::vector<MemCube>* out) const;
+  // Db::Events (read.valid_at unused).
+  Status::Code Events(const std::string& space, const std::optional<std::string>& episode,
+                      Timestamp from, Timestamp to, const ModelRead& read, uint32_t limit,
+                      std::vector<MemCube>* out) const;
+  // Db::Changes, as of `as_of` (the engine's: everything published).
+  Status::Code Changes(const std::string& space, Timestamp from, Timestamp to, Timestamp as_of,
+                       uint32_t limit, std::vector<MemCube>* out) const;
+  // Db::List.
+  Status::Code List(const std::string& space, const ModelRead& read, CubeId after,
+                    uint32_t limit, std::vector<MemCube>* out) const;
+
  private:
   // The cube, if it exists and (when `space` is given) belongs to that space.
   const ModelCube* Find(CubeId id, const std::optional<std::string>& space) const;
   ModelCube* Find(CubeId id, const std::optional<std::string>& space);
 
   MemCube ToCube(CubeId id, const ModelCube& cube, size_t i, Timestamp as_of) const;
+  // The index of the version of `id` a read returns (visible, not retired, not expired, in
+  // read.space when given), or nullopt.
+  std::optional<size_t> Readable(CubeId id, const ModelRead& read) const;
+  // The visible version of edge `key` at `read`, if linked there.
+  const ModelEdgeVersion* VisibleEdge(const ModelEdgeKey& key, const ModelRead& read) const;
+  // The visible cubes of `space`'s episode `episode` at `read`, by (valid_from, id).
+  std::vector<CubeId> EpisodeOrder(const std::string& space, const std::string& episode,
+                                   const ModelRead& read) const;
+  // The id a placeholder names (kBatchRefBit | i: the id op i of `batch` got), or `ref`;
+  // false if it names no earlier Put.
+  bool ResolveRef(CubeId ref, const WriteBatch& batch, size_t op_index,
+                  const std::vector<WriteResult::OpResult>& results, CubeId* id) const;
+  Status::Code ResolveEdgeOp(const WriteBatch& batch, size_t op_index, Timestamp ts,
+                             std::vector<WriteResult::OpResult>* results);
 
   // engine/batch_resolver.cc: an operation against the state so far.
   ModelSpace& SpaceFor(const std::string& name) { return spaces_[name]; }
@@ -128,11 +195,12 @@ class DbModel {
   bool ParentsExist(const std::vector<CubeId>& parents, const std::string& space) const;
   Status::Code Finish(CubeId id, ModelVersion v, Timestamp ts,
                       std::vector<WriteResult::OpResult>* results);
-  Status::Code Resolve(const WriteBatch::Op& op, Timestamp ts,
+  Status::Code Resolve(const WriteBatch& batch, size_t op_index, Timestamp ts,
                        std::vector<WriteResult::OpResult>* results);
 
   std::map<CubeId, ModelCube> cubes_;
   std::map<std::string, ModelSpace> spaces_;
+  std::map<ModelEdgeKey, ModelEdge> edges_;
   CubeId next_id_ = 1;
 };
 

@@ -61,18 +61,33 @@ struct SearchRequest : ReadPoint {
   std::optional<Timestamp> window_from;
   std::optional<Timestamp> window_to;
 
-  // --- trace expansion of the hits (loci/trace.h): the cubes up to expand_hops edges away
-  // from each hit (over expand_types, both directions, and the episode order if
-  // expand_episode), visible at the read point, are added to the hits with hop >= 1 and the
-  // edge that reached them, scored hit score x edge weight x expand_decay^hop (l2 scores:
-  // divided instead, lower being better). A cube reached several ways keeps its best score;
-  // a direct hit is never demoted. Expanded hits come after the k direct hits' ranking is
-  // fixed: up to k + expand_limit hits in all, best first. 0..kMaxTraceHops.
+  // --- trace expansion of the hits (loci/trace.h). The filters above select the k direct
+  // hits; expansion then adds their neighbourhood: the cubes up to expand_hops edges away from
+  // each hit (over expand_types, in both directions, and along the episode order if
+  // expand_episode), visible at the read point (valid_at, or as_of/now under a window), of
+  // the hit's space, vector or not. Each is reported once with hop >= 1 and `via`, the edge of
+  // its last hop (episode steps as kNext, weight 1), scored hit score x f with
+  // f = via weight x expand_decay^hop (l2: divided by f instead, lower being better); edges of
+  // weight <= 0 are not followed. A cube reached several ways keeps its best score; a direct
+  // hit is never repeated. Hits are the direct ones (best first), then up to expand_limit
+  // expanded ones (best first). 0..kMaxTraceHops.
   uint32_t expand_hops = 0;
   std::vector<EdgeType> expand_types;  // default: every type
   bool expand_episode = false;
-  float expand_decay = 0.5f;   // in (0, 1]
-  uint32_t expand_limit = 0;   // expanded hits at most (0: k)
+  // Only the episode order, no stored edge (expand_episode must be set).
+  bool expand_episode_only = false;
+  float expand_decay = 0.5f;  // in (0, 1]
+  uint32_t expand_limit = 0;  // expanded hits at most, 0..kMaxSearchK (0: k)
+
+  // --- ranking by more than the vector (0: off). Each candidate's score s becomes
+  // s x m (l2: s / m) with m = (1 + importance_weight x importance) x
+  // (1 - recency_weight + recency_weight x 2^(-age / recency_half_life)), age being the time
+  // from the version's valid_from to the read, so that important and recent memories rise.
+  // Weights in [0, 1] (importance_weight >= 0 and at most 100); half-life > 0. The candidates
+  // re-weighted are those the index re-ranks exactly (see rerank).
+  float recency_weight = 0.0f;
+  Timestamp recency_half_life = 30LL * 24 * 3600 * 1000000;  // 30 days
+  float importance_weight = 0.0f;
 
   // --- effort (0 = the default); see Options for the index's defaults
   // Posting lists probed in a clustered partition, at most.
