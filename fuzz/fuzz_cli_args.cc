@@ -9,9 +9,10 @@
 //       "payload" a small binary file. So that nothing outside is ever written, '/' becomes '_'
 //       (arguments cannot leave the working directory), '-' alone (standard input) becomes '_',
 //       inputs naming "init" are skipped, and when a write command (put, update, retire,
-//       checkpoint, salvage) is named anywhere, every argument that names an existing path, "db"
-//       included, is replaced by a path that does not exist: writes always fail at opening, after
-//       their arguments were parsed (salvage finds no source before it creates anything).
+//       link, unlink, checkpoint, salvage) is named anywhere, every argument that names an existing
+//       path, "db" included, is replaced by a path that does not exist: writes always fail at
+//       opening, after their arguments were parsed (salvage finds no source before it creates
+//       anything).
 //  4    time_format.h: ParseTime on the rest; a parsed time formats back (FormatTime) to text
 //       that parses to the same time; FormatTime of the first 8 bytes parses back too.
 //  5    value_parse.h numbers: ParseFloat and ParseVectorArg; FormatFloat reads back to the same
@@ -92,6 +93,7 @@ class Sandbox {
     Must({"init", db_});
     Must({"put",           db_,
           "--space",       "alice",
+          "--episode",     "s1",
           "--text",        "likes green tea",
           "--vector",      "e=0.1,0.2,0.3",
           "--attr",        "topic=drinks",
@@ -109,6 +111,13 @@ class Sandbox {
     // A parent must be in the cube's own space.
     Must({"put", db_, "--space", "alice", "--text", "after the checkpoint", "--valid-to", "forever",
           "--metric", "l2", "--vector", "f=1,2", "--parent", "1"});
+    // Cube 4 in the episode of cube 1; edges 3 -> 1 (refers) and 4 -> 3 (an application type),
+    // so that trace, episode, events, changes and list have something to find.
+    Must({"put", db_, "--space", "alice", "--text", "next event", "--episode", "s1", "--valid-from",
+          "2023-07-01T00:00:00Z"});
+    Must({"link", db_, "3", "1", "--type", "refers", "--weight", "0.5"});
+    Must({"link", db_, "4", "3", "--type", "1000", "--valid-from", "2023-05-08T13:56:00Z"});
+    Must({"unlink", db_, "3", "1", "--type", "refers", "--valid-to", "2030-01-01T00:00:00Z"});
     Must({"retire", db_, "1", "--valid-to", "2024-01-01T00:00:00Z"});
   }
   ~Sandbox() {
@@ -133,7 +142,8 @@ class Sandbox {
 };
 
 bool IsWriteCommand(const std::string& a) {
-  return a == "put" || a == "update" || a == "retire" || a == "checkpoint" || a == "salvage";
+  return a == "put" || a == "update" || a == "retire" || a == "link" || a == "unlink" ||
+         a == "checkpoint" || a == "salvage";
 }
 
 bool PathExists(const std::string& p) {
@@ -190,7 +200,9 @@ void FuzzCli(std::string_view text) {
   if (r.code == 0) {
     if (!r.err.empty()) __builtin_trap();
     if (json && !help && !args.empty() &&
-        (args[0] == "get" || args[0] == "history" || args[0] == "info") &&
+        (args[0] == "get" || args[0] == "history" || args[0] == "info" || args[0] == "trace" ||
+         args[0] == "episode" || args[0] == "events" || args[0] == "changes" ||
+         args[0] == "list") &&
         !nlohmann::json::accept(r.out)) {
       __builtin_trap();
     }

@@ -253,6 +253,19 @@ def main():
         cli("retire", "retire", "db", "1", "--valid-to=forever")
         cli("checkpoint", "checkpoint", "db")
         cli("drop_field", "drop-field", "db", "--space", "a", "--field", "e")
+        cli("put_episode", "put", "db", "--space", "alice", "--text", "x", "--episode", "s1")
+        cli("update_episode", "update", "db", "3", "--episode", "")
+        cli("link", "link", "db", "3", "4", "--type", "caused", "--weight", "0.5", "--valid-from", "0")
+        cli("unlink", "unlink", "db", "4", "3", "--type", "1000", "--space", "alice")
+        cli("trace_json", "trace", "db", "4", "--hops", "2", "--types", "refers,1000", "--direction", "both",
+            "--episode-order", "--limit", "5", "--as-of", "forever", "--json")
+        cli("trace_bad_hops", "trace", "db", "4", "--hops", "9")
+        cli("episode_json", "episode", "db", "1", "--before", "1", "--after", "1000",
+            "--valid-at", "2023-05-20T00:00:00Z", "--json")
+        cli("events_json", "events", "db", "--space", "alice", "--episode", "s1", "--from", "0", "--to", "forever",
+            "--json")
+        cli("changes", "changes", "db", "--space", "alice", "--from", "0", "--to", "forever", "--limit", "3")
+        cli("list_json", "list", "db", "--space", "alice", "--after", "1", "--json")
         cli("help", "--help")
         cli("get_help", "get", "--help")
         cli("unknown", "frobnicate", "db")

@@ -26,6 +26,9 @@ void RegisterReadCommands(CLI::App* app, std::vector<Command>* commands);
 // search.
 void RegisterSearchCommand(CLI::App* app, std::vector<Command>* commands);
 
+// link, unlink, trace, episode, events, changes, list: the trace graph (loci/trace.h).
+void RegisterTraceCommands(CLI::App* app, std::vector<Command>* commands);
+
 // wal-dump.
 void RegisterWalDump(CLI::App* app, std::vector<Command>* commands);
 

@@ -115,6 +115,9 @@ void AddCubeOptions(CLI::App* command, CubeArgs* args, bool for_update) {
               "KEY=VALUE attribute whose value is always a string (repeatable)");
   AddOptional(command, "--source", &args->source, "SRC", "Provenance: message id, file, URL...");
   AddOptional(command, "--agent", &args->agent, "AGENT", "The agent that wrote it");
+  AddOptional(command, "--episode", &args->episode, "EPISODE",
+              for_update ? "Move the cube to this episode (session, task); \"\" takes it out"
+                         : "The episode (session, task) the cube belongs to");
   AddOptional(command, "--importance", &args->importance, "FLOAT", "Importance score (float)");
   AddOptional(command, "--trust", &args->trust, "FLOAT", "Trust score (float)");
   AddRepeated(command, "--parent", &args->parents, "ID",
@@ -149,6 +152,7 @@ Status BuildDraft(const CubeArgs& args, CubeDraft* draft) {
   draft->attrs = std::move(f.attrs);
   if (args.source) draft->source = *args.source;
   if (args.agent) draft->agent = *args.agent;
+  if (args.episode) draft->episode = *args.episode;
   if (f.parents) draft->parents = std::move(*f.parents);
   if (f.importance) draft->importance = *f.importance;
   if (f.trust) draft->trust = *f.trust;
@@ -170,6 +174,7 @@ Status BuildPatch(const CubeArgs& args, CubePatch* patch) {
   patch->remove_attrs = args.remove_attrs;
   patch->source = args.source;
   patch->agent = args.agent;
+  patch->episode = args.episode;
   patch->parents = std::move(f.parents);
   patch->importance = f.importance;
   patch->trust = f.trust;

@@ -1,6 +1,6 @@
 // The options `loci put` and `loci update` share (payload, kind, vectors, attributes,
-// provenance, scores, times, state, metric, sync), and their translation into a CubeDraft or
-// a CubePatch. Options left out stay unset: a draft takes the engine's defaults, a patch
+// provenance, episode, scores, times, state, metric, sync), and their translation into a CubeDraft
+// or a CubePatch. Options left out stay unset: a draft takes the engine's defaults, a patch
 // inherits from the latest version.
 
 #ifndef LOCI_TOOLS_LOCI_CUBE_ARGS_H_
@@ -28,6 +28,7 @@ struct CubeArgs {
   std::vector<std::string> string_attrs;  // KEY=VALUE, always a string
   std::optional<std::string> source;
   std::optional<std::string> agent;
+  std::optional<std::string> episode;  // "" puts the cube in no episode (update: moves it out)
   std::optional<std::string> importance;
   std::optional<std::string> trust;
   std::vector<std::string> parents;

@@ -63,6 +63,7 @@ json CubeToJson(const MemCube& cube) {
   j["attrs"] = std::move(attrs);
   j["source"] = cube.source;
   j["agent"] = cube.agent;
+  j["episode"] = cube.episode;
   j["parents"] = cube.parents;
   j["importance"] = FloatJson(cube.importance);
   j["trust"] = FloatJson(cube.trust);
@@ -77,9 +78,27 @@ json CubeToJson(const MemCube& cube) {
   return j;
 }
 
-json HistoryToJson(const std::vector<MemCube>& versions) {
+json HistoryToJson(const std::vector<MemCube>& versions) { return CubesToJson(versions); }
+
+json CubesToJson(const std::vector<MemCube>& cubes) {
   json j = json::array();
-  for (const MemCube& v : versions) j.push_back(CubeToJson(v));
+  for (const MemCube& c : cubes) j.push_back(CubeToJson(c));
+  return j;
+}
+
+json TraceToJson(const std::vector<TraceStep>& steps) {
+  json j = json::array();
+  for (const TraceStep& s : steps) {
+    json step = json::object();
+    step["id"] = s.id;
+    step["version"] = s.version;
+    step["hop"] = s.hop;
+    step["type"] = EdgeTypeName(s.via.type);
+    step["from"] = s.via.from;
+    step["to"] = s.via.to;
+    step["weight"] = FloatJson(s.via.weight);
+    j.push_back(std::move(step));
+  }
   return j;
 }
 

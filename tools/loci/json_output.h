@@ -11,16 +11,26 @@
 
 #include "loci/cube.h"
 #include "loci/db.h"
+#include "loci/trace.h"
 
 namespace loci::cli {
 
 // One cube version: id, version, space, kind, state, text (if the payload is valid UTF-8) or
 // payload_base64, payload_size, valid_from/valid_to/tx_from/tx_to, attrs (typed values),
-// source, agent, parents, importance, trust, expires_at, vectors ({field: [floats]}).
+// source, agent, episode ("" when none), parents, importance, trust, expires_at, vectors
+// ({field: [floats]}).
 nlohmann::ordered_json CubeToJson(const MemCube& cube);
 
 // Versions oldest first, as an array of CubeToJson objects.
 nlohmann::ordered_json HistoryToJson(const std::vector<MemCube>& versions);
+
+// Cubes in the order given (episode, events, changes, list), as an array of CubeToJson objects.
+nlohmann::ordered_json CubesToJson(const std::vector<MemCube>& cubes);
+
+// Trace steps in the order given, as an array of {id, version, hop, type, from, to, weight}:
+// the cube reached, its visible version, its hop, and the edge that reached it (type by its
+// EdgeTypeName, from/to as stored).
+nlohmann::ordered_json TraceToJson(const std::vector<TraceStep>& steps);
 
 // Every DbStats field, times as RFC 3339 and vector fields as an array of objects.
 nlohmann::ordered_json StatsToJson(const DbStats& stats);

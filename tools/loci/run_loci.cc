@@ -27,6 +27,7 @@ int RunLoci(int argc, const char* const* argv) {
   RegisterWriteCommands(&app, &commands);
   RegisterReadCommands(&app, &commands);
   RegisterSearchCommand(&app, &commands);
+  RegisterTraceCommands(&app, &commands);
   RegisterWalDump(&app, &commands);
   RegisterSalvageCommand(&app, &commands);
 

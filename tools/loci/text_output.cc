@@ -64,6 +64,7 @@ void PrintCube(const MemCube& cube, std::ostream& out) {
   }
   if (!cube.source.empty()) Line(out, "source", EscapeText(cube.source));
   if (!cube.agent.empty()) Line(out, "agent", EscapeText(cube.agent));
+  if (!cube.episode.empty()) Line(out, "episode", EscapeText(cube.episode));
   if (!cube.parents.empty()) {
     std::string parents;
     for (CubeId p : cube.parents) parents += (parents.empty() ? "" : " ") + std::to_string(p);
@@ -84,6 +85,26 @@ void PrintHistory(const std::vector<MemCube>& versions, std::ostream& out) {
   for (size_t i = 0; i < versions.size(); ++i) {
     if (i > 0) out << '\n';
     PrintCube(versions[i], out);
+  }
+}
+
+void PrintCubeLine(const MemCube& cube, std::string_view mark, std::ostream& out) {
+  out << mark << "id " << cube.id << " v" << cube.version << ' ' << CubeStateName(cube.state)
+      << " valid " << TimeText(cube.valid_from) << ".." << TimeText(cube.valid_to) << " tx "
+      << TimeText(cube.tx_from) << ".." << TimeText(cube.tx_to);
+  if (!cube.episode.empty()) out << " episode \"" << EscapeText(cube.episode) << '"';
+  if (IsValidUtf8(cube.payload)) {
+    out << " text \"" << EscapeText(cube.payload) << "\"\n";
+  } else {
+    out << " binary " << cube.payload_size << " bytes\n";
+  }
+}
+
+void PrintTrace(const std::vector<TraceStep>& steps, std::ostream& out) {
+  for (const TraceStep& s : steps) {
+    out << "hop " << s.hop << " id " << s.id << " version " << s.version << " via " << s.via.from
+        << " -" << EdgeTypeName(s.via.type) << "-> " << s.via.to << " weight "
+        << FormatFloat(s.via.weight) << '\n';
   }
 }
 

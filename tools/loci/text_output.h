@@ -4,10 +4,12 @@
 #define LOCI_TOOLS_LOCI_TEXT_OUTPUT_H_
 
 #include <ostream>
+#include <string_view>
 #include <vector>
 
 #include "loci/cube.h"
 #include "loci/db.h"
+#include "loci/trace.h"
 
 namespace loci::cli {
 
@@ -19,6 +21,15 @@ void PrintCube(const MemCube& cube, std::ostream& out);
 void PrintHistory(const std::vector<MemCube>& versions, std::ostream& out);
 
 void PrintStats(const DbStats& stats, std::ostream& out);
+
+// One cube version on one line, after `mark`:
+//   id 42 v1 active valid FROM..TO tx FROM..TO [episode "E"] text "..." | binary N bytes
+// Names and text are escaped (EscapeText), so the line cannot break.
+void PrintCubeLine(const MemCube& cube, std::string_view mark, std::ostream& out);
+
+// One line per step, nearest hop first as given:
+//   hop 1 id 42 version 1 via 41 -caused-> 42 weight 0.5
+void PrintTrace(const std::vector<TraceStep>& steps, std::ostream& out);
 
 }  // namespace loci::cli
 

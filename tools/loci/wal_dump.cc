@@ -19,6 +19,7 @@
 #include "engine/superblock.h"
 #include "index/vector_field.h"
 #include "loci/env.h"
+#include "loci/trace.h"
 #include "tools/loci/cli_support.h"
 #include "tools/loci/commands.h"
 #include "tools/loci/text_encoding.h"
@@ -89,7 +90,22 @@ class CatalogNames {
   std::map<std::pair<uint32_t, uint32_t>, std::string> fields_;
 };
 
-// " commit T new-spaces [..] new-fields [..] dropped-fields [..] versions [..]" for a batch.
+// " edges [from -type-> to vN, ...]" for the edge versions of a batch ("unlinked" marks an
+// Unlink), or nothing if it has none.
+std::string EdgesSummary(const engine::BatchContents& b) {
+  if (b.edges.empty()) return "";
+  std::string out = " edges [";
+  for (size_t i = 0; i < b.edges.size(); ++i) {
+    const index::EdgeVersion& e = *b.edges[i];
+    out += (i ? ", " : "") + std::to_string(e.key.from) + " -" +
+           EdgeTypeName(static_cast<EdgeType>(e.key.type)) + "-> " + std::to_string(e.key.to) +
+           " v" + std::to_string(e.number) + (e.unlinked ? " unlinked" : "");
+  }
+  return out + "]";
+}
+
+// " commit T new-spaces [..] new-fields [..] dropped-fields [..] versions [..] edges [..]" for a
+// batch.
 std::string BatchSummary(const engine::BatchContents& b, CatalogNames* names) {
   std::string out = " commit " + FormatTime(b.commit_time);
   if (!b.spaces.empty()) {
@@ -123,7 +139,7 @@ std::string BatchSummary(const engine::BatchContents& b, CatalogNames* names) {
     out += (i ? ", " : "") + std::string("id ") + std::to_string(v.id) + " v" +
            std::to_string(v.number) + " " + names->Space(v.space_id) + " " + CubeStateName(v.state);
   }
-  return out + "]";
+  return out + "]" + EdgesSummary(b);
 }
 
 // Where the previous live segment ended, to check that the next one continues it.
