@@ -137,7 +137,7 @@ Status CheckInterval(const std::optional<Timestamp>& from, const std::optional<T
 bool SetsNothing(const CubePatch& p) {
   return !p.kind && !p.state && !p.payload && p.set_vectors.empty() && p.remove_vectors.empty() &&
          p.set_attrs.empty() && p.remove_attrs.empty() && !p.source && !p.parents && !p.agent &&
-         !p.importance && !p.trust && !p.valid_from && !p.valid_to && !p.expires_at;
+         !p.episode && !p.importance && !p.trust && !p.valid_from && !p.valid_to && !p.expires_at;
 }
 
 Status CheckState(CubeState state) {
