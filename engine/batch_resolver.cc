@@ -142,17 +142,21 @@ Status Resolver::ResolveEdge(const std::optional<std::string>& space, CubeId fro
     return Status::InvalidArgument("an edge from cube " + std::to_string(key->from) +
                                    " to itself");
   }
+  // A missing end is NotFound (write_batch.h). With `space` given, another space's cube is
+  // refused exactly like a missing one (space_scope.h).
   const Version* a = Latest(key->from);
   if (a != nullptr && space && !InSpace(*a, *space, catalog())) a = nullptr;
   if (a == nullptr) {
-    return Status::InvalidArgument("edge end cube " + std::to_string(key->from) +
-                                   " does not exist");
+    return Status::NotFound("edge end cube " + std::to_string(key->from) + " does not exist");
   }
   const Version* b = Latest(key->to);
-  // Another space's cube is refused exactly like a missing one (space_scope.h).
-  if (b == nullptr || b->space_id != a->space_id) {
-    return Status::InvalidArgument("edge end cube " + std::to_string(key->to) +
-                                   " does not exist");
+  if (b == nullptr || (space && b->space_id != a->space_id)) {
+    return Status::NotFound("edge end cube " + std::to_string(key->to) + " does not exist");
+  }
+  // Without a space, the caller may see every space: ends in two of them are a bad argument.
+  if (b->space_id != a->space_id) {
+    return Status::InvalidArgument("edge ends cube " + std::to_string(key->from) + " and cube " +
+                                   std::to_string(key->to) + " are in different spaces");
   }
   *space_id = a->space_id;
   return Status::OK();

@@ -450,6 +450,11 @@ Status DecodeBatchHead(Decoder* decoder, const std::function<Status(std::string)
       e->tx_from = out->commit_time;
       out->edges.push_back(std::move(e));
     }
+    // One encoding per batch: one without trace content is written in an older format.
+    if (out->edges.empty() && std::none_of(out->versions.begin(), out->versions.end(),
+                                           [](const auto& v) { return !v->episode.empty(); })) {
+      return corrupt("format 4 batch without an edge or an episode");
+    }
   }
   return Status::OK();
 }

@@ -5,7 +5,9 @@
 // byte, every truncation (with and without field drop entries), a wrong expected size, another
 // database's or another number's file, trailing bytes, entries that contradict the header or the
 // catalog, and malformed field drop entries with valid checksums. Also that recovery refuses a
-// checkpointed version with a vector of a dropped field.
+// checkpointed version with a vector of a dropped field. The trace graph's entries (versions in
+// an episode, edge versions): round trips, bit flips, malformed entries with valid checksums,
+// and recovery refusing edges whose ends are not cubes of the edge's space.
 
 #include <gtest/gtest.h>
 
@@ -578,6 +580,283 @@ TEST_F(CheckpointFileTest, MissingFileIsCorruptionNamingIt) {
   EXPECT_TRUE(Contains(r.status.message(), PathOf(99) + ": checkpoint file named by the "
                                                         "superblock is missing"))
       << r.status.ToString();
+}
+
+// --- the trace graph's entries: versions in an episode (type 6) and edge versions (type 7)
+
+constexpr uint8_t kEpisodeVersionType = 6;
+constexpr uint8_t kEdgeType = 7;
+
+std::vector<Version> SampleEpisodeVersions() {
+  std::vector<Version> versions = SampleVersions(9);
+  for (size_t i = 0; i < versions.size(); ++i) {
+    if (i % 3 != 1) versions[i].episode = i == 0 ? std::string("\0\xff", 2) : "episode-" + std::to_string(i % 2);
+  }
+  return versions;
+}
+
+// Edge versions of every shape (the reader checks each entry, not how they chain).
+std::vector<index::EdgeVersion> SampleEdges() {
+  std::vector<index::EdgeVersion> edges;
+  for (uint32_t i = 0; i < 5; ++i) {
+    index::EdgeVersion e;
+    e.key = {1 + i % 3, 1 + (i + 1) % 3, i == 4 ? 4000u : 1 + i};
+    e.space_id = 1 + i % 3;
+    e.number = 1 + i / 3;
+    e.weight = static_cast<float>(i) - 1.5f;
+    e.unlinked = i == 3;
+    e.valid_from = -1000 + static_cast<int64_t>(i);
+    e.valid_to = i % 2 ? kForever : 1'800'000'000'000'000;
+    e.tx_from = 1'700'000'000'000'100 + static_cast<int64_t>(i);
+    e.lsn = 10 * (i + 1);
+    edges.push_back(e);
+  }
+  return edges;
+}
+
+class CheckpointTraceTest : public CheckpointFileTest {
+ protected:
+  uint64_t WriteTrace(const std::string& path, const std::vector<Version>& versions,
+                      const std::vector<index::EdgeVersion>& edges) {
+    const Catalog catalog = SampleCatalog();
+    CheckpointWriter w(env_.get(), path, uuid_, kFileNumber, kCoversLsn);
+    Status s = w.Open(catalog);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    for (const Version& v : versions) w.AddVersion(v);
+    for (const index::EdgeVersion& e : edges) w.AddEdge(e);
+    uint64_t bytes = 0;
+    s = w.Finish(4242, -77, &bytes);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return bytes;
+  }
+};
+
+TEST_F(CheckpointTraceTest, EpisodeVersionsAndEdgesRoundTrip) {
+  const std::vector<Version> versions = SampleEpisodeVersions();
+  const std::vector<index::EdgeVersion> edges = SampleEdges();
+  const std::string path = PathOf(kFileNumber);
+  const uint64_t bytes = WriteTrace(path, versions, edges);
+  ReadBack r = Read(path, bytes);
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  ASSERT_EQ(r.versions.size(), versions.size());
+  for (size_t i = 0; i < versions.size(); ++i) {
+    EXPECT_TRUE(r.versions[i]->SameContent(versions[i])) << i;
+    EXPECT_EQ(r.versions[i]->episode, versions[i].episode) << i;
+  }
+  ASSERT_EQ(r.edges.size(), edges.size());
+  for (size_t i = 0; i < edges.size(); ++i) {
+    EXPECT_TRUE(r.edges[i]->SameContent(edges[i])) << i;  // tx_from and lsn included
+  }
+  // Versions in an episode are type 6, the others type 3, edges type 7, after the versions.
+  const std::vector<Entry> entries = Entries(ReadFile(path));
+  size_t v = 0, e = 0;
+  for (const Entry& entry : entries) {
+    if (entry.type == kVersionType || entry.type == kEpisodeVersionType) {
+      EXPECT_EQ(e, 0u) << "a version after an edge";
+      EXPECT_EQ(entry.type, versions[v].episode.empty() ? kVersionType : kEpisodeVersionType) << v;
+      ++v;
+    } else if (entry.type == kEdgeType) {
+      ++e;
+    }
+  }
+  EXPECT_EQ(v, versions.size());
+  EXPECT_EQ(e, edges.size());
+}
+
+TEST_F(CheckpointTraceTest, EveryBitFlipOfATraceCheckpointIsCorruption) {
+  const std::string path = PathOf(kFileNumber);
+  const uint64_t bytes = WriteTrace(path, SampleEpisodeVersions(), SampleEdges());
+  const std::string pristine = ReadFile(path);
+  ReadBack good = Read(path, bytes);
+  ASSERT_TRUE(good.status.ok());
+  for (size_t byte = 0; byte < pristine.size(); ++byte) {
+    for (int bit = 0; bit < 8; ++bit) {
+      std::string damaged = pristine;
+      damaged[byte] ^= static_cast<char>(1 << bit);
+      WriteFile(path, damaged);
+      ReadBack r = Read(path, bytes);
+      const std::string context = "byte " + std::to_string(byte) + " bit " + std::to_string(bit);
+      ASSERT_TRUE(r.status.IsCorruption()) << context << ": " << r.status.ToString();
+      ASSERT_TRUE(Contains(r.status.message(), "offset")) << context;
+      ASSERT_LE(r.edges.size(), good.edges.size()) << context;
+      for (size_t i = 0; i < r.edges.size(); ++i) {
+        ASSERT_TRUE(r.edges[i]->SameContent(*good.edges[i])) << context << ": edge " << i;
+      }
+      ExpectPrefix(r, good.versions, context);
+    }
+  }
+}
+
+// Entries that verify (valid checksums) but break an invariant of the trace entries.
+TEST_F(CheckpointTraceTest, MalformedTraceEntriesAreCorruptionNamingFileAndOffset) {
+  const std::string path = PathOf(kFileNumber);
+  WriteTrace(path, SampleEpisodeVersions(), SampleEdges());
+  const std::string file = ReadFile(path);
+  const std::vector<Entry> entries = Entries(file);
+  ASSERT_EQ(Frame(file, 1, entries), file);
+  size_t first_edge = 0, first_episode = 0;
+  while (entries[first_edge].type != kEdgeType) ++first_edge;
+  while (entries[first_episode].type != kEpisodeVersionType) ++first_episode;
+  auto edge_body = [](index::EdgeVersion e) {
+    std::string b;
+    PutVarsint64(&b, e.tx_from);
+    PutVarint64(&b, e.lsn);
+    EncodeEdgeBody(e, &b);
+    return b;
+  };
+  struct Case {
+    const char* what;
+    std::vector<Entry> entries;
+    const char* names;
+  };
+  std::vector<Case> cases;
+  auto with = [&](const char* what, const char* names, auto mutate) {
+    std::vector<Entry> e = entries;
+    mutate(e);
+    cases.push_back({what, e, names});
+  };
+  auto edge_with = [&](const char* what, const char* names, auto mutate) {
+    with(what, names, [&](auto& e) {
+      index::EdgeVersion edge = SampleEdges()[0];
+      mutate(edge);
+      e[first_edge].body = edge_body(edge);
+    });
+  };
+  edge_with("self-loop", "malformed edge entry", [](auto& e) { e.key.to = e.key.from; });
+  edge_with("type 7", "malformed edge entry", [](auto& e) { e.key.type = 7; });
+  edge_with("NaN weight", "malformed edge entry",
+            [](auto& e) { e.weight = std::numeric_limits<float>::quiet_NaN(); });
+  edge_with("valid_from == valid_to", "malformed edge entry",
+            [](auto& e) { e.valid_to = e.valid_from; });
+  edge_with("valid_from > valid_to", "malformed edge entry",
+            [](auto& e) { e.valid_from = e.valid_to + 1; });
+  edge_with("version 0", "malformed edge entry", [](auto& e) { e.number = 0; });
+  edge_with("an LSN past the checkpoint's", "malformed edge entry",
+            [](auto& e) { e.lsn = kCoversLsn + 1; });
+  edge_with("unknown space", "edge of unknown space 9", [](auto& e) { e.space_id = 9; });
+  with("edge entry with a trailing byte", "malformed edge entry",
+       [&](auto& e) { e[first_edge].body += '\0'; });
+  with("edge entry cut short", "malformed edge entry",
+       [&](auto& e) { e[first_edge].body.pop_back(); });
+  with("episode version with an empty episode", "malformed version entry", [&](auto& e) {
+    Entry& entry = e[first_episode];
+    Version v;
+    ASSERT_TRUE(DecodeCheckpointEpisodeVersion(entry.body, &v));
+    entry.body.clear();
+    PutVarsint64(&entry.body, v.tx_from);
+    PutVarint64(&entry.body, v.lsn);
+    EncodeVersionBody(v, &entry.body);
+    PutLengthPrefixed(&entry.body, "");
+  });
+  with("episode version without its episode", "malformed version entry", [&](auto& e) {
+    // A plain version body under the episode-version type.
+    Entry& entry = e[first_episode];
+    Decoder d(entry.body);
+    int64_t tx_from;
+    uint64_t lsn;
+    Version v;
+    ASSERT_TRUE(d.GetVarsint64(&tx_from) && d.GetVarint64(&lsn) && DecodeVersionBody(&d, &v));
+    entry.body.clear();
+    PutVarsint64(&entry.body, tx_from);
+    PutVarint64(&entry.body, lsn);
+    EncodeVersionBody(v, &entry.body);
+  });
+  for (const Case& c : cases) {
+    const std::string damaged = Frame(file, 1, c.entries);
+    WriteFile(path, damaged);
+    ReadBack r = Read(path, damaged.size());
+    EXPECT_TRUE(r.status.IsCorruption()) << c.what << ": " << r.status.ToString();
+    EXPECT_TRUE(Contains(r.status.message(), path)) << c.what << ": " << r.status.ToString();
+    EXPECT_TRUE(Contains(r.status.message(), "offset")) << c.what << ": " << r.status.ToString();
+    EXPECT_TRUE(Contains(r.status.message(), c.names)) << c.what << ": " << r.status.ToString();
+  }
+}
+
+// Recovery (DbImpl::ApplyRecoveredEdge) refuses checkpointed edges that decode but contradict
+// the database: an end that is not a cube of the edge's space, two versions with one number.
+// The checkpoint of a real database, its edge entry forged (valid checksums).
+TEST_F(CheckpointTraceTest, RecoveryRefusesEdgesThatContradictTheCubes) {
+  const std::string dir = "/recovery";
+  Options o;
+  o.env = env_.get();
+  o.create_if_missing = true;
+  CubeId a = 0, b = 0, x = 0;
+  {
+    std::unique_ptr<Db> db;
+    ASSERT_TRUE(Db::Open(o, dir, &db).ok());
+    CubeDraft d;
+    d.space = "s";
+    a = *db->Put(WriteOptions(), d);
+    b = *db->Put(WriteOptions(), d);
+    d.space = "t";
+    x = *db->Put(WriteOptions(), d);
+    ASSERT_TRUE(db->Link(WriteOptions(), a, b, EdgeType::kCaused).ok());
+    ASSERT_TRUE(db->Checkpoint().ok());
+  }
+  std::vector<std::string> names;
+  ASSERT_TRUE(env_->GetChildren(dir, &names).ok());
+  uint64_t number = 0;
+  std::string path;
+  for (const std::string& name : names) {
+    if (ParseCheckpointFileName(name, &number)) path = dir + "/" + name;
+  }
+  ASSERT_FALSE(path.empty());
+  const std::string file = ReadFile(path);
+  const std::vector<Entry> entries = Entries(file);
+  ASSERT_EQ(Frame(file, 1, entries, number), file);
+  size_t edge_at = 0;
+  while (edge_at < entries.size() && entries[edge_at].type != kEdgeType) ++edge_at;
+  ASSERT_LT(edge_at, entries.size());
+  index::EdgeVersion edge;
+  ASSERT_TRUE(DecodeCheckpointEdge(entries[edge_at].body, &edge));
+  auto reencode = [](const index::EdgeVersion& e) {
+    std::string body;
+    PutVarsint64(&body, e.tx_from);
+    PutVarint64(&body, e.lsn);
+    EncodeEdgeBody(e, &body);
+    return body;
+  };
+  struct Case {
+    const char* what;
+    std::vector<Entry> entries;
+    std::string names;
+  };
+  std::vector<Case> cases;
+  {
+    std::vector<Entry> e = entries;
+    index::EdgeVersion forged = edge;
+    forged.key.to = x;  // a cube of another space
+    e[edge_at].body = reencode(forged);
+    cases.push_back({"an end in another space", e, "does not exist in its space"});
+  }
+  {
+    std::vector<Entry> e = entries;
+    index::EdgeVersion forged = edge;
+    forged.key.to = x + 100;  // no such cube
+    e[edge_at].body = reencode(forged);
+    cases.push_back({"a missing end", e, "does not exist in its space"});
+  }
+  {
+    std::vector<Entry> e = entries;
+    index::EdgeVersion forged = edge;
+    forged.space_id = 2;  // space t: the ends are in s
+    e[edge_at].body = reencode(forged);
+    cases.push_back({"another space's edge", e, "does not exist in its space"});
+  }
+  for (const Case& c : cases) {
+    const std::string damaged = Frame(file, 1, c.entries, number);
+    // The superblock records the file's size: the forgeries keep it.
+    ASSERT_EQ(damaged.size(), file.size()) << c.what;
+    WriteFile(path, damaged);
+    std::unique_ptr<Db> db;
+    Status s = Db::Open(o, dir, &db);
+    EXPECT_TRUE(s.IsCorruption()) << c.what << ": " << s.ToString();
+    EXPECT_TRUE(Contains(s.message(), c.names)) << c.what << ": " << s.ToString();
+  }
+  WriteFile(path, file);
+  std::unique_ptr<Db> db;
+  Status s = Db::Open(o, dir, &db);
+  EXPECT_TRUE(s.ok()) << "the original opens: " << s.ToString();
 }
 
 }  // namespace

@@ -5,7 +5,9 @@
 // two sweeps over encoded batches with and without drops: every truncation must fail cleanly,
 // and every single-bit flip must either fail or decode to something whose re-encoding is exactly
 // the flipped input (the header promises "exactly one encoding", so no byte may be a
-// don't-care); and how a batch's catalog changes are applied in replay.
+// don't-care); how a batch's catalog changes are applied in replay; and format 4 (the trace
+// graph: versions' episodes and edge versions): round trips, every edge invariant, the same
+// truncation and bit-flip sweeps, and that a format 4 batch without trace content is refused.
 
 #include "engine/record_codec.h"
 
@@ -22,6 +24,7 @@
 #include <vector>
 
 #include "common/coding.h"
+#include "loci/write_batch.h"
 #include "tests/testutil.h"
 
 namespace loci::engine {
@@ -145,8 +148,10 @@ SampleBatch SampleBatchWithDrops() {
 std::string ReEncode(const BatchContents& b) {
   std::vector<const Version*> ptrs;
   for (const auto& v : b.versions) ptrs.push_back(v.get());
+  std::vector<const index::EdgeVersion*> edges;
+  for (const auto& e : b.edges) edges.push_back(e.get());
   std::string out;
-  EncodeBatch(b.commit_time, b.spaces, b.fields, b.drops, ptrs, &out, b.copies);
+  EncodeBatch(b.commit_time, b.spaces, b.fields, b.drops, ptrs, &out, b.copies, edges);
   return out;
 }
 
@@ -725,6 +730,229 @@ TEST(RecordCodecTest, NonCanonicalVarintsAreRejected) {
   Version out;
   EXPECT_FALSE(DecodeBody(padded, &out))
       << "id 1 encoded as 81 00 decodes; re-encoding gives a different, shorter body";
+}
+
+// --- format 4: the trace graph (episodes and edges)
+
+index::EdgeVersion SampleEdge(uint64_t from, uint64_t to, uint32_t type, uint32_t number) {
+  index::EdgeVersion e;
+  e.key = {from, to, type};
+  e.space_id = 2;
+  e.number = number;
+  e.weight = -0.125f;
+  e.valid_from = -7;
+  e.valid_to = 1'700'000'000'000'000;
+  return e;
+}
+
+// Sample versions in episodes and edges of every shape: a built-in and an application type,
+// an unlink, extreme ids, times and weights.
+struct TraceBatch {
+  Timestamp commit_time = 1'700'000'000'000'123;
+  std::vector<Version> versions = {FullVersion(), MinimalVersion(), RetiredVersion()};
+  std::vector<index::EdgeVersion> edges;
+  std::vector<BlobCopy> copies;
+  TraceBatch() {
+    versions[0].episode = "session-42";
+    versions[2].episode = std::string("\0\xff", 2);
+    index::EdgeVersion unlink = SampleEdge(300, 1, 6, 7);
+    unlink.unlinked = true;
+    unlink.valid_to = kForever;
+    unlink.weight = 0.0f;
+    index::EdgeVersion app = SampleEdge(kBatchRefBit - 1, 2, UINT32_MAX, UINT32_MAX);
+    app.valid_from = kBeginningOfTime;
+    app.weight = std::numeric_limits<float>::max();
+    edges = {SampleEdge(1, 300, 1, 1), unlink, app};
+  }
+  std::string Encode() const {
+    std::vector<const Version*> ptrs;
+    for (const Version& v : versions) ptrs.push_back(&v);
+    std::vector<const index::EdgeVersion*> edge_ptrs;
+    for (const index::EdgeVersion& e : edges) edge_ptrs.push_back(&e);
+    std::string out;
+    EncodeBatch(commit_time, SampleSpaces(), SampleFields(), {}, ptrs, &out, copies, edge_ptrs);
+    return out;
+  }
+};
+
+TEST(RecordCodecTest, BatchWithEdgesAndEpisodesRoundTripsInFormat4) {
+  TraceBatch batch;
+  const std::string payload = batch.Encode();
+  EXPECT_EQ(payload[0], 4);
+  BatchContents out;
+  Status s = DecodeBatch(payload, "WAL record LSN 7", &out);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_EQ(out.versions.size(), batch.versions.size());
+  for (size_t i = 0; i < batch.versions.size(); ++i) {
+    Version expected = batch.versions[i];
+    expected.tx_from = batch.commit_time;
+    expected.lsn = 0;
+    EXPECT_TRUE(out.versions[i]->SameContent(expected)) << i;
+    EXPECT_EQ(out.versions[i]->episode, batch.versions[i].episode) << i;
+  }
+  ASSERT_EQ(out.edges.size(), batch.edges.size());
+  for (size_t i = 0; i < batch.edges.size(); ++i) {
+    index::EdgeVersion expected = batch.edges[i];
+    expected.tx_from = batch.commit_time;  // every edge of a batch commits at its time
+    expected.lsn = 0;
+    EXPECT_TRUE(out.edges[i]->SameContent(expected)) << i;
+    EXPECT_EQ(out.edges[i]->prev, nullptr);
+  }
+  EXPECT_EQ(ReEncode(out), payload);
+  // Without copies, the same.
+  BatchContents head;
+  ASSERT_TRUE(DecodeBatchWithoutCopies(payload, "w", &head).ok());
+  ASSERT_EQ(head.edges.size(), 3u);
+  EXPECT_TRUE(head.edges[2]->SameContent(*out.edges[2]));
+}
+
+TEST(RecordCodecTest, Format4IsWrittenForAnEpisodeOrAnEdgeAlone) {
+  {
+    TraceBatch only_episode;
+    only_episode.edges.clear();
+    const std::string payload = only_episode.Encode();
+    EXPECT_EQ(payload[0], 4);
+    BatchContents out;
+    ASSERT_TRUE(DecodeBatch(payload, "w", &out).ok());
+    EXPECT_EQ(out.versions[0]->episode, "session-42");
+    EXPECT_TRUE(out.edges.empty());
+    EXPECT_EQ(ReEncode(out), payload);
+  }
+  {
+    TraceBatch only_edges;
+    only_edges.versions.clear();
+    const std::string payload = only_edges.Encode();
+    EXPECT_EQ(payload[0], 4);
+    BatchContents out;
+    ASSERT_TRUE(DecodeBatch(payload, "w", &out).ok());
+    EXPECT_EQ(out.edges.size(), 3u);
+    EXPECT_EQ(ReEncode(out), payload);
+  }
+  {
+    TraceBatch neither;
+    neither.edges.clear();
+    for (Version& v : neither.versions) v.episode.clear();
+    EXPECT_EQ(neither.Encode()[0], 1) << "a batch without trace content keeps format 1";
+  }
+}
+
+TEST(RecordCodecTest, Format4WithBlobCopiesRoundTrips) {
+  TraceBatch batch;
+  batch.versions[0].payload = RefTo(kLoggedPayload, 3, 4096);
+  batch.copies = {BlobCopy{batch.versions[0].payload, kLoggedPayload}};
+  const std::string payload = batch.Encode();
+  EXPECT_EQ(payload[0], 4);
+  BatchContents out;
+  Status s = DecodeBatch(payload, "w", &out);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_EQ(out.copies.size(), 1u);
+  EXPECT_EQ(out.copies[0].bytes, kLoggedPayload);
+  EXPECT_EQ(out.edges.size(), 3u);
+  EXPECT_EQ(ReEncode(out), payload);
+}
+
+// Each invariant DecodeEdgeBody promises, violated once in an otherwise valid batch: always
+// Corruption naming the edge.
+TEST(RecordCodecTest, EveryEdgeInvariantIsEnforced) {
+  struct Case {
+    const char* what;
+    index::EdgeVersion e;
+  };
+  std::vector<Case> cases;
+  auto with = [&](const char* what, auto mutate) {
+    index::EdgeVersion e = SampleEdge(1, 300, 2, 1);
+    mutate(e);
+    cases.push_back({what, e});
+  };
+  with("self-loop", [](auto& e) { e.key.to = e.key.from; });
+  with("type 0", [](auto& e) { e.key.type = 0; });
+  with("type 7 (reserved)", [](auto& e) { e.key.type = 7; });
+  with("type 999 (reserved)", [](auto& e) { e.key.type = 999; });
+  with("NaN weight", [](auto& e) { e.weight = std::numeric_limits<float>::quiet_NaN(); });
+  with("infinite weight", [](auto& e) { e.weight = std::numeric_limits<float>::infinity(); });
+  with("-infinite weight", [](auto& e) { e.weight = -std::numeric_limits<float>::infinity(); });
+  with("valid_from == valid_to", [](auto& e) { e.valid_to = e.valid_from; });
+  with("valid_from > valid_to", [](auto& e) { e.valid_to = e.valid_from - 1; });
+  with("version 0", [](auto& e) { e.number = 0; });
+  with("space 0", [](auto& e) { e.space_id = 0; });
+  with("from 0", [](auto& e) { e.key.from = 0; });
+  with("to 0", [](auto& e) { e.key.to = 0; });
+  with("placeholder from", [](auto& e) { e.key.from = kBatchRefBit | 1; });
+  with("placeholder to", [](auto& e) { e.key.to = kBatchRefBit; });
+  for (const Case& c : cases) {
+    TraceBatch batch;
+    batch.edges[1] = c.e;
+    const std::string payload = batch.Encode();
+    BatchContents out;
+    Status s = DecodeBatch(payload, "WAL record LSN 5", &out);
+    EXPECT_TRUE(s.IsCorruption()) << c.what << ": " << s.ToString();
+    EXPECT_TRUE(Contains(s.message(), "edge 1")) << c.what << ": " << s.ToString();
+    EXPECT_TRUE(Contains(s.message(), "WAL record LSN 5")) << c.what << ": " << s.ToString();
+    s = DecodeBatchWithoutCopies(payload, "w", &out);
+    EXPECT_TRUE(s.IsCorruption()) << c.what << " (without copies): " << s.ToString();
+  }
+  // The unlinked flag is a 0/1 byte: 2 is Corruption. It sits right after the weight.
+  std::string body;
+  EncodeEdgeBody(SampleEdge(1, 300, 2, 1), &body);
+  Decoder ok(body);
+  index::EdgeVersion e;
+  ASSERT_TRUE(DecodeEdgeBody(&ok, &e));
+  EXPECT_TRUE(ok.empty());
+  // space 2, from 1, to 300 (2 bytes), type 2, number 1, weight (4 bytes): the flag at 10.
+  ASSERT_EQ(body[10], 0);
+  body[10] = 2;
+  Decoder bad(body);
+  EXPECT_FALSE(DecodeEdgeBody(&bad, &e));
+}
+
+// A version's episode in a format 4 batch is bounded like a name.
+TEST(RecordCodecTest, OverlongEpisodeIsCorruption) {
+  TraceBatch batch;
+  batch.versions[1].episode = std::string(kMaxDecodedName + 1, 'e');
+  BatchContents out;
+  Status s = DecodeBatch(batch.Encode(), "w", &out);
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+  batch.versions[1].episode.resize(kMaxDecodedName);
+  s = DecodeBatch(batch.Encode(), "w", &out);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+}
+
+// "Exactly one encoding": a format 4 batch that holds neither an edge nor a version in an
+// episode would be written in an older format, so the decoder must refuse it, or a damaged
+// format byte could pass for a different batch encoding.
+TEST(RecordCodecTest, Format4WithoutTraceContentIsCorruption) {
+  TraceBatch batch;
+  batch.edges.clear();
+  for (Version& v : batch.versions) v.episode.clear();
+  batch.versions[0].episode = "EPISODE-MARK";  // encode as format 4, then empty it by hand
+  std::string payload = batch.Encode();
+  ASSERT_EQ(payload[0], 4);
+  const std::string with_x = std::string(1, '\x0c') + "EPISODE-MARK";
+  const size_t at = payload.find(with_x);
+  ASSERT_NE(at, std::string::npos);
+  payload.replace(at, with_x.size(), std::string(1, '\0'));
+  BatchContents out;
+  Status s = DecodeBatch(payload, "w", &out);
+  EXPECT_TRUE(s.IsCorruption()) << "decodes; re-encodes to format " << int(ReEncode(out)[0]);
+}
+
+TEST(RecordCodecTest, EveryTruncationOfAFormat4BatchFailsCleanly) {
+  TraceBatch with_copies;
+  with_copies.versions[0].payload = RefTo(kLoggedPayload, 3, 4096);
+  with_copies.copies = {BlobCopy{with_copies.versions[0].payload, kLoggedPayload}};
+  for (const std::string& payload : {TraceBatch().Encode(), with_copies.Encode()}) {
+    for (size_t len = 0; len < payload.size(); ++len) {
+      std::unique_ptr<char[]> exact(new char[len + 1]);
+      std::memcpy(exact.get(), payload.data(), len);
+      BatchContents out;
+      Status s = DecodeBatch(std::string_view(exact.get(), len), "WAL record LSN 3", &out);
+      ASSERT_TRUE(s.IsCorruption()) << len << ": " << s.ToString();
+    }
+  }
+}
+
+TEST(RecordCodecTest, EveryBitFlipOfAFormat4BatchFailsOrIsCanonical) {
+  ExpectEveryBitFlipFailsOrIsCanonical(TraceBatch().Encode());
 }
 
 }  // namespace
