@@ -142,21 +142,19 @@ Status Resolver::ResolveEdge(const std::optional<std::string>& space, CubeId fro
     return Status::InvalidArgument("an edge from cube " + std::to_string(key->from) +
                                    " to itself");
   }
-  // A missing end is NotFound (write_batch.h). With `space` given, another space's cube is
-  // refused exactly like a missing one (space_scope.h).
+  // A missing end, or one in another space than the other end (or than `space`), is
+  // InvalidArgument with one message: another space's cube reads as missing (space_scope.h),
+  // as a parent's does.
   const Version* a = Latest(key->from);
   if (a != nullptr && space && !InSpace(*a, *space, catalog())) a = nullptr;
   if (a == nullptr) {
-    return Status::NotFound("edge end cube " + std::to_string(key->from) + " does not exist");
+    return Status::InvalidArgument("edge end cube " + std::to_string(key->from) +
+                                   " does not exist");
   }
   const Version* b = Latest(key->to);
-  if (b == nullptr || (space && b->space_id != a->space_id)) {
-    return Status::NotFound("edge end cube " + std::to_string(key->to) + " does not exist");
-  }
-  // Without a space, the caller may see every space: ends in two of them are a bad argument.
-  if (b->space_id != a->space_id) {
-    return Status::InvalidArgument("edge ends cube " + std::to_string(key->from) + " and cube " +
-                                   std::to_string(key->to) + " are in different spaces");
+  if (b == nullptr || b->space_id != a->space_id) {
+    return Status::InvalidArgument("edge end cube " + std::to_string(key->to) +
+                                   " does not exist");
   }
   *space_id = a->space_id;
   return Status::OK();

@@ -133,21 +133,16 @@ void EpisodeAround(const TraceScope& scope, const Version& center, uint32_t befo
 
 namespace {
 
-// Appends, by version number, the versions of cube `id` with this valid_from that are current
-// at as_of and neither retirements nor expired (an Events answer for one index key).
-void AppendCurrentEvents(const TraceScope& scope, uint64_t id, int64_t valid_from,
-                         std::optional<std::string_view> episode, uint32_t limit,
-                         std::vector<const Version*>* out) {
-  const Version* head = scope.versions->Head(id);
-  const size_t first = out->size();
-  for (const Version* v = head; v != nullptr; v = v->prev) {
-    if (v->valid_from != valid_from || v->space_id != scope.space_id) continue;
-    if (episode && v->episode != *episode) continue;
-    if (!Readable(*v, scope.read_time) || !CurrentAt(*v, head, scope.point.as_of)) continue;
-    out->push_back(v);
-  }
-  std::reverse(out->begin() + static_cast<ptrdiff_t>(first), out->end());
-  if (out->size() > limit) out->resize(limit);
+// Appends the event of cube `id` at `valid_from`, if there is one: the version a read at
+// (as_of, valid_at = valid_from) returns, when it starts then (an index key may be an older
+// version's) and is in `episode` (if given).
+void AppendEvent(const TraceScope& scope, uint64_t id, int64_t valid_from,
+                 std::optional<std::string_view> episode, std::vector<const Version*>* out) {
+  const Version* v = VisibleAt(scope.versions->Head(id), ReadPoint{scope.point.as_of, valid_from},
+                               scope.read_time);
+  if (v == nullptr || v->valid_from != valid_from || v->space_id != scope.space_id) return;
+  if (episode && v->episode != *episode) return;
+  out->push_back(v);
 }
 
 }  // namespace
@@ -161,7 +156,7 @@ void EventsIn(const TraceScope& scope, std::optional<std::string_view> episode, 
          it.Valid() && out->size() < limit; it.Next()) {
       const index::EpisodeKey& k = it.key();
       if (k.space_id != scope.space_id || k.episode != *episode || k.valid_from >= to) break;
-      AppendCurrentEvents(scope, k.id, k.valid_from, episode, limit, out);
+      AppendEvent(scope, k.id, k.valid_from, episode, out);
     }
     return;
   }
@@ -170,7 +165,7 @@ void EventsIn(const TraceScope& scope, std::optional<std::string_view> episode, 
        it.Next()) {
     const index::TimeKey& k = it.key();
     if (k.space_id != scope.space_id || k.time >= to) break;
-    AppendCurrentEvents(scope, k.id, k.time, std::nullopt, limit, out);
+    AppendEvent(scope, k.id, k.time, std::nullopt, out);
   }
 }
 

@@ -77,9 +77,9 @@ void Walk(const TraceScope& scope, uint64_t start, const WalkSpec& spec,
 void EpisodeAround(const TraceScope& scope, const Version& center, uint32_t before,
                    uint32_t after, std::vector<const Version*>* out);
 
-// Events (query/trace_query.cc, loci/trace.h EventsRequest): the versions of the scope's space
-// (of `episode`, if given) current at point.as_of, neither retirements nor expired, whose
-// valid_from lies in [from, to), by (valid_from, id, version), at most `limit`.
+// Events (loci/trace.h EventsRequest): for each cube of the scope's space and each valid_from
+// in [from, to), the version a read at (point.as_of, valid_at = that valid_from) returns, if
+// it starts then (and is in `episode`, if given); by (valid_from, id), at most `limit`.
 void EventsIn(const TraceScope& scope, std::optional<std::string_view> episode, int64_t from,
               int64_t to, uint32_t limit, std::vector<const Version*>* out);
 

@@ -648,7 +648,8 @@ Status::Code DbModel::Events(const std::string& space, const std::optional<std::
     if (cube.space != space) continue;
     for (size_t i = 0; i < cube.versions.size(); ++i) {
       const ModelVersion& v = cube.versions[i];
-      if (v.tx_from > read.as_of || TxTo(id, i, read.as_of) != kForever) continue;
+      // An event when a Get at (as_of, its valid_from) returns it.
+      if (v.tx_from > read.as_of || Visible(id, read.as_of, v.valid_from) != i) continue;
       if (v.state == CubeState::kRetired || v.expires_at <= read.read_time) continue;
       if (episode && v.episode != *episode) continue;
       if (v.valid_from < from || v.valid_from >= to) continue;

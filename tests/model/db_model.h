@@ -156,7 +156,8 @@ class DbModel {
   // and `after` after it.
   Status::Code Episode(CubeId id, const ModelRead& read, uint32_t before, uint32_t after,
                        std::vector<MemCube>* out) const;
-  // Db::Events (read.valid_at unused).
+  // Db::Events (read.valid_at unused): each version a Get at (as_of, its valid_from) returns,
+  // by (valid_from, id).
   Status::Code Events(const std::string& space, const std::optional<std::string>& episode,
                       Timestamp from, Timestamp to, const ModelRead& read, uint32_t limit,
                       std::vector<MemCube>* out) const;

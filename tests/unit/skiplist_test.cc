@@ -183,7 +183,9 @@ TEST(SkipListTest, RandomSetsMatchStdSet) {
       it.Seek(probe);
       auto ge = model.lower_bound(probe);
       ASSERT_EQ(it.Valid(), ge != model.end()) << probe;
-      if (it.Valid()) ASSERT_EQ(it.key(), *ge) << probe;
+      if (it.Valid()) {
+        ASSERT_EQ(it.key(), *ge) << probe;
+      }
       it.SeekBefore(probe);
       ASSERT_EQ(it.Valid(), ge != model.begin()) << probe;
       if (it.Valid()) {
@@ -192,7 +194,9 @@ TEST(SkipListTest, RandomSetsMatchStdSet) {
         auto lt = std::prev(ge);
         it.Prev();
         ASSERT_EQ(it.Valid(), lt != model.begin()) << probe;
-        if (it.Valid()) ASSERT_EQ(it.key(), *std::prev(lt)) << probe;
+        if (it.Valid()) {
+          ASSERT_EQ(it.key(), *std::prev(lt)) << probe;
+        }
       }
     }
   }

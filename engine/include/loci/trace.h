@@ -117,9 +117,12 @@ struct EpisodeRequest : ReadPoint {
 };
 
 // Db::Events: the events of a space, or of one episode of it, that happened in a window of
-// valid time: the versions current at the read point's transaction time (not overridden by a
-// later correction by then; retirements excluded) whose valid_from lies in [from, to), in
-// valid_from order (ties by id, then version). The window replaces valid_at, which must be unset.
+// valid time, as the database held them at the read point's transaction time: a version is an
+// event at its valid_from when a Get at (as_of, valid_at = that valid_from) returns it — so a
+// later update valid from a later time adds an event and keeps the earlier one, a correction
+// of the same valid time replaces it, and a retirement ends the cube's later events without
+// erasing its past ones. Events whose valid_from lies in [from, to), in valid_from order (ties
+// by id). The window replaces valid_at, which must be unset; `episode`, if set, is not empty.
 struct EventsRequest : ReadPoint {
   std::string space;
   std::optional<std::string> episode;

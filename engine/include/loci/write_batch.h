@@ -117,9 +117,11 @@ class WriteBatch {
   // (finite), valid from `valid_from` (default: the commit time) on. Linking an edge that
   // exists writes a new version of it. `from` and `to` are ids or placeholders of Puts earlier
   // in this batch. The batch fails with InvalidArgument for a self-loop, a reserved or unknown
-  // type, an endpoint in another space than the other (or than `space`, when given: then a cube
-  // of another space is reported as missing), and NotFound for an endpoint that does not
-  // exist. Its WriteResult entry has id `from` and the edge's new version number.
+  // type, a non-finite weight, and an end that does not exist, or is in another space than the
+  // other end (or than `space`, when given): another space's cube is reported exactly as a
+  // missing one ("edge end cube <id> does not exist"). Linking a retired cube is allowed
+  // (a `supersedes` edge to a fact that was retired is history). Its WriteResult entry has id
+  // `from` and the edge's new version number.
   void Link(std::optional<std::string> space, CubeId from, CubeId to, EdgeType type,
             float weight = 1.0f, std::optional<Timestamp> valid_from = std::nullopt) {
     ops_.push_back(LinkOp{std::move(space), from, to, type, weight, valid_from});
