@@ -10,7 +10,6 @@
 #include <map>
 #include <set>
 
-
 namespace loci::bench {
 namespace {
 
@@ -22,9 +21,9 @@ TEST(LocomoDataTest, ParsesSessionDatesAsUtc) {
   EXPECT_EQ(t, int64_t{1709165100} * 1000000);
   ASSERT_TRUE(ParseLocomoDateTime("12:00 pm on 1 January, 2023", &t).ok());
   EXPECT_EQ(t % (int64_t{86400} * 1000000), int64_t{12} * 3600 * 1000000);
-  for (const char* bad : {"", "1:56 pm on 8 Mai, 2023", "13:56 pm on 8 May, 2023",
-                          "1:56 pm on 30 February, 2023", "1:56 xm on 8 May, 2023",
-                          "1:56 pm on 8 May, 2023 extra", "1:56 pm 8 May 2023"}) {
+  for (const char* bad :
+       {"", "1:56 pm on 8 Mai, 2023", "13:56 pm on 8 May, 2023", "1:56 pm on 30 February, 2023",
+        "1:56 xm on 8 May, 2023", "1:56 pm on 8 May, 2023 extra", "1:56 pm 8 May 2023"}) {
     EXPECT_TRUE(ParseLocomoDateTime(bad, &t).IsInvalidArgument()) << bad;
   }
 }

@@ -171,8 +171,9 @@ Status LoadLocomo(const std::string& path, size_t max_conversations, LocomoData*
   out->conversations.clear();
   std::ifstream in(path);
   if (!in) {
-    return Status::IOError(path + ": cannot open (give --data FILE, or set LOCI_DATA to the "
-                                  "folder holding locomo/locomo10.json)");
+    return Status::IOError(path +
+                           ": cannot open (give --data FILE, or set LOCI_DATA to the "
+                           "folder holding locomo/locomo10.json)");
   }
   try {
     const json root = json::parse(in);
@@ -191,17 +192,17 @@ Status LoadLocomo(const std::string& path, size_t max_conversations, LocomoData*
 }
 
 Status ParseLocomoDateTime(std::string_view text, LocomoTime* time) {
-  static constexpr const char* kMonths[] = {"January", "February", "March",     "April",
-                                            "May",     "June",     "July",      "August",
-                                            "September", "October", "November", "December"};
+  static constexpr const char* kMonths[] = {"January",   "February", "March",    "April",
+                                            "May",       "June",     "July",     "August",
+                                            "September", "October",  "November", "December"};
   const std::string s(text);
   int hour = 0, minute = 0, day = 0, year = 0, consumed = 0;
   char ampm[3] = {0}, month_name[16] = {0};
-  const int fields = std::sscanf(s.c_str(), "%d:%d %2[apm] on %d %15[A-Za-z], %d%n", &hour,
-                                 &minute, ampm, &day, month_name, &year, &consumed);
-  const auto month_it =
-      std::find_if(std::begin(kMonths), std::end(kMonths),
-                   [&](const char* m) { return std::string_view(m) == month_name; });
+  const int fields = std::sscanf(s.c_str(), "%d:%d %2[apm] on %d %15[A-Za-z], %d%n", &hour, &minute,
+                                 ampm, &day, month_name, &year, &consumed);
+  const auto month_it = std::find_if(std::begin(kMonths), std::end(kMonths), [&](const char* m) {
+    return std::string_view(m) == month_name;
+  });
   const bool pm = std::string_view(ampm) == "pm";
   if (fields != 6 || static_cast<size_t>(consumed) != s.size() ||
       (!pm && std::string_view(ampm) != "am") || month_it == std::end(kMonths) || hour < 1 ||
@@ -243,12 +244,18 @@ std::vector<std::string> ParseDiaIds(std::string_view text, size_t* unparsed) {
 
 const char* LocomoCategoryName(int category) {
   switch (category) {
-    case 1: return "multi-hop";
-    case 2: return "temporal";
-    case 3: return "open-domain";
-    case 4: return "single-hop";
-    case 5: return "adversarial";
-    default: return "unknown";
+    case 1:
+      return "multi-hop";
+    case 2:
+      return "temporal";
+    case 3:
+      return "open-domain";
+    case 4:
+      return "single-hop";
+    case 5:
+      return "adversarial";
+    default:
+      return "unknown";
   }
 }
 

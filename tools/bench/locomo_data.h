@@ -35,11 +35,11 @@ struct LocomoTurn {
 };
 
 struct LocomoSession {
-  int number = 0;             // N of session_N
-  std::string date_time;      // as written, e.g. "1:56 pm on 8 May, 2023"
-  LocomoTime start = 0;       // date_time, parsed (the file gives no time zone: read as UTC)
+  int number = 0;         // N of session_N
+  std::string date_time;  // as written, e.g. "1:56 pm on 8 May, 2023"
+  LocomoTime start = 0;   // date_time, parsed (the file gives no time zone: read as UTC)
   std::vector<LocomoTurn> turns;
-  std::string summary;        // session_summary.session_N_summary ("" if absent)
+  std::string summary;  // session_summary.session_N_summary ("" if absent)
 };
 
 // One fact of observation.session_N_observation.<speaker>: [text, dia_id(s)].

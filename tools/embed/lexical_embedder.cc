@@ -58,8 +58,7 @@ std::vector<std::string> LexicalEmbedder::Words(std::string_view text) {
   return words;
 }
 
-void LexicalEmbedder::Features(const std::vector<std::string>& words,
-                               std::vector<uint64_t>* hashes,
+void LexicalEmbedder::Features(const std::vector<std::string>& words, std::vector<uint64_t>* hashes,
                                std::vector<bool>* is_bigram) const {
   hashes->clear();
   is_bigram->clear();
