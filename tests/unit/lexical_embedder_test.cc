@@ -74,9 +74,12 @@ TEST(LexicalEmbedderTest, WordPairsSeparateWordOrder) {
   const std::string query = "new york city";
   const std::string same_order = "a trip to new york city";
   const std::string other_order = "city a trip to york new";
-  LexicalEmbedder with_pairs;
+  LexicalEmbedder with_pairs({.bigram_weight = 1});
   EXPECT_GT(Dot(with_pairs.Embed(query), with_pairs.Embed(same_order)),
             Dot(with_pairs.Embed(query), with_pairs.Embed(other_order)) + 0.1);
+  LexicalEmbedder default_pairs;  // a smaller weight: a smaller, same-signed effect
+  EXPECT_GT(Dot(default_pairs.Embed(query), default_pairs.Embed(same_order)),
+            Dot(default_pairs.Embed(query), default_pairs.Embed(other_order)));
   LexicalEmbedder words_only({.bigram_weight = 0});
   EXPECT_NEAR(Dot(words_only.Embed(query), words_only.Embed(same_order)),
               Dot(words_only.Embed(query), words_only.Embed(other_order)), 1e-6);

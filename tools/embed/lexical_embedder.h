@@ -42,9 +42,13 @@ struct LexicalEmbedderOptions {
   // coordinates, so that collisions between two features cancel less often.
   // Default: 8
   uint32_t projections = 8;
-  // Weight of a word pair relative to a word (0: words only).
-  // Default: 1
-  float bigram_weight = 1.0f;
+  // Weight of a word pair relative to a word (0: words only). Pairs double the features a text
+  // spreads over `dim` coordinates, so in small dimensions they mostly add collisions: on
+  // LoCoMo's turns (brute-force cosine, evidence recall@10 of its questions) weight 1 gave 0.27
+  // at dim 384 against 0.42 without pairs, while 0.25 gave 0.41 there and 0.50 at dim 4096
+  // (0.495 without pairs).
+  // Default: 0.25
+  float bigram_weight = 0.25f;
   // Seed of the feature hashes: a different seed gives a different, equally good projection.
   // Default: 0
   uint64_t seed = 0;
