@@ -7,6 +7,8 @@
 //                        [--json FILE] DIR
 //   loci-bench vector --base F --queries F --truth F --metric l2|cosine|ip [--json FILE]
 //                     [--plot FILE.png] [--queries-limit N] [--k 10] [--systems loci,hnswlib,...]
+//   loci-bench locomo [--data FILE] [--dim 384] [--json FILE] [--dir D] [--keep]
+//                     [--conversations N]
 //
 // Prints a table on stdout (each scenario first explains what its rows measure), optionally
 // one JSON object per row in --json FILE, and at the end the ratios of Loci to each peer.
@@ -14,7 +16,9 @@
 // crashloop is a crash harness rather than a measurement: it SIGKILLs a Loci writer again and
 // again, checks every acknowledged write after each recovery, and exits 1 on the first violation.
 // vector compares Loci's vector search with hnswlib and FAISS on a data set with ground truth
-// (recall@k against QPS, one thread), and times the INT8 kernels.
+// (recall@k against QPS, one thread), and times the INT8 kernels. locomo measures evidence
+// recall@5/10/20 on LoCoMo's questions for plain search, trace and episode expansion, and
+// SQLite FTS5.
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -90,7 +94,7 @@ bool ValidThreads(const std::vector<int>& threads) {
 }  // namespace
 
 int Main(int argc, char** argv) {
-  CLI::App app{"loci-bench: Loci against RocksDB, SQLite, hnswlib and FAISS"};
+  CLI::App app{"loci-bench: Loci against RocksDB, SQLite, hnswlib and FAISS, and on LoCoMo"};
   app.require_subcommand(1);
 
   WriteConfig write;
@@ -207,7 +211,37 @@ int Main(int argc, char** argv) {
   bool no_kernels = false;
   vector_cmd->add_flag("--no-kernels", no_kernels, "skip the INT8 kernel micro-benchmark");
 
+  LocomoConfig locomo;
+  CLI::App* locomo_cmd = app.add_subcommand(
+      "locomo",
+      "LoCoMo evidence recall@5/10/20 per question category: plain search, trace expansion and "
+      "episode expansion of lexical embeddings in Loci, beside SQLite FTS5 BM25");
+  locomo_cmd->add_option("--data", locomo.data,
+                         "locomo10.json (default: $LOCI_DATA/locomo/locomo10.json, else "
+                         "../shared/data or /work/shared/data)");
+  locomo_cmd->add_option("--dim", locomo.dim, "dimension of the lexical embeddings")
+      ->check(CLI::Range(1, 65536))
+      ->capture_default_str();
+  locomo_cmd->add_option("--json", locomo.json,
+                         "write one JSON object per (system, mode, category, k) to this file");
+  locomo_cmd->add_option("--dir", locomo.dir, "parent directory of the database (<dir>/locomo)")
+      ->capture_default_str();
+  locomo_cmd->add_flag("--keep", locomo.keep, "keep the database afterwards");
+  locomo_cmd
+      ->add_option("--conversations", locomo.conversations,
+                   "load and ask only the first N conversations (0: all)")
+      ->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
+
+  if (locomo_cmd->parsed()) {
+    Status s = RunLocomoScenario(locomo);
+    if (!s.ok()) {
+      std::fprintf(stderr, "loci-bench locomo: %s\n", s.ToString().c_str());
+      return 1;
+    }
+    return 0;
+  }
 
   if (vector_cmd->parsed()) {
     vector.kernels = !no_kernels;

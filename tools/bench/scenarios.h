@@ -1,6 +1,7 @@
 // The loci-bench scenarios: `write` (durable and non-durable put throughput and latency at
 // several writer thread counts) and `read` (Get latency and throughput under a concurrent
 // updater). Each runs every selected system on the same data and reports rows to a Reporter.
+// `locomo` measures evidence recall on the LoCoMo conversations (see locomo_scenario.cc).
 // `crashloop` is not a measurement but a crash harness: it SIGKILLs a Loci writer process again
 // and again and checks what recovery kept (Loci only).
 
@@ -59,8 +60,23 @@ struct CrashloopConfig {
   std::string json;  // write the summary as a JSON object here (empty: no file)
 };
 
+// loci-bench locomo: LoCoMo loaded into a fresh database (conversations as spaces, sessions as
+// episodes, turns as cubes, observations and session summaries as derived cubes linked to the
+// turns they come from), then evidence recall@5/10/20 of its questions for plain search, trace
+// expansion and episode expansion, beside SQLite FTS5 BM25 (locomo_scenario.cc).
+struct LocomoConfig {
+  std::string data;    // locomo10.json (empty: DefaultLocomoPath(), locomo_data.h)
+  uint32_t dim = 384;  // dimension of the lexical embeddings
+  std::string json;    // write one JSON object per (system, mode, category, k) here
+  std::string dir = "/tmp/loci-bench";  // the database is <dir>/locomo (replaced)
+  bool keep = false;                    // keep the database afterwards
+  size_t conversations = 0;             // load and ask the first N conversations (0: all)
+};
+
 Status RunWriteScenario(const WriteConfig& config, const TimerOverhead& timer, Reporter* reporter);
 Status RunReadScenario(const ReadConfig& config, const TimerOverhead& timer, Reporter* reporter);
+// Prints the recall and latency tables; errors from loading or searching end the run.
+Status RunLocomoScenario(const LocomoConfig& config);
 // Prints one line per kill and a summary; returns Corruption describing the first violation.
 Status RunCrashloop(const CrashloopConfig& config);
 
