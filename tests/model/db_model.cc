@@ -700,4 +700,111 @@ Status::Code DbModel::List(const std::string& space, const ModelRead& read, Cube
   return Status::Code::kOk;
 }
 
+std::optional<size_t> DbModel::InWindow(CubeId id, const ModelRead& read, Timestamp from,
+                                        Timestamp to) const {
+  const ModelCube& cube = cubes_.at(id);
+  for (size_t i = cube.versions.size(); i-- > 0;) {
+    const ModelVersion& v = cube.versions[i];
+    if (v.tx_from > read.as_of || v.valid_from >= to || v.valid_to <= from) continue;
+    if (v.state == CubeState::kRetired || v.expires_at <= read.read_time) continue;
+    if (TxTo(id, i, read.as_of) == kForever) return i;
+  }
+  return std::nullopt;
+}
+
+Status::Code DbModel::DirectHits(const ModelSearch& search, const ModelRead& read,
+                                 std::vector<SearchHit>* out) const {
+  auto space = spaces_.find(search.space);
+  if (space == spaces_.end()) return Status::Code::kInvalidArgument;
+  auto field = space->second.fields.find(search.field);
+  if (field == space->second.fields.end() || field->second.dim != search.query.size()) {
+    return Status::Code::kInvalidArgument;
+  }
+  const bool windowed = search.window_from || search.window_to;
+  const Timestamp from = search.window_from.value_or(kBeginningOfTime);
+  const Timestamp to = search.window_to.value_or(kForever);
+  if (windowed && from >= to) return Status::Code::kInvalidArgument;
+  const bool cosine = field->second.metric == Metric::kCosine;
+  double qn = 0;
+  for (float x : search.query) qn += double{x} * x;
+  std::vector<std::pair<double, CubeId>> scored;
+  ModelRead in_space = read;
+  in_space.space = search.space;
+  for (const auto& [id, cube] : cubes_) {
+    if (cube.space != search.space) continue;
+    const std::optional<size_t> i = windowed ? InWindow(id, read, from, to) : Readable(id, in_space);
+    if (!i) continue;
+    auto vec = cube.versions[*i].vectors.find(field->second.id);
+    if (vec == cube.versions[*i].vectors.end()) continue;
+    double dot = 0, vn = 0;
+    for (size_t d = 0; d < search.query.size(); ++d) {
+      dot += double{search.query[d]} * vec->second.values[d];
+      vn += double{vec->second.values[d]} * vec->second.values[d];
+    }
+    scored.emplace_back(cosine ? dot / std::sqrt(qn * vn) : dot, id);
+  }
+  std::sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  });
+  out->clear();
+  for (size_t j = 0; j < scored.size() && j < search.k; ++j) {
+    const CubeId id = scored[j].second;
+    const ModelCube& cube = cubes_.at(id);
+    SearchHit hit;
+    hit.id = id;
+    hit.version = cube.versions[windowed ? *InWindow(id, read, from, to) : *Readable(id, in_space)]
+                      .number;
+    hit.space = cube.space;
+    hit.score = static_cast<float>(scored[j].first);
+    out->push_back(hit);
+  }
+  return Status::Code::kOk;
+}
+
+Status::Code DbModel::Search(const ModelSearch& search, const ModelRead& read,
+                             std::vector<SearchHit>* out) const {
+  out->clear();
+  Status::Code c = DirectHits(search, read, out);
+  if (c != Status::Code::kOk || search.expand_hops == 0) return c;
+  // Expansion walks at the read point (valid_at: read.valid_at, or the read time under a
+  // window) over both directions.
+  ModelRead walk_read = read;
+  walk_read.space = search.space;
+  if (search.window_from || search.window_to) walk_read.valid_at = read.read_time;
+  std::set<CubeId> direct;
+  for (const SearchHit& h : *out) direct.insert(h.id);
+  std::vector<SearchHit> expanded;
+  std::map<CubeId, size_t> where;
+  for (const SearchHit& hit : std::vector<SearchHit>(*out)) {
+    std::vector<TraceStep> steps;
+    Trace(hit.id, walk_read, search.expand_types, TraceDirection::kBoth, search.expand_episode,
+          search.expand_hops, kMaxTraceResults, &steps);
+    for (const TraceStep& step : steps) {
+      if (direct.count(step.id) != 0) continue;
+      const double factor = double{step.via.weight} * std::pow(double{search.expand_decay}, step.hop);
+      if (!(factor > 0)) continue;
+      const double score = hit.score >= 0 ? hit.score * factor : hit.score / factor;
+      SearchHit e;
+      e.id = step.id;
+      e.version = step.version;
+      e.space = search.space;
+      e.score = static_cast<float>(score);
+      e.hop = step.hop;
+      e.via = step.via;
+      auto [it, inserted] = where.try_emplace(step.id, expanded.size());
+      if (inserted) {
+        expanded.push_back(e);
+      } else if (e.score > expanded[it->second].score) {
+        expanded[it->second] = e;
+      }
+    }
+  }
+  std::stable_sort(expanded.begin(), expanded.end(),
+                   [](const SearchHit& a, const SearchHit& b) { return a.score > b.score; });
+  const uint32_t limit = search.expand_limit != 0 ? search.expand_limit : search.k;
+  if (expanded.size() > limit) expanded.resize(limit);
+  out->insert(out->end(), expanded.begin(), expanded.end());
+  return Status::Code::kOk;
+}
+
 }  // namespace loci::model

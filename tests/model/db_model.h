@@ -34,6 +34,7 @@
 
 #include "loci/cube.h"
 #include "loci/metric.h"
+#include "loci/search.h"
 #include "loci/status.h"
 #include "loci/trace.h"
 #include "loci/write_batch.h"
@@ -91,6 +92,20 @@ struct ModelEdgeKey {
 struct ModelEdge {
   std::string space;
   std::vector<ModelEdgeVersion> versions;  // oldest first
+};
+
+// What a model search asks (a subset of SearchRequest: one space, no kind/state/attr filter).
+struct ModelSearch {
+  std::string space;
+  std::string field;
+  std::vector<float> query;
+  uint32_t k = 10;
+  std::optional<Timestamp> window_from, window_to;
+  uint32_t expand_hops = 0;
+  std::vector<EdgeType> expand_types;
+  bool expand_episode = false;
+  float expand_decay = 0.5f;
+  uint32_t expand_limit = 0;
 };
 
 // A read point with the time expiry is judged at, and an optional space confinement.
@@ -164,6 +179,12 @@ class DbModel {
   // Db::Changes, as of `as_of` (the engine's: everything published).
   Status::Code Changes(const std::string& space, Timestamp from, Timestamp to, Timestamp as_of,
                        uint32_t limit, std::vector<MemCube>* out) const;
+  // Db::Search at the exhaustive setting (every candidate scored exactly; cosine and inner
+  // product fields only): the k best visible cubes with a vector of the field — under a
+  // window, each cube's newest version current at as_of whose valid interval meets it — then
+  // the trace expansion of loci/search.h. Scores in double precision: compare approximately.
+  Status::Code Search(const ModelSearch& search, const ModelRead& read,
+                      std::vector<SearchHit>* out) const;
   // Db::List.
   Status::Code List(const std::string& space, const ModelRead& read, CubeId after,
                     uint32_t limit, std::vector<MemCube>* out) const;
@@ -177,6 +198,13 @@ class DbModel {
   // The index of the version of `id` a read returns (visible, not retired, not expired, in
   // read.space when given), or nullopt.
   std::optional<size_t> Readable(CubeId id, const ModelRead& read) const;
+  // For a window search: the newest version of `id` current at read.as_of, not retired, not
+  // expired, valid at some time in [from, to).
+  std::optional<size_t> InWindow(CubeId id, const ModelRead& read, Timestamp from,
+                                 Timestamp to) const;
+  // The direct hits of a search (before expansion).
+  Status::Code DirectHits(const ModelSearch& search, const ModelRead& read,
+                          std::vector<SearchHit>* out) const;
   // The visible version of edge `key` at `read`, if linked there.
   const ModelEdgeVersion* VisibleEdge(const ModelEdgeKey& key, const ModelRead& read) const;
   // The visible cubes of `space`'s episode `episode` at `read`, by (valid_from, id).

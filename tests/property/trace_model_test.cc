@@ -9,6 +9,8 @@
 // RC_PARAMS="seed=N max_success=M" reproduces or lengthens a run.
 
 #include <gtest/gtest.h>
+
+#include <cmath>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
 
@@ -93,6 +95,35 @@ void ExpectSameCubes(const std::vector<MemCube>& got, const std::vector<MemCube>
     RC_ASSERT(got[i].state == want[i].state);
     RC_ASSERT(got[i].payload == want[i].payload);
   }
+}
+
+void ExpectSameHits(const std::vector<SearchHit>& got, const std::vector<SearchHit>& want) {
+  RC_ASSERT(got.size() == want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    RC_ASSERT(got[i].id == want[i].id);
+    RC_ASSERT(got[i].version == want[i].version);
+    RC_ASSERT(got[i].hop == want[i].hop);
+    RC_ASSERT(std::fabs(got[i].score - want[i].score) <= 1e-4f);
+    RC_ASSERT(got[i].via.has_value() == want[i].via.has_value());
+    if (!want[i].via) continue;
+    RC_ASSERT(got[i].via->from == want[i].via->from);
+    RC_ASSERT(got[i].via->to == want[i].via->to);
+    RC_ASSERT(got[i].via->type == want[i].via->type);
+  }
+}
+
+struct SearchShape {
+  float angle;  // of the query
+  bool window;
+  uint32_t hops;
+  bool episode;
+};
+
+const std::vector<SearchShape>& SearchShapes() {
+  static const std::vector<SearchShape> shapes = {
+      {0.123f, false, 0, false}, {1.234f, true, 0, false}, {0.777f, false, 1, false},
+      {2.345f, false, 2, true},  {0.456f, true, 1, true}};
+  return shapes;
 }
 
 void ExpectSameSteps(const std::vector<TraceStep>& got, const std::vector<TraceStep>& want) {
@@ -196,7 +227,10 @@ class Harness {
       for (Timestamp valid_at : valid_points) {
         model::ModelRead read{as_of, valid_at, as_of == kForever ? now : as_of, std::nullopt};
         for (const auto& [id, cube] : model_.cubes()) CheckCube(id, read);
-        for (const char* space : {"a", "b", "zz"}) CheckList(space, read);
+        for (const char* space : {"a", "b", "zz"}) {
+          CheckList(space, read);
+          CheckSearch(space, read);
+        }
       }
       for (const char* space : {"a", "b", "zz"}) CheckEvents(space, as_of, now);
     }
@@ -234,6 +268,33 @@ class Harness {
     Status s = db_->Episode(e, &got);
     RC_ASSERT(s.code() == model_.Episode(id, read, 2, 3, &want));
     if (s.ok()) ExpectSameCubes(got, want);
+  }
+
+  void CheckSearch(const std::string& space, const model::ModelRead& read) {
+    for (const SearchShape& shape : SearchShapes()) {
+      SearchRequest r;
+      if (read.as_of != kForever) r.as_of = read.as_of;
+      model::ModelSearch m;
+      r.spaces = {space};
+      m.space = space;
+      r.field = m.field = "v";
+      r.query = m.query = {std::cos(shape.angle), std::sin(shape.angle)};
+      r.k = m.k = 3;
+      model::ModelRead at = read;
+      if (shape.window) {
+        r.window_from = m.window_from = ValidTimes()[1];
+        r.window_to = m.window_to = ValidTimes()[3];
+      } else {
+        r.valid_at = read.valid_at;
+      }
+      r.expand_hops = m.expand_hops = shape.hops;
+      r.expand_episode = m.expand_episode = shape.episode;
+      std::vector<SearchHit> got, want;
+      Status s = db_->Search(r, &got);
+      const Status::Code expected = model_.Search(m, at, &want);
+      RC_ASSERT(s.code() == expected);
+      if (s.ok()) ExpectSameHits(got, want);
+    }
   }
 
   void CheckList(const std::string& space, const model::ModelRead& read) {
@@ -302,6 +363,9 @@ class Harness {
     d.payload = "p" + std::to_string(op.target);
     d.episode = Episodes()[op.episode];
     if (op.from >= 0) d.valid_from = ValidTimes()[op.from];
+    // Every put a vector of its own direction: no two cubes tie in a search.
+    const float angle = 0.1f * static_cast<float>(++puts_);
+    d.vectors.push_back(NamedVector{"v", {std::cos(angle), std::sin(angle)}});
     return d;
   }
 
@@ -356,6 +420,7 @@ class Harness {
   std::unique_ptr<Db> db_;
   model::DbModel model_;
   std::vector<Timestamp> commit_times_;
+  int puts_ = 0;
 };
 
 RC_GTEST_PROP(TraceModelTest, TraceQueriesMatchTheModel, ()) {
