@@ -161,6 +161,20 @@ Status SpaceHandle::Unlink(const WriteOptions& options, CubeId from, CubeId to, 
   return db_->Write(options, batch, nullptr);
 }
 
+Result<CubeId> SpaceHandle::Fuse(const WriteOptions& options, const std::vector<CubeId>& ids,
+                                 CubeDraft draft) {
+  if (!draft.space.empty()) LOCI_RETURN_IF_ERROR(Confined("the draft", draft.space));
+  draft.space = name_;
+  return db_->Fuse(options, ids, std::move(draft));
+}
+
+Status SpaceHandle::Provenance(const ReadOptions& options, CubeId id, uint32_t depth,
+                               ProvenanceNode* root) {
+  ReadOptions scoped;
+  LOCI_RETURN_IF_ERROR(Scoped(options, &scoped));
+  return db_->Provenance(scoped, id, depth, root);
+}
+
 Status SpaceHandle::Trace(const TraceRequest& request, std::vector<TraceStep>* steps) {
   steps->clear();
   if (request.space) LOCI_RETURN_IF_ERROR(Confined("the trace request", *request.space));

@@ -81,6 +81,14 @@ class SpaceHandle {
   // request.spaces names any other space. Otherwise as Db::Search.
   Status Search(const SearchRequest& request, std::vector<SearchHit>* hits);
 
+  // Db::Fuse in this space: an empty draft.space is set to it; InvalidArgument if it names
+  // another; a fused id of another space is refused as missing.
+  Result<CubeId> Fuse(const WriteOptions& options, const std::vector<CubeId>& ids,
+                      CubeDraft draft);
+  // Db::Provenance confined like Get.
+  Status Provenance(const ReadOptions& options, CubeId id, uint32_t depth,
+                    ProvenanceNode* root);
+
   // The trace queries in this space (loci/trace.h): a request's space, if set, must be this
   // one (else InvalidArgument); a cube of another space is NotFound as in Get.
   Status Trace(const TraceRequest& request, std::vector<TraceStep>* steps);

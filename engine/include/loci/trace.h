@@ -151,6 +151,24 @@ struct ListRequest : ReadPoint {
   bool fill_payload = true;
 };
 
+// Db::Provenance: where a cube came from — its parents and the cubes it was derived from
+// (derived_from edges), and theirs, as a tree.
+inline constexpr uint32_t kMaxProvenanceDepth = 16;
+inline constexpr uint32_t kMaxProvenanceNodes = 1000;
+
+struct ProvenanceNode {
+  CubeId id = 0;
+  uint32_t version = 0;  // visible at the read point
+  // How its parent in the tree names it: "parent", "derived_from" or "parent+derived_from"
+  // (empty for the root).
+  std::string relation;
+  // Already on the path from the root (a cycle): not expanded again.
+  bool cycle = false;
+  // Has sources that were not expanded: the depth or node limit was reached.
+  bool truncated = false;
+  std::vector<ProvenanceNode> sources;  // by id
+};
+
 }  // namespace loci
 
 #endif  // LOCI_TRACE_H_
