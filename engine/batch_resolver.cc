@@ -86,8 +86,10 @@ class Resolver {
   Status ResolveRefs(std::vector<CubeId>* ids) const;
   // The space and ends of an edge operation: both ends must exist in one space (`space`'s,
   // when given); one that does not — or is in another space — is refused as missing.
+  // *both_from is when both ends' latest versions hold (the later valid_from).
   Status ResolveEdge(const std::optional<std::string>& space, CubeId from, CubeId to,
-                     uint32_t type, index::EdgeKey* key, uint32_t* space_id) const;
+                     uint32_t type, index::EdgeKey* key, uint32_t* space_id,
+                     Timestamp* both_from) const;
   Status FinishEdge(std::unique_ptr<index::EdgeVersion> e);
   const SpaceDef* SpaceFor(const std::string& name);
   Status FieldFor(uint32_t space_id, const NamedVector& v, const FieldDef** field);
@@ -134,7 +136,8 @@ Status Resolver::ResolveRefs(std::vector<CubeId>* ids) const {
 }
 
 Status Resolver::ResolveEdge(const std::optional<std::string>& space, CubeId from, CubeId to,
-                             uint32_t type, index::EdgeKey* key, uint32_t* space_id) const {
+                             uint32_t type, index::EdgeKey* key, uint32_t* space_id,
+                             Timestamp* both_from) const {
   LOCI_RETURN_IF_ERROR(ResolveRef(from, &key->from));
   LOCI_RETURN_IF_ERROR(ResolveRef(to, &key->to));
   key->type = type;
@@ -157,6 +160,7 @@ Status Resolver::ResolveEdge(const std::optional<std::string>& space, CubeId fro
                                    " does not exist");
   }
   *space_id = a->space_id;
+  *both_from = std::max(a->valid_from, b->valid_from);
   return Status::OK();
 }
 
@@ -178,13 +182,16 @@ std::string EdgeName(const index::EdgeKey& key) {
 
 Status Resolver::Link(const WriteBatch::LinkOp& op) {
   auto e = std::make_unique<index::EdgeVersion>();
+  Timestamp both_from;
   LOCI_RETURN_IF_ERROR(ResolveEdge(op.space, op.from, op.to, static_cast<uint32_t>(op.type),
-                                   &e->key, &e->space_id));
+                                   &e->key, &e->space_id, &both_from));
   const index::EdgeVersion* prev = LatestEdge(e->key);
   e->number = prev == nullptr ? 1 : prev->number + 1;
   e->prev = prev;
   e->weight = op.weight;
-  e->valid_from = op.valid_from.value_or(commit_time_);
+  // By default an edge holds from when both its ends do: linking two facts of the past
+  // relates them in the past, where reads of that time look for it.
+  e->valid_from = op.valid_from.value_or(both_from);
   return FinishEdge(std::move(e));
 }
 
@@ -195,7 +202,9 @@ Status Resolver::Unlink(const WriteBatch::UnlinkOp& op) {
   // A bad placeholder is the batch's mistake, not a missing edge.
   LOCI_RETURN_IF_ERROR(ResolveRef(op.from, &unused));
   LOCI_RETURN_IF_ERROR(ResolveRef(op.to, &unused));
-  Status s = ResolveEdge(op.space, op.from, op.to, static_cast<uint32_t>(op.type), &key, &space_id);
+  Timestamp both_from;
+  Status s = ResolveEdge(op.space, op.from, op.to, static_cast<uint32_t>(op.type), &key, &space_id,
+                         &both_from);
   const index::EdgeVersion* prev = s.ok() ? LatestEdge(key) : nullptr;
   if (prev == nullptr) {
     // A missing end, or one in another space, reads as an edge that was never linked.

@@ -475,7 +475,8 @@ Status::Code DbModel::ResolveEdgeOp(const WriteBatch& batch, size_t op_index, Ti
     ModelEdgeVersion v;
     v.number = edge == nullptr ? 1 : edge->versions.back().number + 1;
     v.weight = link->weight;
-    v.valid_from = link->valid_from.value_or(ts);
+    v.valid_from = link->valid_from.value_or(
+        std::max(a->versions.back().valid_from, b->versions.back().valid_from));
     v.tx_from = ts;
     ModelEdge& e = edges_[key];
     e.space = a->space;

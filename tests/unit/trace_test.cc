@@ -209,7 +209,7 @@ TEST_F(TraceTest, LinkUnlinkAndRelinkWriteVersionsWithTheirWeights) {
   EXPECT_EQ(steps[0].via.type, kCaused);
   EXPECT_EQ(steps[0].via.weight, 0.5f);
   EXPECT_EQ(steps[0].via.version, 1u);
-  EXPECT_EQ(steps[0].via.valid_from, t1) << "valid from the commit time by default";
+  EXPECT_EQ(steps[0].via.valid_from, Day(1)) << "valid from when both ends hold, by default";
   EXPECT_EQ(steps[0].via.valid_to, kForever);
   EXPECT_EQ(steps[0].via.tx_from, t1);
 
@@ -305,7 +305,7 @@ TEST_F(TraceTest, UnlinkEndsValidityButNotThePast) {
   EXPECT_EQ(TraceOf(r), "");
   r.valid_at = t2 - 1;  // as of now, at a valid time before the unlink
   EXPECT_EQ(TraceOf(r), "b@1");
-  r.valid_at = t1 - 1;  // before the link was valid
+  r.valid_at = Day(1) - 1;  // before the link was valid (from when both ends hold: day 1)
   EXPECT_EQ(TraceOf(r), "");
   r.valid_at = t2;
   EXPECT_EQ(TraceOf(r), "");

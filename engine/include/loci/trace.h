@@ -13,9 +13,9 @@
 //   db->Trace(trace, &steps);
 //
 // Edges are versioned exactly like cubes: an edge is identified by (from, to, type); Link
-// writes a version of it valid from `valid_from` (default: the commit time) with its weight;
-// linking it again writes a new version (a new weight); Unlink writes a version that ends its
-// validity, as Retire does for a cube. A read at (as_of, valid_at) sees an edge when, among its
+// writes a version of it valid from `valid_from` (default: when both its ends hold) with its
+// weight; linking it again writes a new version (a new weight); Unlink writes a version that
+// ends its validity, as Retire does for a cube. A read at (as_of, valid_at) sees an edge when, among its
 // versions committed by as_of and valid at valid_at, the one committed last is not an unlink;
 // and it follows it only when the cube at its other end is visible at that read point too.
 //
@@ -91,7 +91,8 @@ struct TraceRequest : ReadPoint {
   std::vector<EdgeType> types;
   TraceDirection direction = TraceDirection::kOut;
   // Also step along the episode order: to the next event (out) and the previous one (in),
-  // reported as edges of type kNext with weight 1.
+  // reported as edges of type kNext with weight 1 (whatever `types` says: it filters stored
+  // edges only).
   bool episode_order = false;
   // 1..kMaxTraceHops.
   uint32_t hops = 1;

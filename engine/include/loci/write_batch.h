@@ -53,7 +53,8 @@ class WriteBatch {
     CubeId to;
     EdgeType type;
     float weight;
-    std::optional<Timestamp> valid_from;  // default: the commit time
+    // Default: when both ends hold — the later valid_from of their latest versions.
+    std::optional<Timestamp> valid_from;
   };
   struct UnlinkOp {
     std::optional<std::string> space;
@@ -114,7 +115,8 @@ class WriteBatch {
   }
 
   // Appends a Link: edge (from, to, type) between two cubes of one space, with `weight`
-  // (finite), valid from `valid_from` (default: the commit time) on. Linking an edge that
+  // (finite), valid from `valid_from` on (default: the later valid_from of the two ends'
+  // latest versions, so that linking two facts of the past relates them in the past). Linking an edge that
   // exists writes a new version of it. `from` and `to` are ids or placeholders of Puts earlier
   // in this batch. The batch fails with InvalidArgument for a self-loop, a reserved or unknown
   // type, a non-finite weight, and an end that does not exist, or is in another space than the
