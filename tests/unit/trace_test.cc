@@ -305,8 +305,9 @@ TEST_F(TraceTest, UnlinkEndsValidityButNotThePast) {
   EXPECT_EQ(TraceOf(r), "");
   r.valid_at = t2 - 1;  // as of now, at a valid time before the unlink
   EXPECT_EQ(TraceOf(r), "b@1");
-  r.valid_at = Day(1) - 1;  // before the link was valid (from when both ends hold: day 1)
-  EXPECT_EQ(TraceOf(r), "");
+  // Before day 1 neither end holds (nor, by default, the link): the start is not there.
+  r.valid_at = Day(1) - 1;
+  EXPECT_EQ(TraceOf(r).rfind("NotFound", 0), 0u) << TraceOf(r);
   r.valid_at = t2;
   EXPECT_EQ(TraceOf(r), "");
 }
