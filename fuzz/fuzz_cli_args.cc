@@ -9,10 +9,10 @@
 //       "payload" a small binary file. So that nothing outside is ever written, '/' becomes '_'
 //       (arguments cannot leave the working directory), '-' alone (standard input) becomes '_',
 //       inputs naming "init" are skipped, and when a write command (put, update, retire,
-//       link, unlink, checkpoint, salvage) is named anywhere, every argument that names an existing
-//       path, "db" included, is replaced by a path that does not exist: writes always fail at
-//       opening, after their arguments were parsed (salvage finds no source before it creates
-//       anything).
+//       link, unlink, fuse, import, checkpoint, salvage) is named anywhere, every argument
+//       that names an existing path, "db" included, is replaced by a path that does not exist:
+//       writes always fail at opening, after their arguments were parsed (salvage finds no
+//       source before it creates anything; import opens its FILE, only to read it).
 //  4    time_format.h: ParseTime on the rest; a parsed time formats back (FormatTime) to text
 //       that parses to the same time; FormatTime of the first 8 bytes parses back too.
 //  5    value_parse.h numbers: ParseFloat and ParseVectorArg; FormatFloat reads back to the same
@@ -21,7 +21,8 @@
 //       refused, never a double), ParseKind/KindName, ParseCubeId, ParseWritableState,
 //       ParseMetric: whatever parses prints back to something that parses to the same value.
 //  7    text_encoding.h / json_output.h: IsValidUtf8 against a reference decoder, Base64Encode
-//       against a decoder, and DumpJson of a cube holding the bytes is valid JSON.
+//       against a decoder and Base64Decode (canonical text only), and DumpJson of a cube
+//       holding the bytes is valid JSON.
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -143,7 +144,7 @@ class Sandbox {
 
 bool IsWriteCommand(const std::string& a) {
   return a == "put" || a == "update" || a == "retire" || a == "link" || a == "unlink" ||
-         a == "checkpoint" || a == "salvage";
+         a == "fuse" || a == "import" || a == "checkpoint" || a == "salvage";
 }
 
 bool PathExists(const std::string& p) {
@@ -202,7 +203,7 @@ void FuzzCli(std::string_view text) {
     if (json && !help && !args.empty() &&
         (args[0] == "get" || args[0] == "history" || args[0] == "info" || args[0] == "trace" ||
          args[0] == "episode" || args[0] == "events" || args[0] == "changes" ||
-         args[0] == "list") &&
+         args[0] == "list" || args[0] == "provenance" || args[0] == "search") &&
         !nlohmann::json::accept(r.out)) {
       __builtin_trap();
     }
@@ -363,6 +364,11 @@ void FuzzEncoding(std::string_view bytes) {
   if (cli::IsValidUtf8(bytes) != ReferenceUtf8(bytes)) __builtin_trap();
   const std::string b64 = cli::Base64Encode(bytes);
   if (b64.size() != (bytes.size() + 2) / 3 * 4 || Base64Decode(b64) != bytes) __builtin_trap();
+  // The CLI's strict decoder (loci import) reads the encoding back, and accepts only canonical
+  // text: whatever it decodes encodes back to exactly the text it read.
+  std::string decoded;
+  if (!cli::Base64Decode(b64, &decoded) || decoded != bytes) __builtin_trap();
+  if (cli::Base64Decode(bytes, &decoded) && cli::Base64Encode(decoded) != bytes) __builtin_trap();
 
   loci::MemCube cube;
   cube.id = bytes.size();

@@ -266,6 +266,19 @@ def main():
             "--json")
         cli("changes", "changes", "db", "--space", "alice", "--from", "0", "--to", "forever", "--limit", "3")
         cli("list_json", "list", "db", "--space", "alice", "--after", "1", "--json")
+        cli("fuse", "fuse", "db", "1", "3", "--text", "summary", "--attr", "k=v", "--episode", "s1")
+        cli("fuse_space", "fuse", "db", "1", "--space", "alice", "--payload-file", "payload")
+        cli("provenance_json", "provenance", "db", "3", "--depth", "2", "--as-of", "forever",
+            "--valid-at", "2023-06-01T00:00:00Z", "--json")
+        cli("provenance_space", "provenance", "db", "3", "--space", "alice")
+        cli("import", "import", "db", "payload", "--batch", "2", "--json")
+        cli("search_expand_json", "search", "db", "--space", "alice", "--field", "e", "--vector", "1,0,0",
+            "--expand", "2", "--expand-types", "refers,1000", "--expand-episode", "--json")
+        cli("search_window", "search", "db", "--space", "alice", "--field", "e", "--vector", "1,0,0",
+            "--window", "2023-01-01T00:00:00Z,", "--expand", "1", "--expand-decay", "0.9",
+            "--expand-limit", "3")
+        cli("search_bad_window", "search", "db", "--space", "alice", "--field", "e", "--vector", "1,0,0",
+            "--window", "5,5")
         cli("help", "--help")
         cli("get_help", "get", "--help")
         cli("unknown", "frobnicate", "db")

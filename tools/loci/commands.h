@@ -29,6 +29,12 @@ void RegisterSearchCommand(CLI::App* app, std::vector<Command>* commands);
 // link, unlink, trace, episode, events, changes, list: the trace graph (loci/trace.h).
 void RegisterTraceCommands(CLI::App* app, std::vector<Command>* commands);
 
+// fuse, provenance: the MemOS operations.
+void RegisterMemosCommands(CLI::App* app, std::vector<Command>* commands);
+
+// import: cubes and edges from JSON Lines.
+void RegisterImportCommand(CLI::App* app, std::vector<Command>* commands);
+
 // wal-dump.
 void RegisterWalDump(CLI::App* app, std::vector<Command>* commands);
 

@@ -1,7 +1,7 @@
-// loci search: the k nearest cubes of a space by a vector field, with the engine's filters.
-// Opens the database read-only.
+// loci search: the k nearest cubes of a space by a vector field, with the engine's filters, a
+// valid-time window and trace expansion of the hits (loci/search.h). Opens the database
+// read-only.
 
-#include <iomanip>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -12,8 +12,9 @@
 #include "tools/loci/cli_support.h"
 #include "tools/loci/commands.h"
 #include "tools/loci/json_output.h"
-#include "tools/loci/text_encoding.h"
+#include "tools/loci/text_output.h"
 #include "tools/loci/time_format.h"
+#include "tools/loci/trace_args.h"
 #include "tools/loci/value_parse.h"
 
 namespace loci::cli {
@@ -38,6 +39,13 @@ struct SearchArgs {
   std::optional<std::string> valid_at;
   uint32_t probes = 0;
   uint32_t rerank = 0;
+  std::optional<std::string> window;  // FROM,TO
+  uint32_t expand = 0;
+  std::vector<std::string> expand_types;
+  bool expand_episode = false;
+  bool expand_episode_only = false;
+  std::optional<std::string> expand_decay;
+  std::optional<uint32_t> expand_limit;
   bool json = false;
 };
 
@@ -61,6 +69,76 @@ Result<std::vector<float>> ParseComponents(std::string text, const std::string& 
   Result<NamedVector> v = ParseVectorArg("q=" + joined);
   if (!v.ok()) return v.status().WithContext(what);
   return std::move(v->values);
+}
+
+// One bound of --window: empty for an open bound, else a time.
+Status ParseWindowBound(std::string_view text, std::optional<Timestamp>* bound) {
+  if (text.empty()) return Status::OK();
+  Result<Timestamp> t = ParseTime(text);
+  if (!t.ok()) return t.status().WithContext("--window");
+  *bound = *t;
+  return Status::OK();
+}
+
+// --window FROM,TO: a non-empty valid-time window [FROM, TO), either bound open when empty;
+// it replaces the read point's valid time, so --valid-at may not be given with it.
+Status ParseSearchWindow(const SearchArgs& a, SearchRequest* r) {
+  if (!a.window) return Status::OK();
+  const std::string& text = *a.window;
+  const size_t comma = text.find(',');
+  if (comma == std::string::npos || text.find(',', comma + 1) != std::string::npos) {
+    return Status::InvalidArgument("--window: expected FROM,TO (either may be empty), not '" +
+                                   text + "'");
+  }
+  if (a.valid_at) {
+    return Status::InvalidArgument(
+        "--window replaces --valid-at (the window is the valid time): give one of them");
+  }
+  LOCI_RETURN_IF_ERROR(ParseWindowBound(std::string_view(text).substr(0, comma), &r->window_from));
+  LOCI_RETURN_IF_ERROR(ParseWindowBound(std::string_view(text).substr(comma + 1), &r->window_to));
+  // An open FROM is the beginning of time, so that ",TO" and "," are windows too.
+  if (!r->window_from) r->window_from = kBeginningOfTime;
+  if (*r->window_from >= r->window_to.value_or(kForever)) {
+    return Status::InvalidArgument("--window: empty time window: FROM is not before TO in '" +
+                                   text + "'");
+  }
+  return Status::OK();
+}
+
+// --expand N and the options that tune it, which need N >= 1.
+Status ParseExpansion(const SearchArgs& a, SearchRequest* r) {
+  LOCI_RETURN_IF_ERROR(CheckRange("--expand", a.expand, 0, kMaxTraceHops));
+  const bool tuned = !a.expand_types.empty() || a.expand_episode || a.expand_episode_only ||
+                     a.expand_decay || a.expand_limit;
+  if (a.expand == 0 && tuned) {
+    return Status::InvalidArgument(
+        "--expand-types, --expand-episode, --expand-episode-only, --expand-decay and "
+        "--expand-limit need --expand N (N >= 1)");
+  }
+  for (const std::string& text : a.expand_types) {
+    EdgeType type;
+    LOCI_RETURN_IF_ERROR(ParseEdgeTypeArg(text, "--expand-types", &type));
+    r->expand_types.push_back(type);
+  }
+  if (a.expand_episode_only && !a.expand_episode) {
+    return Status::InvalidArgument("--expand-episode-only needs --expand-episode");
+  }
+  if (a.expand_decay) {
+    Result<float> decay = ParseFloat(*a.expand_decay);
+    if (!decay.ok()) return decay.status().WithContext("--expand-decay");
+    if (!(*decay > 0 && *decay <= 1)) {
+      return Status::InvalidArgument("--expand-decay " + *a.expand_decay +
+                                     " is out of range (above 0, at most 1)");
+    }
+    r->expand_decay = *decay;
+  }
+  if (a.expand_limit)
+    LOCI_RETURN_IF_ERROR(CheckRange("--expand-limit", *a.expand_limit, 0, kMaxSearchK));
+  r->expand_hops = a.expand;
+  r->expand_episode = a.expand_episode;
+  r->expand_episode_only = a.expand_episode_only;
+  r->expand_limit = a.expand_limit.value_or(0);
+  return Status::OK();
 }
 
 Status BuildRequest(const SearchArgs& a, SearchRequest* r) {
@@ -114,7 +192,8 @@ Status BuildRequest(const SearchArgs& a, SearchRequest* r) {
     if (!t.ok()) return t.status().WithContext("--valid-at");
     r->valid_at = *t;
   }
-  return Status::OK();
+  LOCI_RETURN_IF_ERROR(ParseSearchWindow(a, r));
+  return ParseExpansion(a, r);
 }
 
 int RunSearch(const SearchArgs& a) {
@@ -128,19 +207,9 @@ int RunSearch(const SearchArgs& a) {
   s = db->Search(request, &hits);
   if (!s.ok()) return ReportFailure("search", s);
   if (a.json) {
-    nlohmann::ordered_json out = nlohmann::ordered_json::array();
-    for (const SearchHit& h : hits) {
-      out.push_back({{"id", h.id}, {"version", h.version}, {"score", h.score}, {"space", h.space}});
-    }
-    std::cout << DumpJson(out) << '\n';
-    return kExitOk;
-  }
-  std::cout << std::left << std::setw(12) << "id" << std::setw(9) << "version" << std::setw(14)
-            << "score"
-            << "space\n";
-  for (const SearchHit& h : hits) {
-    std::cout << std::left << std::setw(12) << h.id << std::setw(9) << h.version << std::setw(14)
-              << h.score << EscapeText(h.space) << '\n';
+    std::cout << DumpJson(SearchHitsToJson(hits)) << '\n';
+  } else {
+    PrintSearchHits(hits, std::cout);
   }
   return kExitOk;
 }
@@ -187,7 +256,37 @@ void RegisterSearchCommand(CLI::App* app, std::vector<Command>* commands) {
   cmd->add_option("--probes", a->probes, "Posting lists probed (0: the default)")->type_name("N");
   cmd->add_option("--rerank", a->rerank, "Candidates re-ranked exactly (0: the default)")
       ->type_name("N");
-  cmd->add_flag("--json", a->json, "Print a JSON array of {id, version, score, space}");
+  cmd->add_option_function<std::string>(
+         "--window", [a](const std::string& v) { a->window = v; },
+         "Valid-time window [FROM, TO): cubes valid at some time in it (FROM or TO empty: open; "
+         "replaces --valid-at)")
+      ->type_name("FROM,TO");
+  cmd->add_option("--expand", a->expand,
+                  "Add the cubes up to N edges away from each hit, in both directions (0.." +
+                      std::to_string(kMaxTraceHops) + ", default 0: none)")
+      ->type_name("N");
+  cmd->add_option("--expand-types", a->expand_types,
+                  std::string("Expand along edges of these types only (comma-separated, "
+                              "repeatable): ") +
+                      kEdgeTypeForms)
+      ->delimiter(',')
+      ->allow_extra_args(false)
+      ->type_name("TYPE,...");
+  cmd->add_flag("--expand-episode", a->expand_episode,
+                "Also expand along the episode order (shown as 'next' edges)");
+  cmd->add_flag("--expand-episode-only", a->expand_episode_only,
+                "Expand along the episode order only, no stored edge (needs --expand-episode)");
+  cmd->add_option_function<std::string>(
+         "--expand-decay", [a](const std::string& v) { a->expand_decay = v; },
+         "Score factor per hop, in (0, 1] (default 0.5)")
+      ->type_name("F");
+  cmd->add_option_function<uint32_t>(
+         "--expand-limit", [a](uint32_t v) { a->expand_limit = v; },
+         "Expanded hits at most (0.." + std::to_string(kMaxSearchK) + ", default 0: K)")
+      ->type_name("N");
+  cmd->add_flag("--json", a->json,
+                "Print a JSON array of {id, version, score, space, hop, via}; via is null for a "
+                "direct hit (hop 0), else the edge of the last hop {type, from, to, weight}");
   commands->push_back({cmd, [a] { return RunSearch(*a); }});
 }
 

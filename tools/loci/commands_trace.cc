@@ -17,34 +17,14 @@
 #include "tools/loci/json_output.h"
 #include "tools/loci/text_output.h"
 #include "tools/loci/time_format.h"
+#include "tools/loci/trace_args.h"
 #include "tools/loci/value_parse.h"
 
 namespace loci::cli {
 
 namespace {
 
-constexpr char kEdgeTypeForms[] =
-    "next, caused, refers, derived_from, contradicts, supersedes, or an application code >= 1000";
-
 // ---- Argument parsing shared by the commands.
-
-// Parses `text` (the value of `option`) as a time into *out; leaves *out alone if `text` is
-// unset. InvalidArgument naming the option if it is malformed.
-Status ParseTimeOption(const std::optional<std::string>& text, std::string_view option,
-                       std::optional<Timestamp>* out) {
-  if (!text) return Status::OK();
-  Result<Timestamp> t = ParseTime(*text);
-  if (!t.ok()) return t.status().WithContext(option);
-  *out = *t;
-  return Status::OK();
-}
-
-// Parses --as-of and --valid-at into *point.
-Status ParseReadPoint(const std::optional<std::string>& as_of,
-                      const std::optional<std::string>& valid_at, ReadPoint* point) {
-  LOCI_RETURN_IF_ERROR(ParseTimeOption(as_of, "--as-of", &point->as_of));
-  return ParseTimeOption(valid_at, "--valid-at", &point->valid_at);
-}
 
 // Parses a required time (--from, --to) into *out.
 Status ParseRequiredTime(const std::string& text, std::string_view option, Timestamp* out) {
@@ -65,29 +45,6 @@ Status ParseWindow(const std::string& from_text, const std::string& to_text, Tim
                                    " is not before --to " + text(*to));
   }
   return Status::OK();
-}
-
-// A cube id given as the positional argument `what` (ID, FROM, TO).
-Status ParseIdArg(const std::string& text, std::string_view what, CubeId* id) {
-  Result<CubeId> parsed = ParseCubeId(text);
-  if (!parsed.ok()) return parsed.status().WithContext(what);
-  *id = *parsed;
-  return Status::OK();
-}
-
-// An edge type by name or application code, given to `option`.
-Status ParseEdgeTypeArg(const std::string& text, std::string_view option, EdgeType* type) {
-  if (ParseEdgeType(text, type)) return Status::OK();
-  return Status::InvalidArgument(std::string(option) + ": unknown edge type '" + text +
-                                 "' (expected " + kEdgeTypeForms + ")");
-}
-
-// InvalidArgument unless min <= value <= max.
-Status CheckRange(std::string_view option, uint32_t value, uint32_t min, uint32_t max) {
-  if (value >= min && value <= max) return Status::OK();
-  return Status::InvalidArgument(std::string(option) + " " + std::to_string(value) +
-                                 " is out of range (" + std::to_string(min) + " to " +
-                                 std::to_string(max) + ")");
 }
 
 Status ParseDirection(const std::string& text, TraceDirection* direction) {

@@ -203,7 +203,7 @@ void RegisterWriteCommands(CLI::App* app, std::vector<Command>* commands) {
   cmd->add_option("--space", put->space, "The space (tenant) of the cube")
       ->required()
       ->type_name("SPACE");
-  AddCubeOptions(cmd, &put->cube, /*for_update=*/false);
+  AddCubeOptions(cmd, &put->cube, CubeOptionSet::kPut);
   commands->push_back({cmd, [put] { return RunPut(*put); }});
 
   auto update = std::make_shared<UpdateArgs>();
@@ -211,7 +211,7 @@ void RegisterWriteCommands(CLI::App* app, std::vector<Command>* commands) {
   cmd->add_option("DIR", update->dir, "Database directory")->required();
   cmd->add_option("ID", update->id, "Cube id")->required();
   AddScopeOption(cmd, &update->space);
-  AddCubeOptions(cmd, &update->cube, /*for_update=*/true);
+  AddCubeOptions(cmd, &update->cube, CubeOptionSet::kUpdate);
   commands->push_back({cmd, [update] { return RunUpdate(*update); }});
 
   auto retire = std::make_shared<RetireArgs>();

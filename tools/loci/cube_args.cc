@@ -99,7 +99,8 @@ Status ParseCommon(const CubeArgs& a, CommonFields* f) {
 
 }  // namespace
 
-void AddCubeOptions(CLI::App* command, CubeArgs* args, bool for_update) {
+void AddCubeOptions(CLI::App* command, CubeArgs* args, CubeOptionSet set) {
+  const bool for_update = set == CubeOptionSet::kUpdate;
   CLI::Option* text =
       AddOptional(command, "--text", &args->text, "TEXT", "Payload: these UTF-8 bytes");
   CLI::Option* file = AddOptional(command, "--payload-file", &args->payload_file, "FILE",
@@ -120,16 +121,20 @@ void AddCubeOptions(CLI::App* command, CubeArgs* args, bool for_update) {
                          : "The episode (session, task) the cube belongs to");
   AddOptional(command, "--importance", &args->importance, "FLOAT", "Importance score (float)");
   AddOptional(command, "--trust", &args->trust, "FLOAT", "Trust score (float)");
-  AddRepeated(command, "--parent", &args->parents, "ID",
-              "ID of a cube this one derives from (repeatable)");
+  if (set != CubeOptionSet::kFuse) {
+    AddRepeated(command, "--parent", &args->parents, "ID",
+                "ID of a cube this one derives from (repeatable)");
+  }
   AddOptional(command, "--valid-from", &args->valid_from, "TIME",
               "Start of validity: RFC 3339 or microseconds (default: commit time)");
   AddOptional(command, "--valid-to", &args->valid_to, "TIME", "End of validity (default: forever)");
   AddOptional(command, "--expires-at", &args->expires_at, "TIME",
               "TTL: invisible from this time on");
   AddOptional(command, "--state", &args->state, "STATE", "active or archived");
-  AddOptional(command, "--metric", &args->metric, "METRIC",
-              "cosine, ip or l2: the metric of vector fields this write creates");
+  if (set != CubeOptionSet::kFuse) {
+    AddOptional(command, "--metric", &args->metric, "METRIC",
+                "cosine, ip or l2: the metric of vector fields this write creates");
+  }
   command->add_flag("--no-sync", args->no_sync,
                     "Acknowledge before the write is durable against power loss");
   if (for_update) {

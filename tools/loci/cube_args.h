@@ -1,4 +1,4 @@
-// The options `loci put` and `loci update` share (payload, kind, vectors, attributes,
+// The options `loci put`, `loci update` and `loci fuse` share (payload, kind, vectors, attributes,
 // provenance, episode, scores, times, state, metric, sync), and their translation into a CubeDraft
 // or a CubePatch. Options left out stay unset: a draft takes the engine's defaults, a patch
 // inherits from the latest version.
@@ -43,9 +43,13 @@ struct CubeArgs {
   bool no_sync = false;
 };
 
-// Adds the options to `command`, storing into *args (which must outlive parsing).
-// `for_update` adds --remove-attr, --remove-vector and --clear-parents.
-void AddCubeOptions(CLI::App* command, CubeArgs* args, bool for_update);
+// Which command the options are for: an update also has --remove-attr, --remove-vector and
+// --clear-parents; a fuse has neither --parent (the fused ids are the parents) nor --metric
+// (Db::Fuse writes one batch of its own, so vector fields it creates are cosine).
+enum class CubeOptionSet { kPut, kUpdate, kFuse };
+
+// Adds the options of `set` to `command`, storing into *args (which must outlive parsing).
+void AddCubeOptions(CLI::App* command, CubeArgs* args, CubeOptionSet set);
 
 // Fills *draft (space excluded) from *args. InvalidArgument names the option whose value is
 // malformed; a payload file that cannot be read gives that error.

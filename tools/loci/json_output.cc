@@ -102,6 +102,47 @@ json TraceToJson(const std::vector<TraceStep>& steps) {
   return j;
 }
 
+namespace {
+
+json EdgeJson(const Edge& e) {
+  json j = json::object();
+  j["type"] = EdgeTypeName(e.type);
+  j["from"] = e.from;
+  j["to"] = e.to;
+  j["weight"] = FloatJson(e.weight);
+  return j;
+}
+
+}  // namespace
+
+json SearchHitsToJson(const std::vector<SearchHit>& hits) {
+  json j = json::array();
+  for (const SearchHit& h : hits) {
+    json hit = json::object();
+    hit["id"] = h.id;
+    hit["version"] = h.version;
+    hit["score"] = h.score;
+    hit["space"] = h.space;
+    hit["hop"] = h.hop;
+    hit["via"] = h.via ? EdgeJson(*h.via) : json(nullptr);
+    j.push_back(std::move(hit));
+  }
+  return j;
+}
+
+json ProvenanceToJson(const ProvenanceNode& node) {
+  json j = json::object();
+  j["id"] = node.id;
+  j["version"] = node.version;
+  j["relation"] = node.relation;
+  j["cycle"] = node.cycle;
+  j["truncated"] = node.truncated;
+  json sources = json::array();
+  for (const ProvenanceNode& s : node.sources) sources.push_back(ProvenanceToJson(s));
+  j["sources"] = std::move(sources);
+  return j;
+}
+
 json StatsToJson(const DbStats& s) {
   json j = json::object();
   j["cubes"] = s.cubes;

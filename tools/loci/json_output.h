@@ -11,6 +11,7 @@
 
 #include "loci/cube.h"
 #include "loci/db.h"
+#include "loci/search.h"
 #include "loci/trace.h"
 
 namespace loci::cli {
@@ -31,6 +32,14 @@ nlohmann::ordered_json CubesToJson(const std::vector<MemCube>& cubes);
 // the cube reached, its visible version, its hop, and the edge that reached it (type by its
 // EdgeTypeName, from/to as stored).
 nlohmann::ordered_json TraceToJson(const std::vector<TraceStep>& steps);
+
+// Search hits best first, as an array of {id, version, score, space, hop, via}: via is null
+// for a direct hit (hop 0), else the edge of the last hop {type, from, to, weight}.
+nlohmann::ordered_json SearchHitsToJson(const std::vector<SearchHit>& hits);
+
+// A provenance tree as nested {id, version, relation ("" for the root), cycle, truncated,
+// sources: [...]}.
+nlohmann::ordered_json ProvenanceToJson(const ProvenanceNode& node);
 
 // Every DbStats field, times as RFC 3339 and vector fields as an array of objects.
 nlohmann::ordered_json StatsToJson(const DbStats& stats);

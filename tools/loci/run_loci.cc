@@ -28,6 +28,8 @@ int RunLoci(int argc, const char* const* argv) {
   RegisterReadCommands(&app, &commands);
   RegisterSearchCommand(&app, &commands);
   RegisterTraceCommands(&app, &commands);
+  RegisterMemosCommands(&app, &commands);
+  RegisterImportCommand(&app, &commands);
   RegisterWalDump(&app, &commands);
   RegisterSalvageCommand(&app, &commands);
 

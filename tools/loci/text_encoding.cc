@@ -66,6 +66,45 @@ std::string Base64Encode(std::string_view bytes) {
   return out;
 }
 
+namespace {
+
+// The value of base64 digit `c`, or -1.
+int Base64Digit(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+
+}  // namespace
+
+bool Base64Decode(std::string_view text, std::string* bytes) {
+  bytes->clear();
+  if (text.size() % 4 != 0) return false;
+  bytes->reserve(text.size() / 4 * 3);
+  for (size_t i = 0; i < text.size(); i += 4) {
+    const bool last = i + 4 == text.size();
+    size_t padding = 0;
+    if (last && text[i + 3] == '=') padding = text[i + 2] == '=' ? 2 : 1;
+    uint32_t group = 0;
+    for (size_t k = 0; k < 4; ++k) {
+      const int digit = k < 4 - padding ? Base64Digit(text[i + k]) : 0;
+      if (digit < 0) return false;
+      group = group << 6 | static_cast<uint32_t>(digit);
+    }
+    // Padding leaves bits unused: they must be zero (one text per byte string).
+    if ((padding == 1 && (group & 0xFF) != 0) || (padding == 2 && (group & 0xFFFF) != 0)) {
+      return false;
+    }
+    bytes->push_back(static_cast<char>(group >> 16));
+    if (padding < 2) bytes->push_back(static_cast<char>((group >> 8) & 0xFF));
+    if (padding < 1) bytes->push_back(static_cast<char>(group & 0xFF));
+  }
+  return true;
+}
+
 std::string EscapeText(std::string_view s) {
   std::string out;
   for (char c : s) {

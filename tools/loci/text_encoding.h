@@ -16,6 +16,11 @@ bool IsValidUtf8(std::string_view bytes);
 // Standard base64 (RFC 4648 §4) with '=' padding.
 std::string Base64Encode(std::string_view bytes);
 
+// Decodes what Base64Encode writes: standard alphabet, length a multiple of 4, '=' padding
+// only at the end, and the unused bits of the last group zero, so that each byte string has
+// exactly one accepted text. Returns false (leaving *bytes unspecified) for anything else.
+bool Base64Decode(std::string_view text, std::string* bytes);
+
 // `s` with backslashes, double quotes and control characters escaped (\\, \", \n, \t,
 // \xNN), so that a stored value or name, whatever it holds, prints as part of one line and
 // cannot forge lines or send terminal escape sequences.

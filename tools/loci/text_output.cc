@@ -3,6 +3,7 @@
 #include "tools/loci/text_output.h"
 
 #include <cstdio>
+#include <iomanip>
 #include <string>
 #include <type_traits>
 #include <variant>
@@ -106,6 +107,37 @@ void PrintTrace(const std::vector<TraceStep>& steps, std::ostream& out) {
         << " -" << EdgeTypeName(s.via.type) << "-> " << s.via.to << " weight "
         << FormatFloat(s.via.weight) << '\n';
   }
+}
+
+void PrintSearchHits(const std::vector<SearchHit>& hits, std::ostream& out) {
+  out << std::left << std::setw(12) << "id" << std::setw(9) << "version" << std::setw(14) << "score"
+      << "space\n";
+  for (const SearchHit& h : hits) {
+    out << std::left << std::setw(12) << h.id << std::setw(9) << h.version << std::setw(14)
+        << h.score << EscapeText(h.space);
+    if (h.via) {
+      out << "  hop " << h.hop << " via " << h.via->from << " -" << EdgeTypeName(h.via->type)
+          << "-> " << h.via->to << " weight " << FormatFloat(h.via->weight);
+    }
+    out << '\n';
+  }
+}
+
+namespace {
+
+void PrintProvenanceNode(const ProvenanceNode& node, size_t depth, std::ostream& out) {
+  out << std::string(2 * depth, ' ') << "id " << node.id << " v" << node.version;
+  if (!node.relation.empty()) out << ' ' << node.relation;
+  if (node.cycle) out << " (cycle)";
+  if (node.truncated) out << " (more...)";
+  out << '\n';
+  for (const ProvenanceNode& s : node.sources) PrintProvenanceNode(s, depth + 1, out);
+}
+
+}  // namespace
+
+void PrintProvenance(const ProvenanceNode& root, std::ostream& out) {
+  PrintProvenanceNode(root, 0, out);
 }
 
 void PrintStats(const DbStats& s, std::ostream& out) {

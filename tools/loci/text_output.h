@@ -9,6 +9,7 @@
 
 #include "loci/cube.h"
 #include "loci/db.h"
+#include "loci/search.h"
 #include "loci/trace.h"
 
 namespace loci::cli {
@@ -30,6 +31,19 @@ void PrintCubeLine(const MemCube& cube, std::string_view mark, std::ostream& out
 // One line per step, nearest hop first as given:
 //   hop 1 id 42 version 1 via 41 -caused-> 42 weight 0.5
 void PrintTrace(const std::vector<TraceStep>& steps, std::ostream& out);
+
+// A header line, then one line per hit: id, version, score and space in columns; an expanded
+// hit (hop >= 1) continues with "hop N via FROM -TYPE-> TO weight W".
+void PrintSearchHits(const std::vector<SearchHit>& hits, std::ostream& out);
+
+// The tree, one node per line, each level indented two spaces more than its parent:
+//   id 42 v1
+//     id 40 v2 parent+derived_from
+//       id 42 v1 parent (cycle)
+//     id 41 v1 derived_from (more...)
+// "(cycle)": already on the path, not expanded again; "(more...)": sources left out at the
+// depth or node limit.
+void PrintProvenance(const ProvenanceNode& root, std::ostream& out);
 
 }  // namespace loci::cli
 
