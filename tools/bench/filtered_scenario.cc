@@ -454,16 +454,13 @@ Status EventsOps(Db* db, const FilteredCorpus& corpus, const LociIds& ids,
   for (size_t r = 0; r < n + kWarmup; ++r) {
     const FilteredQuery& q = queries[r % n];
     request.space = SpaceName(q.space);
-    request.from = q.window_from;
-    request.to = q.window_to;
-    // A window as long as needed to hold kEventsLimit events (if the space has them).
+    // From a random event to the space's end, so that kEventsLimit events are in the window
+    // whenever the space has them.
     const uint32_t events_in_space = corpus.Events(q.space);
-    if (events_in_space > kEventsLimit) {
-      const uint32_t first = static_cast<uint32_t>(
-          Rng(r).Uniform(events_in_space - kEventsLimit + 1));
-      request.from = corpus.ValidFrom(corpus.CubeOf(q.space, first));
-      request.to = corpus.LastTime(q.space) + 1;
-    }
+    const uint32_t slack = events_in_space - std::min(events_in_space, kEventsLimit);
+    const uint32_t first = static_cast<uint32_t>(Rng(r).Uniform(slack + 1));
+    request.from = corpus.ValidFrom(corpus.CubeOf(q.space, first));
+    request.to = corpus.LastTime(q.space) + 1;
     uint64_t start = NowNanos();
     LOCI_RETURN_IF_ERROR(db->Events(request, &events));
     if (r >= kWarmup) loci->latency.Record(NowNanos() - start);
