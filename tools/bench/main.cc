@@ -7,6 +7,8 @@
 //                        [--json FILE] DIR
 //   loci-bench vector --base F --queries F --truth F --metric l2|cosine|ip [--json FILE]
 //                     [--plot FILE.png] [--queries-limit N] [--k 10] [--systems loci,hnswlib,...]
+//   loci-bench filtered [--cubes 1000000] [--dim 768] [--spaces 1000] [--queries Q] [--json FILE]
+//                       [--dir D] [--keep] [--seed S]
 //   loci-bench locomo [--data FILE] [--dim 384] [--json FILE] [--dir D] [--keep]
 //                     [--conversations N]
 //
@@ -18,7 +20,9 @@
 // vector compares Loci's vector search with hnswlib and FAISS on a data set with ground truth
 // (recall@k against QPS, one thread), and times the INT8 kernels. locomo measures evidence
 // recall@5/10/20 on LoCoMo's questions for plain search, trace and episode expansion, and
-// SQLite FTS5.
+// SQLite FTS5. filtered times search confined to a space, a valid-time window and an
+// attribute, expanded over the trace graph, against hnswlib (filter callback) + SQLite, and
+// Trace and Events latency.
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -232,7 +236,56 @@ int Main(int argc, char** argv) {
                    "load and ask only the first N conversations (0: all)")
       ->capture_default_str();
 
+  FilteredConfig filtered;
+  CLI::App* filtered_cmd = app.add_subcommand(
+      "filtered",
+      "search with a space, a valid-time window and an attribute filter plus 1-hop trace "
+      "expansion (p50/p99, one thread) beside hnswlib (filter callback) + SQLite (adjacency), "
+      "answers checked against exact ones; Trace and Events latency");
+  filtered_cmd->add_option("--cubes", filtered.cubes, "cubes loaded")
+      ->check(CLI::Range(1u, 100000000u))
+      ->capture_default_str();
+  filtered_cmd->add_option("--dim", filtered.dim, "vector dimension")
+      ->check(CLI::Range(1u, 65536u))
+      ->capture_default_str();
+  filtered_cmd->add_option("--spaces", filtered.spaces, "spaces the cubes are spread over")
+      ->check(CLI::Range(1u, 10000000u))
+      ->capture_default_str();
+  filtered_cmd->add_option("--queries", filtered.queries, "searches timed per system and setting")
+      ->check(CLI::Range(1u, 10000000u))
+      ->capture_default_str();
+  filtered_cmd
+      ->add_option("--check", filtered.check,
+                   "queries of the exhaustive hnswlib point (it visits the whole graph)")
+      ->check(CLI::Range(1u, 10000000u))
+      ->capture_default_str();
+  filtered_cmd->add_option("--ef", filtered.ef, "hnswlib ef points besides the exhaustive one")
+      ->delimiter(',')
+      ->capture_default_str();
+  filtered_cmd->add_option("--ef-construction", filtered.ef_construction, "hnswlib")
+      ->capture_default_str();
+  filtered_cmd->add_option("--build-threads", filtered.build_threads, "hnswlib inserting threads")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  filtered_cmd->add_option("--json", filtered.json, "write one JSON object per row to this file");
+  filtered_cmd->add_option("--dir", filtered.dir, "parent directory of the database (<dir>/filtered)")
+      ->capture_default_str();
+  filtered_cmd->add_flag("--keep", filtered.keep, "keep the database afterwards");
+  filtered_cmd->add_flag("--skip-hnswlib", filtered.skip_hnswlib,
+                         "skip hnswlib+sqlite and sqlite+exact (no hnswlib build)");
+  filtered_cmd->add_option("--seed", filtered.seed, "seed of the corpus and queries")
+      ->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
+
+  if (filtered_cmd->parsed()) {
+    Status s = RunFilteredScenario(filtered);
+    if (!s.ok()) {
+      std::fprintf(stderr, "loci-bench filtered: %s\n", s.ToString().c_str());
+      return 1;
+    }
+    return 0;
+  }
 
   if (locomo_cmd->parsed()) {
     Status s = RunLocomoScenario(locomo);

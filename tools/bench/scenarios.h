@@ -1,6 +1,8 @@
 // The loci-bench scenarios: `write` (durable and non-durable put throughput and latency at
 // several writer thread counts) and `read` (Get latency and throughput under a concurrent
 // updater). Each runs every selected system on the same data and reports rows to a Reporter.
+// `filtered` measures filtered, trace-expanded search against hnswlib + SQLite, and Trace and
+// Events latency (see filtered_scenario.cc).
 // `locomo` measures evidence recall on the LoCoMo conversations (see locomo_scenario.cc).
 // `crashloop` is not a measurement but a crash harness: it SIGKILLs a Loci writer process again
 // and again and checks what recovery kept (Loci only).
@@ -73,8 +75,33 @@ struct LocomoConfig {
   size_t conversations = 0;             // load and ask the first N conversations (0: all)
 };
 
+// loci-bench filtered: `cubes` synthetic memories (filtered_data.h) with `dim`-d vectors over
+// `spaces` spaces, loaded into Loci; one thread runs `queries` searches confined to a space, a
+// valid-time window and a topic, k = 10, expanded one hop over the trace graph, beside the same
+// query answered by hnswlib (filter callback) and SQLite (adjacency table); results checked
+// against an exact answer; Trace and Events latency (filtered_scenario.cc).
+struct FilteredConfig {
+  uint32_t cubes = 1000000;
+  uint32_t dim = 768;
+  uint32_t spaces = 1000;
+  uint32_t queries = 1000;
+  // Queries the exhaustive hnswlib point is measured and checked on (it visits the whole graph).
+  uint32_t check = 100;
+  std::string json;                     // one JSON object per row here (empty: none)
+  std::string dir = "/tmp/loci-bench";  // the database is <dir>/filtered (replaced)
+  bool keep = false;                    // keep the database afterwards
+  uint64_t seed = 42;
+  int build_threads = 2;                // hnswlib inserting threads
+  uint32_t ef_construction = 100;       // hnswlib
+  std::vector<uint32_t> ef = {10, 64};  // hnswlib search points (besides the exhaustive one)
+  // Skip hnswlib (its build dominates the run at 1M) and the peer that reads its vectors.
+  bool skip_hnswlib = false;
+};
+
 Status RunWriteScenario(const WriteConfig& config, const TimerOverhead& timer, Reporter* reporter);
 Status RunReadScenario(const ReadConfig& config, const TimerOverhead& timer, Reporter* reporter);
+// Prints the latency, check and target tables; errors from loading or searching end the run.
+Status RunFilteredScenario(const FilteredConfig& config);
 // Prints the recall and latency tables; errors from loading or searching end the run.
 Status RunLocomoScenario(const LocomoConfig& config);
 // Prints one line per kill and a summary; returns Corruption describing the first violation.

@@ -127,3 +127,6 @@ class HnswlibSystem final : public VectorSystem {
 std::unique_ptr<VectorSystem> NewHnswlibSystem() { return std::make_unique<HnswlibSystem>(); }
 
 }  // namespace loci::bench
+
+// The filtered peer of `loci-bench filtered` (see there why it is compiled here).
+#include "tools/bench/filtered_hnswlib.inc"
