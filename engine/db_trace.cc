@@ -54,6 +54,14 @@ Edge ToEdge(const query::Reached& r) {
   return edge;
 }
 
+// Runs `fill`, which fills *out; on failure *out is left empty.
+template <class Fill>
+Status ClearedOnError(std::vector<MemCube>* out, Fill fill) {
+  Status s = fill();
+  if (!s.ok()) out->clear();
+  return s;
+}
+
 }  // namespace
 
 Status DbImpl::ScopeOfSpace(const ReadPoint& read, const std::string& space,
@@ -134,71 +142,79 @@ Status DbImpl::Trace(const TraceRequest& request, std::vector<TraceStep>* steps)
 }
 
 Status DbImpl::Episode(const EpisodeRequest& request, std::vector<MemCube>* events) {
-  events->clear();
-  if (request.before > kMaxEpisodeWindow || request.after > kMaxEpisodeWindow) {
-    return Status::InvalidArgument("episode window of " + std::to_string(request.before) +
-                                   " before and " + std::to_string(request.after) +
-                                   " after is out of range (at most " +
-                                   std::to_string(kMaxEpisodeWindow) + " each)");
-  }
-  gc::EpochDomain::Guard guard = epochs_.Pin();
-  const Catalog* catalog = LoadCatalog();
-  query::TraceScope scope;
-  const Version* center;
-  LOCI_RETURN_IF_ERROR(ScopeOfCube(request, request.space, request.id, catalog, &scope, &center));
-  std::vector<const Version*> found{center};
-  if (!center->episode.empty()) {
-    query::EpisodeAround(scope, *center, request.before, request.after, &found);
-  }
-  return FillVersions(found, *catalog, scope.point.as_of, request.fill_payload, events);
+  // *events keeps its MemCubes across calls: FillCube reuses their buffers.
+  return ClearedOnError(events, [&]() -> Status {
+    if (request.before > kMaxEpisodeWindow || request.after > kMaxEpisodeWindow) {
+      return Status::InvalidArgument("episode window of " + std::to_string(request.before) +
+                                     " before and " + std::to_string(request.after) +
+                                     " after is out of range (at most " +
+                                     std::to_string(kMaxEpisodeWindow) + " each)");
+    }
+    gc::EpochDomain::Guard guard = epochs_.Pin();
+    const Catalog* catalog = LoadCatalog();
+    query::TraceScope scope;
+    const Version* center;
+    LOCI_RETURN_IF_ERROR(ScopeOfCube(request, request.space, request.id, catalog, &scope, &center));
+    std::vector<const Version*> found{center};
+    if (!center->episode.empty()) {
+      query::EpisodeAround(scope, *center, request.before, request.after, &found);
+    }
+    return FillVersions(found, *catalog, scope.point.as_of, request.fill_payload, events);
+  });
 }
 
 Status DbImpl::Events(const EventsRequest& request, std::vector<MemCube>* events) {
-  events->clear();
-  if (request.valid_at) {
-    return Status::InvalidArgument("an events query reads a window of valid time: valid_at "
-                                   "must be unset");
-  }
-  if (request.episode && request.episode->empty()) {
-    return Status::InvalidArgument("an empty episode name (leave the episode unset for every "
-                                   "event of the space)");
-  }
-  LOCI_RETURN_IF_ERROR(CheckWindow(request.from, request.to));
-  LOCI_RETURN_IF_ERROR(CheckLimit("limit", request.limit, kMaxListResults));
-  gc::EpochDomain::Guard guard = epochs_.Pin();
-  const Catalog* catalog = LoadCatalog();
-  query::TraceScope scope;
-  LOCI_RETURN_IF_ERROR(ScopeOfSpace(request, request.space, catalog, &scope));
-  std::vector<const Version*> found;
-  std::optional<std::string_view> episode;
-  if (request.episode) episode = *request.episode;
-  query::EventsIn(scope, episode, request.from, request.to, request.limit, &found);
-  return FillVersions(found, *catalog, scope.point.as_of, request.fill_payload, events);
+  // *events keeps its MemCubes across calls: FillCube reuses their buffers.
+  return ClearedOnError(events, [&]() -> Status {
+    if (request.valid_at) {
+      return Status::InvalidArgument("an events query reads a window of valid time: valid_at "
+                                     "must be unset");
+    }
+    if (request.episode && request.episode->empty()) {
+      return Status::InvalidArgument("an empty episode name (leave the episode unset for every "
+                                     "event of the space)");
+    }
+    LOCI_RETURN_IF_ERROR(CheckWindow(request.from, request.to));
+    LOCI_RETURN_IF_ERROR(CheckLimit("limit", request.limit, kMaxListResults));
+    gc::EpochDomain::Guard guard = epochs_.Pin();
+    const Catalog* catalog = LoadCatalog();
+    query::TraceScope scope;
+    LOCI_RETURN_IF_ERROR(ScopeOfSpace(request, request.space, catalog, &scope));
+    std::vector<const Version*> found;
+    std::optional<std::string_view> episode;
+    if (request.episode) episode = *request.episode;
+    query::EventsIn(scope, episode, request.from, request.to, request.limit, &found);
+    return FillVersions(found, *catalog, scope.point.as_of, request.fill_payload, events);
+  });
 }
 
 Status DbImpl::Changes(const ChangesRequest& request, std::vector<MemCube>* versions) {
-  versions->clear();
-  LOCI_RETURN_IF_ERROR(CheckWindow(request.from, request.to));
-  LOCI_RETURN_IF_ERROR(CheckLimit("limit", request.limit, kMaxListResults));
-  gc::EpochDomain::Guard guard = epochs_.Pin();
-  const Catalog* catalog = LoadCatalog();
-  query::TraceScope scope;
-  LOCI_RETURN_IF_ERROR(ScopeOfSpace(ReadPoint(), request.space, catalog, &scope));
-  std::vector<const Version*> found;
-  query::ChangesIn(scope, request.from, request.to, request.limit, &found);
-  return FillVersions(found, *catalog, scope.point.as_of, request.fill_payload, versions);
+  // *versions keeps its MemCubes across calls: FillCube reuses their buffers.
+  return ClearedOnError(versions, [&]() -> Status {
+    LOCI_RETURN_IF_ERROR(CheckWindow(request.from, request.to));
+    LOCI_RETURN_IF_ERROR(CheckLimit("limit", request.limit, kMaxListResults));
+    gc::EpochDomain::Guard guard = epochs_.Pin();
+    const Catalog* catalog = LoadCatalog();
+    query::TraceScope scope;
+    LOCI_RETURN_IF_ERROR(ScopeOfSpace(ReadPoint(), request.space, catalog, &scope));
+    std::vector<const Version*> found;
+    query::ChangesIn(scope, request.from, request.to, request.limit, &found);
+    return FillVersions(found, *catalog, scope.point.as_of, request.fill_payload, versions);
+  });
 }
 
 Status DbImpl::List(const ListRequest& request, std::vector<MemCube>* cubes) {
-  cubes->clear();
-  LOCI_RETURN_IF_ERROR(CheckLimit("limit", request.limit, kMaxListResults));
-  gc::EpochDomain::Guard guard = epochs_.Pin();
-  const Catalog* catalog = LoadCatalog();
-  query::TraceScope scope;
-  LOCI_RETURN_IF_ERROR(ScopeOfSpace(request, request.space, catalog, &scope));
-  std::vector<const Version*> found;
-  query::ListPage(scope, request.after, request.limit, &found);
-  return FillVersions(found, *catalog, scope.point.as_of, request.fill_payload, cubes);
+  // *cubes keeps its MemCubes across calls: FillCube reuses their buffers.
+  return ClearedOnError(cubes, [&]() -> Status {
+    LOCI_RETURN_IF_ERROR(CheckLimit("limit", request.limit, kMaxListResults));
+    gc::EpochDomain::Guard guard = epochs_.Pin();
+    const Catalog* catalog = LoadCatalog();
+    query::TraceScope scope;
+    LOCI_RETURN_IF_ERROR(ScopeOfSpace(request, request.space, catalog, &scope));
+    std::vector<const Version*> found;
+    query::ListPage(scope, request.after, request.limit, &found);
+    return FillVersions(found, *catalog, scope.point.as_of, request.fill_payload, cubes);
+  });
 }
 
 }  // namespace loci::engine

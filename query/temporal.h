@@ -36,8 +36,11 @@ inline bool Candidate(const VersionTimes& v, const ReadPoint& p) {
 }
 
 // TTL: a version stops being visible at its expiry, judged at the time the read happens (the
-// requested as_of for reads of the past, now otherwise).
-inline bool Expired(const VersionTimes& v, int64_t read_time) { return v.expires_at <= read_time; }
+// requested as_of for reads of the past, now otherwise). A version without one (INT64_MAX)
+// never expires, even for a read at the end of time.
+inline bool Expired(const VersionTimes& v, int64_t read_time) {
+  return v.expires_at != INT64_MAX && v.expires_at <= read_time;
+}
 
 // Whether a later version overrides part of an earlier one's valid interval (which ends the
 // earlier one's transaction interval, tx_to).

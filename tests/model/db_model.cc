@@ -230,7 +230,7 @@ Status::Code DbModel::Get(CubeId id, Timestamp as_of, Timestamp valid_at, Timest
   const std::optional<size_t> i = Visible(id, as_of, valid_at);
   if (!i) return Status::Code::kNotFound;
   const ModelVersion& v = cube->versions[*i];
-  if (v.state == CubeState::kRetired || v.expires_at <= read_time) return Status::Code::kNotFound;
+  if (v.state == CubeState::kRetired || (v.expires_at != kForever && v.expires_at <= read_time)) return Status::Code::kNotFound;
   *out = ToCube(id, *cube, *i, as_of);
   return Status::Code::kOk;
 }
@@ -504,7 +504,7 @@ std::optional<size_t> DbModel::Readable(CubeId id, const ModelRead& read) const 
   const std::optional<size_t> i = Visible(id, read.as_of, read.valid_at);
   if (!i) return std::nullopt;
   const ModelVersion& v = cube->versions[*i];
-  if (v.state == CubeState::kRetired || v.expires_at <= read.read_time) return std::nullopt;
+  if (v.state == CubeState::kRetired || (v.expires_at != kForever && v.expires_at <= read.read_time)) return std::nullopt;
   return i;
 }
 
@@ -651,7 +651,7 @@ Status::Code DbModel::Events(const std::string& space, const std::optional<std::
       const ModelVersion& v = cube.versions[i];
       // An event when a Get at (as_of, its valid_from) returns it.
       if (v.tx_from > read.as_of || Visible(id, read.as_of, v.valid_from) != i) continue;
-      if (v.state == CubeState::kRetired || v.expires_at <= read.read_time) continue;
+      if (v.state == CubeState::kRetired || (v.expires_at != kForever && v.expires_at <= read.read_time)) continue;
       if (episode && v.episode != *episode) continue;
       if (v.valid_from < from || v.valid_from >= to) continue;
       found.emplace_back(v.valid_from, id, v.number, i);
@@ -707,7 +707,7 @@ std::optional<size_t> DbModel::InWindow(CubeId id, const ModelRead& read, Timest
   for (size_t i = cube.versions.size(); i-- > 0;) {
     const ModelVersion& v = cube.versions[i];
     if (v.tx_from > read.as_of || v.valid_from >= to || v.valid_to <= from) continue;
-    if (v.state == CubeState::kRetired || v.expires_at <= read.read_time) continue;
+    if (v.state == CubeState::kRetired || (v.expires_at != kForever && v.expires_at <= read.read_time)) continue;
     if (TxTo(id, i, read.as_of) == kForever) return i;
   }
   return std::nullopt;

@@ -1084,3 +1084,31 @@ TEST(DbPosixTest, FilesAreCreatedOwnerOnly) {
 
 }  // namespace
 }  // namespace loci
+
+namespace loci {
+namespace {
+
+// A read at the end of transaction time (as_of = kForever, e.g. `loci get --as-of forever`)
+// is judged for expiry at that time: a cube without an expiry must still be found (it was
+// reported "expired at forever"), and one with an expiry is expired there.
+TEST_F(DbTest, AReadAtTheEndOfTimeFindsCubesThatNeverExpire) {
+  Open();
+  const CubeId forever = Put("s", "no expiry", test::Utc(2023, 1, 1));
+  CubeDraft d;
+  d.space = "s";
+  d.payload = "expires";
+  d.valid_from = test::Utc(2023, 1, 1);
+  d.expires_at = db_->Now() + 3600LL * 1000000;
+  Result<CubeId> expiring = db_->Put(WriteOptions(), d);
+  ASSERT_TRUE(expiring.ok());
+  ReadOptions ro;
+  ro.as_of = kForever;
+  ro.valid_at = test::Utc(2023, 6, 1);
+  EXPECT_EQ(Read(forever, ro), "no expiry");
+  EXPECT_NE(Read(*expiring, ro).find("expired"), std::string::npos) << Read(*expiring, ro);
+  ro.as_of.reset();
+  EXPECT_EQ(Read(*expiring, ro), "expires");
+}
+
+}  // namespace
+}  // namespace loci
