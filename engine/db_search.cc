@@ -10,6 +10,7 @@
 #include "engine/db_impl.h"
 #include "index/vector_field.h"
 #include "query/search_expansion.h"
+#include "query/search_plan.h"
 
 namespace loci::engine {
 
@@ -37,22 +38,7 @@ class DbImpl::SearchFilter final : public index::EntryFilter {
         windowed_ ? query::SelectInWindow(head, point_.as_of, window_from_, window_to_, read_time_)
                   : query::VisibleAt(head, point_, read_time_);
     if (v == nullptr || v->space_id != space_id_) return nullptr;
-    if (!request_.states.empty() && std::find(request_.states.begin(), request_.states.end(),
-                                              v->state) == request_.states.end()) {
-      return nullptr;
-    }
-    if (!request_.kinds.empty() &&
-        std::find(request_.kinds.begin(), request_.kinds.end(), v->kind) == request_.kinds.end()) {
-      return nullptr;
-    }
-    for (const Attr& want : request_.attrs) {
-      auto it = std::lower_bound(v->attrs.begin(), v->attrs.end(), want.key,
-                                 [](const Attr& a, const std::string& k) { return a.key < k; });
-      if (it == v->attrs.end() || it->key != want.key || !(it->value == want.value)) {
-        return nullptr;
-      }
-    }
-    return v;
+    return query::PassesFilters(request_, *v) ? v : nullptr;
   }
 
   // Whether `v` holds the vector at `vector` in this field.
@@ -81,72 +67,6 @@ class DbImpl::SearchFilter final : public index::EntryFilter {
   const Timestamp window_from_;
   const Timestamp window_to_;
 };
-
-namespace {
-
-// Candidates a search ranks by INT8 distance, at least (and at least 2k): the hits' recall
-// comes from here; the exact re-rank only orders the best few of them.
-constexpr uint32_t kMinSearchCandidates = 20;
-
-Status CheckExpansionAndWeights(const SearchRequest& r);
-
-Status CheckRequest(const SearchRequest& r) {
-  // The messages name what is wrong, not the operation: callers add their own context (the CLI
-  // prints "loci: search: ..."), so a prefix here would be said twice.
-  auto invalid = [](const std::string& what) { return Status::InvalidArgument(what); };
-  if (r.spaces.empty()) return invalid("no space to search");
-  if (r.field.empty()) return invalid("no vector field to search");
-  if (r.k == 0 || r.k > kMaxSearchK) {
-    return invalid("k must be 1.." + std::to_string(kMaxSearchK) + ", not " + std::to_string(r.k));
-  }
-  if (r.probes > kMaxSearchProbes) {
-    return invalid("probes must be at most " + std::to_string(kMaxSearchProbes));
-  }
-  if (r.rerank > kMaxSearchRerank) {
-    return invalid("rerank must be at most " + std::to_string(kMaxSearchRerank));
-  }
-  for (CubeState s : r.states) {
-    if (s != CubeState::kActive && s != CubeState::kArchived) {
-      return invalid("states may be active and archived only (retired cubes are never returned)");
-    }
-  }
-  if (r.window_from || r.window_to) {
-    if (r.valid_at) return invalid("a valid-time window replaces valid_at: set one of them");
-    if (r.window_from.value_or(kBeginningOfTime) >= r.window_to.value_or(kForever)) {
-      return invalid("empty valid-time window (from is not before to)");
-    }
-  }
-  return CheckExpansionAndWeights(r);
-}
-
-Status CheckExpansionAndWeights(const SearchRequest& r) {
-  auto invalid = [](const std::string& what) { return Status::InvalidArgument(what); };
-  if (r.expand_hops > kMaxTraceHops) {
-    return invalid("expand_hops must be at most " + std::to_string(kMaxTraceHops));
-  }
-  if (!(r.expand_decay > 0 && r.expand_decay <= 1)) return invalid("expand_decay must be in (0, 1]");
-  if (r.expand_limit > kMaxSearchK) {
-    return invalid("expand_limit must be at most " + std::to_string(kMaxSearchK));
-  }
-  if (r.expand_episode_only && !r.expand_episode) {
-    return invalid("expand_episode_only needs expand_episode");
-  }
-  for (EdgeType t : r.expand_types) {
-    if (!IsValidEdgeType(t)) {
-      return invalid("unknown edge type " + std::to_string(static_cast<uint32_t>(t)));
-    }
-  }
-  if (!(r.recency_weight >= 0 && r.recency_weight <= 1)) {
-    return invalid("recency_weight must be in [0, 1]");
-  }
-  if (!(r.importance_weight >= 0 && r.importance_weight <= 100)) {
-    return invalid("importance_weight must be in [0, 100]");
-  }
-  if (r.recency_half_life <= 0) return invalid("recency_half_life must be positive");
-  return Status::OK();
-}
-
-}  // namespace
 
 struct DbImpl::SearchTarget {
   const SpaceDef* space;
@@ -249,7 +169,7 @@ uint64_t DbImpl::ScorePending(const index::PreparedQuery& query, const FieldDef&
 
 Status DbImpl::Search(const SearchRequest& request, std::vector<SearchHit>* hits) {
   hits->clear();
-  LOCI_RETURN_IF_ERROR(CheckRequest(request));
+  LOCI_RETURN_IF_ERROR(query::CheckSearchRequest(request));
 
   gc::EpochDomain::Guard guard = epochs_.Pin();
   ReadOptions read;
@@ -317,25 +237,7 @@ Status DbImpl::Search(const SearchRequest& request, std::vector<SearchHit>* hits
 
 index::ScanParams DbImpl::ScanParamsFor(const SearchRequest& request,
                                         const query::ReadPoint& point) const {
-  const VectorIndexOptions& defaults = options_.vector_index;
-  index::ScanParams params;
-  params.probes = request.probes != 0 ? request.probes : defaults.probes;
-  params.rerank = request.rerank != 0 ? std::max(request.k, request.rerank)
-                                      : std::max(request.k + (request.k + 4) / 5, defaults.rerank);
-  params.candidates = std::max({2 * request.k, kMinSearchCandidates, params.rerank});
-  params.as_of = point.as_of;
-  const bool all_states =
-      request.states.empty() || (std::find(request.states.begin(), request.states.end(),
-                                           CubeState::kActive) != request.states.end() &&
-                                 std::find(request.states.begin(), request.states.end(),
-                                           CubeState::kArchived) != request.states.end());
-  // A window selects versions by their intervals, and weighting reads every candidate's
-  // version: both need the filter.
-  const bool windowed = request.window_from || request.window_to;
-  params.fast_accept = request.kinds.empty() && request.attrs.empty() && all_states &&
-                       point.valid_at >= point.as_of && !windowed &&
-                       request.recency_weight == 0 && request.importance_weight == 0;
-  return params;
+  return query::ScanParamsFor(request, point, options_.vector_index);
 }
 
 Status DbImpl::EmitHits(const SearchRequest& request, const query::ReadPoint& point,

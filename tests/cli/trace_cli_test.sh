@@ -234,19 +234,20 @@ expect_exit 1 "unlink of an unlinked edge" "$L" unlink "$D" "$e" "$f" --type sup
 expect_err "unlinked already"
 expect_exit 1 "unlink of an edge never linked" "$L" unlink "$D" "$e" "$f" --type caused
 expect_err "does not exist"
-# An edge valid from June: seen at a valid time after, not before.
+# An edge valid from June: seen at a valid time after, not before. (Only this type: the
+# others hold, by default, from when both ends do, which is before May.)
 expect_exit 0 "link --valid-from" "$L" link "$D" "$e" "$f" --type contradicts \
   --valid-from 2023-06-01T00:00:00Z
-[ "$(trace_ids --valid-at 2023-07-01T00:00:00Z)" = "$f" ] && pass "trace --valid-at after" ||
-  fail "trace --valid-at July: '$(trace_ids --valid-at 2023-07-01T00:00:00Z)'"
-[ -z "$(trace_ids --valid-at 2023-05-01T00:00:00Z)" ] && pass "trace --valid-at before" ||
-  fail "trace --valid-at May: '$(trace_ids --valid-at 2023-05-01T00:00:00Z)'"
+[ "$(trace_ids --types contradicts --valid-at 2023-07-01T00:00:00Z)" = "$f" ] && pass "trace --valid-at after" ||
+  fail "trace --valid-at July: '$(trace_ids --types contradicts --valid-at 2023-07-01T00:00:00Z)'"
+[ -z "$(trace_ids --types contradicts --valid-at 2023-05-01T00:00:00Z)" ] && pass "trace --valid-at before" ||
+  fail "trace --valid-at May: '$(trace_ids --types contradicts --valid-at 2023-05-01T00:00:00Z)'"
 expect_exit 0 "unlink --valid-to" "$L" unlink "$D" "$e" "$f" --type contradicts \
   --valid-to 2023-08-01T00:00:00Z
-[ "$(trace_ids --valid-at 2023-07-01T00:00:00Z)" = "$f" ] && pass "unlinked later in valid time" ||
-  fail "trace --valid-at July after unlink: '$(trace_ids --valid-at 2023-07-01T00:00:00Z)'"
-[ -z "$(trace_ids --valid-at 2023-09-01T00:00:00Z)" ] && pass "not valid after --valid-to" ||
-  fail "trace --valid-at September: '$(trace_ids --valid-at 2023-09-01T00:00:00Z)'"
+[ "$(trace_ids --types contradicts --valid-at 2023-07-01T00:00:00Z)" = "$f" ] && pass "unlinked later in valid time" ||
+  fail "trace --valid-at July after unlink: '$(trace_ids --types contradicts --valid-at 2023-07-01T00:00:00Z)'"
+[ -z "$(trace_ids --types contradicts --valid-at 2023-09-01T00:00:00Z)" ] && pass "not valid after --valid-to" ||
+  fail "trace --valid-at September: '$(trace_ids --types contradicts --valid-at 2023-09-01T00:00:00Z)'"
 
 # --- changes: tx_from in [from, to), commit order, retirements included.
 t_changes=$(now_us)
