@@ -1,8 +1,14 @@
 // libFuzzer target: differential testing of the Db API against DbModel
 // (tests/model/db_model.h), in the style of RocksDB's db_map_fuzzer. The input drives at most 64
 // operations — Put, Update and Retire (some confined to a space), DefineVectorField,
-// DropVectorField, multi-operation batches, Get and History at (as_of, valid_at) points and through
-// snapshots, Checkpoint, Reopen — against a database on an in-memory Env with a deterministic
+// DropVectorField, Link and Unlink (some confined to a space, some invalid: self-loops, reserved
+// types, missing or other-space ends), puts and updates that set or move a cube's episode,
+// batches that link a cube put earlier in the same batch by its placeholder, multi-operation
+// batches, Get and History at (as_of, valid_at) points and through snapshots, Trace, Episode,
+// Events, Changes and List (compared with the model exactly), Search with trace expansion at
+// the exhaustive setting (checked against a brute force over the model: the direct hits are
+// the k best eligible cubes, and the expanded ones the neighbourhood search.h describes),
+// Checkpoint, Reopen — against a database on an in-memory Env with a deterministic
 // clock, and the same operations against the model. Any disagreement (status code, assigned id or
 // version, any field of any cube read back, Stats counts and vector fields) prints both sides and
 // traps. At the end, and after a final reopen, every cube's history and a few reads are compared in
@@ -10,18 +16,23 @@
 //
 // Input (fuzz_input.h): config:u8 (bit 0: sync off; bits 1-2: WAL segment size; bit 3:
 // automatic checkpoints every 16 KiB of WAL; bit 4: 64 KiB arena generations), then operations,
-// each an opcode byte followed by the bytes its arguments consume.
+// each an opcode byte followed by the bytes its arguments consume. Opcodes 0-14 are those of the
+// inputs before the trace graph (fuzz/seeds and fuzz/regressions keep their meaning); the trace
+// graph's are appended after them (Step).
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "fuzz/fuzz_input.h"
@@ -68,7 +79,8 @@ std::string Show(const MemCube& c) {
                   std::to_string(c.payload_size) + ") vectors";
   for (const auto& v : c.vectors) s += " " + v.field + "/" + std::to_string(v.values.size());
   s += " attrs " + std::to_string(c.attrs.size()) + " parents " + std::to_string(c.parents.size());
-  s += " expires " + (c.expires_at ? std::to_string(*c.expires_at) : std::string("never")) + "}";
+  s += " expires " + (c.expires_at ? std::to_string(*c.expires_at) : std::string("never"));
+  s += " episode '" + c.episode.substr(0, 8) + "'}";
   return s;
 }
 
@@ -81,7 +93,7 @@ bool Same(const MemCube& got, const MemCube& want, bool payload, bool vectors) {
          (vectors ? got.vectors == want.vectors : got.vectors.empty()) && got.attrs == want.attrs &&
          got.source == want.source && got.parents == want.parents && got.agent == want.agent &&
          got.importance == want.importance && got.trust == want.trust &&
-         got.expires_at == want.expires_at;
+         got.expires_at == want.expires_at && got.episode == want.episode;
 }
 
 const char* CodeName(Status::Code c) {
@@ -130,7 +142,9 @@ class Driver {
   }
 
   void Step() {
-    switch (in_.Pick(15)) {
+    // Opcodes 0-14 as before the trace graph; 15 and up appended (a byte b picks b % 27, so
+    // the bytes 0-14 old inputs use mean what they meant).
+    switch (in_.Pick(27)) {
       case 0:
       case 1: {
         loci::WriteBatch b;
@@ -185,12 +199,65 @@ class Driver {
       case 13:
         if (!snapshots_.empty()) snapshots_.erase(snapshots_.begin() + in_.Pick(snapshots_.size()));
         break;
-      default: {
+      case 14: {
         loci::WriteBatch b;
         AddDrop(&b);
         Commit(b);
         break;
       }
+      case 15:
+      case 16: {
+        loci::WriteBatch b;
+        AddLink(&b);
+        Commit(b);
+        break;
+      }
+      case 17: {
+        loci::WriteBatch b;
+        AddUnlink(&b);
+        Commit(b);
+        break;
+      }
+      case 18: {
+        loci::WriteBatch b;
+        loci::CubeDraft d = Draft();
+        d.episode = Episode();
+        b.Put(std::move(d));
+        Commit(b);
+        break;
+      }
+      case 19: {
+        loci::WriteBatch b;
+        const CubeId id = PickId();
+        loci::CubePatch patch = EpisodePatch();
+        b.Update(id, std::move(patch), Scope());
+        Commit(b);
+        break;
+      }
+      case 20: {
+        loci::WriteBatch b;
+        AddPutAndLink(&b);
+        Commit(b);
+        break;
+      }
+      case 21:
+        CheckTrace();
+        break;
+      case 22:
+        CheckEpisode();
+        break;
+      case 23:
+        CheckEvents();
+        break;
+      case 24:
+        CheckChanges();
+        break;
+      case 25:
+        CheckList();
+        break;
+      default:
+        CheckSearch();
+        break;
     }
   }
 
@@ -398,7 +465,8 @@ class Driver {
   }
 
   void AddOp(loci::WriteBatch* b) {
-    switch (in_.Pick(5)) {
+    // 0-4 as before the trace graph, then 5-6 appended.
+    switch (in_.Pick(7)) {
       case 0:
         b->Put(Draft());
         break;
@@ -411,9 +479,119 @@ class Driver {
       case 3:
         AddDefine(b);
         break;
-      default:
+      case 4:
         AddDrop(b);
         break;
+      case 5:
+        AddLink(b);
+        break;
+      default:
+        AddUnlink(b);
+        break;
+    }
+  }
+
+  // --- The trace graph's arguments.
+
+  std::string Episode() {
+    static const char* kEpisodes[] = {"s1", "s2", "", "s1", "s2", "s3", "s1"};
+    const size_t e = in_.Pick(8);
+    return e < 7 ? kEpisodes[e] : std::string(257, 'e');  // too long: invalid
+  }
+
+  // A patch that moves the cube to another episode (or out of any), sometimes with more.
+  loci::CubePatch EpisodePatch() {
+    loci::CubePatch p;
+    const uint8_t mode = in_.U8();
+    p.episode = Episode();
+    if (mode & 1) p.payload = Payload();
+    if (mode & 2) p.valid_from = PickTime();
+    if (mode & 4) p.state = State();
+    return p;
+  }
+
+  loci::EdgeType PickEdgeType() {
+    static const uint32_t kTypes[] = {1, 2, 3, 4, 5, 6, 2, 3, 1000, 1001, 2, 7, 0, 999};
+    return static_cast<loci::EdgeType>(kTypes[in_.Pick(14)]);  // the last three invalid
+  }
+
+  std::vector<loci::EdgeType> EdgeTypes() {
+    std::vector<loci::EdgeType> types;
+    for (size_t n = in_.Pick(4); n > 0; --n) types.push_back(PickEdgeType());
+    return types;
+  }
+
+  float Weight() {
+    static const float kWeights[] = {1.0f, 0.5f, 2.0f, 1.0f,  0.0f, -1.0f,
+                                     1.0f, 0.25f, std::nanf(""), INFINITY};
+    return kWeights[in_.Pick(10)];
+  }
+
+  // The two ends of an edge: mostly existing cubes (whatever their spaces), sometimes the same
+  // one twice (a self-loop), sometimes an edge the model holds (to relink or unlink it).
+  std::pair<CubeId, CubeId> Ends(uint8_t mode) {
+    const auto& edges = model_.edges();
+    if ((mode & 3) == 3 && !edges.empty()) {
+      auto it = edges.begin();
+      std::advance(it, in_.Pick(edges.size()));
+      return {it->first.from, it->first.to};
+    }
+    const CubeId from = PickId();
+    const CubeId to = (mode & 3) == 2 && (mode & 4) ? from : PickId();
+    return {from, to};
+  }
+
+  void AddLink(loci::WriteBatch* b) {
+    const uint8_t mode = in_.U8();
+    auto [from, to] = Ends(mode);
+    loci::EdgeType type = PickEdgeType();
+    if ((mode & 3) == 3) {
+      // The type of an edge the model holds, to relink it.
+      for (const auto& [key, edge] : model_.edges()) {
+        if (key.from == from && key.to == to && (mode & 8)) type = static_cast<loci::EdgeType>(key.type);
+      }
+    }
+    const float weight = Weight();
+    std::optional<Timestamp> valid_from;
+    if (mode & 16) valid_from = PickTime();
+    b->Link(Scope(), from, to, type, weight, valid_from);
+  }
+
+  void AddUnlink(loci::WriteBatch* b) {
+    const uint8_t mode = in_.U8();
+    auto [from, to] = Ends(mode | ((mode & 0x80) ? 3 : 0));  // mostly an edge that exists
+    loci::EdgeType type = PickEdgeType();
+    if (mode & 0x40) {
+      for (const auto& [key, edge] : model_.edges()) {
+        if (key.from == from && key.to == to) type = static_cast<loci::EdgeType>(key.type);
+      }
+    }
+    std::optional<Timestamp> valid_to;
+    if (mode & 16) valid_to = PickTime();
+    b->Unlink(Scope(), from, to, type, valid_to);
+  }
+
+  // A put with an episode, and an edge between it (by its placeholder) and another cube, either
+  // way round; now and then a bad placeholder (the link op's own, or past the batch).
+  void AddPutAndLink(loci::WriteBatch* b) {
+    const uint8_t mode = in_.U8();
+    loci::CubeDraft d = Draft();
+    d.episode = Episode();
+    if (mode & 32) b->Put(Draft());  // another put first: the placeholder is then op 1
+    const CubeId placeholder = b->Put(std::move(d));
+    CubeId other = PickId();
+    if ((mode & 3) == 3) other = loci::kBatchRefBit | (b->size() + (mode & 4 ? 0 : 5));
+    if ((mode & 3) == 2 && (mode & 32)) other = loci::kBatchRefBit | 0;  // the other put
+    const loci::EdgeType type = PickEdgeType();
+    const float weight = Weight();
+    if (mode & 8) {
+      b->Link(Scope(), other, placeholder, type, weight);
+    } else {
+      b->Link(Scope(), placeholder, other, type, weight);
+    }
+    if (mode & 16) {
+      loci::CubePatch p = EpisodePatch();
+      b->Update(placeholder, std::move(p));  // placeholders are for edges and parents only
     }
   }
 
@@ -563,6 +741,580 @@ class Driver {
     }
   }
 
+  // --- The trace graph's reads.
+
+  // A read point as CheckGet picks one (now, an as_of, or a snapshot; valid_at maybe), set on
+  // *rp. The model reads it may stand for come from ModelReads once the call returned.
+  struct ReadChoice {
+    std::optional<Timestamp> point;  // as_of / snapshot time; nullopt: now
+    std::optional<Timestamp> valid_at;
+    std::shared_ptr<const loci::Snapshot> snapshot;
+  };
+
+  ReadChoice PickRead(uint8_t mode, loci::ReadPoint* rp, bool with_valid_at) {
+    ReadChoice c;
+    if (with_valid_at && (mode & 4)) c.valid_at = PickTime();
+    if ((mode & 3) == 1) {
+      c.point = PickTime();
+      rp->as_of = c.point;
+    } else if ((mode & 3) == 2 && !snapshots_.empty()) {
+      c.snapshot = snapshots_[in_.Pick(snapshots_.size())];
+      rp->snapshot = c.snapshot.get();
+      c.point = c.snapshot->time();
+    }
+    rp->valid_at = c.valid_at;
+    return c;
+  }
+
+  // A read at "now" may have happened at any time between the two clock readings (CheckGet).
+  static std::vector<loci::model::ModelRead> ModelReads(const ReadChoice& c, Timestamp before,
+                                                        Timestamp after,
+                                                        const std::optional<std::string>& space) {
+    std::vector<loci::model::ModelRead> reads;
+    for (Timestamp t : {before, after}) {
+      const Timestamp read_time = c.point.value_or(t);
+      reads.push_back({c.point.value_or(loci::kForever), c.valid_at.value_or(read_time), read_time,
+                       space});
+      if (c.point) break;
+    }
+    return reads;
+  }
+
+  static std::string ShowStep(const loci::TraceStep& t) {
+    return "{" + std::to_string(t.id) + " v" + std::to_string(t.version) + " hop " +
+           std::to_string(t.hop) + " via " + std::to_string(t.via.from) + "->" +
+           std::to_string(t.via.to) + " type " + std::to_string(static_cast<uint32_t>(t.via.type)) +
+           " w " + std::to_string(t.via.weight) + " v" + std::to_string(t.via.version) + " valid [" +
+           std::to_string(t.via.valid_from) + "," + std::to_string(t.via.valid_to) + ") tx " +
+           std::to_string(t.via.tx_from) + "}";
+  }
+
+  static bool SameSteps(const std::vector<loci::TraceStep>& got,
+                        const std::vector<loci::TraceStep>& want) {
+    if (got.size() != want.size()) return false;
+    for (size_t i = 0; i < got.size(); ++i) {
+      const loci::TraceStep& g = got[i];
+      const loci::TraceStep& w = want[i];
+      if (g.id != w.id || g.version != w.version || g.hop != w.hop || g.via.from != w.via.from ||
+          g.via.to != w.via.to || g.via.type != w.via.type || g.via.weight != w.via.weight ||
+          g.via.version != w.via.version || g.via.valid_from != w.via.valid_from ||
+          g.via.valid_to != w.via.valid_to || g.via.tx_from != w.via.tx_from) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  static bool SameCubes(const std::vector<MemCube>& got, const std::vector<MemCube>& want,
+                        bool payload) {
+    if (got.size() != want.size()) return false;
+    for (size_t i = 0; i < got.size(); ++i) {
+      if (!Same(got[i], want[i], payload, false)) return false;
+    }
+    return true;
+  }
+
+  static std::string ShowCubes(const std::vector<MemCube>& cubes) {
+    std::string s;
+    for (const MemCube& c : cubes) s += " " + Show(c);
+    return s;
+  }
+
+  static bool ValidTypes(const std::vector<loci::EdgeType>& types) {
+    for (loci::EdgeType t : types) {
+      if (!loci::IsValidEdgeType(t)) return false;
+    }
+    return true;
+  }
+
+  static std::string ShowRead(const loci::model::ModelRead& r) {
+    return "(as of " + std::to_string(r.as_of) + ", valid at " + std::to_string(r.valid_at) +
+           ", read time " + std::to_string(r.read_time) + ", space " + r.space.value_or("-") + ")";
+  }
+
+  // One Trace, compared with the model's at every read it may stand for.
+  void CompareTrace(const loci::TraceRequest& r, const ReadChoice& c) {
+    const bool invalid = r.hops == 0 || r.hops > loci::kMaxTraceHops || r.limit == 0 ||
+                         r.limit > loci::kMaxTraceResults || !ValidTypes(r.types);
+    const Timestamp before = db_->Now();
+    std::vector<loci::TraceStep> got;
+    Status s = db_->Trace(r, &got);
+    const Timestamp after = db_->Now();
+    std::string want_text;
+    for (const loci::model::ModelRead& read : ModelReads(c, before, after, r.space)) {
+      std::vector<loci::TraceStep> want;
+      const Status::Code code =
+          invalid ? Status::Code::kInvalidArgument
+                  : model_.Trace(r.start, read, r.types, r.direction, r.episode_order, r.hops,
+                                 r.limit, &want);
+      if (code == s.code() && (!s.ok() || SameSteps(got, want))) return;
+      want_text += std::string(" ") + ShowRead(read) + " " + CodeName(code);
+      for (const loci::TraceStep& t : want) want_text += " " + ShowStep(t);
+    }
+    std::string text = "trace from " + std::to_string(r.start) + " direction " +
+                       std::to_string(static_cast<int>(r.direction)) + " types " +
+                       std::to_string(r.types.size()) + " episode order " +
+                       std::to_string(r.episode_order) + " hops " + std::to_string(r.hops) +
+                       " limit " + std::to_string(r.limit) + ": " + s.ToString();
+    for (const loci::TraceStep& t : got) text += " " + ShowStep(t);
+    Fail(text + "; the model says" + want_text);
+  }
+
+  void CheckTrace() {
+    loci::TraceRequest r;
+    r.start = PickId();
+    const uint8_t mode = in_.U8();
+    r.space = ReadSpace(mode);
+    const ReadChoice c = PickRead(mode, &r, true);
+    r.direction = static_cast<loci::TraceDirection>(in_.Pick(3));
+    r.types = EdgeTypes();
+    r.episode_order = (mode & 16) != 0;
+    const uint8_t h = in_.U8();
+    r.hops = h < 240 ? 1 + h % loci::kMaxTraceHops : (h % 2) * (loci::kMaxTraceHops + 1);
+    static const uint32_t kLimits[] = {100, 1, 2, 5, 100, 0, loci::kMaxTraceResults + 1, 3};
+    r.limit = kLimits[in_.Pick(8)];
+    CompareTrace(r, c);
+  }
+
+  void CheckEpisode() {
+    loci::EpisodeRequest r;
+    r.id = PickId();
+    const uint8_t mode = in_.U8();
+    r.space = ReadSpace(mode);
+    r.fill_payload = (mode & 16) == 0;
+    const ReadChoice c = PickRead(mode, &r, true);
+    static const uint32_t kWindows[] = {0, 1, 2, 5, 3, loci::kMaxEpisodeWindow,
+                                        loci::kMaxEpisodeWindow + 1, 1};
+    r.before = kWindows[in_.Pick(8)];
+    r.after = kWindows[in_.Pick(8)];
+    const bool invalid =
+        r.before > loci::kMaxEpisodeWindow || r.after > loci::kMaxEpisodeWindow;
+    const Timestamp before = db_->Now();
+    std::vector<MemCube> got;
+    Status s = db_->Episode(r, &got);
+    const Timestamp after = db_->Now();
+    std::string want_text;
+    for (const loci::model::ModelRead& read : ModelReads(c, before, after, r.space)) {
+      std::vector<MemCube> want;
+      const Status::Code code = invalid ? Status::Code::kInvalidArgument
+                                        : model_.Episode(r.id, read, r.before, r.after, &want);
+      if (code == s.code() && (!s.ok() || SameCubes(got, want, r.fill_payload))) return;
+      want_text += " " + ShowRead(read) + " " + CodeName(code) + ShowCubes(want);
+    }
+    Fail("episode of " + std::to_string(r.id) + " before " + std::to_string(r.before) +
+         " after " + std::to_string(r.after) + ": " + s.ToString() + ShowCubes(got) +
+         "; the model says" + want_text);
+  }
+
+  void CheckEvents() {
+    loci::EventsRequest r;
+    r.space = Space();
+    const uint8_t mode = in_.U8();
+    r.fill_payload = (mode & 16) == 0;
+    const ReadChoice c = PickRead(mode & ~4, &r, false);
+    if ((mode & 0xC0) == 0x40) r.episode = "s1";
+    if ((mode & 0xC0) == 0x80) r.episode = (mode & 32) ? "" : "s2";  // "" is invalid
+    r.from = PickTime().value_or(loci::kBeginningOfTime);
+    r.to = PickTime().value_or(loci::kForever);
+    static const uint32_t kLimits[] = {1000, 1, 3, 7, 1000, 0, loci::kMaxListResults + 1, 2};
+    r.limit = kLimits[in_.Pick(8)];
+    const bool with_valid_at = (mode & 12) == 12;  // invalid: the window replaces it
+    if (with_valid_at) r.valid_at = PickTime().value_or(kValidTimes[0]);
+    const bool invalid = with_valid_at || r.limit == 0 || r.limit > loci::kMaxListResults;
+    const Timestamp before = db_->Now();
+    std::vector<MemCube> got;
+    Status s = db_->Events(r, &got);
+    const Timestamp after = db_->Now();
+    std::string want_text;
+    for (const loci::model::ModelRead& read : ModelReads(c, before, after, std::nullopt)) {
+      std::vector<MemCube> want;
+      const Status::Code code =
+          invalid ? Status::Code::kInvalidArgument
+                  : model_.Events(r.space, r.episode, r.from, r.to, read, r.limit, &want);
+      if (code == s.code() && (!s.ok() || SameCubes(got, want, r.fill_payload))) return;
+      want_text += " " + ShowRead(read) + " " + CodeName(code) + ShowCubes(want);
+    }
+    Fail("events of '" + r.space + "' episode " + r.episode.value_or("-") + " [" +
+         std::to_string(r.from) + "," + std::to_string(r.to) + ") limit " +
+         std::to_string(r.limit) + ": " + s.ToString() + ShowCubes(got) + "; the model says" +
+         want_text);
+  }
+
+  void CheckChanges() {
+    loci::ChangesRequest r;
+    r.space = Space();
+    const uint8_t mode = in_.U8();
+    r.fill_payload = (mode & 16) == 0;
+    r.from = PickTime().value_or(loci::kBeginningOfTime);
+    r.to = PickTime().value_or(loci::kForever);
+    static const uint32_t kLimits[] = {1000, 1, 3, 7, 1000, 0, loci::kMaxListResults + 1, 2};
+    r.limit = kLimits[in_.Pick(8)];
+    const bool invalid = r.limit == 0 || r.limit > loci::kMaxListResults;
+    std::vector<MemCube> got, want;
+    Status s = db_->Changes(r, &got);
+    const Status::Code code =
+        invalid ? Status::Code::kInvalidArgument
+                : model_.Changes(r.space, r.from, r.to, loci::kForever, r.limit, &want);
+    if (code != s.code() || (s.ok() && !SameCubes(got, want, r.fill_payload))) {
+      Fail("changes of '" + r.space + "' [" + std::to_string(r.from) + "," +
+           std::to_string(r.to) + ") limit " + std::to_string(r.limit) + ": " + s.ToString() +
+           ShowCubes(got) + "; the model says " + CodeName(code) + ShowCubes(want));
+    }
+  }
+
+  void CheckList() {
+    loci::ListRequest r;
+    r.space = Space();
+    const uint8_t mode = in_.U8();
+    r.fill_payload = (mode & 16) == 0;
+    const ReadChoice c = PickRead(mode, &r, true);
+    if (mode & 32) r.after = PickId();
+    static const uint32_t kLimits[] = {100, 1, 2, 3, 100, 0, loci::kMaxListResults + 1, 2};
+    r.limit = kLimits[in_.Pick(8)];
+    const bool invalid = r.limit == 0 || r.limit > loci::kMaxListResults;
+    // Page through (each page its own read), every page as the model's.
+    for (int page = 0; page < 8; ++page) {
+      const Timestamp before = db_->Now();
+      std::vector<MemCube> got;
+      Status s = db_->List(r, &got);
+      const Timestamp after = db_->Now();
+      std::string want_text;
+      bool matched = false;
+      for (const loci::model::ModelRead& read : ModelReads(c, before, after, std::nullopt)) {
+        std::vector<MemCube> want;
+        const Status::Code code = invalid ? Status::Code::kInvalidArgument
+                                          : model_.List(r.space, read, r.after, r.limit, &want);
+        if (code == s.code() && (!s.ok() || SameCubes(got, want, r.fill_payload))) {
+          matched = true;
+          break;
+        }
+        want_text += " " + ShowRead(read) + " " + CodeName(code) + ShowCubes(want);
+      }
+      if (!matched) {
+        Fail("list of '" + r.space + "' after " + std::to_string(r.after) + " limit " +
+             std::to_string(r.limit) + ": " + s.ToString() + ShowCubes(got) + "; the model says" +
+             want_text);
+      }
+      if (!s.ok() || got.size() < r.limit) return;
+      r.after = got.back().id;
+    }
+  }
+
+  // --- Search, at the exhaustive setting, against a brute force over the model.
+
+  // The visible version of an edge at `read`, as the model's read rule for edges has it.
+  const loci::model::ModelEdgeVersion* VisibleEdge(const loci::model::ModelEdgeKey& key,
+                                                   const loci::model::ModelRead& read) const {
+    auto it = model_.edges().find(key);
+    if (it == model_.edges().end()) return nullptr;
+    const auto& vs = it->second.versions;
+    for (size_t i = vs.size(); i-- > 0;) {
+      const loci::model::ModelEdgeVersion& v = vs[i];
+      if (v.tx_from <= read.as_of && v.valid_from <= read.valid_at && read.valid_at < v.valid_to) {
+        return v.unlinked ? nullptr : &v;
+      }
+    }
+    return nullptr;
+  }
+
+  static float ExactScore(const std::vector<float>& q, const std::vector<float>& v,
+                          loci::Metric metric) {
+    double dot = 0, qq = 0, vv = 0, l2 = 0;
+    for (size_t i = 0; i < q.size() && i < v.size(); ++i) {
+      dot += double{q[i]} * v[i];
+      qq += double{q[i]} * q[i];
+      vv += double{v[i]} * v[i];
+      l2 += (double{q[i]} - v[i]) * (double{q[i]} - v[i]);
+    }
+    if (metric == loci::Metric::kL2) return static_cast<float>(l2);
+    if (metric == loci::Metric::kInnerProduct) return static_cast<float>(dot);
+    return static_cast<float>(dot / std::sqrt(qq * vv));
+  }
+
+  // The cubes one expansion step from `id` (of space `space`) at `read`: over edges of weight
+  // > 0 of the wanted types, both ways, and the episode order's neighbours.
+  std::vector<CubeId> Neighbours(CubeId id, const std::string& space,
+                                 const loci::SearchRequest& r,
+                                 const loci::model::ModelRead& read) const {
+    std::vector<CubeId> out;
+    MemCube ignored;
+    auto visible = [&](CubeId other) {
+      return model_.Get(other, read.as_of, read.valid_at, read.read_time, space, &ignored) ==
+             Status::Code::kOk;
+    };
+    if (!r.expand_episode_only) {
+      for (const auto& [key, edge] : model_.edges()) {
+        if (key.from != id && key.to != id) continue;
+        if (!r.expand_types.empty() &&
+            std::find(r.expand_types.begin(), r.expand_types.end(),
+                      static_cast<loci::EdgeType>(key.type)) == r.expand_types.end()) {
+          continue;
+        }
+        const loci::model::ModelEdgeVersion* e = VisibleEdge(key, read);
+        if (e == nullptr || !(e->weight > 0)) continue;
+        const CubeId other = key.from == id ? key.to : key.from;
+        if (visible(other)) out.push_back(other);
+      }
+    }
+    if (r.expand_episode) {
+      loci::model::ModelRead in_space = read;
+      in_space.space = space;
+      std::vector<MemCube> around;
+      if (model_.Episode(id, in_space, 1, 1, &around) == Status::Code::kOk) {
+        for (const MemCube& c : around) {
+          if (c.id != id) out.push_back(c.id);
+        }
+      }
+    }
+    return out;
+  }
+
+  void CheckSearch() {
+    static const char* kSpaces[] = {"a", "b", "c", "a"};
+    static const char* kFields[] = {"e", "f", "g", "e"};
+    static const float kValues[] = {1.0f, 0.5f, -0.25f, 2.0f};
+    loci::SearchRequest r;
+    const uint8_t mode = in_.U8();
+    r.spaces.push_back(kSpaces[mode & 3]);
+    if (mode & 4) r.spaces.push_back(kSpaces[(mode >> 3) & 3]);
+    r.field = kFields[(mode >> 5) & 3];
+    r.k = 1 + static_cast<uint32_t>(in_.Pick(5));
+    r.probes = loci::kMaxSearchProbes;
+    r.rerank = loci::kMaxSearchRerank;
+    const uint8_t expand = in_.U8();
+    r.expand_hops = expand & 3;
+    r.expand_episode = (expand & 4) != 0;
+    r.expand_episode_only = (expand & 12) == 12 || (expand & 0x80) != 0;  // the latter may be invalid
+    static const uint32_t kLimits[] = {0, 1, 2, 50};
+    r.expand_limit = kLimits[(expand >> 4) & 3];
+    r.expand_decay = (expand & 64) ? 1.0f : 0.5f;
+    r.expand_types = EdgeTypes();
+    // An explicit read point, so that the brute force knows it: as of a commit (or another
+    // time), at a valid time.
+    const Timestamp last = commit_times_.empty() ? kClockBase : commit_times_.back();
+    const Timestamp as_of = PickTime().value_or(last);
+    const Timestamp valid_at = PickTime().value_or(as_of);
+    r.as_of = as_of;
+    r.valid_at = valid_at;
+    const loci::model::ModelRead read{as_of, valid_at, as_of, std::nullopt};
+
+    // The field: every space must have it, with one dimension and metric.
+    std::optional<loci::model::ModelField> field;
+    bool known = true;
+    for (const std::string& name : r.spaces) {
+      auto s = model_.spaces().find(name);
+      if (s == model_.spaces().end() || s->second.fields.count(r.field) == 0) {
+        known = false;
+        break;
+      }
+      const loci::model::ModelField& f = s->second.fields.at(r.field);
+      if (field && (field->dim != f.dim || field->metric != f.metric)) known = false;
+      field = f;
+    }
+    const uint32_t dim = field ? field->dim : 1 + static_cast<uint32_t>(in_.Pick(3));
+    for (uint32_t i = 0; i < dim; ++i) r.query.push_back(kValues[in_.Pick(4)]);
+    const bool invalid = !known || !ValidTypes(r.expand_types) ||
+                         (r.expand_episode_only && !r.expand_episode);
+    std::vector<loci::SearchHit> hits;
+    Status s = db_->Search(r, &hits);
+    auto fail = [&](const std::string& what) {
+      std::string text = "search field " + r.field + " spaces";
+      for (const std::string& sp : r.spaces) text += " " + sp;
+      text += " k " + std::to_string(r.k) + " as of " + std::to_string(as_of) + " valid at " +
+              std::to_string(valid_at) + " expand hops " + std::to_string(r.expand_hops) +
+              " episode " + std::to_string(r.expand_episode) + "/" +
+              std::to_string(r.expand_episode_only) + " limit " + std::to_string(r.expand_limit) +
+              " types " + std::to_string(r.expand_types.size()) + ": " + s.ToString() + ", hits";
+      for (const loci::SearchHit& h : hits) {
+        text += " {" + std::to_string(h.id) + " v" + std::to_string(h.version) + " " + h.space +
+                " score " + std::to_string(h.score) + " hop " + std::to_string(h.hop);
+        if (h.via) {
+          text += " via " + std::to_string(h.via->from) + "->" + std::to_string(h.via->to) +
+                  " type " + std::to_string(static_cast<uint32_t>(h.via->type)) + " w " +
+                  std::to_string(h.via->weight) + " v" + std::to_string(h.via->version);
+        }
+        text += "}";
+      }
+      Fail(text + ": " + what);
+    };
+    if (invalid) {
+      if (s.code() != Status::Code::kInvalidArgument) fail("the model says Invalid");
+      return;
+    }
+    if (!s.ok()) fail("the model says OK");
+    const bool lower = field->metric == loci::Metric::kL2;
+    auto better = [&](float a, float b) { return lower ? a < b : a > b; };
+
+    // The eligible cubes: visible at the read point in a searched space, with the field.
+    std::map<CubeId, std::pair<float, MemCube>> eligible;  // id -> (exact score, cube)
+    for (const auto& [id, cube] : model_.cubes()) {
+      if (std::find(r.spaces.begin(), r.spaces.end(), cube.space) == r.spaces.end()) continue;
+      MemCube c;
+      if (model_.Get(id, as_of, valid_at, as_of, std::nullopt, &c) != Status::Code::kOk) continue;
+      for (const loci::NamedVector& v : c.vectors) {
+        if (v.field == r.field) eligible[id] = {ExactScore(r.query, v.values, field->metric), c};
+      }
+    }
+    // Direct hits first, each once, best first, the k best eligible cubes.
+    std::set<CubeId> seen, direct;
+    size_t n_direct = 0;
+    for (const loci::SearchHit& h : hits) {
+      if (!seen.insert(h.id).second) fail("cube " + std::to_string(h.id) + " twice");
+      if (h.hop != 0) continue;
+      if (n_direct != seen.size() - 1) fail("a direct hit after an expanded one");
+      ++n_direct;
+      direct.insert(h.id);
+      auto e = eligible.find(h.id);
+      if (e == eligible.end()) fail("direct hit " + std::to_string(h.id) + " is not eligible");
+      if (h.version != e->second.second.version || h.space != e->second.second.space) {
+        fail("direct hit " + std::to_string(h.id) + ": the model has v" +
+             std::to_string(e->second.second.version) + " in " + e->second.second.space);
+      }
+      const float exact = e->second.first;
+      if (std::fabs(h.score - exact) > 1e-3f * std::max(1.0f, std::fabs(exact))) {
+        fail("direct hit " + std::to_string(h.id) + ": exact score " + std::to_string(exact));
+      }
+      if (h.via) fail("a direct hit with a via edge");
+    }
+    if (n_direct != std::min<size_t>(r.k, eligible.size())) {
+      fail(std::to_string(eligible.size()) + " cubes are eligible");
+    }
+    for (size_t i = 1; i < n_direct; ++i) {
+      if (better(hits[i].score, hits[i - 1].score)) fail("direct hits not best first");
+    }
+    if (n_direct > 0) {
+      const float worst = hits[n_direct - 1].score;
+      for (const auto& [id, e] : eligible) {
+        if (direct.count(id) == 0 &&
+            better(e.first, worst) &&
+            std::fabs(e.first - worst) > 1e-3f * std::max(1.0f, std::fabs(worst))) {
+          fail("cube " + std::to_string(id) + " (exact score " + std::to_string(e.first) +
+               ") beats a direct hit");
+        }
+      }
+    }
+    // Expanded hits: within expand_hops of a direct hit over visible edges of weight > 0 (and
+    // the episode order), visible, of the hit's space; all of that neighbourhood when it fits
+    // in the limit.
+    std::set<CubeId> reachable;
+    for (const loci::SearchHit& h : hits) {
+      if (h.hop != 0 || r.expand_hops == 0) continue;
+      std::set<CubeId> visited{h.id};
+      std::vector<CubeId> frontier{h.id};
+      for (uint32_t hop = 1; hop <= r.expand_hops; ++hop) {
+        std::vector<CubeId> next;
+        for (CubeId v : frontier) {
+          for (CubeId w : Neighbours(v, h.space, r, read)) {
+            if (visited.insert(w).second) next.push_back(w);
+          }
+        }
+        frontier = std::move(next);
+      }
+      for (CubeId v : visited) {
+        if (direct.count(v) == 0) reachable.insert(v);
+      }
+    }
+    const size_t limit = r.expand_limit != 0 ? r.expand_limit : r.k;
+    std::set<CubeId> expanded;
+    for (size_t i = n_direct; i < hits.size(); ++i) {
+      const loci::SearchHit& h = hits[i];
+      expanded.insert(h.id);
+      if (h.hop < 1 || h.hop > r.expand_hops) fail("hop out of range");
+      if (i > n_direct && better(h.score, hits[i - 1].score)) fail("expanded hits not best first");
+      if (reachable.count(h.id) == 0) fail("cube " + std::to_string(h.id) + " is not reachable");
+      MemCube c;
+      if (model_.Get(h.id, as_of, valid_at, as_of, h.space, &c) != Status::Code::kOk ||
+          c.version != h.version) {
+        fail("expanded hit " + std::to_string(h.id) + " is not visible in its space as reported");
+      }
+      if (!h.via || (h.via->from != h.id && h.via->to != h.id)) fail("no via edge to the hit");
+      const CubeId other = h.via->from == h.id ? h.via->to : h.via->from;
+      if (h.via->version == 0) {  // a step along the episode order
+        if (!r.expand_episode || h.via->type != loci::EdgeType::kNext || h.via->weight != 1.0f) {
+          fail("an episode step the request did not ask for");
+        }
+        loci::model::ModelRead in_space = read;
+        in_space.space = h.space;
+        std::vector<MemCube> around;
+        if (model_.Episode(h.via->from, in_space, 0, 1, &around) != Status::Code::kOk ||
+            around.size() != 2 || around[1].id != h.via->to) {
+          fail("an episode step between cubes that are not neighbours");
+        }
+      } else {
+        const loci::model::ModelEdgeVersion* e = VisibleEdge(
+            {h.via->from, h.via->to, static_cast<uint32_t>(h.via->type)}, read);
+        if (e == nullptr || e->number != h.via->version || e->weight != h.via->weight ||
+            !(e->weight > 0) || r.expand_episode_only) {
+          fail("via edge not visible in the model (or of weight <= 0)");
+        }
+      }
+      if (direct.count(other) == 0 && reachable.count(other) == 0) {
+        fail("via edge from a cube that is not reached");
+      }
+    }
+    if (expanded.size() > limit) fail("more expanded hits than the limit");
+    if (reachable.size() <= limit && expanded != reachable) {
+      fail(std::to_string(reachable.size()) + " cubes are reachable, " +
+           std::to_string(expanded.size()) + " reported");
+    }
+  }
+
+  // Every cube's neighbourhood, its episode, and every space's events and list at a few read
+  // points, compared in full (CheckAll: what was acknowledged survives recovery, edges and
+  // episodes included).
+  void CheckGraph() {
+    const Timestamp last = commit_times_.empty() ? kClockBase : commit_times_.back();
+    for (Timestamp valid_at : {kValidTimes[2], last, loci::kForever - 1}) {
+      ReadChoice c;
+      c.point = last;
+      c.valid_at = valid_at;
+      for (const auto& [id, cube] : model_.cubes()) {
+        loci::TraceRequest r;
+        r.as_of = last;
+        r.valid_at = valid_at;
+        r.start = id;
+        r.direction = loci::TraceDirection::kBoth;
+        r.episode_order = true;
+        r.hops = 2;
+        CompareTrace(r, c);
+      }
+      for (const char* space : {"a", "b", "c"}) {
+        loci::ListRequest r;
+        r.as_of = last;
+        r.valid_at = valid_at;
+        r.space = space;
+        r.limit = loci::kMaxListResults;
+        std::vector<MemCube> got, want;
+        Status s = db_->List(r, &got);
+        const Status::Code code =
+            model_.List(space, {last, valid_at, last, std::nullopt}, 0, r.limit, &want);
+        if (s.code() != code || (s.ok() && !SameCubes(got, want, true))) {
+          Fail(std::string("list of '") + space + "': " + s.ToString() + ShowCubes(got) +
+               "; the model says " + CodeName(code) + ShowCubes(want));
+        }
+      }
+    }
+    for (const char* space : {"a", "b", "c"}) {
+      for (const std::optional<std::string>& episode :
+           {std::optional<std::string>(), std::optional<std::string>("s1")}) {
+        loci::EventsRequest r;
+        r.as_of = last;
+        r.space = space;
+        r.episode = episode;
+        r.limit = loci::kMaxListResults;
+        std::vector<MemCube> got, want;
+        Status s = db_->Events(r, &got);
+        const Status::Code code = model_.Events(space, episode, r.from, r.to,
+                                                {last, loci::kForever, last, std::nullopt},
+                                                r.limit, &want);
+        if (s.code() != code || (s.ok() && !SameCubes(got, want, true))) {
+          Fail(std::string("events of '") + space + "': " + s.ToString() + ShowCubes(got) +
+               "; the model says " + CodeName(code) + ShowCubes(want));
+        }
+      }
+    }
+  }
+
   // One Get at an explicit (as_of, valid_at), compared in full.
   void CompareGet(CubeId id, Timestamp as_of, Timestamp valid_at) {
     loci::ReadOptions ro;
@@ -584,6 +1336,7 @@ class Driver {
   // (commit, valid interval, expiry) and at the last commit across valid time.
   void CheckAll() {
     CheckStats();
+    CheckGraph();
     const Timestamp last = commit_times_.empty() ? kClockBase : commit_times_.back();
     for (const auto& [id, cube] : model_.cubes()) {
       CompareHistory(id, loci::ReadOptions());

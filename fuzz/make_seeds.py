@@ -3,8 +3,11 @@
 ops_differential (fuzz/seeds/<what>/) from small real databases made with the loci CLI, and
 hand-written operation scripts, the dropped-field seeds of record_codec, checkpoint and
 index_page (a batch record that drops a field, a checkpoint with a dropped field and its index
-snapshot), and record_codec's batch that logs its blobs (format 3). The older targets' other
-seeds were harvested by hand and are left alone. Seeds are kilobytes: preallocated zero tails
+snapshot), record_codec's batch that logs its blobs (format 3), and the trace graph's: format 4
+batches (links, an unlink, versions with an episode) for record_codec and wal_record, a
+checkpoint with episode-version and edge entries for checkpoint, and databases holding both for
+wal_replay (and so salvage). The older targets' other seeds were harvested by hand and are left
+alone. Seeds are kilobytes: preallocated zero tails
 are cut.
 
 Usage: fuzz/make_seeds.py [path/to/loci]   (default: build/debug/tools/loci/loci)
@@ -165,6 +168,21 @@ def main():
         loci("checkpoint", d)
         loci("put", d, "--space", "s", "--vector", "n=0,1")
         sd1 = snapshot(d)
+        e = os.path.join(tmp, "e")  # the trace graph: episodes, links, an unlink, a checkpoint
+        loci("init", e)
+        loci("put", e, "--space", "alice", "--text", "turn one", "--episode", "s1",
+             "--valid-from", "2023-05-08T00:00:00Z")
+        loci("put", e, "--space", "alice", "--text", "turn two", "--episode", "s1")
+        loci("put", e, "--space", "alice", "--text", "summary")
+        loci("link", e, "3", "1", "--type", "derived_from", "--weight", "0.5")
+        loci("link", e, "3", "2", "--type", "derived_from", "--valid-from", "2023-05-09T00:00:00Z")
+        loci("unlink", e, "3", "2", "--type", "derived_from")
+        loci("update", e, "2", "--episode", "s2")
+        se0 = snapshot(e)
+        loci("checkpoint", e)
+        loci("link", e, "1", "2", "--type", "1000", "--space", "alice")
+        loci("put", e, "--space", "alice", "--text", "turn three", "--episode", "s1")
+        se1 = snapshot(e)
         sa, sb_ = snapshot(a), snapshot(b)
 
         seg = "wal-{:08d}.log".format
@@ -205,6 +223,20 @@ def main():
         assert logged, "expected a batch record in format 3"
         write_seed("record_codec", "logged_blobs_batch", payload(logged[0]))
         write_seed("checkpoint", "ckpt_drop", sd1[ckpt(1)])
+        # The trace graph: format 4 batches (puts into an episode, links, an unlink, an update
+        # that moves a cube to another episode), whole databases before and after a checkpoint
+        # (whose file has episode-version and edge entries), and that checkpoint alone.
+        graph = [r for _, r in batches(se0[seg(1)]) if payload(r)[:1] == b"\4"]
+        assert len(graph) == 6, "expected 6 batch records in format 4, not %d" % len(graph)
+        for name, rec in zip(("episode_put_batch", "episode_put2_batch", "link_batch", "link2_batch",
+                              "unlink_batch", "episode_update_batch"), graph):
+            write_seed("record_codec", name, payload(rec))
+        for i in (0, 2, 4):
+            write_seed("wal_record", "e_record%d" % i, u64(seed_of(se0[seg(1)])) + graph[i])
+        write_seed("wal_replay", "trace_graph", image(se0["SUPERBLOCK"], [(1, se0[seg(1)])], (1, se0[gen]), probes=probes))
+        write_seed("wal_replay", "trace_graph_checkpoint", image(
+            se1["SUPERBLOCK"], [(2, se1[seg(2)])], (1, se1[gen]), [(1, se1[ckpt(1)])], probes=probes))
+        write_seed("checkpoint", "ckpt_trace_graph", se1[ckpt(1)])
         # index_page: the index snapshot written with that checkpoint (two flat partitions; the
         # clustered seed is written by index_snapshot_test, see fuzz/README.md).
         write_seed("index_page", "flat_two_fields", b"\0" + sd1["atlas-00000001.idx"])  # mode 0
@@ -291,10 +323,10 @@ def main():
 
         # ops_differential: config byte, then operations (see Driver::Step for the byte layout).
         put_may = [0, 0, 5, 0x08, 3]  # put space a, payload-5, valid_from = 2023-05-01
-        update_july = [2, 0, 0x01, 0x10, 6, 4]  # update first cube: payload-6 valid from 2023-07-01
+        update_july = [2, 0, 0x01, 0x10, 6, 4, 0]  # update first cube: payload-6 valid from 2023-07-01
         get = lambda valid, as_of: [7, 0, 0x05, valid, as_of]  # get first cube at (as_of, valid_at)
         write_seed("ops_differential", "design_example", bytes(
-            [0] + put_may + update_july + get(3, 6) + get(4, 7) + [4, 0, 0] + get(3, 0) +
+            [0] + put_may + update_july + get(3, 6) + get(4, 7) + [4, 0, 0, 0] + get(3, 0) +
             [9, 0, 0, 0] + [11] + [10] + get(3, 0)))
         write_seed("ops_differential", "vectors_batch", bytes(
             [0x0A] +
@@ -314,9 +346,35 @@ def main():
             [5, 2, 4, 0, 0, 3, 0, 0, 3, 2, 0, 0, 10, 0x01, 0, 0, 2, 0, 0, 3] +  # batch: drop, define 3-d l2, put
             [9, 0, 0, 0] + [11] + [10] + [7, 0, 0] +  # history, checkpoint, reopen, get
             [14, 0, 6] + [14, 2, 0]))              # drop a/h (no such field), c/e (no such space)
+        # The trace graph (opcodes 15-26, Driver::Step): puts into episodes, links (one of
+        # weight 0), an unlink, a put and a link to it by placeholder in one batch, an update
+        # moving a cube to another episode; Trace, Episode, Events, Changes, List and Search with
+        # expansion; then a checkpoint, a reopen, and more reads.
+        vec = lambda a, b, c, pay: [0, pay, 0x01, 0, 0, 2, a, b, c]  # a draft: space a, e 3-d
+        write_seed("ops_differential", "trace_graph", bytes(
+            [0] +
+            [0] + vec(0, 0, 1, 5) +                # put 1
+            [18] + vec(0, 1, 0, 6) + [0] +         # put 2 into episode s1
+            [18] + vec(1, 0, 0, 7) + [0] +         # put 3 into episode s1
+            [18, 0, 8, 0, 1] +                     # put 4 (no vector) into episode s2
+            [15, 0x00, 0, 1, 1, 0, 0] +            # link 1 -> 2 caused
+            [15, 0x00, 1, 3, 2, 1, 0] +            # link 2 -> 4 refers, weight 0.5
+            [15, 0x00, 3, 0, 4, 4, 0] +            # link 4 -> 1 derived_from, weight 0
+            [20, 0] + vec(2, 2, 0, 9) + [0, 0, 2, 0, 0] +  # batch: put 5 (s1), link 5 -> 1
+            [17, 0xC0, 0, 0, 0] +                  # unlink the first edge
+            [19, 3, 0x01, 1, 9, 0] +               # update 4: episode s2, payload
+            [21, 0, 0x10, 2, 0, 2, 0] +            # trace from 1, both ways, episode order
+            [22, 1, 0, 2, 3] +                     # episode of 2
+            [23, 0, 0x40, 0, 0, 0] +               # events of a, episode s1
+            [24, 0, 0, 0, 0, 0] +                  # changes of a
+            [25, 0, 0, 3] +                        # list a, pages of 3
+            [26, 0x00, 1, 0x36, 0, 0, 0, 0, 0, 0] +  # search a/e k 2, 2 hops, episode order
+            [11, 10] +                             # checkpoint, reopen
+            [26, 0x00, 0, 0x02, 0, 0, 0, 1, 2, 3] +  # search k 1, 2 hops
+            [21, 3, 0x11, 2, 1, 1, 7, 0]))         # trace from 4, as of a time, inward
         write_seed("ops_differential", "segments_and_checkpoints", bytes(
             [0x1E] + put_may * 3 + [0, 1, 220, 0] + update_july + [11] + put_may + [10] +
-            [4, 1, 6] + get(0, 0) + [13]))
+            [4, 1, 6, 0] + get(0, 0) + [13]))
     finally:
         shutil.rmtree(tmp)
 

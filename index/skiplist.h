@@ -37,6 +37,8 @@ namespace loci::index {
 
 template <typename Key, class Comparator>
 class SkipList {
+  struct Node;  // declared before Iterator names it (clang rejects the use otherwise)
+
  public:
   static constexpr int kMaxHeight = 20;
 

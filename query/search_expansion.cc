@@ -33,6 +33,9 @@ void ExpandHits(TraceScope scope, const std::vector<DirectHit>& hits, const Expa
   WalkSpec walk = spec.walk;
   walk.out = true;
   walk.in = true;
+  // An edge of weight <= 0 is not followed at all: neither reported nor walked through (nor
+  // taken as the first way to a cube another edge also reaches).
+  walk.positive_weight_only = true;
   std::vector<Reached> reached;
   for (const DirectHit& hit : hits) {
     scope.space_id = hit.space_id;
@@ -41,7 +44,7 @@ void ExpandHits(TraceScope scope, const std::vector<DirectHit>& hits, const Expa
       if (direct.count(r.version->id) != 0) continue;
       const float weight = r.edge != nullptr ? r.edge->weight : 1.0f;
       const float factor = weight * std::pow(spec.decay, static_cast<float>(r.hop));
-      if (!(factor > 0)) continue;  // edges of weight <= 0 do not expand
+      if (!(factor > 0)) continue;  // a decay^hop that underflows
       const float score = Scale(hit.score, factor, spec.lower_is_better);
       auto [it, inserted] = where.try_emplace(r.version->id, out->size());
       if (inserted) {

@@ -55,7 +55,7 @@ void Expand(const TraceScope& scope, const Version& v, uint32_t hop, const WalkS
     if (out->size() >= spec.limit) return false;
     if (!WantsType(spec, inc.type) || seen->count(inc.other) != 0) return true;
     const index::EdgeVersion* e = VisibleEdge(inc.head, scope.point);
-    if (e == nullptr) return true;
+    if (e == nullptr || (spec.positive_weight_only && !(e->weight > 0))) return true;
     const Version* w = VisibleIn(scope, inc.other);
     if (w == nullptr) return true;
     seen->insert(inc.other);

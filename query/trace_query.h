@@ -51,6 +51,9 @@ struct WalkSpec {
   bool out = true;              // follow edges from a cube
   bool in = false;              // follow edges to a cube
   bool episode_order = false;   // step to the next event (out) and the previous one (in)
+  // Follow only edges of weight > 0 (search expansion: loci/search.h). The episode order's
+  // steps, of weight 1, are followed regardless.
+  bool positive_weight_only = false;
   uint32_t hops = 1;
   uint32_t limit = 100;
 };

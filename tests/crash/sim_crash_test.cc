@@ -1,6 +1,8 @@
 // Simulated power loss at every I/O operation of a representative workload (design.md §10).
 //
-// A seeded script of durable writes — puts, updates, retires, batches, checkpoints — runs on a
+// A seeded script of durable writes — puts (some into an episode), updates (some moving a cube
+// to another episode), retires, links and unlinks of trace edges (some from a cube put earlier
+// in the same batch, by its placeholder), batches, checkpoints — runs on a
 // Db over SimEnv until the power goes off at the k-th mutating I/O operation (k = 1, 2, ...
 // up to past the end of the script, several damage seeds each). The file system is then
 // rebuilt as a reboot would see it (unsynced writes dropped, kept as a prefix, torn, garbled;
@@ -10,8 +12,12 @@
 //   - every write acknowledged as durable is present;
 //   - the state equals the model after exactly the acknowledged writes, or after those plus
 //     the one in flight (a prefix of the history, nothing partial);
-//   - versions, payloads, vectors, states, valid intervals, tx_from and tx_to match, and reads
-//     as of each acknowledged commit time give what the model's read rule says;
+//   - versions, payloads, vectors, states, episodes, valid intervals, tx_from and tx_to match,
+//     and reads as of each acknowledged commit time give what the model's read rule says;
+//   - the trace graph and the episodes are the model's: every cube's neighbourhood (Trace, both
+//     directions, episode order) at two valid times, the space's events (all, and one
+//     episode's) and its list equal the model's, so every acknowledged edge and episode is
+//     there and nothing unacknowledged; traces as of each acknowledged link or unlink see it;
 //   - recovering again (a clean reopen) gives the same state; Verify finds nothing.
 //
 // Seeds. One seed derives everything a test does with it (script, crash points, damage, faults,
@@ -26,6 +32,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -36,6 +43,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -119,10 +127,16 @@ class SeedSummary : public testing::Environment {
 // ---- The workload: a script of operations, each one Db::Write (or a checkpoint).
 
 struct ScriptOp {
-  enum Kind { kPut, kUpdate, kRetire, kCheckpoint } kind;
-  CubeId target = 0;  // update/retire
+  enum Kind { kPut, kUpdate, kRetire, kCheckpoint, kLink, kUnlink } kind;
+  CubeId target = 0;  // update/retire; link/unlink: from (maybe a placeholder of this step)
+  CubeId other = 0;   // link/unlink: to
+  EdgeType type = EdgeType::kCaused;
+  float weight = 1.0f;
   std::string payload;
   std::vector<float> vector;  // field "v": set by every put, by some updates (else kept)
+  // Put: its episode; update: the episode it moves the cube to (nullopt: kept).
+  std::optional<std::string> episode;
+  // Link: valid_from; unlink: valid_to.
   std::optional<Timestamp> valid_from, valid_to;
 };
 
@@ -140,6 +154,10 @@ std::vector<Step> MakeScript(uint64_t seed, int steps) {
   std::vector<Step> script;
   CubeId next_id = 1;
   std::vector<CubeId> live;  // not retired
+  static const EdgeType kTypes[] = {EdgeType::kCaused, EdgeType::kRefers, EdgeType::kNext,
+                                    EdgeType{1000}};
+  // Edges (from, to, type index) whose latest version is a link, as of the steps so far.
+  std::vector<std::tuple<CubeId, CubeId, int>> linked;
   for (int s = 0; s < steps; ++s) {
     const int dice = static_cast<int>(rng() % 100);
     if (dice < 8 && s > 0) {
@@ -149,9 +167,48 @@ std::vector<Step> MakeScript(uint64_t seed, int steps) {
     const int ops = dice < 25 ? 2 + static_cast<int>(rng() % 2) : 1;  // a batch or a single op
     Step step;
     std::vector<CubeId> touched;
+    const CubeId known = next_id - 1;  // edges join cubes put before this step (or placeholders)
     for (int o = 0; o < ops; ++o) {
       ScriptOp op;
-      const int kind = static_cast<int>(rng() % 10);
+      const int kind = static_cast<int>(rng() % 14);
+      if (kind >= 10 && known >= 2) {
+        // An unlink (12, 13) of an edge linked before; or a link (10, 11, and 12-13 when none
+        // is) between two cubes (retired ones too), from a put earlier in this step by its
+        // placeholder now and then. Relinking an edge writes a new version.
+        if (kind >= 12 && !linked.empty()) {
+          const size_t i = rng() % linked.size();
+          const auto [from, to, type] = linked[i];
+          op.kind = ScriptOp::kUnlink;
+          op.target = from;
+          op.other = to;
+          op.type = kTypes[type];
+          if (rng() % 2 == 0) op.valid_to = ValidTime(40 + static_cast<int>(rng() % 30));
+          linked.erase(linked.begin() + static_cast<std::ptrdiff_t>(i));
+        } else {
+          op.kind = ScriptOp::kLink;
+          const int type = static_cast<int>(rng() % 4);
+          op.type = kTypes[type];
+          op.target = 1 + rng() % known;
+          op.other = 1 + rng() % known;
+          if (op.other == op.target) op.other = op.target % known + 1;
+          op.weight = static_cast<float>(1 + rng() % 4) * 0.25f;
+          if (rng() % 3 == 0) op.valid_from = ValidTime(static_cast<int>(rng() % 30));
+          for (int p = o - 1; p >= 0; --p) {
+            if (step[p].kind == ScriptOp::kPut && rng() % 2 == 0) {
+              op.target = kBatchRefBit | static_cast<CubeId>(p);
+              break;
+            }
+          }
+          // A placeholder's edge is never unlinked (its id is not known here).
+          const std::tuple<CubeId, CubeId, int> key{op.target, op.other, type};
+          if ((op.target & kBatchRefBit) == 0 &&
+              std::find(linked.begin(), linked.end(), key) == linked.end()) {
+            linked.push_back(key);
+          }
+        }
+        step.push_back(op);
+        continue;
+      }
       std::vector<CubeId> candidates;
       for (CubeId id : live) {
         if (std::find(touched.begin(), touched.end(), id) == touched.end())
@@ -162,6 +219,7 @@ std::vector<Step> MakeScript(uint64_t seed, int steps) {
         op.payload = "put " + std::to_string(next_id) + std::string(rng() % 300, 'p');
         op.vector = VectorFor(s, o);
         if (rng() % 3 == 0) op.valid_from = ValidTime(static_cast<int>(rng() % 30));
+        if (rng() % 2 == 0) op.episode = rng() % 3 == 0 ? "e2" : "e1";
         live.push_back(next_id++);
       } else if (kind < 8) {
         op.kind = ScriptOp::kUpdate;
@@ -169,6 +227,7 @@ std::vector<Step> MakeScript(uint64_t seed, int steps) {
         op.payload = "update " + std::to_string(s) + std::string(rng() % 200, 'u');
         if (rng() % 2 == 0) op.vector = VectorFor(s, o);
         if (rng() % 3 == 0) op.valid_from = ValidTime(static_cast<int>(rng() % 30));
+        if (rng() % 4 == 0) op.episode = rng() % 2 == 0 ? "e2" : "";
         touched.push_back(op.target);
       } else {
         op.kind = ScriptOp::kRetire;
@@ -189,14 +248,21 @@ WriteBatch BatchFor(const Step& step) {
   WriteBatch batch;
   for (const ScriptOp& op : step) {
     if (op.kind == ScriptOp::kPut) {
-      batch.Put(CubeDraft{.space = "s",
-                          .payload = op.payload,
-                          .vectors = {{"v", op.vector}},
-                          .valid_from = op.valid_from});
+      CubeDraft draft{.space = "s",
+                      .payload = op.payload,
+                      .vectors = {{"v", op.vector}},
+                      .valid_from = op.valid_from};
+      draft.episode = op.episode.value_or("");
+      batch.Put(std::move(draft));
     } else if (op.kind == ScriptOp::kUpdate) {
       CubePatch patch{.payload = op.payload, .valid_from = op.valid_from};
       if (!op.vector.empty()) patch.set_vectors = {{"v", op.vector}};
+      patch.episode = op.episode;
       batch.Update(op.target, patch);
+    } else if (op.kind == ScriptOp::kLink) {
+      batch.Link(std::nullopt, op.target, op.other, op.type, op.weight, op.valid_from);
+    } else if (op.kind == ScriptOp::kUnlink) {
+      batch.Unlink(std::nullopt, op.target, op.other, op.type, op.valid_to);
     } else {
       batch.Retire(op.target, op.valid_to);
     }
@@ -212,15 +278,20 @@ WriteBatch BatchFor(const Step& step) {
 using Model = model::DbModel;
 
 // Applies `step` (a write, or a checkpoint, which changes nothing) to *m at `commit_time`;
-// the status code the model gives it, and in *touched the cubes it wrote.
+// the status code the model gives it, in *touched the cubes it wrote, and in *linked the
+// cubes it linked or unlinked edges from.
 Status::Code ApplyStep(const Step& step, Timestamp commit_time, Model* m,
-                       std::vector<CubeId>* touched = nullptr) {
+                       std::vector<CubeId>* touched = nullptr,
+                       std::vector<CubeId>* linked = nullptr) {
+  if (touched != nullptr) touched->clear();
+  if (linked != nullptr) linked->clear();
   if (step.front().kind == ScriptOp::kCheckpoint) return Status::Code::kOk;
   std::vector<WriteResult::OpResult> results;
   const Status::Code c = m->Apply(BatchFor(step), commit_time, &results);
-  if (touched != nullptr) {
-    touched->clear();
-    for (const WriteResult::OpResult& r : results) touched->push_back(r.id);
+  for (size_t i = 0; i < results.size(); ++i) {
+    const bool edge = step[i].kind == ScriptOp::kLink || step[i].kind == ScriptOp::kUnlink;
+    std::vector<CubeId>* out = edge ? linked : touched;
+    if (out != nullptr) out->push_back(results[i].id);
   }
   return c;
 }
@@ -279,6 +350,7 @@ std::string Compare(const State& state, const Model& model) {
       if (g.payload != e.payload) return where + ": payload '" + g.payload + "'";
       if (g.vectors != e.vectors) return where + ": vector";
       if (g.state != e.state) return where + ": state";
+      if (g.episode != e.episode) return where + ": episode '" + g.episode + "'";
       if (g.valid_from != e.valid_from) return where + ": valid_from";
       if (g.valid_to != e.valid_to) return where + ": valid_to";
       if (g.tx_from != e.tx_from) return where + ": tx_from";
@@ -289,16 +361,134 @@ std::string Compare(const State& state, const Model& model) {
   return "";
 }
 
+// ---- The trace graph and the episodes as reads see them now, rendered as text: for every
+// cube, its neighbourhood (one hop, both directions, every type, the episode order) at two
+// valid times; then the events of space "s" (all of them, and episode e1's) and its list. The
+// same text from the database and from a model means the same edges (their versions, weights,
+// valid and commit times) and the same episodes.
+
+constexpr Timestamp kGraphValidTimes[] = {1672531200LL * 1000000 + 35LL * 86400 * 1000000,
+                                          kForever - 1};
+
+std::string Render(Status::Code c, const std::vector<TraceStep>& steps) {
+  std::string out = std::to_string(static_cast<int>(c));
+  for (const TraceStep& t : steps) {
+    out += " " + std::to_string(t.id) + "v" + std::to_string(t.version) + "@" +
+           std::to_string(t.hop) + "(" + std::to_string(t.via.from) + ">" +
+           std::to_string(t.via.to) + " t" + std::to_string(static_cast<uint32_t>(t.via.type)) +
+           " w" + std::to_string(t.via.weight) + " v" + std::to_string(t.via.version) + " [" +
+           std::to_string(t.via.valid_from) + "," + std::to_string(t.via.valid_to) + ") tx" +
+           std::to_string(t.via.tx_from) + ")";
+  }
+  return out + "\n";
+}
+
+std::string Render(Status::Code c, const std::vector<MemCube>& cubes) {
+  std::string out = std::to_string(static_cast<int>(c));
+  for (const MemCube& m : cubes) {
+    out += " " + std::to_string(m.id) + "v" + std::to_string(m.version) + " '" + m.episode +
+           "' [" + std::to_string(m.valid_from) + "," + std::to_string(m.valid_to) + ") tx" +
+           std::to_string(m.tx_from) + "," + std::to_string(m.tx_to);
+  }
+  return out + "\n";
+}
+
+// The database's, for the cubes of `state`; *newest_edge (if given) is the newest commit time
+// of an edge version it saw.
+std::string GraphOf(Db* db, const State& state, Timestamp* newest_edge = nullptr) {
+  std::string out;
+  for (Timestamp valid_at : kGraphValidTimes) {
+    for (const auto& [id, versions] : state) {
+      TraceRequest r;
+      r.valid_at = valid_at;
+      r.start = id;
+      r.direction = TraceDirection::kBoth;
+      r.episode_order = true;
+      r.limit = kMaxTraceResults;
+      std::vector<TraceStep> steps;
+      const Status s = db->Trace(r, &steps);
+      out += std::to_string(id) + ": " + Render(s.code(), steps);
+      for (const TraceStep& t : steps) {
+        if (newest_edge != nullptr) *newest_edge = std::max(*newest_edge, t.via.tx_from);
+      }
+    }
+  }
+  for (const std::optional<std::string>& episode :
+       {std::optional<std::string>(), std::optional<std::string>("e1")}) {
+    EventsRequest r;
+    r.space = "s";
+    r.episode = episode;
+    r.limit = kMaxListResults;
+    std::vector<MemCube> events;
+    const Status s = db->Events(r, &events);
+    out += "events " + episode.value_or("*") + ": " + Render(s.code(), events);
+  }
+  ListRequest r;
+  r.space = "s";
+  r.valid_at = kGraphValidTimes[1];
+  r.limit = kMaxListResults;
+  std::vector<MemCube> cubes;
+  const Status s = db->List(r, &cubes);
+  return out + "list: " + Render(s.code(), cubes);
+}
+
+// The model's, for its cubes.
+std::string GraphOf(const Model& m) {
+  // Nothing in the script expires: any read time before kForever (the expiry of a cube that
+  // never expires) stands for now.
+  constexpr Timestamp kNow = kForever - 1;
+  std::string out;
+  for (Timestamp valid_at : kGraphValidTimes) {
+    const model::ModelRead read{kForever, valid_at, kNow, std::nullopt};
+    for (const auto& [id, cube] : m.cubes()) {
+      std::vector<TraceStep> steps;
+      const Status::Code c =
+          m.Trace(id, read, {}, TraceDirection::kBoth, true, 1, kMaxTraceResults, &steps);
+      out += std::to_string(id) + ": " + Render(c, steps);
+    }
+  }
+  const model::ModelRead now{kForever, kForever, kNow, std::nullopt};
+  for (const std::optional<std::string>& episode :
+       {std::optional<std::string>(), std::optional<std::string>("e1")}) {
+    std::vector<MemCube> events;
+    const Status::Code c =
+        m.Events("s", episode, kBeginningOfTime, kForever, now, kMaxListResults, &events);
+    out += "events " + episode.value_or("*") + ": " + Render(c, events);
+  }
+  std::vector<MemCube> cubes;
+  const Status::Code c = m.List("s", {kForever, kGraphValidTimes[1], kNow, std::nullopt}, 0,
+                                kMaxListResults, &cubes);
+  return out + "list: " + Render(c, cubes);
+}
+
+// The first line where two renderings differ, for a failure message.
+std::string FirstDifference(const std::string& got, const std::string& want) {
+  size_t line = 0;
+  for (size_t i = 0; i < std::max(got.size(), want.size()); ++i) {
+    if (i >= got.size() || i >= want.size() || got[i] != want[i]) {
+      auto line_of = [&](const std::string& text) {
+        const size_t end = text.find('\n', line);
+        return line < text.size() ? text.substr(line, end == std::string::npos ? end : end - line)
+                                  : std::string("(nothing)");
+      };
+      return "got '" + line_of(got) + "', the model has '" + line_of(want) + "'";
+    }
+    if (got[i] == '\n') line = i + 1;
+  }
+  return "";
+}
+
 // The commit time the step in flight had if it survived: the newest commit time in `state`
-// when it is after every acknowledged one, else any later time (the step did not survive, and
-// the model with it will not match anyway).
+// (or of an edge version, `newest_edge`) when it is after every acknowledged one, else any
+// later time (the step did not survive, and the model with it will not match anyway).
 Timestamp InFlightCommitTime(const State& state,
-                             const std::vector<std::optional<Timestamp>>& commit_times) {
+                             const std::vector<std::optional<Timestamp>>& commit_times,
+                             Timestamp newest_edge = 0) {
   Timestamp last_acked = 0;
   for (const std::optional<Timestamp>& t : commit_times) {
     last_acked = std::max(last_acked, t.value_or(0));
   }
-  Timestamp newest = 0;
+  Timestamp newest = newest_edge;
   for (const auto& [id, versions] : state) {
     for (const MemCube& v : versions) newest = std::max(newest, v.tx_from);
   }
@@ -434,12 +624,21 @@ class SimCrashTest : public testing::Test {
       ADD_FAILURE() << tag << ": " << error;
       return false;
     }
+    Timestamp newest_edge = 0;
+    const std::string graph = GraphOf(db.get(), state, &newest_edge);
     Model with_next = acked;
     if (commit_times.size() < script.size()) {
-      ApplyStep(script[commit_times.size()], InFlightCommitTime(state, commit_times), &with_next);
+      ApplyStep(script[commit_times.size()],
+                InFlightCommitTime(state, commit_times, newest_edge), &with_next);
     }
-    const std::string diff_acked = Compare(state, acked);
-    const std::string diff_next = Compare(state, with_next);
+    // The cubes' histories first, then the graph and the episodes.
+    auto differs = [&](const Model& m) {
+      std::string diff = Compare(state, m);
+      if (diff.empty()) diff = FirstDifference(graph, GraphOf(m));
+      return diff;
+    };
+    const std::string diff_acked = differs(acked);
+    const std::string diff_next = differs(with_next);
     if (!diff_acked.empty() && !diff_next.empty()) {
       ADD_FAILURE() << tag << ": recovered state is no prefix of the history after "
                     << commit_times.size() << " acknowledged steps (" << diff_acked << " / "
@@ -452,10 +651,33 @@ class SimCrashTest : public testing::Test {
     // read rule says.
     Model replay;
     for (size_t i = 0; i < commit_times.size(); ++i) {
-      std::vector<CubeId> touched;
-      ApplyStep(script[i], commit_times[i].value_or(0), &replay, &touched);
+      std::vector<CubeId> touched, linked;
+      ApplyStep(script[i], commit_times[i].value_or(0), &replay, &touched, &linked);
       if (!commit_times[i]) continue;
       const Timestamp t = *commit_times[i];
+      // A trace as of the step, from each cube it linked or unlinked an edge from, sees the
+      // graph as it was then.
+      for (CubeId id : linked) {
+        for (Timestamp valid_at : {t, kGraphValidTimes[1]}) {
+          TraceRequest r;
+          r.as_of = t;
+          r.valid_at = valid_at;
+          r.start = id;
+          r.direction = TraceDirection::kBoth;
+          r.limit = kMaxTraceResults;
+          std::vector<TraceStep> got, want;
+          const Status traced = db->Trace(r, &got);
+          const Status::Code c = acked.Trace(id, {t, valid_at, t, std::nullopt}, {},
+                                             TraceDirection::kBoth, false, 1, kMaxTraceResults,
+                                             &want);
+          if (Render(traced.code(), got) != Render(c, want)) {
+            ADD_FAILURE() << tag << ": as-of trace from cube " << id << " at step " << i
+                          << " valid at " << valid_at << ": " << Render(traced.code(), got)
+                          << " the model says " << Render(c, want);
+            return false;
+          }
+        }
+      }
       for (CubeId id : touched) {
         ReadOptions ro;
         ro.as_of = t;
@@ -492,7 +714,8 @@ class SimCrashTest : public testing::Test {
     }
     db.reset();
     if (!Db::Open(SimOptions(env), kDir, &db).ok() || ReadState(db.get()).size() != state.size() ||
-        Compare(ReadState(db.get()), diff_acked.empty() ? acked : with_next) != "") {
+        Compare(ReadState(db.get()), diff_acked.empty() ? acked : with_next) != "" ||
+        GraphOf(db.get(), state) != graph) {
       ADD_FAILURE() << tag << ": recovering again gave another state";
       return false;
     }
@@ -795,6 +1018,9 @@ void SimCrashTest::CheckBitFlips(uint64_t seed) {
     ASSERT_EQ(Compare(state, model), "")
         << "a flipped bit in " << file << " at offset " << offset << " of " << size
         << " changed what reads return; recovery: " << recovery;
+    ASSERT_EQ(FirstDifference(GraphOf(db.get(), state), GraphOf(model)), "")
+        << "a flipped bit in " << file << " at offset " << offset << " of " << size
+        << " changed the trace graph or the episodes; recovery: " << recovery;
     ++harmless;
   }
   std::printf("seed %llu: bit flips: %llu, detected: %llu, harmless: %llu\n",
