@@ -446,6 +446,8 @@ Status EventsOps(Db* db, const FilteredCorpus& corpus, const LociIds& ids,
   peer->metric = loci->metric;
   EventsRequest request;
   request.limit = kEventsLimit;
+  // Ids and times, as SQLite's query returns: no payload copies.
+  request.fill_payload = false;
   std::vector<MemCube> events;
   std::vector<uint32_t> found;
   std::vector<uint32_t> expected;
