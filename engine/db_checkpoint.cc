@@ -25,6 +25,40 @@ Status DbImpl::Checkpoint() {
   return s;
 }
 
+void DbImpl::AddEverything(wal::Lsn lsn, CubeId next_id, CheckpointWriter* writer) {
+  // Versions are never freed while the database is open (pruning and purge will retire them
+  // through the epoch domain and must then pin around the walk, but never across the writes).
+  std::vector<const Version*> chain;
+  for (CubeId id = 1; id < next_id; ++id) {
+    chain.clear();
+    for (const Version* v = table_.Head(id); v != nullptr; v = v->prev) {
+      if (v->lsn <= lsn) chain.push_back(v);
+    }
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it) writer->AddVersion(**it);
+  }
+  // Edges after every version, so that recovery finds both of their ends.
+  std::vector<const index::EdgeVersion*> edge_chain;
+  graph_.ForEachChain([&](const index::EdgeVersion* head) {
+    edge_chain.clear();
+    for (const index::EdgeVersion* e = head; e != nullptr; e = e->prev) {
+      if (e->lsn <= lsn) edge_chain.push_back(e);
+    }
+    for (auto it = edge_chain.rbegin(); it != edge_chain.rend(); ++it) writer->AddEdge(**it);
+  });
+}
+
+void DbImpl::AddDirty(size_t versions, size_t edges, CheckpointWriter* writer) {
+  std::vector<const Version*> changed;
+  std::vector<const index::EdgeVersion*> changed_edges;
+  {
+    MutexLock lock(&dirty_mu_);
+    changed.assign(dirty_.begin(), dirty_.begin() + static_cast<ptrdiff_t>(versions));
+    changed_edges.assign(dirty_edges_.begin(), dirty_edges_.begin() + static_cast<ptrdiff_t>(edges));
+  }
+  for (const Version* v : changed) writer->AddVersion(*v);
+  for (const index::EdgeVersion* e : changed_edges) writer->AddEdge(*e);
+}
+
 Status DbImpl::WriteCheckpoint() {
   // 1. Between two commit groups, close the current WAL segment: every record up to `lsn` is
   //    then in segments the checkpoint makes obsolete.
@@ -88,36 +122,9 @@ Status DbImpl::WriteCheckpoint() {
   CheckpointWriter writer(env_, path, db_uuid_, file_number, lsn);
   LOCI_RETURN_IF_ERROR(writer.Open(catalog));
   if (base) {
-    // Versions are never freed while the database is open (pruning and purge will retire them
-    // through the epoch domain and must then pin around the walk, but never across the writes).
-    std::vector<const Version*> chain;
-    for (CubeId id = 1; id < next_id; ++id) {
-      chain.clear();
-      for (const Version* v = table_.Head(id); v != nullptr; v = v->prev) {
-        if (v->lsn <= lsn) chain.push_back(v);
-      }
-      for (auto it = chain.rbegin(); it != chain.rend(); ++it) writer.AddVersion(**it);
-    }
-    // Edges after every version, so that recovery finds both of their ends.
-    std::vector<const index::EdgeVersion*> edge_chain;
-    graph_.ForEachChain([&](const index::EdgeVersion* head) {
-      edge_chain.clear();
-      for (const index::EdgeVersion* e = head; e != nullptr; e = e->prev) {
-        if (e->lsn <= lsn) edge_chain.push_back(e);
-      }
-      for (auto it = edge_chain.rbegin(); it != edge_chain.rend(); ++it) writer.AddEdge(**it);
-    });
+    AddEverything(lsn, next_id, &writer);
   } else {
-    std::vector<const Version*> changed;
-    std::vector<const index::EdgeVersion*> changed_edges;
-    {
-      MutexLock lock(&dirty_mu_);
-      changed.assign(dirty_.begin(), dirty_.begin() + static_cast<ptrdiff_t>(dirty_count));
-      changed_edges.assign(dirty_edges_.begin(),
-                           dirty_edges_.begin() + static_cast<ptrdiff_t>(dirty_edge_count));
-    }
-    for (const Version* v : changed) writer.AddVersion(*v);
-    for (const index::EdgeVersion* e : changed_edges) writer.AddEdge(*e);
+    AddDirty(dirty_count, dirty_edge_count, &writer);
   }
   uint64_t bytes = 0;
   LOCI_RETURN_IF_ERROR(writer.Finish(next_id, clock_high_water, &bytes));

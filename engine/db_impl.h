@@ -20,6 +20,7 @@
 #include "common/mutex.h"
 #include "engine/batch_resolver.h"
 #include "engine/catalog.h"
+#include "engine/checkpoint.h"
 #include "engine/hybrid_clock.h"
 #include "engine/index_queue.h"
 #include "engine/pinned_files_env.h"
@@ -282,6 +283,11 @@ class DbImpl final : public Db {
 
   // --- checkpoint (db_checkpoint.cc)
   Status WriteCheckpoint() REQUIRES(checkpoint_mu_);
+  // A base checkpoint's entries: every version and edge version up to `lsn` (ids below
+  // `next_id`), each cube's and edge's oldest first, versions before edges.
+  void AddEverything(wal::Lsn lsn, CubeId next_id, CheckpointWriter* writer);
+  // A delta's: the first `versions` and `edges` published since the previous checkpoint.
+  void AddDirty(size_t versions, size_t edges, CheckpointWriter* writer) EXCLUDES(dirty_mu_);
 
   const Options options_;
   Env* const env_;
