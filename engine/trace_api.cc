@@ -13,7 +13,8 @@ namespace loci {
 Result<uint32_t> Db::Link(const WriteOptions& options, CubeId from, CubeId to, EdgeType type,
                           float weight, std::optional<Timestamp> valid_from) {
   WriteBatch batch;
-  batch.Link(std::nullopt, from, to, type, weight, valid_from);
+  const std::optional<std::string> any_space;  // the space of `from`
+  batch.Link(any_space, from, to, type, weight, valid_from);
   WriteResult result;
   Status s = Write(options, batch, &result);
   if (!s.ok()) return s;
@@ -23,7 +24,8 @@ Result<uint32_t> Db::Link(const WriteOptions& options, CubeId from, CubeId to, E
 Status Db::Unlink(const WriteOptions& options, CubeId from, CubeId to, EdgeType type,
                   std::optional<Timestamp> valid_to) {
   WriteBatch batch;
-  batch.Unlink(std::nullopt, from, to, type, valid_to);
+  const std::optional<std::string> any_space;
+  batch.Unlink(any_space, from, to, type, valid_to);
   return Write(options, batch, nullptr);
 }
 
