@@ -277,7 +277,9 @@ std::string ParseErrorText(const json::parse_error& e) {
 
 }  // namespace
 
-Status ParseImportLine(std::string_view text, ImportLine* line) {
+namespace {
+
+Status ParseLine(std::string_view text, ImportLine* line) {
   json object;
   try {
     object = json::parse(text);
@@ -307,6 +309,34 @@ Status ParseImportLine(std::string_view text, ImportLine* line) {
   LOCI_RETURN_IF_ERROR(ParseCube(object, &cube));
   *line = std::move(cube);
   return Status::OK();
+}
+
+// `message` with its control characters escaped (\n, \xNN): the names it quotes come from
+// the input and may hold anything, and an error is one line.
+std::string OneLine(std::string_view message) {
+  std::string out;
+  for (char c : message) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (u < 0x20 || u == 0x7f) {
+      static const char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Status ParseImportLine(std::string_view text, ImportLine* line) {
+  Status s = ParseLine(text, line);
+  if (s.ok()) return s;
+  return Status::InvalidArgument(OneLine(s.message()));
 }
 
 }  // namespace loci::cli
