@@ -226,6 +226,9 @@ Status ParseCube(const json& object, ImportCube* cube) {
     LOCI_RETURN_IF_ERROR(field->second(value, cube));
   }
   if (!object.contains("space")) return Status::InvalidArgument("a cube needs \"space\"");
+  if (object["space"].is_string() && object["space"].get_ref<const std::string&>().empty()) {
+    return Status::InvalidArgument("\"space\" is empty");
+  }
   if (object.contains("text") && object.contains("payload_base64")) {
     return Status::InvalidArgument("give one of \"text\" and \"payload_base64\", not both");
   }
