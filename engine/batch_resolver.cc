@@ -87,9 +87,8 @@ class Resolver {
   // The space and ends of an edge operation: both ends must exist in one space (`space`'s,
   // when given); one that does not — or is in another space — is refused as missing.
   // *both_from is when both ends' latest versions hold (the later valid_from).
-  Status ResolveEdge(const std::optional<std::string>& space, CubeId from, CubeId to,
-                     uint32_t type, index::EdgeKey* key, uint32_t* space_id,
-                     Timestamp* both_from) const;
+  Status ResolveEdge(const std::optional<std::string>& space, CubeId from, CubeId to, uint32_t type,
+                     index::EdgeKey* key, uint32_t* space_id, Timestamp* both_from) const;
   Status FinishEdge(std::unique_ptr<index::EdgeVersion> e);
   const SpaceDef* SpaceFor(const std::string& name);
   Status FieldFor(uint32_t space_id, const NamedVector& v, const FieldDef** field);
@@ -142,8 +141,7 @@ Status Resolver::ResolveEdge(const std::optional<std::string>& space, CubeId fro
   LOCI_RETURN_IF_ERROR(ResolveRef(to, &key->to));
   key->type = type;
   if (key->from == key->to) {
-    return Status::InvalidArgument("an edge from cube " + std::to_string(key->from) +
-                                   " to itself");
+    return Status::InvalidArgument("an edge from cube " + std::to_string(key->from) + " to itself");
   }
   // A missing end, or one in another space than the other end (or than `space`), is
   // InvalidArgument with one message: another space's cube reads as missing (space_scope.h),
@@ -156,8 +154,7 @@ Status Resolver::ResolveEdge(const std::optional<std::string>& space, CubeId fro
   }
   const Version* b = Latest(key->to);
   if (b == nullptr || b->space_id != a->space_id) {
-    return Status::InvalidArgument("edge end cube " + std::to_string(key->to) +
-                                   " does not exist");
+    return Status::InvalidArgument("edge end cube " + std::to_string(key->to) + " does not exist");
   }
   *space_id = a->space_id;
   *both_from = std::max(a->valid_from, b->valid_from);

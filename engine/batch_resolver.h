@@ -22,9 +22,9 @@
 #include "engine/catalog.h"
 #include "engine/record_codec.h"
 #include "engine/record_table.h"
-#include "query/version.h"
 #include "loci/options.h"
 #include "loci/write_batch.h"
+#include "query/version.h"
 
 namespace loci::engine {
 
@@ -42,9 +42,9 @@ struct ResolvedBatch {
   std::vector<FieldDropEntry> drops;  // dropped by this batch
   std::vector<std::unique_ptr<Version>> versions;
   std::vector<std::unique_ptr<index::EdgeVersion>> edges;  // linked and unlinked, in order
-  std::vector<WriteResult::OpResult> results;  // one per operation
-  std::unique_ptr<Catalog> catalog;            // the catalog after this batch, if it changed it
-  CubeId next_id = 0;                          // the id allocator after this batch
+  std::vector<WriteResult::OpResult> results;              // one per operation
+  std::unique_ptr<Catalog> catalog;  // the catalog after this batch, if it changed it
+  CubeId next_id = 0;                // the id allocator after this batch
 };
 
 // What the batches resolved so far in this group changed, over what earlier groups (committed
@@ -94,10 +94,11 @@ class GroupState {
 // state->Accept if it keeps the batch; on failure returns InvalidArgument or NotFound naming the
 // operation. Placeholder ids (kBatchRefBit) in links and parents are replaced by the ids of
 // the Puts they name; edges are checked against the cubes' spaces (an endpoint of another
-// space is refused exactly like a missing one). An operation confined to a space (UpdateOp/RetireOp::space) on a cube of another
-// space gets the NotFound of a missing id (space_scope.h). An Update that sets neither
-// valid_from nor valid_to and would give the cube the content of its latest version, over
-// valid times that version covers already, is InvalidArgument ("nothing to change").
+// space is refused exactly like a missing one). An operation confined to a space
+// (UpdateOp/RetireOp::space) on a cube of another space gets the NotFound of a missing id
+// (space_scope.h). An Update that sets neither valid_from nor valid_to and would give the cube the
+// content of its latest version, over valid times that version covers already, is InvalidArgument
+// ("nothing to change").
 Status ResolveBatch(const WriteBatch& batch, std::span<const OpBlobs> blobs, Timestamp commit_time,
                     GroupState* state, ResolvedBatch* out);
 

@@ -31,9 +31,9 @@
 #include "common/db_uuid.h"
 #include "engine/catalog.h"
 #include "index/trace_graph.h"
-#include "query/version.h"
 #include "loci/env.h"
 #include "loci/status.h"
+#include "query/version.h"
 
 namespace loci::engine {
 

@@ -53,7 +53,8 @@ void DbImpl::AddDirty(size_t versions, size_t edges, CheckpointWriter* writer) {
   {
     MutexLock lock(&dirty_mu_);
     changed.assign(dirty_.begin(), dirty_.begin() + static_cast<ptrdiff_t>(versions));
-    changed_edges.assign(dirty_edges_.begin(), dirty_edges_.begin() + static_cast<ptrdiff_t>(edges));
+    changed_edges.assign(dirty_edges_.begin(),
+                         dirty_edges_.begin() + static_cast<ptrdiff_t>(edges));
   }
   for (const Version* v : changed) writer->AddVersion(*v);
   for (const index::EdgeVersion* e : changed_edges) writer->AddEdge(*e);
@@ -88,7 +89,8 @@ Status DbImpl::WriteCheckpoint() {
       dirty_count = dirty_.size();
       dirty_edge_count = dirty_edges_.size();
     }
-    if (dirty_count == 0 && dirty_edge_count == 0 && log_->last_lsn() == previous_lsn && previous_next_id == next_id_) {
+    if (dirty_count == 0 && dirty_edge_count == 0 && log_->last_lsn() == previous_lsn &&
+        previous_next_id == next_id_) {
       nothing_new = true;
       return Status::OK();
     }

@@ -267,8 +267,8 @@ class DbImpl final : public Db {
   index::ScanParams ScanParamsFor(const SearchRequest& request,
                                   const query::ReadPoint& point) const;
   // The best request.k of `found` (sorted best first) that are still visible, one per cube.
-  Status EmitHits(const SearchRequest& request, const query::ReadPoint& point,
-                  Timestamp read_time, const Catalog& catalog, const FieldDef& field,
+  Status EmitHits(const SearchRequest& request, const query::ReadPoint& point, Timestamp read_time,
+                  const Catalog& catalog, const FieldDef& field,
                   const std::vector<SearchTarget>& targets,
                   const std::vector<SearchCandidate>& found, std::vector<SearchHit>* hits) const;
 

@@ -291,8 +291,8 @@ Status DbImpl::EmitHits(const SearchRequest& request, const query::ReadPoint& po
     if (std::find(returned.begin(), returned.end(), v->id) != returned.end()) continue;
     returned.push_back(v->id);
     const float score = lower_is_better ? f.distance : -f.distance;
-    chosen.push_back({v, &target, query::WeightedScore(score, *v, read_time, weights,
-                                                        lower_is_better)});
+    chosen.push_back(
+        {v, &target, query::WeightedScore(score, *v, read_time, weights, lower_is_better)});
   }
   if (weights.enabled()) {
     std::stable_sort(chosen.begin(), chosen.end(), [&](const Chosen& a, const Chosen& b) {
@@ -322,8 +322,8 @@ Status DbImpl::FillHit(const SearchRequest& request, const Version& v,
 }
 
 Status DbImpl::ExpandSearchHits(const SearchRequest& request, const query::ReadPoint& point,
-                                Timestamp read_time, const Catalog& catalog,
-                                const FieldDef& field, std::vector<SearchHit>* hits) const {
+                                Timestamp read_time, const Catalog& catalog, const FieldDef& field,
+                                std::vector<SearchHit>* hits) const {
   std::vector<query::DirectHit> direct;
   for (const SearchHit& h : *hits) {
     const SpaceDef* space = catalog.FindSpace(h.space);

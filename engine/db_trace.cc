@@ -64,8 +64,8 @@ Status ClearedOnError(std::vector<MemCube>* out, Fill fill) {
 
 }  // namespace
 
-Status DbImpl::ScopeOfSpace(const ReadPoint& read, const std::string& space,
-                            const Catalog* catalog, query::TraceScope* scope) const {
+Status DbImpl::ScopeOfSpace(const ReadPoint& read, const std::string& space, const Catalog* catalog,
+                            query::TraceScope* scope) const {
   const SpaceDef* def = catalog->FindSpace(space);
   if (def == nullptr) return Status::InvalidArgument("space '" + space + "' does not exist");
   scope->space_id = def->id;
@@ -167,12 +167,14 @@ Status DbImpl::Events(const EventsRequest& request, std::vector<MemCube>* events
   // *events keeps its MemCubes across calls: FillCube reuses their buffers.
   return ClearedOnError(events, [&]() -> Status {
     if (request.valid_at) {
-      return Status::InvalidArgument("an events query reads a window of valid time: valid_at "
-                                     "must be unset");
+      return Status::InvalidArgument(
+          "an events query reads a window of valid time: valid_at "
+          "must be unset");
     }
     if (request.episode && request.episode->empty()) {
-      return Status::InvalidArgument("an empty episode name (leave the episode unset for every "
-                                     "event of the space)");
+      return Status::InvalidArgument(
+          "an empty episode name (leave the episode unset for every "
+          "event of the space)");
     }
     LOCI_RETURN_IF_ERROR(CheckWindow(request.from, request.to));
     LOCI_RETURN_IF_ERROR(CheckLimit("limit", request.limit, kMaxListResults));

@@ -35,8 +35,8 @@
 #include <vector>
 
 #include "common/mutex.h"
-#include "query/version.h"
 #include "gc/epoch.h"
+#include "query/version.h"
 
 namespace loci::engine {
 

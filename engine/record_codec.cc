@@ -345,9 +345,9 @@ void EncodeEdgeBody(const index::EdgeVersion& e, std::string* dst) {
 bool DecodeEdgeBody(Decoder* d, index::EdgeVersion* e) {
   uint8_t unlinked;
   if (!d->GetVarint32(&e->space_id) || !d->GetVarint64(&e->key.from) ||
-      !d->GetVarint64(&e->key.to) || !d->GetVarint32(&e->key.type) ||
-      !d->GetVarint32(&e->number) || !d->GetFloat(&e->weight) || !d->GetU8(&unlinked) ||
-      !GetTime(d, &e->valid_from) || !GetTime(d, &e->valid_to)) {
+      !d->GetVarint64(&e->key.to) || !d->GetVarint32(&e->key.type) || !d->GetVarint32(&e->number) ||
+      !d->GetFloat(&e->weight) || !d->GetU8(&unlinked) || !GetTime(d, &e->valid_from) ||
+      !GetTime(d, &e->valid_to)) {
     return false;
   }
   if (e->space_id == 0 || e->key.from == 0 || e->key.to == 0 || e->key.from == e->key.to ||
@@ -365,9 +365,8 @@ void EncodeBatch(Timestamp commit_time, const std::vector<SpaceEntry>& spaces,
                  const std::vector<const Version*>& versions, std::string* dst,
                  std::span<const BlobCopy> copies,
                  std::span<const index::EdgeVersion* const> edges) {
-  const bool trace = !edges.empty() || std::any_of(versions.begin(), versions.end(), [](auto* v) {
-                       return !v->episode.empty();
-                     });
+  const bool trace = !edges.empty() || std::any_of(versions.begin(), versions.end(),
+                                                   [](auto* v) { return !v->episode.empty(); });
   const uint8_t format = trace             ? kBatchFormatWithTrace
                          : !copies.empty() ? kBatchFormatWithCopies
                          : !drops.empty()  ? kBatchFormatWithDrops

@@ -41,8 +41,8 @@
 #include "common/coding.h"
 #include "engine/catalog.h"
 #include "index/trace_graph.h"
-#include "query/version.h"
 #include "loci/status.h"
+#include "query/version.h"
 
 namespace loci::engine {
 
@@ -93,8 +93,9 @@ struct BatchContents {
 };
 
 // Appends the WAL payload of a batch to *dst: format 4 if it has edges or a version in an
-// episode, else 3 if it logs blob copies, else 2 if it drops a field, else 1. REQUIRES: each copy is a blob one of `versions` refers to (same
-// generation, offset and length; bytes that hash to its checksum), no two copies of one blob.
+// episode, else 3 if it logs blob copies, else 2 if it drops a field, else 1. REQUIRES: each copy
+// is a blob one of `versions` refers to (same generation, offset and length; bytes that hash to its
+// checksum), no two copies of one blob.
 void EncodeBatch(Timestamp commit_time, const std::vector<SpaceEntry>& spaces,
                  const std::vector<FieldEntry>& fields, const std::vector<FieldDropEntry>& drops,
                  const std::vector<const Version*>& versions, std::string* dst,

@@ -10,8 +10,8 @@
 #include <cstdint>
 #include <memory>
 
-#include "query/version.h"
 #include "loci/status.h"
+#include "query/version.h"
 
 namespace loci::engine {
 

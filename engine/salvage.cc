@@ -112,7 +112,8 @@ uint64_t RenumberLsns(const std::vector<std::unique_ptr<Version>>& kept,
   std::sort(lsns.begin(), lsns.end());
   lsns.erase(std::unique(lsns.begin(), lsns.end()), lsns.end());
   auto renumber = [&](uint64_t lsn) {
-    return static_cast<uint64_t>(std::lower_bound(lsns.begin(), lsns.end(), lsn) - lsns.begin() + 1);
+    return static_cast<uint64_t>(std::lower_bound(lsns.begin(), lsns.end(), lsn) - lsns.begin() +
+                                 1);
   };
   for (const auto& v : kept) v->lsn = renumber(v->lsn);
   for (const auto& e : edges) e->lsn = renumber(e->lsn);

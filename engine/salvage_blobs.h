@@ -21,10 +21,10 @@
 #include "blob/arena.h"
 #include "blob/format.h"
 #include "common/file_names.h"
-#include "query/version.h"
 #include "loci/env.h"
 #include "loci/salvage.h"
 #include "loci/status.h"
+#include "query/version.h"
 
 namespace loci::engine {
 

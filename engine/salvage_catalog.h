@@ -26,8 +26,8 @@
 #include <vector>
 
 #include "engine/catalog.h"
-#include "query/version.h"
 #include "loci/status.h"
+#include "query/version.h"
 
 namespace loci::engine {
 

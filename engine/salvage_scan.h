@@ -37,10 +37,10 @@
 #include "engine/salvage_losses.h"
 #include "engine/superblock.h"
 #include "index/trace_graph.h"
-#include "query/version.h"
 #include "loci/env.h"
 #include "loci/salvage.h"
 #include "loci/status.h"
+#include "query/version.h"
 
 namespace loci::engine {
 

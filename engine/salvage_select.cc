@@ -131,7 +131,8 @@ std::vector<std::unique_ptr<index::EdgeVersion>> SelectEdges(
     size_t end = i + 1;
     while (end < found.size() && !order(found[i], found[end])) ++end;
     bool agree = true;
-    for (size_t j = i + 1; j < end; ++j) agree = agree && found[j].edge->SameContent(*found[i].edge);
+    for (size_t j = i + 1; j < end; ++j)
+      agree = agree && found[j].edge->SameContent(*found[i].edge);
     std::unique_ptr<index::EdgeVersion> e = std::move(found[i].edge);
     i = end;
     if (!agree) {

@@ -16,8 +16,8 @@
 
 #include "engine/salvage_catalog.h"
 #include "engine/salvage_scan.h"
-#include "query/version.h"
 #include "loci/salvage.h"
+#include "query/version.h"
 
 namespace loci::engine {
 

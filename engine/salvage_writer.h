@@ -25,10 +25,10 @@
 #include "common/file_names.h"
 #include "engine/catalog.h"
 #include "index/trace_graph.h"
-#include "query/version.h"
 #include "loci/env.h"
 #include "loci/options.h"
 #include "loci/status.h"
+#include "query/version.h"
 
 namespace loci::engine {
 

@@ -9,9 +9,9 @@
 #include <string>
 
 #include "engine/catalog.h"
-#include "query/version.h"
 #include "loci/cube.h"
 #include "loci/status.h"
+#include "query/version.h"
 
 namespace loci::engine {
 

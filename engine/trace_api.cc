@@ -33,8 +33,9 @@ Result<CubeId> Db::Fuse(const WriteOptions& options, const std::vector<CubeId>& 
                         CubeDraft draft) {
   if (ids.empty()) return Status::InvalidArgument("nothing to fuse: no cube ids");
   if (!draft.parents.empty()) {
-    return Status::InvalidArgument("a fused cube's parents are the fused ids: leave "
-                                   "draft.parents empty");
+    return Status::InvalidArgument(
+        "a fused cube's parents are the fused ids: leave "
+        "draft.parents empty");
   }
   for (size_t i = 0; i < ids.size(); ++i) {
     for (size_t j = 0; j < i; ++j) {
@@ -52,8 +53,7 @@ Result<CubeId> Db::Fuse(const WriteOptions& options, const std::vector<CubeId>& 
     Status s = History(read, ids[0], &history);
     if (!s.ok()) {
       if (s.IsNotFound()) {
-        return Status::InvalidArgument("parent cube " + std::to_string(ids[0]) +
-                                       " does not exist");
+        return Status::InvalidArgument("parent cube " + std::to_string(ids[0]) + " does not exist");
       }
       return s;
     }
@@ -135,13 +135,12 @@ class ProvenanceBuilder {
 
 }  // namespace
 
-Status Db::Provenance(const ReadOptions& options, CubeId id, uint32_t depth,
-                      ProvenanceNode* root) {
+Status Db::Provenance(const ReadOptions& options, CubeId id, uint32_t depth, ProvenanceNode* root) {
   *root = ProvenanceNode();
   if (depth == 0 || depth > kMaxProvenanceDepth) {
     return Status::InvalidArgument("provenance depth " + std::to_string(depth) +
-                                   " is out of range (1 to " +
-                                   std::to_string(kMaxProvenanceDepth) + ")");
+                                   " is out of range (1 to " + std::to_string(kMaxProvenanceDepth) +
+                                   ")");
   }
   ReadOptions read = options;
   read.fill_payload = false;

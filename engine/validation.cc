@@ -98,8 +98,8 @@ Status CheckEpisode(const std::string& episode, const Options& o) {
   return episode.empty() ? Status::OK() : CheckName("episode", episode, o);
 }
 
-Status CheckEdgeEnds(const std::optional<std::string>& space, CubeId from, CubeId to,
-                     EdgeType type, const Options& o) {
+Status CheckEdgeEnds(const std::optional<std::string>& space, CubeId from, CubeId to, EdgeType type,
+                     const Options& o) {
   if (space) LOCI_RETURN_IF_ERROR(CheckName("space", *space, o));
   if (from == 0 || to == 0) return Invalid("edge end id 0 does not exist");
   if (from == to) return Invalid("an edge from cube " + std::to_string(from) + " to itself");
@@ -137,8 +137,7 @@ Status CheckInterval(const std::optional<Timestamp>& from, const std::optional<T
 bool SetsNothing(const CubePatch& p) {
   return !p.kind && !p.state && !p.payload && p.set_vectors.empty() && p.remove_vectors.empty() &&
          p.set_attrs.empty() && p.remove_attrs.empty() && !p.source && !p.parents && !p.agent &&
-         !p.importance && !p.trust && !p.valid_from && !p.valid_to && !p.expires_at &&
-         !p.episode;
+         !p.importance && !p.trust && !p.valid_from && !p.valid_to && !p.expires_at && !p.episode;
 }
 
 Status CheckState(CubeState state) {

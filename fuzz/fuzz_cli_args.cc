@@ -202,8 +202,8 @@ void FuzzCli(std::string_view text) {
     if (!r.err.empty()) __builtin_trap();
     if (json && !help && !args.empty() &&
         (args[0] == "get" || args[0] == "history" || args[0] == "info" || args[0] == "trace" ||
-         args[0] == "episode" || args[0] == "events" || args[0] == "changes" ||
-         args[0] == "list" || args[0] == "provenance" || args[0] == "search") &&
+         args[0] == "episode" || args[0] == "events" || args[0] == "changes" || args[0] == "list" ||
+         args[0] == "provenance" || args[0] == "search") &&
         !nlohmann::json::accept(r.out)) {
       __builtin_trap();
     }

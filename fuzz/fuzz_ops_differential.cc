@@ -522,8 +522,8 @@ class Driver {
   }
 
   float Weight() {
-    static const float kWeights[] = {1.0f, 0.5f, 2.0f, 1.0f,  0.0f, -1.0f,
-                                     1.0f, 0.25f, std::nanf(""), INFINITY};
+    static const float kWeights[] = {1.0f,  0.5f, 2.0f,  1.0f,          0.0f,
+                                     -1.0f, 1.0f, 0.25f, std::nanf(""), INFINITY};
     return kWeights[in_.Pick(10)];
   }
 
@@ -548,7 +548,8 @@ class Driver {
     if ((mode & 3) == 3) {
       // The type of an edge the model holds, to relink it.
       for (const auto& [key, edge] : model_.edges()) {
-        if (key.from == from && key.to == to && (mode & 8)) type = static_cast<loci::EdgeType>(key.type);
+        if (key.from == from && key.to == to && (mode & 8))
+          type = static_cast<loci::EdgeType>(key.type);
       }
     }
     const float weight = Weight();
@@ -773,8 +774,8 @@ class Driver {
     std::vector<loci::model::ModelRead> reads;
     for (Timestamp t : {before, after}) {
       const Timestamp read_time = c.point.value_or(t);
-      reads.push_back({c.point.value_or(loci::kForever), c.valid_at.value_or(read_time), read_time,
-                       space});
+      reads.push_back(
+          {c.point.value_or(loci::kForever), c.valid_at.value_or(read_time), read_time, space});
       if (c.point) break;
     }
     return reads;
@@ -784,9 +785,9 @@ class Driver {
     return "{" + std::to_string(t.id) + " v" + std::to_string(t.version) + " hop " +
            std::to_string(t.hop) + " via " + std::to_string(t.via.from) + "->" +
            std::to_string(t.via.to) + " type " + std::to_string(static_cast<uint32_t>(t.via.type)) +
-           " w " + std::to_string(t.via.weight) + " v" + std::to_string(t.via.version) + " valid [" +
-           std::to_string(t.via.valid_from) + "," + std::to_string(t.via.valid_to) + ") tx " +
-           std::to_string(t.via.tx_from) + "}";
+           " w " + std::to_string(t.via.weight) + " v" + std::to_string(t.via.version) +
+           " valid [" + std::to_string(t.via.valid_from) + "," + std::to_string(t.via.valid_to) +
+           ") tx " + std::to_string(t.via.tx_from) + "}";
   }
 
   static bool SameSteps(const std::vector<loci::TraceStep>& got,
@@ -843,10 +844,9 @@ class Driver {
     std::string want_text;
     for (const loci::model::ModelRead& read : ModelReads(c, before, after, r.space)) {
       std::vector<loci::TraceStep> want;
-      const Status::Code code =
-          invalid ? Status::Code::kInvalidArgument
-                  : model_.Trace(r.start, read, r.types, r.direction, r.episode_order, r.hops,
-                                 r.limit, &want);
+      const Status::Code code = invalid ? Status::Code::kInvalidArgument
+                                        : model_.Trace(r.start, read, r.types, r.direction,
+                                                       r.episode_order, r.hops, r.limit, &want);
       if (code == s.code() && (!s.ok() || SameSteps(got, want))) return;
       want_text += std::string(" ") + ShowRead(read) + " " + CodeName(code);
       for (const loci::TraceStep& t : want) want_text += " " + ShowStep(t);
@@ -883,12 +883,11 @@ class Driver {
     r.space = ReadSpace(mode);
     r.fill_payload = (mode & 16) == 0;
     const ReadChoice c = PickRead(mode, &r, true);
-    static const uint32_t kWindows[] = {0, 1, 2, 5, 3, loci::kMaxEpisodeWindow,
-                                        loci::kMaxEpisodeWindow + 1, 1};
+    static const uint32_t kWindows[] = {
+        0, 1, 2, 5, 3, loci::kMaxEpisodeWindow, loci::kMaxEpisodeWindow + 1, 1};
     r.before = kWindows[in_.Pick(8)];
     r.after = kWindows[in_.Pick(8)];
-    const bool invalid =
-        r.before > loci::kMaxEpisodeWindow || r.after > loci::kMaxEpisodeWindow;
+    const bool invalid = r.before > loci::kMaxEpisodeWindow || r.after > loci::kMaxEpisodeWindow;
     const Timestamp before = db_->Now();
     std::vector<MemCube> got;
     Status s = db_->Episode(r, &got);
@@ -901,9 +900,9 @@ class Driver {
       if (code == s.code() && (!s.ok() || SameCubes(got, want, r.fill_payload))) return;
       want_text += " " + ShowRead(read) + " " + CodeName(code) + ShowCubes(want);
     }
-    Fail("episode of " + std::to_string(r.id) + " before " + std::to_string(r.before) +
-         " after " + std::to_string(r.after) + ": " + s.ToString() + ShowCubes(got) +
-         "; the model says" + want_text);
+    Fail("episode of " + std::to_string(r.id) + " before " + std::to_string(r.before) + " after " +
+         std::to_string(r.after) + ": " + s.ToString() + ShowCubes(got) + "; the model says" +
+         want_text);
   }
 
   void CheckEvents() {
@@ -956,9 +955,9 @@ class Driver {
         invalid ? Status::Code::kInvalidArgument
                 : model_.Changes(r.space, r.from, r.to, loci::kForever, r.limit, &want);
     if (code != s.code() || (s.ok() && !SameCubes(got, want, r.fill_payload))) {
-      Fail("changes of '" + r.space + "' [" + std::to_string(r.from) + "," +
-           std::to_string(r.to) + ") limit " + std::to_string(r.limit) + ": " + s.ToString() +
-           ShowCubes(got) + "; the model says " + CodeName(code) + ShowCubes(want));
+      Fail("changes of '" + r.space + "' [" + std::to_string(r.from) + "," + std::to_string(r.to) +
+           ") limit " + std::to_string(r.limit) + ": " + s.ToString() + ShowCubes(got) +
+           "; the model says " + CodeName(code) + ShowCubes(want));
     }
   }
 
@@ -1033,8 +1032,7 @@ class Driver {
 
   // The cubes one expansion step from `id` (of space `space`) at `read`: over edges of weight
   // > 0 of the wanted types, both ways, and the episode order's neighbours.
-  std::vector<CubeId> Neighbours(CubeId id, const std::string& space,
-                                 const loci::SearchRequest& r,
+  std::vector<CubeId> Neighbours(CubeId id, const std::string& space, const loci::SearchRequest& r,
                                  const loci::model::ModelRead& read) const {
     std::vector<CubeId> out;
     MemCube ignored;
@@ -1084,7 +1082,8 @@ class Driver {
     const uint8_t expand = in_.U8();
     r.expand_hops = expand & 3;
     r.expand_episode = (expand & 4) != 0;
-    r.expand_episode_only = (expand & 12) == 12 || (expand & 0x80) != 0;  // the latter may be invalid
+    r.expand_episode_only =
+        (expand & 12) == 12 || (expand & 0x80) != 0;  // the latter may be invalid
     static const uint32_t kLimits[] = {0, 1, 2, 50};
     r.expand_limit = kLimits[(expand >> 4) & 3];
     r.expand_decay = (expand & 64) ? 1.0f : 0.5f;
@@ -1113,8 +1112,8 @@ class Driver {
     }
     const uint32_t dim = field ? field->dim : 1 + static_cast<uint32_t>(in_.Pick(3));
     for (uint32_t i = 0; i < dim; ++i) r.query.push_back(kValues[in_.Pick(4)]);
-    const bool invalid = !known || !ValidTypes(r.expand_types) ||
-                         (r.expand_episode_only && !r.expand_episode);
+    const bool invalid =
+        !known || !ValidTypes(r.expand_types) || (r.expand_episode_only && !r.expand_episode);
     std::vector<loci::SearchHit> hits;
     Status s = db_->Search(r, &hits);
     auto fail = [&](const std::string& what) {
@@ -1185,8 +1184,7 @@ class Driver {
     if (n_direct > 0) {
       const float worst = hits[n_direct - 1].score;
       for (const auto& [id, e] : eligible) {
-        if (direct.count(id) == 0 &&
-            better(e.first, worst) &&
+        if (direct.count(id) == 0 && better(e.first, worst) &&
             std::fabs(e.first - worst) > 1e-3f * std::max(1.0f, std::fabs(worst))) {
           fail("cube " + std::to_string(id) + " (exact score " + std::to_string(e.first) +
                ") beats a direct hit");
@@ -1241,8 +1239,8 @@ class Driver {
           fail("an episode step between cubes that are not neighbours");
         }
       } else {
-        const loci::model::ModelEdgeVersion* e = VisibleEdge(
-            {h.via->from, h.via->to, static_cast<uint32_t>(h.via->type)}, read);
+        const loci::model::ModelEdgeVersion* e =
+            VisibleEdge({h.via->from, h.via->to, static_cast<uint32_t>(h.via->type)}, read);
         if (e == nullptr || e->number != h.via->version || e->weight != h.via->weight ||
             !(e->weight > 0) || r.expand_episode_only) {
           fail("via edge not visible in the model (or of weight <= 0)");
@@ -1304,9 +1302,9 @@ class Driver {
         r.limit = loci::kMaxListResults;
         std::vector<MemCube> got, want;
         Status s = db_->Events(r, &got);
-        const Status::Code code = model_.Events(space, episode, r.from, r.to,
-                                                {last, loci::kForever, last, std::nullopt},
-                                                r.limit, &want);
+        const Status::Code code =
+            model_.Events(space, episode, r.from, r.to, {last, loci::kForever, last, std::nullopt},
+                          r.limit, &want);
         if (s.code() != code || (s.ok() && !SameCubes(got, want, true))) {
           Fail(std::string("events of '") + space + "': " + s.ToString() + ShowCubes(got) +
                "; the model says " + CodeName(code) + ShowCubes(want));

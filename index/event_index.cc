@@ -11,7 +11,8 @@ void EventIndex::Add(const VersionInfo& v) {
   if (v.episode.empty()) return;
   auto [name, inserted] = episode_names_.emplace(v.episode);
   if (inserted) {
-    episode_name_bytes_.fetch_add(name->size() + sizeof(std::string) + 16, std::memory_order_relaxed);
+    episode_name_bytes_.fetch_add(name->size() + sizeof(std::string) + 16,
+                                  std::memory_order_relaxed);
   }
   episodes_.Insert(EpisodeKey{v.space_id, *name, v.valid_from, v.id});
 }

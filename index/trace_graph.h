@@ -35,7 +35,8 @@ struct EdgeKey {
 
 struct EdgeKeyHash {
   size_t operator()(const EdgeKey& k) const {
-    uint64_t h = k.from * 0x9e3779b97f4a7c15ull ^ (k.to + 0x632be59bd9b4e019ull) * 0xbf58476d1ce4e5b9ull;
+    uint64_t h =
+        k.from * 0x9e3779b97f4a7c15ull ^ (k.to + 0x632be59bd9b4e019ull) * 0xbf58476d1ce4e5b9ull;
     return static_cast<size_t>(h ^ (h >> 31) ^ k.type);
   }
 };
@@ -103,7 +104,9 @@ class TraceGraph {
 
   uint64_t edges() const { return edges_.load(std::memory_order_relaxed); }
   uint64_t versions() const { return versions_.load(std::memory_order_relaxed); }
-  uint64_t memory_bytes() const { return adjacency_.memory_bytes() + bytes_.load(std::memory_order_relaxed); }
+  uint64_t memory_bytes() const {
+    return adjacency_.memory_bytes() + bytes_.load(std::memory_order_relaxed);
+  }
 
   // --- the writer (one at a time)
 

@@ -20,7 +20,8 @@ Status CheckExpansionAndWeights(const SearchRequest& r) {
   if (r.expand_hops > kMaxTraceHops) {
     return invalid("expand_hops must be at most " + std::to_string(kMaxTraceHops));
   }
-  if (!(r.expand_decay > 0 && r.expand_decay <= 1)) return invalid("expand_decay must be in (0, 1]");
+  if (!(r.expand_decay > 0 && r.expand_decay <= 1))
+    return invalid("expand_decay must be in (0, 1]");
   if (r.expand_limit > kMaxSearchK) {
     return invalid("expand_limit must be at most " + std::to_string(kMaxSearchK));
   }
@@ -107,8 +108,8 @@ index::ScanParams ScanParamsFor(const SearchRequest& request, const ReadPoint& p
   // version: both need the filter.
   const bool windowed = request.window_from || request.window_to;
   params.fast_accept = request.kinds.empty() && request.attrs.empty() && all_states &&
-                       point.valid_at >= point.as_of && !windowed &&
-                       request.recency_weight == 0 && request.importance_weight == 0;
+                       point.valid_at >= point.as_of && !windowed && request.recency_weight == 0 &&
+                       request.importance_weight == 0;
   return params;
 }
 

@@ -33,7 +33,8 @@ void EpisodeSide(const TraceScope& scope, const Version& center, bool forward, u
   index::EventIndex::Episodes::Iterator it(&scope.events->episodes());
   if (forward) {
     it.Seek(at);
-    if (it.Valid() && it.key().id == center.id && it.key().valid_from == center.valid_from) it.Next();
+    if (it.Valid() && it.key().id == center.id && it.key().valid_from == center.valid_from)
+      it.Next();
   } else {
     it.SeekBefore(at);
   }
@@ -72,7 +73,8 @@ void Expand(const TraceScope& scope, const Version& v, uint32_t hop, const WalkS
     std::sort(types.begin(), types.end());
     types.erase(std::unique(types.begin(), types.end()), types.end());
     for (uint32_t type : types) {
-      scope.graph->ForEachEdge(v.id, dir, type, [&](const auto& inc) { return step(inc, outgoing); });
+      scope.graph->ForEachEdge(v.id, dir, type,
+                               [&](const auto& inc) { return step(inc, outgoing); });
     }
   };
   if (spec.out) each(index::TraceGraph::kOut, true);
@@ -122,8 +124,8 @@ void Walk(const TraceScope& scope, uint64_t start, const WalkSpec& spec,
   }
 }
 
-void EpisodeAround(const TraceScope& scope, const Version& center, uint32_t before,
-                   uint32_t after, std::vector<const Version*>* out) {
+void EpisodeAround(const TraceScope& scope, const Version& center, uint32_t before, uint32_t after,
+                   std::vector<const Version*>* out) {
   out->clear();
   EpisodeSide(scope, center, /*forward=*/false, before, out);
   std::reverse(out->begin(), out->end());

@@ -71,14 +71,13 @@ struct Reached {
 // Breadth first from `start` (not reported), each visible cube once at its first hop, up to
 // spec.limit cubes. Within a hop, by the cube stepped from (in the order it was reached), then
 // out-edges before in-edges, each by (type, other end), then the episode steps.
-void Walk(const TraceScope& scope, uint64_t start, const WalkSpec& spec,
-          std::vector<Reached>* out);
+void Walk(const TraceScope& scope, uint64_t start, const WalkSpec& spec, std::vector<Reached>* out);
 
 // The events of `center`'s episode around it, in episode order (valid_from, then id): up to
 // `before` visible events before it, then `center`, then up to `after` after it.
 // REQUIRES: `center` is the version of its cube visible in the scope, with an episode.
-void EpisodeAround(const TraceScope& scope, const Version& center, uint32_t before,
-                   uint32_t after, std::vector<const Version*>* out);
+void EpisodeAround(const TraceScope& scope, const Version& center, uint32_t before, uint32_t after,
+                   std::vector<const Version*>* out);
 
 // Events (loci/trace.h EventsRequest): for each cube of the scope's space and each valid_from
 // in [from, to), the version a read at (point.as_of, valid_at = that valid_from) returns, if

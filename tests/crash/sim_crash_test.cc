@@ -386,8 +386,8 @@ std::string Render(Status::Code c, const std::vector<TraceStep>& steps) {
 std::string Render(Status::Code c, const std::vector<MemCube>& cubes) {
   std::string out = std::to_string(static_cast<int>(c));
   for (const MemCube& m : cubes) {
-    out += " " + std::to_string(m.id) + "v" + std::to_string(m.version) + " '" + m.episode +
-           "' [" + std::to_string(m.valid_from) + "," + std::to_string(m.valid_to) + ") tx" +
+    out += " " + std::to_string(m.id) + "v" + std::to_string(m.version) + " '" + m.episode + "' [" +
+           std::to_string(m.valid_from) + "," + std::to_string(m.valid_to) + ") tx" +
            std::to_string(m.tx_from) + "," + std::to_string(m.tx_to);
   }
   return out + "\n";
@@ -456,8 +456,8 @@ std::string GraphOf(const Model& m) {
     out += "events " + episode.value_or("*") + ": " + Render(c, events);
   }
   std::vector<MemCube> cubes;
-  const Status::Code c = m.List("s", {kForever, kGraphValidTimes[1], kNow, std::nullopt}, 0,
-                                kMaxListResults, &cubes);
+  const Status::Code c =
+      m.List("s", {kForever, kGraphValidTimes[1], kNow, std::nullopt}, 0, kMaxListResults, &cubes);
   return out + "list: " + Render(c, cubes);
 }
 
@@ -628,8 +628,8 @@ class SimCrashTest : public testing::Test {
     const std::string graph = GraphOf(db.get(), state, &newest_edge);
     Model with_next = acked;
     if (commit_times.size() < script.size()) {
-      ApplyStep(script[commit_times.size()],
-                InFlightCommitTime(state, commit_times, newest_edge), &with_next);
+      ApplyStep(script[commit_times.size()], InFlightCommitTime(state, commit_times, newest_edge),
+                &with_next);
     }
     // The cubes' histories first, then the graph and the episodes.
     auto differs = [&](const Model& m) {
@@ -667,9 +667,9 @@ class SimCrashTest : public testing::Test {
           r.limit = kMaxTraceResults;
           std::vector<TraceStep> got, want;
           const Status traced = db->Trace(r, &got);
-          const Status::Code c = acked.Trace(id, {t, valid_at, t, std::nullopt}, {},
-                                             TraceDirection::kBoth, false, 1, kMaxTraceResults,
-                                             &want);
+          const Status::Code c =
+              acked.Trace(id, {t, valid_at, t, std::nullopt}, {}, TraceDirection::kBoth, false, 1,
+                          kMaxTraceResults, &want);
           if (Render(traced.code(), got) != Render(c, want)) {
             ADD_FAILURE() << tag << ": as-of trace from cube " << id << " at step " << i
                           << " valid at " << valid_at << ": " << Render(traced.code(), got)

@@ -56,8 +56,7 @@ bool ValidState(CubeState s) { return s == CubeState::kActive || s == CubeState:
 bool SetsNothing(const CubePatch& p) {
   return !p.kind && !p.state && !p.payload && p.set_vectors.empty() && p.remove_vectors.empty() &&
          p.set_attrs.empty() && p.remove_attrs.empty() && !p.source && !p.parents && !p.agent &&
-         !p.importance && !p.trust && !p.valid_from && !p.valid_to && !p.expires_at &&
-         !p.episode;
+         !p.importance && !p.trust && !p.valid_from && !p.valid_to && !p.expires_at && !p.episode;
 }
 
 bool ValidEpisode(const std::string& e) { return e.empty() || ValidName(e); }
@@ -139,8 +138,8 @@ bool ChangesNothing(const ModelVersion& prev, const ModelVersion& v, const CubeP
   if (v.kind != prev.kind || v.state != prev.state || v.payload != prev.payload ||
       v.attrs != prev.attrs || v.source != prev.source || v.agent != prev.agent ||
       v.parents != prev.parents || v.episode != prev.episode || v.importance != prev.importance ||
-      v.trust != prev.trust ||
-      v.expires_at != prev.expires_at || v.vectors.size() != prev.vectors.size()) {
+      v.trust != prev.trust || v.expires_at != prev.expires_at ||
+      v.vectors.size() != prev.vectors.size()) {
     return false;
   }
   for (const auto& [field_id, vec] : v.vectors) {
@@ -230,7 +229,8 @@ Status::Code DbModel::Get(CubeId id, Timestamp as_of, Timestamp valid_at, Timest
   const std::optional<size_t> i = Visible(id, as_of, valid_at);
   if (!i) return Status::Code::kNotFound;
   const ModelVersion& v = cube->versions[*i];
-  if (v.state == CubeState::kRetired || (v.expires_at != kForever && v.expires_at <= read_time)) return Status::Code::kNotFound;
+  if (v.state == CubeState::kRetired || (v.expires_at != kForever && v.expires_at <= read_time))
+    return Status::Code::kNotFound;
   *out = ToCube(id, *cube, *i, as_of);
   return Status::Code::kOk;
 }
@@ -504,12 +504,13 @@ std::optional<size_t> DbModel::Readable(CubeId id, const ModelRead& read) const 
   const std::optional<size_t> i = Visible(id, read.as_of, read.valid_at);
   if (!i) return std::nullopt;
   const ModelVersion& v = cube->versions[*i];
-  if (v.state == CubeState::kRetired || (v.expires_at != kForever && v.expires_at <= read.read_time)) return std::nullopt;
+  if (v.state == CubeState::kRetired ||
+      (v.expires_at != kForever && v.expires_at <= read.read_time))
+    return std::nullopt;
   return i;
 }
 
-const ModelEdgeVersion* DbModel::VisibleEdge(const ModelEdgeKey& key,
-                                             const ModelRead& read) const {
+const ModelEdgeVersion* DbModel::VisibleEdge(const ModelEdgeKey& key, const ModelRead& read) const {
   auto it = edges_.find(key);
   if (it == edges_.end()) return nullptr;
   const auto& vs = it->second.versions;
@@ -547,8 +548,8 @@ Status::Code DbModel::Trace(CubeId start, const ModelRead& read, const std::vect
   ModelRead in_space = read;
   in_space.space = cubes_.at(start).space;
   auto wanted = [&](uint32_t type) {
-    return types.empty() || std::find(types.begin(), types.end(),
-                                      static_cast<EdgeType>(type)) != types.end();
+    return types.empty() ||
+           std::find(types.begin(), types.end(), static_cast<EdgeType>(type)) != types.end();
   };
   std::set<CubeId> seen{start};
   std::vector<CubeId> frontier{start};
@@ -575,15 +576,17 @@ Status::Code DbModel::Trace(CubeId start, const ModelRead& read, const std::vect
         }
         std::sort(near.begin(), near.end());
         for (const auto& [type, other] : near) {
-          const ModelEdgeKey key = outgoing ? ModelEdgeKey{v, other, type}
-                                            : ModelEdgeKey{other, v, type};
+          const ModelEdgeKey key =
+              outgoing ? ModelEdgeKey{v, other, type} : ModelEdgeKey{other, v, type};
           const ModelEdgeVersion* e = VisibleEdge(key, read);
           TraceStep step;
-          step.via = Edge{key.from, key.to, static_cast<EdgeType>(type), e->weight, e->number,
-                          e->valid_from, e->valid_to, e->tx_from};
+          step.via = Edge{key.from,    key.to,    static_cast<EdgeType>(type),
+                          e->weight,   e->number, e->valid_from,
+                          e->valid_to, e->tx_from};
           step.hop = hop;
           step.id = other;
-          if (auto i = Readable(other, in_space)) step.version = cubes_.at(other).versions[*i].number;
+          if (auto i = Readable(other, in_space))
+            step.version = cubes_.at(other).versions[*i].number;
           reach(other, step);
         }
       }
@@ -631,8 +634,8 @@ Status::Code DbModel::Episode(CubeId id, const ModelRead& read, uint32_t before,
   ModelRead in_space = read;
   in_space.space = cube.space;
   for (size_t j = first; j < last; ++j) {
-    out->push_back(ToCube(order[j], cubes_.at(order[j]), *Readable(order[j], in_space),
-                          read.as_of));
+    out->push_back(
+        ToCube(order[j], cubes_.at(order[j]), *Readable(order[j], in_space), read.as_of));
   }
   return Status::Code::kOk;
 }
@@ -651,7 +654,9 @@ Status::Code DbModel::Events(const std::string& space, const std::optional<std::
       const ModelVersion& v = cube.versions[i];
       // An event when a Get at (as_of, its valid_from) returns it.
       if (v.tx_from > read.as_of || Visible(id, read.as_of, v.valid_from) != i) continue;
-      if (v.state == CubeState::kRetired || (v.expires_at != kForever && v.expires_at <= read.read_time)) continue;
+      if (v.state == CubeState::kRetired ||
+          (v.expires_at != kForever && v.expires_at <= read.read_time))
+        continue;
       if (episode && v.episode != *episode) continue;
       if (v.valid_from < from || v.valid_from >= to) continue;
       found.emplace_back(v.valid_from, id, v.number, i);
@@ -707,7 +712,9 @@ std::optional<size_t> DbModel::InWindow(CubeId id, const ModelRead& read, Timest
   for (size_t i = cube.versions.size(); i-- > 0;) {
     const ModelVersion& v = cube.versions[i];
     if (v.tx_from > read.as_of || v.valid_from >= to || v.valid_to <= from) continue;
-    if (v.state == CubeState::kRetired || (v.expires_at != kForever && v.expires_at <= read.read_time)) continue;
+    if (v.state == CubeState::kRetired ||
+        (v.expires_at != kForever && v.expires_at <= read.read_time))
+      continue;
     if (TxTo(id, i, read.as_of) == kForever) return i;
   }
   return std::nullopt;
@@ -733,7 +740,8 @@ Status::Code DbModel::DirectHits(const ModelSearch& search, const ModelRead& rea
   in_space.space = search.space;
   for (const auto& [id, cube] : cubes_) {
     if (cube.space != search.space) continue;
-    const std::optional<size_t> i = windowed ? InWindow(id, read, from, to) : Readable(id, in_space);
+    const std::optional<size_t> i =
+        windowed ? InWindow(id, read, from, to) : Readable(id, in_space);
     if (!i) continue;
     auto vec = cube.versions[*i].vectors.find(field->second.id);
     if (vec == cube.versions[*i].vectors.end()) continue;
@@ -753,8 +761,8 @@ Status::Code DbModel::DirectHits(const ModelSearch& search, const ModelRead& rea
     const ModelCube& cube = cubes_.at(id);
     SearchHit hit;
     hit.id = id;
-    hit.version = cube.versions[windowed ? *InWindow(id, read, from, to) : *Readable(id, in_space)]
-                      .number;
+    hit.version =
+        cube.versions[windowed ? *InWindow(id, read, from, to) : *Readable(id, in_space)].number;
     hit.space = cube.space;
     hit.score = static_cast<float>(scored[j].first);
     out->push_back(hit);
@@ -782,7 +790,8 @@ Status::Code DbModel::Search(const ModelSearch& search, const ModelRead& read,
           search.expand_hops, kMaxTraceResults, &steps);
     for (const TraceStep& step : steps) {
       if (direct.count(step.id) != 0) continue;
-      const double factor = double{step.via.weight} * std::pow(double{search.expand_decay}, step.hop);
+      const double factor =
+          double{step.via.weight} * std::pow(double{search.expand_decay}, step.hop);
       if (!(factor > 0)) continue;
       const double score = hit.score >= 0 ? hit.score * factor : hit.score / factor;
       SearchHit e;

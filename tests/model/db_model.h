@@ -186,8 +186,8 @@ class DbModel {
   Status::Code Search(const ModelSearch& search, const ModelRead& read,
                       std::vector<SearchHit>* out) const;
   // Db::List.
-  Status::Code List(const std::string& space, const ModelRead& read, CubeId after,
-                    uint32_t limit, std::vector<MemCube>* out) const;
+  Status::Code List(const std::string& space, const ModelRead& read, CubeId after, uint32_t limit,
+                    std::vector<MemCube>* out) const;
 
  private:
   // The cube, if it exists and (when `space` is given) belongs to that space.

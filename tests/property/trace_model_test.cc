@@ -9,10 +9,10 @@
 // RC_PARAMS="seed=N max_success=M" reproduces or lengthens a run.
 
 #include <gtest/gtest.h>
-
-#include <cmath>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
+
+#include <cmath>
 
 #include "loci/db.h"
 #include "loci/env.h"
@@ -38,8 +38,7 @@ const std::vector<std::string>& Episodes() {
 const std::vector<EdgeType>& Types() {
   // kCaused twice as often; 7 is reserved (refused).
   static const std::vector<EdgeType> types = {EdgeType::kCaused, EdgeType::kCaused,
-                                              EdgeType::kDerivedFrom, EdgeType{1000},
-                                              EdgeType{7}};
+                                              EdgeType::kDerivedFrom, EdgeType{1000}, EdgeType{7}};
   return types;
 }
 
@@ -62,16 +61,15 @@ std::ostream& operator<<(std::ostream& os, const OpSpec& o) {
 }
 
 rc::Gen<OpSpec> GenOp() {
-  return rc::gen::build<OpSpec>(
-      rc::gen::set(&OpSpec::kind, rc::gen::inRange(0, 10)),
-      rc::gen::set(&OpSpec::target, rc::gen::inRange(0, 1000)),
-      rc::gen::set(&OpSpec::other, rc::gen::inRange(0, 1000)),
-      rc::gen::set(&OpSpec::from, rc::gen::inRange(-1, 4)),
-      rc::gen::set(&OpSpec::episode, rc::gen::inRange(0, 3)),
-      rc::gen::set(&OpSpec::space, rc::gen::inRange(0, 2)),
-      rc::gen::set(&OpSpec::scope, rc::gen::inRange(-3, 3)),
-      rc::gen::set(&OpSpec::type, rc::gen::inRange(0, 5)),
-      rc::gen::set(&OpSpec::weight, rc::gen::inRange(1, 4)));
+  return rc::gen::build<OpSpec>(rc::gen::set(&OpSpec::kind, rc::gen::inRange(0, 10)),
+                                rc::gen::set(&OpSpec::target, rc::gen::inRange(0, 1000)),
+                                rc::gen::set(&OpSpec::other, rc::gen::inRange(0, 1000)),
+                                rc::gen::set(&OpSpec::from, rc::gen::inRange(-1, 4)),
+                                rc::gen::set(&OpSpec::episode, rc::gen::inRange(0, 3)),
+                                rc::gen::set(&OpSpec::space, rc::gen::inRange(0, 2)),
+                                rc::gen::set(&OpSpec::scope, rc::gen::inRange(-3, 3)),
+                                rc::gen::set(&OpSpec::type, rc::gen::inRange(0, 5)),
+                                rc::gen::set(&OpSpec::weight, rc::gen::inRange(1, 4)));
 }
 
 std::string SpaceName(int space) { return space == 0 ? "a" : "b"; }
@@ -120,9 +118,11 @@ struct SearchShape {
 };
 
 const std::vector<SearchShape>& SearchShapes() {
-  static const std::vector<SearchShape> shapes = {
-      {0.123f, false, 0, false}, {1.234f, true, 0, false}, {0.777f, false, 1, false},
-      {2.345f, false, 2, true},  {0.456f, true, 1, true}};
+  static const std::vector<SearchShape> shapes = {{0.123f, false, 0, false},
+                                                  {1.234f, true, 0, false},
+                                                  {0.777f, false, 1, false},
+                                                  {2.345f, false, 2, true},
+                                                  {0.456f, true, 1, true}};
   return shapes;
 }
 

@@ -590,7 +590,8 @@ constexpr uint8_t kEdgeType = 7;
 std::vector<Version> SampleEpisodeVersions() {
   std::vector<Version> versions = SampleVersions(9);
   for (size_t i = 0; i < versions.size(); ++i) {
-    if (i % 3 != 1) versions[i].episode = i == 0 ? std::string("\0\xff", 2) : "episode-" + std::to_string(i % 2);
+    if (i % 3 != 1)
+      versions[i].episode = i == 0 ? std::string("\0\xff", 2) : "episode-" + std::to_string(i % 2);
   }
   return versions;
 }

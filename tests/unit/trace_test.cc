@@ -844,11 +844,11 @@ class EpisodeTest : public TraceTest {
     p1 = Put("s", "p1", "s1", Day(1));
     p2 = Put("s", "p2", "s1", Day(3));
     p3 = Put("s", "p3", "s1", Day(5));
-    q = Put("s", "q", "s1", Day(2));   // later, earlier valid_from: between p1 and p2
-    r = Put("s", "r", "s1", Day(3));   // a tie with p2: after it, by id
-    z = Put("s", "z", "s1", Day(0));   // the first of all
-    o = Put("s", "o", "s2", Day(3));   // another episode
-    w = Put("w", "w", "s1", Day(3));   // the same episode name in another space
+    q = Put("s", "q", "s1", Day(2));  // later, earlier valid_from: between p1 and p2
+    r = Put("s", "r", "s1", Day(3));  // a tie with p2: after it, by id
+    z = Put("s", "z", "s1", Day(0));  // the first of all
+    o = Put("s", "o", "s2", Day(3));  // another episode
+    w = Put("w", "w", "s1", Day(3));  // the same episode name in another space
     alone = Put("s", "alone", "", Day(3));
   }
   std::string Around(CubeId id, uint32_t before, uint32_t after, ReadPoint point = ReadPoint()) {
@@ -1342,10 +1342,9 @@ class TracePersistenceTest : public TraceTest {
             out += " " + std::to_string(st.id) + "/v" + std::to_string(st.version) + "@" +
                    std::to_string(st.hop) + "(" + std::to_string(st.via.from) + "-" +
                    EdgeTypeName(st.via.type) + "->" + std::to_string(st.via.to) + " w" +
-                   std::to_string(st.via.weight) + " v" + std::to_string(st.via.version) +
-                   " vf" + std::to_string(st.via.valid_from) + " vt" +
-                   std::to_string(st.via.valid_to) + " tx" + std::to_string(st.via.tx_from) +
-                   ")";
+                   std::to_string(st.via.weight) + " v" + std::to_string(st.via.version) + " vf" +
+                   std::to_string(st.via.valid_from) + " vt" + std::to_string(st.via.valid_to) +
+                   " tx" + std::to_string(st.via.tx_from) + ")";
           }
           out += "\n";
         }
@@ -1611,8 +1610,9 @@ TEST_F(FuseTest, FuseWritesParentsAndDerivedFromEdgesInOneBatch) {
   // Confined: another space's id reads as missing.
   Result<CubeId> confined = db_->Space("t").Fuse(WriteOptions(), {a}, draft);
   EXPECT_TRUE(confined.status().IsInvalidArgument()) << confined.status().ToString();
-  EXPECT_NE(confined.status().message().find("parent cube " + std::to_string(a) + " does not exist"),
-            std::string::npos)
+  EXPECT_NE(
+      confined.status().message().find("parent cube " + std::to_string(a) + " does not exist"),
+      std::string::npos)
       << confined.status().ToString();
 }
 
@@ -1639,8 +1639,8 @@ TEST_F(FuseTest, ProvenanceIsATreeThatEndsOnCycles) {
   EXPECT_TRUE(root.sources[1].truncated);   // ab has sources
   // Limits and confinement.
   EXPECT_TRUE(db_->Provenance(ReadOptions(), abc, 0, &root).IsInvalidArgument());
-  EXPECT_TRUE(db_->Provenance(ReadOptions(), abc, kMaxProvenanceDepth + 1, &root)
-                  .IsInvalidArgument());
+  EXPECT_TRUE(
+      db_->Provenance(ReadOptions(), abc, kMaxProvenanceDepth + 1, &root).IsInvalidArgument());
   EXPECT_TRUE(db_->Space("t").Provenance(ReadOptions(), abc, 2, &root).IsNotFound());
   // A retired source is left out at read points after its retirement, kept before.
   const Timestamp before = db_->Now();

@@ -16,7 +16,9 @@ constexpr double kNoiseNorm = 1.0;
 constexpr uint64_t kCentreStream = 1ull << 60;
 constexpr uint64_t kQueryStream = 2ull << 60;
 
-uint64_t Mix(uint64_t a, uint64_t b) { return a * 0x9E3779B97F4A7C15ull ^ (b + 0x632BE59BD9B4E5ull); }
+uint64_t Mix(uint64_t a, uint64_t b) {
+  return a * 0x9E3779B97F4A7C15ull ^ (b + 0x632BE59BD9B4E5ull);
+}
 
 // A standard normal draw (Box-Muller, one of the pair).
 double Gaussian(Rng* rng) {

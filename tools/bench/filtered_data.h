@@ -78,7 +78,9 @@ class FilteredCorpus {
   // kRefers, `to` for kNext): the edges of cube i come before those of cube i + 1.
   const std::vector<FilteredEdge>& edges() const { return edges_; }
   // [begin, end) of cube i's edges in edges().
-  std::pair<size_t, size_t> EdgesOf(uint32_t i) const { return {edge_begin_[i], edge_begin_[i + 1]}; }
+  std::pair<size_t, size_t> EdgesOf(uint32_t i) const {
+    return {edge_begin_[i], edge_begin_[i + 1]};
+  }
 
   // `count` queries drawn with `seed`, each in a space with at least one event.
   std::vector<FilteredQuery> Queries(uint64_t seed, uint32_t count) const;

@@ -84,8 +84,8 @@ Status DefineFields(Db* db, const FilteredCorpus& corpus) {
 CubeDraft Draft(const FilteredCorpus& corpus, uint32_t i, std::vector<float> vector) {
   CubeDraft draft;
   draft.space = SpaceName(corpus.SpaceOf(i));
-  draft.payload = "event " + std::to_string(corpus.EventOf(i)) + " of " + draft.space +
-                  ", topic " + std::to_string(corpus.Topic(i));
+  draft.payload = "event " + std::to_string(corpus.EventOf(i)) + " of " + draft.space + ", topic " +
+                  std::to_string(corpus.Topic(i));
   draft.vectors.push_back({kField, std::move(vector)});
   draft.attrs = {{kTopic, corpus.Topic(i)}};
   draft.episode = EpisodeName(corpus.EpisodeOf(i));
@@ -226,7 +226,8 @@ struct Pass {
 template <typename Fn>
 Status RunPass(size_t n, Fn answer, Pass* pass) {
   Answer scratch;
-  for (size_t q = 0; q < std::min<size_t>(kWarmup, n); ++q) LOCI_RETURN_IF_ERROR(answer(q, &scratch));
+  for (size_t q = 0; q < std::min<size_t>(kWarmup, n); ++q)
+    LOCI_RETURN_IF_ERROR(answer(q, &scratch));
   pass->answers.resize(n);
   for (size_t q = 0; q < n; ++q) {
     const uint64_t start = NowNanos();
@@ -289,7 +290,8 @@ Status LociPass(LociSearcher* searcher, size_t n, bool expand, bool exhaustive, 
   searcher->Configure(expand, exhaustive);
   pass->system = expand ? "loci" : "loci (no expansion)";
   pass->setting = exhaustive ? "exhaustive" : "default";
-  return RunPass(n, [&](size_t q, Answer* a) { return searcher->Answer(q, a); }, pass);
+  return RunPass(
+      n, [&](size_t q, Answer* a) { return searcher->Answer(q, a); }, pass);
 }
 
 // --- the peers
@@ -320,8 +322,8 @@ Status HnswPass(const FilteredCorpus& corpus, const std::vector<FilteredQuery>& 
       [&](size_t q, Answer* a) {
         const FilteredQuery& query = queries[q];
         hnsw.Search(
-            query.vector.data(), kK, ef,
-            [&](uint32_t i) { return PassesFilter(corpus, query, i); }, &a->direct);
+            query.vector.data(), kK, ef, [&](uint32_t i) { return PassesFilter(corpus, query, i); },
+            &a->direct);
         return SqliteExpansion(sql, a->direct, &a->expanded);
       },
       pass);
@@ -525,8 +527,8 @@ std::string CheckText(const Pass& p) {
 }
 
 void PrintPasses(const std::vector<Pass>& passes) {
-  std::printf("\n%-22s %-18s %7s %10s %10s %9s %9s  %s\n", "system", "setting", "queries",
-              "p50 us", "p99 us", "recall@10", "expanded", "mismatches direct / expansion");
+  std::printf("\n%-22s %-18s %7s %10s %10s %9s %9s  %s\n", "system", "setting", "queries", "p50 us",
+              "p99 us", "recall@10", "expanded", "mismatches direct / expansion");
   for (const Pass& p : passes) {
     double expanded = 0;
     for (const Answer& a : p.answers) expanded += static_cast<double>(a.expanded.size());
@@ -611,9 +613,9 @@ Status WriteJson(const std::string& path, const FilteredConfig& config,
     std::fprintf(f, "%s\n", j.dump().c_str());
   }
   for (const Target& t : targets) {
-    const nlohmann::json j = {{"scenario", "filtered"}, {"system", "loci"},
+    const nlohmann::json j = {{"scenario", "filtered"},          {"system", "loci"},
                               {"metric", "target: " + t.metric}, {"p50_us", t.p50_us},
-                              {"target_us", t.target_us}, {"met", t.p50_us <= t.target_us}};
+                              {"target_us", t.target_us},        {"met", t.p50_us <= t.target_us}};
     std::fprintf(f, "%s\n", j.dump().c_str());
   }
   if (std::fclose(f) != 0) return Status::IOError(path + ": " + std::strerror(errno));
@@ -652,8 +654,8 @@ Status MeasurePeers(const FilteredConfig& config, const FilteredCorpus& corpus,
               FormatBytes(hnsw->Bytes()).c_str());
   for (uint32_t ef : config.ef) {
     Pass& pass = results->passes.emplace_back();
-    LOCI_RETURN_IF_ERROR(
-        HnswPass(corpus, queries, *hnsw, sql, queries.size(), ef, "ef=" + std::to_string(ef), &pass));
+    LOCI_RETURN_IF_ERROR(HnswPass(corpus, queries, *hnsw, sql, queries.size(), ef,
+                                  "ef=" + std::to_string(ef), &pass));
     LOCI_RETURN_IF_ERROR(Check(truth, nullptr, &pass));
   }
   // ef above the number of cubes any checked query accepts: the result set never fills, so
@@ -683,8 +685,8 @@ std::vector<Target> Targets(const Results& r) {
   for (const OpRow& o : r.ops) {
     if (o.system != "loci") continue;
     const bool trace = o.metric.starts_with("trace");
-    targets.push_back({o.metric, Us(o.latency.Percentile(0.5)),
-                       trace ? kTraceTargetUs : kEventsTargetUs});
+    targets.push_back(
+        {o.metric, Us(o.latency.Percentile(0.5)), trace ? kTraceTargetUs : kEventsTargetUs});
   }
   return targets;
 }
@@ -696,9 +698,10 @@ Status RunOnDb(Db* db, const FilteredConfig& config, const FilteredCorpus& corpu
   for (const FilteredQuery& q : queries) truth.push_back(ExactAnswer(corpus, q));
   double candidates = 0;
   for (const Truth& t : truth) candidates += t.candidates;
-  std::printf("# cubes passing the filters: %.1f per query on average (exact answers computed "
-              "by the bench in double precision over them)\n",
-              candidates / static_cast<double>(std::max<size_t>(1, truth.size())));
+  std::printf(
+      "# cubes passing the filters: %.1f per query on average (exact answers computed "
+      "by the bench in double precision over them)\n",
+      candidates / static_cast<double>(std::max<size_t>(1, truth.size())));
   std::fflush(stdout);
   LOCI_RETURN_IF_ERROR(MeasureLoci(db, ids, queries, truth, sql, results));
   std::vector<OpRow>& ops = results->ops;
@@ -712,8 +715,9 @@ Status RunOnDb(Db* db, const FilteredConfig& config, const FilteredCorpus& corpu
   }
   return MeasurePeers(config, corpus, queries, truth, sql, results);
 #else
-  std::printf("# hnswlib+sqlite: skipped: hnswlib or SQLite was not found when loci-bench was "
-              "configured\n");
+  std::printf(
+      "# hnswlib+sqlite: skipped: hnswlib or SQLite was not found when loci-bench was "
+      "configured\n");
   return Status::OK();
 #endif
 }

@@ -268,7 +268,8 @@ int Main(int argc, char** argv) {
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
   filtered_cmd->add_option("--json", filtered.json, "write one JSON object per row to this file");
-  filtered_cmd->add_option("--dir", filtered.dir, "parent directory of the database (<dir>/filtered)")
+  filtered_cmd
+      ->add_option("--dir", filtered.dir, "parent directory of the database (<dir>/filtered)")
       ->capture_default_str();
   filtered_cmd->add_flag("--keep", filtered.keep, "keep the database afterwards");
   filtered_cmd->add_flag("--skip-hnswlib", filtered.skip_hnswlib,

@@ -213,8 +213,7 @@ class Db {
   // space's cube, or a missing one, is InvalidArgument "parent cube <id> does not exist");
   // draft.parents must be empty (the ids are the parents). InvalidArgument for no ids or a
   // repeated id; otherwise as Put and Link.
-  Result<CubeId> Fuse(const WriteOptions& options, const std::vector<CubeId>& ids,
-                      CubeDraft draft);
+  Result<CubeId> Fuse(const WriteOptions& options, const std::vector<CubeId>& ids, CubeDraft draft);
 
   // The provenance tree of cube `id` at the read point of `options` (ReadOptions::space
   // confines it as for Get): its parents and derived_from sources, visible at that point,
@@ -222,8 +221,7 @@ class Db {
   // nodes in all; a cube already on the path is reported with cycle set and not expanded, so
   // cycles end. NotFound as for Get; InvalidArgument for a depth out of range. Parents or
   // sources no longer visible (retired, not yet valid) are left out.
-  Status Provenance(const ReadOptions& options, CubeId id, uint32_t depth,
-                    ProvenanceNode* root);
+  Status Provenance(const ReadOptions& options, CubeId id, uint32_t depth, ProvenanceNode* root);
 
   // The cubes reachable from request.start (see TraceRequest), nearest hop first; within a
   // hop, in the order the edges were found (by cube stepped from, then edge type, then the

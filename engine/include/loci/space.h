@@ -65,9 +65,9 @@ class SpaceHandle {
 
   // Db::Write of `batch` with every operation confined to this space: a Put's empty
   // draft.space is set to it; an Update, Retire, Link or Unlink without a space gets this one;
-  // a vector field definition or drop with an empty space gets this one. InvalidArgument, before anything is
-  // written, if any operation names another space. The batch is copied only if an operation
-  // needs its space filled in.
+  // a vector field definition or drop with an empty space gets this one. InvalidArgument, before
+  // anything is written, if any operation names another space. The batch is copied only if an
+  // operation needs its space filled in.
   Status Write(const WriteOptions& options, const WriteBatch& batch, WriteResult* result);
 
   // Db::Get with options.space set to this space: a cube of another space is NotFound
@@ -83,11 +83,9 @@ class SpaceHandle {
 
   // Db::Fuse in this space: an empty draft.space is set to it; InvalidArgument if it names
   // another; a fused id of another space is refused as missing.
-  Result<CubeId> Fuse(const WriteOptions& options, const std::vector<CubeId>& ids,
-                      CubeDraft draft);
+  Result<CubeId> Fuse(const WriteOptions& options, const std::vector<CubeId>& ids, CubeDraft draft);
   // Db::Provenance confined like Get.
-  Status Provenance(const ReadOptions& options, CubeId id, uint32_t depth,
-                    ProvenanceNode* root);
+  Status Provenance(const ReadOptions& options, CubeId id, uint32_t depth, ProvenanceNode* root);
 
   // The trace queries in this space (loci/trace.h): a request's space, if set, must be this
   // one (else InvalidArgument); a cube of another space is NotFound as in Get.

@@ -15,9 +15,9 @@
 // Edges are versioned exactly like cubes: an edge is identified by (from, to, type); Link
 // writes a version of it valid from `valid_from` (default: when both its ends hold) with its
 // weight; linking it again writes a new version (a new weight); Unlink writes a version that
-// ends its validity, as Retire does for a cube. A read at (as_of, valid_at) sees an edge when, among its
-// versions committed by as_of and valid at valid_at, the one committed last is not an unlink;
-// and it follows it only when the cube at its other end is visible at that read point too.
+// ends its validity, as Retire does for a cube. A read at (as_of, valid_at) sees an edge when,
+// among its versions committed by as_of and valid at valid_at, the one committed last is not an
+// unlink; and it follows it only when the cube at its other end is visible at that read point too.
 //
 // Episodes: a cube may name its episode (a session, a task). The cubes of one (space, episode)
 // are ordered by valid_from, ties by id; a cube put later with an earlier valid_from takes its
@@ -46,7 +46,7 @@ enum class EdgeType : uint32_t {
   kRefers = 3,       // from mentions to
   kDerivedFrom = 4,  // from was derived from to (a summary from its sources)
   kContradicts = 5,
-  kSupersedes = 6,   // from replaces to
+  kSupersedes = 6,  // from replaces to
   kFirstApplicationEdge = 1000,
 };
 
@@ -58,16 +58,16 @@ bool ParseEdgeType(std::string_view name, EdgeType* type);
 bool IsValidEdgeType(EdgeType type);
 
 enum class TraceDirection : uint8_t {
-  kOut = 0,   // edges from the cube
-  kIn = 1,    // edges to the cube
+  kOut = 0,  // edges from the cube
+  kIn = 1,   // edges to the cube
   kBoth = 2,
 };
 
 // Documented limits of the trace queries (InvalidArgument beyond them).
 inline constexpr uint32_t kMaxTraceHops = 8;
 inline constexpr uint32_t kMaxTraceResults = 10000;
-inline constexpr uint32_t kMaxEpisodeWindow = 1000;   // events before, and after, a cube
-inline constexpr uint32_t kMaxListResults = 10000;    // per page of List, Events or Changes
+inline constexpr uint32_t kMaxEpisodeWindow = 1000;  // events before, and after, a cube
+inline constexpr uint32_t kMaxListResults = 10000;   // per page of List, Events or Changes
 
 // An edge as a read sees it.
 struct Edge {
@@ -147,8 +147,8 @@ struct ChangesRequest {
 // Db::List: the cubes of a space visible at the read point, by increasing id, one page.
 struct ListRequest : ReadPoint {
   std::string space;
-  CubeId after = 0;        // start after this id (the last id of the previous page)
-  uint32_t limit = 100;    // 1..kMaxListResults
+  CubeId after = 0;      // start after this id (the last id of the previous page)
+  uint32_t limit = 100;  // 1..kMaxListResults
   bool fill_payload = true;
 };
 

@@ -116,11 +116,11 @@ class WriteBatch {
 
   // Appends a Link: edge (from, to, type) between two cubes of one space, with `weight`
   // (finite), valid from `valid_from` on (default: the later valid_from of the two ends'
-  // latest versions, so that linking two facts of the past relates them in the past). Linking an edge that
-  // exists writes a new version of it. `from` and `to` are ids or placeholders of Puts earlier
-  // in this batch. The batch fails with InvalidArgument for a self-loop, a reserved or unknown
-  // type, a non-finite weight, and an end that does not exist, or is in another space than the
-  // other end (or than `space`, when given): another space's cube is reported exactly as a
+  // latest versions, so that linking two facts of the past relates them in the past). Linking an
+  // edge that exists writes a new version of it. `from` and `to` are ids or placeholders of Puts
+  // earlier in this batch. The batch fails with InvalidArgument for a self-loop, a reserved or
+  // unknown type, a non-finite weight, and an end that does not exist, or is in another space than
+  // the other end (or than `space`, when given): another space's cube is reported exactly as a
   // missing one ("edge end cube <id> does not exist"). Linking a retired cube is allowed
   // (a `supersedes` edge to a fact that was retired is history). Its WriteResult entry has id
   // `from` and the edge's new version number.
