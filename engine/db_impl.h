@@ -185,7 +185,10 @@ class DbImpl final : public Db {
   Status ScopeOfCube(const ReadPoint& read, const std::optional<std::string>& space, CubeId id,
                      const Catalog* catalog, query::TraceScope* scope,
                      const Version** visible) const;
-  void FillScope(const ReadPoint& read, query::TraceScope* scope) const;
+  // A scope at `read`'s point (space_id 0: set it).
+  query::TraceScope ScopeFor(const ReadPoint& read) const;
+  // A scope over the engine's structures at a resolved read point (space_id 0: set it).
+  query::TraceScope ScopeAt(const query::ReadPoint& point, Timestamp read_time) const;
   // The cubes of `versions`, tx_to as of `as_of`, without vectors; all or nothing.
   Status FillVersions(const std::vector<const Version*>& versions, const Catalog& catalog,
                       Timestamp as_of, bool fill_payload, std::vector<MemCube>* out) const;

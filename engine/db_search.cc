@@ -339,12 +339,7 @@ Status DbImpl::ExpandSearchHits(const SearchRequest& request, const query::ReadP
   spec.decay = request.expand_decay;
   spec.lower_is_better = field.metric == Metric::kL2;
   spec.limit = request.expand_limit != 0 ? request.expand_limit : request.k;
-  query::TraceScope scope;
-  scope.versions = &table_source_;
-  scope.graph = &graph_;
-  scope.events = &events_;
-  scope.point = point;
-  scope.read_time = read_time;
+  const query::TraceScope scope = ScopeAt(point, read_time);
   std::vector<query::ExpandedHit> expanded;
   query::ExpandHits(scope, direct, spec, &expanded);
   for (const query::ExpandedHit& e : expanded) {
@@ -355,20 +350,7 @@ Status DbImpl::ExpandSearchHits(const SearchRequest& request, const query::ReadP
     hit.space = space != nullptr ? space->name : std::string();
     hit.score = e.score;
     hit.hop = e.reached.hop;
-    Edge via;
-    via.from = e.reached.from;
-    via.to = e.reached.to;
-    if (e.reached.edge != nullptr) {
-      via.type = static_cast<EdgeType>(e.reached.edge->key.type);
-      via.weight = e.reached.edge->weight;
-      via.version = e.reached.edge->number;
-      via.valid_from = e.reached.edge->valid_from;
-      via.valid_to = e.reached.edge->valid_to;
-      via.tx_from = e.reached.edge->tx_from;
-    } else {
-      via.type = EdgeType::kNext;
-    }
-    hit.via = via;
+    hit.via = query::EdgeOf(e.reached);
     LOCI_RETURN_IF_ERROR(FillHit(request, *e.version, point, catalog, &hit));
   }
   return Status::OK();

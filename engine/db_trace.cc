@@ -37,23 +37,6 @@ Status CheckTypes(const std::vector<EdgeType>& types) {
   return Status::OK();
 }
 
-Edge ToEdge(const query::Reached& r) {
-  Edge edge;
-  edge.from = r.from;
-  edge.to = r.to;
-  if (r.edge == nullptr) {  // a step along the episode order
-    edge.type = EdgeType::kNext;
-    return edge;
-  }
-  edge.type = static_cast<EdgeType>(r.edge->key.type);
-  edge.weight = r.edge->weight;
-  edge.version = r.edge->number;
-  edge.valid_from = r.edge->valid_from;
-  edge.valid_to = r.edge->valid_to;
-  edge.tx_from = r.edge->tx_from;
-  return edge;
-}
-
 // Runs `fill`, which fills *out; on failure *out is left empty.
 template <class Fill>
 Status ClearedOnError(std::vector<MemCube>* out, Fill fill) {
@@ -68,16 +51,26 @@ Status DbImpl::ScopeOfSpace(const ReadPoint& read, const std::string& space, con
                             query::TraceScope* scope) const {
   const SpaceDef* def = catalog->FindSpace(space);
   if (def == nullptr) return Status::InvalidArgument("space '" + space + "' does not exist");
+  *scope = ScopeFor(read);
   scope->space_id = def->id;
-  FillScope(read, scope);
   return Status::OK();
 }
 
-void DbImpl::FillScope(const ReadPoint& read, query::TraceScope* scope) const {
-  scope->versions = &table_source_;
-  scope->graph = &graph_;
-  scope->events = &events_;
-  scope->point = ReadPointFor(read, &scope->read_time);
+query::TraceScope DbImpl::ScopeFor(const ReadPoint& read) const {
+  Timestamp read_time;
+  const query::ReadPoint point = ReadPointFor(read, &read_time);
+  return ScopeAt(point, read_time);
+}
+
+query::TraceScope DbImpl::ScopeAt(const query::ReadPoint& point, Timestamp read_time) const {
+  query::TraceScope scope;
+  scope.versions = &table_source_;
+  scope.graph = &graph_;
+  scope.events = &events_;
+  scope.point = point;
+  scope.read_time = read_time;
+  scope.space_id = 0;
+  return scope;
 }
 
 Status DbImpl::ScopeOfCube(const ReadPoint& read, const std::optional<std::string>& space,
@@ -87,7 +80,7 @@ Status DbImpl::ScopeOfCube(const ReadPoint& read, const std::optional<std::strin
   options.space = space;
   const Version* head;
   LOCI_RETURN_IF_ERROR(FindChain(options, id, catalog, &head));
-  FillScope(read, scope);
+  *scope = ScopeFor(read);
   scope->space_id = head->space_id;
   *visible = query::VisibleIn(*scope, id);
   if (*visible == nullptr) {
@@ -136,7 +129,7 @@ Status DbImpl::Trace(const TraceRequest& request, std::vector<TraceStep>* steps)
   query::Walk(scope, request.start, spec, &reached);
   steps->reserve(reached.size());
   for (const query::Reached& r : reached) {
-    steps->push_back(TraceStep{r.version->id, r.version->number, r.hop, ToEdge(r)});
+    steps->push_back(TraceStep{r.version->id, r.version->number, r.hop, query::EdgeOf(r)});
   }
   return Status::OK();
 }

@@ -69,10 +69,7 @@ void Expand(const TraceScope& scope, const Version& v, uint32_t hop, const WalkS
       scope.graph->ForEachEdge(v.id, dir, 0, [&](const auto& inc) { return step(inc, outgoing); });
       return;
     }
-    std::vector<uint32_t> types = spec.types;
-    std::sort(types.begin(), types.end());
-    types.erase(std::unique(types.begin(), types.end()), types.end());
-    for (uint32_t type : types) {
+    for (uint32_t type : spec.types) {  // sorted and unique (Walk)
       scope.graph->ForEachEdge(v.id, dir, type,
                                [&](const auto& inc) { return step(inc, outgoing); });
     }
@@ -105,19 +102,40 @@ const index::EdgeVersion* VisibleEdge(const index::EdgeVersion* head, const Read
   return e != nullptr && !e->unlinked ? e : nullptr;
 }
 
+Edge EdgeOf(const Reached& r) {
+  Edge edge;
+  edge.from = r.from;
+  edge.to = r.to;
+  if (r.edge == nullptr) {  // a step along the episode order
+    edge.type = EdgeType::kNext;
+    return edge;
+  }
+  edge.type = static_cast<EdgeType>(r.edge->key.type);
+  edge.weight = r.edge->weight;
+  edge.version = r.edge->number;
+  edge.valid_from = r.edge->valid_from;
+  edge.valid_to = r.edge->valid_to;
+  edge.tx_from = r.edge->tx_from;
+  return edge;
+}
+
 void Walk(const TraceScope& scope, uint64_t start, const WalkSpec& spec,
           std::vector<Reached>* out) {
+  // The types in order, once: Expand seeks each in turn, for every cube it steps from.
+  WalkSpec sorted = spec;
+  std::sort(sorted.types.begin(), sorted.types.end());
+  sorted.types.erase(std::unique(sorted.types.begin(), sorted.types.end()), sorted.types.end());
   out->clear();
   const Version* origin = VisibleIn(scope, start);
   if (origin == nullptr) return;
   std::unordered_set<uint64_t> seen{start};
   size_t frontier_begin = 0;
   std::vector<const Version*> frontier{origin};
-  for (uint32_t hop = 1; hop <= spec.hops && !frontier.empty(); ++hop) {
+  for (uint32_t hop = 1; hop <= sorted.hops && !frontier.empty(); ++hop) {
     frontier_begin = out->size();
     for (const Version* v : frontier) {
-      if (out->size() >= spec.limit) return;
-      Expand(scope, *v, hop, spec, &seen, out);
+      if (out->size() >= sorted.limit) return;
+      Expand(scope, *v, hop, sorted, &seen, out);
     }
     frontier.clear();
     for (size_t i = frontier_begin; i < out->size(); ++i) frontier.push_back((*out)[i].version);

@@ -13,6 +13,7 @@
 
 #include "index/event_index.h"
 #include "index/trace_graph.h"
+#include "loci/trace.h"
 #include "query/temporal.h"
 #include "query/version.h"
 
@@ -67,6 +68,10 @@ struct Reached {
   uint64_t from;
   uint64_t to;
 };
+
+// The edge that reached `r`, as the public API reports it: the edge version's fields, or for
+// an episode step an edge of type kNext, weight 1, version 0.
+Edge EdgeOf(const Reached& r);
 
 // Breadth first from `start` (not reported), each visible cube once at its first hop, up to
 // spec.limit cubes. Within a hop, by the cube stepped from (in the order it was reached), then
