@@ -369,16 +369,18 @@ void DbImpl::Publish(GroupInFlight* flight) {
         dirty_.push_back(v.get());
         published.emplace_back(v->id, v.get());
         versions.push_back(v.get());
-        IndexEvents(*v);
         table_.Publish(v.release());
       }
       for (auto& e : batch.edges) {
         e->lsn = lsn;
         dirty_edges_.push_back(e.get());
         published_edges.push_back(e.get());
-        graph_.Publish(e.release());
       }
     }
+    // The trace structures' skip-list inserts, outside dirty_mu_ (a checkpoint takes it):
+    // still before the commit time is published, so a read that sees the batch finds them.
+    for (const Version* v : versions) IndexEvents(*v);
+    for (auto& e : batch.edges) graph_.Publish(e.release());
     // For the vector index, before the commit time becomes readable: a search at a read point
     // that sees the batch finds its vectors in the index or in the queue.
     QueueForIndex(batch.drops, versions);
