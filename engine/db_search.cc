@@ -331,8 +331,7 @@ Status DbImpl::ExpandSearchHits(const SearchRequest& request, const query::ReadP
   }
   query::ExpandSpec spec;
   for (EdgeType t : request.expand_types) spec.walk.types.push_back(static_cast<uint32_t>(t));
-  // No stored edge has type 0: asking for it alone leaves the episode order.
-  if (request.expand_episode_only) spec.walk.types = {0};
+  if (request.expand_episode_only) spec.walk.edges = false;
   spec.walk.episode_order = request.expand_episode;
   spec.walk.hops = request.expand_hops;
   spec.walk.limit = kMaxTraceResults;

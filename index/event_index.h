@@ -74,12 +74,21 @@ struct MemberKeyCompare {
   }
 };
 
+// Each ordering keeps a space's keys together in memory (SkipList's Locality): a scan reads
+// one space, while writes interleave every space.
+struct BySpace {
+  template <class Key>
+  static uint64_t Group(const Key& k) {
+    return k.space_id;
+  }
+};
+
 class EventIndex {
  public:
-  using ValidTimes = SkipList<TimeKey, TimeKeyCompare>;
-  using CommitTimes = SkipList<TimeKey, TimeKeyCompare>;
-  using Episodes = SkipList<EpisodeKey, EpisodeKeyCompare>;
-  using Members = SkipList<MemberKey, MemberKeyCompare>;
+  using ValidTimes = SkipList<TimeKey, TimeKeyCompare, BySpace>;
+  using CommitTimes = SkipList<TimeKey, TimeKeyCompare, BySpace>;
+  using Episodes = SkipList<EpisodeKey, EpisodeKeyCompare, BySpace>;
+  using Members = SkipList<MemberKey, MemberKeyCompare, BySpace>;
 
   // What the index needs of a version.
   struct VersionInfo {

@@ -37,6 +37,42 @@ const EdgeVersion* TraceGraph::Latest(const EdgeKey& key) const {
   return it == chains_.end() ? nullptr : it->second->head.load(std::memory_order_relaxed);
 }
 
+void TraceGraph::SeekEdges(uint64_t node, Direction dir, uint32_t type,
+                           Adjacency::Iterator* it) const {
+  const AdjKey target{node, dir, type, 0, nullptr};
+  const FirstEdges* slot = first_edges_.Find(node);
+  if (slot == nullptr) {  // no edge in this id's chunk (or beyond it): search to be sure
+    it->Seek(target);
+    return;
+  }
+  const Adjacency::Position first = slot->first[dir].load(std::memory_order_acquire);
+  if (first.null()) {
+    *it = Adjacency::Iterator(&adjacency_);  // not Valid: no edge that way
+    return;
+  }
+  it->SeekTo(first);
+  for (int step = 0; step < kShortScan; ++step) {
+    if (!it->Valid() || AdjCompare()(it->key(), target) >= 0) return;
+    it->Next();
+  }
+  it->Seek(target);
+}
+
+void TraceGraph::EnterAdjacency(const AdjKey& key) {
+  bool inserted;
+  const Adjacency::Position at = adjacency_.InsertOrFind(key, &inserted);
+  FirstEdges* slot = first_edges_.Mutable(key.node);
+  if (!inserted || slot == nullptr) return;
+  std::atomic<Adjacency::Position>& first = slot->first[key.dir];
+  Adjacency::Iterator current(&adjacency_);
+  current.SeekTo(first.load(std::memory_order_relaxed));
+  // Published after the key is linked (InsertOrFind returned): a reader that starts from it
+  // finds every later entry of the cube by following the list.
+  if (!current.Valid() || AdjCompare()(key, current.key()) < 0) {
+    first.store(at, std::memory_order_release);
+  }
+}
+
 TraceGraph::Chain* TraceGraph::ChainFor(const EdgeKey& key) {
   auto [it, inserted] = chains_.try_emplace(key, nullptr);
   if (!inserted) return it->second;
@@ -44,8 +80,8 @@ TraceGraph::Chain* TraceGraph::ChainFor(const EdgeKey& key) {
   it->second = chain;
   // Entered in the adjacency list with no version yet: a reader that finds it sees a null
   // head and skips it, until Publish stores one.
-  adjacency_.Insert(AdjKey{key.from, kOut, key.type, key.to, chain});
-  adjacency_.Insert(AdjKey{key.to, kIn, key.type, key.from, chain});
+  EnterAdjacency(AdjKey{key.from, kOut, key.type, key.to, chain});
+  EnterAdjacency(AdjKey{key.to, kIn, key.type, key.from, chain});
   edges_.fetch_add(1, std::memory_order_relaxed);
   return chain;
 }

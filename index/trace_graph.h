@@ -4,8 +4,11 @@
 // like a cube's: immutable once published, reached by readers without locks through an atomic
 // head. Each edge appears twice in one ordered adjacency list (a SkipList): under its `from`
 // cube as an out-edge and under its `to` cube as an in-edge, ordered by (cube, direction, type,
-// other end), so the edges of a cube — all of them, or those of one type — are one seek and a
-// scan.
+// other end), so the edges of a cube — all of them, or those of one type — are a scan. The
+// scan starts at the cube's first entry in that direction, kept per cube id (IdSlots): no
+// search of the whole list, whose depth grows with every edge of the database (at a million
+// cubes the search was most of a one-hop Trace). Only to skip many edges of other types does
+// a scan fall back to a search.
 //
 // Concurrency: one writer at a time (the commit leader; recovery before readers exist);
 // readers run concurrently with it and with each other, lock-free. Nothing is freed before
@@ -21,6 +24,7 @@
 #include <memory>
 #include <unordered_map>
 
+#include "index/id_slots.h"
 #include "index/skiplist.h"
 #include "loci/status.h"
 
@@ -59,6 +63,8 @@ struct EdgeVersion {
 };
 
 class TraceGraph {
+  struct Chain;  // an edge's versions (below)
+
  public:
   enum Direction : uint8_t { kOut = 0, kIn = 1 };
 
@@ -66,7 +72,9 @@ class TraceGraph {
   struct Incidence {
     uint64_t other;  // the cube at the other end
     uint32_t type;
-    const EdgeVersion* head;  // its newest version
+    const Chain* chain;
+    // Its newest version (read when asked: a scan need not touch the chain's memory).
+    const EdgeVersion* head() const;
   };
 
   TraceGraph() = default;
@@ -85,11 +93,11 @@ class TraceGraph {
   template <class Fn>
   void ForEachEdge(uint64_t node, Direction dir, uint32_t type, Fn fn) const {
     Adjacency::Iterator it(&adjacency_);
-    it.Seek(AdjKey{node, dir, type, 0, nullptr});
+    SeekEdges(node, dir, type, &it);
     for (; it.Valid(); it.Next()) {
       const AdjKey& k = it.key();
       if (k.node != node || k.dir != dir || (type != 0 && k.type != type)) break;
-      if (!fn(Incidence{k.other, k.type, k.chain->head.load(std::memory_order_acquire)})) break;
+      if (!fn(Incidence{k.other, k.type, k.chain})) break;
     }
   }
 
@@ -105,7 +113,8 @@ class TraceGraph {
   uint64_t edges() const { return edges_.load(std::memory_order_relaxed); }
   uint64_t versions() const { return versions_.load(std::memory_order_relaxed); }
   uint64_t memory_bytes() const {
-    return adjacency_.memory_bytes() + bytes_.load(std::memory_order_relaxed);
+    return adjacency_.memory_bytes() + first_edges_.memory_bytes() +
+           bytes_.load(std::memory_order_relaxed);
   }
 
   // --- the writer (one at a time)
@@ -143,17 +152,33 @@ class TraceGraph {
     }
   };
   using Adjacency = SkipList<AdjKey, AdjCompare>;
+  // A cube's first adjacency entry in each direction (null: no edge that way).
+  struct FirstEdges {
+    std::atomic<Adjacency::Position> first[2];
+  };
+  // Entries of other types a scan steps over before it searches instead.
+  static constexpr int kShortScan = 8;
 
+  // Positions *it at the first entry of `node` in direction `dir` of type `type` (any type if
+  // 0), or where the scan finds at once that there is none.
+  void SeekEdges(uint64_t node, Direction dir, uint32_t type, Adjacency::Iterator* it) const;
+  // Enters `key` in the adjacency list, and as its cube's first entry if it is.
+  void EnterAdjacency(const AdjKey& key);
   // The chain of `key`, created (and entered in the adjacency list) if it is new.
   Chain* ChainFor(const EdgeKey& key);
 
   Adjacency adjacency_;
+  IdSlots<FirstEdges> first_edges_;
   std::unordered_map<EdgeKey, Chain*, EdgeKeyHash> chains_;  // writer only
   std::deque<Chain> chain_storage_;                          // writer only; stable addresses
   std::atomic<uint64_t> edges_{0};
   std::atomic<uint64_t> versions_{0};
   std::atomic<uint64_t> bytes_{0};
 };
+
+inline const EdgeVersion* TraceGraph::Incidence::head() const {
+  return chain->head.load(std::memory_order_acquire);
+}
 
 }  // namespace loci::index
 

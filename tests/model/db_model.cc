@@ -706,6 +706,61 @@ Status::Code DbModel::List(const std::string& space, const ModelRead& read, Cube
   return Status::Code::kOk;
 }
 
+Status::Code DbModel::Provenance(CubeId id, const ModelRead& read, uint32_t depth,
+                                 ProvenanceNode* root) const {
+  *root = ProvenanceNode();
+  if (depth == 0 || depth > kMaxProvenanceDepth) return Status::Code::kInvalidArgument;
+  root->id = id;
+  uint32_t nodes = 1;
+  std::vector<CubeId> path;
+  const Status::Code c = ProvenanceBelow(root, read, depth, &nodes, &path);
+  if (c != Status::Code::kOk) *root = ProvenanceNode();
+  return c;
+}
+
+Status::Code DbModel::ProvenanceBelow(ProvenanceNode* node, const ModelRead& read, uint32_t depth,
+                                      uint32_t* nodes, std::vector<CubeId>* path) const {
+  MemCube cube;
+  const Status::Code found =
+      Get(node->id, read.as_of, read.valid_at, read.read_time, read.space, &cube);
+  if (found != Status::Code::kOk) return found;
+  node->version = cube.version;
+  if (node->cycle) return Status::Code::kOk;
+  std::map<CubeId, std::string> sources;
+  for (CubeId p : cube.parents) sources[p] = "parent";
+  std::vector<TraceStep> steps;
+  const Status::Code traced = Trace(node->id, read, {EdgeType::kDerivedFrom}, TraceDirection::kOut,
+                                    false, 1, kMaxTraceResults, &steps);
+  if (traced != Status::Code::kOk) return traced;
+  for (const TraceStep& step : steps) {
+    std::string& relation = sources[step.id];
+    relation = relation.empty() ? "derived_from" : relation + "+derived_from";
+  }
+  if (sources.empty()) return Status::Code::kOk;
+  if (depth == 0 || *nodes >= kMaxProvenanceNodes) {
+    node->truncated = true;
+    return Status::Code::kOk;
+  }
+  path->push_back(node->id);
+  for (const auto& [id, relation] : sources) {
+    if (*nodes >= kMaxProvenanceNodes) {
+      node->truncated = true;
+      break;
+    }
+    ProvenanceNode child;
+    child.id = id;
+    child.relation = relation;
+    child.cycle = std::find(path->begin(), path->end(), id) != path->end();
+    const Status::Code c = ProvenanceBelow(&child, read, depth - 1, nodes, path);
+    if (c == Status::Code::kNotFound) continue;  // not readable: left out
+    if (c != Status::Code::kOk) return c;
+    ++*nodes;
+    node->sources.push_back(std::move(child));
+  }
+  path->pop_back();
+  return Status::Code::kOk;
+}
+
 std::optional<size_t> DbModel::InWindow(CubeId id, const ModelRead& read, Timestamp from,
                                         Timestamp to) const {
   const ModelCube& cube = cubes_.at(id);

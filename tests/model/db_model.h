@@ -188,6 +188,12 @@ class DbModel {
   // Db::List.
   Status::Code List(const std::string& space, const ModelRead& read, CubeId after, uint32_t limit,
                     std::vector<MemCube>* out) const;
+  // Db::Provenance (read.space confines it as for Get): each node's parents and derived_from
+  // targets readable at `read`, by id, marked "parent", "derived_from" or both; `depth`
+  // levels (1..kMaxProvenanceDepth), at most kMaxProvenanceNodes nodes, counted as they are
+  // finished; a cube already on the path is marked cycle and not expanded.
+  Status::Code Provenance(CubeId id, const ModelRead& read, uint32_t depth,
+                          ProvenanceNode* root) const;
 
  private:
   // The cube, if it exists and (when `space` is given) belongs to that space.
@@ -202,6 +208,10 @@ class DbModel {
   // expired, valid at some time in [from, to).
   std::optional<size_t> InWindow(CubeId id, const ModelRead& read, Timestamp from,
                                  Timestamp to) const;
+  // Fills node->version and node->sources below `node` (Provenance); *nodes counts the nodes
+  // finished so far, *path the ids from the root down to node's parent.
+  Status::Code ProvenanceBelow(ProvenanceNode* node, const ModelRead& read, uint32_t depth,
+                               uint32_t* nodes, std::vector<CubeId>* path) const;
   // The direct hits of a search (before expansion).
   Status::Code DirectHits(const ModelSearch& search, const ModelRead& read,
                           std::vector<SearchHit>* out) const;

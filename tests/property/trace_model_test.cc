@@ -1,10 +1,11 @@
-// Property test: random histories of put / update / retire / link / unlink / batches with
-// placeholder ids / reopen / checkpoint, run against the Db and the shared reference model
+// Property test: random histories of put / update / retire / link / unlink / fuse / batches
+// with placeholder ids / reopen / checkpoint, run against the Db and the shared reference model
 // (tests/model/db_model.h). Every write's status and assigned ids and versions must match;
-// then, at every commit time (and the instant before it) and at several valid times, Trace
-// (every direction, type filters, episode order, several hop counts and limits), Episode,
-// Events (windows, episodes), Changes and List must return exactly what the model says —
-// before and after a reopen.
+// then, at every commit time (and the instant before it) and at several valid times, Get,
+// History, Trace (every direction, type filters, episode order, several hop counts and
+// limits), Episode, Provenance, Events (windows, episodes), Changes, List and Search (the
+// exhaustive setting, windows, expansion) must return exactly what the model says — before
+// and after a reopen. (After a simulated crash: tests/crash/sim_crash_test.cc.)
 //
 // RC_PARAMS="seed=N max_success=M" reproduces or lengthens a run.
 
@@ -43,7 +44,8 @@ const std::vector<EdgeType>& Types() {
 }
 
 struct OpSpec {
-  int kind;     // 0-1 put, 2 update, 3 retire, 4-5 link, 6 unlink, 7 batch, 8 reopen, 9 checkpoint
+  int kind;     // 0-1 put, 2 update, 3 retire, 4-5 link, 6 unlink, 7 batch, 8 reopen,
+                // 9 checkpoint, 10 fuse
   int target;   // an existing cube (modulo the count)
   int other;    // the other end of an edge
   int from;     // -1 default, else ValidTimes()
@@ -61,7 +63,7 @@ std::ostream& operator<<(std::ostream& os, const OpSpec& o) {
 }
 
 rc::Gen<OpSpec> GenOp() {
-  return rc::gen::build<OpSpec>(rc::gen::set(&OpSpec::kind, rc::gen::inRange(0, 10)),
+  return rc::gen::build<OpSpec>(rc::gen::set(&OpSpec::kind, rc::gen::inRange(0, 11)),
                                 rc::gen::set(&OpSpec::target, rc::gen::inRange(0, 1000)),
                                 rc::gen::set(&OpSpec::other, rc::gen::inRange(0, 1000)),
                                 rc::gen::set(&OpSpec::from, rc::gen::inRange(-1, 4)),
@@ -206,6 +208,9 @@ class Harness {
       case 8:
         Reopen();
         return;
+      case 10:
+        if (!model_.cubes().empty()) Fuse(op);
+        return;
       default:
         RC_ASSERT(db_->Checkpoint().ok());
         return;
@@ -244,6 +249,8 @@ class Harness {
   }
 
   void CheckCube(CubeId id, const model::ModelRead& read) {
+    CheckGet(id, read);
+    CheckProvenance(id, read);
     for (const TraceShape& shape : TraceShapes()) {
       TraceRequest r;
       SetPoint(read, &r);
@@ -268,6 +275,44 @@ class Harness {
     Status s = db_->Episode(e, &got);
     RC_ASSERT(s.code() == model_.Episode(id, read, 2, 3, &want));
     if (s.ok()) ExpectSameCubes(got, want);
+  }
+
+  void CheckGet(CubeId id, const model::ModelRead& read) {
+    ReadOptions r;
+    SetPoint(read, &r);
+    MemCube got, want;
+    Status s = db_->Get(r, id, &got);
+    RC_ASSERT(s.code() == model_.Get(id, read.as_of, read.valid_at, read.read_time, read.space,
+                                     &want));
+    if (s.ok()) {
+      ExpectSameCubes({got}, {want});
+      RC_ASSERT(got.parents == want.parents);
+    }
+    std::vector<MemCube> history, want_history;
+    s = db_->History(r, id, &history);
+    RC_ASSERT(s.code() == model_.History(id, read.as_of, read.space, &want_history));
+    if (s.ok()) ExpectSameCubes(history, want_history);
+  }
+
+  static void ExpectSameTree(const ProvenanceNode& got, const ProvenanceNode& want) {
+    RC_ASSERT(got.id == want.id);
+    RC_ASSERT(got.version == want.version);
+    RC_ASSERT(got.relation == want.relation);
+    RC_ASSERT(got.cycle == want.cycle);
+    RC_ASSERT(got.truncated == want.truncated);
+    RC_ASSERT(got.sources.size() == want.sources.size());
+    for (size_t i = 0; i < want.sources.size(); ++i) ExpectSameTree(got.sources[i], want.sources[i]);
+  }
+
+  void CheckProvenance(CubeId id, const model::ModelRead& read) {
+    for (uint32_t depth : {1u, 3u}) {
+      ReadOptions r;
+      SetPoint(read, &r);
+      ProvenanceNode got, want;
+      Status s = db_->Provenance(r, id, depth, &got);
+      RC_ASSERT(s.code() == model_.Provenance(id, read, depth, &want));
+      if (s.ok()) ExpectSameTree(got, want);
+    }
   }
 
   void CheckSearch(const std::string& space, const model::ModelRead& read) {
@@ -398,6 +443,37 @@ class Harness {
     std::optional<Timestamp> since;
     if (op.from >= 0) since = ValidTimes()[op.from];
     batch->Link(Scope(op.scope), from, to, type, static_cast<float>(op.weight), since);
+  }
+
+  // Db::Fuse of one or two existing cubes; the model applies the batch Fuse documents (the
+  // new cube with the ids as parents, a derived_from edge to each) at the commit time the
+  // fused cube reports.
+  void Fuse(const OpSpec& op) {
+    std::vector<CubeId> ids{Target(op.target)};
+    if (op.weight >= 2) ids.push_back(Target(op.other));  // possibly the same: refused
+    CubeDraft draft = Draft(op);
+    if (op.scope < 0) draft.space.clear();  // the first id's space
+    const Result<CubeId> fused = db_->Fuse(WriteOptions(), ids, draft);
+    if (ids.size() == 2 && ids[0] == ids[1]) {
+      RC_ASSERT(fused.status().IsInvalidArgument());
+      return;
+    }
+    if (draft.space.empty()) draft.space = model_.cubes().at(ids[0]).space;
+    draft.parents = ids;
+    WriteBatch batch;
+    const CubeId placeholder = batch.Put(draft);
+    for (CubeId id : ids) batch.Link(draft.space, placeholder, id, EdgeType::kDerivedFrom);
+    Timestamp ts = db_->Now() + 1;
+    if (fused.ok()) {
+      MemCube cube;
+      RC_ASSERT(db_->Get(ReadOptions(), *fused, &cube).ok());
+      ts = cube.tx_from;
+    }
+    std::vector<WriteResult::OpResult> expected;
+    RC_ASSERT(fused.status().code() == model_.Apply(batch, ts, &expected));
+    if (!fused.ok()) return;
+    RC_ASSERT(*fused == expected[0].id);
+    commit_times_.push_back(ts);
   }
 
   void Commit(const WriteBatch& batch) {

@@ -1,7 +1,7 @@
 // Tests of index/skiplist.h, the ordered set behind the trace graph's adjacency and the event
 // index: ordering and duplicate refusal; every iterator positioning (Seek, SeekBefore, Prev,
 // SeekToFirst) at the edges — an empty list, before the first key, after the last, between
-// keys; large random sets against std::set; keys that own heap memory; and one writer inserting
+// keys; positions returned by InsertOrFind and iterators started there (SeekTo); large random sets against std::set; keys that own heap memory; and one writer inserting
 // while readers iterate, each checking that what it sees is sorted and holds every key whose
 // Insert returned before it started (label tsan: the TSan job runs it).
 
@@ -162,6 +162,37 @@ TEST(SkipListTest, OneKey) {
   EXPECT_FALSE(it.Valid());
 }
 
+TEST(SkipListTest, InsertOrFindReturnsThePositionOfTheKey) {
+  IntList list;
+  std::mt19937_64 rng(11);
+  std::vector<std::pair<uint64_t, IntList::Position>> positions;
+  for (int i = 0; i < 2000; ++i) {
+    const uint64_t key = rng() % 5000;
+    bool inserted;
+    const IntList::Position at = list.InsertOrFind(key, &inserted);
+    ASSERT_FALSE(at.null());
+    IntList::Iterator it(&list);
+    it.SeekTo(at);
+    ASSERT_TRUE(it.Valid());
+    EXPECT_EQ(it.key(), key) << "the position of a key " << (inserted ? "inserted" : "found");
+    positions.emplace_back(key, at);
+  }
+  // Positions stay valid as the list grows: each still names its key, and the scan from it
+  // continues in order with every larger key.
+  const std::vector<uint64_t> all = Forward(list);
+  for (const auto& [key, at] : positions) {
+    IntList::Iterator it(&list);
+    it.SeekTo(at);
+    std::vector<uint64_t> rest;
+    for (; it.Valid(); it.Next()) rest.push_back(it.key());
+    const auto from = std::lower_bound(all.begin(), all.end(), key);
+    ASSERT_EQ(rest, std::vector<uint64_t>(from, all.end())) << "from key " << key;
+  }
+  IntList::Iterator it(&list);
+  it.SeekTo(IntList::Position());
+  EXPECT_FALSE(it.Valid()) << "a null position is no key";
+}
+
 TEST(SkipListTest, RandomSetsMatchStdSet) {
   for (uint32_t seed : {1u, 2u, 3u}) {
     std::mt19937_64 rng(seed);
@@ -207,6 +238,31 @@ TEST(SkipListTest, RandomSetsMatchStdSet) {
 struct StringCompare {
   int operator()(const std::string& a, const std::string& b) const { return a.compare(b); }
 };
+
+// Nodes grouped by key % 7 (Locality): the same set, however the memory is laid out.
+struct ModSeven {
+  static uint64_t Group(uint64_t key) { return key % 7; }
+};
+
+TEST(SkipListTest, GroupedNodesKeepTheSameOrder) {
+  SkipList<uint64_t, IntCompare, ModSeven> list;
+  std::set<uint64_t> expected;
+  std::mt19937_64 rng(5);
+  for (int i = 0; i < 20000; ++i) {
+    const uint64_t key = rng() % 100000;
+    EXPECT_EQ(list.Insert(key), expected.insert(key).second);
+  }
+  std::vector<uint64_t> got;
+  SkipList<uint64_t, IntCompare, ModSeven>::Iterator it(&list);
+  for (it.SeekToFirst(); it.Valid(); it.Next()) got.push_back(it.key());
+  EXPECT_EQ(got, std::vector<uint64_t>(expected.begin(), expected.end()));
+  for (uint64_t probe = 0; probe < 100000; probe += 997) {
+    it.Seek(probe);
+    auto want = expected.lower_bound(probe);
+    ASSERT_EQ(it.Valid(), want != expected.end());
+    if (it.Valid()) EXPECT_EQ(it.key(), *want);
+  }
+}
 
 TEST(SkipListTest, OwnsCopiesOfHeapKeys) {
   SkipList<std::string, StringCompare> list;

@@ -259,6 +259,11 @@ int Main(int argc, char** argv) {
                    "queries of the exhaustive hnswlib point (it visits the whole graph)")
       ->check(CLI::Range(1u, 10000000u))
       ->capture_default_str();
+  filtered_cmd
+      ->add_option("--peer-queries", filtered.peer_queries,
+                   "queries of the other hnswlib points, the first of the list (0: all)")
+      ->check(CLI::Range(0u, 10000000u))
+      ->capture_default_str();
   filtered_cmd->add_option("--ef", filtered.ef, "hnswlib ef points besides the exhaustive one")
       ->delimiter(',')
       ->capture_default_str();
