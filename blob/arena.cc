@@ -318,6 +318,19 @@ Status BlobArena::RestoreFromLog(const BlobRef& ref, std::string_view bytes) {
   return View(ref, &mapped);
 }
 
+Status BlobArena::Scrub(const BlobRef& ref) {
+  if (ref.empty()) return Status::OK();
+  Generation* g = Find(ref.generation);
+  if (g == nullptr || !g->file) {
+    return Status::Corruption(paths_.arena_generation(ref.generation) +
+                              ": arena generation missing or read-only");
+  }
+  const std::string zeros(ref.end() - ref.offset, '\0');
+  LOCI_RETURN_IF_ERROR(g->file->Write(ref.offset, zeros).WithContext("scrubbing a purged blob"));
+  g->unsynced.store(true, std::memory_order_release);
+  return Status::OK();
+}
+
 void BlobArena::Prefetch(const BlobRef& ref) const {
   Generation* g = Find(ref.generation);
   if (g == nullptr || ref.end() > g->region->size()) return;

@@ -117,6 +117,12 @@ class BlobArena {
   // Blobs RestoreFromLog found damaged and restored since Open.
   uint64_t restored_from_log() const { return restored_from_log_; }
 
+  // Purge: overwrites the frame of `ref` (header, payload, padding) with zeros, so that the file
+  // no longer holds its bytes once synced (the next SyncUnsynced); the frame then fails to
+  // verify. A no-op for an empty ref. REQUIRES: writable; nothing reads or refers to the blob
+  // any more (the caller waited out the readers that could).
+  Status Scrub(const BlobRef& ref);
+
   // Hints that `ref` will be read soon (prefetches its first cache lines). Never fails.
   void Prefetch(const BlobRef& ref) const;
 

@@ -41,6 +41,7 @@ void GroupState::Accept(ResolvedBatch* batch) {
   if (batch->catalog) changed_catalog_ = std::move(batch->catalog);
   for (const auto& v : batch->versions) pending_[v->id] = v.get();
   for (const auto& e : batch->edges) pending_edges_[e->key] = e.get();
+  for (const PurgeEntry& p : batch->purges) pending_[p.id] = nullptr;
   next_id_ = batch->next_id;
 }
 
@@ -64,6 +65,7 @@ class Resolver {
   Status DropField(const WriteBatch::DropFieldOp& op);
   Status Link(const WriteBatch::LinkOp& op);
   Status Unlink(const WriteBatch::UnlinkOp& op);
+  Status Purge(const WriteBatch::PurgeOp& op);
   CubeId next_id() const { return next_id_; }
 
  private:
@@ -437,6 +439,17 @@ Status Resolver::Retire(const WriteBatch::RetireOp& op) {
   return Finish(std::move(v));
 }
 
+Status Resolver::Purge(const WriteBatch::PurgeOp& op) {
+  const Version* latest = Latest(op.id);
+  // Another space's cube is not there for an operation confined to a space (space_scope.h).
+  if (latest != nullptr && op.space && !InSpace(*latest, *op.space, catalog())) latest = nullptr;
+  if (latest == nullptr) return CubeNotFound(op.id);
+  out_->purges.push_back(PurgeEntry{latest->space_id, op.id});
+  local_[op.id] = nullptr;  // the batch's later operations find it missing
+  out_->results.push_back(WriteResult::OpResult{op.id, 0});
+  return Status::OK();
+}
+
 Status Resolver::DefineField(const WriteBatch::DefineFieldOp& op) {
   const SpaceDef* space = SpaceFor(op.space);
   if (const FieldDef* f = space->FindField(op.field)) {
@@ -498,8 +511,10 @@ Status ResolveBatch(const WriteBatch& batch, std::span<const OpBlobs> blobs, Tim
       s = r.DropField(*drop);
     } else if (const auto* link = std::get_if<WriteBatch::LinkOp>(&op)) {
       s = r.Link(*link);
+    } else if (const auto* unlink = std::get_if<WriteBatch::UnlinkOp>(&op)) {
+      s = r.Unlink(*unlink);
     } else {
-      s = r.Unlink(std::get<WriteBatch::UnlinkOp>(op));
+      s = r.Purge(std::get<WriteBatch::PurgeOp>(op));
     }
     if (!s.ok()) {
       *out = ResolvedBatch();

@@ -42,6 +42,9 @@ struct ResolvedBatch {
   std::vector<FieldDropEntry> drops;  // dropped by this batch
   std::vector<std::unique_ptr<Version>> versions;
   std::vector<std::unique_ptr<index::EdgeVersion>> edges;  // linked and unlinked, in order
+  // Cubes purged, in order, after the versions and edges above are published (a batch may
+  // update or link a cube, then purge it).
+  std::vector<PurgeEntry> purges;
   std::vector<WriteResult::OpResult> results;              // one per operation
   std::unique_ptr<Catalog> catalog;  // the catalog after this batch, if it changed it
   CubeId next_id = 0;                // the id allocator after this batch
@@ -64,7 +67,7 @@ class GroupState {
              CubeId next_id);
 
   const Catalog& catalog() const { return changed_catalog_ ? *changed_catalog_ : *base_catalog_; }
-  // The newest version of `id` including this group's, or nullptr.
+  // The newest version of `id` including this group's, or nullptr (also once purged).
   const Version* Latest(CubeId id) const;
   // The newest version of edge `key` including this group's, or nullptr.
   const index::EdgeVersion* LatestEdge(const index::EdgeKey& key) const;
@@ -84,7 +87,7 @@ class GroupState {
   const LatestEdgeFn latest_edge_;
   const BlobFn blob_;
   std::unique_ptr<Catalog> changed_catalog_;
-  std::unordered_map<CubeId, const Version*> pending_;
+  std::unordered_map<CubeId, const Version*> pending_;  // nullptr: purged
   std::unordered_map<index::EdgeKey, const index::EdgeVersion*, index::EdgeKeyHash> pending_edges_;
   CubeId next_id_;
 };

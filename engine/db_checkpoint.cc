@@ -56,11 +56,16 @@ void DbImpl::AddDirty(size_t versions, size_t edges, CheckpointWriter* writer) {
     changed_edges.assign(dirty_edges_.begin(),
                          dirty_edges_.begin() + static_cast<ptrdiff_t>(edges));
   }
-  for (const Version* v : changed) writer->AddVersion(*v);
-  for (const index::EdgeVersion* e : changed_edges) writer->AddEdge(*e);
+  // nullptr: a purged cube's (PurgeFromMemory).
+  for (const Version* v : changed) {
+    if (v != nullptr) writer->AddVersion(*v);
+  }
+  for (const index::EdgeVersion* e : changed_edges) {
+    if (e != nullptr) writer->AddEdge(*e);
+  }
 }
 
-Status DbImpl::WriteCheckpoint() {
+Status DbImpl::WriteCheckpoint(bool purge) {
   // 1. Between two commit groups, close the current WAL segment: every record up to `lsn` is
   //    then in segments the checkpoint makes obsolete.
   bool nothing_new = false;
@@ -117,7 +122,8 @@ Status DbImpl::WriteCheckpoint() {
   for (size_t i = 1; i < previous.checkpoints.size(); ++i) {
     delta_bytes += previous.checkpoints[i].bytes;
   }
-  const bool base = previous.checkpoints.empty() || delta_bytes >= checkpoint_base_bytes_ ||
+  const bool base = purge || previous.checkpoints.empty() ||
+                    delta_bytes >= checkpoint_base_bytes_ ||
                     previous.checkpoints.size() > kMaxDeltaFiles;
   const uint64_t file_number = previous.next_file_number;
   const std::string path = paths_.checkpoint(file_number);
@@ -187,7 +193,7 @@ Status DbImpl::WriteCheckpoint() {
     for (const CheckpointFile& old : previous.checkpoints) {
       LOCI_RETURN_IF_ERROR(env_->RemoveFile(paths_.checkpoint(old.file_number)));
     }
-    if (snapshot_written) LOCI_RETURN_IF_ERROR(RemoveIndexSnapshotsExcept(file_number));
+    if (snapshot_written || purge) LOCI_RETURN_IF_ERROR(RemoveIndexSnapshotsExcept(file_number));
   }
   LOCI_RETURN_IF_ERROR(env_->SyncDir(paths_.dir()));
   // Exactly what was counted before the rotation: writes published since stay counted.

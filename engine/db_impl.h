@@ -284,8 +284,31 @@ class DbImpl final : public Db {
                           Timestamp read_time, const Catalog& catalog, const FieldDef& field,
                           std::vector<SearchHit>* hits) const;
 
+  // --- purge (db_purge.cc)
+  // Publication or recovery: erases the cubes of `purges` from the in-memory structures and
+  // queues their blobs for scrubbing (CompletePurges).
+  void PurgeFromMemory(std::span<const PurgeEntry> purges) EXCLUDES(dirty_mu_, purge_mu_);
+  // Publication: tells the indexer that the cubes' vectors are no longer live.
+  void QueuePurgesForIndex(std::span<const PurgeEntry> purges);
+  // Indexer: the purge of cube `id` of space `space_id`.
+  void ApplyPurgeToIndex(uint32_t space_id, CubeId id);
+  // Erases from the directory the bytes of every cube purged so far (the steps in
+  // db_purge.cc): scrubs their blobs, then writes a base checkpoint that deletes every file
+  // that held them. Returns at once if there is nothing to do. Failures poison the instance.
+  // REQUIRES: no epoch pinned by the caller.
+  Status CompletePurges() EXCLUDES(checkpoint_mu_, purge_mu_);
+  // CompletePurges' first step, between commit groups: takes the blobs to scrub and whether a
+  // cube was purged since the last purge checkpoint, and if one was, rotates the log.
+  Status TakePurgeWork(std::vector<blob::BlobRef>* refs, bool* purged) EXCLUDES(purge_mu_);
+  // Overwrites the frames of `refs` with zeros and syncs the arena.
+  Status ScrubBlobs(std::vector<blob::BlobRef> refs);
+  // Close: frees the versions and edge versions purges unlinked.
+  void FreePurgedVersions() EXCLUDES(purge_mu_);
+
   // --- checkpoint (db_checkpoint.cc)
-  Status WriteCheckpoint() REQUIRES(checkpoint_mu_);
+  // `purge`: a base checkpoint whatever the deltas, and every index snapshot but the new one
+  // deleted even if the new one could not be written (the old ones hold purged cubes' codes).
+  Status WriteCheckpoint(bool purge = false) REQUIRES(checkpoint_mu_);
   // A base checkpoint's entries: every version and edge version up to `lsn` (ids below
   // `next_id`), each cube's and edge's oldest first, versions before edges.
   void AddEverything(wal::Lsn lsn, CubeId next_id, CheckpointWriter* writer);
@@ -408,7 +431,16 @@ class DbImpl final : public Db {
   std::atomic<uint64_t> checkpoint_first_segment_{1};
   std::atomic<bool> checkpoint_running_{false};
 
-  // Versions published since the last checkpoint, in LSN order: what the next delta holds.
+  // Purges (db_purge.cc): blobs not yet scrubbed, whether a cube was purged since the last
+  // purge checkpoint, and the chains purges unlinked (freed at close).
+  Mutex purge_mu_;
+  std::vector<blob::BlobRef> unscrubbed_ GUARDED_BY(purge_mu_);
+  bool purged_since_checkpoint_ GUARDED_BY(purge_mu_) = false;
+  std::vector<const Version*> purged_chains_ GUARDED_BY(purge_mu_);
+  std::vector<const index::EdgeVersion*> purged_edge_chains_ GUARDED_BY(purge_mu_);
+
+  // Versions published since the last checkpoint, in LSN order: what the next delta holds
+  // (nullptr: a purged cube's).
   Mutex dirty_mu_;
   std::vector<const Version*> dirty_ GUARDED_BY(dirty_mu_);
   std::vector<const index::EdgeVersion*> dirty_edges_ GUARDED_BY(dirty_mu_);

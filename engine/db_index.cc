@@ -123,6 +123,10 @@ void DbImpl::WakeIndexer() {
 }
 
 void DbImpl::ApplyIndexEntry(const IndexEntry& entry) {
+  if (entry.purge_id != 0) {
+    ApplyPurgeToIndex(entry.purge_space_id, entry.purge_id);
+    return;
+  }
   if (entry.version == nullptr) {
     atlas_->Drop(entry.drop_space_id, entry.drop_field_id);
     return;

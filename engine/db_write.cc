@@ -150,7 +150,10 @@ Status DbImpl::Write(const WriteOptions& options, const WriteBatch& batch, Write
   LOCI_RETURN_IF_ERROR(AppendBlobs(batch, &pending.blobs, &pending.copies));
 
   wal::CommitQueue::Writer writer;
-  writer.sync = options.sync;
+  // A purge is durable before its blobs are scrubbed: a crash must not find its cube's bytes
+  // zeroed with the purge lost.
+  const bool purges = HasPurge(batch);
+  writer.sync = options.sync || purges;
   writer.bytes = EstimateBytes(batch);
   for (const BlobCopy& c : pending.copies) writer.bytes += c.bytes.size();
   writer.request = &pending;
@@ -159,6 +162,7 @@ Status DbImpl::Write(const WriteOptions& options, const WriteBatch& batch, Write
       &writer,
       [&](std::span<wal::CommitQueue::Writer* const> group) { PrepareGroup(group, &flight); },
       [&](std::span<wal::CommitQueue::Writer* const>) { FinishGroup(&flight); });
+  if (s.ok() && purges) return CompletePurges();
   if (s.ok()) MaybeCheckpoint();
   return s;
 }
@@ -246,6 +250,7 @@ void DbImpl::PrepareGroup(std::span<wal::CommitQueue::Writer* const> group, Grou
     for (const ResolvedBatch& batch : flight->resolved) {
       for (const auto& v : batch.versions) pending_heads_[v->id] = v.get();
       for (const auto& e : batch.edges) pending_edges_[e->key] = e.get();
+      for (const PurgeEntry& p : batch.purges) pending_heads_[p.id] = nullptr;
     }
   }
   MutexLock lock(&pipeline_mu_);
@@ -270,7 +275,7 @@ size_t DbImpl::ResolveGroup(std::span<wal::CommitQueue::Writer* const> group, Gr
     for (const auto& e : batch.edges) edges.push_back(e.get());
     std::string payload;
     EncodeBatch(batch.commit_time, batch.spaces, batch.fields, batch.drops, versions, &payload,
-                CopiesOfVersions(pending->copies, batch.versions), edges);
+                CopiesOfVersions(pending->copies, batch.versions), edges, batch.purges);
     if (payload.size() > wal::kMaxRecordPayload) {
       // One batch is one WAL record, which recovery would refuse past this size.
       w->status = Status::InvalidArgument("batch of " + std::to_string(pending->batch->size()) +
@@ -381,9 +386,13 @@ void DbImpl::Publish(GroupInFlight* flight) {
     // still before the commit time is published, so a read that sees the batch finds them.
     for (const Version* v : versions) IndexEvents(*v);
     for (auto& e : batch.edges) graph_.Publish(e.release());
+    // After the batch's own versions and edges: it may have written some of them first.
+    PurgeFromMemory(batch.purges);
+    for (const PurgeEntry& p : batch.purges) published.emplace_back(p.id, nullptr);
     // For the vector index, before the commit time becomes readable: a search at a read point
     // that sees the batch finds its vectors in the index or in the queue.
     QueueForIndex(batch.drops, versions);
+    QueuePurgesForIndex(batch.purges);
     published_ts_.store(batch.commit_time, std::memory_order_release);
     ++lsn;
     auto* pending = static_cast<PendingBatch*>(flight->committed[i]->request);

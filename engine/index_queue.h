@@ -42,9 +42,11 @@ namespace loci::engine {
 
 // One unit of indexing work.
 struct IndexEntry {
-  const Version* version = nullptr;  // a version to apply, or nullptr for a field drop
+  const Version* version = nullptr;  // a version to apply, or nullptr for a drop or a purge
   uint32_t drop_space_id = 0;        // the field a drop removes from the index
   uint32_t drop_field_id = 0;
+  uint32_t purge_space_id = 0;  // the cube a purge removes from the index (0: not a purge)
+  uint64_t purge_id = 0;
 };
 
 class IndexQueue {

@@ -25,6 +25,9 @@ constexpr uint8_t kBatchFormatWithCopies = 3;
 // Format 4: the trace graph's — every section present (drops and copies possibly none), each
 // version body followed by its episode, and the batch's edge versions before its copies.
 constexpr uint8_t kBatchFormatWithTrace = 4;
+// Format 5: format 4's sections, then the cubes the batch purges (at least one), before its
+// copies.
+constexpr uint8_t kBatchFormatWithPurges = 5;
 
 enum AttrTag : uint8_t { kBool = 0, kInt = 1, kDouble = 2, kString = 3 };
 
@@ -364,10 +367,13 @@ void EncodeBatch(Timestamp commit_time, const std::vector<SpaceEntry>& spaces,
                  const std::vector<FieldEntry>& fields, const std::vector<FieldDropEntry>& drops,
                  const std::vector<const Version*>& versions, std::string* dst,
                  std::span<const BlobCopy> copies,
-                 std::span<const index::EdgeVersion* const> edges) {
-  const bool trace = !edges.empty() || std::any_of(versions.begin(), versions.end(),
-                                                   [](auto* v) { return !v->episode.empty(); });
-  const uint8_t format = trace             ? kBatchFormatWithTrace
+                 std::span<const index::EdgeVersion* const> edges,
+                 std::span<const PurgeEntry> purges) {
+  const bool trace = !purges.empty() || !edges.empty() ||
+                     std::any_of(versions.begin(), versions.end(),
+                                 [](auto* v) { return !v->episode.empty(); });
+  const uint8_t format = !purges.empty() ? kBatchFormatWithPurges
+                         : trace         ? kBatchFormatWithTrace
                          : !copies.empty() ? kBatchFormatWithCopies
                          : !drops.empty()  ? kBatchFormatWithDrops
                                            : kBatchFormat;
@@ -390,6 +396,13 @@ void EncodeBatch(Timestamp commit_time, const std::vector<SpaceEntry>& spaces,
     PutVarint64(dst, edges.size());
     for (const index::EdgeVersion* e : edges) EncodeEdgeBody(*e, dst);
   }
+  if (format == kBatchFormatWithPurges) {
+    PutVarint64(dst, purges.size());
+    for (const PurgeEntry& p : purges) {
+      PutVarint64(dst, p.space_id);
+      PutVarint64(dst, p.id);
+    }
+  }
   if (format >= kBatchFormatWithCopies) EncodeCopies(copies, dst);
 }
 
@@ -402,7 +415,7 @@ Status DecodeBatchHead(Decoder* decoder, const std::function<Status(std::string)
   *out = BatchContents();
   Decoder& d = *decoder;
   uint8_t& format = *format_out;
-  if (!d.GetU8(&format) || format < kBatchFormat || format > kBatchFormatWithTrace) {
+  if (!d.GetU8(&format) || format < kBatchFormat || format > kBatchFormatWithPurges) {
     return corrupt("unknown batch format");
   }
   if (!GetTime(&d, &out->commit_time)) return corrupt("commit time");
@@ -434,13 +447,14 @@ Status DecodeBatchHead(Decoder* decoder, const std::function<Status(std::string)
   for (uint64_t i = 0; i < n; ++i) {
     auto v = std::make_unique<Version>();
     if (!DecodeVersionBody(&d, v.get()) ||
-        (format == kBatchFormatWithTrace && !DecodeEpisode(&d, v.get()))) {
+        (format >= kBatchFormatWithTrace && !DecodeEpisode(&d, v.get()))) {
       return corrupt("version " + std::to_string(i));
     }
     v->tx_from = out->commit_time;
     out->versions.push_back(std::move(v));
   }
-  if (format == kBatchFormatWithTrace) {
+  const bool trace = format >= kBatchFormatWithTrace;
+  if (trace) {
     if (!GetCount(&d, &n, 12)) return corrupt("edge count");
     out->edges.reserve(n);
     for (uint64_t i = 0; i < n; ++i) {
@@ -450,9 +464,20 @@ Status DecodeBatchHead(Decoder* decoder, const std::function<Status(std::string)
       out->edges.push_back(std::move(e));
     }
     // One encoding per batch: one without trace content is written in an older format.
-    if (out->edges.empty() && std::none_of(out->versions.begin(), out->versions.end(),
-                                           [](const auto& v) { return !v->episode.empty(); })) {
+    if (format == kBatchFormatWithTrace && out->edges.empty() &&
+        std::none_of(out->versions.begin(), out->versions.end(),
+                     [](const auto& v) { return !v->episode.empty(); })) {
       return corrupt("format 4 batch without an edge or an episode");
+    }
+  }
+  if (format == kBatchFormatWithPurges) {
+    if (!GetCount(&d, &n, 2) || n == 0) return corrupt("purge count");
+    out->purges.resize(n);
+    for (PurgeEntry& p : out->purges) {
+      if (!d.GetVarint32(&p.space_id) || !d.GetVarint64(&p.id) || p.id == 0 ||
+          (p.id & kBatchRefBit) != 0) {
+        return corrupt("purge entry");
+      }
     }
   }
   return Status::OK();
@@ -472,7 +497,7 @@ Status DecodeBatch(std::string_view payload, const std::string& where, BatchCont
   uint8_t format;
   LOCI_RETURN_IF_ERROR(DecodeBatchHead(&d, corrupt, &format, out));
   if (format >= kBatchFormatWithCopies) {
-    LOCI_RETURN_IF_ERROR(DecodeCopies(&d, out, format == kBatchFormatWithTrace, corrupt));
+    LOCI_RETURN_IF_ERROR(DecodeCopies(&d, out, format >= kBatchFormatWithTrace, corrupt));
   }
   if (!d.empty()) return corrupt("trailing bytes");
   return Status::OK();

@@ -6,8 +6,9 @@
 //   n_fields:varint  (space_id:varint field_id:varint name:lp dim:varint metric:u8)*
 //   [n_drops:varint  (space_id:varint field_id:varint)*]          formats 2 and 3
 //   n_versions:varint version_body*
-//   [n_edges:varint edge_body*]                                     format 4 only
-//   [n_copies:varint (generation:varint offset:varint bytes:lp)*]  formats 3 and 4
+//   [n_edges:varint edge_body*]                                     formats 4 and 5
+//   [n_purges:varint (space_id:varint id:varint)*]                  format 5 only
+//   [n_copies:varint (generation:varint offset:varint bytes:lp)*]  formats 3, 4 and 5
 // and a version body is
 //   id number space kind:varint state:u8 valid_from valid_to expires_at:varsint
 //   importance trust:f32 payload:blobref n_vectors (field_id blobref)* n_attrs (key:lp tag:u8
@@ -24,6 +25,7 @@
 // synced the arena's (see BlobCopy). Format 4 is written when the batch writes an edge or a
 // version in an episode, with every optional section present (counts may be 0), so a
 // database that never uses the trace graph stays readable by a build that knows only format 3.
+// Format 5 is format 4 with the cubes the batch purges (n_purges > 0), written only then.
 // Vectors are
 // sorted by field and attributes by key, so every version (and every batch) has exactly one
 // encoding. Decoders bound every length and count by the input and check every invariant;
@@ -79,6 +81,13 @@ struct BlobCopy {
   std::string_view bytes;  // ref.length bytes
 };
 
+// A cube a batch purged (WriteBatch::Purge), with the space it was in.
+struct PurgeEntry {
+  uint32_t space_id = 0;
+  CubeId id = 0;
+  bool operator==(const PurgeEntry&) const = default;
+};
+
 // What one committed batch contains.
 struct BatchContents {
   Timestamp commit_time = 0;
@@ -90,17 +99,19 @@ struct BatchContents {
   // the decoded payload.
   std::vector<BlobCopy> copies;
   std::vector<std::unique_ptr<index::EdgeVersion>> edges;  // tx_from = commit_time; lsn left 0
+  std::vector<PurgeEntry> purges;  // applied after the versions and edges (format 5)
 };
 
-// Appends the WAL payload of a batch to *dst: format 4 if it has edges or a version in an
-// episode, else 3 if it logs blob copies, else 2 if it drops a field, else 1. REQUIRES: each copy
+// Appends the WAL payload of a batch to *dst: format 5 if it purges, else 4 if it has edges
+// or a version in an episode, else 3 if it logs blob copies, else 2 if it drops a field, else 1. REQUIRES: each copy
 // is a blob one of `versions` refers to (same generation, offset and length; bytes that hash to its
 // checksum), no two copies of one blob.
 void EncodeBatch(Timestamp commit_time, const std::vector<SpaceEntry>& spaces,
                  const std::vector<FieldEntry>& fields, const std::vector<FieldDropEntry>& drops,
                  const std::vector<const Version*>& versions, std::string* dst,
                  std::span<const BlobCopy> copies = {},
-                 std::span<const index::EdgeVersion* const> edges = {});
+                 std::span<const index::EdgeVersion* const> edges = {},
+                 std::span<const PurgeEntry> purges = {});
 // Corruption (with `where` as context) if `payload` is not a well-formed batch.
 Status DecodeBatch(std::string_view payload, const std::string& where, BatchContents* out);
 // Decodes what a batch held (catalog changes and versions) without its blob copies, which it

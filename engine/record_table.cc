@@ -90,4 +90,17 @@ Status RecordTable::Insert(std::unique_ptr<Version> v) {
   return Status::OK();
 }
 
+const Version* RecordTable::Purge(CubeId id) {
+  HeadSlot* slot = Slot(id, /*create=*/false);
+  if (slot == nullptr) return nullptr;
+  const Version* head = slot->load(std::memory_order_relaxed);
+  if (head == nullptr) return nullptr;
+  slot->store(nullptr, std::memory_order_release);
+  uint64_t n = 0;
+  for (const Version* v = head; v != nullptr; v = v->prev) ++n;
+  cubes_.fetch_sub(1, std::memory_order_relaxed);
+  versions_.fetch_sub(n, std::memory_order_relaxed);
+  return head;
+}
+
 }  // namespace loci::engine

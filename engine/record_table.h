@@ -41,6 +41,11 @@ class RecordTable {
   // Single-threaded, before readers exist.
   Status Insert(std::unique_ptr<Version> v);
 
+  // Purge: unlinks the chain of `id` — reads find no version of it from now on — and returns
+  // its head (nullptr if there was none), which the caller now owns: it frees the versions once
+  // no reader or queue can hold them. REQUIRES: a single writer at a time.
+  const Version* Purge(CubeId id);
+
   // One past the highest id with a version (the commit leader keeps its own next-id counter).
   CubeId end_id() const { return end_id_.load(std::memory_order_acquire); }
   uint64_t cubes() const { return cubes_.load(std::memory_order_relaxed); }

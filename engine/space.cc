@@ -33,6 +33,9 @@ const std::string* NamedSpace(const WriteBatch::Op& op) {
   if (const auto* unlink = std::get_if<WriteBatch::UnlinkOp>(&op)) {
     return unlink->space ? &*unlink->space : nullptr;
   }
+  if (const auto* purge = std::get_if<WriteBatch::PurgeOp>(&op)) {
+    return purge->space ? &*purge->space : nullptr;
+  }
   const auto& drop = std::get<WriteBatch::DropFieldOp>(op);
   return drop.space.empty() ? nullptr : &drop.space;
 }
@@ -53,6 +56,8 @@ void AppendConfined(const WriteBatch::Op& op, const std::string& space, WriteBat
     out->Link(space, link->from, link->to, link->type, link->weight, link->valid_from);
   } else if (const auto* unlink = std::get_if<WriteBatch::UnlinkOp>(&op)) {
     out->Unlink(space, unlink->from, unlink->to, unlink->type, unlink->valid_to);
+  } else if (const auto* purge = std::get_if<WriteBatch::PurgeOp>(&op)) {
+    out->Purge(purge->id, space);
   } else {
     out->DropVectorField(space, std::get<WriteBatch::DropFieldOp>(op).field);
   }
@@ -97,6 +102,12 @@ Status SpaceHandle::Retire(const WriteOptions& options, CubeId id,
                            std::optional<Timestamp> valid_to) {
   WriteBatch batch;
   batch.Retire(id, valid_to, name_);
+  return db_->Write(options, batch, nullptr);
+}
+
+Status SpaceHandle::Purge(const WriteOptions& options, CubeId id) {
+  WriteBatch batch;
+  batch.Purge(id, name_);
   return db_->Write(options, batch, nullptr);
 }
 

@@ -234,14 +234,22 @@ Status ValidateBatch(const WriteBatch& batch, const Options& o) {
       s = ValidateFieldDrop(*drop, o);
     } else if (const auto* link = std::get_if<WriteBatch::LinkOp>(&op)) {
       s = ValidateLink(*link, o);
-    } else {
-      s = ValidateUnlink(std::get<WriteBatch::UnlinkOp>(op), o);
+    } else if (const auto* unlink = std::get_if<WriteBatch::UnlinkOp>(&op)) {
+      s = ValidateUnlink(*unlink, o);
+    } else if (std::get<WriteBatch::PurgeOp>(op).id & kBatchRefBit) {
+      s = Invalid("a placeholder id cannot be purged: a cube is purged once committed");
     }
     if (!s.ok()) {
       return batch.size() == 1 ? s : s.WithContext("operation " + std::to_string(i));
     }
   }
   return Status::OK();
+}
+
+bool HasPurge(const WriteBatch& batch) {
+  return std::any_of(batch.ops().begin(), batch.ops().end(), [](const WriteBatch::Op& op) {
+    return std::holds_alternative<WriteBatch::PurgeOp>(op);
+  });
 }
 
 }  // namespace loci::engine

@@ -22,6 +22,9 @@ Status ValidateFieldDrop(const WriteBatch::DropFieldOp& op, const Options& optio
 // message names the failing operation's index.
 Status ValidateBatch(const WriteBatch& batch, const Options& options);
 
+// Whether `batch` purges a cube (Db::Write then completes the erasure before it returns).
+bool HasPurge(const WriteBatch& batch);
+
 }  // namespace loci::engine
 
 #endif  // LOCI_ENGINE_VALIDATION_H_

@@ -9,7 +9,7 @@
 //       "payload" a small binary file. So that nothing outside is ever written, '/' becomes '_'
 //       (arguments cannot leave the working directory), '-' alone (standard input) becomes '_',
 //       inputs naming "init" are skipped, and when a write command (put, update, retire,
-//       link, unlink, fuse, import, checkpoint, salvage) is named anywhere, every argument
+//       link, unlink, fuse, import, checkpoint, salvage, purge) is named anywhere, every argument
 //       that names an existing path, "db" included, is replaced by a path that does not exist:
 //       writes always fail at opening, after their arguments were parsed (salvage finds no
 //       source before it creates anything; import opens its FILE, only to read it).
@@ -144,7 +144,7 @@ class Sandbox {
 
 bool IsWriteCommand(const std::string& a) {
   return a == "put" || a == "update" || a == "retire" || a == "link" || a == "unlink" ||
-         a == "fuse" || a == "import" || a == "checkpoint" || a == "salvage";
+         a == "fuse" || a == "import" || a == "checkpoint" || a == "salvage" || a == "purge";
 }
 
 bool PathExists(const std::string& p) {

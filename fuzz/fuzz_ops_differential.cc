@@ -1,6 +1,6 @@
 // libFuzzer target: differential testing of the Db API against DbModel
 // (tests/model/db_model.h), in the style of RocksDB's db_map_fuzzer. The input drives at most 64
-// operations — Put, Update and Retire (some confined to a space), DefineVectorField,
+// operations — Put, Update, Retire and Purge (some confined to a space), DefineVectorField,
 // DropVectorField, Link and Unlink (some confined to a space, some invalid: self-loops, reserved
 // types, missing or other-space ends), puts and updates that set or move a cube's episode,
 // batches that link a cube put earlier in the same batch by its placeholder, multi-operation
@@ -142,9 +142,9 @@ class Driver {
   }
 
   void Step() {
-    // Opcodes 0-14 as before the trace graph; 15 and up appended (a byte b picks b % 27, so
+    // Opcodes 0-14 as before the trace graph; 15 and up appended (a byte b picks b % 28, so
     // the bytes 0-14 old inputs use mean what they meant).
-    switch (in_.Pick(27)) {
+    switch (in_.Pick(28)) {
       case 0:
       case 1: {
         loci::WriteBatch b;
@@ -255,6 +255,12 @@ class Driver {
       case 25:
         CheckList();
         break;
+      case 26: {
+        loci::WriteBatch b;
+        AddPurge(&b);
+        Commit(b);
+        break;
+      }
       default:
         CheckSearch();
         break;
@@ -267,6 +273,7 @@ class Driver {
     const uint8_t b = in_.U8();
     const auto& cubes = model_.cubes();
     if (b == 255) return 0;
+    if (b % 8 == 6 && !purged_.empty()) return purged_[b / 8 % purged_.size()];
     if (cubes.empty() || b % 8 == 7) return model_.next_id() + b / 8;
     auto it = cubes.begin();
     std::advance(it, b % cubes.size());
@@ -464,9 +471,16 @@ class Driver {
     b->Retire(id, valid_to, Scope());
   }
 
+  // A purge of a cube (or a missing, purged or placeholder id, now and then).
+  void AddPurge(loci::WriteBatch* b) {
+    const CubeId id = in_.Pick(16) == 0 ? (loci::kBatchRefBit | 0) : PickId();
+    b->Purge(id, Scope());
+    if (model_.cubes().count(id) != 0) purged_.push_back(id);  // if it commits
+  }
+
   void AddOp(loci::WriteBatch* b) {
-    // 0-4 as before the trace graph, then 5-6 appended.
-    switch (in_.Pick(7)) {
+    // 0-4 as before the trace graph, then 5-7 appended.
+    switch (in_.Pick(8)) {
       case 0:
         b->Put(Draft());
         break;
@@ -485,8 +499,11 @@ class Driver {
       case 5:
         AddLink(b);
         break;
-      default:
+      case 6:
         AddUnlink(b);
+        break;
+      default:
+        AddPurge(b);
         break;
     }
   }
@@ -1336,6 +1353,11 @@ class Driver {
     CheckStats();
     CheckGraph();
     const Timestamp last = commit_times_.empty() ? kClockBase : commit_times_.back();
+    for (CubeId id : purged_) {  // gone at every read point, or never purged (a failed batch)
+      CompareHistory(id, loci::ReadOptions());
+      CompareGet(id, last, kValidTimes[2]);
+      for (Timestamp t : commit_times_) CompareGet(id, t, kValidTimes[2]);
+    }
     for (const auto& [id, cube] : model_.cubes()) {
       CompareHistory(id, loci::ReadOptions());
       for (Timestamp valid_at : {kValidTimes[0], kValidTimes[2], kValidTimes[4], last}) {
@@ -1363,6 +1385,7 @@ class Driver {
   std::unique_ptr<loci::Db> db_;
   DbModel model_;
   std::vector<Timestamp> commit_times_;
+  std::vector<CubeId> purged_;  // ids a purge named while they existed
   std::vector<std::shared_ptr<const loci::Snapshot>> snapshots_;
 };
 

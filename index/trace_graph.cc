@@ -94,6 +94,25 @@ void TraceGraph::Publish(EdgeVersion* v) {
   chain->head.store(v, std::memory_order_release);
 }
 
+void TraceGraph::PurgeEdgesOf(uint64_t node, std::vector<const EdgeVersion*>* removed) {
+  for (Direction dir : {kOut, kIn}) {
+    Adjacency::Iterator it(&adjacency_);
+    SeekEdges(node, dir, 0, &it);
+    for (; it.Valid() && it.key().node == node && it.key().dir == dir; it.Next()) {
+      Chain* chain = it.key().chain;
+      const EdgeVersion* head = chain->head.load(std::memory_order_relaxed);
+      if (head == nullptr) continue;  // purged from its other end already, or never published
+      chain->head.store(nullptr, std::memory_order_release);
+      uint64_t n = 0;
+      for (const EdgeVersion* e = head; e != nullptr; e = e->prev) ++n;
+      edges_.fetch_sub(1, std::memory_order_relaxed);
+      versions_.fetch_sub(n, std::memory_order_relaxed);
+      bytes_.fetch_sub(n * sizeof(EdgeVersion), std::memory_order_relaxed);
+      removed->push_back(head);
+    }
+  }
+}
+
 Status TraceGraph::Insert(std::unique_ptr<EdgeVersion> v) {
   Chain* chain = ChainFor(v->key);
   const EdgeVersion* head = chain->head.load(std::memory_order_relaxed);

@@ -23,6 +23,7 @@
 #include <limits>
 #include <memory>
 #include <unordered_map>
+#include <vector>
 
 #include "index/id_slots.h"
 #include "index/skiplist.h"
@@ -125,6 +126,11 @@ class TraceGraph {
   // Makes `v` the newest version of v->key, taking ownership.
   // REQUIRES: v->prev == Latest(v->key); from != to.
   void Publish(EdgeVersion* v);
+
+  // Purge of cube `node`: every edge to or from it is unlinked from its chain — readers and
+  // Latest find no version of it from now on. Appends the chains' heads to *removed; the caller
+  // now owns them (each with its older versions) and frees them once no reader can hold them.
+  void PurgeEdgesOf(uint64_t node, std::vector<const EdgeVersion*>* removed);
 
   // Recovery: inserts `v` (taking ownership) into its edge's chain by version number, whatever
   // order versions arrive in. Corruption if that version number is present already, or the

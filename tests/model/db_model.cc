@@ -118,6 +118,9 @@ bool Valid(const WriteBatch::Op& op) {
     return ValidEdgeOp(unlink->space, unlink->from, unlink->to, unlink->type) &&
            !(unlink->valid_to && *unlink->valid_to == kForever);
   }
+  if (const auto* purge = std::get_if<WriteBatch::PurgeOp>(&op)) {
+    return (purge->id & kBatchRefBit) == 0;  // a placeholder is refused
+  }
   const auto& def = std::get<WriteBatch::DefineFieldOp>(op);
   return ValidName(def.space) && ValidName(def.field) && def.dim >= 1 &&
          def.dim <= DbModel::kMaxVectorDim &&
@@ -398,6 +401,17 @@ Status::Code DbModel::Resolve(const WriteBatch& batch, size_t op_index, Timestam
     if (p.episode) v.episode = *p.episode;
     if (ChangesNothing(prev, v, p)) return Status::Code::kInvalidArgument;
     return Finish(update->id, std::move(v), ts, results);
+  }
+  if (const auto* purge = std::get_if<WriteBatch::PurgeOp>(&op)) {
+    // Every version and every edge to or from it, with the edges' history; the id is not
+    // handed out again (next_id_ stays).
+    if (Find(purge->id, purge->space) == nullptr) return Status::Code::kNotFound;
+    cubes_.erase(purge->id);
+    std::erase_if(edges_, [&](const auto& edge) {
+      return edge.first.from == purge->id || edge.first.to == purge->id;
+    });
+    results->push_back(WriteResult::OpResult{purge->id, 0});
+    return Status::Code::kOk;
   }
   if (const auto* retire = std::get_if<WriteBatch::RetireOp>(&op)) {
     const ModelCube* cube = Find(retire->id, retire->space);

@@ -12,7 +12,10 @@
 // norm bounds), attributes, parents, kinds, states, expiry, spaces and vector-field definitions
 // and drops (a drop removes the field's vectors from every version, is refused for an unknown
 // field, and leaves the name refused on first use until it is defined again, under a new id).
-// Spaces scope: a read, update or retire confined to a space finds no cube of another space
+// A purge erases a cube — every version, every edge to or from it with their history — at every
+// read point (erasure overrides history); its id is never handed out again. A placeholder is
+// refused; a missing or purged id is NotFound.
+// Spaces scope: a read, update, retire or purge confined to a space finds no cube of another space
 // (NotFound, as for a missing id, also when the space does not exist), and a parent must be in
 // the cube's own space. An update may not name its cube as a parent, must set something, and is
 // refused when it would repeat the latest version's content over valid times that version

@@ -1,4 +1,4 @@
-// Property test: random histories of put / update / retire / link / unlink / fuse / batches
+// Property test: random histories of put / update / retire / purge / link / unlink / fuse / batches
 // with placeholder ids / reopen / checkpoint, run against the Db and the shared reference model
 // (tests/model/db_model.h). Every write's status and assigned ids and versions must match;
 // then, at every commit time (and the instant before it) and at several valid times, Get,
@@ -45,7 +45,7 @@ const std::vector<EdgeType>& Types() {
 
 struct OpSpec {
   int kind;     // 0-1 put, 2 update, 3 retire, 4-5 link, 6 unlink, 7 batch, 8 reopen,
-                // 9 checkpoint, 10 fuse
+                // 9 checkpoint, 10 fuse, 11 purge
   int target;   // an existing cube (modulo the count)
   int other;    // the other end of an edge
   int from;     // -1 default, else ValidTimes()
@@ -63,7 +63,7 @@ std::ostream& operator<<(std::ostream& os, const OpSpec& o) {
 }
 
 rc::Gen<OpSpec> GenOp() {
-  return rc::gen::build<OpSpec>(rc::gen::set(&OpSpec::kind, rc::gen::inRange(0, 11)),
+  return rc::gen::build<OpSpec>(rc::gen::set(&OpSpec::kind, rc::gen::inRange(0, 12)),
                                 rc::gen::set(&OpSpec::target, rc::gen::inRange(0, 1000)),
                                 rc::gen::set(&OpSpec::other, rc::gen::inRange(0, 1000)),
                                 rc::gen::set(&OpSpec::from, rc::gen::inRange(-1, 4)),
@@ -211,6 +211,13 @@ class Harness {
       case 10:
         if (!model_.cubes().empty()) Fuse(op);
         return;
+      case 11:
+        // Of an existing cube, or now and then of one purged already (NotFound).
+        if (model_.cubes().empty()) return;
+        batch.Purge(op.weight == 3 && !purged_.empty() ? purged_.back() : Target(op.target),
+                    Scope(op.scope));
+        if (op.weight != 3) purged_.push_back(Target(op.target));
+        break;
       default:
         RC_ASSERT(db_->Checkpoint().ok());
         return;
@@ -232,6 +239,7 @@ class Harness {
       for (Timestamp valid_at : valid_points) {
         model::ModelRead read{as_of, valid_at, as_of == kForever ? now : as_of, std::nullopt};
         for (const auto& [id, cube] : model_.cubes()) CheckCube(id, read);
+        for (CubeId id : purged_) CheckCube(id, read);  // gone at every read point
         for (const char* space : {"a", "b", "zz"}) {
           CheckList(space, read);
           CheckSearch(space, read);
@@ -496,6 +504,7 @@ class Harness {
   std::unique_ptr<Db> db_;
   model::DbModel model_;
   std::vector<Timestamp> commit_times_;
+  std::vector<CubeId> purged_;  // purge attempts (a failed one included)
   int puts_ = 0;
 };
 

@@ -41,6 +41,9 @@ void RegisterWalDump(CLI::App* app, std::vector<Command>* commands);
 // salvage.
 void RegisterSalvageCommand(CLI::App* app, std::vector<Command>* commands);
 
+// purge.
+void RegisterPurgeCommand(CLI::App* app, std::vector<Command>* commands);
+
 }  // namespace loci::cli
 
 #endif  // LOCI_TOOLS_LOCI_COMMANDS_H_

@@ -32,6 +32,7 @@ int RunLoci(int argc, const char* const* argv) {
   RegisterImportCommand(&app, &commands);
   RegisterWalDump(&app, &commands);
   RegisterSalvageCommand(&app, &commands);
+  RegisterPurgeCommand(&app, &commands);
 
   try {
     app.parse(argc, argv);

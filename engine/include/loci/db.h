@@ -31,7 +31,8 @@
 namespace loci {
 
 // A consistent read point. Reads through it see exactly what was committed when it was taken,
-// however long it is kept. Obtained from Db::GetSnapshot; released by destroying the handle.
+// however long it is kept — except cubes purged since (Db::Purge): erasure overrides history.
+// Obtained from Db::GetSnapshot; released by destroying the handle.
 class Snapshot {
  public:
   virtual ~Snapshot() = default;
@@ -174,8 +175,21 @@ class Db {
   virtual Status Retire(const WriteOptions& options, CubeId id,
                         std::optional<Timestamp> valid_to = std::nullopt) = 0;
 
+  // Erases cube `id` for good (WriteBatch::Purge): every version, its payload, vectors,
+  // attributes and edges. Returns once no file in the database directory holds those bytes:
+  // the purge is committed durably (whatever options.sync says), the cube's blobs are
+  // overwritten with zeros and a base checkpoint replaces every WAL segment, checkpoint and
+  // index snapshot that held it — costs that grow with the database, so purge many cubes in one
+  // batch. From the commit on, every read at every read point (snapshots and as_of reads of
+  // the past included) finds no such cube, and its id is never assigned again. A crash during
+  // a purge leaves the cube whole (the purge was not committed) or gone, its bytes erased by the
+  // next read-write open. NotFound if the cube does not exist (or was purged). Not confined to
+  // a space, like Update.
+  Status Purge(const WriteOptions& options, CubeId id);
+
   // Commits every operation of `batch` atomically, or none (the first invalid operation's
-  // error is returned). On success fills *result (may be nullptr).
+  // error is returned). On success fills *result (may be nullptr). A batch with a Purge returns
+  // once the purged cubes' bytes are erased (see Purge).
   virtual Status Write(const WriteOptions& options, const WriteBatch& batch,
                        WriteResult* result) = 0;
 

@@ -56,6 +56,9 @@ class SpaceHandle {
   Status Retire(const WriteOptions& options, CubeId id,
                 std::optional<Timestamp> valid_to = std::nullopt);
 
+  // Db::Purge of cube `id`, confined to this space like Update.
+  Status Purge(const WriteOptions& options, CubeId id);
+
   // WriteBatch::Link confined to this space: an end in another space is refused as missing.
   Result<uint32_t> Link(const WriteOptions& options, CubeId from, CubeId to, EdgeType type,
                         float weight = 1.0f, std::optional<Timestamp> valid_from = std::nullopt);
@@ -64,7 +67,7 @@ class SpaceHandle {
                 std::optional<Timestamp> valid_to = std::nullopt);
 
   // Db::Write of `batch` with every operation confined to this space: a Put's empty
-  // draft.space is set to it; an Update, Retire, Link or Unlink without a space gets this one;
+  // draft.space is set to it; an Update, Retire, Purge, Link or Unlink without a space gets this one;
   // a vector field definition or drop with an empty space gets this one. InvalidArgument, before
   // anything is written, if any operation names another space. The batch is copied only if an
   // operation needs its space filled in.

@@ -63,7 +63,13 @@ class WriteBatch {
     EdgeType type;
     std::optional<Timestamp> valid_to;  // default: the commit time
   };
-  using Op = std::variant<PutOp, UpdateOp, RetireOp, DefineFieldOp, DropFieldOp, LinkOp, UnlinkOp>;
+  struct PurgeOp {
+    CubeId id;
+    // The space the cube must belong to; nullopt: any. See Purge below.
+    std::optional<std::string> space;
+  };
+  using Op = std::variant<PutOp, UpdateOp, RetireOp, DefineFieldOp, DropFieldOp, LinkOp, UnlinkOp,
+                          PurgeOp>;
 
   // Appends a Put; its id is reported in WriteResult::ops at the same index. Returns a
   // placeholder for that id (see kBatchRefBit) that later operations of this batch may use.
@@ -137,6 +143,19 @@ class WriteBatch {
   void Unlink(std::optional<std::string> space, CubeId from, CubeId to, EdgeType type,
               std::optional<Timestamp> valid_to = std::nullopt) {
     ops_.push_back(UnlinkOp{std::move(space), from, to, type, valid_to});
+  }
+
+  // Appends a Purge of cube `id`: the cube is erased — every version, whatever its state
+  // (retired cubes included), with its payload, vectors and attributes, and every edge to or
+  // from it with the edges' history. Once the batch commits, every read at every read point
+  // (as_of reads and Snapshots taken before the purge included: erasure overrides history)
+  // answers as for an id never assigned, and the id is never assigned again. Db::Write returns
+  // once the bytes are gone from the database directory (loci/db.h, Db::Write). NotFound if
+  // the cube does not exist (or was purged, or is outside `space`, when given: confined as an
+  // Update is). A placeholder id is InvalidArgument: a cube is purged once committed. Operations
+  // after it in the batch find the cube missing. Its WriteResult entry has id `id`, version 0.
+  void Purge(CubeId id, std::optional<std::string> space = std::nullopt) {
+    ops_.push_back(PurgeOp{id, std::move(space)});
   }
 
   size_t size() const { return ops_.size(); }

@@ -1,4 +1,5 @@
-// Db's trace-graph conveniences built on its other methods: Link, Unlink, Fuse, Provenance.
+// Db's conveniences built on its other methods: Purge, and for the trace graph Link, Unlink,
+// Fuse, Provenance.
 
 #include <algorithm>
 #include <map>
@@ -9,6 +10,12 @@
 #include "loci/trace.h"
 
 namespace loci {
+
+Status Db::Purge(const WriteOptions& options, CubeId id) {
+  WriteBatch batch;
+  batch.Purge(id);
+  return Write(options, batch, nullptr);
+}
 
 Result<uint32_t> Db::Link(const WriteOptions& options, CubeId from, CubeId to, EdgeType type,
                           float weight, std::optional<Timestamp> valid_from) {

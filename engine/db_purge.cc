@@ -1,0 +1,164 @@
+// Purge (WriteBatch::Purge): erasing a cube for good, in two halves.
+//
+// At publication (and when recovery replays a purge record) the cube leaves every in-memory
+// structure: its chain is unlinked from the record table, its edges from the trace graph, its
+// versions from the dirty lists (no delta checkpoint writes them again), its vectors stop being
+// live in the index; its blobs are queued for scrubbing. From then on every read finds it
+// missing.
+//
+// Then, before Db::Write returns (and at the end of an open that replayed a purge),
+// CompletePurges erases its bytes from the directory, in an order that a crash at any step
+// cannot undo:
+//   1. the log is rotated: every record up to the purge is in closed segments, certified, so a
+//      replay applies the cube's puts without looking at their blobs, then the purge again;
+//   2. once the indexer has absorbed the purge and no reader can hold a view of the blobs
+//      (an EBR grace period), their frames are overwritten with zeros and the arena synced;
+//      a crash after this replays the purge and scrubs again;
+//   3. a base checkpoint without the cube (its index snapshot without its codes) replaces
+//      every checkpoint and deletes every WAL segment and index snapshot that held it.
+// Versions and edge versions unlinked by a purge stay allocated until the database is closed:
+// the index queue and the dirty list may still point to them (reclaiming them through EBR is
+// retention's job, issue 15).
+
+#include <algorithm>
+#include <tuple>
+#include <unordered_set>
+
+#include "engine/db_impl.h"
+
+namespace loci::engine {
+
+void DbImpl::PurgeFromMemory(std::span<const PurgeEntry> purges) {
+  if (purges.empty()) return;
+  std::unordered_set<CubeId> ids;
+  std::vector<const Version*> chains;
+  std::vector<const index::EdgeVersion*> edge_chains;
+  for (const PurgeEntry& p : purges) {
+    ids.insert(p.id);
+    if (const Version* head = table_.Purge(p.id)) chains.push_back(head);
+    graph_.PurgeEdgesOf(p.id, &edge_chains);
+  }
+  {
+    // Nulled in place: a checkpoint that counted the lists before keeps its counts right.
+    MutexLock lock(&dirty_mu_);
+    for (const Version*& v : dirty_) {
+      if (v != nullptr && ids.count(v->id) != 0) v = nullptr;
+    }
+    for (const index::EdgeVersion*& e : dirty_edges_) {
+      if (e != nullptr && (ids.count(e->key.from) != 0 || ids.count(e->key.to) != 0)) e = nullptr;
+    }
+  }
+  MutexLock lock(&purge_mu_);
+  for (const Version* head : chains) {
+    for (const Version* v = head; v != nullptr; v = v->prev) {
+      unscrubbed_.push_back(v->payload);
+      for (const VectorRef& r : v->vectors) unscrubbed_.push_back(r.blob);
+    }
+    purged_chains_.push_back(head);
+  }
+  purged_since_checkpoint_ = true;
+  purged_edge_chains_.insert(purged_edge_chains_.end(), edge_chains.begin(), edge_chains.end());
+}
+
+void DbImpl::QueuePurgesForIndex(std::span<const PurgeEntry> purges) {
+  for (const PurgeEntry& p : purges) {
+    IndexEntry entry;
+    entry.purge_space_id = p.space_id;
+    entry.purge_id = p.id;
+    index_queue_.Append(entry);
+  }
+}
+
+void DbImpl::ApplyPurgeToIndex(uint32_t space_id, CubeId id) {
+  std::vector<FieldDef> fields;
+  {
+    gc::EpochDomain::Guard guard = epochs_.Pin();
+    if (const SpaceDef* space = LoadCatalog()->SpaceById(space_id)) {
+      for (const FieldDef& f : space->fields) {
+        if (!f.dropped) fields.push_back(f);
+      }
+    }
+  }
+  // Its vectors stay in the pages (in memory only: snapshots leave their codes out), no
+  // longer live, so that no scan accepts them without asking the record table. (This thread
+  // is the index's writer: it may look partitions up unpinned.)
+  for (const FieldDef& f : fields) {
+    if (atlas_->Find(space_id, f.id) == nullptr) continue;  // none of its vectors indexed
+    atlas_->Writable(space_id, f.id, f.metric, f.dim)->Apply(id, nullptr, index::kNotLive);
+  }
+}
+
+Status DbImpl::TakePurgeWork(std::vector<blob::BlobRef>* refs, bool* purged) {
+  return commit_queue_.RunExclusive([&]() -> Status {
+    DrainPipeline();  // every purge prepared so far is published: its blobs are queued
+    LOCI_RETURN_IF_ERROR(CheckWritable());
+    {
+      MutexLock lock(&purge_mu_);
+      refs->swap(unscrubbed_);
+      *purged = purged_since_checkpoint_;
+      purged_since_checkpoint_ = false;
+    }
+    if (!*purged) return Status::OK();
+    // The rotation certifies every record before it, the purged cubes' puts among them: a
+    // replay applies those without checking their blobs, which are about to be zeroed (then
+    // the purge, which queues them for scrubbing again). Their blobs must be durable first, as
+    // for any rotation. A purge published after this is its own writer's to complete.
+    LOCI_RETURN_IF_ERROR(arena_->SyncUnsynced());
+    return log_->Rotate().status();
+  });
+}
+
+Status DbImpl::ScrubBlobs(std::vector<blob::BlobRef> refs) {
+  // Versions of a cube share the blobs they kept from their predecessors: each frame once.
+  std::sort(refs.begin(), refs.end(), [](const blob::BlobRef& a, const blob::BlobRef& b) {
+    return std::tie(a.generation, a.offset) < std::tie(b.generation, b.offset);
+  });
+  refs.erase(std::unique(refs.begin(), refs.end()), refs.end());
+  for (const blob::BlobRef& ref : refs) LOCI_RETURN_IF_ERROR(arena_->Scrub(ref));
+  return arena_->SyncUnsynced();
+}
+
+Status DbImpl::CompletePurges() {
+  {
+    MutexLock purge_lock(&purge_mu_);
+    if (!purged_since_checkpoint_) return Status::OK();  // nothing purged (the common open)
+  }
+  LOCI_RETURN_IF_ERROR(CheckWritable());
+  MutexLock lock(&checkpoint_mu_);
+  std::vector<blob::BlobRef> refs;
+  bool purged = false;
+  Status s = TakePurgeWork(&refs, &purged);
+  if (s.ok() && !purged) return Status::OK();  // completed by another writer meanwhile
+  if (s.ok()) {
+    // The indexer reads vector blobs without a pin: it must be past the purge first. Then no
+    // reader that could still reach the cubes may hold a view of their blobs.
+    WaitForIndexer();
+    epochs_.Synchronize();
+    s = ScrubBlobs(std::move(refs));
+  }
+  if (s.ok()) s = WriteCheckpoint(/*purge=*/true);
+  if (!s.ok() && !s.IsInvalidArgument()) Poison(s);
+  return s;
+}
+
+void DbImpl::FreePurgedVersions() {
+  MutexLock lock(&purge_mu_);
+  for (const Version* head : purged_chains_) {
+    while (head != nullptr) {
+      const Version* prev = head->prev;
+      delete head;
+      head = prev;
+    }
+  }
+  for (const index::EdgeVersion* head : purged_edge_chains_) {
+    while (head != nullptr) {
+      const index::EdgeVersion* prev = head->prev;
+      delete head;
+      head = prev;
+    }
+  }
+  purged_chains_.clear();
+  purged_edge_chains_.clear();
+}
+
+}  // namespace loci::engine
