@@ -45,9 +45,9 @@ struct ResolvedBatch {
   // Cubes purged, in order, after the versions and edges above are published (a batch may
   // update or link a cube, then purge it).
   std::vector<PurgeEntry> purges;
-  std::vector<WriteResult::OpResult> results;              // one per operation
-  std::unique_ptr<Catalog> catalog;  // the catalog after this batch, if it changed it
-  CubeId next_id = 0;                // the id allocator after this batch
+  std::vector<WriteResult::OpResult> results;  // one per operation
+  std::unique_ptr<Catalog> catalog;            // the catalog after this batch, if it changed it
+  CubeId next_id = 0;                          // the id allocator after this batch
 };
 
 // What the batches resolved so far in this group changed, over what earlier groups (committed

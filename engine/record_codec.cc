@@ -366,14 +366,13 @@ bool DecodeEdgeBody(Decoder* d, index::EdgeVersion* e) {
 void EncodeBatch(Timestamp commit_time, const std::vector<SpaceEntry>& spaces,
                  const std::vector<FieldEntry>& fields, const std::vector<FieldDropEntry>& drops,
                  const std::vector<const Version*>& versions, std::string* dst,
-                 std::span<const BlobCopy> copies,
-                 std::span<const index::EdgeVersion* const> edges,
+                 std::span<const BlobCopy> copies, std::span<const index::EdgeVersion* const> edges,
                  std::span<const PurgeEntry> purges) {
-  const bool trace = !purges.empty() || !edges.empty() ||
-                     std::any_of(versions.begin(), versions.end(),
-                                 [](auto* v) { return !v->episode.empty(); });
-  const uint8_t format = !purges.empty() ? kBatchFormatWithPurges
-                         : trace         ? kBatchFormatWithTrace
+  const bool trace =
+      !purges.empty() || !edges.empty() ||
+      std::any_of(versions.begin(), versions.end(), [](auto* v) { return !v->episode.empty(); });
+  const uint8_t format = !purges.empty()   ? kBatchFormatWithPurges
+                         : trace           ? kBatchFormatWithTrace
                          : !copies.empty() ? kBatchFormatWithCopies
                          : !drops.empty()  ? kBatchFormatWithDrops
                                            : kBatchFormat;

@@ -103,9 +103,9 @@ struct BatchContents {
 };
 
 // Appends the WAL payload of a batch to *dst: format 5 if it purges, else 4 if it has edges
-// or a version in an episode, else 3 if it logs blob copies, else 2 if it drops a field, else 1. REQUIRES: each copy
-// is a blob one of `versions` refers to (same generation, offset and length; bytes that hash to its
-// checksum), no two copies of one blob.
+// or a version in an episode, else 3 if it logs blob copies, else 2 if it drops a field, else 1.
+// REQUIRES: each copy is a blob one of `versions` refers to (same generation, offset and length;
+// bytes that hash to its checksum), no two copies of one blob.
 void EncodeBatch(Timestamp commit_time, const std::vector<SpaceEntry>& spaces,
                  const std::vector<FieldEntry>& fields, const std::vector<FieldDropEntry>& drops,
                  const std::vector<const Version*>& versions, std::string* dst,

@@ -185,6 +185,13 @@ Status Db::Salvage(const Options& options, const std::string& src, const std::st
                               ": nothing in it could be read (no superblock copy, "
                               "checkpoint entry or WAL record verifies)");
   }
+  // A purge the source committed holds in the copy too, whatever its files still hold of the
+  // cube (a crash may have come before the purge erased them).
+  std::erase_if(finds.versions,
+                [&](const FoundVersion& f) { return finds.purged.count(f.version->id) != 0; });
+  std::erase_if(finds.edges, [&](const engine::FoundEdge& f) {
+    return finds.purged.count(f.edge->key.from) != 0 || finds.purged.count(f.edge->key.to) != 0;
+  });
   Timestamp newest_commit = 0;
   for (const FoundVersion& f : finds.versions) {
     newest_commit = std::max(newest_commit, f.version->tx_from);

@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -72,6 +73,7 @@ struct SourceFinds {
   CatalogFacts catalog;
   std::vector<FoundVersion> versions;  // in the order found
   std::vector<FoundEdge> edges;        // in the order found
+  std::set<CubeId> purged;             // cubes a WAL record purged: never copied
   // Blob copies that verified inside WAL batches (a blob up to Options::max_logged_blob_bytes
   // travels in its batch; the arena copy may never have reached the disk).
   std::vector<std::pair<blob::BlobRef, std::string>> logged_blobs;

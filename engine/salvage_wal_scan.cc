@@ -199,6 +199,7 @@ void SegmentScanner::TakeRecord(const wal::RecordHeader& h, std::string_view pay
     e->lsn = h.lsn;
     finds_->edges.push_back(FoundEdge{std::move(e), file_, offset});
   }
+  for (const PurgeEntry& p : batch.purges) finds_->purged.insert(p.id);
 }
 
 void SegmentScanner::ReportDamage(size_t start, size_t next, uint64_t next_lsn,

@@ -290,8 +290,8 @@ class Harness {
     SetPoint(read, &r);
     MemCube got, want;
     Status s = db_->Get(r, id, &got);
-    RC_ASSERT(s.code() == model_.Get(id, read.as_of, read.valid_at, read.read_time, read.space,
-                                     &want));
+    RC_ASSERT(s.code() ==
+              model_.Get(id, read.as_of, read.valid_at, read.read_time, read.space, &want));
     if (s.ok()) {
       ExpectSameCubes({got}, {want});
       RC_ASSERT(got.parents == want.parents);
@@ -309,7 +309,8 @@ class Harness {
     RC_ASSERT(got.cycle == want.cycle);
     RC_ASSERT(got.truncated == want.truncated);
     RC_ASSERT(got.sources.size() == want.sources.size());
-    for (size_t i = 0; i < want.sources.size(); ++i) ExpectSameTree(got.sources[i], want.sources[i]);
+    for (size_t i = 0; i < want.sources.size(); ++i)
+      ExpectSameTree(got.sources[i], want.sources[i]);
   }
 
   void CheckProvenance(CubeId id, const model::ModelRead& read) {

@@ -205,7 +205,8 @@ TEST_F(PurgeTest, ErrorsAndOrderWithinABatch) {
     batch.Update(a, CubePatch{.payload = "again"});
     EXPECT_TRUE(db_->Write(WriteOptions(), batch, nullptr).IsNotFound());
     std::vector<MemCube> history;
-    EXPECT_TRUE(db_->History(ReadOptions(), a, &history).ok()) << "the failed batch changed nothing";
+    EXPECT_TRUE(db_->History(ReadOptions(), a, &history).ok())
+        << "the failed batch changed nothing";
   }
   {
     // An update and a link before the purge in the same batch are erased with the cube.
@@ -241,11 +242,15 @@ TEST_F(PurgeTest, NoFileHoldsThePurgedBytes) {
   UpdateTo(gone, SecretPayload(3) + std::string(100000, 'Q'), 17.0625f, SecretAttr(3));
   ASSERT_TRUE(db_->Link(WriteOptions(), gone, keep, EdgeType::kCaused).ok());
 
-  const std::vector<std::string> secrets = {
-      SecretPayload(1), SecretPayload(2),         SecretPayload(3),
-      SecretAttr(1),    SecretAttr(2),            SecretAttr(3),
-      FloatBytes(MarkedVector(11.125f)).substr(4), FloatBytes(MarkedVector(13.375f)).substr(4),
-      FloatBytes(MarkedVector(17.0625f)).substr(4)};
+  const std::vector<std::string> secrets = {SecretPayload(1),
+                                            SecretPayload(2),
+                                            SecretPayload(3),
+                                            SecretAttr(1),
+                                            SecretAttr(2),
+                                            SecretAttr(3),
+                                            FloatBytes(MarkedVector(11.125f)).substr(4),
+                                            FloatBytes(MarkedVector(13.375f)).substr(4),
+                                            FloatBytes(MarkedVector(17.0625f)).substr(4)};
   for (const std::string& s : secrets) ASSERT_TRUE(DirectoryHolds(s)) << "the scan finds them";
 
   ASSERT_TRUE(db_->Purge(WriteOptions(), gone).ok());

@@ -988,8 +988,8 @@ TEST(RecordCodecTest, PurgesRoundTripInFormat5) {
   }
   std::string placeholder;
   PutVarint64(&placeholder, kBatchRefBit | 1);
-  std::string with_placeholder = std::string("\x05\x0a\x00\x00\x00\x00\x00\x01\x03", 9) +
-                                 placeholder + std::string(1, '\0');
+  std::string with_placeholder =
+      std::string("\x05\x0a\x00\x00\x00\x00\x00\x01\x03", 9) + placeholder + std::string(1, '\0');
   EXPECT_TRUE(DecodeBatch(with_placeholder, "w", &out).IsCorruption());
 }
 

@@ -67,10 +67,10 @@ class SpaceHandle {
                 std::optional<Timestamp> valid_to = std::nullopt);
 
   // Db::Write of `batch` with every operation confined to this space: a Put's empty
-  // draft.space is set to it; an Update, Retire, Purge, Link or Unlink without a space gets this one;
-  // a vector field definition or drop with an empty space gets this one. InvalidArgument, before
-  // anything is written, if any operation names another space. The batch is copied only if an
-  // operation needs its space filled in.
+  // draft.space is set to it; an Update, Retire, Purge, Link or Unlink without a space gets this
+  // one; a vector field definition or drop with an empty space gets this one. InvalidArgument,
+  // before anything is written, if any operation names another space. The batch is copied only if
+  // an operation needs its space filled in.
   Status Write(const WriteOptions& options, const WriteBatch& batch, WriteResult* result);
 
   // Db::Get with options.space set to this space: a cube of another space is NotFound
