@@ -94,7 +94,10 @@ Status DbImpl::WriteCheckpoint(bool purge) {
       dirty_count = dirty_.size();
       dirty_edge_count = dirty_edges_.size();
     }
-    if (dirty_count == 0 && dirty_edge_count == 0 && log_->last_lsn() == previous_lsn &&
+    // A purge's checkpoint is written whatever changed: a checkpoint that came between the
+    // purge and its completion covered the purge's record, but the base before it still holds
+    // the cube.
+    if (!purge && dirty_count == 0 && dirty_edge_count == 0 && log_->last_lsn() == previous_lsn &&
         previous_next_id == next_id_) {
       nothing_new = true;
       return Status::OK();
