@@ -56,12 +56,13 @@ void DbImpl::AddDirty(size_t versions, size_t edges, CheckpointWriter* writer) {
     changed_edges.assign(dirty_edges_.begin(),
                          dirty_edges_.begin() + static_cast<ptrdiff_t>(edges));
   }
-  // nullptr: a purged cube's (PurgeFromMemory).
+  // A purged cube's versions and edges stay listed (db_purge.cc): the table no longer has it.
+  auto gone = [&](uint64_t id) { return table_.Head(id) == nullptr; };
   for (const Version* v : changed) {
-    if (v != nullptr) writer->AddVersion(*v);
+    if (!gone(v->id)) writer->AddVersion(*v);
   }
   for (const index::EdgeVersion* e : changed_edges) {
-    if (e != nullptr) writer->AddEdge(*e);
+    if (!gone(e->key.from) && !gone(e->key.to)) writer->AddEdge(*e);
   }
 }
 

@@ -287,7 +287,7 @@ class DbImpl final : public Db {
   // --- purge (db_purge.cc)
   // Publication or recovery: erases the cubes of `purges` from the in-memory structures and
   // queues their blobs for scrubbing (CompletePurges).
-  void PurgeFromMemory(std::span<const PurgeEntry> purges) EXCLUDES(dirty_mu_, purge_mu_);
+  void PurgeFromMemory(std::span<const PurgeEntry> purges) EXCLUDES(purge_mu_);
   // Publication: tells the indexer that the cubes' vectors are no longer live.
   void QueuePurgesForIndex(std::span<const PurgeEntry> purges);
   // Indexer: the purge of cube `id` of space `space_id`.
@@ -440,7 +440,7 @@ class DbImpl final : public Db {
   std::vector<const index::EdgeVersion*> purged_edge_chains_ GUARDED_BY(purge_mu_);
 
   // Versions published since the last checkpoint, in LSN order: what the next delta holds
-  // (nullptr: a purged cube's).
+  // (a purged cube's are skipped then).
   Mutex dirty_mu_;
   std::vector<const Version*> dirty_ GUARDED_BY(dirty_mu_);
   std::vector<const index::EdgeVersion*> dirty_edges_ GUARDED_BY(dirty_mu_);

@@ -1,10 +1,9 @@
 // Purge (WriteBatch::Purge): erasing a cube for good, in two halves.
 //
 // At publication (and when recovery replays a purge record) the cube leaves every in-memory
-// structure: its chain is unlinked from the record table, its edges from the trace graph, its
-// versions from the dirty lists (no delta checkpoint writes them again), its vectors stop being
-// live in the index; its blobs are queued for scrubbing. From then on every read finds it
-// missing.
+// structure: its chain is unlinked from the record table, its edges from the trace graph (delta
+// checkpoints then skip them too), its vectors stop being live in the index; its blobs are
+// queued for scrubbing. From then on every read finds it missing.
 //
 // Then, before Db::Write returns (and at the end of an open that replayed a purge),
 // CompletePurges erases its bytes from the directory, in an order that a crash at any step
@@ -22,7 +21,6 @@
 
 #include <algorithm>
 #include <tuple>
-#include <unordered_set>
 
 #include "engine/db_impl.h"
 
@@ -30,24 +28,14 @@ namespace loci::engine {
 
 void DbImpl::PurgeFromMemory(std::span<const PurgeEntry> purges) {
   if (purges.empty()) return;
-  std::unordered_set<CubeId> ids;
   std::vector<const Version*> chains;
   std::vector<const index::EdgeVersion*> edge_chains;
   for (const PurgeEntry& p : purges) {
-    ids.insert(p.id);
     if (const Version* head = table_.Purge(p.id)) chains.push_back(head);
     graph_.PurgeEdgesOf(p.id, &edge_chains);
   }
-  {
-    // Nulled in place: a checkpoint that counted the lists before keeps its counts right.
-    MutexLock lock(&dirty_mu_);
-    for (const Version*& v : dirty_) {
-      if (v != nullptr && ids.count(v->id) != 0) v = nullptr;
-    }
-    for (const index::EdgeVersion*& e : dirty_edges_) {
-      if (e != nullptr && (ids.count(e->key.from) != 0 || ids.count(e->key.to) != 0)) e = nullptr;
-    }
-  }
+  // The dirty lists keep pointing to the purged versions (freed at close): a delta checkpoint
+  // skips them because the record table no longer has their cubes (AddDirty).
   MutexLock lock(&purge_mu_);
   for (const Version* head : chains) {
     for (const Version* v = head; v != nullptr; v = v->prev) {

@@ -263,8 +263,8 @@ class SkipList {
   };
 
   const Comparator cmp_;
-  std::vector<std::unique_ptr<Block[]>> blocks_;  // writer only
-  Cursor cursor_;                                 // writer only; ungrouped nodes and head_
+  std::vector<std::unique_ptr<Block[]>> blocks_;        // writer only
+  Cursor cursor_;                                       // writer only; ungrouped nodes and head_
   std::unordered_map<uint64_t, Cursor> group_cursors_;  // writer only
   uint32_t rnd_ = 0x9e3779b9u;
   std::atomic<int> height_{1};

@@ -118,8 +118,8 @@ class EdgeSteps {
     const Version* w = VisibleAt(head, scope_.point, scope_.read_time);
     if (w == nullptr || w->space_id != scope_.space_id) return;
     seen_->Insert(other);
-    out_->push_back(Reached{w, hop_, e, p.outgoing ? from_.id : other,
-                            p.outgoing ? other : from_.id});
+    out_->push_back(
+        Reached{w, hop_, e, p.outgoing ? from_.id : other, p.outgoing ? other : from_.id});
   }
 
   const TraceScope& scope_;
@@ -294,16 +294,16 @@ void EventsIn(const TraceScope& scope, std::optional<std::string_view> episode, 
       }
       return EventKey{k.id, k.valid_from};
     };
-    ScanEvents(scope, scope.events->episodes(), index::EpisodeKey{scope.space_id, *episode, from, 0},
-               key_of, episode, limit, out);
+    ScanEvents(scope, scope.events->episodes(),
+               index::EpisodeKey{scope.space_id, *episode, from, 0}, key_of, episode, limit, out);
     return;
   }
   auto key_of = [&](const index::TimeKey& k) -> std::optional<EventKey> {
     if (k.space_id != scope.space_id || k.time >= to) return std::nullopt;
     return EventKey{k.id, k.time};
   };
-  ScanEvents(scope, scope.events->valid_times(), index::TimeKey{scope.space_id, from, 0, 0},
-             key_of, std::nullopt, limit, out);
+  ScanEvents(scope, scope.events->valid_times(), index::TimeKey{scope.space_id, from, 0, 0}, key_of,
+             std::nullopt, limit, out);
 }
 
 void ChangesIn(const TraceScope& scope, int64_t from, int64_t to, uint32_t limit,

@@ -48,7 +48,7 @@ const index::EdgeVersion* VisibleEdge(const index::EdgeVersion* head, const Read
 
 // What a walk follows.
 struct WalkSpec {
-  bool edges = true;             // follow edges (false: only the episode order, if asked)
+  bool edges = true;            // follow edges (false: only the episode order, if asked)
   std::vector<uint32_t> types;  // edge types; empty: every type
   bool out = true;              // follow edges from a cube
   bool in = false;              // follow edges to a cube

@@ -1,9 +1,10 @@
 // Tests of index/skiplist.h, the ordered set behind the trace graph's adjacency and the event
 // index: ordering and duplicate refusal; every iterator positioning (Seek, SeekBefore, Prev,
 // SeekToFirst) at the edges — an empty list, before the first key, after the last, between
-// keys; positions returned by InsertOrFind and iterators started there (SeekTo); large random sets against std::set; keys that own heap memory; and one writer inserting
-// while readers iterate, each checking that what it sees is sorted and holds every key whose
-// Insert returned before it started (label tsan: the TSan job runs it).
+// keys; positions returned by InsertOrFind and iterators started there (SeekTo); large random sets
+// against std::set; keys that own heap memory; and one writer inserting while readers iterate, each
+// checking that what it sees is sorted and holds every key whose Insert returned before it started
+// (label tsan: the TSan job runs it).
 
 #include "index/skiplist.h"
 

@@ -94,8 +94,7 @@ TEST_F(TraceGraphTest, ManyEdgesOfOtherTypesBeforeTheOneAsked) {
   Link(1, 400, 5);
   Link(1, 300, 5);
   ExpectAllMatch({1, 2, 150, 300}, {1, 2, 5, 6, 7});
-  EXPECT_EQ(EdgesOf(graph_, 1, TraceGraph::kOut, 5),
-            (Incidences{{5, 300}, {5, 400}, {5, 500}}));
+  EXPECT_EQ(EdgesOf(graph_, 1, TraceGraph::kOut, 5), (Incidences{{5, 300}, {5, 400}, {5, 500}}));
 }
 
 TEST_F(TraceGraphTest, IdsBeyondThePerCubeTableAreStillFound) {

@@ -652,12 +652,13 @@ Status MeasurePeers(const FilteredConfig& config, const FilteredCorpus& corpus,
   std::printf("# %s\n# hnswlib build: %.1f s with %d threads, %s\n", hnsw->Describe().c_str(),
               Seconds(NowNanos() - start), config.build_threads,
               FormatBytes(hnsw->Bytes()).c_str());
-  const size_t peer_queries =
-      config.peer_queries == 0 ? queries.size() : std::min<size_t>(config.peer_queries, queries.size());
+  const size_t peer_queries = config.peer_queries == 0
+                                  ? queries.size()
+                                  : std::min<size_t>(config.peer_queries, queries.size());
   for (uint32_t ef : config.ef) {
     Pass& pass = results->passes.emplace_back();
-    LOCI_RETURN_IF_ERROR(HnswPass(corpus, queries, *hnsw, sql, peer_queries, ef,
-                                  "ef=" + std::to_string(ef), &pass));
+    LOCI_RETURN_IF_ERROR(
+        HnswPass(corpus, queries, *hnsw, sql, peer_queries, ef, "ef=" + std::to_string(ef), &pass));
     LOCI_RETURN_IF_ERROR(Check(truth, nullptr, &pass));
   }
   // ef above the number of cubes any checked query accepts: the result set never fills, so
