@@ -66,6 +66,7 @@ class Resolver {
   Status Link(const WriteBatch::LinkOp& op);
   Status Unlink(const WriteBatch::UnlinkOp& op);
   Status Purge(const WriteBatch::PurgeOp& op);
+  Status PurgeSpace(const WriteBatch::PurgeSpaceOp& op);
   CubeId next_id() const { return next_id_; }
 
  private:
@@ -450,6 +451,24 @@ Status Resolver::Purge(const WriteBatch::PurgeOp& op) {
   return Status::OK();
 }
 
+Status Resolver::PurgeSpace(const WriteBatch::PurgeSpaceOp& op) {
+  const SpaceDef* space = catalog().FindSpace(op.space);
+  if (space == nullptr) return Status::NotFound("space '" + op.space + "' does not exist");
+  // Every id assigned before this batch, through the group's view of the newest versions: a
+  // scan of the id range (ids are dense), the cost of a rare operation that is followed by a
+  // checkpoint of the whole database anyway. Ids from state_->next_id() on are this batch's.
+  uint64_t erased = 0;
+  for (CubeId id = 1; id < state_->next_id(); ++id) {
+    const Version* latest = Latest(id);
+    if (latest == nullptr || latest->space_id != space->id) continue;
+    out_->purges.push_back(PurgeEntry{space->id, id});
+    local_[id] = nullptr;
+    ++erased;
+  }
+  out_->results.push_back(WriteResult::OpResult{0, 0, erased});
+  return Status::OK();
+}
+
 Status Resolver::DefineField(const WriteBatch::DefineFieldOp& op) {
   const SpaceDef* space = SpaceFor(op.space);
   if (const FieldDef* f = space->FindField(op.field)) {
@@ -513,6 +532,8 @@ Status ResolveBatch(const WriteBatch& batch, std::span<const OpBlobs> blobs, Tim
       s = r.Link(*link);
     } else if (const auto* unlink = std::get_if<WriteBatch::UnlinkOp>(&op)) {
       s = r.Unlink(*unlink);
+    } else if (const auto* purge_space = std::get_if<WriteBatch::PurgeSpaceOp>(&op)) {
+      s = r.PurgeSpace(*purge_space);
     } else {
       s = r.Purge(std::get<WriteBatch::PurgeOp>(op));
     }

@@ -1,5 +1,5 @@
-// Db's conveniences built on its other methods: Purge, and for the trace graph Link, Unlink,
-// Fuse, Provenance.
+// Db's conveniences built on its other methods: Purge, PurgeSpace, and for the trace graph Link,
+// Unlink, Fuse, Provenance.
 
 #include <algorithm>
 #include <map>
@@ -15,6 +15,14 @@ Status Db::Purge(const WriteOptions& options, CubeId id) {
   WriteBatch batch;
   batch.Purge(id);
   return Write(options, batch, nullptr);
+}
+
+Result<uint64_t> Db::PurgeSpace(const WriteOptions& options, const std::string& space) {
+  WriteBatch batch;
+  batch.PurgeSpace(space);
+  WriteResult result;
+  LOCI_RETURN_IF_ERROR(Write(options, batch, &result));
+  return result.ops[0].erased;
 }
 
 Result<uint32_t> Db::Link(const WriteOptions& options, CubeId from, CubeId to, EdgeType type,

@@ -68,6 +68,7 @@ class DbImpl final : public Db {
   DbStats Stats() override;
   Timestamp Now() override { return clock_.Now(); }
   Status Verify(IntegrityReport* report) override;
+  Status Usage(UsageReport* report) override;
 
  private:
   // A batch on its way through the commit queue.
@@ -297,12 +298,21 @@ class DbImpl final : public Db {
   // that held them. Returns at once if there is nothing to do. Failures poison the instance.
   // REQUIRES: no epoch pinned by the caller.
   Status CompletePurges() EXCLUDES(checkpoint_mu_, purge_mu_);
-  // CompletePurges' first step, between commit groups: takes the blobs to scrub and whether a
-  // cube was purged since the last purge checkpoint, and if one was, rotates the log.
-  Status TakePurgeWork(std::vector<blob::BlobRef>* refs, bool* purged) EXCLUDES(purge_mu_);
+  // What purges unlinked from memory: the chains of versions and edge versions to free.
+  struct PurgedChains {
+    std::vector<const Version*> versions;
+    std::vector<const index::EdgeVersion*> edges;
+  };
+  // CompletePurges' first step, between commit groups: takes the blobs to scrub, the chains to
+  // free and whether a cube was purged since the last purge checkpoint, and if one was,
+  // rotates the log.
+  Status TakePurgeWork(std::vector<blob::BlobRef>* refs, PurgedChains* chains, bool* purged)
+      EXCLUDES(purge_mu_);
   // Overwrites the frames of `refs` with zeros and syncs the arena.
   Status ScrubBlobs(std::vector<blob::BlobRef> refs);
-  // Close: frees the versions and edge versions purges unlinked.
+  // Deletes every version and edge version of `chains`. REQUIRES: nothing can reach them.
+  static void FreeChains(const PurgedChains& chains);
+  // Close: frees the versions and edge versions purges unlinked and no purge completed.
   void FreePurgedVersions() EXCLUDES(purge_mu_);
 
   // --- checkpoint (db_checkpoint.cc)
@@ -432,12 +442,12 @@ class DbImpl final : public Db {
   std::atomic<bool> checkpoint_running_{false};
 
   // Purges (db_purge.cc): blobs not yet scrubbed, whether a cube was purged since the last
-  // purge checkpoint, and the chains purges unlinked (freed at close).
+  // purge checkpoint, and the chains purges unlinked (freed once their purge completes, or at
+  // close).
   Mutex purge_mu_;
   std::vector<blob::BlobRef> unscrubbed_ GUARDED_BY(purge_mu_);
   bool purged_since_checkpoint_ GUARDED_BY(purge_mu_) = false;
-  std::vector<const Version*> purged_chains_ GUARDED_BY(purge_mu_);
-  std::vector<const index::EdgeVersion*> purged_edge_chains_ GUARDED_BY(purge_mu_);
+  PurgedChains purged_ GUARDED_BY(purge_mu_);
 
   // Versions published since the last checkpoint, in LSN order: what the next delta holds
   // (a purged cube's are skipped then).

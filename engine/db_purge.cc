@@ -15,9 +15,11 @@
 //      a crash after this replays the purge and scrubs again;
 //   3. a base checkpoint without the cube (its index snapshot without its codes) replaces
 //      every checkpoint and deletes every WAL segment and index snapshot that held it.
-// Versions and edge versions unlinked by a purge stay allocated until the database is closed:
-// the index queue and the dirty list may still point to them (reclaiming them through EBR is
-// retention's job, issue 15).
+// Versions and edge versions unlinked by a purge are freed after step 3: by then nothing can
+// reach them — readers were waited out (step 2's grace period, after the unlinking), the
+// indexer is past the purge (so the index queue holds none of them), and the base checkpoint
+// took every dirty-list entry published before the purge off the list. If a step fails, they
+// stay allocated until the database is closed.
 
 #include <algorithm>
 #include <tuple>
@@ -42,10 +44,10 @@ void DbImpl::PurgeFromMemory(std::span<const PurgeEntry> purges) {
       unscrubbed_.push_back(v->payload);
       for (const VectorRef& r : v->vectors) unscrubbed_.push_back(r.blob);
     }
-    purged_chains_.push_back(head);
+    purged_.versions.push_back(head);
   }
   purged_since_checkpoint_ = true;
-  purged_edge_chains_.insert(purged_edge_chains_.end(), edge_chains.begin(), edge_chains.end());
+  purged_.edges.insert(purged_.edges.end(), edge_chains.begin(), edge_chains.end());
 }
 
 void DbImpl::QueuePurgesForIndex(std::span<const PurgeEntry> purges) {
@@ -76,13 +78,14 @@ void DbImpl::ApplyPurgeToIndex(uint32_t space_id, CubeId id) {
   }
 }
 
-Status DbImpl::TakePurgeWork(std::vector<blob::BlobRef>* refs, bool* purged) {
+Status DbImpl::TakePurgeWork(std::vector<blob::BlobRef>* refs, PurgedChains* chains, bool* purged) {
   return commit_queue_.RunExclusive([&]() -> Status {
     DrainPipeline();  // every purge prepared so far is published: its blobs are queued
     LOCI_RETURN_IF_ERROR(CheckWritable());
     {
       MutexLock lock(&purge_mu_);
       refs->swap(unscrubbed_);
+      std::swap(*chains, purged_);
       *purged = purged_since_checkpoint_;
       purged_since_checkpoint_ = false;
     }
@@ -114,8 +117,9 @@ Status DbImpl::CompletePurges() {
   LOCI_RETURN_IF_ERROR(CheckWritable());
   MutexLock lock(&checkpoint_mu_);
   std::vector<blob::BlobRef> refs;
+  PurgedChains chains;
   bool purged = false;
-  Status s = TakePurgeWork(&refs, &purged);
+  Status s = TakePurgeWork(&refs, &chains, &purged);
   if (s.ok() && !purged) return Status::OK();  // completed by another writer meanwhile
   if (s.ok()) {
     // The indexer reads vector blobs without a pin: it must be past the purge first. Then no
@@ -125,28 +129,38 @@ Status DbImpl::CompletePurges() {
     s = ScrubBlobs(std::move(refs));
   }
   if (s.ok()) s = WriteCheckpoint(/*purge=*/true);
+  if (s.ok()) {
+    FreeChains(chains);
+  } else {
+    MutexLock purge_lock(&purge_mu_);  // the dirty list may still name them: freed at close
+    purged_.versions.insert(purged_.versions.end(), chains.versions.begin(), chains.versions.end());
+    purged_.edges.insert(purged_.edges.end(), chains.edges.begin(), chains.edges.end());
+  }
   if (!s.ok() && !s.IsInvalidArgument()) Poison(s);
   return s;
 }
 
-void DbImpl::FreePurgedVersions() {
-  MutexLock lock(&purge_mu_);
-  for (const Version* head : purged_chains_) {
+void DbImpl::FreeChains(const PurgedChains& chains) {
+  for (const Version* head : chains.versions) {
     while (head != nullptr) {
       const Version* prev = head->prev;
       delete head;
       head = prev;
     }
   }
-  for (const index::EdgeVersion* head : purged_edge_chains_) {
+  for (const index::EdgeVersion* head : chains.edges) {
     while (head != nullptr) {
       const index::EdgeVersion* prev = head->prev;
       delete head;
       head = prev;
     }
   }
-  purged_chains_.clear();
-  purged_edge_chains_.clear();
+}
+
+void DbImpl::FreePurgedVersions() {
+  MutexLock lock(&purge_mu_);
+  FreeChains(purged_);
+  purged_ = PurgedChains();
 }
 
 }  // namespace loci::engine

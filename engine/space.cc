@@ -36,6 +36,9 @@ const std::string* NamedSpace(const WriteBatch::Op& op) {
   if (const auto* purge = std::get_if<WriteBatch::PurgeOp>(&op)) {
     return purge->space ? &*purge->space : nullptr;
   }
+  if (const auto* purge_space = std::get_if<WriteBatch::PurgeSpaceOp>(&op)) {
+    return purge_space->space.empty() ? nullptr : &purge_space->space;
+  }
   const auto& drop = std::get<WriteBatch::DropFieldOp>(op);
   return drop.space.empty() ? nullptr : &drop.space;
 }
@@ -58,6 +61,8 @@ void AppendConfined(const WriteBatch::Op& op, const std::string& space, WriteBat
     out->Unlink(space, unlink->from, unlink->to, unlink->type, unlink->valid_to);
   } else if (const auto* purge = std::get_if<WriteBatch::PurgeOp>(&op)) {
     out->Purge(purge->id, space);
+  } else if (std::holds_alternative<WriteBatch::PurgeSpaceOp>(op)) {
+    out->PurgeSpace(space);
   } else {
     out->DropVectorField(space, std::get<WriteBatch::DropFieldOp>(op).field);
   }
@@ -109,6 +114,10 @@ Status SpaceHandle::Purge(const WriteOptions& options, CubeId id) {
   WriteBatch batch;
   batch.Purge(id, name_);
   return db_->Write(options, batch, nullptr);
+}
+
+Result<uint64_t> SpaceHandle::PurgeAll(const WriteOptions& options) {
+  return db_->PurgeSpace(options, name_);
 }
 
 Status SpaceHandle::Write(const WriteOptions& options, const WriteBatch& batch,

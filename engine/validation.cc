@@ -236,6 +236,8 @@ Status ValidateBatch(const WriteBatch& batch, const Options& o) {
       s = ValidateLink(*link, o);
     } else if (const auto* unlink = std::get_if<WriteBatch::UnlinkOp>(&op)) {
       s = ValidateUnlink(*unlink, o);
+    } else if (const auto* purge_space = std::get_if<WriteBatch::PurgeSpaceOp>(&op)) {
+      s = CheckName("space", purge_space->space, o);
     } else if (std::get<WriteBatch::PurgeOp>(op).id & kBatchRefBit) {
       s = Invalid("a placeholder id cannot be purged: a cube is purged once committed");
     }
@@ -248,7 +250,8 @@ Status ValidateBatch(const WriteBatch& batch, const Options& o) {
 
 bool HasPurge(const WriteBatch& batch) {
   return std::any_of(batch.ops().begin(), batch.ops().end(), [](const WriteBatch::Op& op) {
-    return std::holds_alternative<WriteBatch::PurgeOp>(op);
+    return std::holds_alternative<WriteBatch::PurgeOp>(op) ||
+           std::holds_alternative<WriteBatch::PurgeSpaceOp>(op);
   });
 }
 

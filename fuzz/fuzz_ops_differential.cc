@@ -1,13 +1,13 @@
 // libFuzzer target: differential testing of the Db API against DbModel
 // (tests/model/db_model.h), in the style of RocksDB's db_map_fuzzer. The input drives at most 64
-// operations — Put, Update, Retire and Purge (some confined to a space), DefineVectorField,
-// DropVectorField, Link and Unlink (some confined to a space, some invalid: self-loops, reserved
-// types, missing or other-space ends), puts and updates that set or move a cube's episode,
-// batches that link a cube put earlier in the same batch by its placeholder, multi-operation
-// batches, Get and History at (as_of, valid_at) points and through snapshots, Trace, Episode,
-// Events, Changes and List (compared with the model exactly), Search with trace expansion at
-// the exhaustive setting (checked against a brute force over the model: the direct hits are
-// the k best eligible cubes, and the expanded ones the neighbourhood search.h describes),
+// operations — Put, Update, Retire and Purge (some confined to a space), PurgeSpace,
+// DefineVectorField, DropVectorField, Link and Unlink (some confined to a space, some invalid:
+// self-loops, reserved types, missing or other-space ends), puts and updates that set or move a
+// cube's episode, batches that link a cube put earlier in the same batch by its placeholder,
+// multi-operation batches, Get and History at (as_of, valid_at) points and through snapshots,
+// Trace, Episode, Events, Changes and List (compared with the model exactly), Search with trace
+// expansion at the exhaustive setting (checked against a brute force over the model: the direct
+// hits are the k best eligible cubes, and the expanded ones the neighbourhood search.h describes),
 // Checkpoint, Reopen — against a database on an in-memory Env with a deterministic
 // clock, and the same operations against the model. Any disagreement (status code, assigned id or
 // version, any field of any cube read back, Stats counts and vector fields) prints both sides and
@@ -473,7 +473,17 @@ class Driver {
 
   // A purge of a cube (or a missing, purged or placeholder id, now and then).
   void AddPurge(loci::WriteBatch* b) {
-    const CubeId id = in_.Pick(16) == 0 ? (loci::kBatchRefBit | 0) : PickId();
+    const size_t choice = in_.Pick(16);
+    if (choice == 1) {  // every cube of a space (sometimes one that does not exist)
+      const std::optional<std::string> space = Scope();
+      const std::string name = space.value_or("b");
+      b->PurgeSpace(name);
+      for (const auto& [id, cube] : model_.cubes()) {
+        if (cube.space == name) purged_.push_back(id);  // if it commits
+      }
+      return;
+    }
+    const CubeId id = choice == 0 ? (loci::kBatchRefBit | 0) : PickId();
     b->Purge(id, Scope());
     if (model_.cubes().count(id) != 0) purged_.push_back(id);  // if it commits
   }

@@ -49,4 +49,27 @@ holds "keeps this one" && pass "the other cube's payload stays" || fail "b's pay
 expect_exit 1 "purge of a purged cube" "$L" purge "$D" "$a" --yes
 expect_exit 0 "check after a purge" "$L" check "$D"
 
+
+# --space S --all: every cube of the space; the space itself stays.
+"$L" put "$D" --space s --text "second tenant secret" >/dev/null || fail "put into s"
+json_check "info counts the space's cubes" \
+  "[s['cubes'] for s in j['usage']['spaces'] if s['name'] == 's'] == [2]" "$L" info "$D" --json
+expect_exit 1 "purge --all without --yes" "$L" purge "$D" --space s --all
+grep -q "^would erase every cube of space s (2 cubes, 2 versions)$" "$T/out" &&
+  pass "purge --all without --yes names the space" || fail "printed: $(cat "$T/out")"
+expect_exit 1 "purge --all without --space" "$L" purge "$D" --all --yes
+expect_err "--all needs --space"
+expect_exit 1 "purge --all with ids" "$L" purge "$D" "$b" --space s --all --yes
+expect_exit 1 "purge --all of a missing space" "$L" purge "$D" --space nowhere --all --yes
+expect_err "space 'nowhere' does not exist"
+expect_exit 1 "purge without ids" "$L" purge "$D" --yes
+expect_exit 0 "purge --all --yes" "$L" purge "$D" --space s --all --yes
+grep -q "^erased 2 cubes of space s$" "$T/out" && pass "purge --all says how many" ||
+  fail "purge --all printed: $(cat "$T/out")"
+holds "second tenant secret" && fail "a purged space's payload is on disk" ||
+  pass "no file holds the purged space's payloads"
+holds "another tenant" && pass "the other space's payload stays" || fail "t's payload is gone"
+json_check "list of the purged space is empty" 'j == []' "$L" list "$D" --space s --json
+expect_exit 0 "check after purging a space" "$L" check "$D"
+
 [ "$failures" -eq 0 ] || { echo "$failures failure(s)"; exit 1; }

@@ -2,7 +2,8 @@
 // whole (the purge was not committed) or gone, never in between, and once the reopened
 // database has completed the purge no file holds its bytes. Several crash modes per point, and
 // a second purge of a cube that came back whole must then complete as well. Salvage of the
-// crashed files agrees with recovery (a committed purge is honoured, not undone).
+// crashed files agrees with recovery (a committed purge is honoured, not undone). Swept twice:
+// for Purge of the cube, and for PurgeSpace of its space (the kept cube then in another space).
 
 #include <gtest/gtest.h>
 
@@ -48,10 +49,14 @@ bool DirectoryHolds(Env* env, const std::string& needle) {
   return false;
 }
 
-// Writes the cubes: `gone` (two versions, an edge) and `kept`; returns their ids.
-void Populate(Db* db, CubeId* gone, CubeId* kept) {
-  CubeDraft d{.space = "s", .payload = "kept payload", .vectors = {{"v", {1, 2, 3, 4}}}};
+// Writes the cubes: `gone` (two versions, an edge to `kept` when both are in one space) and
+// `kept`; returns their ids.
+void Populate(Db* db, bool whole_space, CubeId* gone, CubeId* kept) {
+  CubeDraft d{.space = whole_space ? "k" : "s",
+              .payload = "kept payload",
+              .vectors = {{"v", {1, 2, 3, 4}}}};
   *kept = *db->Put(WriteOptions(), d);
+  d.space = "s";
   d.payload = kSecret;
   d.vectors = {{"v", SecretVector()}};
   d.attrs = {Attr{"k", kSecretAttr}};
@@ -59,12 +64,20 @@ void Populate(Db* db, CubeId* gone, CubeId* kept) {
   ASSERT_TRUE(db->Checkpoint().ok());
   CubePatch p{.payload = kSecret + "-v2"};
   ASSERT_TRUE(db->Update(WriteOptions(), *gone, p).ok());
-  ASSERT_TRUE(db->Link(WriteOptions(), *gone, *kept, EdgeType::kCaused).ok());
+  if (!whole_space) ASSERT_TRUE(db->Link(WriteOptions(), *gone, *kept, EdgeType::kCaused).ok());
+}
+
+Status PurgeIt(Db* db, bool whole_space, CubeId gone) {
+  if (!whole_space) return db->Purge(WriteOptions(), gone);
+  Result<uint64_t> erased = db->PurgeSpace(WriteOptions(), "s");
+  if (erased.ok() && *erased != 1) return Status::Corruption("erased " + std::to_string(*erased));
+  return erased.status();
 }
 
 // Whole: every version readable; gone: NotFound, its edge too.
 enum class State { kWhole, kGone, kBroken };
-State StateOf(Db* db, CubeId gone, CubeId kept) {
+State StateOf(Db* db, bool whole_space, CubeId gone, CubeId kept) {
+  const size_t edges = whole_space ? 0 : 1;
   std::vector<MemCube> history;
   const Status h = db->History(ReadOptions(), gone, &history);
   TraceRequest t;
@@ -74,13 +87,16 @@ State StateOf(Db* db, CubeId gone, CubeId kept) {
   if (!db->Trace(t, &steps).ok()) return State::kBroken;
   if (h.IsNotFound()) return steps.empty() ? State::kGone : State::kBroken;
   if (!h.ok() || history.size() != 2 || history[0].payload != kSecret ||
-      history[1].payload != kSecret + "-v2" || steps.size() != 1) {
+      history[1].payload != kSecret + "-v2" || steps.size() != edges) {
     return State::kBroken;
   }
   return State::kWhole;
 }
 
-TEST(PurgeCrashTest, EveryCrashPointLeavesTheCubeWholeOrErased) {
+class PurgeCrashTest : public testing::TestWithParam<bool> {};
+
+TEST_P(PurgeCrashTest, EveryCrashPointLeavesTheCubeWholeOrErased) {
+  const bool whole_space = GetParam();
   int whole = 0, gone_count = 0;
   for (uint64_t n = 1;; ++n) {
     for (sim::CrashMode mode :
@@ -91,9 +107,9 @@ TEST(PurgeCrashTest, EveryCrashPointLeavesTheCubeWholeOrErased) {
       std::unique_ptr<Db> db;
       ASSERT_TRUE(Db::Open(SimOptions(&env), kDir, &db).ok());
       CubeId gone = 0, kept = 0;
-      Populate(db.get(), &gone, &kept);
+      Populate(db.get(), whole_space, &gone, &kept);
       env.PowerOffAfter(n);
-      const Status purged = db->Purge(WriteOptions(), gone);
+      const Status purged = PurgeIt(db.get(), whole_space, gone);
       const bool finished = !env.powered_off();
       db.reset();
       if (finished) {
@@ -102,8 +118,9 @@ TEST(PurgeCrashTest, EveryCrashPointLeavesTheCubeWholeOrErased) {
         EXPECT_FALSE(DirectoryHolds(&env, kSecret));
         EXPECT_FALSE(DirectoryHolds(&env, kSecretAttr));
         EXPECT_FALSE(DirectoryHolds(&env, SecretVectorBytes()));
-        std::printf("purge crash sweep: %llu crash points; whole %d, erased %d\n",
-                    static_cast<unsigned long long>(n - 1), whole, gone_count);
+        std::printf("%s crash sweep: %llu crash points; whole %d, erased %d\n",
+                    whole_space ? "space purge" : "purge", static_cast<unsigned long long>(n - 1),
+                    whole, gone_count);
         return;
       }
       env.Crash(mode);
@@ -116,17 +133,17 @@ TEST(PurgeCrashTest, EveryCrashPointLeavesTheCubeWholeOrErased) {
       ASSERT_TRUE(salvaged.ok()) << salvaged.ToString();
       std::unique_ptr<Db> copy_db;
       ASSERT_TRUE(Db::Open(SimOptions(&env), copy, &copy_db).ok());
-      const State salvaged_state = StateOf(copy_db.get(), gone, kept);
+      const State salvaged_state = StateOf(copy_db.get(), whole_space, gone, kept);
       copy_db.reset();
       Status reopened = Db::Open(SimOptions(&env), kDir, &db);
       ASSERT_TRUE(reopened.ok()) << reopened.ToString();
-      const State state = StateOf(db.get(), gone, kept);
+      const State state = StateOf(db.get(), whole_space, gone, kept);
       ASSERT_NE(state, State::kBroken);
       EXPECT_EQ(salvaged_state, state) << "salvage and recovery disagree";
       if (state == State::kWhole) {
         ASSERT_FALSE(purged.ok()) << "an acknowledged purge was lost";
         ++whole;
-        ASSERT_TRUE(db->Purge(WriteOptions(), gone).ok()) << "purging again completes";
+        ASSERT_TRUE(PurgeIt(db.get(), whole_space, gone).ok()) << "purging again completes";
       } else {
         ++gone_count;
       }
@@ -143,6 +160,11 @@ TEST(PurgeCrashTest, EveryCrashPointLeavesTheCubeWholeOrErased) {
     ASSERT_LT(n, 1000u) << "the purge never finished";
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(CubeAndSpace, PurgeCrashTest, testing::Bool(),
+                         [](const testing::TestParamInfo<bool>& info) {
+                           return info.param ? "PurgeSpace" : "Purge";
+                         });
 
 }  // namespace
 }  // namespace loci

@@ -121,6 +121,9 @@ bool Valid(const WriteBatch::Op& op) {
   if (const auto* purge = std::get_if<WriteBatch::PurgeOp>(&op)) {
     return (purge->id & kBatchRefBit) == 0;  // a placeholder is refused
   }
+  if (const auto* purge_space = std::get_if<WriteBatch::PurgeSpaceOp>(&op)) {
+    return ValidName(purge_space->space);
+  }
   const auto& def = std::get<WriteBatch::DefineFieldOp>(op);
   return ValidName(def.space) && ValidName(def.field) && def.dim >= 1 &&
          def.dim <= DbModel::kMaxVectorDim &&
@@ -179,6 +182,33 @@ uint64_t DbModel::version_count() const {
   return n;
 }
 
+void DbModel::Erase(CubeId id) {
+  // Every version and every edge to or from it, with the edges' history; the id is not handed
+  // out again (next_id_ stays).
+  cubes_.erase(id);
+  std::erase_if(edges_,
+                [&](const auto& edge) { return edge.first.from == id || edge.first.to == id; });
+}
+
+Status::Code DbModel::ResolvePurge(const WriteBatch::Op& op, CubeId batch_first_id,
+                                   std::vector<WriteResult::OpResult>* results) {
+  if (const auto* purge = std::get_if<WriteBatch::PurgeOp>(&op)) {
+    if (Find(purge->id, purge->space) == nullptr) return Status::Code::kNotFound;
+    Erase(purge->id);
+    results->push_back(WriteResult::OpResult{purge->id, 0});
+    return Status::Code::kOk;
+  }
+  const auto& purge_space = std::get<WriteBatch::PurgeSpaceOp>(op);
+  if (spaces_.count(purge_space.space) == 0) return Status::Code::kNotFound;
+  std::vector<CubeId> erased;
+  for (const auto& [id, cube] : cubes_) {
+    if (cube.space == purge_space.space && id < batch_first_id) erased.push_back(id);
+  }
+  for (CubeId id : erased) Erase(id);
+  results->push_back(WriteResult::OpResult{0, 0, erased.size()});
+  return Status::Code::kOk;
+}
+
 Status::Code DbModel::Apply(const WriteBatch& batch, Timestamp ts,
                             std::vector<WriteResult::OpResult>* results) {
   results->clear();
@@ -189,7 +219,7 @@ Status::Code DbModel::Apply(const WriteBatch& batch, Timestamp ts,
   // Resolved on a copy: a failed batch changes nothing.
   DbModel after = *this;
   for (size_t i = 0; i < batch.ops().size(); ++i) {
-    Status::Code c = after.Resolve(batch, i, ts, results);
+    Status::Code c = after.Resolve(batch, i, ts, next_id_, results);
     if (c != Status::Code::kOk) {
       results->clear();
       return c;
@@ -324,7 +354,7 @@ Status::Code DbModel::Finish(CubeId id, ModelVersion v, Timestamp ts,
 }
 
 Status::Code DbModel::Resolve(const WriteBatch& batch, size_t op_index, Timestamp ts,
-                              std::vector<WriteResult::OpResult>* results) {
+                              CubeId batch_first_id, std::vector<WriteResult::OpResult>* results) {
   const WriteBatch::Op& op = batch.ops()[op_index];
   if (std::holds_alternative<WriteBatch::LinkOp>(op) ||
       std::holds_alternative<WriteBatch::UnlinkOp>(op)) {
@@ -402,16 +432,9 @@ Status::Code DbModel::Resolve(const WriteBatch& batch, size_t op_index, Timestam
     if (ChangesNothing(prev, v, p)) return Status::Code::kInvalidArgument;
     return Finish(update->id, std::move(v), ts, results);
   }
-  if (const auto* purge = std::get_if<WriteBatch::PurgeOp>(&op)) {
-    // Every version and every edge to or from it, with the edges' history; the id is not
-    // handed out again (next_id_ stays).
-    if (Find(purge->id, purge->space) == nullptr) return Status::Code::kNotFound;
-    cubes_.erase(purge->id);
-    std::erase_if(edges_, [&](const auto& edge) {
-      return edge.first.from == purge->id || edge.first.to == purge->id;
-    });
-    results->push_back(WriteResult::OpResult{purge->id, 0});
-    return Status::Code::kOk;
+  if (std::holds_alternative<WriteBatch::PurgeOp>(op) ||
+      std::holds_alternative<WriteBatch::PurgeSpaceOp>(op)) {
+    return ResolvePurge(op, batch_first_id, results);
   }
   if (const auto* retire = std::get_if<WriteBatch::RetireOp>(&op)) {
     const ModelCube* cube = Find(retire->id, retire->space);

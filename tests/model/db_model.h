@@ -14,7 +14,8 @@
 // field, and leaves the name refused on first use until it is defined again, under a new id).
 // A purge erases a cube — every version, every edge to or from it with their history — at every
 // read point (erasure overrides history); its id is never handed out again. A placeholder is
-// refused; a missing or purged id is NotFound.
+// refused; a missing or purged id is NotFound. A space purge erases every cube of the space
+// committed before its batch (NotFound if the space does not exist).
 // Spaces scope: a read, update, retire or purge confined to a space finds no cube of another space
 // (NotFound, as for a missing id, also when the space does not exist), and a parent must be in
 // the cube's own space. An update may not name its cube as a parent, must set something, and is
@@ -237,8 +238,13 @@ class DbModel {
   bool ParentsExist(const std::vector<CubeId>& parents, const std::string& space) const;
   Status::Code Finish(CubeId id, ModelVersion v, Timestamp ts,
                       std::vector<WriteResult::OpResult>* results);
+  // `batch_first_id`: the first id the batch hands out (next_id_ before it).
   Status::Code Resolve(const WriteBatch& batch, size_t op_index, Timestamp ts,
-                       std::vector<WriteResult::OpResult>* results);
+                       CubeId batch_first_id, std::vector<WriteResult::OpResult>* results);
+  // A purge of one cube, or of every cube of a space committed before the batch.
+  Status::Code ResolvePurge(const WriteBatch::Op& op, CubeId batch_first_id,
+                            std::vector<WriteResult::OpResult>* results);
+  void Erase(CubeId id);
 
   std::map<CubeId, ModelCube> cubes_;
   std::map<std::string, ModelSpace> spaces_;

@@ -6,6 +6,9 @@
 //   - the documented errors: a missing or purged id, another space's cube, a placeholder;
 //     operations after a purge in the same batch find the cube missing, operations before it
 //     are erased with it;
+//   - PurgeSpace: every cube of the space committed before the batch goes (retired ones too),
+//     the batch's own puts and other spaces stay, the space remains usable; a missing space is
+//     NotFound; Usage counts before and after;
 //   - erasure: distinctive payload, vector and attribute bytes of several versions, written
 //     before and after checkpoints, are in no file of the directory once Purge returns, while
 //     a surviving cube's bytes still are (the scan can find what it looks for).
@@ -270,6 +273,92 @@ TEST_F(PurgeTest, NoFileHoldsThePurgedBytes) {
   IntegrityReport report;
   Status verified = db_->Verify(&report);
   EXPECT_TRUE(verified.ok()) << verified.ToString();
+}
+
+TEST_F(PurgeTest, PurgeSpaceErasesEveryCubeOfTheSpaceCommittedBeforeIt) {
+  const CubeId a = Put("s", SecretPayload(1), 11.125f, SecretAttr(1));
+  const CubeId b = Put("s", SecretPayload(2), 13.375f, SecretAttr(2));
+  const CubeId other = Put("t", "other-tenant-payload", 7.25f, "other-attr");
+  ASSERT_TRUE(db_->Checkpoint().ok());
+  UpdateTo(a, SecretPayload(3), 17.0625f, SecretAttr(3));
+  ASSERT_TRUE(db_->Retire(WriteOptions(), b).ok());
+  ASSERT_TRUE(db_->Link(WriteOptions(), a, b, EdgeType::kCaused).ok());
+
+  UsageReport usage;
+  ASSERT_TRUE(db_->Usage(&usage).ok());
+  ASSERT_EQ(usage.spaces.size(), 2u);
+  EXPECT_EQ(usage.spaces[0].name, "s");
+  EXPECT_EQ(usage.spaces[0].cubes, 2u);
+  EXPECT_EQ(usage.spaces[0].versions, 4u);
+  EXPECT_GT(usage.spaces[0].blob_bytes, 0u);
+
+  EXPECT_TRUE(db_->PurgeSpace(WriteOptions(), "nowhere").status().IsNotFound());
+  WriteBatch batch;
+  const CubeId kept_ref = batch.Put(CubeDraft{.space = "s", .payload = "put-by-the-batch"});
+  batch.PurgeSpace("s");
+  WriteResult result;
+  ASSERT_TRUE(db_->Write(WriteOptions(), batch, &result).ok());
+  ASSERT_EQ(result.ops.size(), 2u);
+  EXPECT_EQ(result.ops[1].erased, 2u);
+  const CubeId kept = result.ops[0].id;
+  (void)kept_ref;
+
+  for (int pass = 0; pass < 2; ++pass) {
+    SCOPED_TRACE(pass == 0 ? "after the purge" : "after a reopen");
+    std::vector<MemCube> history;
+    EXPECT_TRUE(db_->History(ReadOptions(), a, &history).IsNotFound());
+    EXPECT_TRUE(db_->History(ReadOptions(), b, &history).IsNotFound()) << "retired ones too";
+    MemCube cube;
+    ASSERT_TRUE(db_->Get(ReadOptions(), kept, &cube).ok()) << "the batch's own put stays";
+    EXPECT_EQ(cube.payload, "put-by-the-batch");
+    ASSERT_TRUE(db_->Get(ReadOptions(), other, &cube).ok()) << "another space stays";
+    for (int i = 1; i <= 3; ++i) {
+      EXPECT_FALSE(DirectoryHolds(SecretPayload(i))) << i;
+      EXPECT_FALSE(DirectoryHolds(SecretAttr(i))) << i;
+    }
+    EXPECT_TRUE(DirectoryHolds("other-tenant-payload"));
+    ASSERT_TRUE(db_->Usage(&usage).ok());
+    EXPECT_EQ(usage.spaces[0].cubes, 1u);
+    EXPECT_EQ(usage.spaces[0].versions, 1u);
+    EXPECT_EQ(usage.spaces[1].cubes, 1u);
+    Reopen();
+  }
+  // The space remains, with its field: a put into it works, and purging it again erases that.
+  const CubeId later = Put("s", "later", 19.5f, "later-attr");
+  EXPECT_GT(later, kept);
+  Result<uint64_t> erased = db_->Space("s").PurgeAll(WriteOptions());
+  ASSERT_TRUE(erased.ok()) << erased.status().ToString();
+  EXPECT_EQ(*erased, 2u);
+  erased = db_->PurgeSpace(WriteOptions(), "s");
+  ASSERT_TRUE(erased.ok());
+  EXPECT_EQ(*erased, 0u) << "an empty space is purged of nothing";
+  EXPECT_TRUE(db_->Space("t").Write(WriteOptions(), batch, nullptr).IsInvalidArgument())
+      << "a handle of another space refuses the batch";
+}
+
+TEST_F(PurgeTest, UsageCountsLiveAndDeadArenaBytes) {
+  const CubeId a = Put("s", std::string(5000, 'a'), 3.0f, "x");
+  Put("s", std::string(7000, 'b'), 4.0f, "y");
+  UsageReport usage;
+  ASSERT_TRUE(db_->Usage(&usage).ok());
+  const auto arena = [&]() -> const FileUsage& {
+    for (const FileUsage& f : usage.files) {
+      if (f.kind == "arena") return f;
+    }
+    static const FileUsage none;
+    return none;
+  };
+  ASSERT_EQ(arena().files, 1u);
+  const uint64_t live_before = arena().live_bytes;
+  EXPECT_GE(live_before, 12000u);
+  EXPECT_LE(live_before, arena().bytes);
+  ASSERT_TRUE(db_->Purge(WriteOptions(), a).ok());
+  ASSERT_TRUE(db_->Usage(&usage).ok());
+  EXPECT_LE(arena().live_bytes + 5000, live_before) << "the purged payload is dead";
+  EXPECT_GE(arena().dead_bytes(), 5000u);
+  for (const FileUsage& f : usage.files) {
+    if (f.kind == "checkpoint" || f.kind == "superblock") EXPECT_GE(f.files, 1u) << f.kind;
+  }
 }
 
 }  // namespace

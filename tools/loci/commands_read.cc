@@ -114,10 +114,16 @@ int RunInfo(const InfoArgs& a) {
   Status s = OpenDb(a.dir, OpenMode::kReadOnly, &db);
   if (!s.ok()) return ReportFailure("info", s);
   const DbStats stats = db->Stats();
+  UsageReport usage;
+  s = db->Usage(&usage);
+  if (!s.ok()) return ReportFailure("info", s);
   if (a.json) {
-    std::cout << DumpJson(StatsToJson(stats)) << '\n';
+    nlohmann::ordered_json j = StatsToJson(stats);
+    j["usage"] = UsageToJson(usage);
+    std::cout << DumpJson(j) << '\n';
   } else {
     PrintStats(stats, std::cout);
+    PrintUsage(usage, std::cout);
   }
   return kExitOk;
 }

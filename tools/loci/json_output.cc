@@ -172,6 +172,25 @@ json StatsToJson(const DbStats& s) {
   return j;
 }
 
+json UsageToJson(const UsageReport& usage) {
+  json spaces = json::array();
+  for (const SpaceUsage& s : usage.spaces) {
+    spaces.push_back({{"name", s.name},
+                      {"cubes", s.cubes},
+                      {"versions", s.versions},
+                      {"blob_bytes", s.blob_bytes}});
+  }
+  json files = json::array();
+  for (const FileUsage& f : usage.files) {
+    files.push_back({{"kind", f.kind},
+                     {"files", f.files},
+                     {"bytes", f.bytes},
+                     {"live_bytes", f.live_bytes},
+                     {"dead_bytes", f.dead_bytes()}});
+  }
+  return {{"spaces", std::move(spaces)}, {"files", std::move(files)}};
+}
+
 std::string DumpJson(const json& value) {
   return value.dump(2, ' ', /*ensure_ascii=*/false, json::error_handler_t::replace);
 }

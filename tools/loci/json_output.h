@@ -43,6 +43,9 @@ nlohmann::ordered_json ProvenanceToJson(const ProvenanceNode& node);
 
 // Every DbStats field, times as RFC 3339 and vector fields as an array of objects.
 nlohmann::ordered_json StatsToJson(const DbStats& stats);
+// {"spaces": [{"name","cubes","versions","blob_bytes"}], "files": [{"kind","files","bytes",
+// "live_bytes","dead_bytes"}]}
+nlohmann::ordered_json UsageToJson(const UsageReport& usage);
 
 // The JSON text of `value`, indented, with any invalid UTF-8 in strings replaced by U+FFFD
 // (attribute values and sources are arbitrary bytes).

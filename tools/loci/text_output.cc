@@ -165,4 +165,18 @@ void PrintStats(const DbStats& s, std::ostream& out) {
   }
 }
 
+void PrintUsage(const UsageReport& usage, std::ostream& out) {
+  auto n = [](uint64_t v) { return std::to_string(v); };
+  for (const SpaceUsage& s : usage.spaces) {
+    Line(out, "space",
+         EscapeText(s.name) + ": " + n(s.cubes) + " cube(s), " + n(s.versions) + " version(s), " +
+             n(s.blob_bytes) + " blob bytes");
+  }
+  for (const FileUsage& f : usage.files) {
+    Line(out, f.kind,
+         n(f.files) + " file(s), " + n(f.bytes) + " bytes: " + n(f.live_bytes) + " live, " +
+             n(f.dead_bytes()) + " dead");
+  }
+}
+
 }  // namespace loci::cli

@@ -22,6 +22,8 @@ void PrintCube(const MemCube& cube, std::ostream& out);
 void PrintHistory(const std::vector<MemCube>& versions, std::ostream& out);
 
 void PrintStats(const DbStats& stats, std::ostream& out);
+// One line per space (cubes, versions, blob bytes) and per kind of file (live and dead bytes).
+void PrintUsage(const UsageReport& usage, std::ostream& out);
 
 // One cube version on one line, after `mark`:
 //   id 42 v1 active valid FROM..TO tx FROM..TO [episode "E"] text "..." | binary N bytes

@@ -99,6 +99,34 @@ struct IntegrityReport {
   std::vector<std::string> problems;  // one line each, naming file and offset
 };
 
+// What the database's data occupies (Db::Usage).
+struct SpaceUsage {
+  std::string name;
+  uint64_t cubes = 0;     // not purged
+  uint64_t versions = 0;  // held in memory and in the checkpoints
+  // Arena bytes of the blobs (payloads and vectors) its versions refer to, frames included,
+  // each blob once however many versions share it.
+  uint64_t blob_bytes = 0;
+};
+
+struct FileUsage {
+  std::string kind;  // "wal", "checkpoint", "index-snapshot", "arena", "superblock"
+  uint64_t files = 0;
+  uint64_t bytes = 0;  // their sizes
+  // What recovery or a read still needs. WAL: the segments a replay reads (those holding
+  // records after the latest checkpoint, whole, preallocated tails included). Arena:
+  // the frames of the blobs some version refers to (the rest is dead: blobs of purged cubes,
+  // of dropped fields, of writes that failed, and the zeros preallocated past the last blob).
+  // Other kinds: every byte.
+  uint64_t live_bytes = 0;
+  uint64_t dead_bytes() const { return bytes > live_bytes ? bytes - live_bytes : 0; }
+};
+
+struct UsageReport {
+  std::vector<SpaceUsage> spaces;  // in catalog order
+  std::vector<FileUsage> files;    // one per kind, in the order of FileUsage::kind
+};
+
 class Db {
  public:
   // Opens (or, with create_if_missing, creates) the database in directory `path`.
@@ -186,6 +214,11 @@ class Db {
   // next read-write open. NotFound if the cube does not exist (or was purged). Not confined to
   // a space, like Update.
   Status Purge(const WriteOptions& options, CubeId id);
+
+  // Erases every cube of `space` as Purge erases one (WriteBatch::PurgeSpace), in one batch and
+  // one checkpoint, and returns their number. The space and its vector fields remain, empty.
+  // NotFound if the space does not exist.
+  Result<uint64_t> PurgeSpace(const WriteOptions& options, const std::string& space);
 
   // Commits every operation of `batch` atomically, or none (the first invalid operation's
   // error is returned). On success fills *result (may be nullptr). A batch with a Purge returns
@@ -278,6 +311,11 @@ class Db {
   // or one superblock copy that did not verify, is in Stats().recovery). Fills *report;
   // returns Corruption summarising the problems if there are any.
   virtual Status Verify(IntegrityReport* report) = 0;
+
+  // Fills *report with what each space holds and what each kind of file occupies, live and
+  // dead. Walks every version of every cube (like Verify, without reading blobs) and lists
+  // the directory: its cost grows with the database. IOError if the directory cannot be read.
+  virtual Status Usage(UsageReport* report) = 0;
 };
 
 // Destroys the database in `path`: removes every file Loci created there, under the writer lock;

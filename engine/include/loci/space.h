@@ -59,6 +59,9 @@ class SpaceHandle {
   // Db::Purge of cube `id`, confined to this space like Update.
   Status Purge(const WriteOptions& options, CubeId id);
 
+  // Db::PurgeSpace of this space: erases every cube of it; returns their number.
+  Result<uint64_t> PurgeAll(const WriteOptions& options);
+
   // WriteBatch::Link confined to this space: an end in another space is refused as missing.
   Result<uint32_t> Link(const WriteOptions& options, CubeId from, CubeId to, EdgeType type,
                         float weight = 1.0f, std::optional<Timestamp> valid_from = std::nullopt);

@@ -68,8 +68,11 @@ class WriteBatch {
     // The space the cube must belong to; nullopt: any. See Purge below.
     std::optional<std::string> space;
   };
+  struct PurgeSpaceOp {
+    std::string space;
+  };
   using Op = std::variant<PutOp, UpdateOp, RetireOp, DefineFieldOp, DropFieldOp, LinkOp, UnlinkOp,
-                          PurgeOp>;
+                          PurgeOp, PurgeSpaceOp>;
 
   // Appends a Put; its id is reported in WriteResult::ops at the same index. Returns a
   // placeholder for that id (see kBatchRefBit) that later operations of this batch may use.
@@ -158,6 +161,15 @@ class WriteBatch {
     ops_.push_back(PurgeOp{id, std::move(space)});
   }
 
+  // Appends a Purge of every cube of `space` committed before this batch, as if each were
+  // purged by Purge above (in one operation: the WAL record lists their ids, and the batch is
+  // completed with one checkpoint however many cubes it erases). The space itself and its
+  // vector fields remain, empty; cubes this batch puts are kept, whatever their order (a
+  // cube is purged once committed), and later operations of the batch find the purged cubes
+  // missing. NotFound if the space does not exist; a space with no cubes is purged of nothing.
+  // Its WriteResult entry has id 0, version 0, and `erased` the number of cubes erased.
+  void PurgeSpace(std::string space) { ops_.push_back(PurgeSpaceOp{std::move(space)}); }
+
   size_t size() const { return ops_.size(); }
   bool empty() const { return ops_.empty(); }
   void Clear() { ops_.clear(); }
@@ -170,8 +182,9 @@ class WriteBatch {
 // What a committed batch produced, one entry per operation in order.
 struct WriteResult {
   struct OpResult {
-    CubeId id;         // for a Put: the id the engine assigned
-    uint32_t version;  // the version this operation created
+    CubeId id;            // for a Put: the id the engine assigned
+    uint32_t version;     // the version this operation created
+    uint64_t erased = 0;  // for a PurgeSpace: the number of cubes it erased
   };
   std::vector<OpResult> ops;
   Timestamp commit_time = 0;  // the transaction time of every version in the batch
