@@ -75,10 +75,19 @@ class Resolver {
     if (!out_->catalog) out_->catalog = std::make_unique<Catalog>(state_->catalog());
     return out_->catalog.get();
   }
+  // The newest version of `id` as this batch's operations see it: nullptr if the cube does not
+  // exist, was purged, or has expired by the commit time (an expired cube is missing for every
+  // operation; ReclaimExpired erases it).
   const Version* Latest(CubeId id) const {
+    const Version* v = LatestEvenExpired(id);
+    return v != nullptr && query::Expired(v->times(), commit_time_) ? nullptr : v;
+  }
+  const Version* LatestEvenExpired(CubeId id) const {
     auto it = local_.find(id);
     return it != local_.end() ? it->second : state_->Latest(id);
   }
+  // InvalidArgument if `expires_at` is set and not after the commit time.
+  Status CheckExpiry(const std::optional<Timestamp>& expires_at) const;
   const index::EdgeVersion* LatestEdge(const index::EdgeKey& key) const {
     auto it = local_edges_.find(key);
     return it != local_edges_.end() ? it->second : state_->LatestEdge(key);
@@ -344,8 +353,15 @@ Status Resolver::Finish(std::unique_ptr<Version> v) {
   return Status::OK();
 }
 
+Status Resolver::CheckExpiry(const std::optional<Timestamp>& expires_at) const {
+  if (!expires_at || *expires_at > commit_time_) return Status::OK();
+  return Status::InvalidArgument("expires_at " + FormatRfc3339(*expires_at) +
+                                 " is not after the commit time " + FormatRfc3339(commit_time_));
+}
+
 Status Resolver::Put(const CubeDraft& d, const OpBlobs& blobs) {
   if (next_id_ > RecordTable::kMaxId) return Status::InvalidArgument("cube id space exhausted");
+  LOCI_RETURN_IF_ERROR(CheckExpiry(d.expires_at));
   auto v = std::make_unique<Version>();
   v->id = next_id_;
   v->number = 1;
@@ -376,6 +392,7 @@ Status Resolver::Update(const WriteBatch::UpdateOp& op, const OpBlobs& blobs) {
   const CubePatch& p = op.patch;
   const Version* prev;
   LOCI_RETURN_IF_ERROR(LatestLive(op.id, op.space, &prev));
+  LOCI_RETURN_IF_ERROR(CheckExpiry(p.expires_at));
   std::vector<CubeId> parents;
   if (p.parents) {
     parents = *p.parents;
@@ -441,6 +458,17 @@ Status Resolver::Retire(const WriteBatch::RetireOp& op) {
 }
 
 Status Resolver::Purge(const WriteBatch::PurgeOp& op) {
+  if (op.if_expired) {
+    const Version* latest = LatestEvenExpired(op.id);
+    if (latest == nullptr || !query::Expired(latest->times(), commit_time_)) {
+      out_->results.push_back(WriteResult::OpResult{0, 0});  // nothing to reclaim
+      return Status::OK();
+    }
+    out_->purges.push_back(PurgeEntry{latest->space_id, op.id});
+    local_[op.id] = nullptr;
+    out_->results.push_back(WriteResult::OpResult{op.id, 0});
+    return Status::OK();
+  }
   const Version* latest = Latest(op.id);
   // Another space's cube is not there for an operation confined to a space (space_scope.h).
   if (latest != nullptr && op.space && !InSpace(*latest, *op.space, catalog())) latest = nullptr;
@@ -457,13 +485,14 @@ Status Resolver::PurgeSpace(const WriteBatch::PurgeSpaceOp& op) {
   // Every id assigned before this batch, through the group's view of the newest versions: a
   // scan of the id range (ids are dense), the cost of a rare operation that is followed by a
   // checkpoint of the whole database anyway. Ids from state_->next_id() on are this batch's.
+  // Expired cubes are erased too, but not counted: they were missing already.
   uint64_t erased = 0;
   for (CubeId id = 1; id < state_->next_id(); ++id) {
-    const Version* latest = Latest(id);
+    const Version* latest = LatestEvenExpired(id);
     if (latest == nullptr || latest->space_id != space->id) continue;
     out_->purges.push_back(PurgeEntry{space->id, id});
     local_[id] = nullptr;
-    ++erased;
+    erased += !query::Expired(latest->times(), commit_time_);
   }
   out_->results.push_back(WriteResult::OpResult{0, 0, erased});
   return Status::OK();

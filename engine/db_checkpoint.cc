@@ -19,6 +19,8 @@ constexpr size_t kMaxDeltaFiles = 48;
 
 Status DbImpl::Checkpoint() {
   LOCI_RETURN_IF_ERROR(CheckWritable());
+  // Expired cubes first: their purge writes a base checkpoint of its own when there are any.
+  LOCI_RETURN_IF_ERROR(ReclaimExpired());
   MutexLock lock(&checkpoint_mu_);
   Status s = WriteCheckpoint();
   if (!s.ok() && !s.IsInvalidArgument()) Poison(s);

@@ -18,6 +18,7 @@
 #include "blob/arena.h"
 #include "common/file_names.h"
 #include "common/mutex.h"
+#include "engine/access_times.h"
 #include "engine/batch_resolver.h"
 #include "engine/catalog.h"
 #include "engine/checkpoint.h"
@@ -27,6 +28,7 @@
 #include "engine/record_table.h"
 #include "engine/superblock.h"
 #include "gc/epoch.h"
+#include "gc/expiry_queue.h"
 #include "index/atlas.h"
 #include "index/event_index.h"
 #include "index/trace_graph.h"
@@ -310,6 +312,14 @@ class DbImpl final : public Db {
       EXCLUDES(purge_mu_);
   // Overwrites the frames of `refs` with zeros and syncs the arena.
   Status ScrubBlobs(std::vector<blob::BlobRef> refs);
+  // Notes a published or recovered version: its expiry, if it has one (ReclaimExpired's
+  // hints), and its cube's slot for access times. REQUIRES: the single writer (commit leader
+  // or recovery).
+  void TrackVersion(const Version& v);
+  // TTL reclamation: purges (WriteBatch::PurgeIfExpired, one batch) every cube whose newest
+  // version has expired by now, which also erases their bytes (CompletePurges). Called by
+  // Checkpoint and at the end of a read-write open. REQUIRES: no lock held, no epoch pinned.
+  Status ReclaimExpired() EXCLUDES(checkpoint_mu_, purge_mu_);
   // Deletes every version and edge version of `chains`. REQUIRES: nothing can reach them.
   static void FreeChains(const PurgedChains& chains);
   // Close: frees the versions and edge versions purges unlinked and no purge completed.
@@ -342,6 +352,8 @@ class DbImpl final : public Db {
   std::unique_ptr<wal::LogWriter> log_;  // touched only by the commit leader
   wal::CommitQueue commit_queue_;
   gc::EpochDomain epochs_;
+  gc::ExpiryQueue expiring_;  // cubes that may have expired by a time (ReclaimExpired)
+  AccessTimes accesses_;      // last recorded reads, for decay ranking
   HybridClock clock_;
   RecordTable table_;
   // The trace graph's edges and the temporal orderings of versions (index/trace_graph.h,

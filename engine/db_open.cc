@@ -258,7 +258,9 @@ Status DbImpl::Open() {
   LOCI_RETURN_IF_ERROR(Recover());
   // The log held a purge whose bytes a crash may have left on disk: erase them now. (A
   // read-only open reads the purge but leaves the erasure to the next read-write one.)
-  return options_.read_only ? Status::OK() : CompletePurges();
+  if (options_.read_only) return Status::OK();
+  LOCI_RETURN_IF_ERROR(CompletePurges());
+  return ReclaimExpired();  // cubes that expired while the database was closed
 }
 
 Status DbImpl::CreateDatabase() {
@@ -478,6 +480,7 @@ Status DbImpl::ApplyRecoveredVersion(std::unique_ptr<Version> v, const Catalog& 
   next_id_ = std::max(next_id_, v->id + 1);
   if (applied != nullptr) *applied = v.get();
   IndexEvents(*v);
+  TrackVersion(*v);
   return table_.Insert(std::move(v));
 }
 

@@ -1,4 +1,5 @@
-// Purge (WriteBatch::Purge): erasing a cube for good, in two halves.
+// Purge (WriteBatch::Purge): erasing a cube for good, in two halves; and TTL reclamation,
+// which purges the cubes that expired.
 //
 // At publication (and when recovery replays a purge record) the cube leaves every in-memory
 // structure: its chain is unlinked from the record table, its edges from the trace graph (delta
@@ -137,6 +138,25 @@ Status DbImpl::CompletePurges() {
     purged_.edges.insert(purged_.edges.end(), chains.edges.begin(), chains.edges.end());
   }
   if (!s.ok() && !s.IsInvalidArgument()) Poison(s);
+  return s;
+}
+
+void DbImpl::TrackVersion(const Version& v) {
+  if (v.expires_at != kForever) expiring_.Add(v.expires_at, v.id);
+  accesses_.Track(v.id);
+}
+
+Status DbImpl::ReclaimExpired() {
+  const Timestamp now = clock_.Now();
+  if (!expiring_.AnyDue(now)) return Status::OK();
+  const std::vector<uint64_t> due = expiring_.TakeDue(now);
+  // Each is checked again at its commit: an update since may have moved its expiry on.
+  WriteBatch batch;
+  for (uint64_t id : due) batch.PurgeIfExpired(id);
+  Status s = Write(WriteOptions(), batch, nullptr);
+  if (!s.ok()) {
+    for (uint64_t id : due) expiring_.Add(now, id);  // for the next attempt
+  }
   return s;
 }
 

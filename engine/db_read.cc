@@ -36,8 +36,10 @@ query::ReadPoint DbImpl::ReadPointFor(const ReadPoint& options, Timestamp* read_
   query::ReadPoint p;
   // Never past what is published: a batch being applied is invisible until it is whole.
   p.as_of = requested ? std::min(*requested, published) : published;
-  *read_time = requested ? *requested : clock_.Now();
-  p.valid_at = options.valid_at ? *options.valid_at : *read_time;
+  // Expiry is judged now whatever the read point: an expired cube is on its way to being
+  // erased (ReclaimExpired), and a read of the past must not see what a later one will not.
+  *read_time = clock_.Now();
+  p.valid_at = options.valid_at ? *options.valid_at : requested ? *requested : *read_time;
   return p;
 }
 
@@ -134,6 +136,7 @@ Status DbImpl::Get(const ReadOptions& options, CubeId id, MemCube* cube) {
   if (options.fill_vectors) {
     for (const VectorRef& r : seen->vectors) arena_->Prefetch(r.blob);
   }
+  if (options.record_access) accesses_.Record(id, read_time);
   return FillCube(*seen, TxTo(*seen, head, p.as_of), *catalog, options, cube);
 }
 
@@ -147,9 +150,18 @@ Status DbImpl::History(const ReadOptions& options, CubeId id, std::vector<MemCub
   const Catalog* catalog = LoadCatalog();
   const Version* head;
   LOCI_RETURN_IF_ERROR(FindChain(options, id, catalog, &head));
-  std::vector<const Version*> chain;  // committed by the read point, newest first
+  std::vector<const Version*> chain;  // committed by the read point, not expired; newest first
+  const Version* expired = nullptr;
   for (const Version* v = head; v != nullptr; v = v->prev) {
-    if (query::CommittedBy(v->times(), p.as_of)) chain.push_back(v);
+    if (!query::CommittedBy(v->times(), p.as_of)) continue;
+    if (query::Expired(v->times(), read_time)) {
+      if (expired == nullptr) expired = v;
+      continue;
+    }
+    chain.push_back(v);
+  }
+  if (chain.empty() && expired != nullptr) {
+    return Status::NotFound(CubeName(id) + " expired at " + FormatRfc3339(expired->expires_at));
   }
   if (chain.empty()) {
     return Status::NotFound(CubeName(id) + " has no version as of " + FormatRfc3339(p.as_of));

@@ -232,6 +232,9 @@ Status DbImpl::Search(const SearchRequest& request, std::vector<SearchHit>* hits
     s = ExpandSearchHits(request, point, read_time, *catalog, field, hits);
   }
   if (!s.ok()) hits->clear();
+  if (s.ok() && request.record_access) {
+    for (const SearchHit& h : *hits) accesses_.Record(h.id, read_time);
+  }
   return s;
 }
 
@@ -269,7 +272,7 @@ Status DbImpl::EmitHits(const SearchRequest& request, const query::ReadPoint& po
   const bool lower_is_better = field.metric == Metric::kL2;
   const query::RankWeights weights{request.recency_weight,
                                    static_cast<int64_t>(request.recency_half_life),
-                                   request.importance_weight};
+                                   request.importance_weight, request.recency_from_access};
   struct Chosen {
     const Version* version;
     const SearchTarget* target;
@@ -291,8 +294,10 @@ Status DbImpl::EmitHits(const SearchRequest& request, const query::ReadPoint& po
     if (std::find(returned.begin(), returned.end(), v->id) != returned.end()) continue;
     returned.push_back(v->id);
     const float score = lower_is_better ? f.distance : -f.distance;
+    const Timestamp last_access = weights.from_access ? accesses_.Last(v->id) : 0;
     chosen.push_back(
-        {v, &target, query::WeightedScore(score, *v, read_time, weights, lower_is_better)});
+        {v, &target,
+         query::WeightedScore(score, *v, last_access, read_time, weights, lower_is_better)});
   }
   if (weights.enabled()) {
     std::stable_sort(chosen.begin(), chosen.end(), [&](const Chosen& a, const Chosen& b) {

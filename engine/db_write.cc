@@ -384,7 +384,10 @@ void DbImpl::Publish(GroupInFlight* flight) {
     }
     // The trace structures' skip-list inserts, outside dirty_mu_ (a checkpoint takes it):
     // still before the commit time is published, so a read that sees the batch finds them.
-    for (const Version* v : versions) IndexEvents(*v);
+    for (const Version* v : versions) {
+      IndexEvents(*v);
+      TrackVersion(*v);
+    }
     for (auto& e : batch.edges) graph_.Publish(e.release());
     // After the batch's own versions and edges: it may have written some of them first.
     PurgeFromMemory(batch.purges);

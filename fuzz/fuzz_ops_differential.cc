@@ -8,11 +8,12 @@
 // Trace, Episode, Events, Changes and List (compared with the model exactly), Search with trace
 // expansion at the exhaustive setting (checked against a brute force over the model: the direct
 // hits are the k best eligible cubes, and the expanded ones the neighbourhood search.h describes),
-// Checkpoint, Reopen — against a database on an in-memory Env with a deterministic
-// clock, and the same operations against the model. Any disagreement (status code, assigned id or
-// version, any field of any cube read back, Stats counts and vector fields) prints both sides and
-// traps. At the end, and after a final reopen, every cube's history and a few reads are compared in
-// full, so what was acknowledged must survive recovery unchanged.
+// Checkpoint, Reopen (both of which erase expired cubes: the model follows, see
+// FollowReclamation) — against a database on an in-memory Env with a deterministic clock, and the
+// same operations against the model. Any disagreement (status code, assigned id or version, any
+// field of any cube read back, Stats counts and vector fields) prints both sides and traps. At the
+// end, and after a final reopen, every cube's history and a few reads are compared in full, so what
+// was acknowledged must survive recovery unchanged.
 //
 // Input (fuzz_input.h): config:u8 (bit 0: sync off; bits 1-2: WAL segment size; bit 3:
 // automatic checkpoints every 16 KiB of WAL; bit 4: 64 KiB arena generations), then operations,
@@ -308,6 +309,14 @@ class Driver {
     }
   }
 
+  // An expiry: mostly a few milliseconds ahead of the clock (so that cubes expire during the
+  // run and are reclaimed), sometimes any time PickTime gives (often past: refused).
+  std::optional<Timestamp> PickExpiry() {
+    const uint8_t b = in_.U8();
+    if (b % 4 == 0) return PickTime();
+    return db_->Now() + Timestamp{1000} * (1 + b / 4 % 40);
+  }
+
   std::string Space() {
     static const char* kSpaces[] = {"a", "b", "c", "a", "b", "c", "a", ""};
     return kSpaces[in_.Pick(8)];
@@ -393,7 +402,7 @@ class Driver {
     if (mask & 4) d.parents = Parents();
     if (mask & 8) d.valid_from = PickTime();
     if (mask & 16) d.valid_to = PickTime();
-    if (mask & 32) d.expires_at = PickTime();
+    if (mask & 32) d.expires_at = PickExpiry();
     if (mask & 64) {
       d.kind = Kind();
       d.state = State();
@@ -429,7 +438,7 @@ class Driver {
     if (mask & (1 << 11)) p.trust = Float();
     if (mask & (1 << 12)) p.valid_from = PickTime();
     if (mask & (1 << 13)) p.valid_to = PickTime();
-    if (mask & (1 << 14)) p.expires_at = PickTime();
+    if (mask & (1 << 14)) p.expires_at = PickExpiry();
     return p;
   }
 
@@ -481,6 +490,10 @@ class Driver {
       for (const auto& [id, cube] : model_.cubes()) {
         if (cube.space == name) purged_.push_back(id);  // if it commits
       }
+      return;
+    }
+    if (choice == 2) {  // TTL reclamation of one cube, as the engine issues it
+      b->PurgeIfExpired(PickId());
       return;
     }
     const CubeId id = choice == 0 ? (loci::kBatchRefBit | 0) : PickId();
@@ -643,7 +656,8 @@ class Driver {
       }
       if (result.ops.size() != expected.size()) Fail("write: wrong number of results");
       for (size_t i = 0; i < expected.size(); ++i) {
-        if (result.ops[i].id != expected[i].id || result.ops[i].version != expected[i].version) {
+        if (result.ops[i].id != expected[i].id || result.ops[i].version != expected[i].version ||
+            result.ops[i].erased != expected[i].erased) {
           Fail("write: op " + std::to_string(i) + " gave id " + std::to_string(result.ops[i].id) +
                " v" + std::to_string(result.ops[i].version) + ", the model says id " +
                std::to_string(expected[i].id) + " v" + std::to_string(expected[i].version));
@@ -666,7 +680,31 @@ class Driver {
     CheckStats();
   }
 
+  // The engine erases expired cubes at checkpoints (explicit and automatic) and opens, at a
+  // commit time the test does not see; reads and writes cannot tell an expired cube from an
+  // erased one, Stats can. The model follows: it reclaims up to the expiry that makes its
+  // counts the engine's, if one does.
+  void FollowReclamation() {
+    const loci::DbStats stats = db_->Stats();
+    if (stats.cubes == model_.cubes().size()) return;
+    const Timestamp now = db_->Now();
+    std::set<Timestamp> expiries;
+    for (const auto& [id, cube] : model_.cubes()) {
+      const Timestamp e = cube.versions.back().expires_at;
+      if (e != loci::kForever && e <= now) expiries.insert(e);
+    }
+    for (Timestamp e : expiries) {
+      DbModel reclaimed = model_;
+      reclaimed.ReclaimExpired(e);
+      if (reclaimed.cubes().size() == stats.cubes) {
+        model_ = std::move(reclaimed);
+        return;
+      }
+    }
+  }
+
   void CheckStats() {
+    FollowReclamation();
     const loci::DbStats stats = db_->Stats();
     if (stats.versions != model_.version_count() || stats.cubes != model_.cubes().size()) {
       Fail("stats: " + std::to_string(stats.cubes) + " cubes, " + std::to_string(stats.versions) +
@@ -728,16 +766,15 @@ class Driver {
     bool matched = false;
     std::string want_text;
     for (Timestamp t : {before, after}) {
-      const Timestamp read_time = point.value_or(t);
+      const Timestamp read_time = t;  // expiry is judged now, whatever the read point
       const Timestamp as_of = point.value_or(loci::kForever);
       MemCube want;
-      Status::Code c =
-          model_.Get(id, as_of, ro.valid_at.value_or(read_time), read_time, ro.space, &want);
+      Status::Code c = model_.Get(id, as_of, ro.valid_at.value_or(point.value_or(t)), read_time,
+                                  ro.space, &want);
       want_text += std::string(" ") + CodeName(c) + (c == Status::Code::kOk ? Show(want) : "");
       if (c == s.code() && (!s.ok() || Same(got, want, ro.fill_payload, ro.fill_vectors))) {
         matched = true;
       }
-      if (point) break;
     }
     if (!matched) {
       Fail("get " + std::to_string(id) + " mode " + std::to_string(mode) + ": " + s.ToString() +
@@ -756,17 +793,23 @@ class Driver {
 
   void CompareHistory(CubeId id, const loci::ReadOptions& ro) {
     std::vector<MemCube> got, want;
+    const Timestamp before = db_->Now();
     Status s = db_->History(ro, id, &got);
-    Status::Code c = model_.History(id, ro.as_of.value_or(loci::kForever), ro.space, &want);
-    bool same = s.code() == c && got.size() == want.size();
-    for (size_t i = 0; same && i < got.size(); ++i) same = Same(got[i], want[i], true, true);
-    if (!same) {
-      std::string text = "history " + std::to_string(id) + ": " + s.ToString();
-      for (const MemCube& m : got) text += " " + Show(m);
+    const Timestamp after = db_->Now();
+    // Expiry is judged at the read's "now", somewhere between the two clock readings.
+    std::string text;
+    for (Timestamp read_time : {before, after}) {
+      Status::Code c =
+          model_.History(id, ro.as_of.value_or(loci::kForever), read_time, ro.space, &want);
+      bool same = s.code() == c && got.size() == want.size();
+      for (size_t i = 0; same && i < got.size(); ++i) same = Same(got[i], want[i], true, true);
+      if (same) return;
       text += std::string("; the model says ") + CodeName(c);
       for (const MemCube& m : want) text += " " + Show(m);
-      Fail(text);
     }
+    std::string head = "history " + std::to_string(id) + ": " + s.ToString();
+    for (const MemCube& m : got) head += " " + Show(m);
+    Fail(head + text);
   }
 
   // --- The trace graph's reads.
@@ -800,10 +843,9 @@ class Driver {
                                                         const std::optional<std::string>& space) {
     std::vector<loci::model::ModelRead> reads;
     for (Timestamp t : {before, after}) {
-      const Timestamp read_time = c.point.value_or(t);
+      // Expiry is judged now, whatever the read point; valid_at defaults to the point.
       reads.push_back(
-          {c.point.value_or(loci::kForever), c.valid_at.value_or(read_time), read_time, space});
-      if (c.point) break;
+          {c.point.value_or(loci::kForever), c.valid_at.value_or(c.point.value_or(t)), t, space});
     }
     return reads;
   }
@@ -977,15 +1019,20 @@ class Driver {
     r.limit = kLimits[in_.Pick(8)];
     const bool invalid = r.limit == 0 || r.limit > loci::kMaxListResults;
     std::vector<MemCube> got, want;
+    const Timestamp before = db_->Now();
     Status s = db_->Changes(r, &got);
-    const Status::Code code =
-        invalid ? Status::Code::kInvalidArgument
-                : model_.Changes(r.space, r.from, r.to, loci::kForever, r.limit, &want);
-    if (code != s.code() || (s.ok() && !SameCubes(got, want, r.fill_payload))) {
-      Fail("changes of '" + r.space + "' [" + std::to_string(r.from) + "," + std::to_string(r.to) +
-           ") limit " + std::to_string(r.limit) + ": " + s.ToString() + ShowCubes(got) +
-           "; the model says " + CodeName(code) + ShowCubes(want));
+    const Timestamp after = db_->Now();
+    std::string want_text;
+    for (Timestamp read_time : {before, after}) {
+      const Status::Code code = invalid ? Status::Code::kInvalidArgument
+                                        : model_.Changes(r.space, r.from, r.to, loci::kForever,
+                                                         read_time, r.limit, &want);
+      if (code == s.code() && (!s.ok() || SameCubes(got, want, r.fill_payload))) return;
+      want_text += std::string(" ") + CodeName(code) + ShowCubes(want);
     }
+    Fail("changes of '" + r.space + "' [" + std::to_string(r.from) + "," + std::to_string(r.to) +
+         ") limit " + std::to_string(r.limit) + ": " + s.ToString() + ShowCubes(got) +
+         "; the model says" + want_text);
   }
 
   void CheckList() {
@@ -1122,7 +1169,6 @@ class Driver {
     const Timestamp valid_at = PickTime().value_or(as_of);
     r.as_of = as_of;
     r.valid_at = valid_at;
-    const loci::model::ModelRead read{as_of, valid_at, as_of, std::nullopt};
 
     // The field: every space must have it, with one dimension and metric.
     std::optional<loci::model::ModelField> field;
@@ -1142,7 +1188,14 @@ class Driver {
     const bool invalid =
         !known || !ValidTypes(r.expand_types) || (r.expand_episode_only && !r.expand_episode);
     std::vector<loci::SearchHit> hits;
+    const Timestamp before = db_->Now();
     Status s = db_->Search(r, &hits);
+    const Timestamp after = db_->Now();
+    // Expiry is judged at the search's "now", between the two readings: a cube expiring in
+    // between may go either way, so such a search is not checked (the brute force knows one
+    // read time).
+    if (ExpiresWithin(before, after)) return;
+    const loci::model::ModelRead read{as_of, valid_at, after, std::nullopt};
     auto fail = [&](const std::string& what) {
       std::string text = "search field " + r.field + " spaces";
       for (const std::string& sp : r.spaces) text += " " + sp;
@@ -1176,7 +1229,7 @@ class Driver {
     for (const auto& [id, cube] : model_.cubes()) {
       if (std::find(r.spaces.begin(), r.spaces.end(), cube.space) == r.spaces.end()) continue;
       MemCube c;
-      if (model_.Get(id, as_of, valid_at, as_of, std::nullopt, &c) != Status::Code::kOk) continue;
+      if (model_.Get(id, as_of, valid_at, after, std::nullopt, &c) != Status::Code::kOk) continue;
       for (const loci::NamedVector& v : c.vectors) {
         if (v.field == r.field) eligible[id] = {ExactScore(r.query, v.values, field->metric), c};
       }
@@ -1310,12 +1363,20 @@ class Driver {
         r.space = space;
         r.limit = loci::kMaxListResults;
         std::vector<MemCube> got, want;
+        const Timestamp before = db_->Now();
         Status s = db_->List(r, &got);
-        const Status::Code code =
-            model_.List(space, {last, valid_at, last, std::nullopt}, 0, r.limit, &want);
-        if (s.code() != code || (s.ok() && !SameCubes(got, want, true))) {
+        const Timestamp after = db_->Now();
+        std::string want_text;
+        bool matched = false;
+        for (Timestamp now : {before, after}) {  // expiry is judged now
+          const Status::Code code =
+              model_.List(space, {last, valid_at, now, std::nullopt}, 0, r.limit, &want);
+          matched = matched || (s.code() == code && (!s.ok() || SameCubes(got, want, true)));
+          want_text += std::string(" ") + CodeName(code) + ShowCubes(want);
+        }
+        if (!matched) {
           Fail(std::string("list of '") + space + "': " + s.ToString() + ShowCubes(got) +
-               "; the model says " + CodeName(code) + ShowCubes(want));
+               "; the model says" + want_text);
         }
       }
     }
@@ -1328,16 +1389,34 @@ class Driver {
         r.episode = episode;
         r.limit = loci::kMaxListResults;
         std::vector<MemCube> got, want;
+        const Timestamp before = db_->Now();
         Status s = db_->Events(r, &got);
-        const Status::Code code =
-            model_.Events(space, episode, r.from, r.to, {last, loci::kForever, last, std::nullopt},
-                          r.limit, &want);
-        if (s.code() != code || (s.ok() && !SameCubes(got, want, true))) {
+        const Timestamp after = db_->Now();
+        std::string want_text;
+        bool matched = false;
+        for (Timestamp now : {before, after}) {  // expiry is judged now
+          const Status::Code code =
+              model_.Events(space, episode, r.from, r.to, {last, loci::kForever, now, std::nullopt},
+                            r.limit, &want);
+          matched = matched || (s.code() == code && (!s.ok() || SameCubes(got, want, true)));
+          want_text += std::string(" ") + CodeName(code) + ShowCubes(want);
+        }
+        if (!matched) {
           Fail(std::string("events of '") + space + "': " + s.ToString() + ShowCubes(got) +
-               "; the model says " + CodeName(code) + ShowCubes(want));
+               "; the model says" + want_text);
         }
       }
     }
+  }
+
+  // Whether a version of a cube expires in (from, to].
+  bool ExpiresWithin(Timestamp from, Timestamp to) const {
+    for (const auto& [id, cube] : model_.cubes()) {
+      for (const loci::model::ModelVersion& v : cube.versions) {
+        if (v.expires_at > from && v.expires_at <= to) return true;
+      }
+    }
+    return false;
   }
 
   // One Get at an explicit (as_of, valid_at), compared in full.
@@ -1346,13 +1425,18 @@ class Driver {
     ro.as_of = as_of;
     ro.valid_at = valid_at;
     MemCube got, want;
+    const Timestamp before = db_->Now();
     Status s = db_->Get(ro, id, &got);
-    Status::Code c = model_.Get(id, as_of, valid_at, as_of, std::nullopt, &want);
-    if (s.code() != c || (s.ok() && !Same(got, want, true, true))) {
-      Fail("get " + std::to_string(id) + " as of " + std::to_string(as_of) + " valid at " +
-           std::to_string(valid_at) + ": " + s.ToString() + (s.ok() ? Show(got) : "") +
-           "; the model says " + CodeName(c) + (c == Status::Code::kOk ? Show(want) : ""));
+    const Timestamp after = db_->Now();
+    std::string want_text;
+    for (Timestamp read_time : {before, after}) {  // expiry is judged now
+      Status::Code c = model_.Get(id, as_of, valid_at, read_time, std::nullopt, &want);
+      if (s.code() == c && (!s.ok() || Same(got, want, true, true))) return;
+      want_text += std::string(" ") + CodeName(c) + (c == Status::Code::kOk ? Show(want) : "");
     }
+    Fail("get " + std::to_string(id) + " as of " + std::to_string(as_of) + " valid at " +
+         std::to_string(valid_at) + ": " + s.ToString() + (s.ok() ? Show(got) : "") +
+         "; the model says" + want_text);
   }
 
   static Timestamp Before(Timestamp t) { return t == loci::kBeginningOfTime ? t : t - 1; }

@@ -60,10 +60,11 @@ void ExpandHits(TraceScope scope, const std::vector<DirectHit>& hits, const Expa
   if (out->size() > spec.limit) out->resize(spec.limit);
 }
 
-float WeightedScore(float score, const Version& v, int64_t read_time, const RankWeights& w,
-                    bool lower_is_better) {
+float WeightedScore(float score, const Version& v, int64_t last_access, int64_t read_time,
+                    const RankWeights& w, bool lower_is_better) {
   if (!w.enabled()) return score;
-  const double age = std::max<double>(0, static_cast<double>(read_time) - v.valid_from);
+  const int64_t fresh_from = w.from_access ? std::max(v.valid_from, last_access) : v.valid_from;
+  const double age = std::max<double>(0, static_cast<double>(read_time) - fresh_from);
   const double recency = std::exp2(-age / static_cast<double>(w.recency_half_life));
   const double m = (1.0 + w.importance_weight * std::max(0.0f, v.importance)) *
                    (1.0 - w.recency_weight + w.recency_weight * recency);

@@ -41,12 +41,14 @@ struct RankWeights {
   float recency_weight = 0;
   int64_t recency_half_life = 1;
   float importance_weight = 0;
+  bool from_access = false;  // age counts from the later of valid_from and the last access
   bool enabled() const { return recency_weight != 0 || importance_weight != 0; }
 };
 
-// A candidate's score re-weighted for `v` read at `read_time` (see SearchRequest).
-float WeightedScore(float score, const Version& v, int64_t read_time, const RankWeights& w,
-                    bool lower_is_better);
+// A candidate's score re-weighted for `v` read at `read_time`, its cube last accessed at
+// `last_access` (0: never; used only with w.from_access). See SearchRequest.
+float WeightedScore(float score, const Version& v, int64_t last_access, int64_t read_time,
+                    const RankWeights& w, bool lower_is_better);
 
 }  // namespace loci::query
 

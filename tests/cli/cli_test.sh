@@ -129,6 +129,32 @@ import json, sys
 hits = json.load(sys.stdin)
 sys.exit(0 if len(hits) == 1 and hits[0]["id"] == int(sys.argv[1]) + 1 else 1)' "$near" &&
   pass "search --attr filters inside the scan" || fail "search --attr"
+# Ranking by importance and recency.
+plain=$("$L" put "$S" --space r --vector v=1,0 --valid-from 2020-01-01T00:00:00Z) || fail "put plain"
+vital=$("$L" put "$S" --space r --vector v=1,0 --importance 1 --valid-from 2020-01-01T00:00:00Z) ||
+  fail "put vital"
+"$L" search "$S" --space r --field v --vector 1,0 --importance-weight 2 --json | python3 -c '
+import json, sys
+hits = json.load(sys.stdin)
+sys.exit(0 if [h["id"] for h in hits] == [int(sys.argv[1]), int(sys.argv[2])]
+         and abs(hits[0]["score"] - 3) < 1e-4 else 1)' "$vital" "$plain" &&
+  pass "search --importance-weight: the important cube first, its score x 3" ||
+  fail "search --importance-weight"
+"$L" search "$S" --space r --field v --vector 1,0 --recency-weight 1 --half-life 30d --json |
+  python3 -c '
+import json, sys
+hits = json.load(sys.stdin)
+sys.exit(0 if len(hits) == 2 and all(h["score"] < 1e-3 for h in hits) else 1)' &&
+  pass "search --recency-weight --half-life: years-old memories fade" ||
+  fail "search --recency-weight"
+expect_exit 1 "search --half-life without --recency-weight" \
+  "$L" search "$S" --space r --field v --vector 1,0 --half-life 30d
+expect_exit 1 "search --half-life that is no duration" \
+  "$L" search "$S" --space r --field v --vector 1,0 --recency-weight 1 --half-life 30x
+grep -q "is not a duration" "$T/err" && pass "the bad duration is named" ||
+  fail "bad duration error: $(cat "$T/err")"
+expect_exit 1 "search --recency-weight above 1" \
+  "$L" search "$S" --space r --field v --vector 1,0 --recency-weight 2
 printf '1 0\n0\n' >"$T/query.txt"
 "$L" search "$S" --space s --field v --vector-file "$T/query.txt" --k 1 | grep -q "^$near " &&
   pass "search --vector-file" || fail "search --vector-file"

@@ -2,8 +2,10 @@
 // whole (the purge was not committed) or gone, never in between, and once the reopened
 // database has completed the purge no file holds its bytes. Several crash modes per point, and
 // a second purge of a cube that came back whole must then complete as well. Salvage of the
-// crashed files agrees with recovery (a committed purge is honoured, not undone). Swept twice:
-// for Purge of the cube, and for PurgeSpace of its space (the kept cube then in another space).
+// crashed files agrees with recovery (a committed purge is honoured, not undone). Swept three
+// times: for Purge of the cube, for PurgeSpace of its space (the kept cube then in another
+// space), and for the Checkpoint that reclaims the cube once it has expired (TTL: it reads as
+// gone from its expiry on, and the crashed reclamation is completed by the reopen).
 
 #include <gtest/gtest.h>
 
@@ -49,9 +51,13 @@ bool DirectoryHolds(Env* env, const std::string& needle) {
   return false;
 }
 
-// Writes the cubes: `gone` (two versions, an edge to `kept` when both are in one space) and
-// `kept`; returns their ids.
-void Populate(Db* db, bool whole_space, CubeId* gone, CubeId* kept) {
+enum class Erasure { kPurge, kPurgeSpace, kExpiry };
+constexpr const char* kNames[] = {"Purge", "PurgeSpace", "Expiry"};
+
+// Writes the cubes: `gone` (two versions, an edge to `kept` when both are in one space; with
+// kExpiry an expiry shortly after) and `kept`; returns their ids.
+void Populate(Db* db, Erasure how, CubeId* gone, CubeId* kept) {
+  const bool whole_space = how == Erasure::kPurgeSpace;
   CubeDraft d{.space = whole_space ? "k" : "s",
               .payload = "kept payload",
               .vectors = {{"v", {1, 2, 3, 4}}}};
@@ -60,6 +66,7 @@ void Populate(Db* db, bool whole_space, CubeId* gone, CubeId* kept) {
   d.payload = kSecret;
   d.vectors = {{"v", SecretVector()}};
   d.attrs = {Attr{"k", kSecretAttr}};
+  if (how == Erasure::kExpiry) d.expires_at = db->Now() + 2'000'000;  // the sim clock: 1 ms a call
   *gone = *db->Put(WriteOptions(), d);
   ASSERT_TRUE(db->Checkpoint().ok());
   CubePatch p{.payload = kSecret + "-v2"};
@@ -67,8 +74,9 @@ void Populate(Db* db, bool whole_space, CubeId* gone, CubeId* kept) {
   if (!whole_space) ASSERT_TRUE(db->Link(WriteOptions(), *gone, *kept, EdgeType::kCaused).ok());
 }
 
-Status PurgeIt(Db* db, bool whole_space, CubeId gone) {
-  if (!whole_space) return db->Purge(WriteOptions(), gone);
+Status PurgeIt(Db* db, Erasure how, CubeId gone) {
+  if (how == Erasure::kExpiry) return db->Checkpoint();
+  if (how == Erasure::kPurge) return db->Purge(WriteOptions(), gone);
   Result<uint64_t> erased = db->PurgeSpace(WriteOptions(), "s");
   if (erased.ok() && *erased != 1) return Status::Corruption("erased " + std::to_string(*erased));
   return erased.status();
@@ -76,8 +84,8 @@ Status PurgeIt(Db* db, bool whole_space, CubeId gone) {
 
 // Whole: every version readable; gone: NotFound, its edge too.
 enum class State { kWhole, kGone, kBroken };
-State StateOf(Db* db, bool whole_space, CubeId gone, CubeId kept) {
-  const size_t edges = whole_space ? 0 : 1;
+State StateOf(Db* db, Erasure how, CubeId gone, CubeId kept) {
+  const size_t edges = how == Erasure::kPurgeSpace ? 0 : 1;
   std::vector<MemCube> history;
   const Status h = db->History(ReadOptions(), gone, &history);
   TraceRequest t;
@@ -93,10 +101,10 @@ State StateOf(Db* db, bool whole_space, CubeId gone, CubeId kept) {
   return State::kWhole;
 }
 
-class PurgeCrashTest : public testing::TestWithParam<bool> {};
+class PurgeCrashTest : public testing::TestWithParam<Erasure> {};
 
 TEST_P(PurgeCrashTest, EveryCrashPointLeavesTheCubeWholeOrErased) {
-  const bool whole_space = GetParam();
+  const Erasure how = GetParam();
   int whole = 0, gone_count = 0;
   for (uint64_t n = 1;; ++n) {
     for (sim::CrashMode mode :
@@ -107,9 +115,14 @@ TEST_P(PurgeCrashTest, EveryCrashPointLeavesTheCubeWholeOrErased) {
       std::unique_ptr<Db> db;
       ASSERT_TRUE(Db::Open(SimOptions(&env), kDir, &db).ok());
       CubeId gone = 0, kept = 0;
-      Populate(db.get(), whole_space, &gone, &kept);
+      Populate(db.get(), how, &gone, &kept);
+      if (how == Erasure::kExpiry) {
+        ASSERT_EQ(StateOf(db.get(), how, gone, kept), State::kWhole);
+        for (int i = 0; i < 3000; ++i) env.NowMicros();  // past its expiry
+        ASSERT_EQ(StateOf(db.get(), how, gone, kept), State::kGone) << "expired: missing";
+      }
       env.PowerOffAfter(n);
-      const Status purged = PurgeIt(db.get(), whole_space, gone);
+      const Status purged = PurgeIt(db.get(), how, gone);
       const bool finished = !env.powered_off();
       db.reset();
       if (finished) {
@@ -119,8 +132,8 @@ TEST_P(PurgeCrashTest, EveryCrashPointLeavesTheCubeWholeOrErased) {
         EXPECT_FALSE(DirectoryHolds(&env, kSecretAttr));
         EXPECT_FALSE(DirectoryHolds(&env, SecretVectorBytes()));
         std::printf("%s crash sweep: %llu crash points; whole %d, erased %d\n",
-                    whole_space ? "space purge" : "purge", static_cast<unsigned long long>(n - 1),
-                    whole, gone_count);
+                    kNames[static_cast<int>(how)], static_cast<unsigned long long>(n - 1), whole,
+                    gone_count);
         return;
       }
       env.Crash(mode);
@@ -133,17 +146,17 @@ TEST_P(PurgeCrashTest, EveryCrashPointLeavesTheCubeWholeOrErased) {
       ASSERT_TRUE(salvaged.ok()) << salvaged.ToString();
       std::unique_ptr<Db> copy_db;
       ASSERT_TRUE(Db::Open(SimOptions(&env), copy, &copy_db).ok());
-      const State salvaged_state = StateOf(copy_db.get(), whole_space, gone, kept);
+      const State salvaged_state = StateOf(copy_db.get(), how, gone, kept);
       copy_db.reset();
       Status reopened = Db::Open(SimOptions(&env), kDir, &db);
       ASSERT_TRUE(reopened.ok()) << reopened.ToString();
-      const State state = StateOf(db.get(), whole_space, gone, kept);
+      const State state = StateOf(db.get(), how, gone, kept);
       ASSERT_NE(state, State::kBroken);
       EXPECT_EQ(salvaged_state, state) << "salvage and recovery disagree";
       if (state == State::kWhole) {
         ASSERT_FALSE(purged.ok()) << "an acknowledged purge was lost";
         ++whole;
-        ASSERT_TRUE(PurgeIt(db.get(), whole_space, gone).ok()) << "purging again completes";
+        ASSERT_TRUE(PurgeIt(db.get(), how, gone).ok()) << "purging again completes";
       } else {
         ++gone_count;
       }
@@ -161,9 +174,10 @@ TEST_P(PurgeCrashTest, EveryCrashPointLeavesTheCubeWholeOrErased) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(CubeAndSpace, PurgeCrashTest, testing::Bool(),
-                         [](const testing::TestParamInfo<bool>& info) {
-                           return info.param ? "PurgeSpace" : "Purge";
+INSTANTIATE_TEST_SUITE_P(CubeSpaceAndExpiry, PurgeCrashTest,
+                         testing::Values(Erasure::kPurge, Erasure::kPurgeSpace, Erasure::kExpiry),
+                         [](const testing::TestParamInfo<Erasure>& info) {
+                           return std::string(kNames[static_cast<int>(info.param)]);
                          });
 
 }  // namespace

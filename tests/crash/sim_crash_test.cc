@@ -335,7 +335,7 @@ std::string Compare(const State& state, const Model& model) {
     if (it == state.end()) return "cube " + std::to_string(id) + " missing";
     const std::vector<MemCube>& got = it->second;
     std::vector<MemCube> expected;
-    if (model.History(id, kForever, std::nullopt, &expected) != Status::Code::kOk) {
+    if (model.History(id, kForever, kForever - 1, std::nullopt, &expected) != Status::Code::kOk) {
       return "cube " + std::to_string(id) + " has no history in the model";
     }
     if (got.size() != expected.size()) {

@@ -193,19 +193,31 @@ void DbModel::Erase(CubeId id) {
 Status::Code DbModel::ResolvePurge(const WriteBatch::Op& op, CubeId batch_first_id,
                                    std::vector<WriteResult::OpResult>* results) {
   if (const auto* purge = std::get_if<WriteBatch::PurgeOp>(&op)) {
-    if (Find(purge->id, purge->space) == nullptr) return Status::Code::kNotFound;
+    if (purge->if_expired) {
+      auto it = cubes_.find(purge->id);
+      if (it == cubes_.end() || !ExpiredBy(it->second, write_ts_)) {
+        results->push_back(WriteResult::OpResult{0, 0});
+        return Status::Code::kOk;
+      }
+    } else if (FindForWrite(purge->id, purge->space) == nullptr) {
+      return Status::Code::kNotFound;
+    }
     Erase(purge->id);
     results->push_back(WriteResult::OpResult{purge->id, 0});
     return Status::Code::kOk;
   }
   const auto& purge_space = std::get<WriteBatch::PurgeSpaceOp>(op);
   if (spaces_.count(purge_space.space) == 0) return Status::Code::kNotFound;
+  // Expired cubes go too, uncounted: they were missing already.
   std::vector<CubeId> erased;
+  uint64_t counted = 0;
   for (const auto& [id, cube] : cubes_) {
-    if (cube.space == purge_space.space && id < batch_first_id) erased.push_back(id);
+    if (cube.space != purge_space.space || id >= batch_first_id) continue;
+    erased.push_back(id);
+    counted += !ExpiredBy(cube, write_ts_);
   }
   for (CubeId id : erased) Erase(id);
-  results->push_back(WriteResult::OpResult{0, 0, erased.size()});
+  results->push_back(WriteResult::OpResult{0, 0, counted});
   return Status::Code::kOk;
 }
 
@@ -218,6 +230,7 @@ Status::Code DbModel::Apply(const WriteBatch& batch, Timestamp ts,
   }
   // Resolved on a copy: a failed batch changes nothing.
   DbModel after = *this;
+  after.write_ts_ = ts;
   for (size_t i = 0; i < batch.ops().size(); ++i) {
     Status::Code c = after.Resolve(batch, i, ts, next_id_, results);
     if (c != Status::Code::kOk) {
@@ -268,13 +281,16 @@ Status::Code DbModel::Get(CubeId id, Timestamp as_of, Timestamp valid_at, Timest
   return Status::Code::kOk;
 }
 
-Status::Code DbModel::History(CubeId id, Timestamp as_of, const std::optional<std::string>& space,
+Status::Code DbModel::History(CubeId id, Timestamp as_of, Timestamp read_time,
+                              const std::optional<std::string>& space,
                               std::vector<MemCube>* out) const {
   out->clear();
   const ModelCube* cube = Find(id, space);
   if (cube == nullptr) return Status::Code::kNotFound;
   for (size_t i = 0; i < cube->versions.size(); ++i) {
-    if (cube->versions[i].tx_from <= as_of) out->push_back(ToCube(id, *cube, i, as_of));
+    const ModelVersion& v = cube->versions[i];
+    const bool expired = v.expires_at != kForever && v.expires_at <= read_time;
+    if (v.tx_from <= as_of && !expired) out->push_back(ToCube(id, *cube, i, as_of));
   }
   return out->empty() ? Status::Code::kNotFound : Status::Code::kOk;
 }
@@ -285,8 +301,27 @@ const ModelCube* DbModel::Find(CubeId id, const std::optional<std::string>& spac
   return &it->second;
 }
 
-ModelCube* DbModel::Find(CubeId id, const std::optional<std::string>& space) {
-  return const_cast<ModelCube*>(std::as_const(*this).Find(id, space));
+bool DbModel::ExpiredBy(const ModelCube& cube, Timestamp t) const {
+  const Timestamp expires_at = cube.versions.back().expires_at;
+  return expires_at != kForever && expires_at <= t;
+}
+
+const ModelCube* DbModel::FindForWrite(CubeId id, const std::optional<std::string>& space) const {
+  const ModelCube* cube = Find(id, space);
+  return cube != nullptr && !ExpiredBy(*cube, write_ts_) ? cube : nullptr;
+}
+
+ModelCube* DbModel::FindForWrite(CubeId id, const std::optional<std::string>& space) {
+  return const_cast<ModelCube*>(std::as_const(*this).FindForWrite(id, space));
+}
+
+size_t DbModel::ReclaimExpired(Timestamp now) {
+  std::vector<CubeId> expired;
+  for (const auto& [id, cube] : cubes_) {
+    if (ExpiredBy(cube, now)) expired.push_back(id);
+  }
+  for (CubeId id : expired) Erase(id);
+  return expired.size();
 }
 
 MemCube DbModel::ToCube(CubeId id, const ModelCube& cube, size_t i, Timestamp as_of) const {
@@ -339,7 +374,7 @@ bool DbModel::SetVectors(const std::string& space, const std::vector<NamedVector
 // Every parent exists in `space` (another space's cube is as good as missing).
 bool DbModel::ParentsExist(const std::vector<CubeId>& parents, const std::string& space) const {
   for (CubeId p : parents) {
-    if (Find(p, space) == nullptr) return false;
+    if (FindForWrite(p, space) == nullptr) return false;
   }
   return true;
 }
@@ -362,6 +397,7 @@ Status::Code DbModel::Resolve(const WriteBatch& batch, size_t op_index, Timestam
   }
   if (const auto* put = std::get_if<WriteBatch::PutOp>(&op)) {
     const CubeDraft& d = put->draft;
+    if (d.expires_at && *d.expires_at <= ts) return Status::Code::kInvalidArgument;
     std::vector<CubeId> parents = d.parents;
     for (CubeId& p : parents) {
       if (!ResolveRef(p, batch, op_index, *results, &p)) return Status::Code::kInvalidArgument;
@@ -390,11 +426,12 @@ Status::Code DbModel::Resolve(const WriteBatch& batch, size_t op_index, Timestam
     return c;
   }
   if (const auto* update = std::get_if<WriteBatch::UpdateOp>(&op)) {
-    ModelCube* cube = Find(update->id, update->space);
+    ModelCube* cube = FindForWrite(update->id, update->space);
     if (cube == nullptr) return Status::Code::kNotFound;
     const ModelVersion& prev = cube->versions.back();
     if (prev.state == CubeState::kRetired) return Status::Code::kInvalidArgument;
     const CubePatch& p = update->patch;
+    if (p.expires_at && *p.expires_at <= ts) return Status::Code::kInvalidArgument;
     std::vector<CubeId> parents;
     if (p.parents) {
       parents = *p.parents;
@@ -437,7 +474,7 @@ Status::Code DbModel::Resolve(const WriteBatch& batch, size_t op_index, Timestam
     return ResolvePurge(op, batch_first_id, results);
   }
   if (const auto* retire = std::get_if<WriteBatch::RetireOp>(&op)) {
-    const ModelCube* cube = Find(retire->id, retire->space);
+    const ModelCube* cube = FindForWrite(retire->id, retire->space);
     if (cube == nullptr) return Status::Code::kNotFound;
     const ModelVersion& prev = cube->versions.back();
     if (prev.state == CubeState::kRetired) return Status::Code::kInvalidArgument;
@@ -503,8 +540,8 @@ Status::Code DbModel::ResolveEdgeOp(const WriteBatch& batch, size_t op_index, Ti
       ResolveRef(link ? link->to : unlink->to, batch, op_index, *results, &key.to);
   if (!resolved) return Status::Code::kInvalidArgument;
   // Both ends in one space (the op's, when given); otherwise as missing.
-  const ModelCube* a = resolved && key.from != key.to ? Find(key.from, space) : nullptr;
-  const ModelCube* b = a != nullptr ? Find(key.to, a->space) : nullptr;
+  const ModelCube* a = resolved && key.from != key.to ? FindForWrite(key.from, space) : nullptr;
+  const ModelCube* b = a != nullptr ? FindForWrite(key.to, a->space) : nullptr;
   ModelEdge* edge = nullptr;
   if (auto it = edges_.find(key); it != edges_.end() && b != nullptr) edge = &it->second;
   if (link) {
@@ -708,7 +745,8 @@ Status::Code DbModel::Events(const std::string& space, const std::optional<std::
 }
 
 Status::Code DbModel::Changes(const std::string& space, Timestamp from, Timestamp to,
-                              Timestamp as_of, uint32_t limit, std::vector<MemCube>* out) const {
+                              Timestamp as_of, Timestamp read_time, uint32_t limit,
+                              std::vector<MemCube>* out) const {
   out->clear();
   if (spaces_.count(space) == 0 || from >= to) return Status::Code::kInvalidArgument;
   std::vector<std::tuple<Timestamp, CubeId, uint32_t, size_t>> found;
@@ -716,7 +754,8 @@ Status::Code DbModel::Changes(const std::string& space, Timestamp from, Timestam
     if (cube.space != space) continue;
     for (size_t i = 0; i < cube.versions.size(); ++i) {
       const ModelVersion& v = cube.versions[i];
-      if (v.tx_from >= from && v.tx_from < to && v.tx_from <= as_of) {
+      const bool expired = v.expires_at != kForever && v.expires_at <= read_time;
+      if (v.tx_from >= from && v.tx_from < to && v.tx_from <= as_of && !expired) {
         found.emplace_back(v.tx_from, id, v.number, i);
       }
     }

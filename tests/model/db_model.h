@@ -16,6 +16,10 @@
 // read point (erasure overrides history); its id is never handed out again. A placeholder is
 // refused; a missing or purged id is NotFound. A space purge erases every cube of the space
 // committed before its batch (NotFound if the space does not exist).
+// TTL: expiry is judged at the read's current time whatever its read point (callers pass it as
+// read_time); a cube whose newest version has expired by a batch's commit time is missing for
+// its writes; a put or update whose expires_at is not after the commit time is refused; a
+// reclamation (ReclaimExpired) erases the expired cubes as a purge would.
 // Spaces scope: a read, update, retire or purge confined to a space finds no cube of another space
 // (NotFound, as for a missing id, also when the space does not exist), and a parent must be in
 // the cube's own space. An update may not name its cube as a parent, must set something, and is
@@ -157,11 +161,15 @@ class DbModel {
   Status::Code Get(CubeId id, Timestamp as_of, Timestamp valid_at, Timestamp read_time,
                    const std::optional<std::string>& space, MemCube* out) const;
 
-  // What History must return as of `as_of`: every version committed by then, oldest first,
-  // each with its tx_to as of `as_of`; kNotFound (and *out empty) if there is none or the cube
-  // is outside `space` (when given).
-  Status::Code History(CubeId id, Timestamp as_of, const std::optional<std::string>& space,
-                       std::vector<MemCube>* out) const;
+  // What History must return as of `as_of`: every version committed by then and not expired
+  // at `read_time`, oldest first, each with its tx_to as of `as_of`; kNotFound (and *out
+  // empty) if there is none or the cube is outside `space` (when given).
+  Status::Code History(CubeId id, Timestamp as_of, Timestamp read_time,
+                       const std::optional<std::string>& space, std::vector<MemCube>* out) const;
+
+  // TTL reclamation at `now` (Db::Checkpoint, a read-write open): erases, as a purge does,
+  // every cube whose newest version has expired by then. Returns how many.
+  size_t ReclaimExpired(Timestamp now);
 
   // --- the trace graph (loci/trace.h, loci/db.h), by linear scans.
 
@@ -180,9 +188,10 @@ class DbModel {
   Status::Code Events(const std::string& space, const std::optional<std::string>& episode,
                       Timestamp from, Timestamp to, const ModelRead& read, uint32_t limit,
                       std::vector<MemCube>* out) const;
-  // Db::Changes, as of `as_of` (the engine's: everything published).
+  // Db::Changes, as of `as_of` (the engine's: everything published), without the versions
+  // expired at `read_time`.
   Status::Code Changes(const std::string& space, Timestamp from, Timestamp to, Timestamp as_of,
-                       uint32_t limit, std::vector<MemCube>* out) const;
+                       Timestamp read_time, uint32_t limit, std::vector<MemCube>* out) const;
   // Db::Search at the exhaustive setting (every candidate scored exactly; cosine and inner
   // product fields only): the k best visible cubes with a vector of the field — under a
   // window, each cube's newest version current at as_of whose valid interval meets it — then
@@ -202,7 +211,11 @@ class DbModel {
  private:
   // The cube, if it exists and (when `space` is given) belongs to that space.
   const ModelCube* Find(CubeId id, const std::optional<std::string>& space) const;
-  ModelCube* Find(CubeId id, const std::optional<std::string>& space);
+  // For a write committed at write_ts_: Find's cube unless its newest version has expired by
+  // then (an expired cube is missing for every write).
+  const ModelCube* FindForWrite(CubeId id, const std::optional<std::string>& space) const;
+  ModelCube* FindForWrite(CubeId id, const std::optional<std::string>& space);
+  bool ExpiredBy(const ModelCube& cube, Timestamp t) const;
 
   MemCube ToCube(CubeId id, const ModelCube& cube, size_t i, Timestamp as_of) const;
   // The index of the version of `id` a read returns (visible, not retired, not expired, in
@@ -250,6 +263,7 @@ class DbModel {
   std::map<std::string, ModelSpace> spaces_;
   std::map<ModelEdgeKey, ModelEdge> edges_;
   CubeId next_id_ = 1;
+  Timestamp write_ts_ = 0;  // the commit time of the batch being resolved
 };
 
 }  // namespace loci::model

@@ -138,7 +138,8 @@ class Harness {
       }
       std::vector<MemCube> history, want;
       RC_ASSERT(db_->History(ReadOptions(), id, &history).ok());
-      RC_ASSERT(model_.History(id, kForever, std::nullopt, &want) == Status::Code::kOk);
+      RC_ASSERT(model_.History(id, kForever, kForever - 1, std::nullopt, &want) ==
+                Status::Code::kOk);
       RC_ASSERT(history.size() == want.size());
       for (size_t i = 0; i < want.size(); ++i) {
         RC_ASSERT(history[i].version == want[i].version);

@@ -170,7 +170,7 @@ struct System {
       auto it = got.find(id);
       std::vector<MemCube> versions;
       if (it == got.end() ||
-          want.History(id, kForever, std::nullopt, &versions) != Status::Code::kOk ||
+          want.History(id, kForever, kForever - 1, std::nullopt, &versions) != Status::Code::kOk ||
           it->second.size() != versions.size()) {
         return false;
       }

@@ -237,7 +237,7 @@ class Harness {
     const Timestamp now = db_->Now();
     for (Timestamp as_of : tx_points) {
       for (Timestamp valid_at : valid_points) {
-        model::ModelRead read{as_of, valid_at, as_of == kForever ? now : as_of, std::nullopt};
+        model::ModelRead read{as_of, valid_at, now, std::nullopt};  // expiry is judged now
         for (const auto& [id, cube] : model_.cubes()) CheckCube(id, read);
         for (CubeId id : purged_) CheckCube(id, read);  // gone at every read point
         for (const char* space : {"a", "b", "zz"}) {
@@ -298,7 +298,8 @@ class Harness {
     }
     std::vector<MemCube> history, want_history;
     s = db_->History(r, id, &history);
-    RC_ASSERT(s.code() == model_.History(id, read.as_of, read.space, &want_history));
+    RC_ASSERT(s.code() ==
+              model_.History(id, read.as_of, read.read_time, read.space, &want_history));
     if (s.ok()) ExpectSameCubes(history, want_history);
   }
 
@@ -406,7 +407,8 @@ class Harness {
       r.limit = 50;
       std::vector<MemCube> got, want;
       Status s = db_->Changes(r, &got);
-      RC_ASSERT(s.code() == model_.Changes(space, from, to, kForever, r.limit, &want));
+      RC_ASSERT(s.code() ==
+                model_.Changes(space, from, to, kForever, kForever - 1, r.limit, &want));
       if (s.ok()) ExpectSameCubes(got, want);
     }
   }

@@ -46,8 +46,60 @@ struct SearchArgs {
   bool expand_episode_only = false;
   std::optional<std::string> expand_decay;
   std::optional<uint32_t> expand_limit;
+  std::optional<std::string> recency_weight;
+  std::optional<std::string> half_life;  // DURATION: 30d, 12h, 45m, 90s
+  std::optional<std::string> importance_weight;
   bool json = false;
 };
+
+// "30d", "12h", "45m", "90s": a positive whole number of days, hours, minutes or seconds.
+Result<Timestamp> ParseDuration(const std::string& text, const std::string& what) {
+  static const std::pair<char, Timestamp> kUnits[] = {
+      {'d', 86400LL * 1000000}, {'h', 3600LL * 1000000}, {'m', 60LL * 1000000}, {'s', 1000000}};
+  const auto bad = [&] {
+    return Status::InvalidArgument(what + ": '" + text +
+                                   "' is not a duration (a positive whole number followed by "
+                                   "d, h, m or s, e.g. 30d)");
+  };
+  if (text.size() < 2 || text.size() > 12) return bad();
+  for (const auto& [unit, micros] : kUnits) {
+    if (text.back() != unit) continue;
+    Timestamp n = 0;
+    for (size_t i = 0; i + 1 < text.size(); ++i) {
+      if (text[i] < '0' || text[i] > '9') return bad();
+      n = n * 10 + (text[i] - '0');
+    }
+    if (n == 0) return bad();
+    return n * micros;
+  }
+  return bad();
+}
+
+// --recency-weight, --half-life, --importance-weight.
+Status ParseRanking(const SearchArgs& a, SearchRequest* r) {
+  auto weight = [](const std::optional<std::string>& text, const char* what, float max,
+                   float* out) -> Status {
+    if (!text) return Status::OK();
+    Result<float> w = ParseFloat(*text);
+    if (!w.ok()) return w.status().WithContext(what);
+    if (!(*w >= 0 && *w <= max)) {
+      return Status::InvalidArgument(std::string(what) + " " + *text + " is out of range (0.." +
+                                     (max == 1 ? "1" : "100") + ")");
+    }
+    *out = *w;
+    return Status::OK();
+  };
+  LOCI_RETURN_IF_ERROR(weight(a.recency_weight, "--recency-weight", 1, &r->recency_weight));
+  LOCI_RETURN_IF_ERROR(
+      weight(a.importance_weight, "--importance-weight", 100, &r->importance_weight));
+  if (a.half_life) {
+    if (!a.recency_weight) return Status::InvalidArgument("--half-life needs --recency-weight");
+    Result<Timestamp> h = ParseDuration(*a.half_life, "--half-life");
+    if (!h.ok()) return h.status();
+    r->recency_half_life = *h;
+  }
+  return Status::OK();
+}
 
 // Components separated by commas and/or white space.
 Result<std::vector<float>> ParseComponents(std::string text, const std::string& what) {
@@ -193,6 +245,7 @@ Status BuildRequest(const SearchArgs& a, SearchRequest* r) {
     r->valid_at = *t;
   }
   LOCI_RETURN_IF_ERROR(ParseSearchWindow(a, r));
+  LOCI_RETURN_IF_ERROR(ParseRanking(a, r));
   return ParseExpansion(a, r);
 }
 
@@ -284,6 +337,18 @@ void RegisterSearchCommand(CLI::App* app, std::vector<Command>* commands) {
          "--expand-limit", [a](uint32_t v) { a->expand_limit = v; },
          "Expanded hits at most (0.." + std::to_string(kMaxSearchK) + ", default 0: K)")
       ->type_name("N");
+  cmd->add_option_function<std::string>(
+         "--recency-weight", [a](const std::string& v) { a->recency_weight = v; },
+         "Rank recent memories higher: weight in [0, 1] of 2^(-age / half-life)")
+      ->type_name("F");
+  cmd->add_option_function<std::string>(
+         "--half-life", [a](const std::string& v) { a->half_life = v; },
+         "Half-life of --recency-weight: 30d, 12h, 45m, 90s (default 30d)")
+      ->type_name("DURATION");
+  cmd->add_option_function<std::string>(
+         "--importance-weight", [a](const std::string& v) { a->importance_weight = v; },
+         "Rank important memories higher: score x (1 + F x importance), F in [0, 100]")
+      ->type_name("F");
   cmd->add_flag("--json", a->json,
                 "Print a JSON array of {id, version, score, space, hop, via}; via is null for a "
                 "direct hit (hop 0), else the edge of the last hop {type, from, to, weight}");

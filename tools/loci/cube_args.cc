@@ -129,7 +129,7 @@ void AddCubeOptions(CLI::App* command, CubeArgs* args, CubeOptionSet set) {
               "Start of validity: RFC 3339 or microseconds (default: commit time)");
   AddOptional(command, "--valid-to", &args->valid_to, "TIME", "End of validity (default: forever)");
   AddOptional(command, "--expires-at", &args->expires_at, "TIME",
-              "TTL: invisible from this time on");
+              "TTL: missing for every read from this time on, then erased (must be ahead)");
   AddOptional(command, "--state", &args->state, "STATE", "active or archived");
   if (set != CubeOptionSet::kFuse) {
     AddOptional(command, "--metric", &args->metric, "METRIC",

@@ -73,7 +73,12 @@ struct CubeDraft {
   float trust = 1.0f;
   std::optional<Timestamp> valid_from;  // default: the commit time
   std::optional<Timestamp> valid_to;    // default: kForever
-  std::optional<Timestamp> expires_at;  // TTL; default: never
+  // TTL. From this time on the cube is missing for every read whatever its read point (expiry
+  // is judged at the current time, not at as_of: a read of the past no longer sees it either)
+  // and for every write (an update or link of it is NotFound), and the engine erases it as
+  // Purge would at its next checkpoint (automatic or Db::Checkpoint) or read-write open. Must
+  // be after the commit time (InvalidArgument otherwise). Default: never.
+  std::optional<Timestamp> expires_at;
 };
 
 // Changes an Update applies to the latest version; unset fields are inherited. A patch must
@@ -94,6 +99,7 @@ struct CubePatch {
   std::optional<float> trust;
   std::optional<Timestamp> valid_from;  // default: the commit time
   std::optional<Timestamp> valid_to;    // default: kForever
+  // A new expiry (see CubeDraft::expires_at), after the commit time; unset: inherited.
   std::optional<Timestamp> expires_at;
 };
 

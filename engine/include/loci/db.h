@@ -299,6 +299,8 @@ class Db {
 
   // Writes a checkpoint (the record table as of now) and deletes the WAL segments it covers.
   // Its cost grows with what changed since the previous checkpoint. Concurrent writes proceed.
+  // First erases the cubes that have expired (CubeDraft::expires_at), as a Purge would: that
+  // costs a base checkpoint when there are any. Automatic checkpoints do the same.
   virtual Status Checkpoint() = 0;
 
   virtual DbStats Stats() = 0;

@@ -186,6 +186,10 @@ struct ReadOptions : ReadPoint {
   // Copy the payload bytes / the vectors into the result. Default: true.
   bool fill_payload = true;
   bool fill_vectors = true;
+  // Get: note that the cube was used, now (without writing a version), so that searches
+  // ranking with SearchRequest::recency_from_access find it fresh. Kept in memory only.
+  // Default: false.
+  bool record_access = false;
 };
 
 struct WriteOptions {

@@ -82,12 +82,21 @@ struct SearchRequest : ReadPoint {
   // --- ranking by more than the vector (0: off). Each candidate's score s becomes
   // s x m (l2: s / m) with m = (1 + importance_weight x importance) x
   // (1 - recency_weight + recency_weight x 2^(-age / recency_half_life)), age being the time
-  // from the version's valid_from to the read, so that important and recent memories rise.
+  // from the version's valid_from to the read (now, for reads of the past too), so that
+  // important and recent memories rise.
   // Weights in [0, 1] (importance_weight >= 0 and at most 100); half-life > 0. The candidates
   // re-weighted are those the index re-ranks exactly (see rerank).
   float recency_weight = 0.0f;
   Timestamp recency_half_life = 30LL * 24 * 3600 * 1000000;  // 30 days
   float importance_weight = 0.0f;
+  // Decay by use: age counts from the later of valid_from and the cube's last recorded access
+  // (ReadOptions::record_access, record_access below), so memories in use stay fresh while
+  // the others fade by half every recency_half_life. Access times are kept in memory only (a
+  // reopen forgets them). Default: false.
+  bool recency_from_access = false;
+  // Note an access to every hit returned (direct and expanded), at the read's now, as
+  // ReadOptions::record_access does for a Get. Default: false.
+  bool record_access = false;
 
   // --- effort (0 = the default); see Options for the index's defaults
   // Posting lists probed in a clustered partition, at most.

@@ -67,6 +67,7 @@ class WriteBatch {
     CubeId id;
     // The space the cube must belong to; nullopt: any. See Purge below.
     std::optional<std::string> space;
+    bool if_expired = false;  // see PurgeIfExpired
   };
   struct PurgeSpaceOp {
     std::string space;
@@ -161,13 +162,20 @@ class WriteBatch {
     ops_.push_back(PurgeOp{id, std::move(space)});
   }
 
+  // Appends a Purge of cube `id` if its newest version has expired by the commit time (TTL
+  // reclamation; the engine issues these itself, see CubeDraft::expires_at), and nothing
+  // otherwise — also when the cube does not exist: never an error. Its WriteResult entry has
+  // id `id` if the cube was erased, 0 if not; version 0.
+  void PurgeIfExpired(CubeId id) { ops_.push_back(PurgeOp{id, std::nullopt, true}); }
+
   // Appends a Purge of every cube of `space` committed before this batch, as if each were
   // purged by Purge above (in one operation: the WAL record lists their ids, and the batch is
   // completed with one checkpoint however many cubes it erases). The space itself and its
   // vector fields remain, empty; cubes this batch puts are kept, whatever their order (a
   // cube is purged once committed), and later operations of the batch find the purged cubes
   // missing. NotFound if the space does not exist; a space with no cubes is purged of nothing.
-  // Its WriteResult entry has id 0, version 0, and `erased` the number of cubes erased.
+  // Its WriteResult entry has id 0, version 0, and `erased` the number of cubes erased (expired
+  // ones are erased too, but not counted: they were missing already).
   void PurgeSpace(std::string space) { ops_.push_back(PurgeSpaceOp{std::move(space)}); }
 
   size_t size() const { return ops_.size(); }
