@@ -24,9 +24,11 @@ std::unique_ptr<BenchSystem> MakeSystem(const std::string& name, const SystemCon
     return nullptr;
 #endif
   }
-  if (name == "sqlite") {
+  if (name == "sqlite" || name == "sqlite-autovacuum") {
 #ifdef LOCI_BENCH_HAVE_SQLITE
-    return NewSqliteSystem(config);
+    SystemConfig sqlite = config;
+    sqlite.sqlite_auto_vacuum = name == "sqlite-autovacuum";
+    return NewSqliteSystem(sqlite);
 #else
     *why_not =
         "SQLite was not found when loci-bench was configured (apt-get install "
@@ -34,7 +36,8 @@ std::unique_ptr<BenchSystem> MakeSystem(const std::string& name, const SystemCon
     return nullptr;
 #endif
   }
-  *why_not = "unknown system (known: loci, loci-uring, loci-psow, rocksdb, sqlite)";
+  *why_not =
+      "unknown system (known: loci, loci-uring, loci-psow, rocksdb, sqlite, sqlite-autovacuum)";
   return nullptr;
 }
 

@@ -34,6 +34,7 @@ struct SystemConfig {
   uint32_t dim = 768;
   size_t rocksdb_block_cache_mb = 1024;  // RocksDB LRU block cache
   size_t sqlite_mmap_mb = 0;             // SQLite PRAGMA mmap_size (0: SQLite's default, off)
+  bool sqlite_auto_vacuum = false;       // SQLite PRAGMA auto_vacuum=FULL ("sqlite-autovacuum")
 };
 
 // Sizes a Get found, so the scenario can check every answer.

@@ -215,6 +215,26 @@ int Main(int argc, char** argv) {
   bool no_kernels = false;
   vector_cmd->add_flag("--no-kernels", no_kernels, "skip the INT8 kernel micro-benchmark");
 
+  ChurnConfig churn;
+  CLI::App* churn_cmd = app.add_subcommand(
+      "churn",
+      "Records rewritten again and again: directory size / live data, write amplification and "
+      "update throughput, Loci beside SQLite (auto_vacuum off and FULL)");
+  churn_cmd->add_option("--cubes", churn.cubes, "records")->capture_default_str();
+  churn_cmd->add_option("--updates", churn.updates, "updates of each record")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  churn_cmd->add_option("--payload", churn.payload_bytes, "payload bytes of a record")
+      ->check(CLI::Range(1, 1 << 24))
+      ->capture_default_str();
+  churn_cmd->add_option("--systems", churn.systems, "systems to run")
+      ->delimiter(',')
+      ->capture_default_str();
+  churn_cmd->add_option("--json", churn.json, "write one JSON object per system to this file");
+  churn_cmd->add_option("--dir", churn.dir, "parent directory of the databases")
+      ->capture_default_str();
+  churn_cmd->add_flag("--keep", churn.keep, "keep the databases afterwards");
+
   LocomoConfig locomo;
   CLI::App* locomo_cmd = app.add_subcommand(
       "locomo",
@@ -288,6 +308,15 @@ int Main(int argc, char** argv) {
     Status s = RunFilteredScenario(filtered);
     if (!s.ok()) {
       std::fprintf(stderr, "loci-bench filtered: %s\n", s.ToString().c_str());
+      return 1;
+    }
+    return 0;
+  }
+
+  if (churn_cmd->parsed()) {
+    Status s = RunChurnScenario(churn);
+    if (!s.ok()) {
+      std::fprintf(stderr, "loci-bench churn: %s\n", s.ToString().c_str());
       return 1;
     }
     return 0;

@@ -4,6 +4,7 @@
 // `filtered` measures filtered, trace-expanded search against hnswlib + SQLite, and Trace and
 // Events latency (see filtered_scenario.cc).
 // `locomo` measures evidence recall on the LoCoMo conversations (see locomo_scenario.cc).
+// `churn` measures disk use and write amplification under rewrites (see churn_scenario.cc).
 // `crashloop` is not a measurement but a crash harness: it SIGKILLs a Loci writer process again
 // and again and checks what recovery kept (Loci only).
 
@@ -107,6 +108,21 @@ Status RunReadScenario(const ReadConfig& config, const TimerOverhead& timer, Rep
 Status RunFilteredScenario(const FilteredConfig& config);
 // Prints the recall and latency tables; errors from loading or searching end the run.
 Status RunLocomoScenario(const LocomoConfig& config);
+
+// loci-bench churn: `cubes` records of `payload_bytes`, each updated `updates` times, one
+// non-durable writer per system: directory size against live data, write amplification and
+// update throughput (churn_scenario.cc).
+struct ChurnConfig {
+  std::string dir = "/tmp/loci-bench";  // the databases are <dir>/churn-<system> (replaced)
+  std::vector<std::string> systems = {"loci", "sqlite", "sqlite-autovacuum"};
+  SystemConfig system;
+  uint64_t cubes = 10000;
+  int updates = 100;
+  size_t payload_bytes = 1024;
+  std::string json;  // one JSON object per system here
+  bool keep = false;
+};
+Status RunChurnScenario(const ChurnConfig& config);
 // Prints one line per kill and a summary; returns Corruption describing the first violation.
 Status RunCrashloop(const CrashloopConfig& config);
 

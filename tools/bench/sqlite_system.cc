@@ -196,13 +196,16 @@ class SqliteSystem final : public BenchSystem {
  public:
   explicit SqliteSystem(const SystemConfig& config) : config_(config) {}
 
-  const char* name() const override { return "sqlite"; }
+  const char* name() const override {
+    return config_.sqlite_auto_vacuum ? "sqlite-autovacuum" : "sqlite";
+  }
   std::string Describe() const override {
     return std::string("sqlite ") + sqlite3_libversion() +
            ": table bench(id INTEGER PRIMARY KEY, payload BLOB, vec BLOB), journal_mode=WAL; "
            "durable = synchronous=FULL, nosync = NORMAL; one connection per thread "
            "(busy_timeout " +
            std::to_string(kBusyTimeoutMs) + " ms), one transaction per put; page cache default, " +
+           (config_.sqlite_auto_vacuum ? "auto_vacuum=FULL, " : "") +
            (config_.sqlite_mmap_mb > 0
                 ? "mmap_size " + std::to_string(config_.sqlite_mmap_mb) + " MiB"
                 : std::string("no mmap"));
@@ -218,6 +221,10 @@ class SqliteSystem final : public BenchSystem {
     path_ = dir + "/bench.db";
     setup_ = std::make_unique<Connection>();
     LOCI_RETURN_IF_ERROR(setup_->Open(path_, durable, 0));
+    // Before the first table: auto_vacuum is fixed when the database file is created.
+    if (config_.sqlite_auto_vacuum) {
+      LOCI_RETURN_IF_ERROR(Exec(setup_->db(), "PRAGMA auto_vacuum=FULL"));
+    }
     LOCI_RETURN_IF_ERROR(Exec(setup_->db(), "PRAGMA journal_mode=WAL"));
     return Exec(setup_->db(), "CREATE TABLE bench(id INTEGER PRIMARY KEY, payload BLOB, vec BLOB)");
   }
