@@ -235,6 +235,24 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   churn_cmd->add_flag("--keep", churn.keep, "keep the databases afterwards");
 
+  MemoryConfig memory;
+  CLI::App* memory_cmd = app.add_subcommand(
+      "memory", "Resident memory per cube of a reopened database (RssAnon, RssFile, index)");
+  memory_cmd->add_option("--cubes", memory.cubes, "cubes")->capture_default_str();
+  memory_cmd->add_option("--versions", memory.versions, "versions of each cube")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  memory_cmd->add_option("--dim", memory.dim, "dimension of the vector field")
+      ->check(CLI::Range(1, 65536))
+      ->capture_default_str();
+  memory_cmd->add_option("--payload", memory.payload_bytes, "payload bytes")
+      ->check(CLI::Range(16, 1 << 24))
+      ->capture_default_str();
+  memory_cmd->add_option("--json", memory.json, "append one JSON object to this file");
+  memory_cmd->add_option("--dir", memory.dir, "parent directory of the database")
+      ->capture_default_str();
+  memory_cmd->add_flag("--keep", memory.keep, "keep the database afterwards");
+
   LocomoConfig locomo;
   CLI::App* locomo_cmd = app.add_subcommand(
       "locomo",
@@ -308,6 +326,15 @@ int Main(int argc, char** argv) {
     Status s = RunFilteredScenario(filtered);
     if (!s.ok()) {
       std::fprintf(stderr, "loci-bench filtered: %s\n", s.ToString().c_str());
+      return 1;
+    }
+    return 0;
+  }
+
+  if (memory_cmd->parsed()) {
+    Status s = RunMemoryScenario(memory);
+    if (!s.ok()) {
+      std::fprintf(stderr, "loci-bench memory: %s\n", s.ToString().c_str());
       return 1;
     }
     return 0;

@@ -5,6 +5,7 @@
 // Events latency (see filtered_scenario.cc).
 // `locomo` measures evidence recall on the LoCoMo conversations (see locomo_scenario.cc).
 // `churn` measures disk use and write amplification under rewrites (see churn_scenario.cc).
+// `memory` measures the resident memory per cube of a reopened database (memory_scenario.cc).
 // `crashloop` is not a measurement but a crash harness: it SIGKILLs a Loci writer process again
 // and again and checks what recovery kept (Loci only).
 
@@ -123,6 +124,20 @@ struct ChurnConfig {
   bool keep = false;
 };
 Status RunChurnScenario(const ChurnConfig& config);
+
+// loci-bench memory: the resident memory per cube of a reopened database of `cubes` cubes with
+// `versions` versions each (memory_scenario.cc).
+struct MemoryConfig {
+  std::string dir = "/tmp/loci-bench";  // the database is <dir>/memory (replaced)
+  uint64_t cubes = 100000;
+  int versions = 1;
+  uint32_t dim = 768;
+  size_t payload_bytes = 1024;
+  uint64_t seed = 42;
+  std::string json;  // appends one JSON object here
+  bool keep = false;
+};
+Status RunMemoryScenario(const MemoryConfig& config);
 // Prints one line per kill and a summary; returns Corruption describing the first violation.
 Status RunCrashloop(const CrashloopConfig& config);
 
