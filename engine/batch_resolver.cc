@@ -80,7 +80,7 @@ class Resolver {
   // operation; ReclaimExpired erases it).
   const Version* Latest(CubeId id) const {
     const Version* v = LatestEvenExpired(id);
-    return v != nullptr && query::Expired(v->times(), commit_time_) ? nullptr : v;
+    return v != nullptr && query::CubeExpired(*v, commit_time_) ? nullptr : v;
   }
   const Version* LatestEvenExpired(CubeId id) const {
     auto it = local_.find(id);
@@ -458,9 +458,12 @@ Status Resolver::Retire(const WriteBatch::RetireOp& op) {
 }
 
 Status Resolver::Purge(const WriteBatch::PurgeOp& op) {
+  // An explicit purge erases an expired cube too (it is missing for every other operation):
+  // its bytes must not wait for the reclamation.
+  const Version* latest = LatestEvenExpired(op.id);
+  if (latest != nullptr && op.space && !InSpace(*latest, *op.space, catalog())) latest = nullptr;
   if (op.if_expired) {
-    const Version* latest = LatestEvenExpired(op.id);
-    if (latest == nullptr || !query::Expired(latest->times(), commit_time_)) {
+    if (latest == nullptr || !query::CubeExpired(*latest, commit_time_)) {
       out_->results.push_back(WriteResult::OpResult{0, 0});  // nothing to reclaim
       return Status::OK();
     }
@@ -469,9 +472,6 @@ Status Resolver::Purge(const WriteBatch::PurgeOp& op) {
     out_->results.push_back(WriteResult::OpResult{op.id, 0});
     return Status::OK();
   }
-  const Version* latest = Latest(op.id);
-  // Another space's cube is not there for an operation confined to a space (space_scope.h).
-  if (latest != nullptr && op.space && !InSpace(*latest, *op.space, catalog())) latest = nullptr;
   if (latest == nullptr) return CubeNotFound(op.id);
   out_->purges.push_back(PurgeEntry{latest->space_id, op.id});
   local_[op.id] = nullptr;  // the batch's later operations find it missing
@@ -492,7 +492,7 @@ Status Resolver::PurgeSpace(const WriteBatch::PurgeSpaceOp& op) {
     if (latest == nullptr || latest->space_id != space->id) continue;
     out_->purges.push_back(PurgeEntry{space->id, id});
     local_[id] = nullptr;
-    erased += !query::Expired(latest->times(), commit_time_);
+    erased += !query::CubeExpired(*latest, commit_time_);
   }
   out_->results.push_back(WriteResult::OpResult{0, 0, erased});
   return Status::OK();

@@ -20,11 +20,13 @@ constexpr size_t kMaxDeltaFiles = 48;
 Status DbImpl::Checkpoint() {
   LOCI_RETURN_IF_ERROR(CheckWritable());
   // Expired cubes first: their purge writes a base checkpoint of its own when there are any.
-  LOCI_RETURN_IF_ERROR(ReclaimExpired());
+  // A failure there does not keep the checkpoint from being written (nor hide it).
+  const Status reclaimed = ReclaimExpired();
+  LOCI_RETURN_IF_ERROR(CheckWritable());
   MutexLock lock(&checkpoint_mu_);
   Status s = WriteCheckpoint();
   if (!s.ok() && !s.IsInvalidArgument()) Poison(s);
-  return s;
+  return s.ok() ? reclaimed : s;
 }
 
 void DbImpl::AddEverything(wal::Lsn lsn, CubeId next_id, CheckpointWriter* writer) {

@@ -260,7 +260,14 @@ Status DbImpl::Open() {
   // read-only open reads the purge but leaves the erasure to the next read-write one.)
   if (options_.read_only) return Status::OK();
   LOCI_RETURN_IF_ERROR(CompletePurges());
-  return ReclaimExpired();  // cubes that expired while the database was closed
+  // Cubes that expired while the database was closed. Best effort: they read as missing
+  // anyway, and a database on a full disk must still open to make room.
+  Status reclaimed = ReclaimExpired();
+  if (!reclaimed.ok()) {
+    recovery_notes_ += (recovery_notes_.empty() ? "" : "; ") +
+                       std::string("expired cubes not erased at open: ") + reclaimed.ToString();
+  }
+  return Status::OK();
 }
 
 Status DbImpl::CreateDatabase() {

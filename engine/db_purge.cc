@@ -121,7 +121,12 @@ Status DbImpl::CompletePurges() {
   PurgedChains chains;
   bool purged = false;
   Status s = TakePurgeWork(&refs, &chains, &purged);
-  if (s.ok() && !purged) return Status::OK();  // completed by another writer meanwhile
+  if (s.ok() && !purged) {             // completed by another writer meanwhile
+    MutexLock purge_lock(&purge_mu_);  // chains a failed completion gave back: freed at close
+    purged_.versions.insert(purged_.versions.end(), chains.versions.begin(), chains.versions.end());
+    purged_.edges.insert(purged_.edges.end(), chains.edges.begin(), chains.edges.end());
+    return Status::OK();
+  }
   if (s.ok()) {
     // The indexer reads vector blobs without a pin: it must be past the purge first. Then no
     // reader that could still reach the cubes may hold a view of their blobs.
@@ -149,13 +154,32 @@ void DbImpl::TrackVersion(const Version& v) {
 Status DbImpl::ReclaimExpired() {
   const Timestamp now = clock_.Now();
   if (!expiring_.AnyDue(now)) return Status::OK();
-  const std::vector<uint64_t> due = expiring_.TakeDue(now);
-  // Each is checked again at its commit: an update since may have moved its expiry on.
+  // Only the cubes expired now: a hint whose cube was renewed (its update added a later hint)
+  // or purged costs nothing.
+  std::vector<CubeId> expired;
+  {
+    gc::EpochDomain::Guard guard = epochs_.Pin();
+    for (uint64_t id : expiring_.TakeDue(now)) {
+      const Version* head = table_.Head(id);
+      if (head != nullptr && query::CubeExpired(*head, now)) expired.push_back(id);
+    }
+  }
+  if (expired.empty()) return Status::OK();
+  // Each is checked again at its commit time, which is at least `now` (and an update since
+  // may have moved an expiry on).
+  clock_.Observe(now);
   WriteBatch batch;
-  for (uint64_t id : due) batch.PurgeIfExpired(id);
-  Status s = Write(WriteOptions(), batch, nullptr);
-  if (!s.ok()) {
-    for (uint64_t id : due) expiring_.Add(now, id);  // for the next attempt
+  for (CubeId id : expired) batch.PurgeIfExpired(id);
+  WriteResult result;
+  Status s = Write(WriteOptions(), batch, &result);
+  // What was not erased keeps a hint: the next attempt retries it.
+  gc::EpochDomain::Guard guard = epochs_.Pin();
+  for (size_t i = 0; i < expired.size(); ++i) {
+    if (s.ok() && result.ops[i].id != 0) continue;
+    const Version* head = table_.Head(expired[i]);
+    if (head != nullptr && head->expires_at != kForever) {
+      expiring_.Add(head->expires_at, expired[i]);
+    }
   }
   return s;
 }

@@ -118,6 +118,9 @@ Status DbImpl::Get(const ReadOptions& options, CubeId id, MemCube* cube) {
   const Catalog* catalog = LoadCatalog();
   const Version* head;
   LOCI_RETURN_IF_ERROR(FindChain(options, id, catalog, &head));
+  if (query::CubeExpired(*head, read_time)) {
+    return Status::NotFound(CubeName(id) + " expired at " + FormatRfc3339(head->expires_at));
+  }
   const Version* seen = query::SelectAt(head, p);
   if (seen == nullptr) {
     return Status::NotFound(CubeName(id) + " has no version valid at " + FormatRfc3339(p.valid_at) +
@@ -126,9 +129,6 @@ Status DbImpl::Get(const ReadOptions& options, CubeId id, MemCube* cube) {
   if (seen->state == CubeState::kRetired) {
     return Status::NotFound(CubeName(id) + " is retired (from valid time " +
                             FormatRfc3339(seen->valid_from) + ")");
-  }
-  if (query::Expired(seen->times(), read_time)) {
-    return Status::NotFound(CubeName(id) + " expired at " + FormatRfc3339(seen->expires_at));
   }
   // The blobs are the only memory a Get touches that is likely cold: start fetching them while
   // the rest of the result is assembled.
@@ -150,18 +150,12 @@ Status DbImpl::History(const ReadOptions& options, CubeId id, std::vector<MemCub
   const Catalog* catalog = LoadCatalog();
   const Version* head;
   LOCI_RETURN_IF_ERROR(FindChain(options, id, catalog, &head));
-  std::vector<const Version*> chain;  // committed by the read point, not expired; newest first
-  const Version* expired = nullptr;
-  for (const Version* v = head; v != nullptr; v = v->prev) {
-    if (!query::CommittedBy(v->times(), p.as_of)) continue;
-    if (query::Expired(v->times(), read_time)) {
-      if (expired == nullptr) expired = v;
-      continue;
-    }
-    chain.push_back(v);
+  if (query::CubeExpired(*head, read_time)) {
+    return Status::NotFound(CubeName(id) + " expired at " + FormatRfc3339(head->expires_at));
   }
-  if (chain.empty() && expired != nullptr) {
-    return Status::NotFound(CubeName(id) + " expired at " + FormatRfc3339(expired->expires_at));
+  std::vector<const Version*> chain;  // committed by the read point, newest first
+  for (const Version* v = head; v != nullptr; v = v->prev) {
+    if (query::CommittedBy(v->times(), p.as_of)) chain.push_back(v);
   }
   if (chain.empty()) {
     return Status::NotFound(CubeName(id) + " has no version as of " + FormatRfc3339(p.as_of));

@@ -16,11 +16,12 @@ uint64_t FrameBytes(const blob::BlobRef& ref) {
 // The arena bytes `v` adds to its chain: the blobs it does not share with its predecessor (a
 // version keeps its predecessor's blobs by reference when an update leaves them unchanged, and
 // only its predecessor's: a blob is never shared further back without being shared by every
-// version between).
-uint64_t OwnBlobBytes(const Version& v) {
+// version between). Vectors of dropped fields are dead: nothing reads them again.
+uint64_t OwnBlobBytes(const Version& v, const SpaceDef* space) {
   const Version* prev = v.prev;
   uint64_t bytes = prev != nullptr && prev->payload == v.payload ? 0 : FrameBytes(v.payload);
   for (const VectorRef& r : v.vectors) {
+    if (space == nullptr || space->LiveFieldById(r.field_id) == nullptr) continue;
     const bool shared =
         prev != nullptr && std::any_of(prev->vectors.begin(), prev->vectors.end(),
                                        [&](const VectorRef& p) { return p.blob == r.blob; });
@@ -54,11 +55,12 @@ Status DbImpl::Usage(UsageReport* report) {
     gc::EpochDomain::Guard guard = epochs_.Pin();  // per cube: a purge may free its chain
     const Version* head = table_.Head(id);
     if (head == nullptr) continue;
+    const SpaceDef* def = LoadCatalog()->SpaceById(head->space_id);
     SpaceUsage& space = by_space[head->space_id];
     ++space.cubes;
     for (const Version* v = head; v != nullptr; v = v->prev) {
       ++space.versions;
-      const uint64_t bytes = OwnBlobBytes(*v);
+      const uint64_t bytes = OwnBlobBytes(*v, def);
       space.blob_bytes += bytes;
       live_blob_bytes += bytes;
     }

@@ -60,7 +60,11 @@ void AppendConfined(const WriteBatch::Op& op, const std::string& space, WriteBat
   } else if (const auto* unlink = std::get_if<WriteBatch::UnlinkOp>(&op)) {
     out->Unlink(space, unlink->from, unlink->to, unlink->type, unlink->valid_to);
   } else if (const auto* purge = std::get_if<WriteBatch::PurgeOp>(&op)) {
-    out->Purge(purge->id, space);
+    if (purge->if_expired) {
+      out->PurgeIfExpired(purge->id, space);
+    } else {
+      out->Purge(purge->id, space);
+    }
   } else if (std::holds_alternative<WriteBatch::PurgeSpaceOp>(op)) {
     out->PurgeSpace(space);
   } else {

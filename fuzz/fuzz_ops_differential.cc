@@ -188,10 +188,12 @@ class Driver {
         break;
       case 10:
         Reopen();
+        FollowReclamation();
         break;
       case 11: {
         Status s = db_->Checkpoint();
         if (!s.ok()) Fail("checkpoint: " + s.ToString());
+        FollowReclamation();
         break;
       }
       case 12:
@@ -639,6 +641,7 @@ class Driver {
   // --- Writes.
 
   void Commit(const loci::WriteBatch& batch) {
+    FollowReclamation();  // an explicit purge of a reclaimed cube is NotFound, of an expired one OK
     loci::WriteOptions wo;
     wo.sync = sync_;
     const Timestamp lo = commit_times_.empty() ? kClockBase : commit_times_.back() + 1;

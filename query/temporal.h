@@ -35,9 +35,10 @@ inline bool Candidate(const VersionTimes& v, const ReadPoint& p) {
   return CommittedBy(v, p.as_of) && ValidAt(v, p.valid_at);
 }
 
-// TTL: a version stops being visible at its expiry, judged at the time the read happens — now,
-// whatever the read point (an expired cube is being erased: a read of the past must not see
-// what the next one will not). A version without one (INT64_MAX) never expires.
+// TTL: whether expiry `expires_at` has passed at `read_time` — the time the read happens, now,
+// whatever its read point (an expired cube is being erased: a read of the past must not see
+// what the next one will not). Applied to a cube's newest version (CubeExpired, version.h).
+// Without one (INT64_MAX) nothing expires.
 inline bool Expired(const VersionTimes& v, int64_t read_time) {
   return v.expires_at != INT64_MAX && v.expires_at <= read_time;
 }

@@ -314,12 +314,11 @@ void ChangesIn(const TraceScope& scope, int64_t from, int64_t to, uint32_t limit
        it.Next()) {
     const index::TimeKey& k = it.key();
     if (k.space_id != scope.space_id || k.time >= to || k.time > scope.point.as_of) break;
-    const Version* v = scope.versions->Head(k.id);
+    const Version* head = scope.versions->Head(k.id);
+    if (head == nullptr || CubeExpired(*head, scope.read_time)) continue;
+    const Version* v = head;
     while (v != nullptr && v->number > k.number) v = v->prev;
-    if (v != nullptr && v->number == k.number && v->space_id == scope.space_id &&
-        !Expired(v->times(), scope.read_time)) {
-      out->push_back(v);
-    }
+    if (v != nullptr && v->number == k.number && v->space_id == scope.space_id) out->push_back(v);
   }
 }
 

@@ -43,9 +43,10 @@ const Version* SelectAt(const Version* head, const ReadPoint& p) {
 
 const Version* SelectInWindow(const Version* head, int64_t as_of, int64_t from, int64_t to,
                               int64_t read_time) {
+  if (head == nullptr || CubeExpired(*head, read_time)) return nullptr;
   for (const Version* v = head; v != nullptr; v = v->prev) {
     if (v->tx_from > as_of || v->valid_from >= to || v->valid_to <= from) continue;
-    if (Readable(*v, read_time) && CurrentAt(*v, head, as_of)) return v;
+    if (Readable(*v) && CurrentAt(*v, head, as_of)) return v;
   }
   return nullptr;
 }

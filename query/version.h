@@ -70,21 +70,28 @@ Timestamp TxTo(const Version& v, const Version* newest, Timestamp as_of);
 // (Get, Search, the trace queries) walks chains through this one function.
 const Version* SelectAt(const Version* head, const ReadPoint& p);
 
-// Whether a selected version is one a read returns: not a retirement, not expired at
-// `read_time` (the time expiry is judged at).
-inline bool Readable(const Version& v, int64_t read_time) {
-  return v.state != CubeState::kRetired && !Expired(v.times(), read_time);
+// Whether the cube whose chain starts at `head` has expired at `read_time` (the time expiry is
+// judged at: now, whatever the read point). Expiry is the cube's: its newest version's
+// expires_at (an update may move it), so a read of any point of its history answers alike.
+inline bool CubeExpired(const Version& head, int64_t read_time) {
+  return Expired(head.times(), read_time);
 }
 
-// The version of the chain from `head` a read at `p` returns: SelectAt's, if Readable.
+// Whether a selected version is one a read returns: not a retirement. (Expiry is judged on
+// the cube, CubeExpired.)
+inline bool Readable(const Version& v) { return v.state != CubeState::kRetired; }
+
+// The version of the chain from `head` a read at `p` returns: SelectAt's, if Readable and the
+// cube has not expired at `read_time`.
 inline const Version* VisibleAt(const Version* head, const ReadPoint& p, int64_t read_time) {
+  if (head == nullptr || CubeExpired(*head, read_time)) return nullptr;
   const Version* v = SelectAt(head, p);
-  return v != nullptr && Readable(*v, read_time) ? v : nullptr;
+  return v != nullptr && Readable(*v) ? v : nullptr;
 }
 
 // For a valid-time window [from, to): the newest version of the chain from `head` that is
-// current at `as_of` (CurrentAt), Readable at `read_time`, and valid at some time in the
-// window; nullptr if none.
+// current at `as_of` (CurrentAt), Readable, and valid at some time in the window; nullptr if
+// none, or if the cube has expired at `read_time`.
 const Version* SelectInWindow(const Version* head, int64_t as_of, int64_t from, int64_t to,
                               int64_t read_time);
 

@@ -66,6 +66,19 @@ std::string HitsLine(const std::vector<SearchHit>& hits) {
   return line;
 }
 
+bool DirectoryHolds(Env* env, const std::string& dir, const std::string& needle) {
+  std::vector<std::string> names;
+  EXPECT_TRUE(env->GetChildren(dir, &names).ok());
+  for (const std::string& name : names) {
+    std::unique_ptr<RandomAccessFile> file;
+    if (!env->NewRandomAccessFile(dir + "/" + name, &file).ok()) continue;
+    std::string bytes;
+    EXPECT_TRUE(file->Read(0, size_t{1} << 30, &bytes).ok());
+    if (bytes.find(needle) != std::string::npos) return true;
+  }
+  return false;
+}
+
 DbUuid TestUuid(uint8_t tag) {
   DbUuid u;
   for (size_t i = 0; i < u.size(); ++i) u[i] = static_cast<uint8_t>(tag * 16 + i);

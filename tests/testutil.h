@@ -5,6 +5,7 @@
 #define LOCI_TESTS_TESTUTIL_H_
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -29,6 +30,18 @@ std::string ReadWholeFile(Env* env, const std::string& path);
 // Flips a bit of the first copy of `values`' bytes in `path` (a vector's blob in an arena
 // generation), so that the blob fails verification. Fails the test if the bytes are not there.
 void DamageVectorInFile(Env* env, const std::string& path, const std::vector<float>& values);
+
+// Whether any file of directory `dir` in `env` contains `needle` (erasure tests scan every
+// byte of every file for what a purge or reclamation must have removed).
+bool DirectoryHolds(Env* env, const std::string& dir, const std::string& needle);
+
+// An Env whose clock reads `now`, which the test sets (TTL, ranking by age, commit times).
+class SetClockEnv : public EnvWrapper {
+ public:
+  explicit SetClockEnv(Env* target) : EnvWrapper(target) {}
+  int64_t NowMicros() override { return now.load(); }
+  std::atomic<int64_t> now{0};
+};
 
 // A database uuid whose bytes are tag * 16 + i: distinct tags give distinct databases.
 DbUuid TestUuid(uint8_t tag);

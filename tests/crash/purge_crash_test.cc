@@ -16,6 +16,7 @@
 #include "loci/db.h"
 #include "loci/salvage.h"
 #include "tests/sim/sim_env.h"
+#include "tests/testutil.h"
 
 namespace loci {
 namespace {
@@ -39,16 +40,7 @@ Options SimOptions(Env* env) {
 }
 
 bool DirectoryHolds(Env* env, const std::string& needle) {
-  std::vector<std::string> names;
-  EXPECT_TRUE(env->GetChildren(kDir, &names).ok());
-  for (const std::string& name : names) {
-    std::unique_ptr<RandomAccessFile> file;
-    if (!env->NewRandomAccessFile(std::string(kDir) + "/" + name, &file).ok()) continue;
-    std::string bytes;
-    EXPECT_TRUE(file->Read(0, size_t{1} << 30, &bytes).ok());
-    if (bytes.find(needle) != std::string::npos) return true;
-  }
-  return false;
+  return test::DirectoryHolds(env, kDir, needle);
 }
 
 enum class Erasure { kPurge, kPurgeSpace, kExpiry };

@@ -194,13 +194,13 @@ Status::Code DbModel::ResolvePurge(const WriteBatch::Op& op, CubeId batch_first_
                                    std::vector<WriteResult::OpResult>* results) {
   if (const auto* purge = std::get_if<WriteBatch::PurgeOp>(&op)) {
     if (purge->if_expired) {
-      auto it = cubes_.find(purge->id);
-      if (it == cubes_.end() || !ExpiredBy(it->second, write_ts_)) {
+      const ModelCube* cube = Find(purge->id, purge->space);
+      if (cube == nullptr || !ExpiredBy(*cube, write_ts_)) {
         results->push_back(WriteResult::OpResult{0, 0});
         return Status::Code::kOk;
       }
-    } else if (FindForWrite(purge->id, purge->space) == nullptr) {
-      return Status::Code::kNotFound;
+    } else if (Find(purge->id, purge->space) == nullptr) {
+      return Status::Code::kNotFound;  // an expired cube is still erased by an explicit purge
     }
     Erase(purge->id);
     results->push_back(WriteResult::OpResult{purge->id, 0});
@@ -275,8 +275,7 @@ Status::Code DbModel::Get(CubeId id, Timestamp as_of, Timestamp valid_at, Timest
   const std::optional<size_t> i = Visible(id, as_of, valid_at);
   if (!i) return Status::Code::kNotFound;
   const ModelVersion& v = cube->versions[*i];
-  if (v.state == CubeState::kRetired || (v.expires_at != kForever && v.expires_at <= read_time))
-    return Status::Code::kNotFound;
+  if (v.state == CubeState::kRetired || ExpiredBy(*cube, read_time)) return Status::Code::kNotFound;
   *out = ToCube(id, *cube, *i, as_of);
   return Status::Code::kOk;
 }
@@ -286,11 +285,9 @@ Status::Code DbModel::History(CubeId id, Timestamp as_of, Timestamp read_time,
                               std::vector<MemCube>* out) const {
   out->clear();
   const ModelCube* cube = Find(id, space);
-  if (cube == nullptr) return Status::Code::kNotFound;
+  if (cube == nullptr || ExpiredBy(*cube, read_time)) return Status::Code::kNotFound;
   for (size_t i = 0; i < cube->versions.size(); ++i) {
-    const ModelVersion& v = cube->versions[i];
-    const bool expired = v.expires_at != kForever && v.expires_at <= read_time;
-    if (v.tx_from <= as_of && !expired) out->push_back(ToCube(id, *cube, i, as_of));
+    if (cube->versions[i].tx_from <= as_of) out->push_back(ToCube(id, *cube, i, as_of));
   }
   return out->empty() ? Status::Code::kNotFound : Status::Code::kOk;
 }
@@ -578,9 +575,7 @@ std::optional<size_t> DbModel::Readable(CubeId id, const ModelRead& read) const 
   const std::optional<size_t> i = Visible(id, read.as_of, read.valid_at);
   if (!i) return std::nullopt;
   const ModelVersion& v = cube->versions[*i];
-  if (v.state == CubeState::kRetired ||
-      (v.expires_at != kForever && v.expires_at <= read.read_time))
-    return std::nullopt;
+  if (v.state == CubeState::kRetired || ExpiredBy(*cube, read.read_time)) return std::nullopt;
   return i;
 }
 
@@ -728,9 +723,7 @@ Status::Code DbModel::Events(const std::string& space, const std::optional<std::
       const ModelVersion& v = cube.versions[i];
       // An event when a Get at (as_of, its valid_from) returns it.
       if (v.tx_from > read.as_of || Visible(id, read.as_of, v.valid_from) != i) continue;
-      if (v.state == CubeState::kRetired ||
-          (v.expires_at != kForever && v.expires_at <= read.read_time))
-        continue;
+      if (v.state == CubeState::kRetired || ExpiredBy(cube, read.read_time)) continue;
       if (episode && v.episode != *episode) continue;
       if (v.valid_from < from || v.valid_from >= to) continue;
       found.emplace_back(v.valid_from, id, v.number, i);
@@ -751,11 +744,10 @@ Status::Code DbModel::Changes(const std::string& space, Timestamp from, Timestam
   if (spaces_.count(space) == 0 || from >= to) return Status::Code::kInvalidArgument;
   std::vector<std::tuple<Timestamp, CubeId, uint32_t, size_t>> found;
   for (const auto& [id, cube] : cubes_) {
-    if (cube.space != space) continue;
+    if (cube.space != space || ExpiredBy(cube, read_time)) continue;
     for (size_t i = 0; i < cube.versions.size(); ++i) {
       const ModelVersion& v = cube.versions[i];
-      const bool expired = v.expires_at != kForever && v.expires_at <= read_time;
-      if (v.tx_from >= from && v.tx_from < to && v.tx_from <= as_of && !expired) {
+      if (v.tx_from >= from && v.tx_from < to && v.tx_from <= as_of) {
         found.emplace_back(v.tx_from, id, v.number, i);
       }
     }
@@ -843,9 +835,7 @@ std::optional<size_t> DbModel::InWindow(CubeId id, const ModelRead& read, Timest
   for (size_t i = cube.versions.size(); i-- > 0;) {
     const ModelVersion& v = cube.versions[i];
     if (v.tx_from > read.as_of || v.valid_from >= to || v.valid_to <= from) continue;
-    if (v.state == CubeState::kRetired ||
-        (v.expires_at != kForever && v.expires_at <= read.read_time))
-      continue;
+    if (v.state == CubeState::kRetired || ExpiredBy(cube, read.read_time)) continue;
     if (TxTo(id, i, read.as_of) == kForever) return i;
   }
   return std::nullopt;

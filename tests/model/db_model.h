@@ -16,10 +16,11 @@
 // read point (erasure overrides history); its id is never handed out again. A placeholder is
 // refused; a missing or purged id is NotFound. A space purge erases every cube of the space
 // committed before its batch (NotFound if the space does not exist).
-// TTL: expiry is judged at the read's current time whatever its read point (callers pass it as
-// read_time); a cube whose newest version has expired by a batch's commit time is missing for
-// its writes; a put or update whose expires_at is not after the commit time is refused; a
-// reclamation (ReclaimExpired) erases the expired cubes as a purge would.
+// TTL: a cube expires at its newest version's expires_at, judged at the read's current time
+// whatever its read point (callers pass it as read_time): expired, it is missing for every
+// read; a cube expired by a batch's commit time is missing for its writes too, except an
+// explicit purge, which erases it; a put or update whose expires_at is not after the commit
+// time is refused; a reclamation (ReclaimExpired) erases the expired cubes as a purge would.
 // Spaces scope: a read, update, retire or purge confined to a space finds no cube of another space
 // (NotFound, as for a missing id, also when the space does not exist), and a parent must be in
 // the cube's own space. An update may not name its cube as a parent, must set something, and is
@@ -161,9 +162,9 @@ class DbModel {
   Status::Code Get(CubeId id, Timestamp as_of, Timestamp valid_at, Timestamp read_time,
                    const std::optional<std::string>& space, MemCube* out) const;
 
-  // What History must return as of `as_of`: every version committed by then and not expired
-  // at `read_time`, oldest first, each with its tx_to as of `as_of`; kNotFound (and *out
-  // empty) if there is none or the cube is outside `space` (when given).
+  // What History must return as of `as_of`: every version committed by then, oldest first,
+  // each with its tx_to as of `as_of`; kNotFound (and *out empty) if there is none, the cube
+  // has expired at `read_time` or is outside `space` (when given).
   Status::Code History(CubeId id, Timestamp as_of, Timestamp read_time,
                        const std::optional<std::string>& space, std::vector<MemCube>* out) const;
 
@@ -188,7 +189,7 @@ class DbModel {
   Status::Code Events(const std::string& space, const std::optional<std::string>& episode,
                       Timestamp from, Timestamp to, const ModelRead& read, uint32_t limit,
                       std::vector<MemCube>* out) const;
-  // Db::Changes, as of `as_of` (the engine's: everything published), without the versions
+  // Db::Changes, as of `as_of` (the engine's: everything published), without the cubes
   // expired at `read_time`.
   Status::Code Changes(const std::string& space, Timestamp from, Timestamp to, Timestamp as_of,
                        Timestamp read_time, uint32_t limit, std::vector<MemCube>* out) const;

@@ -84,16 +84,7 @@ class PurgeTest : public testing::Test {
 
   // Whether any file of the database directory contains `needle`.
   bool DirectoryHolds(const std::string& needle) {
-    std::vector<std::string> names;
-    EXPECT_TRUE(env_->GetChildren(dir_, &names).ok());
-    for (const std::string& name : names) {
-      std::unique_ptr<RandomAccessFile> file;
-      if (!env_->NewRandomAccessFile(dir_ + "/" + name, &file).ok()) continue;
-      std::string bytes;
-      EXPECT_TRUE(file->Read(0, size_t{1} << 30, &bytes).ok());
-      if (bytes.find(needle) != std::string::npos) return true;
-    }
-    return false;
+    return test::DirectoryHolds(env_.get(), dir_, needle);
   }
 
   std::unique_ptr<Env> env_;

@@ -18,16 +18,10 @@
 namespace loci {
 namespace {
 
+using test::SetClockEnv;
 using test::Utc;
 
 constexpr Timestamp kDay = 86400LL * 1000000;
-
-class SetClockEnv : public EnvWrapper {
- public:
-  explicit SetClockEnv(Env* target) : EnvWrapper(target) {}
-  int64_t NowMicros() override { return now.load(); }
-  std::atomic<int64_t> now{0};
-};
 
 class RankTest : public testing::Test {
  protected:

@@ -21,16 +21,10 @@
 namespace loci {
 namespace {
 
+using test::SetClockEnv;
 using test::Utc;
 
 constexpr Timestamp kMinute = 60LL * 1000000;
-
-class SetClockEnv : public EnvWrapper {
- public:
-  explicit SetClockEnv(Env* target) : EnvWrapper(target) {}
-  int64_t NowMicros() override { return now.load(); }
-  std::atomic<int64_t> now{0};
-};
 
 class TtlTest : public testing::Test {
  protected:
@@ -63,16 +57,7 @@ class TtlTest : public testing::Test {
   }
 
   bool DirectoryHolds(const std::string& needle) {
-    std::vector<std::string> names;
-    EXPECT_TRUE(mem_->GetChildren(dir_, &names).ok());
-    for (const std::string& name : names) {
-      std::unique_ptr<RandomAccessFile> file;
-      if (!mem_->NewRandomAccessFile(dir_ + "/" + name, &file).ok()) continue;
-      std::string bytes;
-      EXPECT_TRUE(file->Read(0, size_t{1} << 30, &bytes).ok());
-      if (bytes.find(needle) != std::string::npos) return true;
-    }
-    return false;
+    return test::DirectoryHolds(mem_.get(), dir_, needle);
   }
 
   std::unique_ptr<Env> mem_;
@@ -154,9 +139,63 @@ TEST_F(TtlTest, AnExpiredCubeIsMissingForEveryReadAndWrite) {
   EXPECT_TRUE(db_->Retire(WriteOptions(), gone).IsNotFound());
   EXPECT_TRUE(db_->Link(WriteOptions(), gone, kept, EdgeType::kRefers).status().IsInvalidArgument())
       << "an expired end is a missing end";
-  EXPECT_TRUE(db_->Purge(WriteOptions(), gone).IsNotFound());
   CubeDraft child{.space = "s", .payload = "c", .parents = {gone}};
   EXPECT_TRUE(db_->Put(WriteOptions(), child).status().IsInvalidArgument()) << "missing parent";
+  ASSERT_TRUE(DirectoryHolds("expiring-payload"));
+  EXPECT_TRUE(db_->Purge(WriteOptions(), gone).ok()) << "a purge erases it without waiting";
+  EXPECT_FALSE(DirectoryHolds("expiring-payload"));
+  EXPECT_TRUE(db_->Purge(WriteOptions(), gone).IsNotFound());
+}
+
+TEST_F(TtlTest, ExpiryIsTheCubesNotEachVersions) {
+  // v1 expires in a minute; v2 moves the expiry on. Reads of v1's time still find v1 after
+  // its own expiry: the cube lives on. Then an update gives a cube without expiry one that
+  // passes: every read of its past misses it too.
+  const CubeId renewed = Put("first", env_.now + kMinute);
+  const Timestamp v1_time = db_->Now();
+  CubePatch later{.payload = "second"};
+  later.expires_at = env_.now + 10 * kMinute;
+  ASSERT_TRUE(db_->Update(WriteOptions(), renewed, later).ok());
+  const CubeId doomed = Put("no expiry yet", std::nullopt);
+  const Timestamp doomed_time = db_->Now();
+  CubePatch soon{.payload = "now expiring"};
+  soon.expires_at = env_.now + 2 * kMinute;
+  ASSERT_TRUE(db_->Update(WriteOptions(), doomed, soon).ok());
+
+  env_.now += 5 * kMinute;
+  ReadOptions past;
+  past.as_of = v1_time;
+  MemCube cube;
+  ASSERT_TRUE(db_->Get(past, renewed, &cube).ok());
+  EXPECT_EQ(cube.payload, "first");
+  std::vector<MemCube> history;
+  ASSERT_TRUE(db_->History(ReadOptions(), renewed, &history).ok());
+  EXPECT_EQ(history.size(), 2u);
+  past.as_of = doomed_time;
+  EXPECT_TRUE(db_->Get(past, doomed, &cube).IsNotFound()) << "its past went with it";
+  EXPECT_TRUE(db_->History(ReadOptions(), doomed, &history).IsNotFound());
+}
+
+TEST_F(TtlTest, ReclamationThroughASpaceHandleStaysConditional) {
+  const CubeId live = Put("live-payload", env_.now + 10 * kMinute);
+  const CubeId gone = Put("gone-payload", env_.now + kMinute);
+  env_.now += 2 * kMinute;
+  WriteBatch batch;
+  batch.PurgeIfExpired(live);
+  batch.PurgeIfExpired(gone);
+  batch.PurgeIfExpired(999);
+  WriteResult result;
+  ASSERT_TRUE(db_->Space("s").Write(WriteOptions(), batch, &result).ok());
+  EXPECT_EQ(result.ops[0].id, 0u) << "not expired: kept";
+  EXPECT_EQ(result.ops[1].id, gone);
+  EXPECT_EQ(result.ops[2].id, 0u) << "missing: nothing, and no error";
+  MemCube cube;
+  EXPECT_TRUE(db_->Get(ReadOptions(), live, &cube).ok());
+  EXPECT_FALSE(DirectoryHolds("gone-payload"));
+  WriteBatch other;
+  other.PurgeIfExpired(live, "elsewhere");
+  ASSERT_TRUE(db_->Write(WriteOptions(), other, &result).ok());
+  EXPECT_EQ(result.ops[0].id, 0u);
 }
 
 TEST_F(TtlTest, CheckpointAndOpenEraseExpiredCubes) {

@@ -75,7 +75,8 @@ struct CubeDraft {
   std::optional<Timestamp> valid_to;    // default: kForever
   // TTL. From this time on the cube is missing for every read whatever its read point (expiry
   // is judged at the current time, not at as_of: a read of the past no longer sees it either)
-  // and for every write (an update or link of it is NotFound), and the engine erases it as
+  // and for every write (an update or link of it is NotFound; a Purge still erases it at once),
+  // and the engine erases it as
   // Purge would at its next checkpoint (automatic or Db::Checkpoint) or read-write open. Must
   // be after the commit time (InvalidArgument otherwise). Default: never.
   std::optional<Timestamp> expires_at;

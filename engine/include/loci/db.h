@@ -113,8 +113,8 @@ struct FileUsage {
   std::string kind;  // "wal", "checkpoint", "index-snapshot", "arena", "superblock"
   uint64_t files = 0;
   uint64_t bytes = 0;  // their sizes
-  // What recovery or a read still needs. WAL: the segments a replay reads (those holding
-  // records after the latest checkpoint, whole, preallocated tails included). Arena:
+  // What recovery or a read still needs. WAL: the bytes after the latest checkpoint (after an
+  // open, the whole segments replay read, preallocated tails included). Arena:
   // the frames of the blobs some version refers to (the rest is dead: blobs of purged cubes,
   // of dropped fields, of writes that failed, and the zeros preallocated past the last blob).
   // Other kinds: every byte.

@@ -150,9 +150,9 @@ class WriteBatch {
   }
 
   // Appends a Purge of cube `id`: the cube is erased — every version, whatever its state
-  // (retired cubes included), with its payload, vectors and attributes, and every edge to or
-  // from it with the edges' history. Once the batch commits, every read at every read point
-  // (as_of reads and Snapshots taken before the purge included: erasure overrides history)
+  // (retired and expired cubes included), with its payload, vectors and attributes, and every
+  // edge to or from it with the edges' history. Once the batch commits, every read at every read
+  // point (as_of reads and Snapshots taken before the purge included: erasure overrides history)
   // answers as for an id never assigned, and the id is never assigned again. Db::Write returns
   // once the bytes are gone from the database directory (loci/db.h, Db::Write). NotFound if
   // the cube does not exist (or was purged, or is outside `space`, when given: confined as an
@@ -166,7 +166,10 @@ class WriteBatch {
   // reclamation; the engine issues these itself, see CubeDraft::expires_at), and nothing
   // otherwise — also when the cube does not exist: never an error. Its WriteResult entry has
   // id `id` if the cube was erased, 0 if not; version 0.
-  void PurgeIfExpired(CubeId id) { ops_.push_back(PurgeOp{id, std::nullopt, true}); }
+  // `space` confines it as it does a Purge (a cube of another space is left alone).
+  void PurgeIfExpired(CubeId id, std::optional<std::string> space = std::nullopt) {
+    ops_.push_back(PurgeOp{id, std::move(space), true});
+  }
 
   // Appends a Purge of every cube of `space` committed before this batch, as if each were
   // purged by Purge above (in one operation: the WAL record lists their ids, and the batch is
