@@ -320,6 +320,8 @@ class DbImpl final : public Db {
   // version has expired by now, which also erases their bytes (CompletePurges). Called by
   // Checkpoint and at the end of a read-write open. REQUIRES: no lock held, no epoch pinned.
   Status ReclaimExpired() EXCLUDES(checkpoint_mu_, purge_mu_);
+  // Returns chains a purge's completion took but did not free: they are freed at close.
+  void GiveBack(PurgedChains chains) REQUIRES(purge_mu_);
   // Deletes every version and edge version of `chains`. REQUIRES: nothing can reach them.
   static void FreeChains(const PurgedChains& chains);
   // Close: frees the versions and edge versions purges unlinked and no purge completed.

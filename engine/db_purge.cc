@@ -123,8 +123,7 @@ Status DbImpl::CompletePurges() {
   Status s = TakePurgeWork(&refs, &chains, &purged);
   if (s.ok() && !purged) {             // completed by another writer meanwhile
     MutexLock purge_lock(&purge_mu_);  // chains a failed completion gave back: freed at close
-    purged_.versions.insert(purged_.versions.end(), chains.versions.begin(), chains.versions.end());
-    purged_.edges.insert(purged_.edges.end(), chains.edges.begin(), chains.edges.end());
+    GiveBack(std::move(chains));
     return Status::OK();
   }
   if (s.ok()) {
@@ -139,8 +138,7 @@ Status DbImpl::CompletePurges() {
     FreeChains(chains);
   } else {
     MutexLock purge_lock(&purge_mu_);  // the dirty list may still name them: freed at close
-    purged_.versions.insert(purged_.versions.end(), chains.versions.begin(), chains.versions.end());
-    purged_.edges.insert(purged_.edges.end(), chains.edges.begin(), chains.edges.end());
+    GiveBack(std::move(chains));
   }
   if (!s.ok() && !s.IsInvalidArgument()) Poison(s);
   return s;
@@ -182,6 +180,11 @@ Status DbImpl::ReclaimExpired() {
     }
   }
   return s;
+}
+
+void DbImpl::GiveBack(PurgedChains chains) {
+  purged_.versions.insert(purged_.versions.end(), chains.versions.begin(), chains.versions.end());
+  purged_.edges.insert(purged_.edges.end(), chains.edges.begin(), chains.edges.end());
 }
 
 void DbImpl::FreeChains(const PurgedChains& chains) {

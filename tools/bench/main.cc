@@ -95,6 +95,13 @@ bool ValidThreads(const std::vector<int>& threads) {
   return true;
 }
 
+// 0, or 1 after printing the scenario's error.
+int ExitCode(const char* scenario, const loci::Status& s) {
+  if (s.ok()) return 0;
+  std::fprintf(stderr, "loci-bench %s: %s\n", scenario, s.ToString().c_str());
+  return 1;
+}
+
 }  // namespace
 
 int Main(int argc, char** argv) {
@@ -323,39 +330,19 @@ int Main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   if (filtered_cmd->parsed()) {
-    Status s = RunFilteredScenario(filtered);
-    if (!s.ok()) {
-      std::fprintf(stderr, "loci-bench filtered: %s\n", s.ToString().c_str());
-      return 1;
-    }
-    return 0;
+    return ExitCode("filtered", RunFilteredScenario(filtered));
   }
 
   if (memory_cmd->parsed()) {
-    Status s = RunMemoryScenario(memory);
-    if (!s.ok()) {
-      std::fprintf(stderr, "loci-bench memory: %s\n", s.ToString().c_str());
-      return 1;
-    }
-    return 0;
+    return ExitCode("memory", RunMemoryScenario(memory));
   }
 
   if (churn_cmd->parsed()) {
-    Status s = RunChurnScenario(churn);
-    if (!s.ok()) {
-      std::fprintf(stderr, "loci-bench churn: %s\n", s.ToString().c_str());
-      return 1;
-    }
-    return 0;
+    return ExitCode("churn", RunChurnScenario(churn));
   }
 
   if (locomo_cmd->parsed()) {
-    Status s = RunLocomoScenario(locomo);
-    if (!s.ok()) {
-      std::fprintf(stderr, "loci-bench locomo: %s\n", s.ToString().c_str());
-      return 1;
-    }
-    return 0;
+    return ExitCode("locomo", RunLocomoScenario(locomo));
   }
 
   if (vector_cmd->parsed()) {
