@@ -23,6 +23,8 @@ const char* CodeName(Status::Code code) {
       return "Busy";
     case Status::Code::kPoisoned:
       return "Poisoned";
+    case Status::Code::kPruned:
+      return "Pruned";
   }
   return "Unknown";
 }

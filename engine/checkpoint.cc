@@ -29,6 +29,7 @@ enum EntryType : uint8_t {
   kFieldDrop = 5,
   kEpisodeVersion = 6,
   kEdge = 7,
+  kChainStart = 8,
 };
 
 bool HasDroppedField(const Catalog& catalog) {
@@ -142,6 +143,13 @@ void CheckpointWriter::AddEdge(const index::EdgeVersion& e) {
   AddEntry(kEdge, body);
 }
 
+void CheckpointWriter::AddChainStart(uint64_t id, uint32_t first_version) {
+  std::string body;
+  PutVarint64(&body, id);
+  PutVarint64(&body, first_version);
+  AddEntry(kChainStart, body);
+}
+
 Status CheckpointWriter::Finish(uint64_t next_cube_id, int64_t clock_high_water, uint64_t* bytes) {
   std::string body;
   PutVarint64(&body, entries_);
@@ -156,9 +164,7 @@ Status CheckpointWriter::Finish(uint64_t next_cube_id, int64_t clock_high_water,
 }
 
 Status ReadCheckpoint(Env* env, const std::string& path, const DbUuid& uuid, uint64_t file_number,
-                      uint64_t expected_bytes,
-                      const std::function<Status(std::unique_ptr<Version>)>& on_version,
-                      const std::function<Status(std::unique_ptr<index::EdgeVersion>)>& on_edge,
+                      uint64_t expected_bytes, const CheckpointVisitor& visitor,
                       CheckpointContents* contents) {
   std::unique_ptr<RandomAccessFile> file;
   Status opened = env->NewRandomAccessFile(path, &file);
@@ -250,7 +256,7 @@ Status ReadCheckpoint(Env* env, const std::string& path, const DbUuid& uuid, uin
         if (contents->catalog.SpaceById(v->space_id) == nullptr) {
           return corrupt(pos, "version of unknown space " + std::to_string(v->space_id));
         }
-        s = on_version(std::move(v));
+        s = visitor.on_version(std::move(v));
         break;
       }
       case kEdge: {
@@ -261,7 +267,16 @@ Status ReadCheckpoint(Env* env, const std::string& path, const DbUuid& uuid, uin
         if (contents->catalog.SpaceById(e->space_id) == nullptr) {
           return corrupt(pos, "edge of unknown space " + std::to_string(e->space_id));
         }
-        s = on_edge(std::move(e));
+        s = visitor.on_edge(std::move(e));
+        break;
+      }
+      case kChainStart: {
+        uint64_t id;
+        uint32_t first_version;
+        if (!DecodeCheckpointChainStart(hashed.substr(1), &id, &first_version)) {
+          return corrupt(pos, "malformed chain start entry");
+        }
+        s = visitor.on_chain_start(id, first_version);
         break;
       }
       case kEnd: {
@@ -290,7 +305,8 @@ static_assert(static_cast<uint8_t>(CheckpointEntryType::kSpace) == kSpace &&
               static_cast<uint8_t>(CheckpointEntryType::kEnd) == kEnd &&
               static_cast<uint8_t>(CheckpointEntryType::kFieldDrop) == kFieldDrop &&
               static_cast<uint8_t>(CheckpointEntryType::kEpisodeVersion) == kEpisodeVersion &&
-              static_cast<uint8_t>(CheckpointEntryType::kEdge) == kEdge);
+              static_cast<uint8_t>(CheckpointEntryType::kEdge) == kEdge &&
+              static_cast<uint8_t>(CheckpointEntryType::kChainStart) == kChainStart);
 
 uint64_t CheckpointEntriesOffset() { return kHeaderSize; }
 
@@ -316,7 +332,7 @@ uint64_t CheckpointEntryCost(std::string_view image, uint64_t offset) {
   if (offset > image.size() || image.size() - offset < kEntryOverhead) return 0;
   const uint32_t len = DecodeFixed32(image.data() + offset);
   const uint8_t type = static_cast<uint8_t>(image[offset + 4]);
-  if (len > image.size() - offset - kEntryOverhead || type < kSpace || type > kEdge) return 0;
+  if (len > image.size() - offset - kEntryOverhead || type < kSpace || type > kChainStart) return 0;
   return 1 + uint64_t{len};
 }
 
@@ -361,6 +377,12 @@ bool DecodeCheckpointEdge(std::string_view body, index::EdgeVersion* e) {
   Decoder d(body);
   return d.GetVarsint64(&e->tx_from) && d.GetVarint64(&e->lsn) && DecodeEdgeBody(&d, e) &&
          d.empty();
+}
+
+bool DecodeCheckpointChainStart(std::string_view body, uint64_t* id, uint32_t* first_version) {
+  Decoder d(body);
+  return d.GetVarint64(id) && d.GetVarint32(first_version) && d.empty() && *id != 0 &&
+         *first_version >= 2;
 }
 
 bool DecodeCheckpointEnd(std::string_view body, uint64_t* entries, uint64_t* next_cube_id,

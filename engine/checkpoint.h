@@ -12,13 +12,20 @@
 //                                                          file number and the entry's offset)
 //   types: space (id name), field, field drop (space_id field_id, right after the field's
 //          entry), version (tx_from lsn body), version in an episode (tx_from lsn body
-//          episode:lp), edge (tx_from lsn edge_body, after every version), end (entry count,
+//          episode:lp), edge (tx_from lsn edge_body, after every version), chain start
+//          (cube_id:varint first_version:varint, before every version), end (entry count,
 //          next_cube_id, clock_high_water)
 //
 // Format 1 has no field drop entries; format 2 is written when the catalog has a dropped field
 // (so a database that never dropped one stays readable by a build that knows only format 1).
 // Both are read. Episode-version and edge entries (the trace graph's) are written in either
 // format, only by databases that use it: a build that predates them refuses them by type.
+//
+// Chain-start entries record retention (gc/retention.h): cube `cube_id` keeps no version older
+// than `first_version` (>= 2). A base writes one for every cube whose oldest version is not
+// version 1; a delta writes one for every cube pruned since the previous file, and loading it
+// drops the versions below first_version that earlier files held. Written in either format,
+// only by databases that prune.
 
 #ifndef LOCI_ENGINE_CHECKPOINT_H_
 #define LOCI_ENGINE_CHECKPOINT_H_
@@ -52,6 +59,9 @@ class CheckpointWriter {
   void AddVersion(const Version& v);
   // Adds an edge version. REQUIRES: after every AddVersion.
   void AddEdge(const index::EdgeVersion& e);
+  // Records that cube `id` keeps no version below `first_version`. REQUIRES: first_version >=
+  // 2, before every AddVersion.
+  void AddChainStart(uint64_t id, uint32_t first_version);
   // Writes the end entry and syncs the file. On success *bytes is the file size.
   Status Finish(uint64_t next_cube_id, int64_t clock_high_water, uint64_t* bytes);
 
@@ -80,13 +90,19 @@ struct CheckpointContents {
   Catalog catalog;
 };
 
-// Reads and verifies the checkpoint file `path`, calling `on_version` for every version in
-// file order (tx_from and lsn set). Corruption naming the file and offset on any damage,
-// including a size different from `expected_bytes`.
+// What ReadCheckpoint hands over, entry by entry in file order.
+struct CheckpointVisitor {
+  std::function<Status(std::unique_ptr<Version>)> on_version;  // tx_from and lsn set
+  std::function<Status(std::unique_ptr<index::EdgeVersion>)> on_edge;
+  // A chain-start entry: cube `id` keeps no version below `first_version` (>= 2).
+  std::function<Status(uint64_t id, uint32_t first_version)> on_chain_start;
+};
+
+// Reads and verifies the checkpoint file `path`, calling `visitor`'s functions for its
+// versions, edges and chain starts in file order. Corruption naming the file and offset on any
+// damage, including a size different from `expected_bytes`.
 Status ReadCheckpoint(Env* env, const std::string& path, const DbUuid& uuid, uint64_t file_number,
-                      uint64_t expected_bytes,
-                      const std::function<Status(std::unique_ptr<Version>)>& on_version,
-                      const std::function<Status(std::unique_ptr<index::EdgeVersion>)>& on_edge,
+                      uint64_t expected_bytes, const CheckpointVisitor& visitor,
                       CheckpointContents* contents);
 
 // Entry by entry, for salvage (engine/salvage_scan.h), which takes every entry that verifies
@@ -100,6 +116,7 @@ enum class CheckpointEntryType : uint8_t {
   kFieldDrop = 5,
   kEpisodeVersion = 6,
   kEdge = 7,
+  kChainStart = 8,
 };
 
 struct CheckpointHeader {
@@ -135,6 +152,7 @@ bool PeekCheckpointEntry(std::string_view image, uint64_t offset, uint64_t end,
 bool DecodeCheckpointVersion(std::string_view body, Version* v);
 bool DecodeCheckpointEpisodeVersion(std::string_view body, Version* v);
 bool DecodeCheckpointEdge(std::string_view body, index::EdgeVersion* e);
+bool DecodeCheckpointChainStart(std::string_view body, uint64_t* id, uint32_t* first_version);
 bool DecodeCheckpointEnd(std::string_view body, uint64_t* entries, uint64_t* next_cube_id,
                          int64_t* clock_high_water);
 

@@ -30,14 +30,16 @@ Status DbImpl::Checkpoint() {
 }
 
 void DbImpl::AddEverything(wal::Lsn lsn, CubeId next_id, CheckpointWriter* writer) {
-  // Versions are never freed while the database is open (pruning and purge will retire them
-  // through the epoch domain and must then pin around the walk, but never across the writes).
+  // Versions are freed (by purges and retention cuts) only under checkpoint_mu_, which the
+  // caller holds: no epoch is needed for the walk.
   std::vector<const Version*> chain;
   for (CubeId id = 1; id < next_id; ++id) {
     chain.clear();
     for (const Version* v = table_.Head(id); v != nullptr; v = v->prev) {
       if (v->lsn <= lsn) chain.push_back(v);
     }
+    if (chain.empty()) continue;
+    if (chain.back()->number > 1) writer->AddChainStart(id, chain.back()->number);
     for (auto it = chain.rbegin(); it != chain.rend(); ++it) writer->AddVersion(**it);
   }
   // Edges after every version, so that recovery finds both of their ends.
@@ -51,7 +53,9 @@ void DbImpl::AddEverything(wal::Lsn lsn, CubeId next_id, CheckpointWriter* write
   });
 }
 
-void DbImpl::AddDirty(size_t versions, size_t edges, CheckpointWriter* writer) {
+void DbImpl::AddDirty(size_t versions, size_t edges, const RetentionCut& cut,
+                      CheckpointWriter* writer) {
+  for (const auto& [id, first] : cut.starts) writer->AddChainStart(id, first);
   std::vector<const Version*> changed;
   std::vector<const index::EdgeVersion*> changed_edges;
   {
@@ -63,7 +67,7 @@ void DbImpl::AddDirty(size_t versions, size_t edges, CheckpointWriter* writer) {
   // A purged cube's versions and edges stay listed (db_purge.cc): the table no longer has it.
   auto gone = [&](uint64_t id) { return table_.Head(id) == nullptr; };
   for (const Version* v : changed) {
-    if (!gone(v->id)) writer->AddVersion(*v);
+    if (!gone(v->id) && cut.pruned.count(v) == 0) writer->AddVersion(*v);
   }
   for (const index::EdgeVersion* e : changed_edges) {
     if (!gone(e->key.from) && !gone(e->key.to)) writer->AddEdge(*e);
@@ -71,6 +75,16 @@ void DbImpl::AddDirty(size_t versions, size_t edges, CheckpointWriter* writer) {
 }
 
 Status DbImpl::WriteCheckpoint(bool purge) {
+  // What retention cuts now joins what an earlier checkpoint cut but could not record; what
+  // this one does not record is the next one's.
+  RetentionCut cut = std::move(unrecorded_cut_);
+  unrecorded_cut_ = RetentionCut();
+  Status s = WriteCheckpointFiles(purge, &cut);
+  if (!cut.empty()) unrecorded_cut_ = std::move(cut);
+  return s;
+}
+
+Status DbImpl::WriteCheckpointFiles(bool purge, RetentionCut* cut) {
   // 1. Between two commit groups, close the current WAL segment: every record up to `lsn` is
   //    then in segments the checkpoint makes obsolete.
   bool nothing_new = false;
@@ -99,11 +113,13 @@ Status DbImpl::WriteCheckpoint(bool purge) {
       dirty_count = dirty_.size();
       dirty_edge_count = dirty_edges_.size();
     }
+    checkpoint_mu_.AssertHeld();  // held by this function, around this lambda
+    PruneHistory(dirty_count, *LoadCatalog(), cut);
     // A purge's checkpoint is written whatever changed: a checkpoint that came between the
     // purge and its completion covered the purge's record, but the base before it still holds
-    // the cube.
-    if (!purge && dirty_count == 0 && dirty_edge_count == 0 && log_->last_lsn() == previous_lsn &&
-        previous_next_id == next_id_) {
+    // the cube. So is one that pruned versions.
+    if (!purge && cut->empty() && dirty_count == 0 && dirty_edge_count == 0 &&
+        log_->last_lsn() == previous_lsn && previous_next_id == next_id_) {
       nothing_new = true;
       return Status::OK();
     }
@@ -140,7 +156,7 @@ Status DbImpl::WriteCheckpoint(bool purge) {
   if (base) {
     AddEverything(lsn, next_id, &writer);
   } else {
-    AddDirty(dirty_count, dirty_edge_count, &writer);
+    AddDirty(dirty_count, dirty_edge_count, *cut, &writer);
   }
   uint64_t bytes = 0;
   LOCI_RETURN_IF_ERROR(writer.Finish(next_id, clock_high_water, &bytes));
@@ -184,6 +200,8 @@ Status DbImpl::WriteCheckpoint(bool purge) {
   checkpoint_lsn_.store(lsn);
   checkpoint_files_.store(base ? 1 : previous.checkpoints.size() + 1);
   checkpoint_first_segment_.store(new_segment);
+  FreeCut(std::move(*cut));
+  *cut = RetentionCut();
 
   // 4. Delete what the new superblock no longer references. A crash before this is harmless:
   //    recovery removes obsolete segments; stray checkpoint files are ignored (and removed by

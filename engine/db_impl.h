@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "blob/arena.h"
@@ -26,9 +27,11 @@
 #include "engine/index_queue.h"
 #include "engine/pinned_files_env.h"
 #include "engine/record_table.h"
+#include "engine/snapshot_list.h"
 #include "engine/superblock.h"
 #include "gc/epoch.h"
 #include "gc/expiry_queue.h"
+#include "gc/retention.h"
 #include "index/atlas.h"
 #include "index/event_index.h"
 #include "index/trace_graph.h"
@@ -103,6 +106,9 @@ class DbImpl final : public Db {
   // Recovery, for a WAL record no later record certifies as durable: whether every blob it
   // refers to is intact (a non-sync write can reach the disk without its blobs).
   bool BlobsSurvived(wal::Lsn lsn, std::string_view payload);
+  // A checkpoint's chain-start entry: drops the versions of `id` below `first`, and lets the
+  // chain begin at `first` (recovery_chain_starts_).
+  Status ApplyChainStart(CubeId id, uint32_t first);
   // Adds a version found by recovery (checkpoint or WAL) to the record table after checking it
   // against `catalog`; *applied (if not null) points to it afterwards.
   Status ApplyRecoveredVersion(std::unique_ptr<Version> v, const Catalog& catalog,
@@ -327,15 +333,48 @@ class DbImpl final : public Db {
   // Close: frees the versions and edge versions purges unlinked and no purge completed.
   void FreePurgedVersions() EXCLUDES(purge_mu_);
 
+  // --- retention (db_retention.cc)
+  // What one retention pass cut: the pruned chains (each from its newest pruned version down),
+  // every pruned version, and each cut cube's new first version, for the checkpoint to record.
+  struct RetentionCut {
+    std::vector<const Version*> chains;
+    std::unordered_set<const Version*> pruned;
+    std::vector<std::pair<CubeId, uint32_t>> starts;
+    bool empty() const { return chains.empty(); }
+  };
+  // Whether any space has a policy that prunes (Options::retention, space_retention).
+  bool RetentionConfigured() const;
+  // The policy of the space with id `space_id` in `catalog`.
+  gc::RetentionRule RetentionRuleFor(uint32_t space_id, const Catalog& catalog) const;
+  // Checkpoint, between commit groups (the pipeline drained): cuts from their chains the
+  // versions the policies no longer keep, among the cubes of the first `dirty_count` dirty
+  // versions and those still pending, into *cut (which may already hold what an earlier
+  // checkpoint cut but did not record). Holds the snapshot list's mutex while it cuts.
+  void PruneHistory(size_t dirty_count, const Catalog& catalog, RetentionCut* cut)
+      REQUIRES(checkpoint_mu_) EXCLUDES(dirty_mu_);
+  // The cubes a retention pass looks at: every cube after an open, else those of the first
+  // `dirty_count` dirty versions and the pending ones.
+  std::vector<CubeId> RetentionCandidates(size_t dirty_count) REQUIRES(checkpoint_mu_)
+      EXCLUDES(dirty_mu_);
+  // After the checkpoint that recorded `cut` took its versions off the dirty list: frees them
+  // once the indexer and every reader are past them.
+  void FreeCut(RetentionCut cut);
+
   // --- checkpoint (db_checkpoint.cc)
   // `purge`: a base checkpoint whatever the deltas, and every index snapshot but the new one
   // deleted even if the new one could not be written (the old ones hold purged cubes' codes).
   Status WriteCheckpoint(bool purge = false) REQUIRES(checkpoint_mu_);
+  // The steps of WriteCheckpoint (above). Cuts what retention prunes into *cut (PruneHistory)
+  // and, once the new checkpoint records the cut, frees the pruned versions and clears *cut.
+  Status WriteCheckpointFiles(bool purge, RetentionCut* cut) REQUIRES(checkpoint_mu_);
   // A base checkpoint's entries: every version and edge version up to `lsn` (ids below
   // `next_id`), each cube's and edge's oldest first, versions before edges.
+  // A cube whose oldest version is above 1 gets a chain-start entry first.
   void AddEverything(wal::Lsn lsn, CubeId next_id, CheckpointWriter* writer);
-  // A delta's: the first `versions` and `edges` published since the previous checkpoint.
-  void AddDirty(size_t versions, size_t edges, CheckpointWriter* writer) EXCLUDES(dirty_mu_);
+  // A delta's: the chain starts of `cut`, then the first `versions` and `edges` published since
+  // the previous checkpoint (but those `cut` pruned).
+  void AddDirty(size_t versions, size_t edges, const RetentionCut& cut, CheckpointWriter* writer)
+      EXCLUDES(dirty_mu_);
 
   const Options options_;
   Env* const env_;
@@ -470,6 +509,20 @@ class DbImpl final : public Db {
   std::vector<const index::EdgeVersion*> dirty_edges_ GUARDED_BY(dirty_mu_);
   std::atomic<uint64_t> wal_bytes_{0};  // WAL bytes after the checkpoint
   std::atomic<bool> checkpoint_wanted_{false};
+
+  // Retention: the live snapshots' times (shared with their handles); what a checkpoint cut
+  // but could not record (its write failed), for the next one; the cubes to look at again
+  // (an age rule or a snapshot kept more than their count); whether the next pass looks at
+  // every cube (the first after an open).
+  const std::shared_ptr<SnapshotList> snapshots_ = std::make_shared<SnapshotList>();
+  RetentionCut unrecorded_cut_ GUARDED_BY(checkpoint_mu_);
+  std::unordered_set<CubeId> retention_pending_ GUARDED_BY(checkpoint_mu_);
+  bool retention_full_scan_ GUARDED_BY(checkpoint_mu_) = false;
+  // Some chain no longer starts at version 1: pruned here or recorded so in a checkpoint.
+  std::atomic<bool> history_pruned_{false};
+  std::atomic<uint64_t> versions_pruned_{0};
+  // Recovery: the first version of each cube a chain-start entry named.
+  std::unordered_map<CubeId, uint32_t> recovery_chain_starts_;
 
   std::atomic<uint64_t> searches_{0};
   std::atomic<uint64_t> search_vectors_scanned_{0};

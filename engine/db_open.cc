@@ -385,8 +385,15 @@ Status DbImpl::Recover() {
                     (options_.read_only ? "; read-only: held in memory" : ""));
   }
   ResumeIdAssignment(replay, sb);
+  recovery_chain_starts_.clear();
   RebuildIndex(*LoadCatalog());
   if (options_.read_only) return Status::OK();
+  {
+    // The policies given to this open may prune what earlier opens kept: the first
+    // checkpoint looks at every cube.
+    MutexLock lock(&checkpoint_mu_);
+    retention_full_scan_ = RetentionConfigured();
+  }
   return PrepareForWrites(replay);
 }
 
@@ -415,15 +422,18 @@ Status DbImpl::LoadCheckpoints(const Superblock& sb, Env* env) {
   for (size_t i = 0; i < sb.checkpoints.size(); ++i) {
     const CheckpointFile& file = sb.checkpoints[i];
     CheckpointContents contents;
-    LOCI_RETURN_IF_ERROR(ReadCheckpoint(
-        env, paths_.checkpoint(file.file_number), sb.db_uuid, file.file_number, file.bytes,
-        [&](std::unique_ptr<Version> v) {
-          return ApplyRecoveredVersion(std::move(v), contents.catalog, nullptr);
-        },
-        [&](std::unique_ptr<index::EdgeVersion> e) {
-          return ApplyRecoveredEdge(std::move(e), contents.catalog, nullptr);
-        },
-        &contents));
+    CheckpointVisitor visitor;
+    visitor.on_version = [&](std::unique_ptr<Version> v) {
+      return ApplyRecoveredVersion(std::move(v), contents.catalog, nullptr);
+    };
+    visitor.on_edge = [&](std::unique_ptr<index::EdgeVersion> e) {
+      return ApplyRecoveredEdge(std::move(e), contents.catalog, nullptr);
+    };
+    visitor.on_chain_start = [&](uint64_t id, uint32_t first) {
+      return ApplyChainStart(id, first);
+    };
+    LOCI_RETURN_IF_ERROR(ReadCheckpoint(env, paths_.checkpoint(file.file_number), sb.db_uuid,
+                                        file.file_number, file.bytes, visitor, &contents));
     if (contents.covers_lsn < covered) {
       return Status::Corruption(paths_.checkpoint(file.file_number) +
                                 ": checkpoint chain out of order");
@@ -468,16 +478,21 @@ Status DbImpl::ApplyRecoveredVersion(std::unique_ptr<Version> v, const Catalog& 
     LOCI_RETURN_IF_ERROR(arena_->NoteReferenced(r.blob).WithContext(what));
   }
   const Version* head = table_.Head(v->id);
+  // A chain begins at version 1, or where a chain-start entry says (retention pruned what
+  // was before; in a delta, maybe every version an earlier file held: the cube continues).
+  auto start = recovery_chain_starts_.find(v->id);
+  const uint32_t first = start == recovery_chain_starts_.end() ? 1 : start->second;
+  const bool continues = head == nullptr && first > 1 && v->id < next_id_;
   // Ids grow: a new cube takes an id above every earlier one, and below the bound the
   // superblock sets. (This also bounds every loop over ids, whatever the input.) In a
-  // database with version gaps (kVersionGapsFlag) a cube may begin above version 1.
-  const bool new_cube = version_gaps_ ? head == nullptr : v->number == 1;
+  // database with version gaps (kVersionGapsFlag) a cube may begin above version `first`.
+  const bool new_cube = head == nullptr && !continues;
   if (new_cube && (v->id < next_id_ || v->id >= recovery_id_bound_)) {
     return Status::Corruption(what + ": a new cube's id must be at least " +
                               std::to_string(next_id_) + " and below " +
                               std::to_string(recovery_id_bound_));
   }
-  const uint32_t expected = head == nullptr ? 1 : head->number + 1;
+  const uint32_t expected = head == nullptr ? first : head->number + 1;
   const bool in_order = version_gaps_ ? v->number >= expected : v->number == expected;
   if (!in_order) {
     return Status::Corruption(what + " follows version " + std::to_string(head ? head->number : 0));

@@ -12,16 +12,39 @@ namespace loci::engine {
 
 namespace {
 
+// Registered in the database's SnapshotList for as long as it lives (retention keeps what it
+// may read), which may outlast the database.
 class SnapshotImpl final : public Snapshot {
  public:
-  explicit SnapshotImpl(Timestamp time) : time_(time) {}
+  SnapshotImpl(std::shared_ptr<SnapshotList> list, Timestamp time)
+      : list_(std::move(list)), time_(time) {}
+  ~SnapshotImpl() override { list_->Release(time_); }
   Timestamp time() const override { return time_; }
 
  private:
+  const std::shared_ptr<SnapshotList> list_;
   const Timestamp time_;
 };
 
 std::string CubeName(CubeId id) { return "cube " + std::to_string(id); }
+
+const Version* OldestOf(const Version* head) {
+  const Version* v = head;
+  for (const Version* older = v->prev; older != nullptr; older = older->prev) v = older;
+  return v;
+}
+
+// For a read point none of the chain from `head` answers: Pruned if the chain no longer starts
+// at version 1 (retention pruned what might have answered, or a salvage lost it), else
+// `not_found`.
+Status NothingVisible(const Version* head, const query::ReadPoint& p, Status not_found) {
+  const Version* oldest = OldestOf(head);
+  if (oldest->number == 1) return not_found;
+  return Status::Pruned(
+      CubeName(head->id) + " at valid time " + FormatRfc3339(p.valid_at) + " as of " +
+      FormatRfc3339(p.as_of) + ": older than its retained history, which starts at version " +
+      std::to_string(oldest->number) + " (committed " + FormatRfc3339(oldest->tx_from) + ")");
+}
 
 }  // namespace
 
@@ -123,8 +146,10 @@ Status DbImpl::Get(const ReadOptions& options, CubeId id, MemCube* cube) {
   }
   const Version* seen = query::SelectAt(head, p);
   if (seen == nullptr) {
-    return Status::NotFound(CubeName(id) + " has no version valid at " + FormatRfc3339(p.valid_at) +
-                            " as of " + FormatRfc3339(p.as_of));
+    return NothingVisible(
+        head, p,
+        Status::NotFound(CubeName(id) + " has no version valid at " + FormatRfc3339(p.valid_at) +
+                         " as of " + FormatRfc3339(p.as_of)));
   }
   if (seen->state == CubeState::kRetired) {
     return Status::NotFound(CubeName(id) + " is retired (from valid time " +
@@ -158,7 +183,9 @@ Status DbImpl::History(const ReadOptions& options, CubeId id, std::vector<MemCub
     if (query::CommittedBy(v->times(), p.as_of)) chain.push_back(v);
   }
   if (chain.empty()) {
-    return Status::NotFound(CubeName(id) + " has no version as of " + FormatRfc3339(p.as_of));
+    return NothingVisible(
+        head, p,
+        Status::NotFound(CubeName(id) + " has no version as of " + FormatRfc3339(p.as_of)));
   }
   versions->resize(chain.size());
   for (size_t i = 0; i < chain.size(); ++i) {
@@ -174,7 +201,9 @@ Status DbImpl::History(const ReadOptions& options, CubeId id, std::vector<MemCub
 }
 
 std::shared_ptr<const Snapshot> DbImpl::GetSnapshot() {
-  return std::make_shared<SnapshotImpl>(published_ts_.load(std::memory_order_acquire));
+  const Timestamp time =
+      snapshots_->Acquire([this] { return published_ts_.load(std::memory_order_acquire); });
+  return std::make_shared<SnapshotImpl>(snapshots_, time);
 }
 
 DbStats DbImpl::Stats() {
@@ -200,6 +229,7 @@ DbStats DbImpl::Stats() {
   s.index_rebuilt_vectors = index_rebuilt_vectors_;
   s.index_snapshots_failed = index_snapshots_failed_.load(std::memory_order_relaxed);
   s.index_backlog = index_queue_.backlog();
+  s.versions_pruned = versions_pruned_.load(std::memory_order_relaxed);
   s.searches = searches_.load(std::memory_order_relaxed);
   s.search_vectors_scanned = search_vectors_scanned_.load(std::memory_order_relaxed);
   s.search_bytes_scanned = search_bytes_scanned_.load(std::memory_order_relaxed);

@@ -103,4 +103,39 @@ const Version* RecordTable::Purge(CubeId id) {
   return head;
 }
 
+const Version* RecordTable::CutBelow(const Version* tail) {
+  const Version* older = tail->prev;
+  if (older == nullptr) return nullptr;
+  uint64_t n = 0;
+  for (const Version* v = older; v != nullptr; v = v->prev) ++n;
+  // The only change to a published version: its link, which readers load atomically.
+  const_cast<Version*>(tail)->prev = nullptr;
+  versions_.fetch_sub(n, std::memory_order_relaxed);
+  return older;
+}
+
+void RecordTable::DropBelow(CubeId id, uint32_t first) {
+  HeadSlot* slot = Slot(id, /*create=*/false);
+  if (slot == nullptr) return;
+  const Version* newer = nullptr;  // the oldest version kept
+  const Version* v = slot->load(std::memory_order_relaxed);
+  while (v != nullptr && v->number >= first) {
+    newer = v;
+    v = v->prev;
+  }
+  if (v == nullptr) return;
+  if (newer == nullptr) {
+    slot->store(nullptr, std::memory_order_relaxed);
+    cubes_.fetch_sub(1, std::memory_order_relaxed);
+  } else {
+    const_cast<Version*>(newer)->prev = nullptr;
+  }
+  while (v != nullptr) {
+    const Version* prev = v->prev;
+    delete v;
+    versions_.fetch_sub(1, std::memory_order_relaxed);
+    v = prev;
+  }
+}
+
 }  // namespace loci::engine

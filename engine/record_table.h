@@ -46,6 +46,17 @@ class RecordTable {
   // no reader or queue can hold them. REQUIRES: a single writer at a time.
   const Version* Purge(CubeId id);
 
+  // Retention: unlinks the versions older than `tail` (a published version) from its chain —
+  // reads started from now on never reach them, reads already past `tail` may still follow
+  // them — and returns the newest of them (nullptr if there were none): the caller owns them
+  // and frees them once no reader, queue or list can hold them. REQUIRES: a single writer at a
+  // time.
+  const Version* CutBelow(const Version* tail);
+
+  // Recovery (a checkpoint's chain-start entry): deletes the versions of `id` numbered below
+  // `first`. Single-threaded, before readers exist.
+  void DropBelow(CubeId id, uint32_t first);
+
   // One past the highest id with a version (the commit leader keeps its own next-id counter).
   CubeId end_id() const { return end_id_.load(std::memory_order_acquire); }
   uint64_t cubes() const { return cubes_.load(std::memory_order_relaxed); }

@@ -192,6 +192,12 @@ Status Db::Salvage(const Options& options, const std::string& src, const std::st
   std::erase_if(finds.edges, [&](const engine::FoundEdge& f) {
     return finds.purged.count(f.edge->key.from) != 0 || finds.purged.count(f.edge->key.to) != 0;
   });
+  // So does a retention cut: versions a chain-start entry pruned are not copied (older files
+  // may still hold them). Not losses: the source had let them go.
+  std::erase_if(finds.versions, [&](const FoundVersion& f) {
+    auto start = finds.chain_starts.find(f.version->id);
+    return start != finds.chain_starts.end() && f.version->number < start->second;
+  });
   Timestamp newest_commit = 0;
   for (const FoundVersion& f : finds.versions) {
     newest_commit = std::max(newest_commit, f.version->tx_from);
@@ -232,7 +238,7 @@ Status Db::Salvage(const Options& options, const std::string& src, const std::st
   LOCI_RETURN_IF_ERROR(writer.Finish(catalog, versions, edge_versions, root));
   LOCI_RETURN_IF_ERROR(CheckCopy(options, dst, kept.size()));
 
-  engine::AccountLosses(copied, finds.lsn_windows, &finds.losses);
+  engine::AccountLosses(copied, finds.chain_starts, finds.lsn_windows, &finds.losses);
   report->spaces = catalog.spaces().size();
   report->cubes = copied.size();
   report->versions = kept.size();

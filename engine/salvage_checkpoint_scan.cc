@@ -135,6 +135,14 @@ bool CheckpointScanner::DecodeEntry(const CheckpointEntry& entry, uint64_t offse
       finds_->edges.push_back(FoundEdge{std::move(e), file_, offset});
       return true;
     }
+    case CheckpointEntryType::kChainStart: {
+      uint64_t id;
+      uint32_t first_version;
+      if (!DecodeCheckpointChainStart(entry.body, &id, &first_version)) return false;
+      uint32_t& start = finds_->chain_starts[id];
+      start = std::max(start, first_version);
+      return true;
+    }
     case CheckpointEntryType::kEnd: {
       uint64_t entries, next_cube_id;
       int64_t clock;

@@ -154,13 +154,16 @@ std::vector<LsnWindow> AllWindows(const std::vector<LsnWindow>& windows,
 
 }  // namespace
 
-void AccountLosses(const Copied& copied, const std::vector<LsnWindow>& windows,
-                   std::vector<SalvageLoss>* losses) {
+void AccountLosses(const Copied& copied, const std::map<CubeId, uint32_t>& chain_starts,
+                   const std::vector<LsnWindow>& windows, std::vector<SalvageLoss>* losses) {
   StrikeRecovered(copied, losses);
   const std::vector<LsnWindow> all_windows = AllWindows(windows, *losses);
   GapFinder gaps(all_windows, losses);
   for (const auto& [id, versions] : copied) {
     CopiedVersion after;  // number 0, LSN 0: before the cube's first version
+    if (auto start = chain_starts.find(id); start != chain_starts.end()) {
+      after.number = start->second - 1;  // pruned below its chain start, not lost
+    }
     for (const CopiedVersion& v : versions) {
       if (v.number > after.number + 1) gaps.Gap(id, after, v);
       after = v;

@@ -33,7 +33,8 @@ struct LsnWindow {
 //  - a version damaged bytes appear to hold that was copied from another copy is struck from
 //    their loss (named in its text only: the damage may be in the very bytes that named it,
 //    so the loss stays, as one whose content is not known);
-//  - a version number missing below a copied one of its cube is lost for certain. It is
+//  - a version number missing below a copied one of its cube, and not below the cube's
+//    `chain_starts` entry (retention pruned those), is lost for certain. It is
 //    marked so in the loss of the damage that appears to hold it; or else added to the loss of
 //    the one damage that can have held it — whose LSNs (`windows`) fall between those of the
 //    copied versions around it, every loss without a window and naming no version (a missing
@@ -41,6 +42,7 @@ struct LsnWindow {
 //    its own, without a file (one per cube);
 // and orders the losses by file and offset, those without a file last.
 void AccountLosses(const std::map<CubeId, std::vector<CopiedVersion>>& copied,
+                   const std::map<CubeId, uint32_t>& chain_starts,
                    const std::vector<LsnWindow>& windows, std::vector<SalvageLoss>* losses);
 
 }  // namespace loci::engine

@@ -24,6 +24,7 @@
 #define LOCI_ENGINE_SALVAGE_SCAN_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -74,6 +75,9 @@ struct SourceFinds {
   std::vector<FoundVersion> versions;  // in the order found
   std::vector<FoundEdge> edges;        // in the order found
   std::set<CubeId> purged;             // cubes a WAL record purged: never copied
+  // Per cube, the highest first version a checkpoint's chain-start entry recorded: versions
+  // below it were pruned by retention, and are not copied.
+  std::map<CubeId, uint32_t> chain_starts;
   // Blob copies that verified inside WAL batches (a blob up to Options::max_logged_blob_bytes
   // travels in its batch; the arena copy may never have reached the disk).
   std::vector<std::pair<blob::BlobRef, std::string>> logged_blobs;

@@ -23,10 +23,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uint64_t number = 0;
   if (size >= 36) std::memcpy(&number, data + 28, 8);
   loci::engine::CheckpointContents contents;
-  loci::Status s = loci::engine::ReadCheckpoint(
-      env.get(), "/ckpt", uuid, number, size,
-      [](std::unique_ptr<loci::engine::Version>) { return loci::Status::OK(); },
-      [](std::unique_ptr<loci::index::EdgeVersion>) { return loci::Status::OK(); }, &contents);
+  loci::engine::CheckpointVisitor visitor;
+  visitor.on_version = [](std::unique_ptr<loci::engine::Version>) { return loci::Status::OK(); };
+  visitor.on_edge = [](std::unique_ptr<loci::index::EdgeVersion>) { return loci::Status::OK(); };
+  visitor.on_chain_start = [](uint64_t, uint32_t) { return loci::Status::OK(); };
+  loci::Status s =
+      loci::engine::ReadCheckpoint(env.get(), "/ckpt", uuid, number, size, visitor, &contents);
   if (!s.ok() && !s.IsCorruption()) __builtin_trap();
   return 0;
 }

@@ -98,8 +98,8 @@ bool Same(const MemCube& got, const MemCube& want, bool payload, bool vectors) {
 }
 
 const char* CodeName(Status::Code c) {
-  static const char* kNames[] = {"OK",      "NotFound", "Corruption", "NotSupported",
-                                 "Invalid", "IOError",  "Busy",       "Poisoned"};
+  static const char* kNames[] = {"OK",      "NotFound", "Corruption", "NotSupported", "Invalid",
+                                 "IOError", "Busy",     "Poisoned",   "Pruned"};
   return kNames[static_cast<int>(c)];
 }
 

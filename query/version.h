@@ -4,6 +4,7 @@
 #ifndef LOCI_QUERY_VERSION_H_
 #define LOCI_QUERY_VERSION_H_
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -19,6 +20,31 @@ struct VectorRef {
   uint32_t field_id = 0;
   blob::BlobRef blob;
   bool operator==(const VectorRef&) const = default;
+};
+
+struct Version;
+
+// A version's link to the previous (older) version of its cube. Set before the version is
+// published; after that the only change is a retention cut (gc/retention.h), which sets it to
+// nullptr while readers may be following it: a reader then sees the old link (the versions
+// beyond stay allocated until every reader that could see it has unpinned) or none. Copying a
+// version copies the link's value.
+class ChainLink {
+ public:
+  ChainLink() = default;
+  ChainLink(const Version* v) : link_(v) {}  // NOLINT: reads like the pointer it replaces
+  ChainLink(const ChainLink& other) : link_(other.get()) {}
+  ChainLink& operator=(const ChainLink& other) { return *this = other.get(); }
+  ChainLink& operator=(const Version* v) {
+    link_.store(v, std::memory_order_release);
+    return *this;
+  }
+  const Version* get() const { return link_.load(std::memory_order_acquire); }
+  operator const Version*() const { return get(); }  // NOLINT: reads like a pointer
+  const Version* operator->() const { return get(); }
+
+ private:
+  std::atomic<const Version*> link_{nullptr};
 };
 
 struct Version {
@@ -42,8 +68,9 @@ struct Version {
   std::vector<CubeId> parents;
   std::string episode;  // empty: none
 
-  // The previous (older) version of the same cube, or nullptr. Set before publication.
-  const Version* prev = nullptr;
+  // The previous (older) version of the same cube, or nullptr. Set before publication; cut
+  // (set to nullptr) by retention only.
+  ChainLink prev;
 
   VersionTimes times() const { return {tx_from, valid_from, valid_to, expires_at}; }
 

@@ -102,6 +102,7 @@ struct ReadBack {
   CheckpointContents contents;
   std::vector<std::unique_ptr<Version>> versions;
   std::vector<std::unique_ptr<index::EdgeVersion>> edges;
+  std::vector<std::pair<uint64_t, uint32_t>> chain_starts;
 };
 
 class CheckpointFileTest : public ::testing::Test {
@@ -130,17 +131,21 @@ class CheckpointFileTest : public ::testing::Test {
   ReadBack Read(const std::string& path, uint64_t expected_bytes,
                 uint64_t file_number = kFileNumber) {
     ReadBack r;
-    r.status = ReadCheckpoint(
-        env_.get(), path, uuid_, file_number, expected_bytes,
-        [&](std::unique_ptr<Version> v) {
-          r.versions.push_back(std::move(v));
-          return Status::OK();
-        },
-        [&](std::unique_ptr<index::EdgeVersion> e) {
-          r.edges.push_back(std::move(e));
-          return Status::OK();
-        },
-        &r.contents);
+    CheckpointVisitor visitor;
+    visitor.on_version = [&](std::unique_ptr<Version> v) {
+      r.versions.push_back(std::move(v));
+      return Status::OK();
+    };
+    visitor.on_edge = [&](std::unique_ptr<index::EdgeVersion> e) {
+      r.edges.push_back(std::move(e));
+      return Status::OK();
+    };
+    visitor.on_chain_start = [&](uint64_t id, uint32_t first_version) {
+      r.chain_starts.emplace_back(id, first_version);
+      return Status::OK();
+    };
+    r.status =
+        ReadCheckpoint(env_.get(), path, uuid_, file_number, expected_bytes, visitor, &r.contents);
     return r;
   }
 
@@ -360,17 +365,57 @@ TEST_F(CheckpointFileTest, VersionOfAnUnknownSpaceIsCorruption) {
   EXPECT_EQ(r.versions.size(), 1u);
 }
 
+TEST_F(CheckpointFileTest, ChainStartsRoundTripBeforeTheVersions) {
+  const Catalog catalog = SampleCatalog();
+  CheckpointWriter w(env_.get(), PathOf(kFileNumber), uuid_, kFileNumber, kCoversLsn);
+  ASSERT_TRUE(w.Open(catalog).ok());
+  w.AddChainStart(7, 3);
+  w.AddChainStart(1ull << 40, 0xffffffffu);
+  for (const Version& v : SampleVersions(2)) w.AddVersion(v);
+  uint64_t bytes = 0;
+  ASSERT_TRUE(w.Finish(4242, -77, &bytes).ok());
+  ReadBack r = Read(PathOf(kFileNumber), bytes);
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  const std::vector<std::pair<uint64_t, uint32_t>> want = {{7, 3}, {1ull << 40, 0xffffffffu}};
+  EXPECT_EQ(r.chain_starts, want);
+  EXPECT_EQ(r.versions.size(), 2u);
+}
+
+TEST_F(CheckpointFileTest, ChainStartBelowTwoIsMalformed) {
+  uint64_t id;
+  uint32_t first;
+  std::string body;
+  PutVarint64(&body, 7);
+  PutVarint64(&body, 1);  // version 1 is every chain's start: no entry names it
+  EXPECT_FALSE(DecodeCheckpointChainStart(body, &id, &first));
+  body.clear();
+  PutVarint64(&body, 0);  // no cube has id 0
+  PutVarint64(&body, 5);
+  EXPECT_FALSE(DecodeCheckpointChainStart(body, &id, &first));
+  body.clear();
+  PutVarint64(&body, 7);
+  PutVarint64(&body, 1ull << 32);  // beyond a version number
+  EXPECT_FALSE(DecodeCheckpointChainStart(body, &id, &first));
+  body.clear();
+  PutVarint64(&body, 7);
+  PutVarint64(&body, 5);
+  ASSERT_TRUE(DecodeCheckpointChainStart(body, &id, &first));
+  EXPECT_EQ(id, 7u);
+  EXPECT_EQ(first, 5u);
+}
+
 TEST_F(CheckpointFileTest, CallbackErrorStopsReadingAndNamesWhere) {
   const Catalog catalog = SampleCatalog();
   const uint64_t bytes = Write(PathOf(kFileNumber), &catalog, SampleVersions(6));
   int calls = 0;
   CheckpointContents contents;
-  Status s = ReadCheckpoint(
-      env_.get(), PathOf(kFileNumber), uuid_, kFileNumber, bytes,
-      [&](std::unique_ptr<Version>) {
-        return ++calls == 3 ? Status::IOError("no room") : Status::OK();
-      },
-      [](std::unique_ptr<index::EdgeVersion>) { return Status::OK(); }, &contents);
+  CheckpointVisitor visitor;
+  visitor.on_version = [&](std::unique_ptr<Version>) {
+    return ++calls == 3 ? Status::IOError("no room") : Status::OK();
+  };
+  visitor.on_edge = [](std::unique_ptr<index::EdgeVersion>) { return Status::OK(); };
+  Status s = ReadCheckpoint(env_.get(), PathOf(kFileNumber), uuid_, kFileNumber, bytes, visitor,
+                            &contents);
   EXPECT_TRUE(s.IsIOError()) << s.ToString();
   EXPECT_TRUE(Contains(s.message(), "no room")) << s.ToString();
   EXPECT_TRUE(Contains(s.message(), PathOf(kFileNumber))) << s.ToString();

@@ -22,6 +22,7 @@ int ExitCodeFor(const Status& status) {
     case Status::Code::kPoisoned:
       return kExitIo;
     case Status::Code::kNotFound:
+    case Status::Code::kPruned:
     case Status::Code::kNotSupported:
     case Status::Code::kInvalidArgument:
       return kExitUsage;

@@ -27,6 +27,7 @@ class [[nodiscard]] Status {
     kIOError = 5,
     kBusy = 6,      // the resource (e.g. the database's writer lock) is held by someone else
     kPoisoned = 7,  // an earlier fsync failed: the instance refuses further writes
+    kPruned = 8,    // the read point is older than the history a retention policy kept
   };
 
   Status() noexcept = default;
@@ -48,6 +49,7 @@ class [[nodiscard]] Status {
   static Status IOError(std::string_view msg) { return Status(Code::kIOError, msg); }
   static Status Busy(std::string_view msg) { return Status(Code::kBusy, msg); }
   static Status Poisoned(std::string_view msg) { return Status(Code::kPoisoned, msg); }
+  static Status Pruned(std::string_view msg) { return Status(Code::kPruned, msg); }
 
   bool ok() const { return rep_ == nullptr; }
   Code code() const { return rep_ ? rep_->code : Code::kOk; }
@@ -58,6 +60,7 @@ class [[nodiscard]] Status {
   bool IsIOError() const { return code() == Code::kIOError; }
   bool IsBusy() const { return code() == Code::kBusy; }
   bool IsPoisoned() const { return code() == Code::kPoisoned; }
+  bool IsPruned() const { return code() == Code::kPruned; }
 
   // The message alone (empty when OK).
   const std::string& message() const;

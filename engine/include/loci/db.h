@@ -32,6 +32,7 @@ namespace loci {
 
 // A consistent read point. Reads through it see exactly what was committed when it was taken,
 // however long it is kept — except cubes purged since (Db::Purge): erasure overrides history.
+// While it lives, retention prunes no version committed at or before its time.
 // Obtained from Db::GetSnapshot; released by destroying the handle.
 class Snapshot {
  public:
@@ -88,6 +89,8 @@ struct DbStats {
   // Versions and field drops published but not yet absorbed by the vector index (a search
   // scans those versions exactly; see Options::max_index_backlog).
   uint64_t index_backlog = 0;
+  // Versions retention pruned (Options::retention) since open.
+  uint64_t versions_pruned = 0;
 };
 
 // What Db::Verify checked and found.
@@ -230,11 +233,15 @@ class Db {
   // NotFound if the cube does not exist, is not visible then (not yet committed, not valid at
   // that valid time, retired) or belongs to another space than options.space (then, as when no
   // such space exists, with the message of an id never assigned: "cube <id> does not exist").
+  // Pruned if no retained version is visible there and the cube's retained history does not
+  // start at version 1 (Options::retention): the pruned versions may have answered.
   virtual Status Get(const ReadOptions& options, CubeId id, MemCube* cube) = 0;
 
-  // Every version of `id` committed at or before the read point (as_of / snapshot), oldest
-  // first, with tx_to as seen at that point. NotFound if there is none, or if the cube is not
-  // in options.space (as for Get).
+  // Every retained version of `id` committed at or before the read point (as_of / snapshot),
+  // oldest first, with tx_to as seen at that point; the first one's number says whether
+  // retention pruned older ones (it is then above 1). NotFound if there is none, or if the cube
+  // is not in options.space (as for Get); Pruned if there is none but older versions were
+  // pruned.
   virtual Status History(const ReadOptions& options, CubeId id, std::vector<MemCube>* versions) = 0;
 
   // The k cubes nearest to request.query by vector field request.field, among the versions
@@ -300,7 +307,11 @@ class Db {
   // Writes a checkpoint (the record table as of now) and deletes the WAL segments it covers.
   // Its cost grows with what changed since the previous checkpoint. Concurrent writes proceed.
   // First erases the cubes that have expired (CubeDraft::expires_at), as a Purge would: that
-  // costs a base checkpoint when there are any. Automatic checkpoints do the same.
+  // costs a base checkpoint when there are any. Then prunes the versions the retention
+  // policies no longer keep (Options::retention), among the cubes written since the previous
+  // checkpoint (every cube at the first checkpoint after an open, and, under an age rule or a
+  // snapshot, those that kept more than their count): writes proceed meanwhile, but
+  // GetSnapshot waits for the cut. Automatic checkpoints do the same.
   virtual Status Checkpoint() = 0;
 
   virtual DbStats Stats() = 0;

@@ -3,8 +3,10 @@
 #ifndef LOCI_OPTIONS_H_
 #define LOCI_OPTIONS_H_
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -61,6 +63,26 @@ struct VectorIndexOptions {
   // measurable QPS against 16 KiB and saved ~45 bytes per vector.
   // Default: 12 KiB
   uint32_t page_bytes = 12288;
+};
+
+// How much of each cube's history a space keeps (design.md §8). Versions a policy does not keep
+// are pruned at checkpoints (Db::Checkpoint and the automatic ones): they leave memory, the
+// next checkpoint no longer holds them, and their blobs become dead space in the arena. A
+// version is kept while either rule keeps it; a policy with neither keeps everything.
+//  - keep_versions: the newest N versions of every cube (0: no count rule).
+//  - keep_for: the versions superseded (a later version of the cube committed) less than this
+//    long ago (0: no age rule). Ages are measured at the checkpoint.
+// The newest version of a cube is always kept, and so is every version committed at or before
+// the time of a live Snapshot (its reads stay exactly as they were). Only the oldest versions
+// go, so the retained history of a cube is a run of its newest versions: reads the retained
+// versions can answer are answered as before, and Get and History at a read point only the
+// pruned versions could answer return Status::Pruned instead of guessing. Search, List,
+// Events, Changes, Episode and Trace answer from the retained versions (a cube whose retained
+// versions are not visible at the read point is left out).
+struct RetentionPolicy {
+  uint32_t keep_versions = 0;
+  std::chrono::microseconds keep_for{0};
+  bool keeps_everything() const { return keep_versions == 0 && keep_for.count() == 0; }
 };
 
 struct Options {
@@ -163,6 +185,13 @@ struct Options {
 
   // Default: see VectorIndexOptions.
   VectorIndexOptions vector_index;
+
+  // The retention policy of every space space_retention does not name, and those it names.
+  // Not stored in the database: each open applies the policies it is given (an open that
+  // gives none prunes nothing). Ignored by read-only opens.
+  // Default: keep everything
+  RetentionPolicy retention;
+  std::map<std::string, RetentionPolicy> space_retention;
 };
 
 // Where in (transaction time, valid time) a read looks. A read sees, among the versions
