@@ -55,23 +55,23 @@ struct Claimable {
   uint64_t claimed = 0;
 };
 
-// Leaves out of `p` what it holds of purged cubes (those the record table no longer has): their
-// entries name no vector, and their slots' codes are zeros. (The partition keeps them in memory,
-// not live, until the next open rebuilds it without them.)
-void ErasePurged(const RecordTable& table, index::PartitionSnapshot* p) {
-  std::vector<bool> purged(p->entries.size(), false);
+// Leaves out of `p` the entries no version holds (SourceOf found none): those of purged cubes
+// and of pruned versions. Their entries name no vector, and their slots' codes are zeros, so
+// the file holds nothing of them. (The partition keeps them in memory, not live, until the
+// next open rebuilds it without them.)
+void EraseUnheld(index::PartitionSnapshot* p) {
+  std::vector<bool> unheld(p->entries.size(), false);
   bool any = false;
   for (size_t i = 0; i < p->entries.size(); ++i) {
-    if (table.Head(p->entries[i].cube) != nullptr) continue;
-    purged[i] = any = true;
-    p->entries[i].source = {};
+    if (p->entries[i].source.generation != 0) continue;
+    unheld[i] = any = true;
   }
   if (!any) return;
   const size_t stride = p->plane_stride;
   const size_t prefix_bytes = p->prefix_width / 2;
   for (index::SnapshotList& list : p->lists) {
     for (size_t slot = 0; slot < list.slots; ++slot) {
-      if (!purged[list.entries[slot]]) continue;
+      if (!unheld[list.entries[slot]]) continue;
       std::fill_n(list.hi.begin() + slot * stride, stride, 0);
       std::fill_n(list.lo.begin() + slot * stride, stride, 0);
       list.scales[slot] = list.biases[slot] = 0;
@@ -107,7 +107,7 @@ Status DbImpl::WriteIndexSnapshot(uint64_t file_number, const Catalog& catalog) 
       for (index::SnapshotEntry& e : p.entries) {
         e.source = SourceOf(table_, *arena_, e.cube, field.id, e.vector);
       }
-      ErasePurged(table_, &p);
+      EraseUnheld(&p);
       LOCI_RETURN_IF_ERROR(writer.AddPartition(p));
     }
   }
