@@ -16,7 +16,9 @@
 // was acknowledged must survive recovery unchanged.
 //
 // Input (fuzz_input.h): config:u8 (bit 0: sync off; bits 1-2: WAL segment size; bit 3:
-// automatic checkpoints every 16 KiB of WAL; bit 4: 64 KiB arena generations), then operations,
+// automatic checkpoints every 16 KiB of WAL; bit 4: 64 KiB arena generations; bit 5: space "b"
+// keeps two versions per cube, pruned at checkpoints, which the model follows through Stats
+// with the live snapshots pinning what they may read), then operations,
 // each an opcode byte followed by the bytes its arguments consume. Opcodes 0-14 are those of the
 // inputs before the trace graph (fuzz/seeds and fuzz/regressions keep their meaning); the trace
 // graph's are appended after them (Step).
@@ -115,6 +117,7 @@ class Driver {
     options_.wal_segment_bytes = kSegmentBytes[(config >> 1) & 3];
     if (config & 8) options_.checkpoint_wal_bytes = 16 << 10;
     if (config & 16) options_.arena_generation_bytes = 64 << 10;
+    if (config & 32) options_.space_retention["b"] = loci::RetentionPolicy{.keep_versions = 2};
     Open();
   }
 
@@ -688,6 +691,11 @@ class Driver {
   // erased one, Stats can. The model follows: it reclaims up to the expiry that makes its
   // counts the engine's, if one does.
   void FollowReclamation() {
+    FollowExpiry();
+    FollowRetention();
+  }
+
+  void FollowExpiry() {
     const loci::DbStats stats = db_->Stats();
     if (stats.cubes == model_.cubes().size()) return;
     const Timestamp now = db_->Now();
@@ -704,6 +712,17 @@ class Driver {
         return;
       }
     }
+  }
+
+  // Checkpoints (explicit and automatic) prune space "b" when the config asks; only Stats
+  // tells when. The model prunes as they do, at the snapshots live now (those a checkpoint
+  // since the last call saw: snapshots are taken and released only between writes).
+  void FollowRetention() {
+    if (options_.space_retention.empty()) return;
+    if (db_->Stats().versions == model_.version_count()) return;
+    Timestamp pinned_until = loci::model::kNothingPinned;
+    for (const auto& snapshot : snapshots_) pinned_until = std::max(pinned_until, snapshot->time());
+    model_.Prune({{"b", 2}}, pinned_until);
   }
 
   void CheckStats() {

@@ -375,8 +375,22 @@ def main():
         write_seed("ops_differential", "segments_and_checkpoints", bytes(
             [0x1E] + put_may * 3 + [0, 1, 220, 0] + update_july + [11] + put_may + [10] +
             [4, 1, 6, 0] + get(0, 0) + [13]))
+        write_seed("ops_differential", "retention", retention_ops())
     finally:
         shutil.rmtree(tmp)
+
+
+def retention_ops():
+    """ops_differential: space b keeps two versions (config bit 5), automatic checkpoints on:
+    updates, a snapshot that pins what it may read, checkpoints, reads before and after the
+    cut, a reopen."""
+    put_b = lambda pay: [0, 1, pay, 0x08, 3]  # put space b, payload-<pay>, from 2023-05-01
+    update = lambda pay: [2, 0, 0x01, 0x10, pay, 4, 0]  # update the first cube
+    get = lambda valid, as_of: [7, 0, 0x05, valid, as_of]
+    history = [9, 0, 0, 0]
+    return bytes([0x28] + put_b(5) + put_b(9) + update(6) + update(7) + update(8) + [12] +
+                 update(10) + [11] + get(3, 0) + get(4, 7) + history + [13] + [11] + history +
+                 [10] + history + get(3, 6))
 
 
 if __name__ == "__main__":

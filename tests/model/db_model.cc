@@ -271,11 +271,11 @@ Timestamp DbModel::TxTo(CubeId id, size_t i, Timestamp as_of) const {
 Status::Code DbModel::Get(CubeId id, Timestamp as_of, Timestamp valid_at, Timestamp read_time,
                           const std::optional<std::string>& space, MemCube* out) const {
   const ModelCube* cube = Find(id, space);
-  if (cube == nullptr) return Status::Code::kNotFound;
+  if (cube == nullptr || ExpiredBy(*cube, read_time)) return Status::Code::kNotFound;
   const std::optional<size_t> i = Visible(id, as_of, valid_at);
-  if (!i) return Status::Code::kNotFound;
+  if (!i) return NothingVisible(*cube);
   const ModelVersion& v = cube->versions[*i];
-  if (v.state == CubeState::kRetired || ExpiredBy(*cube, read_time)) return Status::Code::kNotFound;
+  if (v.state == CubeState::kRetired) return Status::Code::kNotFound;
   *out = ToCube(id, *cube, *i, as_of);
   return Status::Code::kOk;
 }
@@ -289,7 +289,29 @@ Status::Code DbModel::History(CubeId id, Timestamp as_of, Timestamp read_time,
   for (size_t i = 0; i < cube->versions.size(); ++i) {
     if (cube->versions[i].tx_from <= as_of) out->push_back(ToCube(id, *cube, i, as_of));
   }
-  return out->empty() ? Status::Code::kNotFound : Status::Code::kOk;
+  return out->empty() ? NothingVisible(*cube) : Status::Code::kOk;
+}
+
+Status::Code DbModel::NothingVisible(const ModelCube& cube) {
+  return cube.versions.front().number > 1 ? Status::Code::kPruned : Status::Code::kNotFound;
+}
+
+size_t DbModel::Prune(const std::map<std::string, uint32_t>& keep_versions,
+                      Timestamp pinned_until) {
+  size_t pruned = 0;
+  for (auto& [id, cube] : cubes_) {
+    auto rule = keep_versions.find(cube.space);
+    if (rule == keep_versions.end() || rule->second == 0) continue;
+    std::vector<ModelVersion>& versions = cube.versions;
+    // The oldest versions go while more than the count remain, unless a snapshot may read them.
+    size_t drop = 0;
+    while (versions.size() - drop > rule->second && versions[drop].tx_from > pinned_until) {
+      ++drop;
+    }
+    versions.erase(versions.begin(), versions.begin() + static_cast<ptrdiff_t>(drop));
+    pruned += drop;
+  }
+  return pruned;
 }
 
 const ModelCube* DbModel::Find(CubeId id, const std::optional<std::string>& space) const {

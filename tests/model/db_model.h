@@ -21,6 +21,8 @@
 // read; a cube expired by a batch's commit time is missing for its writes too, except an
 // explicit purge, which erases it; a put or update whose expires_at is not after the commit
 // time is refused; a reclamation (ReclaimExpired) erases the expired cubes as a purge would.
+// Retention (Prune) drops a cube's oldest versions; a read only they could have answered is
+// kPruned.
 // Spaces scope: a read, update, retire or purge confined to a space finds no cube of another space
 // (NotFound, as for a missing id, also when the space does not exist), and a parent must be in
 // the cube's own space. An update may not name its cube as a parent, must set something, and is
@@ -35,6 +37,7 @@
 #define LOCI_TESTS_MODEL_DB_MODEL_H_
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -49,6 +52,9 @@
 #include "loci/write_batch.h"
 
 namespace loci::model {
+
+// DbModel::Prune's pinned_until when no snapshot is live.
+inline constexpr Timestamp kNothingPinned = std::numeric_limits<Timestamp>::min();
 
 struct ModelField {
   uint32_t id;  // per space, 1, 2, ... in creation order
@@ -158,19 +164,27 @@ class DbModel {
   // What Get must return: the status code, and on kOk the cube (with tx_to as of `as_of`).
   // `as_of` is the transaction time read at, `read_time` the time expiry is judged at (a
   // version expires at read times >= its expires_at). A retired or expired visible version,
-  // a missing cube and a cube outside `space` (when given) are all kNotFound.
+  // a missing cube and a cube outside `space` (when given) are all kNotFound; no visible
+  // version of a cube whose oldest retained version is not version 1 is kPruned.
   Status::Code Get(CubeId id, Timestamp as_of, Timestamp valid_at, Timestamp read_time,
                    const std::optional<std::string>& space, MemCube* out) const;
 
   // What History must return as of `as_of`: every version committed by then, oldest first,
   // each with its tx_to as of `as_of`; kNotFound (and *out empty) if there is none, the cube
-  // has expired at `read_time` or is outside `space` (when given).
+  // has expired at `read_time` or is outside `space` (when given); kPruned if there is none
+  // but the cube's oldest retained version is not version 1.
   Status::Code History(CubeId id, Timestamp as_of, Timestamp read_time,
                        const std::optional<std::string>& space, std::vector<MemCube>* out) const;
 
   // TTL reclamation at `now` (Db::Checkpoint, a read-write open): erases, as a purge does,
   // every cube whose newest version has expired by then. Returns how many.
   size_t ReclaimExpired(Timestamp now);
+
+  // Retention by count (Db::Checkpoint with Options::space_retention): each cube of a space
+  // `keep_versions` names with N > 0 keeps its newest N versions, and every version committed
+  // at or before `pinned_until` (the newest live snapshot's time) with all newer ones. Returns
+  // how many versions went.
+  size_t Prune(const std::map<std::string, uint32_t>& keep_versions, Timestamp pinned_until);
 
   // --- the trace graph (loci/trace.h, loci/db.h), by linear scans.
 
@@ -217,6 +231,8 @@ class DbModel {
   const ModelCube* FindForWrite(CubeId id, const std::optional<std::string>& space) const;
   ModelCube* FindForWrite(CubeId id, const std::optional<std::string>& space);
   bool ExpiredBy(const ModelCube& cube, Timestamp t) const;
+  // A read's status when no version of `cube` is visible: kPruned if its history was cut.
+  static Status::Code NothingVisible(const ModelCube& cube);
 
   MemCube ToCube(CubeId id, const ModelCube& cube, size_t i, Timestamp as_of) const;
   // The index of the version of `id` a read returns (visible, not retired, not expired, in

@@ -4,7 +4,9 @@
 // operation the result (success or the kind of failure, and the ids and versions assigned) must
 // match, and reads at random (as_of, valid_at) points — including every commit time and the
 // instant before it — must return what the model says. History (versions, intervals, tx_from,
-// tx_to, state, parents) must match exactly.
+// tx_to, state, parents) must match exactly. Space "b" keeps two versions per cube
+// (Options::space_retention): checkpoints prune it, and reads only pruned versions could
+// answer are Pruned, in the Db as in the model.
 // Updates and retires are sometimes confined to a space (another space's cube is NotFound),
 // updates sometimes name a parent (which must be in the cube's space, and not the cube itself),
 // and an update that would repeat the latest version is refused.
@@ -73,6 +75,8 @@ class Harness {
     options_.env = env_.get();
     options_.create_if_missing = true;
     options_.wal_segment_bytes = 32 << 10;
+    // Space "b" keeps the newest two versions of each cube: checkpoints prune it.
+    options_.space_retention["b"] = RetentionPolicy{.keep_versions = 2};
     Reopen();
   }
 
@@ -106,6 +110,7 @@ class Harness {
       Reopen();
     } else {
       RC_ASSERT(db_->Checkpoint().ok());
+      model_.Prune({{"b", 2}}, model::kNothingPinned);
     }
   }
 
@@ -135,6 +140,14 @@ class Harness {
           RC_ASSERT(got.payload == want.payload);
           RC_ASSERT(got.tx_to == want.tx_to);
         }
+      }
+      for (Timestamp as_of : tx_points) {
+        std::vector<MemCube> got, want;
+        ReadOptions ro;
+        if (as_of != kForever) ro.as_of = as_of;
+        RC_ASSERT(db_->History(ro, id, &got).code() ==
+                  model_.History(id, as_of, read_time, std::nullopt, &want));
+        RC_ASSERT(got.size() == want.size());
       }
       std::vector<MemCube> history, want;
       RC_ASSERT(db_->History(ReadOptions(), id, &history).ok());

@@ -73,7 +73,10 @@ int ReportUsage(std::string_view command, std::string_view message) {
 }
 
 Status OpenDb(const std::string& dir, OpenMode mode, std::unique_ptr<Db>* db) {
-  Options options;
+  return OpenDb(dir, mode, Options(), db);
+}
+
+Status OpenDb(const std::string& dir, OpenMode mode, Options options, std::unique_ptr<Db>* db) {
   switch (mode) {
     case OpenMode::kCreate:
       options.create_if_missing = true;

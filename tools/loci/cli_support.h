@@ -38,6 +38,8 @@ enum class OpenMode {
 
 // Opens the database in `dir`. Errors carry the engine's message.
 Status OpenDb(const std::string& dir, OpenMode mode, std::unique_ptr<Db>* db);
+// The same with `options` (its mode fields are set from `mode`).
+Status OpenDb(const std::string& dir, OpenMode mode, Options options, std::unique_ptr<Db>* db);
 
 // Reads all of `path` (binary; "-" is standard input) into *contents.
 Status ReadFileBytes(const std::string& path, std::string* contents);

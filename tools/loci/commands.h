@@ -44,6 +44,9 @@ void RegisterSalvageCommand(CLI::App* app, std::vector<Command>* commands);
 // purge.
 void RegisterPurgeCommand(CLI::App* app, std::vector<Command>* commands);
 
+// prune: apply a retention policy now.
+void RegisterPruneCommand(CLI::App* app, std::vector<Command>* commands);
+
 }  // namespace loci::cli
 
 #endif  // LOCI_TOOLS_LOCI_COMMANDS_H_

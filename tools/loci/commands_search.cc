@@ -52,29 +52,6 @@ struct SearchArgs {
   bool json = false;
 };
 
-// "30d", "12h", "45m", "90s": a positive whole number of days, hours, minutes or seconds.
-Result<Timestamp> ParseDuration(const std::string& text, const std::string& what) {
-  static const std::pair<char, Timestamp> kUnits[] = {
-      {'d', 86400LL * 1000000}, {'h', 3600LL * 1000000}, {'m', 60LL * 1000000}, {'s', 1000000}};
-  const auto bad = [&] {
-    return Status::InvalidArgument(what + ": '" + text +
-                                   "' is not a duration (a positive whole number followed by "
-                                   "d, h, m or s, e.g. 30d)");
-  };
-  if (text.size() < 2 || text.size() > 12) return bad();
-  for (const auto& [unit, micros] : kUnits) {
-    if (text.back() != unit) continue;
-    Timestamp n = 0;
-    for (size_t i = 0; i + 1 < text.size(); ++i) {
-      if (text[i] < '0' || text[i] > '9') return bad();
-      n = n * 10 + (text[i] - '0');
-    }
-    if (n == 0) return bad();
-    return n * micros;
-  }
-  return bad();
-}
-
 // --recency-weight, --half-life, --importance-weight.
 Status ParseRanking(const SearchArgs& a, SearchRequest* r) {
   auto weight = [](const std::optional<std::string>& text, const char* what, float max,

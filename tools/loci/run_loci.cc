@@ -33,6 +33,7 @@ int RunLoci(int argc, const char* const* argv) {
   RegisterWalDump(&app, &commands);
   RegisterSalvageCommand(&app, &commands);
   RegisterPurgeCommand(&app, &commands);
+  RegisterPruneCommand(&app, &commands);
 
   try {
     app.parse(argc, argv);

@@ -17,6 +17,10 @@ namespace loci::cli {
 // A decimal cube id ("42").
 Result<CubeId> ParseCubeId(std::string_view text);
 
+// "30d", "12h", "45m", "90s": a positive whole number of days, hours, minutes or seconds, in
+// microseconds. InvalidArgument names `what` (the option) and the text otherwise.
+Result<Timestamp> ParseDuration(const std::string& text, const std::string& what);
+
 // A decimal float ("0.5", "-1e3", "+2"). "nan", "inf" and "-inf" are accepted and yield those
 // values, so that the engine, not the parser, decides whether they are allowed. Text that is not
 // a number, or a finite number too large for a float, is refused.
