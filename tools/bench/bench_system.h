@@ -35,6 +35,7 @@ struct SystemConfig {
   size_t rocksdb_block_cache_mb = 1024;  // RocksDB LRU block cache
   size_t sqlite_mmap_mb = 0;             // SQLite PRAGMA mmap_size (0: SQLite's default, off)
   bool sqlite_auto_vacuum = false;       // SQLite PRAGMA auto_vacuum=FULL ("sqlite-autovacuum")
+  uint32_t loci_keep_versions = 0;       // Loci Options::retention.keep_versions (0: keep all)
 };
 
 // Sizes a Get found, so the scenario can check every answer.

@@ -42,9 +42,8 @@ class LociSession final : public BenchSession {
 
 class LociSystem final : public BenchSystem {
  public:
-  LociSystem(const SystemConfig& config, std::string variant) : variant_(std::move(variant)) {
-    (void)config;
-  }
+  LociSystem(const SystemConfig& config, std::string variant)
+      : variant_(std::move(variant)), keep_versions_(config.loci_keep_versions) {}
 
   const char* name() const override { return variant_.c_str(); }
   std::string Describe() const override {
@@ -67,6 +66,7 @@ class LociSystem final : public BenchSystem {
     options.error_if_exists = true;
     if (variant_ == "loci-uring") options.wal_submission = Options::WalSubmission::kIoUring;
     if (variant_ == "loci-psow") options.wal_sync_alignment = 0;
+    options.retention.keep_versions = keep_versions_;
     LOCI_RETURN_IF_ERROR(Db::Open(options, dir, &db_));
     durable_ = durable;
     ids_.clear();
@@ -150,6 +150,7 @@ class LociSystem final : public BenchSystem {
   }
 
   const std::string variant_;
+  const uint32_t keep_versions_;  // Options::retention.keep_versions
   std::unique_ptr<Db> db_;
   bool durable_ = true;
   WriteOptions sync_{.sync = true};

@@ -241,6 +241,10 @@ int Main(int argc, char** argv) {
   churn_cmd->add_option("--dir", churn.dir, "parent directory of the databases")
       ->capture_default_str();
   churn_cmd->add_flag("--keep", churn.keep, "keep the databases afterwards");
+  churn_cmd
+      ->add_option("--keep-versions", churn.system.loci_keep_versions,
+                   "Loci's retention: the newest versions of each record kept (0: all)")
+      ->capture_default_str();
 
   MemoryConfig memory;
   CLI::App* memory_cmd = app.add_subcommand(

@@ -116,7 +116,7 @@ Status RunLocomoScenario(const LocomoConfig& config);
 struct ChurnConfig {
   std::string dir = "/tmp/loci-bench";  // the databases are <dir>/churn-<system> (replaced)
   std::vector<std::string> systems = {"loci", "sqlite", "sqlite-autovacuum"};
-  SystemConfig system;
+  SystemConfig system{.loci_keep_versions = 1};  // the retention: 1 version
   uint64_t cubes = 10000;
   int updates = 100;
   size_t payload_bytes = 1024;
