@@ -3,6 +3,7 @@
 #include "blob/arena.h"
 
 #include <algorithm>
+#include <tuple>
 
 namespace loci::blob {
 
@@ -329,6 +330,38 @@ Status BlobArena::Scrub(const BlobRef& ref) {
   LOCI_RETURN_IF_ERROR(g->file->Write(ref.offset, zeros).WithContext("scrubbing a purged blob"));
   g->unsynced.store(true, std::memory_order_release);
   return Status::OK();
+}
+
+Result<uint64_t> BlobArena::Discard(std::vector<BlobRef> refs) {
+  std::erase_if(refs, [](const BlobRef& r) { return r.empty(); });
+  std::sort(refs.begin(), refs.end(), [](const BlobRef& a, const BlobRef& b) {
+    return std::tie(a.generation, a.offset) < std::tie(b.generation, b.offset);
+  });
+  uint64_t punched = 0;
+  for (size_t i = 0; i < refs.size();) {
+    // A run of frames each ending where the next begins (a frame listed twice adds nothing).
+    const uint32_t generation = refs[i].generation;
+    const uint64_t begin = refs[i].offset;
+    uint64_t end = refs[i].end();
+    size_t j = i + 1;
+    while (j < refs.size() && refs[j].generation == generation && refs[j].offset <= end) {
+      end = std::max(end, refs[j].end());
+      ++j;
+    }
+    i = j;
+    const uint64_t first = (begin + kDiscardBlock - 1) / kDiscardBlock * kDiscardBlock;
+    const uint64_t last = end / kDiscardBlock * kDiscardBlock;
+    if (last <= first) continue;
+    Generation* g = Find(generation);
+    if (g == nullptr || !g->file) {
+      return Status::Corruption(paths_.arena_generation(generation) +
+                                ": arena generation missing or read-only");
+    }
+    LOCI_RETURN_IF_ERROR(
+        g->file->PunchHole(first, last - first).WithContext("discarding pruned blobs"));
+    punched += last - first;
+  }
+  return punched;
 }
 
 void BlobArena::Prefetch(const BlobRef& ref) const {

@@ -123,6 +123,15 @@ class BlobArena {
   // any more (the caller waited out the readers that could).
   Status Scrub(const BlobRef& ref);
 
+  // Retention: the blobs of `refs` are dead — nothing refers to them, none is being appended,
+  // and no reader can still view them (the caller waited them out). Gives their space back to
+  // the file system: each run of adjacent dead frames is hole-punched over the whole blocks
+  // (kDiscardBlock) it covers; bytes in blocks shared with live frames stay. Not synced: a
+  // crash may bring dead bytes back, which nothing reads. Returns the bytes punched. Errors:
+  // the file's (the caller may ignore them: the blobs are dead either way). REQUIRES: writable.
+  Result<uint64_t> Discard(std::vector<BlobRef> refs);
+  static constexpr uint64_t kDiscardBlock = 4096;
+
   // Hints that `ref` will be read soon (prefetches its first cache lines). Never fails.
   void Prefetch(const BlobRef& ref) const;
 

@@ -1,8 +1,9 @@
 // Pieces shared by the Env implementations: the sequential IoQueue (MemEnv's queue and the
-// posix pwrite + fdatasync fallback) and error formatting.
+// posix pwrite + fdatasync fallback), the zero-writing PunchHole, and error formatting.
 
 #include "loci/env.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cerrno>
 #include <cstring>
@@ -11,6 +12,15 @@
 #include "common/io_uring_queue.h"
 
 namespace loci {
+
+Status WritableFile::PunchHole(uint64_t offset, uint64_t len) {
+  const std::string zeros(std::min<uint64_t>(len, 1 << 20), '\0');
+  for (uint64_t at = offset; at < offset + len; at += zeros.size()) {
+    const uint64_t n = std::min<uint64_t>(zeros.size(), offset + len - at);
+    LOCI_RETURN_IF_ERROR(Write(at, std::string_view(zeros).substr(0, n)));
+  }
+  return Status::OK();
+}
 
 Status PosixError(std::string_view context, int err) {
   char buf[128];

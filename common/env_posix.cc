@@ -160,6 +160,22 @@ class PosixWritableFile final : public WritableFile {
     return Status::OK();
   }
 
+  Status PunchHole(uint64_t offset, uint64_t len) override {
+    if (len == 0) return Status::OK();
+    int rc;
+    do {
+      rc = ::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
+                       static_cast<off_t>(len));
+    } while (rc != 0 && errno == EINTR);
+    if (rc == 0) return Status::OK();
+    if (errno != EOPNOTSUPP) {
+      return PosixError(path_ + ": punching a hole of " + std::to_string(len) +
+                            " bytes at offset " + std::to_string(offset),
+                        errno);
+    }
+    return WritableFile::PunchHole(offset, len);  // a file system without holes: zeros
+  }
+
   Status Allocate(uint64_t offset, uint64_t len) override {
     if (len == 0) return Status::OK();
     int rc;

@@ -358,7 +358,10 @@ class DbImpl final : public Db {
       EXCLUDES(dirty_mu_);
   // After the checkpoint that recorded `cut` took its versions off the dirty list: frees them
   // once the indexer and every reader are past them.
-  void FreeCut(RetentionCut cut);
+  void FreeCut(RetentionCut cut) REQUIRES(checkpoint_mu_);
+  // The blobs of `cut`'s pruned versions that no retained version of their cube refers to.
+  // REQUIRES: checkpoint_mu_ (chains are not freed meanwhile).
+  std::vector<blob::BlobRef> DeadBlobsOf(const RetentionCut& cut) const REQUIRES(checkpoint_mu_);
 
   // --- checkpoint (db_checkpoint.cc)
   // `purge`: a base checkpoint whatever the deltas, and every index snapshot but the new one
@@ -521,6 +524,7 @@ class DbImpl final : public Db {
   // Some chain no longer starts at version 1: pruned here or recorded so in a checkpoint.
   std::atomic<bool> history_pruned_{false};
   std::atomic<uint64_t> versions_pruned_{0};
+  std::atomic<uint64_t> arena_discarded_bytes_{0};  // hole-punched for pruned blobs
   // Recovery: the first version of each cube a chain-start entry named.
   std::unordered_map<CubeId, uint32_t> recovery_chain_starts_;
 

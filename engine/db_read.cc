@@ -230,6 +230,7 @@ DbStats DbImpl::Stats() {
   s.index_snapshots_failed = index_snapshots_failed_.load(std::memory_order_relaxed);
   s.index_backlog = index_queue_.backlog();
   s.versions_pruned = versions_pruned_.load(std::memory_order_relaxed);
+  s.arena_discarded_bytes = arena_discarded_bytes_.load(std::memory_order_relaxed);
   s.searches = searches_.load(std::memory_order_relaxed);
   s.search_vectors_scanned = search_vectors_scanned_.load(std::memory_order_relaxed);
   s.search_bytes_scanned = search_bytes_scanned_.load(std::memory_order_relaxed);

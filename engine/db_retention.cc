@@ -11,9 +11,13 @@
 //
 // Pruned versions are freed once nothing can reach them: the checkpoint took them off the
 // dirty list, the indexer is past every queued version (it holds some unpinned), and readers
-// that may have reached them through an old link have unpinned (a grace period).
+// that may have reached them through an old link have unpinned (a grace period). Their own
+// blobs (those no retained version shares) are then hole-punched (BlobArena::Discard): the
+// checkpoint that no longer holds them is installed, so no recovery reads them again.
 
 #include <algorithm>
+#include <set>
+#include <utility>
 
 #include "engine/db_impl.h"
 
@@ -91,11 +95,37 @@ void DbImpl::PruneHistory(size_t dirty_count, const Catalog& catalog, RetentionC
   if (!cut->empty()) history_pruned_.store(true);
 }
 
+std::vector<blob::BlobRef> DbImpl::DeadBlobsOf(const RetentionCut& cut) const {
+  std::vector<blob::BlobRef> dead;
+  std::set<std::pair<uint32_t, uint64_t>> retained;
+  auto where = [](const blob::BlobRef& r) { return std::make_pair(r.generation, r.offset); };
+  for (const Version* pruned : cut.chains) {
+    // An update that kept a payload or vector shares its predecessor's blob: what a retained
+    // version of the cube still refers to stays. (Blobs are never shared between cubes.)
+    retained.clear();
+    for (const Version* v = table_.Head(pruned->id); v != nullptr; v = v->prev) {
+      retained.insert(where(v->payload));
+      for (const VectorRef& r : v->vectors) retained.insert(where(r.blob));
+    }
+    for (const Version* v = pruned; v != nullptr; v = v->prev) {
+      if (retained.count(where(v->payload)) == 0) dead.push_back(v->payload);
+      for (const VectorRef& r : v->vectors) {
+        if (retained.count(where(r.blob)) == 0) dead.push_back(r.blob);
+      }
+    }
+  }
+  return dead;
+}
+
 void DbImpl::FreeCut(RetentionCut cut) {
   if (cut.empty()) return;
   versions_pruned_.fetch_add(cut.pruned.size(), std::memory_order_relaxed);
   WaitForIndexer();
   epochs_.Synchronize();
+  // Nothing reads the pruned versions' own blobs any more: give their space back. A failure
+  // costs disk space, not data (they are dead either way).
+  Result<uint64_t> discarded = arena_->Discard(DeadBlobsOf(cut));
+  if (discarded.ok()) arena_discarded_bytes_.fetch_add(*discarded, std::memory_order_relaxed);
   PurgedChains chains;
   chains.versions = std::move(cut.chains);
   FreeChains(chains);

@@ -7,6 +7,8 @@
 // Cube A has versions 1-3 in a base checkpoint and 4-5 after it, so the pruning checkpoint is a
 // delta whose chain-start entry drops every version the base holds (the cube continues from the
 // delta's version 5). Cube B has all its versions after the base. The policy keeps one version.
+// Payloads span whole blocks, so the sweep covers the hole-punching of the pruned blobs too
+// (after the switch): a punch before it would show as a damaged version after a crash.
 
 #include <gtest/gtest.h>
 
@@ -32,9 +34,12 @@ Options SimOptions(Env* env, bool prune) {
   return o;
 }
 
-void Update(Db* db, CubeId id, const std::string& payload) {
-  CubePatch p{.payload = payload};
-  p.set_vectors = {{"v", {1, static_cast<float>(payload.size()), 3, 4}}};
+// Payloads of whole blocks, so that the pruned ones are hole-punched (within the sweep).
+const std::string kFill(8192, 'x');
+
+void Update(Db* db, CubeId id, const std::string& name) {
+  CubePatch p{.payload = name + kFill};
+  p.set_vectors = {{"v", {1, static_cast<float>(name[1]), 3, 4}}};
   ASSERT_TRUE(db->Update(WriteOptions(), id, p).ok());
 }
 
@@ -42,7 +47,7 @@ void Update(Db* db, CubeId id, const std::string& payload) {
 // 1-2, not checkpointed); leaves `db` open with the policy.
 void Populate(Env* env, std::unique_ptr<Db>* db, CubeId* a, CubeId* b) {
   ASSERT_TRUE(Db::Open(SimOptions(env, /*prune=*/false), kDir, db).ok());
-  CubeDraft d{.space = "s", .payload = "a1", .vectors = {{"v", {1, 2, 3, 4}}}};
+  CubeDraft d{.space = "s", .payload = "a1" + kFill, .vectors = {{"v", {1, 2, 3, 4}}}};
   *a = *(*db)->Put(WriteOptions(), d);
   Update(db->get(), *a, "a2");
   Update(db->get(), *a, "a3");
@@ -51,7 +56,7 @@ void Populate(Env* env, std::unique_ptr<Db>* db, CubeId* a, CubeId* b) {
   ASSERT_TRUE(Db::Open(SimOptions(env, /*prune=*/true), kDir, db).ok());
   Update(db->get(), *a, "a4");
   Update(db->get(), *a, "a5");
-  d.payload = "b1";
+  d.payload = "b1" + kFill;
   *b = *(*db)->Put(WriteOptions(), d);
   Update(db->get(), *b, "b2");
 }
@@ -63,7 +68,11 @@ State StateOf(Db* db, CubeId a, CubeId b) {
     std::vector<MemCube> history;
     std::vector<std::string> out;
     if (!db->History(ReadOptions(), id, &history).ok()) return std::vector<std::string>{"error"};
-    for (const MemCube& c : history) out.push_back(c.payload);
+    for (const MemCube& c : history) {
+      // Each version's own bytes, whole: a punched or damaged blob would not read so.
+      const bool whole = c.payload.size() == 2 + kFill.size() && c.payload.substr(2) == kFill;
+      out.push_back(whole ? c.payload.substr(0, 2) : "damaged");
+    }
     return out;
   };
   const std::vector<std::string> ha = payloads(a), hb = payloads(b);
@@ -91,6 +100,7 @@ TEST(RetentionCrashTest, EveryCrashPointLeavesHistoriesWholeOrPruned) {
         env.PowerOffAfter(uint64_t{1} << 62);  // no crash after all
         ASSERT_TRUE(checkpointed.ok()) << checkpointed.ToString();
         EXPECT_EQ(StateOf(db.get(), a, b), State::kPruned);
+        EXPECT_GE(db->Stats().arena_discarded_bytes, 4 * kFill.size()) << "pruned blobs punched";
         db.reset();
         ASSERT_TRUE(Db::Open(SimOptions(&env, true), kDir, &db).ok());
         EXPECT_EQ(StateOf(db.get(), a, b), State::kPruned);
@@ -125,7 +135,7 @@ TEST(RetentionCrashTest, EveryCrashPointLeavesHistoriesWholeOrPruned) {
       Update(db.get(), a, "a6");  // the chain goes on
       MemCube cube;
       ASSERT_TRUE(db->Get(ReadOptions(), a, &cube).ok());
-      EXPECT_EQ(cube.payload, "a6");
+      EXPECT_EQ(cube.payload, "a6" + kFill);
     }
     ASSERT_LT(n, 1000u) << "the checkpoint never finished";
   }

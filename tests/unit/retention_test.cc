@@ -276,6 +276,29 @@ TEST_F(RetentionTest, PrunedBlobsAreDeadAndLeaveTheReopenedIndex) {
   for (CubeId id : ids) EXPECT_EQ(HistoryNumbers(id), (std::vector<uint32_t>{4}));
 }
 
+TEST_F(RetentionTest, PrunedPayloadsLeaveTheArena) {
+  Open(KeepVersions(1));
+  // Large payloads, each with a marker: runs of dead frames span whole blocks.
+  auto payload = [](int n) { return "marker-" + std::to_string(n) + "-" + std::string(8000, 'p'); };
+  Result<CubeId> id = db_->Put(WriteOptions(), CubeDraft{.space = "pruned", .payload = payload(1)});
+  ASSERT_TRUE(id.ok());
+  for (int n = 2; n <= 40; ++n) {
+    ASSERT_TRUE(db_->Update(WriteOptions(), *id, CubePatch{.payload = payload(n)}).ok());
+  }
+  Checkpoint();  // the WAL copies of the small blobs go with the segments it retires
+  EXPECT_EQ(Get(*id).payload, payload(40));
+  EXPECT_GE(db_->Stats().arena_discarded_bytes, 38u * 8192);
+  int left = 0;
+  for (int n = 1; n < 40; ++n)
+    left += test::DirectoryHolds(mem_.get(), dir_, "marker-" + std::to_string(n) + "-");
+  EXPECT_LE(left, 1) << "only a block shared with the live frame may keep a marker";
+  EXPECT_TRUE(test::DirectoryHolds(mem_.get(), dir_, "marker-40-"));
+  Open(KeepVersions(1));
+  EXPECT_EQ(Get(*id).payload, payload(40));
+  IntegrityReport report;
+  EXPECT_TRUE(db_->Verify(&report).ok());
+}
+
 TEST_F(RetentionTest, ReadOnlyOpenPrunesNothing) {
   Open(RetentionPolicy());
   const CubeId id = Write("pruned", "a", 3);

@@ -43,6 +43,10 @@ class WritableFile {
   // no allocation (fallocate); grows the file if needed, never shrinks it or changes bytes
   // already written. Not durable until Sync.
   virtual Status Allocate(uint64_t offset, uint64_t len) = 0;
+  // Makes [offset, offset + len) read as zeros, giving its blocks back to the file system
+  // where it can (a hole: fallocate PUNCH_HOLE); never changes the size. Not durable until
+  // Sync, and a crash may leave the old bytes. This default writes the zeros.
+  virtual Status PunchHole(uint64_t offset, uint64_t len);
   // Current size as the file system reports it.
   virtual Result<uint64_t> Size() = 0;
   virtual const std::string& path() const = 0;

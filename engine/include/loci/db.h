@@ -89,8 +89,10 @@ struct DbStats {
   // Versions and field drops published but not yet absorbed by the vector index (a search
   // scans those versions exactly; see Options::max_index_backlog).
   uint64_t index_backlog = 0;
-  // Versions retention pruned (Options::retention) since open.
+  // Versions retention pruned (Options::retention) since open, and the arena bytes given back
+  // to the file system for their blobs (hole-punched: the files keep their size).
   uint64_t versions_pruned = 0;
+  uint64_t arena_discarded_bytes = 0;
 };
 
 // What Db::Verify checked and found.
