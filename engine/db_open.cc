@@ -234,6 +234,13 @@ DbImpl::~DbImpl() {
   }
   log_.reset();
   FreePurgedVersions();
+  {
+    // Versions a retention cut unlinked and no checkpoint recorded (it failed).
+    MutexLock lock(&checkpoint_mu_);
+    PurgedChains chains;
+    chains.versions = std::move(unrecorded_cut_.chains);
+    FreeChains(chains);
+  }
   atlas_.reset();  // points into the arena's mapping
   arena_.reset();
   delete catalog_.load();

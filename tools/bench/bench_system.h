@@ -32,10 +32,11 @@ enum class ReadMode {
 struct SystemConfig {
   size_t payload_bytes = 1024;
   uint32_t dim = 768;
-  size_t rocksdb_block_cache_mb = 1024;  // RocksDB LRU block cache
-  size_t sqlite_mmap_mb = 0;             // SQLite PRAGMA mmap_size (0: SQLite's default, off)
-  bool sqlite_auto_vacuum = false;       // SQLite PRAGMA auto_vacuum=FULL ("sqlite-autovacuum")
-  uint32_t loci_keep_versions = 0;       // Loci Options::retention.keep_versions (0: keep all)
+  size_t rocksdb_block_cache_mb = 1024;    // RocksDB LRU block cache
+  size_t sqlite_mmap_mb = 0;               // SQLite PRAGMA mmap_size (0: SQLite's default, off)
+  bool sqlite_auto_vacuum = false;         // SQLite PRAGMA auto_vacuum=FULL ("sqlite-autovacuum")
+  uint32_t loci_keep_versions = 0;         // Loci Options::retention.keep_versions (0: keep all)
+  uint64_t loci_checkpoint_wal_bytes = 0;  // Loci Options::checkpoint_wal_bytes (0: default)
 };
 
 // Sizes a Get found, so the scenario can check every answer.

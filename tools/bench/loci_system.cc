@@ -43,7 +43,9 @@ class LociSession final : public BenchSession {
 class LociSystem final : public BenchSystem {
  public:
   LociSystem(const SystemConfig& config, std::string variant)
-      : variant_(std::move(variant)), keep_versions_(config.loci_keep_versions) {}
+      : variant_(std::move(variant)),
+        keep_versions_(config.loci_keep_versions),
+        checkpoint_wal_bytes_(config.loci_checkpoint_wal_bytes) {}
 
   const char* name() const override { return variant_.c_str(); }
   std::string Describe() const override {
@@ -67,6 +69,7 @@ class LociSystem final : public BenchSystem {
     if (variant_ == "loci-uring") options.wal_submission = Options::WalSubmission::kIoUring;
     if (variant_ == "loci-psow") options.wal_sync_alignment = 0;
     options.retention.keep_versions = keep_versions_;
+    if (checkpoint_wal_bytes_ != 0) options.checkpoint_wal_bytes = checkpoint_wal_bytes_;
     LOCI_RETURN_IF_ERROR(Db::Open(options, dir, &db_));
     durable_ = durable;
     ids_.clear();
@@ -150,7 +153,8 @@ class LociSystem final : public BenchSystem {
   }
 
   const std::string variant_;
-  const uint32_t keep_versions_;  // Options::retention.keep_versions
+  const uint32_t keep_versions_;         // Options::retention.keep_versions
+  const uint64_t checkpoint_wal_bytes_;  // Options::checkpoint_wal_bytes, 0: the default
   std::unique_ptr<Db> db_;
   bool durable_ = true;
   WriteOptions sync_{.sync = true};

@@ -245,6 +245,10 @@ int Main(int argc, char** argv) {
       ->add_option("--keep-versions", churn.system.loci_keep_versions,
                    "Loci's retention: the newest versions of each record kept (0: all)")
       ->capture_default_str();
+  churn_cmd
+      ->add_option("--checkpoint-wal-bytes", churn.system.loci_checkpoint_wal_bytes,
+                   "Loci's Options::checkpoint_wal_bytes (0: its default)")
+      ->capture_default_str();
 
   MemoryConfig memory;
   CLI::App* memory_cmd = app.add_subcommand(
@@ -258,6 +262,10 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   memory_cmd->add_option("--payload", memory.payload_bytes, "payload bytes")
       ->check(CLI::Range(16, 1 << 24))
+      ->capture_default_str();
+  memory_cmd
+      ->add_option("--keep-versions", memory.keep_versions,
+                   "retention: the newest versions of each cube kept (0: all)")
       ->capture_default_str();
   memory_cmd->add_option("--json", memory.json, "append one JSON object to this file");
   memory_cmd->add_option("--dir", memory.dir, "parent directory of the database")

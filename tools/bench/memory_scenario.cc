@@ -99,11 +99,12 @@ Status RunMemoryScenario(const MemoryConfig& config) {
   std::printf(
       "memory: %llu cubes x %d versions (3 attrs, one %u-d vector, %zu-byte payload; updates\n"
       "rewrite the payload and an attribute), written, closed, reopened; then the process's\n"
-      "resident memory against before the open.\n\n",
+      "resident memory against before the open. Retention keeps %u version(s) (0: all).\n\n",
       static_cast<unsigned long long>(config.cubes), config.versions, config.dim,
-      config.payload_bytes);
+      config.payload_bytes, config.keep_versions);
   Options options;
   options.create_if_missing = true;
+  options.retention.keep_versions = config.keep_versions;
   const uint64_t t0 = NowNanos();
   // Written by a child process, so that what the writes allocated (and the allocator kept)
   // is not counted against the open measured here.
@@ -157,17 +158,12 @@ Status RunMemoryScenario(const MemoryConfig& config) {
       stats.index_restored_vectors > 0 ? "index restored from its snapshot" : "index rebuilt");
   if (!config.json.empty()) {
     std::ofstream out(config.json, std::ios::app);
-    out << nlohmann::json{{"scenario", "memory"},
-                          {"cubes", config.cubes},
-                          {"versions", config.versions},
-                          {"dim", config.dim},
-                          {"payload_bytes", config.payload_bytes},
-                          {"rss_anon_bytes", anon},
-                          {"rss_anon_per_cube", anon / cubes},
-                          {"index_bytes", index},
-                          {"rss_file_bytes", file},
-                          {"disk_bytes", disk},
-                          {"open_seconds", open_s}}
+    out << nlohmann::json{{"scenario", "memory"},        {"cubes", config.cubes},
+                          {"versions", config.versions}, {"keep_versions", config.keep_versions},
+                          {"dim", config.dim},           {"payload_bytes", config.payload_bytes},
+                          {"rss_anon_bytes", anon},      {"rss_anon_per_cube", anon / cubes},
+                          {"index_bytes", index},        {"rss_file_bytes", file},
+                          {"disk_bytes", disk},          {"open_seconds", open_s}}
                .dump()
         << '\n';
   }

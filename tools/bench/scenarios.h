@@ -131,6 +131,7 @@ struct MemoryConfig {
   std::string dir = "/tmp/loci-bench";  // the database is <dir>/memory (replaced)
   uint64_t cubes = 100000;
   int versions = 1;
+  uint32_t keep_versions = 0;  // Options::retention.keep_versions (0: keep every version)
   uint32_t dim = 768;
   size_t payload_bytes = 1024;
   uint64_t seed = 42;
