@@ -349,17 +349,30 @@ Result<uint64_t> BlobArena::Discard(std::vector<BlobRef> refs) {
       ++j;
     }
     i = j;
-    const uint64_t first = (begin + kDiscardBlock - 1) / kDiscardBlock * kDiscardBlock;
-    const uint64_t last = end / kDiscardBlock * kDiscardBlock;
-    if (last <= first) continue;
     Generation* g = Find(generation);
     if (g == nullptr || !g->file) {
       return Status::Corruption(paths_.arena_generation(generation) +
                                 ": arena generation missing or read-only");
     }
-    LOCI_RETURN_IF_ERROR(
-        g->file->PunchHole(first, last - first).WithContext("discarding pruned blobs"));
-    punched += last - first;
+    // [first, last): the whole blocks of the run, punched; the rest of it is zeroed.
+    const uint64_t first = (begin + kDiscardBlock - 1) / kDiscardBlock * kDiscardBlock;
+    const uint64_t last = std::max(first, end / kDiscardBlock * kDiscardBlock);
+    // The base class's PunchHole writes zeros: what a block shared with a live frame needs.
+    auto zero = [&](uint64_t from, uint64_t to) {
+      return from < to ? g->file->WritableFile::PunchHole(from, to - from) : Status::OK();
+    };
+    if (first >= end) {
+      LOCI_RETURN_IF_ERROR(zero(begin, end).WithContext("discarding pruned blobs"));
+    } else {
+      LOCI_RETURN_IF_ERROR(zero(begin, first).WithContext("discarding pruned blobs"));
+      if (last > first) {
+        LOCI_RETURN_IF_ERROR(
+            g->file->PunchHole(first, last - first).WithContext("discarding pruned blobs"));
+        punched += last - first;
+      }
+      LOCI_RETURN_IF_ERROR(zero(last, end).WithContext("discarding pruned blobs"));
+    }
+    g->unsynced.store(true, std::memory_order_release);
   }
   return punched;
 }

@@ -124,11 +124,12 @@ class BlobArena {
   Status Scrub(const BlobRef& ref);
 
   // Retention: the blobs of `refs` are dead — nothing refers to them, none is being appended,
-  // and no reader can still view them (the caller waited them out). Gives their space back to
-  // the file system: each run of adjacent dead frames is hole-punched over the whole blocks
-  // (kDiscardBlock) it covers; bytes in blocks shared with live frames stay. Not synced: a
-  // crash may bring dead bytes back, which nothing reads. Returns the bytes punched. Errors:
-  // the file's (the caller may ignore them: the blobs are dead either way). REQUIRES: writable.
+  // and no reader can still view them (the caller waited them out). Erases them and gives their
+  // space back to the file system: each run of adjacent dead frames is hole-punched over the
+  // whole blocks (kDiscardBlock) it covers and overwritten with zeros where it shares a block
+  // with a live frame, so that none of their bytes remain once synced (the next SyncUnsynced;
+  // a later Purge of their cube could not find them). Returns the bytes punched. On failure
+  // the caller must poison, as for a failed write. REQUIRES: writable.
   Result<uint64_t> Discard(std::vector<BlobRef> refs);
   static constexpr uint64_t kDiscardBlock = 4096;
 

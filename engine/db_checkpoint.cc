@@ -114,7 +114,12 @@ Status DbImpl::WriteCheckpointFiles(bool purge, RetentionCut* cut) {
       dirty_edge_count = dirty_edges_.size();
     }
     checkpoint_mu_.AssertHeld();  // held by this function, around this lambda
-    PruneHistory(dirty_count, *LoadCatalog(), cut);
+    if (RetentionConfigured()) {
+      // The indexer reads a version's predecessor (for the fields it dropped): it must be past
+      // every version whose link a cut may clear.
+      WaitForIndexer();
+      PruneHistory(dirty_count, *LoadCatalog(), cut);
+    }
     // A purge's checkpoint is written whatever changed: a checkpoint that came between the
     // purge and its completion covered the purge's record, but the base before it still holds
     // the cube. So is one that pruned versions.

@@ -44,8 +44,8 @@ Status DbImpl::ResolveIndexFields(const Version& v, const Catalog& catalog,
   };
   // Fields the new version has, and fields only its predecessor had (the vector was dropped).
   for (const VectorRef& r : v.vectors) LOCI_RETURN_IF_ERROR(add(r.field_id));
-  if (v.prev != nullptr) {
-    for (const VectorRef& r : v.prev->vectors) {
+  if (const Version* prev = v.prev; prev != nullptr) {  // one load (a cut may clear it)
+    for (const VectorRef& r : prev->vectors) {
       if (FindVector(v, r.field_id) == nullptr) LOCI_RETURN_IF_ERROR(add(r.field_id));
     }
   }
@@ -82,7 +82,8 @@ Status DbImpl::ApplyToIndex(const Version& v, const std::vector<FieldToIndex>& f
       // A vector kept from the previous version may be one an earlier process wrote and the
       // rebuild left out as damaged: unless the index holds it already, verify it (and leave
       // it out again if it fails).
-      const VectorRef* kept = v.prev != nullptr ? FindVector(*v.prev, field.id) : nullptr;
+      const Version* prev = v.prev;  // one load (a cut may clear it)
+      const VectorRef* kept = prev != nullptr ? FindVector(*prev, field.id) : nullptr;
       if (!verify && kept != nullptr && kept->blob == r->blob && !partition->Holds(v.id, values)) {
         std::string_view payload;
         if (!arena_->View(r->blob, &payload).ok()) values = nullptr;

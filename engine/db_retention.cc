@@ -78,7 +78,10 @@ void DbImpl::PruneHistory(size_t dirty_count, const Catalog& catalog, RetentionC
       chain.push_back(v);
       commit_times.push_back(v->tx_from);
     }
-    const size_t kept = gc::VersionsKept(rule, commit_times, now, pinned_until);
+    size_t kept = gc::VersionsKept(rule, commit_times, now, pinned_until);
+    // A snapshot reads "no such cube" for one created after it: version 1 stays while a
+    // snapshot lives, or that read would turn into Pruned.
+    if (pinned_until != gc::kNothingPinned && chain.back()->number == 1) kept = chain.size();
     if (kept < chain.size()) {
       const Version* oldest_kept = chain[kept - 1];
       cut->chains.push_back(table_.CutBelow(oldest_kept));
@@ -122,10 +125,15 @@ void DbImpl::FreeCut(RetentionCut cut) {
   versions_pruned_.fetch_add(cut.pruned.size(), std::memory_order_relaxed);
   WaitForIndexer();
   epochs_.Synchronize();
-  // Nothing reads the pruned versions' own blobs any more: give their space back. A failure
-  // costs disk space, not data (they are dead either way).
+  // Nothing reads the pruned versions' own blobs any more: erase them and give their space
+  // back, durably (a later Purge of the cube could no longer find them).
   Result<uint64_t> discarded = arena_->Discard(DeadBlobsOf(cut));
-  if (discarded.ok()) arena_discarded_bytes_.fetch_add(*discarded, std::memory_order_relaxed);
+  Status s = discarded.ok() ? arena_->SyncUnsynced() : discarded.status();
+  if (s.ok()) {
+    arena_discarded_bytes_.fetch_add(*discarded, std::memory_order_relaxed);
+  } else {
+    Poison(s);  // what the arena holds is unknown
+  }
   PurgedChains chains;
   chains.versions = std::move(cut.chains);
   FreeChains(chains);

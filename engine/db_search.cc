@@ -129,8 +129,9 @@ namespace {
 
 // Whether `r` is a vector `v` took over unchanged from its previous version.
 bool KeptFromPredecessor(const Version& v, const VectorRef& r) {
-  if (v.prev == nullptr) return false;
-  return std::any_of(v.prev->vectors.begin(), v.prev->vectors.end(), [&](const VectorRef& p) {
+  const Version* prev = v.prev;  // one load (a retention cut may clear it)
+  if (prev == nullptr) return false;
+  return std::any_of(prev->vectors.begin(), prev->vectors.end(), [&](const VectorRef& p) {
     return p.field_id == r.field_id && p.blob == r.blob;
   });
 }

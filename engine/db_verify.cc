@@ -23,7 +23,8 @@ Status DbImpl::Verify(IntegrityReport* report) {
       // they must decrease down the chain, but may skip lost ones.
       if (version_gaps_ && v->number <= expected) expected = v->number;
       if (v->number != expected) report->problems.push_back(what + ": version numbers skip");
-      if (v->prev != nullptr && v->prev->tx_from > v->tx_from) {
+      const Version* prev = v->prev;
+      if (prev != nullptr && prev->tx_from > v->tx_from) {
         report->problems.push_back(what + ": committed before its predecessor");
       }
       if (v->space_id != head->space_id) {

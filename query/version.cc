@@ -16,7 +16,8 @@ bool Version::SameContent(const Version& o) const {
 }
 
 bool TouchesVectors(const Version& v) {
-  return !v.vectors.empty() || (v.prev != nullptr && !v.prev->vectors.empty());
+  const Version* prev = v.prev;  // one load: a retention cut may clear the link
+  return !v.vectors.empty() || (prev != nullptr && !prev->vectors.empty());
 }
 
 bool IndexOrder(const Version* a, const Version* b) {

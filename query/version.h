@@ -40,8 +40,9 @@ class ChainLink {
     return *this;
   }
   const Version* get() const { return link_.load(std::memory_order_acquire); }
+  // One load per use: code that tests the link and then follows it must copy it to a local
+  // first (a cut may clear it in between), hence no operator->.
   operator const Version*() const { return get(); }  // NOLINT: reads like a pointer
-  const Version* operator->() const { return get(); }
 
  private:
   std::atomic<const Version*> link_{nullptr};

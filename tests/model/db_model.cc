@@ -302,6 +302,9 @@ size_t DbModel::Prune(const std::map<std::string, uint32_t>& keep_versions,
   for (auto& [id, cube] : cubes_) {
     auto rule = keep_versions.find(cube.space);
     if (rule == keep_versions.end() || rule->second == 0) continue;
+    // While a snapshot lives, a cube that still has its version 1 keeps everything: a read
+    // through the snapshot of a cube created after it must stay "no such cube".
+    if (pinned_until != kNothingPinned && cube.versions.front().number == 1) continue;
     std::vector<ModelVersion>& versions = cube.versions;
     // The oldest versions go while more than the count remain, unless a snapshot may read them.
     size_t drop = 0;

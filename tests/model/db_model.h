@@ -182,8 +182,9 @@ class DbModel {
 
   // Retention by count (Db::Checkpoint with Options::space_retention): each cube of a space
   // `keep_versions` names with N > 0 keeps its newest N versions, and every version committed
-  // at or before `pinned_until` (the newest live snapshot's time) with all newer ones. Returns
-  // how many versions went.
+  // at or before `pinned_until` (the newest live snapshot's time) with all newer ones; while a
+  // snapshot lives (pinned_until is not kNothingPinned) a cube still holding its version 1
+  // keeps everything. Returns how many versions went.
   size_t Prune(const std::map<std::string, uint32_t>& keep_versions, Timestamp pinned_until);
 
   // --- the trace graph (loci/trace.h, loci/db.h), by linear scans.

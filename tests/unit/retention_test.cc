@@ -299,6 +299,40 @@ TEST_F(RetentionTest, PrunedPayloadsLeaveTheArena) {
   EXPECT_TRUE(db_->Verify(&report).ok());
 }
 
+TEST_F(RetentionTest, ThroughASnapshotACubeCreatedAfterItStaysMissing) {
+  Open(KeepVersions(1));
+  std::shared_ptr<const Snapshot> snapshot = db_->GetSnapshot();
+  env_.now += kMinute;
+  const CubeId id = Write("pruned", "a", 3);
+  Checkpoint();
+  ReadOptions at;
+  at.snapshot = snapshot.get();
+  MemCube c;
+  EXPECT_TRUE(db_->Get(at, id, &c).IsNotFound()) << "not Pruned: the cube did not exist then";
+  std::vector<MemCube> h;
+  EXPECT_TRUE(db_->History(at, id, &h).IsNotFound());
+  EXPECT_EQ(HistoryNumbers(id), (std::vector<uint32_t>{1, 2, 3})) << "kept while it lives";
+  snapshot.reset();
+  Checkpoint();
+  EXPECT_EQ(HistoryNumbers(id), (std::vector<uint32_t>{3}));
+}
+
+TEST_F(RetentionTest, PurgeAfterPruningLeavesNoByteOfThePrunedVersions) {
+  Open(KeepVersions(1));
+  // Small frames between others': their blocks are shared, so they are zeroed, not punched.
+  const CubeId other = Write("pruned", "neighbour", 2);
+  Result<CubeId> id =
+      db_->Put(WriteOptions(), CubeDraft{.space = "pruned", .payload = "secret-version-one"});
+  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE(db_->Update(WriteOptions(), *id, CubePatch{.payload = "secret-version-two"}).ok());
+  Update(other, "neighbour", 3);
+  Checkpoint();
+  EXPECT_FALSE(test::DirectoryHolds(mem_.get(), dir_, "secret-version-one"));
+  ASSERT_TRUE(db_->Purge(WriteOptions(), *id).ok());
+  EXPECT_FALSE(test::DirectoryHolds(mem_.get(), dir_, "secret-version-two"));
+  EXPECT_EQ(Get(other).payload, "neighbour v3");
+}
+
 TEST_F(RetentionTest, ReadOnlyOpenPrunesNothing) {
   Open(RetentionPolicy());
   const CubeId id = Write("pruned", "a", 3);

@@ -73,7 +73,9 @@ struct VectorIndexOptions {
 //  - keep_for: the versions superseded (a later version of the cube committed) less than this
 //    long ago (0: no age rule). Ages are measured at the checkpoint.
 // The newest version of a cube is always kept, and so is every version committed at or before
-// the time of a live Snapshot (its reads stay exactly as they were). Only the oldest versions
+// the time of a live Snapshot, and, while a snapshot lives, every version of a cube that still
+// has its version 1 (so reads through a snapshot stay exactly as they were: a long-lived
+// snapshot holds retention back). Only the oldest versions
 // go, so the retained history of a cube is a run of its newest versions: reads the retained
 // versions can answer are answered as before, and Get and History at a read point only the
 // pruned versions could answer return Status::Pruned instead of guessing. Search, List,
