@@ -162,7 +162,8 @@ Status RunChurnScenario(const ChurnConfig& config) {
       "default checkpointing). disk = allocated bytes of the directory after the last round;\n"
       "ratio = disk / live data (target <= 1.5x with retention = 1 version); write amp = bytes\n"
       "written to storage / payload bytes written. Loci keeps %u version(s) of each record\n"
-      "(0: all); pruned versions' blobs stay in the arena as dead bytes until compaction.\n\n",
+      "(0: all): a checkpoint prunes the rest and erases their blobs (hole-punched), so between\n"
+      "checkpoints the WAL and the blobs written since are the overhead.\n\n",
       static_cast<unsigned long long>(config.cubes), config.payload_bytes, config.updates,
       config.system.loci_keep_versions);
   std::vector<ChurnResult> results;
