@@ -2,6 +2,7 @@
 
 #include "tools/bench/bench_util.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -332,6 +333,19 @@ uint64_t DirectoryBytes(const std::string& dir) {
     if (it->is_regular_file(size_ec)) {
       const uint64_t n = it->file_size(size_ec);
       if (!size_ec) total += n;
+    }
+  }
+  return total;
+}
+
+uint64_t AllocatedBytes(const std::string& dir) {
+  std::error_code ec;
+  uint64_t total = 0;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    struct stat st;
+    if (::lstat(it->path().c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+      total += static_cast<uint64_t>(st.st_blocks) * 512;
     }
   }
   return total;

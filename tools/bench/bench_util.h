@@ -218,6 +218,9 @@ std::string FormatNumber(double x);
 
 // Total size of the regular files under `dir` (recursively), in bytes.
 uint64_t DirectoryBytes(const std::string& dir);
+// Bytes the regular files below `dir` occupy on disk (allocated blocks, st_blocks): what sparse
+// and hole-punched files really take.
+uint64_t AllocatedBytes(const std::string& dir);
 
 }  // namespace loci::bench
 

@@ -12,8 +12,6 @@
 // in the arena until it is compacted; SQLite updates in place (auto_vacuum off, and FULL: freed
 // pages returned to the file system).
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -29,20 +27,6 @@
 namespace loci::bench {
 
 namespace {
-
-// Bytes the files below `dir` occupy on disk (allocated blocks).
-uint64_t AllocatedBytes(const std::string& dir) {
-  std::error_code ec;
-  uint64_t total = 0;
-  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    struct stat st;
-    if (::lstat(it->path().c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-      total += static_cast<uint64_t>(st.st_blocks) * 512;
-    }
-  }
-  return total;
-}
 
 // Bytes this process has caused to be written to storage so far (/proc/self/io write_bytes).
 uint64_t WrittenBytes() {
