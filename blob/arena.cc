@@ -319,19 +319,6 @@ Status BlobArena::RestoreFromLog(const BlobRef& ref, std::string_view bytes) {
   return View(ref, &mapped);
 }
 
-Status BlobArena::Scrub(const BlobRef& ref) {
-  if (ref.empty()) return Status::OK();
-  Generation* g = Find(ref.generation);
-  if (g == nullptr || !g->file) {
-    return Status::Corruption(paths_.arena_generation(ref.generation) +
-                              ": arena generation missing or read-only");
-  }
-  const std::string zeros(ref.end() - ref.offset, '\0');
-  LOCI_RETURN_IF_ERROR(g->file->Write(ref.offset, zeros).WithContext("scrubbing a purged blob"));
-  g->unsynced.store(true, std::memory_order_release);
-  return Status::OK();
-}
-
 Result<uint64_t> BlobArena::Discard(std::vector<BlobRef> refs) {
   std::erase_if(refs, [](const BlobRef& r) { return r.empty(); });
   std::sort(refs.begin(), refs.end(), [](const BlobRef& a, const BlobRef& b) {
@@ -362,15 +349,15 @@ Result<uint64_t> BlobArena::Discard(std::vector<BlobRef> refs) {
       return from < to ? g->file->WritableFile::PunchHole(from, to - from) : Status::OK();
     };
     if (first >= end) {
-      LOCI_RETURN_IF_ERROR(zero(begin, end).WithContext("discarding pruned blobs"));
+      LOCI_RETURN_IF_ERROR(zero(begin, end).WithContext("erasing dead blobs"));
     } else {
-      LOCI_RETURN_IF_ERROR(zero(begin, first).WithContext("discarding pruned blobs"));
+      LOCI_RETURN_IF_ERROR(zero(begin, first).WithContext("erasing dead blobs"));
       if (last > first) {
         LOCI_RETURN_IF_ERROR(
-            g->file->PunchHole(first, last - first).WithContext("discarding pruned blobs"));
+            g->file->PunchHole(first, last - first).WithContext("erasing dead blobs"));
         punched += last - first;
       }
-      LOCI_RETURN_IF_ERROR(zero(last, end).WithContext("discarding pruned blobs"));
+      LOCI_RETURN_IF_ERROR(zero(last, end).WithContext("erasing dead blobs"));
     }
     g->unsynced.store(true, std::memory_order_release);
   }

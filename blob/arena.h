@@ -117,19 +117,14 @@ class BlobArena {
   // Blobs RestoreFromLog found damaged and restored since Open.
   uint64_t restored_from_log() const { return restored_from_log_; }
 
-  // Purge: overwrites the frame of `ref` (header, payload, padding) with zeros, so that the file
-  // no longer holds its bytes once synced (the next SyncUnsynced); the frame then fails to
-  // verify. A no-op for an empty ref. REQUIRES: writable; nothing reads or refers to the blob
-  // any more (the caller waited out the readers that could).
-  Status Scrub(const BlobRef& ref);
-
-  // Retention: the blobs of `refs` are dead — nothing refers to them, none is being appended,
-  // and no reader can still view them (the caller waited them out). Erases them and gives their
-  // space back to the file system: each run of adjacent dead frames is hole-punched over the
-  // whole blocks (kDiscardBlock) it covers and overwritten with zeros where it shares a block
-  // with a live frame, so that none of their bytes remain once synced (the next SyncUnsynced;
-  // a later Purge of their cube could not find them). Returns the bytes punched. On failure
-  // the caller must poison, as for a failed write. REQUIRES: writable.
+  // Purge and retention: the blobs of `refs` are dead — nothing refers to them, none is being
+  // appended, and no reader can still view them (the caller waited them out). Erases their
+  // frames (header, payload, padding) and gives their space back to the file system: each run
+  // of adjacent dead frames is hole-punched over the whole blocks (kDiscardBlock) it covers and
+  // overwritten with zeros where it shares a block with a live frame, so that none of their
+  // bytes remain once synced (the next SyncUnsynced); the frames then fail to verify. Empty
+  // and repeated refs are allowed. Returns the bytes punched. On failure the caller must
+  // poison, as for a failed write. REQUIRES: writable.
   Result<uint64_t> Discard(std::vector<BlobRef> refs);
   static constexpr uint64_t kDiscardBlock = 4096;
 

@@ -55,7 +55,9 @@ void DbImpl::AddEverything(wal::Lsn lsn, CubeId next_id, CheckpointWriter* write
 
 void DbImpl::AddDirty(size_t versions, size_t edges, const RetentionCut& cut,
                       CheckpointWriter* writer) {
-  for (const auto& [id, first] : cut.starts) writer->AddChainStart(id, first);
+  for (const Version* newest_pruned : cut.chains) {
+    writer->AddChainStart(newest_pruned->id, newest_pruned->number + 1);
+  }
   std::vector<const Version*> changed;
   std::vector<const index::EdgeVersion*> changed_edges;
   {

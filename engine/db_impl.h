@@ -316,7 +316,7 @@ class DbImpl final : public Db {
   // rotates the log.
   Status TakePurgeWork(std::vector<blob::BlobRef>* refs, PurgedChains* chains, bool* purged)
       EXCLUDES(purge_mu_);
-  // Overwrites the frames of `refs` with zeros and syncs the arena.
+  // Erases the frames of `refs` (BlobArena::Discard) and syncs the arena.
   Status ScrubBlobs(std::vector<blob::BlobRef> refs);
   // Notes a published or recovered version: its expiry, if it has one (ReclaimExpired's
   // hints), and its cube's slot for access times. REQUIRES: the single writer (commit leader
@@ -334,12 +334,11 @@ class DbImpl final : public Db {
   void FreePurgedVersions() EXCLUDES(purge_mu_);
 
   // --- retention (db_retention.cc)
-  // What one retention pass cut: the pruned chains (each from its newest pruned version down),
-  // every pruned version, and each cut cube's new first version, for the checkpoint to record.
+  // What one retention pass cut: the pruned chains (each from its newest pruned version down:
+  // its cube's first kept version is the next number) and every pruned version.
   struct RetentionCut {
     std::vector<const Version*> chains;
     std::unordered_set<const Version*> pruned;
-    std::vector<std::pair<CubeId, uint32_t>> starts;
     bool empty() const { return chains.empty(); }
   };
   // Whether any space has a policy that prunes (Options::retention, space_retention).

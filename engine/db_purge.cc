@@ -12,7 +12,8 @@
 //   1. the log is rotated: every record up to the purge is in closed segments, certified, so a
 //      replay applies the cube's puts without looking at their blobs, then the purge again;
 //   2. once the indexer has absorbed the purge and no reader can hold a view of the blobs
-//      (an EBR grace period), their frames are overwritten with zeros and the arena synced;
+//      (an EBR grace period), their frames are erased (BlobArena::Discard: hole-punched,
+//      zeroed where a block is shared) and the arena synced;
 //      a crash after this replays the purge and scrubs again;
 //   3. a base checkpoint without the cube (its index snapshot without its codes) replaces
 //      every checkpoint and deletes every WAL segment and index snapshot that held it.
@@ -21,9 +22,6 @@
 // indexer is past the purge (so the index queue holds none of them), and the base checkpoint
 // took every dirty-list entry published before the purge off the list. If a step fails, they
 // stay allocated until the database is closed.
-
-#include <algorithm>
-#include <tuple>
 
 #include "engine/db_impl.h"
 
@@ -101,13 +99,10 @@ Status DbImpl::TakePurgeWork(std::vector<blob::BlobRef>* refs, PurgedChains* cha
 }
 
 Status DbImpl::ScrubBlobs(std::vector<blob::BlobRef> refs) {
-  // Versions of a cube share the blobs they kept from their predecessors: each frame once.
-  std::sort(refs.begin(), refs.end(), [](const blob::BlobRef& a, const blob::BlobRef& b) {
-    return std::tie(a.generation, a.offset) < std::tie(b.generation, b.offset);
-  });
-  refs.erase(std::unique(refs.begin(), refs.end()), refs.end());
-  for (const blob::BlobRef& ref : refs) LOCI_RETURN_IF_ERROR(arena_->Scrub(ref));
-  return arena_->SyncUnsynced();
+  // Versions of a cube share the blobs they kept from their predecessors: Discard erases each
+  // frame once.
+  Result<uint64_t> erased = arena_->Discard(std::move(refs));
+  return erased.ok() ? arena_->SyncUnsynced() : erased.status();
 }
 
 Status DbImpl::CompletePurges() {

@@ -13,13 +13,14 @@
 // dirty list, the indexer is past every queued version (it holds some unpinned), and readers
 // that may have reached them through an old link have unpinned (a grace period). Their own
 // blobs (those no retained version shares) are then erased and the arena synced
-// (BlobArena::Discard: whole blocks punched, the rest zeroed): the checkpoint that no longer
-// holds them is installed, so no recovery reads them again, and a later Purge of the cube
-// leaves none of their bytes. (A crash between the install and that sync can leave them in
-// the arena, unknown to anything: the gap issue 15 still has.)
+// (BlobArena::Discard, as a purge erases: whole blocks punched, the rest zeroed): the checkpoint
+// that no longer holds them is installed, so no recovery reads them again, and a later Purge of the
+// cube leaves none of their bytes. (A crash between the install and that sync can leave them in the
+// arena, unknown to anything: the gap issue 15 still has.)
 
 #include <algorithm>
 #include <set>
+#include <unordered_map>
 #include <utility>
 
 #include "engine/db_impl.h"
@@ -64,6 +65,7 @@ void DbImpl::PruneHistory(size_t dirty_count, const Catalog& catalog, RetentionC
   const Timestamp now = clock_.Now();
   std::vector<const Version*> chain;
   std::vector<int64_t> commit_times;
+  std::unordered_map<uint32_t, gc::RetentionRule> rules;  // by space id
   // No snapshot is taken during the cut (snapshot_list.h).
   MutexLock lock(snapshots_->mu());
   const Timestamp pinned_until = snapshots_->Newest(gc::kNothingPinned);
@@ -74,7 +76,10 @@ void DbImpl::PruneHistory(size_t dirty_count, const Catalog& catalog, RetentionC
       retention_pending_.erase(id);
       continue;
     }
-    const gc::RetentionRule rule = RetentionRuleFor(head->space_id, catalog);
+    // One lookup per space, not per cube.
+    auto [at, fresh] = rules.try_emplace(head->space_id);
+    if (fresh) at->second = RetentionRuleFor(head->space_id, catalog);
+    const gc::RetentionRule rule = at->second;
     chain.clear();
     commit_times.clear();
     for (const Version* v = head; v != nullptr; v = v->prev) {
@@ -88,7 +93,6 @@ void DbImpl::PruneHistory(size_t dirty_count, const Catalog& catalog, RetentionC
     if (kept < chain.size()) {
       const Version* oldest_kept = chain[kept - 1];
       cut->chains.push_back(table_.CutBelow(oldest_kept));
-      cut->starts.emplace_back(id, oldest_kept->number);
       cut->pruned.insert(chain.begin() + static_cast<ptrdiff_t>(kept), chain.end());
     }
     // Versions beyond the count stay only for an age rule or a snapshot: look again later.

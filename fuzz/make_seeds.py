@@ -237,6 +237,15 @@ def main():
         write_seed("wal_replay", "trace_graph_checkpoint", image(
             se1["SUPERBLOCK"], [(2, se1[seg(2)])], (1, se1[gen]), [(1, se1[ckpt(1)])], probes=probes))
         write_seed("checkpoint", "ckpt_trace_graph", se1[ckpt(1)])
+        # checkpoint: a delta with a chain-start entry (loci prune keeps the newest version).
+        r = os.path.join(tmp, "r")
+        loci("init", r)
+        loci("put", r, "--space", "s", "--text", "one")
+        loci("checkpoint", r)
+        for text in ("two", "three"):
+            loci("update", r, "1", "--text", text)
+        loci("prune", r, "--keep-versions", "1", "--yes")
+        write_seed("checkpoint", "ckpt_chain_start", snapshot(r)[ckpt(2)])
         # index_page: the index snapshot written with that checkpoint (two flat partitions; the
         # clustered seed is written by index_snapshot_test, see fuzz/README.md).
         write_seed("index_page", "flat_two_fields", b"\0" + sd1["atlas-00000001.idx"])  # mode 0
