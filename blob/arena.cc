@@ -12,12 +12,18 @@ struct BlobArena::Generation {
   std::string path;
   std::unique_ptr<WritableFile> file;  // null when read-only
   std::unique_ptr<MappedRegion> region;
-  // Serializes MakeReadable's and ExtendMappings' check-then-Extend. Guards no field: the
-  // region's size is atomic and the region itself set before the generation is published.
+  // Serializes MakeReadable's and ExtendMappings' check-then-Extend, and ReleaseSealed's
+  // Freeze, with the writers of a sealed generation's `file` (ReleaseSealed closes it, Discard
+  // reopens it). Appends write the active generation's file, which is never closed.
   Mutex map_mu;
+  bool released = false;  // ReleaseSealed gave its descriptor and reservation back (map_mu)
   // Appended to since the last sync of the file: any blob, or one not logged in the WAL.
   std::atomic<bool> unsynced{false};
   std::atomic<bool> unlogged{false};
+  // Appends into it whose records have not committed or failed yet (Append's `pinned`).
+  std::atomic<uint32_t> pins{0};
+  uint64_t sealed_end = 0;  // where appends stopped, once sealed in this process (under mu_)
+  std::atomic<uint64_t> erased{0};  // frame bytes Discard and EraseAllBut erased here
 };
 
 BlobArena::BlobArena(Env* env, std::string dir, ArenaOptions options)
@@ -42,6 +48,8 @@ BlobArena::~BlobArena() {
     if (g == active && g->file) g->file->Truncate(used).PermitUncheckedError();
     delete g;
   }
+  MutexLock lock(&mu_);
+  removed_.clear();
 }
 
 BlobArena::Generation* BlobArena::Find(uint32_t number) const {
@@ -136,44 +144,92 @@ Status BlobArena::NoteReferenced(const BlobRef& ref) {
   return Status::OK();
 }
 
-Status BlobArena::RemoveUnreferencedDamaged() {
-  if (set_aside_.empty()) return Status::OK();
+Status BlobArena::RemoveUnreferenced() {
+  bool removed = false;
   for (const auto& entry : set_aside_) {
     LOCI_RETURN_IF_ERROR(env_->RemoveFile(paths_.arena_generation(entry.first)));
+    removed = true;
   }
   set_aside_.clear();
+  const uint32_t highest = highest_.load();
+  for (uint32_t n = 1; n < highest; ++n) {
+    const bool referenced = n < referenced_end_.size() && referenced_end_[n] != 0;
+    if (Find(n) == nullptr || referenced) continue;
+    LOCI_RETURN_IF_ERROR(Unlink(n));
+    removed = true;
+  }
+  return removed ? env_->SyncDir(paths_.dir()) : Status::OK();
+}
+
+Status BlobArena::Unlink(uint32_t number) {
+  Generation* g = Find(number);
+  if (g == nullptr) return Status::OK();
+  MutexLock lock(&mu_);
+  if (g == active_) return Status::InvalidArgument("arena generation " + g->path + " is active");
+  generations_[number].store(nullptr, std::memory_order_release);
+  {
+    MutexLock map_lock(&g->map_mu);
+    g->region.reset();
+    g->file.reset();
+  }
+  removed_.emplace_back(g);
+  removed_count_.fetch_add(1, std::memory_order_relaxed);
+  return env_->RemoveFile(g->path);
+}
+
+Status BlobArena::RemoveGeneration(uint32_t number) {
+  Generation* g = Find(number);
+  if (g == nullptr) return Status::OK();
+  if (g->pins.load(std::memory_order_acquire) != 0) {
+    return Status::InvalidArgument("arena generation " + g->path + " is pinned by an append");
+  }
+  LOCI_RETURN_IF_ERROR(Unlink(number));
   return env_->SyncDir(paths_.dir());
 }
 
-Status BlobArena::Reserve(uint64_t span, Generation** gen, uint64_t* offset) {
-  const uint32_t highest = highest_.load();
-  if (active_ == nullptr && highest != 0) {
-    // Resume in the newest generation right after its last referenced blob: what follows is
-    // preallocated space or garbage of writes never committed, and appends overwrite it (the
-    // mapping is coherent with the file, and only committed blobs are ever read).
-    Generation* g = Find(highest);
-    const uint64_t end = highest < referenced_end_.size() ? referenced_end_[highest] : 0;
-    const uint64_t used = std::max<uint64_t>(end, kGenerationHeaderBlock);
-    uint64_t size = 0;
-    if (g != nullptr && g->file && env_->GetFileSize(g->path, &size).ok()) {
-      active_ = g;
-      next_offset_ = used;
-      filler_->Reset(g->file.get(), used, std::max(used, size));
-    }
+Status BlobArena::StartGeneration(uint64_t span) {
+  Generation* g;
+  const uint64_t reserve = std::max(options_.generation_bytes, kGenerationHeaderBlock + span);
+  uint32_t number = highest_.load() + 1;
+  for (const auto& entry : set_aside_) number = std::max(number, entry.first + 1);
+  LOCI_RETURN_IF_ERROR(OpenGeneration(number, reserve, /*create=*/true, &g));
+  Generation* sealed = active_;
+  const uint64_t sealed_end = next_offset_;
+  active_ = g;
+  next_offset_ = kGenerationHeaderBlock;
+  filler_->Reset(g->file.get(), kGenerationHeaderBlock, kGenerationHeaderBlock);
+  // The filler has left it: give back the zeros preallocated past its last frame. (Best
+  // effort, like the destructor's: the next open resumes in the newest generation only.)
+  if (sealed != nullptr) {
+    sealed->sealed_end = sealed_end;
+    if (sealed->file) sealed->file->Truncate(sealed_end).PermitUncheckedError();
   }
+  return Status::OK();
+}
+
+void BlobArena::ResumeNewest() {
+  const uint32_t highest = highest_.load();
+  if (active_ != nullptr || highest == 0) return;
+  // Resume in the newest generation right after its last referenced blob: what follows is
+  // preallocated space or garbage of writes never committed, and appends overwrite it (the
+  // mapping is coherent with the file, and only committed blobs are ever read).
+  Generation* g = Find(highest);
+  const uint64_t end = highest < referenced_end_.size() ? referenced_end_[highest] : 0;
+  const uint64_t used = std::max<uint64_t>(end, kGenerationHeaderBlock);
+  uint64_t size = 0;
+  if (g != nullptr && g->file && env_->GetFileSize(g->path, &size).ok()) {
+    active_ = g;
+    next_offset_ = used;
+    filler_->Reset(g->file.get(), used, std::max(used, size));
+  }
+}
+
+Status BlobArena::Reserve(uint64_t span, Generation** gen, uint64_t* offset) {
+  ResumeNewest();
   const bool full = active_ != nullptr && next_offset_ + span > active_->region->reserved();
   const bool past_size = active_ != nullptr && next_offset_ > kGenerationHeaderBlock &&
                          next_offset_ + span > options_.generation_bytes;
-  if (active_ == nullptr || full || past_size) {
-    Generation* g;
-    const uint64_t reserve = std::max(options_.generation_bytes, kGenerationHeaderBlock + span);
-    uint32_t number = highest + 1;
-    for (const auto& entry : set_aside_) number = std::max(number, entry.first + 1);
-    LOCI_RETURN_IF_ERROR(OpenGeneration(number, reserve, /*create=*/true, &g));
-    active_ = g;
-    next_offset_ = kGenerationHeaderBlock;
-    filler_->Reset(g->file.get(), kGenerationHeaderBlock, kGenerationHeaderBlock);
-  }
+  if (active_ == nullptr || full || past_size) LOCI_RETURN_IF_ERROR(StartGeneration(span));
   const uint64_t end = next_offset_ + span;
   LOCI_RETURN_IF_ERROR(filler_->Reserve(end));
   *gen = active_;
@@ -182,7 +238,9 @@ Status BlobArena::Reserve(uint64_t span, Generation** gen, uint64_t* offset) {
   return Status::OK();
 }
 
-Status BlobArena::Append(std::span<const std::string_view> payloads, std::span<BlobRef> refs) {
+Status BlobArena::Append(std::span<const std::string_view> payloads, std::span<BlobRef> refs,
+                         uint32_t* pinned) {
+  if (pinned != nullptr) *pinned = 0;
   if (options_.read_only) return Status::NotSupported("blob arena is read-only");
   uint64_t total = 0;
   for (std::string_view p : payloads) {
@@ -199,6 +257,11 @@ Status BlobArena::Append(std::span<const std::string_view> payloads, std::span<B
   {
     MutexLock lock(&mu_);
     LOCI_RETURN_IF_ERROR(Reserve(total, &gen, &offset));
+    // Under mu_: Generations() sees the pin together with the reservation.
+    // The caller's pin, or ours until the write is done: ReleaseSealed must not close the file
+    // under it.
+    gen->pins.fetch_add(1, std::memory_order_relaxed);
+    if (pinned != nullptr) *pinned = gen->number;
   }
   thread_local std::string buf;
   buf.clear();
@@ -213,7 +276,12 @@ Status BlobArena::Append(std::span<const std::string_view> payloads, std::span<B
     AppendFrame(&buf, payloads[i], gen->number, at, r.checksum);
     at += BlobRef::FrameSpan(r.length);
   }
-  LOCI_RETURN_IF_ERROR(gen->file->Write(offset, buf));
+  Status written = gen->file->Write(offset, buf);
+  if (!written.ok() || pinned == nullptr) Unpin(gen->number);
+  if (!written.ok()) {
+    if (pinned != nullptr) *pinned = 0;
+    return written;
+  }
   // Set after the write: a group that takes the flag later covers this write with its sync.
   const bool unlogged = std::any_of(payloads.begin(), payloads.end(), [&](std::string_view p) {
     return p.size() > options_.logged_blob_bytes;
@@ -223,11 +291,65 @@ Status BlobArena::Append(std::span<const std::string_view> payloads, std::span<B
   return Status::OK();
 }
 
+void BlobArena::Unpin(uint32_t generation) {
+  if (generation == 0) return;
+  if (Generation* g = Find(generation)) g->pins.fetch_sub(1, std::memory_order_release);
+}
+
+void BlobArena::SetPreallocationCap(uint64_t bytes) {
+  MutexLock lock(&mu_);
+  filler_->SetStepCap(bytes);
+}
+
+Status BlobArena::Seal() {
+  MutexLock lock(&mu_);
+  ResumeNewest();
+  if (active_ == nullptr) return Status::OK();  // no generation yet
+  return StartGeneration(0);
+}
+
+bool BlobArena::MapsInto(uint32_t number, const char* p) const {
+  Generation* g = Find(number);
+  if (g == nullptr) return false;
+  MutexLock lock(&g->map_mu);
+  const char* data = g->region->data();
+  return p >= data && p < data + g->region->reserved();
+}
+
+std::vector<GenerationUse> BlobArena::Generations() const {
+  std::vector<GenerationUse> uses;
+  MutexLock lock(&mu_);
+  const uint32_t highest = highest_.load();
+  for (uint32_t i = 1; i <= highest; ++i) {
+    Generation* g = Find(i);
+    if (g == nullptr) continue;
+    GenerationUse use;
+    use.number = i;
+    // Before the first append after Open, the newest generation is the one appends resume in.
+    use.active = g == active_ || (active_ == nullptr && i == highest);
+    use.end = g == active_ ? next_offset_ : g->sealed_end != 0 ? g->sealed_end : g->region->size();
+    use.pinned = g->pins.load(std::memory_order_acquire) != 0;
+    uses.push_back(use);
+  }
+  return uses;
+}
+
+Status BlobArena::CopyForward(std::span<const BlobRef> refs, std::span<BlobRef> moved) {
+  std::vector<std::string_view> payloads(refs.size());
+  for (size_t i = 0; i < refs.size(); ++i) {
+    LOCI_RETURN_IF_ERROR(View(refs[i], &payloads[i]).WithContext("compacting the blob arena"));
+  }
+  LOCI_RETURN_IF_ERROR(Append(payloads, moved));
+  for (const BlobRef& r : moved) LOCI_RETURN_IF_ERROR(MakeReadable(r));
+  return Status::OK();
+}
+
 void BlobArena::TakeUnloggedFiles(std::vector<WritableFile*>* files) {
   const uint32_t highest = highest_.load();
   for (uint32_t i = 1; i <= highest; ++i) {
     Generation* g = Find(i);
-    if (g != nullptr && g->file && g->unlogged.exchange(false, std::memory_order_acq_rel)) {
+    // The flag first: a released generation (whose file may be closed) never has it set.
+    if (g != nullptr && g->unlogged.exchange(false, std::memory_order_acq_rel) && g->file) {
       files->push_back(g->file.get());
     }
   }
@@ -244,11 +366,12 @@ Status BlobArena::SyncUnsynced() {
   const uint32_t highest = highest_.load();
   for (uint32_t i = 1; i <= highest; ++i) {
     Generation* g = Find(i);
-    if (g == nullptr || !g->file) continue;
+    if (g == nullptr || options_.read_only) continue;
     // Both flags go before the sync: an append after it sets them again.
     const bool unlogged = g->unlogged.exchange(false, std::memory_order_acq_rel);
     if (g->unsynced.exchange(false, std::memory_order_acq_rel) || unlogged) {
-      LOCI_RETURN_IF_ERROR(g->file->Sync());
+      MutexLock lock(&g->map_mu);  // a released generation's file is reopened only under it
+      if (g->file) LOCI_RETURN_IF_ERROR(g->file->Sync());
     }
   }
   return Status::OK();
@@ -337,29 +460,112 @@ Result<uint64_t> BlobArena::Discard(std::vector<BlobRef> refs) {
     }
     i = j;
     Generation* g = Find(generation);
-    if (g == nullptr || !g->file) {
+    // A generation compaction removed holds nothing any more: its frames are gone already.
+    if (g == nullptr && generation != 0 && generation < highest_.load()) continue;
+    if (g == nullptr || options_.read_only) {
       return Status::Corruption(paths_.arena_generation(generation) +
                                 ": arena generation missing or read-only");
     }
-    // [first, last): the whole blocks of the run, punched; the rest of it is zeroed.
-    const uint64_t first = (begin + kDiscardBlock - 1) / kDiscardBlock * kDiscardBlock;
-    const uint64_t last = std::max(first, end / kDiscardBlock * kDiscardBlock);
-    // The base class's PunchHole writes zeros: what a block shared with a live frame needs.
-    auto zero = [&](uint64_t from, uint64_t to) {
-      return from < to ? g->file->WritableFile::PunchHole(from, to - from) : Status::OK();
-    };
-    if (first >= end) {
-      LOCI_RETURN_IF_ERROR(zero(begin, end).WithContext("erasing dead blobs"));
-    } else {
-      LOCI_RETURN_IF_ERROR(zero(begin, first).WithContext("erasing dead blobs"));
-      if (last > first) {
-        LOCI_RETURN_IF_ERROR(
-            g->file->PunchHole(first, last - first).WithContext("erasing dead blobs"));
-        punched += last - first;
-      }
-      LOCI_RETURN_IF_ERROR(zero(last, end).WithContext("erasing dead blobs"));
+    discarded_bytes_.fetch_add(end - begin, std::memory_order_relaxed);
+    g->erased.fetch_add(end - begin, std::memory_order_relaxed);
+    Result<uint64_t> erased = EraseRange(g, begin, end);
+    if (!erased.ok()) return erased.status();
+    punched += *erased;
+  }
+  return punched;
+}
+
+Result<uint64_t> BlobArena::EraseRange(Generation* g, uint64_t begin, uint64_t end) {
+  MutexLock lock(&g->map_mu);
+  Result<WritableFile*> writable = WritableOf(g);
+  if (!writable.ok()) return writable.status();
+  WritableFile* file = *writable;
+  uint64_t punched = 0;
+  // [first, last): the whole blocks of the run, punched; the rest of it is zeroed.
+  const uint64_t first = (begin + kDiscardBlock - 1) / kDiscardBlock * kDiscardBlock;
+  const uint64_t last = std::max(first, end / kDiscardBlock * kDiscardBlock);
+  // The base class's PunchHole writes zeros: what a block shared with a live frame needs.
+  auto zero = [&](uint64_t from, uint64_t to) {
+    return from < to ? file->WritableFile::PunchHole(from, to - from) : Status::OK();
+  };
+  if (first >= end) {
+    LOCI_RETURN_IF_ERROR(zero(begin, end).WithContext("erasing dead blobs"));
+  } else {
+    LOCI_RETURN_IF_ERROR(zero(begin, first).WithContext("erasing dead blobs"));
+    if (last > first) {
+      LOCI_RETURN_IF_ERROR(file->PunchHole(first, last - first).WithContext("erasing dead blobs"));
+      punched += last - first;
     }
-    g->unsynced.store(true, std::memory_order_release);
+    LOCI_RETURN_IF_ERROR(zero(last, end).WithContext("erasing dead blobs"));
+  }
+  g->unsynced.store(true, std::memory_order_release);
+  return punched;
+}
+
+Result<WritableFile*> BlobArena::WritableOf(Generation* g) {
+  if (g->file) return g->file.get();
+  if (options_.read_only) return Status::NotSupported("blob arena is read-only");
+  LOCI_RETURN_IF_ERROR(env_->NewWritableFile(g->path, Env::OpenMode::kOpenExisting, &g->file));
+  return g->file.get();
+}
+
+Result<uint32_t> BlobArena::ReleaseSealed() {
+  std::vector<std::pair<Generation*, uint64_t>> sealed;  // and where it ends
+  {
+    MutexLock lock(&mu_);
+    const uint32_t highest = highest_.load();
+    for (uint32_t i = 1; i <= highest; ++i) {
+      Generation* g = Find(i);
+      // Before the first append after Open, the newest generation is the one appends resume in.
+      const bool active = g == active_ || (active_ == nullptr && i == highest);
+      if (g == nullptr || active || g->pins.load(std::memory_order_acquire) != 0) continue;
+      sealed.emplace_back(g, g->sealed_end);
+    }
+  }
+  uint32_t released = 0;
+  for (auto [g, end] : sealed) {
+    MutexLock lock(&g->map_mu);
+    if (g->released || g->unsynced.load() || g->unlogged.load()) continue;
+    if (end == 0) {  // sealed by an earlier process: its file ends with its last frame
+      LOCI_RETURN_IF_ERROR(env_->GetFileSize(g->path, &end));
+    }
+    LOCI_RETURN_IF_ERROR(g->region->Freeze(std::max(end, g->region->size())));
+    g->file.reset();
+    g->released = true;
+    ++released;
+  }
+  return released;
+}
+
+Result<uint64_t> BlobArena::EraseAllBut(std::vector<BlobRef> live) {
+  std::erase_if(live, [](const BlobRef& r) { return r.empty(); });
+  std::sort(live.begin(), live.end(), [](const BlobRef& a, const BlobRef& b) {
+    return std::tie(a.generation, a.offset) < std::tie(b.generation, b.offset);
+  });
+  uint64_t punched = 0;
+  size_t i = 0;
+  const uint32_t highest = highest_.load();
+  for (uint32_t n = 1; n <= highest; ++n) {
+    Generation* g = Find(n);
+    while (i < live.size() && live[i].generation < n) ++i;
+    if (g == nullptr || options_.read_only) continue;
+    uint64_t size = 0;
+    LOCI_RETURN_IF_ERROR(env_->GetFileSize(g->path, &size));
+    uint64_t at = kGenerationHeaderBlock;  // erased up to here
+    auto erase_to = [&](uint64_t to) -> Status {
+      if (to <= at) return Status::OK();
+      Result<uint64_t> erased = EraseRange(g, at, to);
+      if (!erased.ok()) return erased.status();
+      punched += *erased;
+      discarded_bytes_.fetch_add(to - at, std::memory_order_relaxed);
+      g->erased.fetch_add(to - at, std::memory_order_relaxed);
+      return Status::OK();
+    };
+    for (; i < live.size() && live[i].generation == n; ++i) {
+      LOCI_RETURN_IF_ERROR(erase_to(std::min(live[i].offset, size)));
+      at = std::max(at, live[i].end());
+    }
+    LOCI_RETURN_IF_ERROR(erase_to(size));
   }
   return punched;
 }
@@ -422,11 +628,22 @@ Status BlobArena::Read(const BlobRef& ref, std::string* payload) const {
 
 ArenaStats BlobArena::Stats() const {
   ArenaStats stats;
+  stats.discarded_bytes = discarded_bytes_.load(std::memory_order_relaxed);
+  stats.generations_removed = removed_count_.load(std::memory_order_relaxed);
+  MutexLock lock(&mu_);  // RemoveGeneration releases mappings under it
   const uint32_t highest = highest_.load();
   for (uint32_t i = 1; i <= highest; ++i) {
     if (Generation* g = Find(i)) {
       ++stats.generations;
       stats.bytes += g->region->size();
+      const uint64_t end = g == active_         ? next_offset_
+                           : g->sealed_end != 0 ? g->sealed_end
+                                                : g->region->size();
+      const uint64_t frames = end - std::min<uint64_t>(end, kGenerationHeaderBlock);
+      stats.live_bytes_estimate += frames - std::min(frames, g->erased.load());
+      MutexLock map_lock(&g->map_mu);
+      stats.reserved_bytes += g->region->reserved();
+      if (g->file) ++stats.open_files;
     }
   }
   return stats;
@@ -434,6 +651,7 @@ ArenaStats BlobArena::Stats() const {
 
 std::vector<std::string> BlobArena::Files() const {
   std::vector<std::string> files;
+  MutexLock lock(&mu_);
   const uint32_t highest = highest_.load();
   for (uint32_t i = 1; i <= highest; ++i) {
     if (Generation* g = Find(i)) files.push_back(g->path);

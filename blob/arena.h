@@ -51,6 +51,24 @@ struct ArenaOptions {
 struct ArenaStats {
   uint64_t generations = 0;
   uint64_t bytes = 0;  // bytes of the generation files readable through their mappings
+  // Frame bytes Discard erased since Open (each dead frame counted once): what compaction
+  // could give back, besides the garbage of writes that never committed.
+  uint64_t discarded_bytes = 0;
+  uint64_t generations_removed = 0;  // by RemoveGeneration since Open
+  // Frame bytes appended and not erased since (Discard, EraseAllBut): about what is live. It
+  // counts as live the garbage of writes that failed, and, in generations an earlier process
+  // wrote, whatever that process erased.
+  uint64_t live_bytes_estimate = 0;
+  uint64_t open_files = 0;      // generations holding a writable descriptor
+  uint64_t reserved_bytes = 0;  // address space reserved for the mappings
+};
+
+// A generation as compaction plans with it (BlobArena::Generations).
+struct GenerationUse {
+  uint32_t number = 0;
+  uint64_t end = 0;     // bytes in use: the header and every frame appended
+  bool active = false;  // appends go here
+  bool pinned = false;  // an append into it has not committed or failed yet (Pin)
 };
 
 class BlobArena {
@@ -70,14 +88,22 @@ class BlobArena {
   // Corruption naming the file if the generation is missing or its header is damaged.
   Status NoteReferenced(const BlobRef& ref);
 
-  // After recovery, in read-write mode: removes the generation files set aside by Open (no
-  // committed record refers to them).
-  Status RemoveUnreferencedDamaged();
+  // After recovery, in read-write mode: removes the generation files set aside by Open, and
+  // every generation but the newest that no committed record refers to (NoteReferenced): a
+  // compaction emptied it and a crash came before RemoveGeneration.
+  Status RemoveUnreferenced();
 
   // Appends each non-empty payload as one blob (all in one write) and fills refs[i]; an empty
   // payload gets an empty ref. Thread-safe. REQUIRES: refs.size() == payloads.size(), not
   // read-only. The blobs are neither durable nor readable yet.
-  Status Append(std::span<const std::string_view> payloads, std::span<BlobRef> refs);
+  //
+  // With `pinned`, the generation appended to (0 if every payload was empty) stays pinned
+  // until Unpin(*pinned): compaction leaves a pinned generation alone, since a record about to
+  // commit refers to blobs in it that no version names yet.
+  Status Append(std::span<const std::string_view> payloads, std::span<BlobRef> refs,
+                uint32_t* pinned = nullptr);
+  // Ends a pin Append took. REQUIRES: generation is 0 or was returned by Append as pinned.
+  void Unpin(uint32_t generation);
 
   // Adds to *files every generation file holding an unlogged blob (one larger than
   // logged_blob_bytes) not yet covered by a sync, and marks them covered: the caller syncs
@@ -128,6 +154,48 @@ class BlobArena {
   Result<uint64_t> Discard(std::vector<BlobRef> refs);
   static constexpr uint64_t kDiscardBlock = 4096;
 
+  // Recovery after a crash, read-write, before any append: erases, as Discard does, every byte
+  // past the header of every generation that no frame of `live` covers — dead frames a crash
+  // kept from being erased (their erasure comes after the checkpoint that drops them) and the
+  // garbage of writes that never committed. `live` must name every blob a recovered version
+  // refers to. Returns the bytes punched; synced by the next SyncUnsynced (or SyncAll).
+  Result<uint64_t> EraseAllBut(std::vector<BlobRef> live);
+
+  // --- Compaction (gc/arena_compaction.h plans it; the engine moves the references)
+
+  // Closes the active generation to appends and starts a new one (a no-op before the first
+  // generation): its preallocated tail is given back; its frames stay readable. Thread-safe.
+  // Errors: creating the new generation's file.
+  Status Seal();
+
+  // Gives back what the sealed generations no longer need — their file descriptors and the
+  // address range reserved past their end — for those with no append in flight and nothing
+  // unsynced (after a checkpoint's SyncUnsynced). A later Discard reopens the file it writes.
+  // Returns the generations released now. REQUIRES: writable.
+  Result<uint32_t> ReleaseSealed();
+
+  // Caps the zeros kept preallocated ahead of appends (ArenaOptions::preallocate_bytes) at
+  // `bytes`: the engine scales them to the data it holds.
+  void SetPreallocationCap(uint64_t bytes);
+
+  // Whether `p` points into the mapping of generation `number`.
+  bool MapsInto(uint32_t number, const char* p) const;
+
+  // Every generation in use, ascending.
+  std::vector<GenerationUse> Generations() const;
+
+  // Copies the verified blobs of `refs` to the active generation and fills moved[i] with the
+  // copy of refs[i] (empty refs stay empty): the copies are readable, not yet durable (the
+  // next SyncUnsynced). Corruption if a blob does not verify; then nothing refers to the
+  // copies. REQUIRES: writable; refs.size() == moved.size().
+  Status CopyForward(std::span<const BlobRef> refs, std::span<BlobRef> moved);
+
+  // Removes generation `number`: unmaps it, closes it and unlinks its file (the directory
+  // synced). REQUIRES: no reference to it remains in any durable state or in memory, no append
+  // pins it, and no reader can still view it (the caller waited readers out). Its frames then
+  // count as discarded (Discard of a ref into it does nothing).
+  Status RemoveGeneration(uint32_t number);
+
   // Hints that `ref` will be read soon (prefetches its first cache lines). Never fails.
   void Prefetch(const BlobRef& ref) const;
 
@@ -153,6 +221,17 @@ class BlobArena {
   // failure was an existing file's header not being valid.
   Status OpenGeneration(uint32_t number, uint64_t reserve, bool create, Generation** out,
                         bool* bad_header = nullptr) REQUIRES(mu_);
+  // The writable file of `g`, reopened if ReleaseSealed closed it. REQUIRES: g->map_mu held.
+  Result<WritableFile*> WritableOf(Generation* g);
+  // Erases [begin, end) of `g` as Discard does (see there); returns the bytes punched.
+  Result<uint64_t> EraseRange(Generation* g, uint64_t begin, uint64_t end);
+  // Takes generation `number` out of use and deletes its file (the directory not synced).
+  Status Unlink(uint32_t number) EXCLUDES(mu_);
+  // Makes a new generation, with room for `span` bytes, the active one; the previous active
+  // one is sealed.
+  Status StartGeneration(uint64_t span) REQUIRES(mu_);
+  // After Open, before the first append: makes the newest generation the active one again.
+  void ResumeNewest() REQUIRES(mu_);
   // Reserves `span` bytes in the active generation (rotating if full).
   Status Reserve(uint64_t span, Generation** gen, uint64_t* offset) REQUIRES(mu_);
 
@@ -170,8 +249,14 @@ class BlobArena {
   // Of active_; stopped first in the destructor. The filler is thread-safe itself, but it is
   // switched to a new generation (Reset) together with active_.
   std::unique_ptr<ZeroFiller> filler_ PT_GUARDED_BY(mu_);
+  // Generations RemoveGeneration took out of generations_: their structs stay allocated (a
+  // thread may have loaded the pointer before; it finds them unpinned and synced), their
+  // mapping and file are released.
+  std::vector<std::unique_ptr<Generation>> removed_ GUARDED_BY(mu_);
+  std::atomic<uint64_t> discarded_bytes_{0};
+  std::atomic<uint64_t> removed_count_{0};
   // Recovery's: filled by NoteReferenced and set_aside_ by Open, emptied by
-  // RemoveUnreferencedDamaged, all before the first Append, on the opening thread; only read
+  // RemoveUnreferenced, all before the first Append, on the opening thread; only read
   // after that (by Reserve, under mu_). Not guarded.
   std::vector<uint64_t> referenced_end_;                // per generation, from NoteReferenced
   std::vector<std::pair<uint32_t, Status>> set_aside_;  // generations with a bad header

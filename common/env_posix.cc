@@ -300,8 +300,8 @@ class PosixMappedRegion final : public MappedRegion {
   }
 
   ~PosixMappedRegion() override {
-    ::munmap(base_, span_);
-    ::close(fd_);
+    if (span_ > 0) ::munmap(base_, span_);
+    if (fd_ >= 0) ::close(fd_);
   }
   PosixMappedRegion(const PosixMappedRegion&) = delete;
   PosixMappedRegion& operator=(const PosixMappedRegion&) = delete;
@@ -328,6 +328,20 @@ class PosixMappedRegion final : public MappedRegion {
                                      std::to_string(file_size));
     }
     return MapPrefixLocked(new_size);
+  }
+
+  Status Freeze(uint64_t size) override {
+    LOCI_RETURN_IF_ERROR(Extend(size));
+    MutexLock guard(&mu_);
+    const uint64_t keep = RoundUpToPage(size);
+    if (keep < span_ && ::munmap(base_ + keep, span_ - keep) != 0) {
+      return PosixError(path_ + ": unmap the reservation past " + std::to_string(keep), errno);
+    }
+    span_ = std::min(span_, keep);
+    reserved_ = size;
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    return Status::OK();
   }
 
  private:
@@ -360,11 +374,13 @@ class PosixMappedRegion final : public MappedRegion {
   }
 
   const std::string path_;
-  const int fd_;
+  int fd_;  // -1 once frozen
   char* const base_;
-  const uint64_t reserved_;  // as requested
-  const uint64_t span_;      // reserved_ rounded up to a page: what the destructor unmaps
-  Mutex mu_;                 // serialises Extend
+  // As requested, and its page multiple (what the destructor unmaps); both shrink to the
+  // frozen size (Freeze, which no Extend may run beside).
+  uint64_t reserved_;
+  uint64_t span_;
+  Mutex mu_;                             // serialises Extend
   uint64_t mapped_ GUARDED_BY(mu_) = 0;  // bytes mapped from the file, a page multiple
   // Written under mu_, read without it: a reader that sees it also sees the mapping.
   std::atomic<uint64_t> size_{0};

@@ -13,7 +13,7 @@ constexpr size_t kWriteChunk = 1 << 20;
 }  // namespace
 
 ZeroFiller::ZeroFiller(uint64_t max_step, uint64_t limit, bool background)
-    : max_step_(max_step), limit_(limit), background_(background) {
+    : max_step_(max_step), step_cap_(max_step), limit_(limit), background_(background) {
   if (max_step_ > 0 && background_) thread_ = std::thread([this] { Run(); });
 }
 
@@ -34,6 +34,11 @@ void ZeroFiller::Reset(WritableFile* file, uint64_t in_use, uint64_t end) {
   wanted_to_ = filled_to_;
 }
 
+void ZeroFiller::SetStepCap(uint64_t bytes) {
+  MutexLock lock(&mu_);
+  step_cap_ = std::clamp(bytes, std::min(kMinStep, max_step_), max_step_);
+}
+
 Status ZeroFiller::Reserve(uint64_t end) {
   if (max_step_ == 0) return Status::OK();
   MutexLock lock(&mu_);
@@ -41,7 +46,7 @@ Status ZeroFiller::Reserve(uint64_t end) {
   if (file_ == nullptr) return Status::InvalidArgument("ZeroFiller::Reserve before Reset");
   // Keep a step ahead of the appends: once they come within half a step of what the thread
   // was asked for, ask for a step past them (at least this append, even beyond the limit).
-  const uint64_t step = std::min(std::max(filled_to_, kMinStep), max_step_);
+  const uint64_t step = std::min(std::max(filled_to_, kMinStep), step_cap_);
   if (end + step / 2 > wanted_to_) {
     wanted_to_ = std::max(end, std::min(end + step, limit_));
     cv_.SignalAll();

@@ -36,6 +36,10 @@ class ZeroFiller {
   // current size; appends will go at or after `in_use`. Waits for work on a previous file.
   void Reset(WritableFile* file, uint64_t in_use, uint64_t end) EXCLUDES(mu_);
 
+  // Caps the steps at `bytes` from now on (within [64 KiB, max_step]; no effect when filling
+  // is disabled): a file that holds little live data need not keep megabytes of zeros ahead.
+  void SetStepCap(uint64_t bytes) EXCLUDES(mu_);
+
   // Returns once [in_use, end) is filled, waiting for the background thread if appends have
   // caught up with it, and starts the next step early. Thread-safe. A failure of the
   // background write or sync is returned here, and by every later call: after a failed sync
@@ -48,6 +52,7 @@ class ZeroFiller {
   void FillLocked() REQUIRES(mu_);
 
   const uint64_t max_step_;
+  uint64_t step_cap_ GUARDED_BY(mu_);  // SetStepCap's, max_step_ until then
   const uint64_t limit_;
   const bool background_;
 

@@ -83,6 +83,9 @@ Status DbImpl::WriteCheckpoint(bool purge) {
   unrecorded_cut_ = RetentionCut();
   Status s = WriteCheckpointFiles(purge, &cut);
   if (!cut.empty()) unrecorded_cut_ = std::move(cut);
+  // A compaction whose checkpoint failed: its old chains are freed, its old files kept (the
+  // durable state still names them).
+  FinishCompaction(&pending_compaction_, /*installed=*/false).PermitUncheckedError();
   return s;
 }
 
@@ -122,11 +125,12 @@ Status DbImpl::WriteCheckpointFiles(bool purge, RetentionCut* cut) {
       WaitForIndexer();
       PruneHistory(dirty_count, *LoadCatalog(), cut);
     }
+    MaybeCompactArena();
     // A purge's checkpoint is written whatever changed: a checkpoint that came between the
     // purge and its completion covered the purge's record, but the base before it still holds
     // the cube. So is one that pruned versions.
-    if (!purge && cut->empty() && dirty_count == 0 && dirty_edge_count == 0 &&
-        log_->last_lsn() == previous_lsn && previous_next_id == next_id_) {
+    if (!purge && cut->empty() && pending_compaction_.victims.empty() && dirty_count == 0 &&
+        dirty_edge_count == 0 && log_->last_lsn() == previous_lsn && previous_next_id == next_id_) {
       nothing_new = true;
       return Status::OK();
     }
@@ -153,7 +157,8 @@ Status DbImpl::WriteCheckpointFiles(bool purge, RetentionCut* cut) {
   for (size_t i = 1; i < previous.checkpoints.size(); ++i) {
     delta_bytes += previous.checkpoints[i].bytes;
   }
-  const bool base = purge || previous.checkpoints.empty() ||
+  // A compaction's moves are recorded by a base: a delta holds only what changed.
+  const bool base = purge || !pending_compaction_.victims.empty() || previous.checkpoints.empty() ||
                     delta_bytes >= checkpoint_base_bytes_ ||
                     previous.checkpoints.size() > kMaxDeltaFiles;
   const uint64_t file_number = previous.next_file_number;
@@ -209,6 +214,20 @@ Status DbImpl::WriteCheckpointFiles(bool purge, RetentionCut* cut) {
   checkpoint_first_segment_.store(new_segment);
   FreeCut(std::move(*cut));
   *cut = RetentionCut();
+  if (compaction_request_) {
+    compaction_request_->generations_removed = pending_compaction_.victims.size();
+    compaction_request_->blobs_copied = pending_compaction_.blobs_copied;
+    compaction_request_->bytes_copied = pending_compaction_.bytes_copied;
+  }
+  Status removed = FinishCompaction(&pending_compaction_, /*installed=*/true);
+  // Sealed generations synced by now give back their descriptors and reservations (a failure
+  // only keeps them, until the next checkpoint tries again).
+  arena_->ReleaseSealed().status().PermitUncheckedError();
+  if (compaction_request_ && compaction_request_->status.ok()) {
+    compaction_request_->status = removed;
+  } else {
+    removed.PermitUncheckedError();  // the next open removes what is left
+  }
 
   // 4. Delete what the new superblock no longer references. A crash before this is harmless:
   //    recovery removes obsolete segments; stray checkpoint files are ignored (and removed by
@@ -231,7 +250,24 @@ Status DbImpl::WriteCheckpointFiles(bool purge, RetentionCut* cut) {
   LOCI_RETURN_IF_ERROR(env_->SyncDir(paths_.dir()));
   // Exactly what was counted before the rotation: writes published since stay counted.
   wal_bytes_.fetch_sub(covered_wal_bytes);
+  ScaleToData();
   return Status::OK();
+}
+
+void DbImpl::ScaleToData() {
+  const uint64_t data = arena_->Stats().live_bytes_estimate;
+  const uint64_t cap = options_.checkpoint_wal_bytes;
+  uint64_t trigger = cap;
+  if (cap != 0 && options_.checkpoint_wal_ratio > 0) {
+    const double scaled = options_.checkpoint_wal_ratio * static_cast<double>(data);
+    trigger = std::min<uint64_t>(
+        cap, std::max<uint64_t>(options_.checkpoint_wal_min_bytes, static_cast<uint64_t>(scaled)));
+  }
+  checkpoint_trigger_bytes_.store(trigger, std::memory_order_relaxed);
+  // Zeros ahead of the appends: an eighth of the data, from 64 KiB up to what the options allow.
+  const uint64_t preallocation = std::max<uint64_t>(data / 8, 64 << 10);
+  arena_->SetPreallocationCap(preallocation);
+  log_->SetPreallocationCap(preallocation);
 }
 
 }  // namespace loci::engine

@@ -29,6 +29,7 @@
 #include "engine/record_table.h"
 #include "engine/snapshot_list.h"
 #include "engine/superblock.h"
+#include "gc/arena_compaction.h"
 #include "gc/epoch.h"
 #include "gc/expiry_queue.h"
 #include "gc/retention.h"
@@ -70,6 +71,7 @@ class DbImpl final : public Db {
   Status List(const ListRequest& request, std::vector<MemCube>* cubes) override;
   std::shared_ptr<const Snapshot> GetSnapshot() override;
   Status Checkpoint() override;
+  Status Compact(const CompactOptions& options, CompactResult* result) override;
   DbStats Stats() override;
   Timestamp Now() override { return clock_.Now(); }
   Status Verify(IntegrityReport* report) override;
@@ -117,6 +119,9 @@ class DbImpl final : public Db {
   Status ApplyRecoveredEdge(std::unique_ptr<index::EdgeVersion> e, const Catalog& catalog,
                             const index::EdgeVersion** applied);
   Status PrepareForWrites(const wal::ReplayResult& replay);
+  // Recovery after a crash, read-write: erases every arena frame no recovered version refers
+  // to (BlobArena::EraseAllBut).
+  Status EraseUnreferencedBlobs();
   // Recovery, after replay: where id assignment resumes. A log that ends with this writer's
   // seal lost nothing, so the next id follows the last one found; otherwise acknowledged
   // writes may have been lost with their ids, and assignment resumes at the superblock's
@@ -139,9 +144,10 @@ class DbImpl final : public Db {
   Status CheckWritable() const EXCLUDES(poison_mu_);
   void Poison(const Status& cause) EXCLUDES(poison_mu_);
   // Appends the batch's payloads and vectors to the arena; *copies gets those small enough to
-  // be logged in its WAL record (Options::max_logged_blob_bytes), as views into `batch`.
+  // be logged in its WAL record (Options::max_logged_blob_bytes), as views into `batch`. The
+  // generation appended to is *pinned (BlobArena::Append) until the caller unpins it.
   Status AppendBlobs(const WriteBatch& batch, std::vector<OpBlobs>* blobs,
-                     std::vector<BlobCopy>* copies);
+                     std::vector<BlobCopy>* copies, uint32_t* pinned);
   // Leader, serialized: resolves the group's batches and places their records in the WAL.
   void PrepareGroup(std::span<wal::CommitQueue::Writer* const> group, GroupInFlight* flight)
       EXCLUDES(pipeline_mu_, pending_mu_);
@@ -362,7 +368,55 @@ class DbImpl final : public Db {
   // REQUIRES: checkpoint_mu_ (chains are not freed meanwhile).
   std::vector<blob::BlobRef> DeadBlobsOf(const RetentionCut& cut) const REQUIRES(checkpoint_mu_);
 
+  // --- blob-arena compaction (db_compact.cc)
+  using CompactProgress = std::function<void(uint64_t copied, uint64_t total)>;
+  // Where a compaction moved blobs, by payload address (old -> new), while readers may still
+  // hold references from before the move.
+  struct BlobRelocation {
+    std::unordered_map<const char*, const char*> forward;
+    // Whether `a` and `b` are the same blob, one where it was and the other where it went.
+    bool Same(const char* a, const char* b) const;
+  };
+  // One pass's work, kept until the checkpoint that records it is installed (or failed).
+  struct ArenaCompaction {
+    std::vector<uint32_t> victims;               // generations emptied
+    std::vector<const Version*> old_chains;      // replaced, freed after a grace period
+    std::unique_ptr<BlobRelocation> relocation;  // published in relocation_
+    uint64_t blobs_copied = 0;
+    uint64_t bytes_copied = 0;
+  };
+  // Db::Compact's request to the checkpoint it writes, and what the pass did.
+  struct CompactionRequest {
+    gc::CompactionPolicy policy;
+    CompactProgress progress;
+    Status status;  // of the copy (nothing moved if not ok) or of removing the emptied files
+    uint64_t generations_removed = 0;
+    uint64_t blobs_copied = 0;
+    uint64_t bytes_copied = 0;
+  };
+  // Frame bytes of the blobs the record table refers to, by generation.
+  std::unordered_map<uint32_t, uint64_t> LiveBytesByGeneration() const REQUIRES(checkpoint_mu_);
+  // The generations `policy` empties (sealing the active one if it qualifies).
+  std::vector<uint32_t> PlanArenaCompaction(const gc::CompactionPolicy& policy)
+      REQUIRES(checkpoint_mu_);
+  // Checkpoint, between commit groups with the indexer idle: copies the victims' live blobs
+  // and moves every reference to them (see db_compact.cc) into *out. On failure nothing moved.
+  Status CompactArena(const gc::CompactionPolicy& policy, const CompactProgress& progress,
+                      ArenaCompaction* out) REQUIRES(checkpoint_mu_) EXCLUDES(dirty_mu_);
+  // Checkpoint, between commit groups: runs CompactArena into pending_compaction_ if Compact
+  // asked for it or enough was erased since the last pass (ArenaCompactionDue).
+  void MaybeCompactArena() REQUIRES(checkpoint_mu_) EXCLUDES(dirty_mu_);
+  bool ArenaCompactionDue() REQUIRES(checkpoint_mu_);
+  // After the checkpoint that records *c was installed (or failed, `installed` false): once
+  // readers are past the old chains and pointers, frees them and, if installed, removes the
+  // emptied generations. Returns the removal's error (the next open removes what is left).
+  Status FinishCompaction(ArenaCompaction* c, bool installed) REQUIRES(checkpoint_mu_);
+
   // --- checkpoint (db_checkpoint.cc)
+  // After a checkpoint and at open: scales the automatic checkpoint's trigger
+  // (Options::checkpoint_wal_ratio) and the preallocation of the arena and the WAL to the
+  // data the database holds.
+  void ScaleToData();
   // `purge`: a base checkpoint whatever the deltas, and every index snapshot but the new one
   // deleted even if the new one could not be written (the old ones hold purged cubes' codes).
   Status WriteCheckpoint(bool purge = false) REQUIRES(checkpoint_mu_);
@@ -511,6 +565,8 @@ class DbImpl final : public Db {
   std::vector<const index::EdgeVersion*> dirty_edges_ GUARDED_BY(dirty_mu_);
   std::atomic<uint64_t> wal_bytes_{0};  // WAL bytes after the checkpoint
   std::atomic<bool> checkpoint_wanted_{false};
+  // WAL bytes after the last checkpoint that trigger the next one (ScaleToData); 0: never.
+  std::atomic<uint64_t> checkpoint_trigger_bytes_{0};
 
   // Retention: the live snapshots' times (shared with their handles); what a checkpoint cut
   // but could not record (its write failed), for the next one; the cubes to look at again
@@ -524,6 +580,16 @@ class DbImpl final : public Db {
   std::atomic<bool> history_pruned_{false};
   std::atomic<uint64_t> versions_pruned_{0};
   std::atomic<uint64_t> arena_discarded_bytes_{0};  // hole-punched for pruned blobs
+
+  // Arena compaction: the pass a checkpoint made, until it is installed; Compact's request;
+  // the arena's erased bytes at the last pass; the forwarding map of a move in progress
+  // (readers load it pinned); what passes did since open.
+  ArenaCompaction pending_compaction_ GUARDED_BY(checkpoint_mu_);
+  std::optional<CompactionRequest> compaction_request_ GUARDED_BY(checkpoint_mu_);
+  uint64_t discarded_at_last_compaction_ GUARDED_BY(checkpoint_mu_) = 0;
+  std::atomic<const BlobRelocation*> relocation_{nullptr};
+  std::atomic<uint64_t> arena_compactions_{0};
+  std::atomic<uint64_t> arena_bytes_copied_{0};
   // Recovery: the first version of each cube a chain-start entry named.
   std::unordered_map<CubeId, uint32_t> recovery_chain_starts_;
 

@@ -173,6 +173,12 @@ Status CheckOptions(const Options& o) {
     return invalid("wal_segment_bytes and arena_generation_bytes must be at least 16 KiB");
   }
   if (o.max_group_bytes == 0) return invalid("max_group_bytes must be positive");
+  if (!(o.arena_compaction_live_fraction >= 0 && o.arena_compaction_live_fraction <= 1)) {
+    return invalid("arena_compaction_live_fraction must lie in [0, 1]");
+  }
+  if (!(o.checkpoint_wal_ratio >= 0 && o.checkpoint_wal_ratio <= 1e6)) {
+    return invalid("checkpoint_wal_ratio must be a number from 0 to 1e6");
+  }
   const uint64_t a = o.wal_sync_alignment;
   if (a != 0 && (a < 512 || a > 65536 || (a & (a - 1)) != 0)) {
     return invalid("wal_sync_alignment must be 0 or a power of two from 512 to 65536");
@@ -623,7 +629,12 @@ Status DbImpl::PrepareForWrites(const wal::ReplayResult& replay) {
     }
   }
   if (removed) LOCI_RETURN_IF_ERROR(env_->SyncDir(paths_.dir()));
-  LOCI_RETURN_IF_ERROR(arena_->RemoveUnreferencedDamaged());
+  LOCI_RETURN_IF_ERROR(arena_->RemoveUnreferenced());
+  // Without the seal of a clean close, a crash may have cut an erasure short: the frames a
+  // retention checkpoint pruned are erased after its switch, so nothing durable knows them
+  // any more. Every frame no recovered version refers to is erased now, so that a later Purge
+  // of the cube (or nothing at all) leaves none of their bytes.
+  if (!replay.seal) LOCI_RETURN_IF_ERROR(EraseUnreferencedBlobs());
   // Blobs first, then the WAL: the order a commit makes them durable in.
   LOCI_RETURN_IF_ERROR(arena_->SyncAll());
 
@@ -643,7 +654,22 @@ Status DbImpl::PrepareForWrites(const wal::ReplayResult& replay) {
   const uint64_t end = replay.torn_tail ? replay.torn_tail->offset : replay.end_offset;
   LOCI_RETURN_IF_ERROR(
       log_->ResumeSegment(last_segment, end, replay.last_lsn + 1, replay.last_checksum));
+  ScaleToData();
   StartIndexer();
+  return Status::OK();
+}
+
+Status DbImpl::EraseUnreferencedBlobs() {
+  std::vector<blob::BlobRef> live;
+  for (CubeId id = 1; id < table_.end_id(); ++id) {
+    for (const Version* v = table_.Head(id); v != nullptr; v = v->prev) {
+      live.push_back(v->payload);
+      for (const VectorRef& r : v->vectors) live.push_back(r.blob);
+    }
+  }
+  Result<uint64_t> punched = arena_->EraseAllBut(std::move(live));
+  if (!punched.ok()) return punched.status().WithContext("erasing unreferenced blobs");
+  arena_discarded_bytes_.fetch_add(*punched, std::memory_order_relaxed);
   return Status::OK();
 }
 

@@ -217,6 +217,8 @@ DbStats DbImpl::Stats() {
   const blob::ArenaStats arena = arena_->Stats();
   s.arena_generations = arena.generations;
   s.arena_bytes = arena.bytes;
+  s.arena_open_files = arena.open_files;
+  s.arena_reserved_bytes = arena.reserved_bytes;
   s.checkpoint_files = checkpoint_files_.load();
   s.group_commits = group_commits_.load();
   s.batches_committed = batches_committed_.load();
@@ -231,6 +233,9 @@ DbStats DbImpl::Stats() {
   s.index_backlog = index_queue_.backlog();
   s.versions_pruned = versions_pruned_.load(std::memory_order_relaxed);
   s.arena_discarded_bytes = arena_discarded_bytes_.load(std::memory_order_relaxed);
+  s.arena_compactions = arena_compactions_.load(std::memory_order_relaxed);
+  s.arena_bytes_copied = arena_bytes_copied_.load(std::memory_order_relaxed);
+  s.arena_generations_removed = arena.generations_removed;
   s.searches = searches_.load(std::memory_order_relaxed);
   s.search_vectors_scanned = search_vectors_scanned_.load(std::memory_order_relaxed);
   s.search_bytes_scanned = search_bytes_scanned_.load(std::memory_order_relaxed);

@@ -44,9 +44,12 @@ class DbImpl::SearchFilter final : public index::EntryFilter {
   // Whether `v` holds the vector at `vector` in this field.
   bool HasVector(const Version& v, const float* vector) const {
     for (const VectorRef& r : v.vectors) {
-      if (r.field_id == field_id_) {
-        return db_.arena_->Locate(r.blob) == reinterpret_cast<const char*>(vector);
-      }
+      if (r.field_id != field_id_) continue;
+      const char* at = db_.arena_->Locate(r.blob);
+      if (at == reinterpret_cast<const char*>(vector)) return true;
+      // A compaction moving blobs: the version and the entry may be on either side of it.
+      const BlobRelocation* moving = db_.relocation_.load(std::memory_order_acquire);
+      return moving != nullptr && moving->Same(at, reinterpret_cast<const char*>(vector));
     }
     return false;
   }

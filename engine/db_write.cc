@@ -97,7 +97,7 @@ Status DbImpl::Retire(const WriteOptions& options, CubeId id, std::optional<Time
 }
 
 Status DbImpl::AppendBlobs(const WriteBatch& batch, std::vector<OpBlobs>* blobs,
-                           std::vector<BlobCopy>* copies) {
+                           std::vector<BlobCopy>* copies, uint32_t* pinned) {
   std::vector<std::string_view> payloads;
   // Where each op's blobs start in `payloads`: payload first (if the op sets one), then vectors.
   std::vector<size_t> starts;
@@ -116,7 +116,7 @@ Status DbImpl::AppendBlobs(const WriteBatch& batch, std::vector<OpBlobs>* blobs,
     }
   }
   std::vector<blob::BlobRef> refs(payloads.size());
-  LOCI_RETURN_IF_ERROR(arena_->Append(payloads, refs));
+  LOCI_RETURN_IF_ERROR(arena_->Append(payloads, refs, pinned));
   // The small ones are logged with the batch's record too (its single flush makes them durable).
   copies->clear();
   for (size_t i = 0; i < refs.size(); ++i) {
@@ -147,7 +147,10 @@ Status DbImpl::Write(const WriteOptions& options, const WriteBatch& batch, Write
   WaitForIndexBacklog();
   WriteResult local;
   PendingBatch pending{&batch, {}, {}, result != nullptr ? result : &local};
-  LOCI_RETURN_IF_ERROR(AppendBlobs(batch, &pending.blobs, &pending.copies));
+  // The generation the blobs went to is pinned until the batch commits or fails: compaction
+  // must not move blobs no version refers to yet.
+  uint32_t pinned = 0;
+  LOCI_RETURN_IF_ERROR(AppendBlobs(batch, &pending.blobs, &pending.copies, &pinned));
 
   wal::CommitQueue::Writer writer;
   // A purge is durable before its blobs are scrubbed: a crash must not find its cube's bytes
@@ -162,6 +165,7 @@ Status DbImpl::Write(const WriteOptions& options, const WriteBatch& batch, Write
       &writer,
       [&](std::span<wal::CommitQueue::Writer* const> group) { PrepareGroup(group, &flight); },
       [&](std::span<wal::CommitQueue::Writer* const>) { FinishGroup(&flight); });
+  arena_->Unpin(pinned);  // published, or failed: nothing will refer to the blobs then
   if (s.ok() && purges) return CompletePurges();
   if (s.ok()) MaybeCheckpoint();
   return s;
@@ -430,10 +434,8 @@ void DbImpl::IndexEvents(const Version& v) {
 }
 
 void DbImpl::MaybeCheckpoint() {
-  if (options_.checkpoint_wal_bytes == 0 ||
-      wal_bytes_.load(std::memory_order_relaxed) < options_.checkpoint_wal_bytes) {
-    return;
-  }
+  const uint64_t trigger = checkpoint_trigger_bytes_.load(std::memory_order_relaxed);
+  if (trigger == 0 || wal_bytes_.load(std::memory_order_relaxed) < trigger) return;
   if (checkpoint_running_.exchange(true)) return;  // someone else is on it
   Checkpoint().PermitUncheckedError();             // a failure poisons the instance if it must
   checkpoint_running_.store(false);

@@ -114,6 +114,13 @@ const Version* RecordTable::CutBelow(const Version* tail) {
   return older;
 }
 
+const Version* RecordTable::Replace(Version* head) {
+  HeadSlot* slot = Slot(head->id, /*create=*/false);
+  const Version* old = slot->load(std::memory_order_relaxed);
+  slot->store(head, std::memory_order_release);
+  return old;
+}
+
 void RecordTable::DropBelow(CubeId id, uint32_t first) {
   HeadSlot* slot = Slot(id, /*create=*/false);
   if (slot == nullptr) return;

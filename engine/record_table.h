@@ -53,6 +53,12 @@ class RecordTable {
   // time.
   const Version* CutBelow(const Version* tail);
 
+  // Compaction: makes `head` (a chain of copies of the versions of head->id, with their blobs
+  // moved) the chain of its cube, taking ownership, and returns the chain it replaces, which the
+  // caller owns: readers already in it may still follow it, so it is freed once they have
+  // unpinned. REQUIRES: the cube has a chain of as many versions; a single writer at a time.
+  const Version* Replace(Version* head);
+
   // Recovery (a checkpoint's chain-start entry): deletes the versions of `id` numbered below
   // `first`. Single-threaded, before readers exist.
   void DropBelow(CubeId id, uint32_t first);

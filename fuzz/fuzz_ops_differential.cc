@@ -9,11 +9,12 @@
 // expansion at the exhaustive setting (checked against a brute force over the model: the direct
 // hits are the k best eligible cubes, and the expanded ones the neighbourhood search.h describes),
 // Checkpoint, Reopen (both of which erase expired cubes: the model follows, see
-// FollowReclamation) — against a database on an in-memory Env with a deterministic clock, and the
-// same operations against the model. Any disagreement (status code, assigned id or version, any
-// field of any cube read back, Stats counts and vector fields) prints both sides and traps. At the
-// end, and after a final reopen, every cube's history and a few reads are compared in full, so what
-// was acknowledged must survive recovery unchanged.
+// FollowReclamation), Compact (blob-arena compaction, which no read may notice) — against a
+// database on an in-memory Env with a deterministic clock, and the same operations against the
+// model. Any disagreement (status code, assigned id or version, any field of any cube read back,
+// Stats counts and vector fields) prints both sides and traps. At the end, and after a final
+// reopen, every cube's history and a few reads are compared in full, so what was acknowledged
+// must survive recovery unchanged.
 //
 // Input (fuzz_input.h): config:u8 (bit 0: sync off; bits 1-2: WAL segment size; bit 3:
 // automatic checkpoints every 16 KiB of WAL; bit 4: 64 KiB arena generations; bit 5: space "b"
@@ -146,9 +147,9 @@ class Driver {
   }
 
   void Step() {
-    // Opcodes 0-14 as before the trace graph; 15 and up appended (a byte b picks b % 28, so
+    // Opcodes 0-14 as before the trace graph; 15 and up appended (a byte b picks b % 29, so
     // the bytes 0-14 old inputs use mean what they meant).
-    switch (in_.Pick(28)) {
+    switch (in_.Pick(29)) {
       case 0:
       case 1: {
         loci::WriteBatch b;
@@ -265,6 +266,15 @@ class Driver {
         loci::WriteBatch b;
         AddPurge(&b);
         Commit(b);
+        break;
+      }
+      case 27: {
+        // A compaction changes no read: only where blobs live (the checkpoint it writes
+        // prunes, as any does).
+        loci::CompactResult result;
+        Status s = db_->Compact(loci::CompactOptions(), &result);
+        if (!s.ok()) Fail("compact: " + s.ToString());
+        FollowRetention();
         break;
       }
       default:

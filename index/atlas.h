@@ -40,6 +40,12 @@ class Atlas {
 
   const PartitionOptions& options() const { return options_; }
 
+  // Writer: calls fn(Partition*) for every partition.
+  template <typename Fn>
+  void ForEachWritable(Fn&& fn) {
+    for (const auto& [key, partition] : *directory_.load(std::memory_order_relaxed)) fn(partition);
+  }
+
   // One number for a partition's (space_id, field_id).
   static uint64_t Key(uint32_t space_id, uint32_t field_id) {
     return (uint64_t{space_id} << 32) | field_id;

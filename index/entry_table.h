@@ -18,10 +18,27 @@ namespace loci::index {
 // live_from when an entry may not be accepted without checking its cube's versions.
 inline constexpr int64_t kNotLive = std::numeric_limits<int64_t>::max();
 
+// Where an entry's full-precision vector is. Set by the single writer when the entry is added,
+// and moved only by a compaction of the blob arena (Partition::Relocate), while readers may
+// load it: both places then hold the same floats until every reader that could have loaded the
+// old one has unpinned. Reads like the pointer it holds.
+class VectorLocation {
+ public:
+  VectorLocation& operator=(const float* v) {
+    at_.store(v, std::memory_order_release);
+    return *this;
+  }
+  const float* get() const { return at_.load(std::memory_order_acquire); }
+  operator const float*() const { return get(); }  // NOLINT: reads like the pointer it holds
+
+ private:
+  std::atomic<const float*> at_{nullptr};
+};
+
 struct EntryInfo {
   uint64_t cube = 0;
   // The full-precision vector, as stored (in the blob arena's read-only mapping).
-  const float* vector = nullptr;
+  VectorLocation vector;
   // 1/|x| (cosine), used by the exact re-rank.
   float inv_norm = 1;
   // While this entry is the vector of its cube's newest version and that version is visible at

@@ -198,9 +198,25 @@ Partition::~Partition() {
 void Partition::Prepared(uint32_t e, float* out) const {
   const EntryInfo& info = entries_.at(e);
   if (metric_ == Metric::kCosine) {
-    for (uint32_t i = 0; i < dim_; ++i) out[i] = info.vector[i] * info.inv_norm;
+    const float* vector = info.vector;
+    for (uint32_t i = 0; i < dim_; ++i) out[i] = vector[i] * info.inv_norm;
   } else {
     std::memcpy(out, info.vector, dim_ * sizeof(float));
+  }
+}
+
+void Partition::Relocate(const std::function<const float*(const float*)>& moved) {
+  const uint64_t n = entries_.size();
+  for (uint64_t e = 0; e < n; ++e) {
+    EntryInfo& info = entries_.at(static_cast<uint32_t>(e));
+    const float* from = info.vector;
+    const float* to = moved(from);
+    if (to == from) continue;
+    if (to == nullptr) {
+      if (!zeros_) zeros_.reset(new float[dim_]());
+      to = zeros_.get();
+    }
+    info.vector = to;
   }
 }
 
@@ -912,7 +928,7 @@ void Partition::Search(const PreparedQuery& query, const ScanParams& params,
   // Exact re-rank of the best from the full-precision vectors, which are scattered over the
   // arena: start fetching all of them before the first is needed.
   for (const Candidate& cand : candidates) {
-    const char* v = reinterpret_cast<const char*>(entries_.at(cand.entry).vector);
+    const char* v = reinterpret_cast<const char*>(entries_.at(cand.entry).vector.get());
     for (int line = 0; line < 4; ++line) __builtin_prefetch(v + 64 * line);
   }
   local.bytes_scanned += keep * dim_ * sizeof(float);

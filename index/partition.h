@@ -24,6 +24,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -128,6 +129,14 @@ class Partition {
     auto it = current_.find(cube);
     return it != current_.end() && entries_.at(it->second).vector == vector;
   }
+
+  // Writer: the blob arena moved vectors (a compaction): every entry whose vector is at a
+  // pointer `moved` maps to another now reads it there. Readers may be searching: those that
+  // loaded an old pointer read the old copy, which the caller keeps readable until they have
+  // unpinned. `moved(p)` returns p for a vector that did not move, and nullptr for one that is
+  // going away (an entry no version holds any more: a pruned or purged vector, which no search
+  // accepts): such an entry then reads zeros, as an erased frame did.
+  void Relocate(const std::function<const float*(const float*)>& moved);
 
   // Reader (epoch pinned): appends to *hits the best `params.rerank` accepted entries by exact
   // distance, best first; fills *stats if given.
@@ -271,6 +280,8 @@ class Partition {
   std::unordered_map<uint64_t, uint32_t> current_;
   // The writer's, from Restore to EndRestore: restored entries not yet adopted, by vector.
   std::unordered_map<const float*, uint32_t> restored_;
+  // dim_ zeros: the vector of the entries whose vector Relocate was told is gone.
+  std::unique_ptr<float[]> zeros_;
   std::atomic<uint64_t> stored_vectors_{0};
   std::atomic<uint64_t> bytes_{0};
   uint64_t entry_bytes_ = 0;  // the writer's: entries_.bytes() as counted in bytes_

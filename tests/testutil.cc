@@ -52,6 +52,9 @@ Options SmallIndexOptions(Env* env) {
   // Replicas too, so that the scan's deduplication is exercised.
   o.vector_index.max_replicas = 2;
   o.vector_index.replica_slack = 0.3f;
+  // Checkpoints only when a test asks (or past checkpoint_wal_bytes): the index tests count
+  // what each one restores.
+  o.checkpoint_wal_ratio = 0;
   return o;
 }
 

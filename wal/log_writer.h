@@ -116,6 +116,10 @@ class LogWriter {
   // REQUIRES: every prepared group completed.
   Result<uint64_t> Rotate();
 
+  // Caps the zeros kept preallocated ahead of appends (LogWriterOptions::preallocate_bytes) at
+  // `bytes` from now on (the engine scales them to the data it holds). Thread-safe.
+  void SetPreallocationCap(uint64_t bytes) { filler_.SetStepCap(bytes); }
+
   Lsn last_lsn() const { return next_lsn_ - 1; }  // prepared, not necessarily written
   Lsn synced_lsn() const { return synced_lsn_.load(std::memory_order_acquire); }
   uint64_t last_checksum() const { return prev_checksum_; }

@@ -8,7 +8,9 @@
 // delta whose chain-start entry drops every version the base holds (the cube continues from the
 // delta's version 5). Cube B has all its versions after the base. The policy keeps one version.
 // Payloads span whole blocks, so the sweep covers the hole-punching of the pruned blobs too
-// (after the switch): a punch before it would show as a damaged version after a crash.
+// (after the switch): a punch before it would show as a damaged version after a crash, and a
+// crash after the switch but before the punch leaves their bytes to the reopen, which erases
+// them.
 
 #include <gtest/gtest.h>
 
@@ -19,6 +21,7 @@
 #include "loci/db.h"
 #include "loci/salvage.h"
 #include "tests/sim/sim_env.h"
+#include "tests/testutil.h"
 
 namespace loci {
 namespace {
@@ -124,6 +127,14 @@ TEST(RetentionCrashTest, EveryCrashPointLeavesHistoriesWholeOrPruned) {
       const State state = StateOf(db.get(), a, b);
       ASSERT_NE(state, State::kBroken);
       ++(state == State::kWhole ? whole : pruned);
+      if (state == State::kPruned) {
+        // The erasure of the pruned blobs comes after the switch: if the crash cut it short,
+        // the reopen finished it (no file holds a pruned version's bytes).
+        for (const char* gone : {"a1", "a2", "a3", "a4", "b1"}) {
+          EXPECT_FALSE(test::DirectoryHolds(&env, kDir, gone + kFill.substr(0, 256)))
+              << "pruned version " << gone;
+        }
+      }
       IntegrityReport integrity;
       EXPECT_TRUE(db->Verify(&integrity).ok());
       ASSERT_TRUE(db->Checkpoint().ok());

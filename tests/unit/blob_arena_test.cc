@@ -575,7 +575,7 @@ TEST_F(BlobArenaTest, TruncatedGenerationHeaderIsCorruptionWhenReferenced) {
 }
 
 // An unreferenced generation with a bad header is never reused or overwritten: appends go to a
-// new number, and RemoveUnreferencedDamaged deletes it.
+// new number, and RemoveUnreferenced deletes it.
 TEST_F(BlobArenaTest, SetAsideGenerationIsNeverReusedAndCanBeRemoved) {
   WriteAt(GenPath(1), 0, std::string(kGenerationHeaderBlock, '\0'));  // header never written
   auto a = Open(Options());
@@ -583,7 +583,7 @@ TEST_F(BlobArenaTest, SetAsideGenerationIsNeverReusedAndCanBeRemoved) {
   EXPECT_EQ(r.generation, 2u);
   ExpectReadable(a.get(), r, "fresh");
   EXPECT_TRUE(env_->FileExists(GenPath(1)));
-  ASSERT_TRUE(a->RemoveUnreferencedDamaged().ok());
+  ASSERT_TRUE(a->RemoveUnreferenced().ok());
   EXPECT_FALSE(env_->FileExists(GenPath(1)));
   EXPECT_TRUE(env_->FileExists(GenPath(2)));
 }
@@ -704,6 +704,150 @@ TEST(BlobFormatTest, GenerationFileNamesFormatAndParse) {
     uint32_t got;
     EXPECT_FALSE(ParseArenaGenerationFileName(bad, &got)) << bad;
   }
+}
+
+}  // namespace
+}  // namespace loci::blob
+
+// --- Compaction's mechanisms: Seal, pins, CopyForward, RemoveGeneration, RemoveUnreferenced.
+
+namespace loci::blob {
+namespace {
+
+TEST_F(BlobArenaTest, SealStartsANewGenerationAndGivesBackThePreallocatedTail) {
+  auto a = Open(Options(4 << 20, 64 << 10));
+  BlobRef first = AppendOne(a.get(), Payload(1000, 1));
+  ExpectReadable(a.get(), first, Payload(1000, 1));
+  std::vector<GenerationUse> uses = a->Generations();
+  ASSERT_EQ(uses.size(), 1u);
+  EXPECT_TRUE(uses[0].active);
+  EXPECT_EQ(uses[0].end, first.end());
+  ASSERT_TRUE(a->Seal().ok());
+  uses = a->Generations();
+  ASSERT_EQ(uses.size(), 2u) << "a new generation takes the appends";
+  EXPECT_FALSE(uses[0].active) << "sealed: no append goes there any more";
+  EXPECT_TRUE(uses[1].active);
+  EXPECT_EQ(uses[1].end, kGenerationHeaderBlock);
+  BlobRef second = AppendOne(a.get(), "after the seal");
+  EXPECT_EQ(second.generation, first.generation + 1);
+  uint64_t size = 0;
+  ASSERT_TRUE(env_->GetFileSize(GenPath(first.generation), &size).ok());
+  EXPECT_EQ(size, first.end()) << "the zeros preallocated past the last frame are given back";
+  ExpectReadable(a.get(), first, Payload(1000, 1));
+  ExpectReadable(a.get(), second, "after the seal");
+}
+
+TEST_F(BlobArenaTest, AnAppendPinsItsGenerationUntilUnpinned) {
+  auto a = Open(Options());
+  std::vector<std::string_view> payloads = {"pinned blob"};
+  std::vector<BlobRef> refs(1);
+  uint32_t pinned = 0;
+  ASSERT_TRUE(a->Append(payloads, refs, &pinned).ok());
+  EXPECT_EQ(pinned, refs[0].generation);
+  ASSERT_TRUE(a->Seal().ok());
+  ASSERT_TRUE(a->Generations().front().pinned);
+  EXPECT_TRUE(a->RemoveGeneration(pinned).IsInvalidArgument());
+  a->Unpin(pinned);
+  EXPECT_FALSE(a->Generations().front().pinned);
+  std::vector<std::string_view> empty = {""};
+  ASSERT_TRUE(a->Append(empty, refs, &pinned).ok());
+  EXPECT_EQ(pinned, 0u) << "nothing appended, nothing pinned";
+}
+
+TEST_F(BlobArenaTest, CopyForwardThenRemoveGeneration) {
+  auto a = Open(Options());
+  std::vector<std::string> payloads = {Payload(100, 1), Payload(5000, 2), Payload(7, 3)};
+  std::vector<BlobRef> refs = Append(a.get(), payloads);
+  for (const BlobRef& r : refs) ASSERT_TRUE(a->MakeReadable(r).ok());
+  ASSERT_TRUE(a->Seal().ok());
+  std::vector<BlobRef> moved(refs.size());
+  ASSERT_TRUE(a->CopyForward(refs, moved).ok());
+  for (size_t i = 0; i < refs.size(); ++i) {
+    EXPECT_EQ(moved[i].generation, refs[i].generation + 1);
+    ExpectViewable(a.get(), moved[i], payloads[i]);
+  }
+  ASSERT_TRUE(a->RemoveGeneration(refs[0].generation).ok());
+  EXPECT_FALSE(env_->FileExists(GenPath(refs[0].generation)));
+  std::string_view view;
+  EXPECT_TRUE(a->View(refs[0], &view).IsCorruption());
+  Result<uint64_t> discarded = a->Discard({refs[1]});
+  EXPECT_TRUE(discarded.ok()) << "a removed generation's frames are gone already";
+  EXPECT_EQ(a->Stats().generations_removed, 1u);
+  EXPECT_EQ(a->Stats().generations, 1u);
+  for (size_t i = 0; i < refs.size(); ++i) ExpectViewable(a.get(), moved[i], payloads[i]);
+}
+
+TEST_F(BlobArenaTest, CopyForwardRefusesADamagedBlob) {
+  auto a = Open(Options());
+  BlobRef r = AppendOne(a.get(), Payload(300, 4));
+  ASSERT_TRUE(a->MakeReadable(r).ok());
+  WriteAt(GenPath(r.generation), r.offset + kFrameHeaderSize + 10, "X");
+  std::vector<BlobRef> moved(1);
+  Status s = a->CopyForward(std::span(&r, 1), moved);
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+}
+
+TEST_F(BlobArenaTest, RemoveUnreferencedDeletesOlderGenerationsNothingRefersTo) {
+  std::vector<BlobRef> refs;
+  {
+    auto a = Open(Options(16 << 10, 4096));
+    for (uint32_t i = 0; i < 3; ++i) refs.push_back(AppendOne(a.get(), Payload(14 << 10, i)));
+  }
+  ASSERT_EQ(refs[2].generation, 3u);
+  auto a = Open(Options(16 << 10, 4096));
+  ASSERT_TRUE(a->NoteReferenced(refs[1]).ok());  // generation 1 is referenced by nothing
+  ASSERT_TRUE(a->RemoveUnreferenced().ok());
+  EXPECT_FALSE(env_->FileExists(GenPath(1)));
+  EXPECT_TRUE(env_->FileExists(GenPath(2)));
+  EXPECT_TRUE(env_->FileExists(GenPath(3))) << "the newest stays: appends resume there";
+}
+
+// On the real file system: a sealed generation gives back its descriptor and the reservation
+// past its end, still reads, and is reopened by a Discard.
+TEST(BlobArenaPosixTest, ReleaseSealedGivesBackDescriptorAndReservation) {
+  test::TempDir dir;
+  ArenaOptions o;
+  o.db_uuid = test::TestUuid(1);
+  o.generation_bytes = 64 << 20;
+  o.preallocate_bytes = 0;
+  BlobArena a(Env::Default(), dir.path(), o);
+  ASSERT_TRUE(a.Open().ok());
+  std::vector<std::string> payloads = {Payload(9000, 1), Payload(100, 2)};
+  std::vector<std::string_view> views(payloads.begin(), payloads.end());
+  std::vector<BlobRef> refs(2);
+  ASSERT_TRUE(a.Append(views, refs).ok());
+  for (const BlobRef& r : refs) ASSERT_TRUE(a.MakeReadable(r).ok());
+  Result<uint32_t> released = a.ReleaseSealed();
+  ASSERT_TRUE(released.ok());
+  EXPECT_EQ(*released, 0u) << "the active generation keeps its file";
+  ASSERT_TRUE(a.Seal().ok());
+  std::vector<std::string_view> next = {"next"};
+  std::vector<BlobRef> next_ref(1);
+  ASSERT_TRUE(a.Append(next, next_ref).ok());
+  released = a.ReleaseSealed();
+  ASSERT_TRUE(released.ok());
+  EXPECT_EQ(*released, 0u) << "not synced yet";
+  ASSERT_TRUE(a.SyncUnsynced().ok());
+  released = a.ReleaseSealed();
+  ASSERT_TRUE(released.ok()) << released.status().ToString();
+  EXPECT_EQ(*released, 1u);
+  ArenaStats stats = a.Stats();
+  EXPECT_EQ(stats.open_files, 1u);
+  EXPECT_EQ(stats.reserved_bytes, refs[1].end() + o.generation_bytes)
+      << "the sealed one reserves only its length";
+  for (size_t i = 0; i < refs.size(); ++i) {
+    std::string_view view;
+    ASSERT_TRUE(a.View(refs[i], &view).ok());
+    EXPECT_EQ(view, payloads[i]);
+  }
+  Result<uint64_t> discarded = a.Discard({refs[0]});
+  ASSERT_TRUE(discarded.ok()) << discarded.status().ToString();
+  EXPECT_GT(*discarded, 0u);
+  EXPECT_EQ(a.Stats().open_files, 2u) << "reopened to erase";
+  std::string_view view;
+  EXPECT_TRUE(a.View(refs[0], &view).IsCorruption());
+  ASSERT_TRUE(a.View(refs[1], &view).ok());
+  EXPECT_EQ(view, payloads[1]);
 }
 
 }  // namespace

@@ -47,6 +47,9 @@ void RegisterPurgeCommand(CLI::App* app, std::vector<Command>* commands);
 // prune: apply a retention policy now.
 void RegisterPruneCommand(CLI::App* app, std::vector<Command>* commands);
 
+// compact: compact the blob arena now.
+void RegisterCompactCommand(CLI::App* app, std::vector<Command>* commands);
+
 }  // namespace loci::cli
 
 #endif  // LOCI_TOOLS_LOCI_COMMANDS_H_

@@ -34,6 +34,7 @@ int RunLoci(int argc, const char* const* argv) {
   RegisterSalvageCommand(&app, &commands);
   RegisterPurgeCommand(&app, &commands);
   RegisterPruneCommand(&app, &commands);
+  RegisterCompactCommand(&app, &commands);
 
   try {
     app.parse(argc, argv);

@@ -78,6 +78,11 @@ class MappedRegion {
   // Makes [0, new_size) of the file readable. REQUIRES: new_size <= reserved() and the file
   // holds at least new_size bytes. Safe to call while other threads read below size().
   virtual Status Extend(uint64_t new_size) = 0;
+  // Makes [0, size) readable (as Extend) and gives back what only growth needs: the address
+  // range reserved past `size` and any descriptor held to grow. The region reads as before and
+  // never grows again (reserved() becomes `size`). Not thread-safe with Extend. The default
+  // only extends.
+  virtual Status Freeze(uint64_t size) { return Extend(size); }
 };
 
 // One step of a linked I/O submission.

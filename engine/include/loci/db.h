@@ -14,6 +14,7 @@
 #define LOCI_DB_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -64,6 +65,11 @@ struct DbStats {
   uint64_t wal_bytes = 0;  // WAL bytes after the latest checkpoint
   uint64_t arena_generations = 0;
   uint64_t arena_bytes = 0;
+  // Arena generations holding a writable file descriptor (the active one, and sealed ones
+  // until the next checkpoint releases them), and the address space their mappings reserve
+  // (a sealed generation keeps only its length; the active one, arena_generation_bytes).
+  uint64_t arena_open_files = 0;
+  uint64_t arena_reserved_bytes = 0;
   uint64_t checkpoint_files = 0;
   uint64_t group_commits = 0;  // WAL writes since open (each may carry several batches)
   uint64_t batches_committed = 0;
@@ -93,6 +99,29 @@ struct DbStats {
   // to the file system for their blobs (hole-punched: the files keep their size).
   uint64_t versions_pruned = 0;
   uint64_t arena_discarded_bytes = 0;
+  // Blob-arena compaction (Db::Compact, Options::arena_compaction_live_fraction) since open:
+  // passes that moved something, the blob bytes they copied, the generation files removed.
+  uint64_t arena_compactions = 0;
+  uint64_t arena_bytes_copied = 0;
+  uint64_t arena_generations_removed = 0;
+};
+
+// Db::Compact's request.
+struct CompactOptions {
+  // Empties every generation of the blob arena in which at most this fraction of the frame
+  // bytes is live; 1.0 (the default) empties every generation holding a dead byte.
+  double max_live_fraction = 1.0;
+  // Called as live blobs are copied: bytes copied so far and in all (may be empty).
+  std::function<void(uint64_t copied, uint64_t total)> progress;
+};
+
+// What one Db::Compact did.
+struct CompactResult {
+  uint64_t generations_removed = 0;
+  uint64_t blobs_copied = 0;
+  uint64_t bytes_copied = 0;        // blob payload bytes
+  uint64_t arena_bytes_before = 0;  // of the generation files (their length)
+  uint64_t arena_bytes_after = 0;
 };
 
 // What Db::Verify checked and found.
@@ -315,6 +344,16 @@ class Db {
   // snapshot, those that kept more than their count): writes proceed meanwhile, but
   // GetSnapshot waits for the cut. Automatic checkpoints do the same.
   virtual Status Checkpoint() = 0;
+
+  // Compacts the blob arena now: copies the live blobs of the generations `options` selects to
+  // the active generation, writes a base checkpoint that refers to the copies, and then removes
+  // the emptied generation files, once no reader can still read from them. Runs between commit
+  // groups, so writers wait while the live blobs are copied; readers do not (a reader, a
+  // snapshot's included, reads what it read before, from the old file or the copy). A generation
+  // that an uncommitted write is appending to is left for a later pass. Fills *result (may be
+  // nullptr). Corruption if a live blob does not verify (nothing is then moved), the write's
+  // error if a copy or the checkpoint fails.
+  virtual Status Compact(const CompactOptions& options, CompactResult* result) = 0;
 
   virtual DbStats Stats() = 0;
 

@@ -134,9 +134,28 @@ struct Options {
   // Default: 4 GiB
   uint64_t arena_generation_bytes = 4ull << 30;
 
-  // Take a checkpoint automatically once this many WAL bytes follow the last one (0: never).
-  // Default: 256 MiB
+  // Automatic compaction of the blob arena (Db::Compact): once a checkpoint finds this many
+  // frame bytes erased (by purges and retention) since the last compaction, it copies the live
+  // blobs of every generation in which at most arena_compaction_live_fraction of the bytes are
+  // live to the active generation, and removes those files. 0 disables automatic compaction
+  // (Db::Compact still runs it). Erased frames already give their whole blocks back to the file
+  // system; compaction gives back the rest: the files' length, their mappings, and partial
+  // blocks shared with live frames.
+  // Defaults: 0.5 and 64 MiB
+  double arena_compaction_live_fraction = 0.5;
+  uint64_t arena_compaction_min_dead_bytes = 64ull << 20;
+
+  // Take a checkpoint automatically once the WAL after the last one holds
+  // checkpoint_wal_ratio of the data the database holds (its live blob bytes, estimated), but
+  // at least checkpoint_wal_min_bytes and at most checkpoint_wal_bytes (0: never). The WAL,
+  // the dead blobs a checkpoint's retention erases and the zeros preallocated ahead of appends
+  // (scaled alike) then stay in proportion to the data: a small database that is rewritten
+  // checkpoints often and stays small on disk (loci-bench churn), a large one as rarely as
+  // checkpoint_wal_bytes allows. Ratio 0: only checkpoint_wal_bytes counts.
+  // Defaults: 256 MiB, 0.125 and 1 MiB
   uint64_t checkpoint_wal_bytes = 256ull << 20;
+  double checkpoint_wal_ratio = 0.125;
+  uint64_t checkpoint_wal_min_bytes = 1ull << 20;
 
   // Do every file operation on the calling threads (no background zero-filling ahead of
   // appends), so that a seeded simulation of the file system replays exactly. For tests.

@@ -1,0 +1,269 @@
+// Blob-arena compaction (gc/arena_compaction.h): between commit groups, a checkpoint copies the
+// live blobs of mostly dead generations forward and moves every reference to them; the base
+// checkpoint it then writes is the only durable state that names the copies, and once it is
+// installed and every reader that could hold an old reference has unpinned, the emptied files
+// are removed.
+//
+// What refers to a blob: the versions of the record table (payload and vector refs) and the
+// vector index's entries (pointers into the arena's mapping). Versions are immutable once
+// published, so a cube whose blobs move gets a new chain of copies with the new refs, swapped
+// in whole (RecordTable::Replace); the index entries are repointed (Partition::Relocate). A
+// reader that started before the swap may see the old chain and a repointed entry, or the new
+// chain and an entry not yet repointed: Search's identity check (does this version hold the
+// entry's vector?) then consults the move's forwarding map (relocation_), published before the
+// first swap and withdrawn after the grace period.
+//
+// Crash safety: the copies are synced before the WAL is rotated and the checkpoint written;
+// until that checkpoint is installed, recovery reads the old checkpoint and WAL, whose refs
+// name the old files, still present. Once it is installed, nothing durable names the old
+// files: a crash before their removal leaves them to the next open (RemoveUnreferenced). The
+// WAL records after the checkpoint refer only to blobs appended after the move (the pinned
+// generations, which hold blobs of records not yet committed, are never moved).
+
+#include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+
+#include "engine/db_impl.h"
+
+namespace loci::engine {
+
+namespace {
+
+using BlobKey = std::pair<uint32_t, uint64_t>;  // generation, offset
+struct BlobKeyHash {
+  size_t operator()(const BlobKey& k) const {
+    return std::hash<uint64_t>()(k.second * 0x9E3779B97F4A7C15ull ^ k.first);
+  }
+};
+BlobKey KeyOf(const blob::BlobRef& r) { return {r.generation, r.offset}; }
+
+// Calls fn(ref) for every distinct non-empty blob of the chain from `head` (an update that
+// keeps a payload or vector shares its predecessor's blob; blobs are never shared across cubes).
+template <typename Fn>
+void ForEachBlob(const Version* head, std::vector<BlobKey>* seen, Fn&& fn) {
+  seen->clear();
+  auto visit = [&](const blob::BlobRef& r) {
+    if (r.empty() || std::find(seen->begin(), seen->end(), KeyOf(r)) != seen->end()) return;
+    seen->push_back(KeyOf(r));
+    fn(r);
+  };
+  for (const Version* v = head; v != nullptr; v = v->prev) {
+    visit(v->payload);
+    for (const VectorRef& r : v->vectors) visit(r.blob);
+  }
+}
+
+}  // namespace
+
+bool DbImpl::BlobRelocation::Same(const char* a, const char* b) const {
+  auto it = forward.find(a);
+  if (it != forward.end() && it->second == b) return true;
+  it = forward.find(b);
+  return it != forward.end() && it->second == a;
+}
+
+std::unordered_map<uint32_t, uint64_t> DbImpl::LiveBytesByGeneration() const {
+  std::unordered_map<uint32_t, uint64_t> live;
+  std::vector<BlobKey> seen;
+  for (CubeId id = 1; id < table_.end_id(); ++id) {
+    ForEachBlob(table_.Head(id), &seen, [&](const blob::BlobRef& r) {
+      live[r.generation] += blob::BlobRef::FrameSpan(r.length);
+    });
+  }
+  return live;
+}
+
+std::vector<uint32_t> DbImpl::PlanArenaCompaction(const gc::CompactionPolicy& policy) {
+  const std::unordered_map<uint32_t, uint64_t> live = LiveBytesByGeneration();
+  auto plan = [&](bool with_active) {
+    std::vector<gc::GenerationLiveness> generations;
+    for (const blob::GenerationUse& g : arena_->Generations()) {
+      if (g.active && !with_active) continue;
+      auto it = live.find(g.number);
+      generations.push_back({g.number,
+                             g.end - std::min<uint64_t>(g.end, blob::kGenerationHeaderBlock),
+                             it == live.end() ? 0 : it->second, g.active, g.pinned});
+    }
+    return gc::PlanCompaction(generations, policy);
+  };
+  std::vector<uint32_t> victims = plan(/*with_active=*/true);
+  // The active generation qualifies: close it to appends and plan again (an append into it
+  // that has not committed yet pins it: it waits for a later pass).
+  const std::vector<blob::GenerationUse> uses = arena_->Generations();
+  auto active = std::find_if(uses.begin(), uses.end(), [](const auto& g) { return g.active; });
+  if (active != uses.end() && std::count(victims.begin(), victims.end(), active->number) > 0) {
+    const bool sealed = arena_->Seal().ok();  // if not, it stays active, out of this pass
+    if (!sealed) std::erase(victims, active->number);
+    if (sealed) victims = plan(/*with_active=*/false);
+  }
+  return victims;
+}
+
+Status DbImpl::CompactArena(const gc::CompactionPolicy& policy, const CompactProgress& progress,
+                            ArenaCompaction* out) {
+  const std::vector<uint32_t> victims = PlanArenaCompaction(policy);
+  if (victims.empty()) return Status::OK();
+  const std::unordered_set<uint32_t> victim_set(victims.begin(), victims.end());
+
+  // The cubes with a blob in a victim, and those blobs.
+  std::vector<CubeId> cubes;
+  std::vector<blob::BlobRef> from;
+  std::vector<BlobKey> seen;
+  uint64_t total = 0;
+  for (CubeId id = 1; id < table_.end_id(); ++id) {
+    const size_t before = from.size();
+    ForEachBlob(table_.Head(id), &seen, [&](const blob::BlobRef& r) {
+      if (victim_set.count(r.generation) == 0) return;
+      from.push_back(r);
+      total += r.length;
+    });
+    if (from.size() > before) cubes.push_back(id);
+  }
+
+  // Copy, in steps of a few MiB. Nothing refers to the copies until every one is made.
+  constexpr uint64_t kStepBytes = 8ull << 20;
+  std::vector<blob::BlobRef> to(from.size());
+  uint64_t copied = 0;
+  for (size_t i = 0; i < from.size();) {
+    size_t j = i;
+    uint64_t step = 0;
+    while (j < from.size() && (j == i || step + from[j].length <= kStepBytes)) {
+      step += from[j++].length;
+    }
+    LOCI_RETURN_IF_ERROR(
+        arena_->CopyForward(std::span(from).subspan(i, j - i), std::span(to).subspan(i, j - i)));
+    copied += step;
+    if (progress) progress(copied, total);
+    i = j;
+  }
+
+  // Publish the forwarding map, then move the references.
+  auto relocation = std::make_unique<BlobRelocation>();
+  std::unordered_map<BlobKey, blob::BlobRef, BlobKeyHash> moved;
+  moved.reserve(from.size());
+  for (size_t i = 0; i < from.size(); ++i) {
+    moved.emplace(KeyOf(from[i]), to[i]);
+    relocation->forward.emplace(arena_->Locate(from[i]), arena_->Locate(to[i]));
+  }
+  relocation_.store(relocation.get(), std::memory_order_release);
+  out->relocation = std::move(relocation);
+
+  std::unordered_map<const Version*, const Version*> replaced;  // old version -> its copy
+  auto remap = [&](blob::BlobRef* r) {
+    auto it = moved.find(KeyOf(*r));
+    if (!r->empty() && it != moved.end()) *r = it->second;
+  };
+  std::vector<const Version*> chain;
+  for (CubeId id : cubes) {
+    chain.clear();
+    for (const Version* v = table_.Head(id); v != nullptr; v = v->prev) chain.push_back(v);
+    Version* newer = nullptr;
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+      auto* copy = new Version(**it);
+      copy->prev = newer;
+      remap(&copy->payload);
+      for (VectorRef& r : copy->vectors) remap(&r.blob);
+      replaced.emplace(*it, copy);
+      newer = copy;
+    }
+    out->old_chains.push_back(table_.Replace(newer));
+  }
+  {
+    MutexLock lock(&dirty_mu_);
+    for (const Version*& v : dirty_) {
+      if (auto it = replaced.find(v); it != replaced.end()) v = it->second;
+    }
+  }
+  // Index entries: a moved vector is read where it went; one in a victim that no version holds
+  // (pruned or purged: never accepted, still scanned when a list is split) reads zeros.
+  const BlobRelocation& forward = *out->relocation;
+  atlas_->ForEachWritable([&](index::Partition* p) {
+    p->Relocate([&](const float* at) -> const float* {
+      const char* bytes = reinterpret_cast<const char*>(at);
+      if (auto it = forward.forward.find(bytes); it != forward.forward.end()) {
+        return reinterpret_cast<const float*>(it->second);
+      }
+      for (uint32_t n : victims) {
+        if (arena_->MapsInto(n, bytes)) return nullptr;
+      }
+      return at;
+    });
+  });
+  out->victims = victims;
+  out->blobs_copied = from.size();
+  out->bytes_copied = copied;
+  return Status::OK();
+}
+
+Status DbImpl::FinishCompaction(ArenaCompaction* c, bool installed) {
+  if (c->victims.empty()) return Status::OK();
+  // Readers that could hold an old chain, an old entry pointer or the map unpin first.
+  relocation_.store(nullptr, std::memory_order_release);
+  epochs_.Synchronize();
+  PurgedChains chains;
+  chains.versions = std::move(c->old_chains);
+  FreeChains(chains);
+  c->relocation.reset();
+  Status s;
+  if (installed) {
+    for (uint32_t n : c->victims) {
+      Status removed = arena_->RemoveGeneration(n);
+      if (s.ok()) s = removed;  // a file left behind is removed by the next open
+    }
+    arena_compactions_.fetch_add(1, std::memory_order_relaxed);
+    arena_bytes_copied_.fetch_add(c->bytes_copied, std::memory_order_relaxed);
+  }
+  *c = ArenaCompaction();
+  return s;
+}
+
+void DbImpl::MaybeCompactArena() {
+  gc::CompactionPolicy policy;
+  CompactProgress progress;
+  if (compaction_request_) {
+    policy = compaction_request_->policy;
+    progress = compaction_request_->progress;
+  } else if (ArenaCompactionDue()) {
+    policy = {options_.arena_compaction_live_fraction, options_.arena_compaction_min_dead_bytes};
+  } else {
+    return;
+  }
+  discarded_at_last_compaction_ = arena_->Stats().discarded_bytes;
+  // The indexer holds versions it has not applied, and writes the entries a move repoints.
+  WaitForIndexer();
+  Status s = CompactArena(policy, progress, &pending_compaction_);
+  // A copy that failed moved nothing: the checkpoint goes on without it (Compact reports it).
+  if (compaction_request_) compaction_request_->status = s;
+}
+
+bool DbImpl::ArenaCompactionDue() {
+  const gc::CompactionPolicy policy{options_.arena_compaction_live_fraction,
+                                    options_.arena_compaction_min_dead_bytes};
+  return gc::CompactionDue(arena_->Stats().discarded_bytes - discarded_at_last_compaction_, policy);
+}
+
+Status DbImpl::Compact(const CompactOptions& options, CompactResult* result) {
+  LOCI_RETURN_IF_ERROR(CheckWritable());
+  if (!(options.max_live_fraction >= 0 && options.max_live_fraction <= 1)) {
+    return Status::InvalidArgument("max_live_fraction must lie in [0, 1]");
+  }
+  CompactResult local;
+  local.arena_bytes_before = arena_->Stats().bytes;
+  MutexLock lock(&checkpoint_mu_);
+  compaction_request_ = CompactionRequest{{options.max_live_fraction, 0}, options.progress};
+  Status s = WriteCheckpoint();
+  const CompactionRequest done = std::move(*compaction_request_);
+  compaction_request_.reset();
+  if (!s.ok() && !s.IsInvalidArgument()) Poison(s);
+  if (s.ok()) s = done.status;
+  local.generations_removed = done.generations_removed;
+  local.blobs_copied = done.blobs_copied;
+  local.bytes_copied = done.bytes_copied;
+  local.arena_bytes_after = arena_->Stats().bytes;
+  if (result != nullptr) *result = local;
+  return s;
+}
+
+}  // namespace loci::engine
