@@ -264,8 +264,9 @@ void DbImpl::ScaleToData() {
         cap, std::max<uint64_t>(options_.checkpoint_wal_min_bytes, static_cast<uint64_t>(scaled)));
   }
   checkpoint_trigger_bytes_.store(trigger, std::memory_order_relaxed);
-  // Zeros ahead of the appends: an eighth of the data, from 64 KiB up to what the options allow.
-  const uint64_t preallocation = std::max<uint64_t>(data / 8, 64 << 10);
+  // Zeros ahead of the appends: a sixteenth of the data, from 64 KiB up to what the options
+  // allow (the WAL's and the arena's together then stay within an eighth of it).
+  const uint64_t preallocation = std::max<uint64_t>(data / 16, 64 << 10);
   arena_->SetPreallocationCap(preallocation);
   log_->SetPreallocationCap(preallocation);
 }

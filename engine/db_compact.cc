@@ -111,33 +111,18 @@ Status DbImpl::CompactArena(const gc::CompactionPolicy& policy, const CompactPro
   std::vector<CubeId> cubes;
   std::vector<blob::BlobRef> from;
   std::vector<BlobKey> seen;
-  uint64_t total = 0;
   for (CubeId id = 1; id < table_.end_id(); ++id) {
     const size_t before = from.size();
     ForEachBlob(table_.Head(id), &seen, [&](const blob::BlobRef& r) {
-      if (victim_set.count(r.generation) == 0) return;
-      from.push_back(r);
-      total += r.length;
+      if (victim_set.count(r.generation) != 0) from.push_back(r);
     });
     if (from.size() > before) cubes.push_back(id);
   }
 
-  // Copy, in steps of a few MiB. Nothing refers to the copies until every one is made.
-  constexpr uint64_t kStepBytes = 8ull << 20;
+  // Nothing refers to the copies until every one is made.
   std::vector<blob::BlobRef> to(from.size());
   uint64_t copied = 0;
-  for (size_t i = 0; i < from.size();) {
-    size_t j = i;
-    uint64_t step = 0;
-    while (j < from.size() && (j == i || step + from[j].length <= kStepBytes)) {
-      step += from[j++].length;
-    }
-    LOCI_RETURN_IF_ERROR(
-        arena_->CopyForward(std::span(from).subspan(i, j - i), std::span(to).subspan(i, j - i)));
-    copied += step;
-    if (progress) progress(copied, total);
-    i = j;
-  }
+  LOCI_RETURN_IF_ERROR(gc::CopyLiveBlobs(arena_.get(), from, to, progress, &copied));
 
   // Publish the forwarding map, then move the references.
   auto relocation = std::make_unique<BlobRelocation>();

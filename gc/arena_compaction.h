@@ -5,7 +5,8 @@
 // leaves the files as long as ever, their mappings as wide, and the partial blocks shared with
 // live frames. Compaction copies the live frames of mostly dead generations to the active one
 // and removes the old files. The engine (engine/db_compact.cc) orchestrates it: it measures
-// what is live in each generation, asks PlanCompaction which to empty, moves the references,
+// what is live in each generation, asks PlanCompaction which to empty, has CopyLiveBlobs copy
+// their live blobs, moves the references,
 // makes the move durable with a base checkpoint, and removes the emptied files once no reader
 // can hold a view into them (an epoch grace period).
 //
@@ -20,8 +21,12 @@
 #define LOCI_GC_ARENA_COMPACTION_H_
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
+
+#include "blob/arena.h"
+#include "loci/status.h"
 
 namespace loci::gc {
 
@@ -48,6 +53,16 @@ std::vector<uint32_t> PlanCompaction(std::span<const GenerationLiveness> generat
 inline bool CompactionDue(uint64_t erased_since_last, const CompactionPolicy& policy) {
   return policy.max_live_fraction > 0 && erased_since_last >= policy.min_dead_bytes;
 }
+
+// The copier: copies the blobs of `from` to the arena's active generation, a few MiB per write,
+// into to[i] (BlobArena::CopyForward), calling progress(bytes copied, bytes in all) after each
+// step if given; *copied gets the payload bytes copied. On failure (a blob that does not
+// verify, a failed write) nothing refers to the copies made so far. REQUIRES:
+// to.size() == from.size().
+Status CopyLiveBlobs(blob::BlobArena* arena, std::span<const blob::BlobRef> from,
+                     std::span<blob::BlobRef> to,
+                     const std::function<void(uint64_t copied, uint64_t total)>& progress,
+                     uint64_t* copied);
 
 }  // namespace loci::gc
 
