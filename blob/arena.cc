@@ -312,6 +312,7 @@ bool BlobArena::MapsInto(uint32_t number, const char* p) const {
   Generation* g = Find(number);
   if (g == nullptr) return false;
   MutexLock lock(&g->map_mu);
+  if (!g->region) return false;  // removed meanwhile
   const char* data = g->region->data();
   return p >= data && p < data + g->region->reserved();
 }
@@ -525,13 +526,16 @@ Result<uint32_t> BlobArena::ReleaseSealed() {
   uint32_t released = 0;
   for (auto [g, end] : sealed) {
     MutexLock lock(&g->map_mu);
-    if (g->released || g->unsynced.load() || g->unlogged.load()) continue;
-    if (end == 0) {  // sealed by an earlier process: its file ends with its last frame
-      LOCI_RETURN_IF_ERROR(env_->GetFileSize(g->path, &end));
+    if (g->unsynced.load() || g->unlogged.load()) continue;
+    if (!g->released) {
+      if (end == 0) {  // sealed by an earlier process: its file ends with its last frame
+        LOCI_RETURN_IF_ERROR(env_->GetFileSize(g->path, &end));
+      }
+      LOCI_RETURN_IF_ERROR(g->region->Freeze(std::max(end, g->region->size())));
+      g->released = true;
     }
-    LOCI_RETURN_IF_ERROR(g->region->Freeze(std::max(end, g->region->size())));
+    if (!g->file) continue;  // released before, and not reopened since
     g->file.reset();
-    g->released = true;
     ++released;
   }
   return released;
@@ -551,6 +555,9 @@ Result<uint64_t> BlobArena::EraseAllBut(std::vector<BlobRef> live) {
     if (g == nullptr || options_.read_only) continue;
     uint64_t size = 0;
     LOCI_RETURN_IF_ERROR(env_->GetFileSize(g->path, &size));
+    // In the newest generation, past the last blob a committed record referred to lie only
+    // preallocated zeros and the garbage of writes never acknowledged, which appends overwrite.
+    if (n == highest) size = std::min(size, n < referenced_end_.size() ? referenced_end_[n] : 0);
     uint64_t at = kGenerationHeaderBlock;  // erased up to here
     auto erase_to = [&](uint64_t to) -> Status {
       if (to <= at) return Status::OK();
@@ -630,21 +637,30 @@ ArenaStats BlobArena::Stats() const {
   ArenaStats stats;
   stats.discarded_bytes = discarded_bytes_.load(std::memory_order_relaxed);
   stats.generations_removed = removed_count_.load(std::memory_order_relaxed);
-  MutexLock lock(&mu_);  // RemoveGeneration releases mappings under it
-  const uint32_t highest = highest_.load();
-  for (uint32_t i = 1; i <= highest; ++i) {
-    if (Generation* g = Find(i)) {
-      ++stats.generations;
-      stats.bytes += g->region->size();
+  std::vector<Generation*> generations;
+  {
+    MutexLock lock(&mu_);  // the append state
+    const uint32_t highest = highest_.load();
+    for (uint32_t i = 1; i <= highest; ++i) {
+      Generation* g = Find(i);
+      if (g == nullptr) continue;
+      generations.push_back(g);
       const uint64_t end = g == active_         ? next_offset_
                            : g->sealed_end != 0 ? g->sealed_end
                                                 : g->region->size();
       const uint64_t frames = end - std::min<uint64_t>(end, kGenerationHeaderBlock);
       stats.live_bytes_estimate += frames - std::min(frames, g->erased.load());
-      MutexLock map_lock(&g->map_mu);
-      stats.reserved_bytes += g->region->reserved();
-      if (g->file) ++stats.open_files;
     }
+  }
+  // Each under its own mutex only (SyncUnsynced holds it across an fsync, which must not stall
+  // appends). A generation removed meanwhile has no region any more: it no longer counts.
+  for (Generation* g : generations) {
+    MutexLock map_lock(&g->map_mu);
+    if (!g->region) continue;
+    ++stats.generations;
+    stats.bytes += g->region->size();
+    stats.reserved_bytes += g->region->reserved();
+    if (g->file) ++stats.open_files;
   }
   return stats;
 }

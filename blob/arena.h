@@ -155,10 +155,12 @@ class BlobArena {
   static constexpr uint64_t kDiscardBlock = 4096;
 
   // Recovery after a crash, read-write, before any append: erases, as Discard does, every byte
-  // past the header of every generation that no frame of `live` covers — dead frames a crash
-  // kept from being erased (their erasure comes after the checkpoint that drops them) and the
-  // garbage of writes that never committed. `live` must name every blob a recovered version
-  // refers to. Returns the bytes punched; synced by the next SyncUnsynced (or SyncAll).
+  // past the header of every generation (of the newest, up to the end of the last blob
+  // NoteReferenced was told of) that no frame of `live` covers — dead frames a crash
+  // kept from being erased (their erasure comes after the checkpoint that drops them) and,
+  // below that end, the garbage of writes that never committed. `live` must name every blob a
+  // recovered version refers to. Returns the bytes punched; synced by the next SyncUnsynced (or
+  // SyncAll).
   Result<uint64_t> EraseAllBut(std::vector<BlobRef> live);
 
   // --- Compaction (gc/arena_compaction.h plans it; the engine moves the references)
@@ -170,8 +172,9 @@ class BlobArena {
 
   // Gives back what the sealed generations no longer need — their file descriptors and the
   // address range reserved past their end — for those with no append in flight and nothing
-  // unsynced (after a checkpoint's SyncUnsynced). A later Discard reopens the file it writes.
-  // Returns the generations released now. REQUIRES: writable.
+  // unsynced. A later Discard reopens the file it writes; the next call closes it again.
+  // Returns the files closed now. REQUIRES: writable, and no file TakeUnloggedFiles handed out
+  // still in use (a checkpoint calls it between commit groups, after SyncUnsynced).
   Result<uint32_t> ReleaseSealed();
 
   // Caps the zeros kept preallocated ahead of appends (ArenaOptions::preallocate_bytes) at

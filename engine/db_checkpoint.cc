@@ -138,6 +138,9 @@ Status DbImpl::WriteCheckpointFiles(bool purge, RetentionCut* cut) {
     // rotation certifies every record before it: their blobs must be on disk first — logged
     // ones too, since the records holding their copies are about to be deleted.
     LOCI_RETURN_IF_ERROR(arena_->SyncUnsynced());
+    // Sealed generations synced by now give back their descriptors and reservations: here,
+    // where no commit group holds a file to sync (a failure only keeps them, for the next).
+    arena_->ReleaseSealed().status().PermitUncheckedError();
     Result<uint64_t> rotated = log_->Rotate();
     if (!rotated.ok()) return rotated.status();
     new_segment = *rotated;
@@ -220,9 +223,6 @@ Status DbImpl::WriteCheckpointFiles(bool purge, RetentionCut* cut) {
     compaction_request_->bytes_copied = pending_compaction_.bytes_copied;
   }
   Status removed = FinishCompaction(&pending_compaction_, /*installed=*/true);
-  // Sealed generations synced by now give back their descriptors and reservations (a failure
-  // only keeps them, until the next checkpoint tries again).
-  arena_->ReleaseSealed().status().PermitUncheckedError();
   if (compaction_request_ && compaction_request_->status.ok()) {
     compaction_request_->status = removed;
   } else {

@@ -89,15 +89,20 @@ std::vector<uint32_t> DbImpl::PlanArenaCompaction(const gc::CompactionPolicy& po
     return gc::PlanCompaction(generations, policy);
   };
   std::vector<uint32_t> victims = plan(/*with_active=*/true);
-  // The active generation qualifies: close it to appends and plan again (an append into it
-  // that has not committed yet pins it: it waits for a later pass).
-  const std::vector<blob::GenerationUse> uses = arena_->Generations();
-  auto active = std::find_if(uses.begin(), uses.end(), [](const auto& g) { return g.active; });
-  if (active != uses.end() && std::count(victims.begin(), victims.end(), active->number) > 0) {
-    const bool sealed = arena_->Seal().ok();  // if not, it stays active, out of this pass
-    if (!sealed) std::erase(victims, active->number);
-    if (sealed) victims = plan(/*with_active=*/false);
+  // The active generation qualifies: close it to appends (if that fails, it stays out).
+  const std::vector<blob::GenerationUse> before = arena_->Generations();
+  for (const blob::GenerationUse& g : before) {
+    if (!g.active || std::count(victims.begin(), victims.end(), g.number) == 0) continue;
+    if (!arena_->Seal().ok()) std::erase(victims, g.number);
   }
+  // The last word is a listing taken now: writers may have sealed the active generation
+  // meanwhile (a rotation) and pinned it with appends not committed yet. A generation neither
+  // active nor pinned now gains no pin later, and no blob the table does not hold.
+  const std::vector<blob::GenerationUse> now = arena_->Generations();
+  std::erase_if(victims, [&](uint32_t n) {
+    auto it = std::find_if(now.begin(), now.end(), [n](const auto& g) { return g.number == n; });
+    return it == now.end() || it->active || it->pinned;
+  });
   return victims;
 }
 
@@ -184,12 +189,14 @@ Status DbImpl::CompactArena(const gc::CompactionPolicy& policy, const CompactPro
 
 Status DbImpl::FinishCompaction(ArenaCompaction* c, bool installed) {
   if (c->victims.empty()) return Status::OK();
-  // Readers that could hold an old chain, an old entry pointer or the map unpin first.
-  relocation_.store(nullptr, std::memory_order_release);
+  // Readers that could hold an old chain or an old entry pointer (and need the map to match
+  // them with the new ones) unpin first; then those that loaded the map.
   epochs_.Synchronize();
+  relocation_.store(nullptr, std::memory_order_release);
   PurgedChains chains;
   chains.versions = std::move(c->old_chains);
   FreeChains(chains);
+  epochs_.Synchronize();
   c->relocation.reset();
   Status s;
   if (installed) {

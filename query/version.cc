@@ -28,7 +28,9 @@ bool IndexOrder(const Version* a, const Version* b) {
 
 Timestamp TxTo(const Version& v, const Version* newest, Timestamp as_of) {
   Timestamp tx_to = kForever;
-  for (const Version* w = newest; w != &v && w != nullptr; w = w->prev) {
+  // By number, not address: a compaction may have replaced the chain `newest` heads with
+  // copies since `v` was read from the old one.
+  for (const Version* w = newest; w != nullptr && w->number > v.number; w = w->prev) {
     if (w->tx_from <= as_of && query::Overlaps(v.times(), w->times())) {
       tx_to = std::min(tx_to, w->tx_from);
     }

@@ -31,6 +31,9 @@ std::vector<float> VectorOf(CubeId id, uint32_t version) {
 }
 
 void ExpectWhole(const MemCube& c) {
+  // Never superseded at its own commit: a version read from a chain a compaction replaced is
+  // still told apart from its copy (TxTo compares version numbers, not addresses).
+  EXPECT_GT(c.tx_to, c.tx_from);
   EXPECT_EQ(c.payload, PayloadOf(c.id, c.version));
   ASSERT_EQ(c.vectors.size(), 1u);
   EXPECT_EQ(c.vectors[0].values, VectorOf(c.id, c.version));
