@@ -308,6 +308,16 @@ Status BlobArena::Seal() {
   return StartGeneration(0);
 }
 
+bool BlobArena::IsActive(const Generation* g) const {
+  // Before the first append after Open, the newest generation is the one appends resume in.
+  return g == active_ || (active_ == nullptr && g->number == highest_.load());
+}
+
+uint64_t BlobArena::EndOf(const Generation* g) const {
+  if (g == active_) return next_offset_;
+  return g->sealed_end != 0 ? g->sealed_end : g->region->size();
+}
+
 bool BlobArena::MapsInto(uint32_t number, const char* p) const {
   Generation* g = Find(number);
   if (g == nullptr) return false;
@@ -326,9 +336,8 @@ std::vector<GenerationUse> BlobArena::Generations() const {
     if (g == nullptr) continue;
     GenerationUse use;
     use.number = i;
-    // Before the first append after Open, the newest generation is the one appends resume in.
-    use.active = g == active_ || (active_ == nullptr && i == highest);
-    use.end = g == active_ ? next_offset_ : g->sealed_end != 0 ? g->sealed_end : g->region->size();
+    use.active = IsActive(g);
+    use.end = EndOf(g);
     use.pinned = g->pins.load(std::memory_order_acquire) != 0;
     uses.push_back(use);
   }
@@ -517,9 +526,7 @@ Result<uint32_t> BlobArena::ReleaseSealed() {
     const uint32_t highest = highest_.load();
     for (uint32_t i = 1; i <= highest; ++i) {
       Generation* g = Find(i);
-      // Before the first append after Open, the newest generation is the one appends resume in.
-      const bool active = g == active_ || (active_ == nullptr && i == highest);
-      if (g == nullptr || active || g->pins.load(std::memory_order_acquire) != 0) continue;
+      if (g == nullptr || IsActive(g) || g->pins.load(std::memory_order_acquire) != 0) continue;
       sealed.emplace_back(g, g->sealed_end);
     }
   }
@@ -645,9 +652,7 @@ ArenaStats BlobArena::Stats() const {
       Generation* g = Find(i);
       if (g == nullptr) continue;
       generations.push_back(g);
-      const uint64_t end = g == active_         ? next_offset_
-                           : g->sealed_end != 0 ? g->sealed_end
-                                                : g->region->size();
+      const uint64_t end = EndOf(g);
       const uint64_t frames = end - std::min<uint64_t>(end, kGenerationHeaderBlock);
       stats.live_bytes_estimate += frames - std::min(frames, g->erased.load());
     }

@@ -228,6 +228,10 @@ class BlobArena {
   Result<WritableFile*> WritableOf(Generation* g);
   // Erases [begin, end) of `g` as Discard does (see there); returns the bytes punched.
   Result<uint64_t> EraseRange(Generation* g, uint64_t begin, uint64_t end);
+  // Whether appends go to `g` (or resume there, before the first append after Open).
+  bool IsActive(const Generation* g) const REQUIRES(mu_);
+  // Where `g`'s frames end: the append offset, where a seal left it, or its mapped size.
+  uint64_t EndOf(const Generation* g) const REQUIRES(mu_);
   // Takes generation `number` out of use and deletes its file (the directory not synced).
   Status Unlink(uint32_t number) EXCLUDES(mu_);
   // Makes a new generation, with room for `span` bytes, the active one; the previous active

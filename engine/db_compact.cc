@@ -39,22 +39,6 @@ struct BlobKeyHash {
 };
 BlobKey KeyOf(const blob::BlobRef& r) { return {r.generation, r.offset}; }
 
-// Calls fn(ref) for every distinct non-empty blob of the chain from `head` (an update that
-// keeps a payload or vector shares its predecessor's blob; blobs are never shared across cubes).
-template <typename Fn>
-void ForEachBlob(const Version* head, std::vector<BlobKey>* seen, Fn&& fn) {
-  seen->clear();
-  auto visit = [&](const blob::BlobRef& r) {
-    if (r.empty() || std::find(seen->begin(), seen->end(), KeyOf(r)) != seen->end()) return;
-    seen->push_back(KeyOf(r));
-    fn(r);
-  };
-  for (const Version* v = head; v != nullptr; v = v->prev) {
-    visit(v->payload);
-    for (const VectorRef& r : v->vectors) visit(r.blob);
-  }
-}
-
 }  // namespace
 
 bool DbImpl::BlobRelocation::Same(const char* a, const char* b) const {
@@ -66,9 +50,8 @@ bool DbImpl::BlobRelocation::Same(const char* a, const char* b) const {
 
 std::unordered_map<uint32_t, uint64_t> DbImpl::LiveBytesByGeneration() const {
   std::unordered_map<uint32_t, uint64_t> live;
-  std::vector<BlobKey> seen;
   for (CubeId id = 1; id < table_.end_id(); ++id) {
-    ForEachBlob(table_.Head(id), &seen, [&](const blob::BlobRef& r) {
+    ForEachBlobOfChain(table_.Head(id), [&](const blob::BlobRef& r) {
       live[r.generation] += blob::BlobRef::FrameSpan(r.length);
     });
   }
@@ -115,10 +98,9 @@ Status DbImpl::CompactArena(const gc::CompactionPolicy& policy, const CompactPro
   // The cubes with a blob in a victim, and those blobs.
   std::vector<CubeId> cubes;
   std::vector<blob::BlobRef> from;
-  std::vector<BlobKey> seen;
   for (CubeId id = 1; id < table_.end_id(); ++id) {
     const size_t before = from.size();
-    ForEachBlob(table_.Head(id), &seen, [&](const blob::BlobRef& r) {
+    ForEachBlobOfChain(table_.Head(id), [&](const blob::BlobRef& r) {
       if (victim_set.count(r.generation) != 0) from.push_back(r);
     });
     if (from.size() > before) cubes.push_back(id);

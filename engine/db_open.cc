@@ -662,10 +662,7 @@ Status DbImpl::PrepareForWrites(const wal::ReplayResult& replay) {
 Status DbImpl::EraseUnreferencedBlobs() {
   std::vector<blob::BlobRef> live;
   for (CubeId id = 1; id < table_.end_id(); ++id) {
-    for (const Version* v = table_.Head(id); v != nullptr; v = v->prev) {
-      live.push_back(v->payload);
-      for (const VectorRef& r : v->vectors) live.push_back(r.blob);
-    }
+    ForEachBlobOfChain(table_.Head(id), [&](const blob::BlobRef& r) { live.push_back(r); });
   }
   Result<uint64_t> punched = arena_->EraseAllBut(std::move(live));
   if (!punched.ok()) return punched.status().WithContext("erasing unreferenced blobs");

@@ -113,10 +113,8 @@ std::vector<blob::BlobRef> DbImpl::DeadBlobsOf(const RetentionCut& cut) const {
     // An update that kept a payload or vector shares its predecessor's blob: what a retained
     // version of the cube still refers to stays. (Blobs are never shared between cubes.)
     retained.clear();
-    for (const Version* v = table_.Head(pruned->id); v != nullptr; v = v->prev) {
-      retained.insert(where(v->payload));
-      for (const VectorRef& r : v->vectors) retained.insert(where(r.blob));
-    }
+    ForEachBlobOfChain(table_.Head(pruned->id),
+                       [&](const blob::BlobRef& r) { retained.insert(where(r)); });
     for (const Version* v = pruned; v != nullptr; v = v->prev) {
       if (retained.count(where(v->payload)) == 0) dead.push_back(v->payload);
       for (const VectorRef& r : v->vectors) {

@@ -4,9 +4,11 @@
 #ifndef LOCI_QUERY_VERSION_H_
 #define LOCI_QUERY_VERSION_H_
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "blob/format.h"
@@ -79,6 +81,24 @@ struct Version {
   bool SameContent(const Version& other) const;
 };
 
+// Calls fn(const blob::BlobRef&) once for every distinct non-empty blob (payload or vector) of
+// the chain from `head`: an update that keeps a payload or vector shares its predecessor's
+// blob. (Blobs are never shared between cubes.)
+template <typename Fn>
+void ForEachBlobOfChain(const Version* head, Fn&& fn) {
+  std::vector<std::pair<uint32_t, uint64_t>> seen;  // generation, offset
+  auto visit = [&](const blob::BlobRef& r) {
+    const std::pair<uint32_t, uint64_t> at(r.generation, r.offset);
+    if (r.empty() || std::find(seen.begin(), seen.end(), at) != seen.end()) return;
+    seen.push_back(at);
+    fn(r);
+  };
+  for (const Version* v = head; v != nullptr; v = v->prev) {
+    visit(v->payload);
+    for (const VectorRef& r : v->vectors) visit(r.blob);
+  }
+}
+
 // Whether the vector index must see `v`: it has vectors, or its predecessor had some (that
 // it may have dropped).
 bool TouchesVectors(const Version& v);
@@ -133,6 +153,7 @@ inline bool CurrentAt(const Version& v, const Version* newest, int64_t as_of) {
 
 // The engine's record table and codecs use these names unqualified.
 namespace loci::engine {
+using query::ForEachBlobOfChain;
 using query::IndexOrder;
 using query::TouchesVectors;
 using query::TxTo;

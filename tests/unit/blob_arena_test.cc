@@ -844,6 +844,11 @@ TEST(BlobArenaPosixTest, ReleaseSealedGivesBackDescriptorAndReservation) {
   ASSERT_TRUE(discarded.ok()) << discarded.status().ToString();
   EXPECT_GT(*discarded, 0u);
   EXPECT_EQ(a.Stats().open_files, 2u) << "reopened to erase";
+  ASSERT_TRUE(a.SyncUnsynced().ok());
+  released = a.ReleaseSealed();
+  ASSERT_TRUE(released.ok());
+  EXPECT_EQ(*released, 1u);
+  EXPECT_EQ(a.Stats().open_files, 1u) << "closed again once synced";
   std::string_view view;
   EXPECT_TRUE(a.View(refs[0], &view).IsCorruption());
   ASSERT_TRUE(a.View(refs[1], &view).ok());
